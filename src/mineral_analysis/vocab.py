@@ -1,0 +1,154 @@
+"""Controlled vocabularies: agencies, instruments, minerals and membership groups.
+
+Each vocabulary maps a canonical code to its English label, and lists the spellings (Russian and English,
+lower-case) that the curated raw files may use. ``docs/vocabularies.md`` documents the same lists for readers;
+a test keeps the two in step.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+NOT_STATED = "not stated"
+
+
+@dataclass(frozen=True)
+class Agency:
+    code: str
+    label: str
+    colour: str
+    aliases: tuple[str, ...]
+
+
+# Colours are fixed per agency so that every brief draws an agency in the same colour (colour-blind safe:
+# Okabe-Ito palette).
+AGENCIES: dict[str, Agency] = {
+    a.code: a
+    for a in (
+        Agency("EXIM", "Export-Import Bank of the United States", "#0072B2",
+               ("exim", "экспортно-импортный банк сша", "экспортно-импортный банк сша (exim)",
+                "export-import bank of the united states", "ex-im bank")),
+        Agency("DOE", "Department of Energy", "#E69F00",
+               ("doe", "министерство энергетики", "минэнерго сша", "department of energy")),
+        Agency("DOD", "Department of Defense", "#D55E00",
+               ("dod", "министерство обороны", "пентагон", "department of defense", "department of war")),
+        Agency("DFC", "US International Development Finance Corporation", "#009E73",
+               ("dfc", "корпорация международного развития и финансирования сша",
+                "корпорация международного развития и финансирования сша (dfc)",
+                "us international development finance corporation",
+                "u.s. international development finance corporation")),
+        Agency("USTR", "Office of the US Trade Representative", "#CC79A7",
+               ("ustr", "офис торгового представителя сша", "офис торгового представителя сша (ustr)",
+                "office of the us trade representative", "office of the united states trade representative")),
+        Agency("DOS", "Department of State", "#56B4E9",
+               ("dos", "госдепартамент", "госдеп", "госдеп сша", "государственный департамент",
+                "department of state", "state department")),
+    )
+}
+
+
+@dataclass(frozen=True)
+class Instrument:
+    code: str
+    label: str
+    is_binding: bool
+    aliases: tuple[str, ...]
+
+
+# Binding status follows from the instrument: approved loans, closed equity or debt deals and investments
+# bind; letters, notices, conditional commitments, memoranda, plans and negotiations do not.
+INSTRUMENTS: dict[str, Instrument] = {
+    i.code: i
+    for i in (
+        Instrument("direct_loan", "Direct loan (approved)", True,
+                   ("прямой кредит", "direct loan", "approved loan")),
+        Instrument("authorized_transaction", "Authorized transaction", True,
+                   ("разрешенная сделка", "authorized transaction", "authorised transaction")),
+        Instrument("equity", "Equity (closed)", True,
+                   ("акционерный капитал", "equity")),
+        Instrument("debt", "Debt (closed)", True,
+                   ("заемные средства", "debt", "loan")),
+        Instrument("financing", "Financing (type not stated)", True,
+                   ("финансирование", "financing")),
+        Instrument("investment", "Investment", True,
+                   ("инвестиции", "investment")),
+        Instrument("conditional_debt", "Debt (conditional commitment)", False,
+                   ("условные заемные средства", "conditional debt", "conditional commitment")),
+        Instrument("letter_of_interest", "Letter of interest", False,
+                   ("письмо о заинтересованности", "письма о заинтересованности", "letter of interest")),
+        Instrument("letter_of_intent", "Letter of intent", False,
+                   ("письмо о намерениях", "letter of intent")),
+        Instrument("nofo", "Notice of funding opportunity (NOFO)", False,
+                   ("nofo", "notice of funding opportunity")),
+        Instrument("noi", "Notice of intent (NOI)", False,
+                   ("noi", "notice of intent")),
+        Instrument("pia", "Programme announcement (PIA, not expanded in the source)", False,
+                   ("pia",)),
+        Instrument("memorandum", "Memorandum of understanding", False,
+                   ("меморандум о взаимопонимании", "memorandum of understanding", "mou")),
+        Instrument("action_plan", "Action plan", False,
+                   ("план действий", "планы действий", "action plan")),
+        Instrument("joint_venture_talks", "Joint-venture negotiations", False,
+                   ("переговоры о создании совместного предприятия", "joint venture negotiations")),
+        Instrument("partnership", "Partnership", False,
+                   ("стратегическое инвестиционное партнерство", "partnership", "strategic partnership")),
+        Instrument("mixed", "Mixed: investments and deals under study", False,
+                   ("инвестиции и изучаемые сделки", "mixed")),
+        Instrument("not_stated", "Not stated", False,
+                   (NOT_STATED, "не указано")),
+    )
+}
+
+
+@dataclass(frozen=True)
+class Mineral:
+    code: str
+    stems: tuple[str, ...]
+
+
+# A mineral is recognised in raw text by the stems of its Russian and English names (lower-case), so that
+# every declension matches: "меди", "медь" and "copper" are all copper.
+MINERALS: dict[str, Mineral] = {
+    m.code: m
+    for m in (
+        Mineral("rare earths", ("редкоземель", "rare earth", "ree")),
+        Mineral("lithium", ("лити", "lithium")),
+        Mineral("cobalt", ("кобальт", "cobalt")),
+        Mineral("nickel", ("никел", "nickel")),
+        Mineral("copper", ("мед", "copper")),
+        Mineral("gold", ("золот", "gold")),
+        Mineral("tin", ("олов", "tin")),
+        Mineral("titanium", ("титан", "titanium")),
+        Mineral("zinc", ("цинк", "zinc")),
+        Mineral("gallium", ("галли", "gallium")),
+        Mineral("tungsten", ("вольфрам", "tungsten")),
+        Mineral("graphite", ("графит", "graphite")),
+        Mineral("manganese", ("марган", "manganese")),
+        Mineral("antimony", ("сурьм", "antimony")),
+        Mineral("germanium", ("германи", "germanium")),
+        Mineral("uranium", ("уран", "uranium")),
+        Mineral("aluminium", ("алюмин", "aluminium", "aluminum", "bauxite", "боксит")),
+        Mineral("platinum group metals", ("платин", "platinum")),
+        Mineral("silver", ("серебр", "silver")),
+        Mineral("vanadium", ("ванади", "vanadium")),
+    )
+}
+
+GROUPS: dict[str, str] = {
+    "host": "Host of the ministerial",
+    "ministerial_participant": "Delegation at the 2026 Critical Minerals Ministerial",
+    "bilateral_framework": "Bilateral framework or memorandum signed at the ministerial",
+    "forge_chair": "FORGE chair",
+    "forge_member": "FORGE member (as stated)",
+    "trade_action_plan": "Trade action plan with USTR (announced or intended)",
+    "strategic_partnership": "Strategic partnership agreement with the US",
+}
+
+QUALIFIERS: dict[str, str] = {
+    "exact": "as stated",
+    "up to": "a ceiling: up to the amount",
+    "more than": "a floor: more than the amount",
+    "about": "approximate",
+}
+
+SUPRANATIONAL = {"EUU": "European Union (European Commission)"}
