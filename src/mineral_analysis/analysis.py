@@ -1,0 +1,168 @@
+"""Summaries of the processed tables that never double count.
+
+Every total here sums ``counted_usd``: an item's full amount, or a stated total's unitemised remainder. Two
+views are *not* additive across their groups and say so in their output: by country (an item located in two
+countries counts in full under each) and by mineral (an item naming two minerals counts in full under each).
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from .vocab import AGENCIES, GROUPS, NOT_STATED
+
+LOCATION_NOT_STATED = "Location not stated"
+
+# The most specific role first: a country's "primary role" on a map is the first of these it holds.
+ROLE_PRIORITY = ("host", "forge_chair", "forge_member", "bilateral_framework", "trade_action_plan",
+                 "strategic_partnership", "ministerial_participant")
+
+
+def headline_numbers(financing: pd.DataFrame) -> dict[str, float]:
+    """Return total, binding, non-binding and mobilised USD, and item counts, for a financing slice."""
+    counted = financing["counted_usd"].fillna(0.0)
+    binding = financing["is_binding"]
+    return {
+        "total_usd": float(counted.sum()),
+        "binding_usd": float(counted[binding].sum()),
+        "non_binding_usd": float(counted[~binding].sum()),
+        "mobilized_usd": float(financing["mobilized_usd"].fillna(0.0).sum()),
+        "items": int(len(financing)),
+        "items_with_amount": int(financing["amount_usd"].notna().sum()),
+        "items_without_amount": int(financing["amount_usd"].isna().sum()),
+        "aggregates": int(financing["is_aggregate"].sum()),
+    }
+
+
+def explode_countries(financing: pd.DataFrame) -> pd.DataFrame:
+    """One row per item and location country (``country``); items with no location get ``country`` empty.
+
+    ``locations`` counts the item's countries: where it is above 1 the item's amount appears in full in each row.
+    """
+    frame = financing.copy()
+    frame["country"] = frame["country_iso3"].str.split(";")
+    frame["locations"] = frame["country"].map(lambda codes: len([c for c in codes if c]))
+    frame = frame.explode("country", ignore_index=True)
+    frame["country"] = frame["country"].fillna("")
+    return frame
+
+
+def explode_minerals(financing: pd.DataFrame) -> pd.DataFrame:
+    """One row per item and mineral (``mineral``); ``not stated`` is kept as its own value."""
+    frame = financing.copy()
+    frame["mineral"] = frame["minerals"].str.split(";")
+    frame["mineral_count"] = frame["mineral"].map(len)
+    return frame.explode("mineral", ignore_index=True)
+
+
+def _split_binding(frame: pd.DataFrame, key: str) -> pd.DataFrame:
+    counted = frame.assign(counted=frame["counted_usd"].fillna(0.0), mobilized=frame["mobilized_usd"].fillna(0.0))
+    grouped = counted.groupby(key, sort=False)
+    table = pd.DataFrame({
+        "binding_usd": grouped.apply(lambda g: g.loc[g["is_binding"], "counted"].sum(), include_groups=False),
+        "non_binding_usd": grouped.apply(lambda g: g.loc[~g["is_binding"], "counted"].sum(), include_groups=False),
+        "mobilized_usd": grouped["mobilized"].sum(),
+        "items": grouped.size(),
+    })
+    table["total_usd"] = table["binding_usd"] + table["non_binding_usd"]
+    table.index.name = key
+    return table.reset_index().sort_values(["total_usd", "items", key], ascending=[False, False, True],
+                                           ignore_index=True)
+
+
+def funding_summary(financing: pd.DataFrame, by: str = "agency") -> pd.DataFrame:
+    """Total, binding and non-binding USD (from ``counted_usd``), mobilised USD and item count per group.
+
+    ``by`` is ``agency``, ``instrument``, ``country`` or ``mineral``. For ``country`` and ``mineral`` an item
+    with several values counts in full under each (the result's ``additive`` attribute is then False).
+    """
+    if by == "agency":
+        table = _split_binding(financing, "agency")
+        table["label"] = table["agency"].map(lambda c: AGENCIES[c].label)
+        table.attrs["additive"] = True
+    elif by == "instrument":
+        table = _split_binding(financing, "instrument_label")
+        table["label"] = table["instrument_label"]
+        table.attrs["additive"] = True
+    elif by == "country":
+        exploded = explode_countries(financing)
+        exploded["country"] = exploded["country"].replace("", LOCATION_NOT_STATED)
+        names = dict(zip(exploded["country"], exploded["country"]))
+        names.update(_country_names(exploded))
+        table = _split_binding(exploded, "country")
+        table["label"] = table["country"].map(names)
+        table.attrs["additive"] = bool((exploded["locations"] <= 1).all())
+    elif by == "mineral":
+        exploded = explode_minerals(financing)
+        table = _split_binding(exploded, "mineral")
+        table["label"] = table["mineral"].str.capitalize()
+        table.attrs["additive"] = bool((exploded["mineral_count"] <= 1).all())
+    else:
+        raise ValueError(f"by must be agency, instrument, country or mineral, not {by!r}")
+    return table
+
+
+def _country_names(exploded: pd.DataFrame) -> dict[str, str]:
+    from .countries import country_name
+
+    return {code: country_name(code) for code in exploded["country"].unique() if code and code != LOCATION_NOT_STATED}
+
+
+def not_stated_share(financing: pd.DataFrame, column: str = "minerals") -> float:
+    """Share (0-1) of counted USD whose ``column`` is not stated (``minerals``) or empty (``country_iso3``)."""
+    counted = financing["counted_usd"].fillna(0.0)
+    total = counted.sum()
+    if total == 0:
+        return 0.0
+    missing = financing[column].isin([NOT_STATED, ""])
+    return float(counted[missing].sum() / total)
+
+
+def roles_by_country(membership: pd.DataFrame) -> pd.DataFrame:
+    """One row per country (and the EU): a True/False column per role, ``roles`` as text and ``primary_role``."""
+    flags = pd.crosstab(membership["iso3"], membership["group"]).gt(0)
+    for group in GROUPS:
+        if group not in flags:
+            flags[group] = False
+    flags = flags[list(GROUPS)]
+    names = membership.drop_duplicates("iso3").set_index("iso3")["name"]
+    table = flags.copy()
+    table.insert(0, "name", names.reindex(table.index))
+    table["primary_role"] = [next((r for r in ROLE_PRIORITY if row[r]), "") for _, row in flags.iterrows()]
+    table["roles"] = [", ".join(GROUPS[g] for g in GROUPS if row[g]) for _, row in flags.iterrows()]
+    return table.reset_index().sort_values("name", ignore_index=True)
+
+
+def items_table(financing: pd.DataFrame) -> pd.DataFrame:
+    """The items as a readable table (amounts formatted, binding as yes/no), each with its source reference."""
+    from .amounts import format_usd
+
+    def amount(row: pd.Series) -> str:
+        if pd.isna(row["amount_usd"]):
+            return NOT_STATED
+        qualifier = "" if row["amount_qualifier"] == "exact" else f"{row['amount_qualifier']} "
+        text = qualifier + format_usd(row["amount_usd"])
+        if row["is_aggregate"]:
+            text += " (stated total)"
+        return text
+
+    ordered = financing.sort_values(["agency", "record_id"])
+    return pd.DataFrame({
+        "ID": ordered["record_id"],
+        "Agency": ordered["agency"],
+        "Item": ordered["title"],
+        "Amount": ordered.apply(amount, axis=1),
+        "Instrument": ordered["instrument_label"],
+        "Binding": ordered["is_binding"].map({True: "yes", False: "no"}),
+        "Mobilised": ordered["mobilized_usd"].map(lambda v: "" if pd.isna(v) else format_usd(v)),
+        "Announced": ordered["announced"],
+        "Location": [", ".join(x for x in (c.replace(";", ", "), s.replace(";", ", ")) if x) or NOT_STATED
+                     for c, s in zip(ordered["country_names"], ordered["subnational"])],
+        "Minerals": ordered["minerals"].str.replace(";", ", "),
+        "Source": ordered["source"],
+    }).reset_index(drop=True)
+
+
+def share_text(part: float, whole: float) -> str:
+    """``part`` as a percentage of ``whole`` for narrative text (``0%`` when ``whole`` is zero)."""
+    return "0%" if whole == 0 else f"{100 * part / whole:.0f}%"

@@ -1,0 +1,61 @@
+"""Loaders for the processed tables: what a notebook calls first.
+
+``load_financing()`` and ``load_membership()`` read ``data/processed/`` (built by ``make data``). Their columns
+are documented in ``mineral_analysis.columns`` and in ``data/processed/data_dictionary.md``.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from pathlib import Path
+
+import pandas as pd
+
+from . import columns, config
+
+
+def _column_doc(spec: dict[str, tuple[str, str]]) -> str:
+    return "\n".join(f"    - ``{name}`` ({dtype}): {meaning}" for name, (dtype, meaning) in spec.items())
+
+
+def _require(path: Path) -> Path:
+    if not path.exists():
+        raise FileNotFoundError(
+            f"{path.name} is missing from the processed-data folder; build it with `make data` "
+            "(or `mineral-analysis data`) first")
+    return path
+
+
+@lru_cache(maxsize=8)
+def _read_parquet(path: Path, mtime_ns: int) -> pd.DataFrame:
+    return pd.read_parquet(path)
+
+
+def _load(name: str, processed_dir: Path | None) -> pd.DataFrame:
+    path = _require(config.processed_path(f"{name}.parquet", processed_dir))
+    return _read_parquet(path, path.stat().st_mtime_ns).copy()
+
+
+def load_financing(processed_dir: Path | None = None) -> pd.DataFrame:
+    """Return the financing table: one row per item, amounts in USD, aggregates flagged.
+
+    Sum ``counted_usd`` (never ``amount_usd``) to get totals that do not double count. Columns:
+    """
+    return _load("financing", processed_dir)
+
+
+def load_membership(processed_dir: Path | None = None) -> pd.DataFrame:
+    """Return the membership table: one row per country (or the EU) and role. Columns:
+    """
+    return _load("membership", processed_dir)
+
+
+def load_metadata(processed_dir: Path | None = None) -> dict:
+    """Return ``metadata.json``: data version, raw-file hashes, row counts and headline totals."""
+    path = _require(config.processed_path("metadata.json", processed_dir))
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+load_financing.__doc__ += "\n" + _column_doc(columns.FINANCING)
+load_membership.__doc__ += "\n" + _column_doc(columns.MEMBERSHIP)

@@ -1,0 +1,732 @@
+"""Executed notebooks ("briefs") to self-contained, offline HTML and to paged PDF.
+
+Two nbconvert exporters, registered as ``brief_html`` and ``brief_pdf`` (``jupyter nbconvert --to
+brief_html brief.ipynb``), and plain functions for the library's own build:
+
+* :func:`render_html` turns a notebook into one HTML page that loads nothing: no scripts, one inline
+  stylesheet, images as ``data:`` URIs, and a Content-Security-Policy that forbids everything else.
+  Code inputs and prompts are left out; markdown and outputs stay.
+* :func:`html_to_pdf` lays that page out on A4 with WeasyPrint, which is never allowed to fetch a URL
+  other than ``data:``.
+* :func:`write_index` writes the page that lists every brief; :func:`write_bytes_atomic` and
+  :func:`write_text_atomic` replace a file without ever leaving half of it on disk.
+
+The header, the footer and the PDF margins show three values the build records in the notebook's
+metadata under :data:`METADATA_KEY`::
+
+    nb.metadata["mineral_analysis"] = {
+        "title": "Critical minerals: DFC",     # required for a good header; falls back to the file name
+        "data_version": "2024-06-30.1",         # any string the build uses to name its data
+        "built_at": "2024-07-01T09:30:00+00:00",  # ISO 8601; shown in UTC to the minute
+        "kind": "agency",                       # optional: overview / agency / country / mineral
+        "subtitle": "...",                      # optional line under the title
+    }
+
+:func:`set_brief_metadata` writes them. Everything the notebook carries, metadata included, reaches the
+page escaped or through :func:`sanitize_html`; WeasyPrint is imported only when a PDF is made.
+"""
+
+from __future__ import annotations
+
+import html as _html
+import os
+import re
+import tempfile
+from collections.abc import Iterable, Mapping
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+import nbformat
+from jinja2 import pass_context
+from nbconvert.exporters import HTMLExporter
+from mistune import HTMLRenderer
+from nbconvert.filters.markdown_mistune import IPythonRenderer, MarkdownWithMath
+from nbconvert.preprocessors import Preprocessor
+from traitlets import Bool, Unicode, default
+from traitlets.config import Config
+
+from mineral_analysis.config import TEMPLATES_DIR
+
+__all__ = [
+    "BRIEF_CSP",
+    "METADATA_KEY",
+    "BriefHTMLExporter",
+    "BriefOutputsPreprocessor",
+    "BriefPDFExporter",
+    "brief_metadata",
+    "html_to_pdf",
+    "render_html",
+    "render_pdf",
+    "sanitize_html",
+    "set_brief_metadata",
+    "write_bytes_atomic",
+    "write_index",
+    "write_text_atomic",
+]
+
+#: Key of the notebook metadata block that names the brief (see the module docstring).
+METADATA_KEY = "mineral_analysis"
+
+#: Content-Security-Policy of every page written here: no scripts, no network, inline CSS, data: images.
+BRIEF_CSP = (
+    "default-src 'none'; img-src data:; style-src 'unsafe-inline'; font-src data:; "
+    "base-uri 'none'; form-action 'none'"
+)
+
+TEMPLATE_NAME = "brief"
+STYLESHEET = TEMPLATES_DIR / TEMPLATE_NAME / "static" / "brief.css"
+
+#: Mimetypes a brief can show, best first. Javascript, widgets, mermaid and PDF outputs need a script
+#: or a plug-in; they are left out so that the text/html or text/plain form of the same output shows.
+DISPLAY_PRIORITY = [
+    "text/html",
+    "text/markdown",
+    "image/svg+xml",
+    "image/png",
+    "image/jpeg",
+    "text/latex",
+    "text/plain",
+]
+
+KIND_LABELS = {
+    "overview": "Overview brief",
+    "agency": "Agency brief",
+    "country": "Country brief",
+    "mineral": "Mineral brief",
+}
+KIND_ORDER = ("overview", "agency", "country", "mineral")
+KIND_HEADINGS = {"overview": "Overview", "agency": "Agencies", "country": "Countries", "mineral": "Minerals"}
+
+
+# --------------------------------------------------------------------------------------------------
+# Metadata
+# --------------------------------------------------------------------------------------------------
+
+
+def _format_built_at(value: Any) -> tuple[str, str]:
+    """Return ``(machine, human)`` forms of a build time: ISO 8601, and UTC to the minute."""
+    if isinstance(value, datetime):
+        moment = value
+    else:
+        text = str(value).strip()
+        try:
+            moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        except ValueError:
+            return text, text
+    if moment.tzinfo is None:
+        return moment.isoformat(timespec="seconds"), moment.strftime("%Y-%m-%d %H:%M")
+    moment = moment.astimezone(timezone.utc)
+    return moment.isoformat(timespec="seconds"), moment.strftime("%Y-%m-%d %H:%M UTC")
+
+
+def set_brief_metadata(
+    nb: nbformat.NotebookNode,
+    *,
+    title: str,
+    data_version: str,
+    built_at: datetime | str | None = None,
+    kind: str | None = None,
+    subtitle: str | None = None,
+) -> nbformat.NotebookNode:
+    """Record the brief's title, data version and build time (default: now, UTC) in ``nb``; return it."""
+    if built_at is None:
+        built_at = datetime.now(timezone.utc)
+    if isinstance(built_at, datetime):
+        built_at = built_at.isoformat(timespec="seconds")
+    block: dict[str, Any] = {"title": str(title), "data_version": str(data_version), "built_at": built_at}
+    if kind:
+        block["kind"] = str(kind)
+    if subtitle:
+        block["subtitle"] = str(subtitle)
+    nb.metadata[METADATA_KEY] = block
+    return nb
+
+
+def brief_metadata(nb: Mapping[str, Any], fallback_title: str | None = None) -> dict[str, str]:
+    """What the header shows for ``nb``: title, subtitle, kicker, data version, build time (two forms).
+
+    Missing values fall back to the notebook's own ``title`` metadata or ``fallback_title`` (the file
+    name), ``"unknown"`` for the data version, and the time of rendering for the build time.
+    """
+    metadata = nb.get("metadata", {}) or {}
+    block = metadata.get(METADATA_KEY) or {}
+    if not isinstance(block, Mapping):
+        block = {}
+    title = block.get("title") or metadata.get("title") or fallback_title or "Untitled brief"
+    kind = str(block.get("kind") or "").strip().lower()
+    built_at = block.get("built_at") or datetime.now(timezone.utc)
+    machine, human = _format_built_at(built_at)
+    return {
+        "title": str(title),
+        "subtitle": str(block.get("subtitle") or ""),
+        "kind": kind,
+        "kicker": KIND_LABELS.get(kind, "Brief"),
+        "data_version": str(block.get("data_version") or "unknown"),
+        "built_at": machine,
+        "built_at_display": human,
+    }
+
+
+# --------------------------------------------------------------------------------------------------
+# Sanitizing
+# --------------------------------------------------------------------------------------------------
+
+_ALLOWED_TAGS = frozenset(
+    """a abbr b blockquote br caption cite code col colgroup dd del details dfn div dl dt em figcaption
+    figure h1 h2 h3 h4 h5 h6 hr i img input ins kbd li mark ol p pre q s samp small span strong sub
+    summary sup table tbody td tfoot th thead time tr u ul var wbr""".split()
+)
+
+#: Elements removed together with everything inside them (bleach alone would keep their text).
+_DROP_WITH_CONTENT = [
+    "script", "style", "noscript", "template", "iframe", "frame", "frameset", "object", "embed",
+    "applet", "link", "meta", "base", "head", "title", "form", "button", "select", "textarea",
+    "svg", "math", "audio", "video", "canvas", "source", "track", "portal",
+]
+
+_GLOBAL_ATTRS = frozenset({"class", "id", "title", "lang", "dir"})
+_TAG_ATTRS = {
+    "a": {"href"},
+    "img": {"src", "alt", "width", "height"},
+    "td": {"colspan", "rowspan", "style", "align"},
+    "th": {"colspan", "rowspan", "style", "align", "scope"},
+    "col": {"span", "style"},
+    "colgroup": {"span"},
+    "ol": {"start", "type"},
+    "li": {"value"},
+    "time": {"datetime"},
+    "span": {"style"},
+    "input": {"type", "checked", "disabled"},
+    "details": {"open"},
+}
+_ALLOWED_CSS = [
+    "text-align", "vertical-align", "font-weight", "font-style", "color", "background-color",
+    "white-space", "text-decoration", "min-width", "width",
+]
+_DATA_IMAGE = re.compile(r"data:image/(png|jpeg|gif|webp|svg\+xml);base64,[A-Za-z0-9+/=\s]*\Z", re.I)
+_SAFE_LINK_SCHEMES = frozenset({"http", "https", "mailto"})
+
+
+def _allow_attribute(tag: str, name: str, value: str) -> bool:
+    if name in _GLOBAL_ATTRS or name in _TAG_ATTRS.get(tag, ()):
+        if tag == "img" and name == "src":
+            return bool(_DATA_IMAGE.match(value.strip()))
+        if tag == "a" and name == "href":
+            scheme = urlsplit(value.strip()).scheme.lower()
+            return scheme in _SAFE_LINK_SCHEMES or scheme == ""
+        if tag == "input" and name == "type":
+            return value.strip().lower() == "checkbox"
+        return True
+    return False
+
+
+_cleaner = None
+
+
+def _get_cleaner():
+    global _cleaner
+    if _cleaner is None:
+        import bleach
+        from bleach.css_sanitizer import CSSSanitizer
+
+        _cleaner = bleach.Cleaner(
+            tags=_ALLOWED_TAGS,
+            attributes=_allow_attribute,
+            protocols={"http", "https", "mailto", "data"},
+            strip=True,
+            strip_comments=True,
+            css_sanitizer=CSSSanitizer(allowed_css_properties=_ALLOWED_CSS),
+        )
+    return _cleaner
+
+
+_NUMBER = re.compile(
+    r"[(+\-\u2212]?\s*[$€£¥]?\s*\d[\d,\u00a0\u202f' ]*(\.\d+)?\s*(%|[kKmMbB]n?|bn|x)?\)?\Z"
+    r"|[(+\-\u2212]?\s*\.\d+\s*%?\)?\Z"
+    r"|[+\-]?\d(\.\d+)?[eE][+\-]?\d+\Z"
+)
+_BLANKS = frozenset({"", "nan", "none", "<na>", "nat", "n/a", "-", "\u2013", "\u2014", "..."})
+_SHORT_TABLE_ROWS = 30
+
+
+def _cell_kind(text: str) -> str:
+    text = text.strip()
+    if text.lower() in _BLANKS:
+        return "blank"
+    return "num" if _NUMBER.match(text) else "text"
+
+
+def _add_class(tag, name: str) -> None:
+    classes = tag.get("class") or []
+    if isinstance(classes, str):
+        classes = classes.split()
+    if name not in classes:
+        tag["class"] = [*classes, name]
+
+
+def _style_tables(soup) -> None:
+    """Right-align numeric columns (class ``num``) and mark short tables (kept on one page in print)."""
+    for table in soup.find_all("table"):
+        body_rows = [tr for tr in table.find_all("tr") if tr.find_parent("thead") is None]
+        if len(body_rows) <= _SHORT_TABLE_ROWS:
+            _add_class(table, "table-short")
+        rows = [tr.find_all(["td", "th"], recursive=False) for tr in body_rows]
+        spans = any(
+            cell.get("colspan", "1") != "1" or cell.get("rowspan", "1") != "1" for row in rows for cell in row
+        )
+        if spans or not rows:
+            # Irregular grid: decide cell by cell.
+            for row in rows:
+                for cell in row:
+                    if cell.name == "td" and _cell_kind(cell.get_text()) == "num":
+                        _add_class(cell, "num")
+            continue
+        width = max(len(row) for row in rows)
+        numeric = []
+        for col in range(width):
+            kinds = {_cell_kind(row[col].get_text()) for row in rows if col < len(row) and row[col].name == "td"}
+            numeric.append("num" in kinds and "text" not in kinds)
+        for row in rows:
+            for col, cell in enumerate(row):
+                if numeric[col] and cell.name == "td":
+                    _add_class(cell, "num")
+        thead = table.find("thead")
+        if thead is not None:
+            for head_row in thead.find_all("tr"):
+                cells = head_row.find_all(["th", "td"], recursive=False)
+                if len(cells) == width:
+                    for col, cell in enumerate(cells):
+                        if numeric[col]:
+                            _add_class(cell, "num")
+
+
+def sanitize_html(fragment: str) -> str:
+    """Make a piece of notebook HTML safe to show: the brief's whitelist of tags and attributes.
+
+    Scripts, styles, frames, forms and the like go with their content; ``on*`` attributes and every
+    other attribute not on the list go; links keep only http(s), mailto and relative targets; images
+    keep only ``data:image/...`` sources (others give way to their alt text). Text stays text (escaped). Tables gain classes for numbers.
+    """
+    from bs4 import BeautifulSoup
+
+    if not fragment:
+        return ""
+    soup = BeautifulSoup(str(fragment), "html.parser")
+    for element in soup.find_all(_DROP_WITH_CONTENT):
+        element.decompose()
+    for img in soup.find_all("img"):
+        # An image that is not inline data would load from elsewhere (or show as broken): its alt
+        # text stands in for it.
+        if not _DATA_IMAGE.match(str(img.get("src") or "").strip()):
+            img.replace_with(soup.new_string(str(img.get("alt") or "")))
+    _style_tables(soup)
+    # bleach (html5lib, the browser's own parsing rules) has the last word.
+    return _get_cleaner().clean(str(soup))
+
+
+# --------------------------------------------------------------------------------------------------
+# Exporters
+# --------------------------------------------------------------------------------------------------
+
+
+class _BriefMarkdownRenderer(IPythonRenderer):
+    """nbconvert's markdown renderer with raw HTML always shown as text.
+
+    (nbconvert's renderer parses raw HTML to embed images before escaping it, which mangles it.)
+    """
+
+    def inline_html(self, html: str) -> str:
+        return HTMLRenderer.inline_html(self, html)
+
+    def block_html(self, html: str) -> str:
+        return HTMLRenderer.block_html(self, html)
+
+
+class BriefOutputsPreprocessor(Preprocessor):
+    """Keeps only what a brief shows: outputs with a displayable mimetype, no stderr by default."""
+
+    include_stderr = Bool(False, help="Show stderr streams (warnings, logs) in the brief.").tag(config=True)
+
+    def preprocess_cell(self, cell, resources, index):
+        if cell.cell_type != "code":
+            return cell, resources
+        kept = []
+        for output in cell.get("outputs", []):
+            kind = output.get("output_type")
+            if kind == "stream":
+                if output.get("name") == "stderr" and not self.include_stderr:
+                    continue
+                if output.get("name") not in ("stdout", "stderr"):
+                    continue
+            elif kind in ("display_data", "execute_result"):
+                data = output.get("data", {})
+                if not any(mime in data for mime in self.display_data_priority):
+                    continue
+            kept.append(output)
+        cell.outputs = kept
+        return cell, resources
+
+
+class BriefHTMLExporter(HTMLExporter):
+    """HTML exporter for briefs: the ``brief`` template, outputs and markdown only, sanitized."""
+
+    export_from_notebook = "Brief (HTML)"
+
+    include_stderr = Bool(False, help="Show stderr streams (warnings, logs) in the brief.").tag(config=True)
+    csp = Unicode(BRIEF_CSP, help="Content-Security-Policy written into the page.").tag(config=True)
+
+    @default("template_name")
+    def _template_name_default(self):
+        return TEMPLATE_NAME
+
+    @default("extra_template_basedirs")
+    def _default_extra_template_basedirs(self):
+        # Only the package's templates (not the current directory, nbconvert's default).
+        return [str(TEMPLATES_DIR)]
+
+    @default("exclude_input")
+    def _default_exclude_input(self):
+        return True
+
+    @default("exclude_input_prompt")
+    def _default_exclude_input_prompt(self):
+        return True
+
+    @default("exclude_output_prompt")
+    def _default_exclude_output_prompt(self):
+        return True
+
+    @default("sanitize_html")
+    def _default_sanitize_html(self):
+        return True
+
+    @default("embed_images")
+    def _default_embed_images(self):
+        # Markdown images next to the notebook are inlined as data: URIs; others are dropped.
+        return True
+
+    @property
+    def default_config(self):
+        c = Config(
+            {
+                "NbConvertBase": {"display_data_priority": list(DISPLAY_PRIORITY)},
+                "CSSHTMLHeaderPreprocessor": {"enabled": False},
+                "TagRemovePreprocessor": {
+                    "enabled": True,
+                    "remove_cell_tags": {"remove-cell", "remove_cell"},
+                    "remove_all_outputs_tags": {"remove-output", "remove_output"},
+                },
+            }
+        )
+        base = super().default_config.copy()
+        base.merge(c)
+        return base
+
+    def _init_preprocessors(self):
+        super()._init_preprocessors()
+        self.register_preprocessor(
+            BriefOutputsPreprocessor(parent=self, include_stderr=self.include_stderr), enabled=True
+        )
+
+    # -- filters -----------------------------------------------------------------------------------
+
+    @pass_context
+    def markdown2html(self, context, source):
+        """Markdown to sanitized HTML. Raw HTML in markdown is shown as text, never as markup."""
+        cell = context.get("cell", {})
+        attachments = cell.get("attachments", {}) if hasattr(cell, "get") else {}
+        path = context.get("resources", {}).get("metadata", {}).get("path", "")
+        renderer = _BriefMarkdownRenderer(
+            escape=True,
+            allow_harmful_protocols=False,
+            attachments=attachments,
+            embed_images=self.embed_images,
+            path=path,
+            anchor_link_text=self.anchor_link_text,
+            exclude_anchor_links=self.exclude_anchor_links,
+            **self.lexer_options,
+        )
+        return sanitize_html(MarkdownWithMath(renderer=renderer).render(source))
+
+    def default_filters(self):
+        yield from super().default_filters()
+        yield ("markdown2html", self.markdown2html)
+        yield ("brief_markdown", self.markdown2html)
+        yield ("brief_sanitize", sanitize_html)
+        yield ("brief_base64", _clean_base64)
+        yield ("brief_alt", _alt_text)
+
+    # -- rendering ---------------------------------------------------------------------------------
+
+    def _init_resources(self, resources):
+        resources = super()._init_resources(resources)
+        resources["brief_csp"] = self.csp
+        return resources
+
+    def from_notebook_node(self, nb, resources=None, **kw):
+        resources = dict(resources or {})
+        name = (resources.get("metadata") or {}).get("name")
+        resources["brief"] = brief_metadata(nb, fallback_title=name)
+        html, resources = super().from_notebook_node(nb, resources, **kw)
+        return html, resources
+
+
+class BriefPDFExporter(BriefHTMLExporter):
+    """PDF exporter for briefs: the brief's HTML laid out on A4 pages by WeasyPrint (binary output).
+
+    It extends :class:`BriefHTMLExporter` (as nbconvert's own ``webpdf`` extends ``html``) so a
+    notebook is preprocessed once and configuration such as ``--execute`` applies once.
+    """
+
+    export_from_notebook = "Brief (PDF)"
+    output_mimetype = "application/pdf"
+
+    @default("file_extension")
+    def _file_extension_default(self):
+        return ".pdf"
+
+    @default("template_extension")
+    def _template_extension_default(self):
+        return ".html.j2"
+
+    def from_notebook_node(self, nb, resources=None, **kw):
+        html, resources = super().from_notebook_node(nb, resources, **kw)
+        pdf = html_to_pdf(html)
+        resources["output_extension"] = ".pdf"
+        return pdf, resources
+
+
+def _clean_base64(data: Any) -> str:
+    """Base64 image data as one line; refuse anything that is not base64 (it goes into an attribute)."""
+    text = "".join(str(data).split())
+    if not re.fullmatch(r"[A-Za-z0-9+/]*={0,2}", text):
+        raise ValueError("image output is not base64 data")
+    return text
+
+
+def _alt_text(output: Mapping[str, Any], mimetype: str) -> str:
+    metadata = output.get("metadata", {}) or {}
+    for source in (metadata.get(mimetype) or {}, metadata):
+        alt = source.get("alt") if isinstance(source, Mapping) else None
+        if alt:
+            return str(alt)
+    return "Figure"
+
+
+# --------------------------------------------------------------------------------------------------
+# Plain functions for the build
+# --------------------------------------------------------------------------------------------------
+
+_html_exporter: BriefHTMLExporter | None = None
+
+
+def _exporter() -> BriefHTMLExporter:
+    global _html_exporter
+    if _html_exporter is None:
+        _html_exporter = BriefHTMLExporter()
+    return _html_exporter
+
+
+def render_html(nb: nbformat.NotebookNode | Mapping[str, Any], name: str | None = None) -> str:
+    """Render an executed notebook as one self-contained HTML page (the notebook is not changed).
+
+    ``name`` is the title used when the notebook's metadata has none.
+    """
+    if not isinstance(nb, nbformat.NotebookNode):
+        nb = nbformat.from_dict(nb)
+    resources = {"metadata": {"name": name}} if name else None
+    html, _ = _exporter().from_notebook_node(nb, resources)
+    return html
+
+
+def _data_only_fetcher():
+    """A WeasyPrint URL fetcher that serves ``data:`` URLs and refuses everything else."""
+    try:
+        from weasyprint.urls import URLFetcher
+    except ImportError:  # WeasyPrint < 68: fetchers are plain functions
+        from weasyprint import default_url_fetcher
+
+        def fetch(url, *args, **kwargs):
+            if not url.lower().startswith("data:"):
+                raise ValueError(f"brief PDFs load nothing but data: URLs, refused {url[:80]!r}")
+            return default_url_fetcher(url, *args, **kwargs)
+
+        return fetch
+
+    class DataOnlyFetcher(URLFetcher):
+        def fetch(self, url, headers=None):
+            if not url.lower().startswith("data:"):
+                raise ValueError(f"brief PDFs load nothing but data: URLs, refused {url[:80]!r}")
+            return super().fetch(url, headers)
+
+    return DataOnlyFetcher(allowed_protocols={"data"})
+
+
+def html_to_pdf(html: str) -> bytes:
+    """Lay out a brief's HTML on A4 pages with WeasyPrint; nothing but ``data:`` URLs is loaded."""
+    import weasyprint
+
+    document = weasyprint.HTML(string=html, base_url=None, url_fetcher=_data_only_fetcher())
+    return document.write_pdf()
+
+
+def render_pdf(nb: nbformat.NotebookNode | Mapping[str, Any], name: str | None = None) -> bytes:
+    """``html_to_pdf(render_html(nb))``."""
+    return html_to_pdf(render_html(nb, name))
+
+
+def write_bytes_atomic(path: str | os.PathLike[str], data: bytes) -> Path:
+    """Replace ``path`` with ``data`` in one step: a temporary file in the same folder, fsync, rename.
+
+    Readers see the old file or the new one, never part of one; on failure the old file stays and the
+    temporary file is removed. A new file gets mode 0644 (less the umask); an existing one keeps its mode.
+    """
+    target = Path(path)
+    folder = target.parent
+    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        mode = target.stat().st_mode & 0o7777
+    except FileNotFoundError:
+        mask = os.umask(0)
+        os.umask(mask)
+        mode = 0o666 & ~mask
+    fd, tmp_name = tempfile.mkstemp(dir=folder, prefix=f".{target.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp_name, mode)
+        os.replace(tmp_name, target)
+    except BaseException:
+        try:
+            os.unlink(tmp_name)
+        except FileNotFoundError:
+            pass
+        raise
+    if hasattr(os, "O_DIRECTORY"):
+        # Make the rename itself durable.
+        try:
+            dir_fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+        except OSError:
+            return target
+        try:
+            os.fsync(dir_fd)
+        except OSError:
+            pass
+        finally:
+            os.close(dir_fd)
+    return target
+
+
+def write_text_atomic(path: str | os.PathLike[str], text: str, encoding: str = "utf-8") -> Path:
+    """:func:`write_bytes_atomic` for text."""
+    return write_bytes_atomic(path, text.encode(encoding))
+
+
+# --------------------------------------------------------------------------------------------------
+# Index page
+# --------------------------------------------------------------------------------------------------
+
+
+def _relative_href(name: str) -> str:
+    """A link to a file beside the index: relative, no scheme, no way out of the reports folder."""
+    text = str(name).replace("\\", "/")
+    parts = urlsplit(text)
+    if parts.scheme or parts.netloc or text.startswith("/") or ".." in text.split("/"):
+        raise ValueError(f"index links must be relative file names inside the reports folder: {name!r}")
+    return quote(text, safe="/#")
+
+
+def _status_slug(status: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", status.lower()).strip("-") or "unknown"
+
+
+def _stylesheet() -> str:
+    return STYLESHEET.read_text(encoding="utf-8")
+
+
+def write_index(
+    entries: Iterable[Mapping[str, Any]],
+    path: str | os.PathLike[str],
+    *,
+    title: str = "Mineral analysis briefs",
+    data_version: str | None = None,
+    built_at: datetime | str | None = None,
+) -> Path:
+    """Write the page that lists every brief (self-contained, same CSP and look as the briefs).
+
+    Each entry is a mapping with ``kind`` (overview / agency / country / mineral; others are listed
+    after them), ``key``, ``title``, ``html`` and ``pdf`` (file names relative to the index, ``pdf``
+    may be None) and ``status``. Entries are grouped by kind and keep their order within a group.
+    """
+    esc = _html.escape
+    groups: dict[str, list[Mapping[str, Any]]] = {}
+    for entry in entries:
+        groups.setdefault(str(entry.get("kind") or "other"), []).append(entry)
+    order = [k for k in KIND_ORDER if k in groups] + sorted(k for k in groups if k not in KIND_ORDER)
+
+    machine, human = _format_built_at(built_at or datetime.now(timezone.utc))
+    meta_bits = []
+    if data_version:
+        meta_bits.append(f'<span class="brief-version">Data version {esc(str(data_version))}</span>')
+    meta_bits.append(f'<span class="brief-built">Built <time datetime="{esc(machine)}">{esc(human)}</time></span>')
+    meta_line = '<span class="sep" aria-hidden="true">·</span>'.join(meta_bits)
+
+    sections = []
+    for kind in order:
+        rows = []
+        for entry in groups[kind]:
+            links = []
+            if entry.get("html"):
+                links.append(f'<a href="{esc(_relative_href(entry["html"]))}">HTML</a>')
+            if entry.get("pdf"):
+                links.append(f'<a href="{esc(_relative_href(entry["pdf"]))}">PDF</a>')
+            if not links:
+                links.append('<span class="muted">not built</span>')
+            status = str(entry.get("status") or "unknown")
+            rows.append(
+                "<tr>"
+                f'<td class="title">{esc(str(entry.get("title") or entry.get("key") or ""))}</td>'
+                f'<td class="key"><code>{esc(str(entry.get("key") or ""))}</code></td>'
+                f'<td class="formats">{"".join(links)}</td>'
+                f'<td class="status-cell"><span class="status status-{_status_slug(status)}">{esc(status)}</span></td>'
+                "</tr>"
+            )
+        heading = KIND_HEADINGS.get(kind, kind.replace("_", " ").capitalize())
+        sections.append(
+            f'<section class="index-group" id="{esc(_status_slug(kind))}">\n'
+            f'<h2>{esc(heading)} <span class="count">({len(rows)})</span></h2>\n'
+            '<table class="index-table">\n<thead><tr><th>Brief</th><th>Key</th><th>Formats</th>'
+            "<th>Status</th></tr></thead>\n<tbody>\n" + "\n".join(rows) + "\n</tbody>\n</table>\n</section>"
+        )
+    if not sections:
+        sections.append('<p class="muted">No briefs have been built.</p>')
+
+    page = f"""<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="{esc(BRIEF_CSP)}">
+<meta name="referrer" content="no-referrer">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{esc(title)}</title>
+<style type="text/css">
+{_stylesheet()}
+</style>
+</head>
+<body class="brief brief-index">
+<header class="brief-header">
+<p class="brief-kicker">Index</p>
+<h1 class="brief-title">{esc(title)}</h1>
+<p class="brief-meta">{meta_line}</p>
+</header>
+<main class="brief-main">
+{chr(10).join(sections)}
+</main>
+</body>
+</html>
+"""
+    return write_text_atomic(path, page)

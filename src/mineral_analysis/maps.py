@@ -1,0 +1,512 @@
+"""World maps for the briefs: who took part in the ministerial, and where the US money goes.
+
+Every function returns a new :class:`matplotlib.figure.Figure` built with the object-oriented API (no pyplot,
+so nothing is registered globally and nothing needs closing); save it with ``fig.savefig(...)``. The maps use
+the project's boundary file (Equal Earth, see :mod:`mineral_analysis.geo`), drawn from matplotlib paths that
+are built once per process, so a map renders in a fraction of a second.
+"""
+
+from __future__ import annotations
+
+import math
+import textwrap
+from functools import lru_cache
+
+import matplotlib as mpl
+import numpy as np
+import pandas as pd
+import shapely
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.collections import PathCollection
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.patches import Circle, Patch
+from matplotlib.path import Path as MplPath
+
+from . import config
+from .geo import SMALL_COUNTRY_AREA_KM2, _cached
+from .vocab import AGENCIES, GROUPS, SUPRANATIONAL
+
+FIGSIZE = (11.0, 6.0)
+FONT = "DejaVu Sans"
+LAND = "#e4e4e4"  # non-participants / land without money
+BORDER = "#a6a6a6"
+BORDER_WIDTH = 0.3
+TEXT = "#333333"
+NOTE = "#555555"
+HIGHLIGHT = "#000000"
+
+_STYLE = {
+    "font.family": "sans-serif",
+    "font.sans-serif": [FONT],
+    "font.size": 9,
+    "axes.facecolor": "white",
+    "figure.facecolor": "white",
+    "savefig.facecolor": "white",
+    "text.color": TEXT,
+    "legend.frameon": True,
+    "legend.framealpha": 0.92,
+    "legend.edgecolor": "#cccccc",
+}
+
+# Roles from most to least specific: a country is coloured by the first role it holds. ``agreement`` stands
+# for the two groups that are neither a framework signed at the ministerial nor a mere delegation.
+ROLE_ORDER: tuple[str, ...] = ("host", "forge_chair", "forge_member", "bilateral_framework", "agreement",
+                               "ministerial_participant")
+ROLE_OF_GROUP: dict[str, str] = {
+    "host": "host",
+    "forge_chair": "forge_chair",
+    "forge_member": "forge_member",
+    "bilateral_framework": "bilateral_framework",
+    "trade_action_plan": "agreement",
+    "strategic_partnership": "agreement",
+    "ministerial_participant": "ministerial_participant",
+}
+ROLE_LABELS: dict[str, str] = {
+    "host": "Host",
+    "forge_chair": "FORGE chair",
+    "forge_member": "FORGE member",
+    "bilateral_framework": "Bilateral framework signed",
+    "agreement": "Trade action plan or strategic partnership",
+    "ministerial_participant": "Delegation only",
+}
+# The ministerial's roles in blues and greens (darker = more specific), FORGE in purples so that the club
+# stands apart; the lightest colour stays distinct from the grey of non-participants.
+ROLE_COLOURS: dict[str, str] = {
+    "host": "#08306b",
+    "forge_chair": "#54278f",
+    "forge_member": "#9e9ac8",
+    "bilateral_framework": "#1d91c0",
+    "agreement": "#7fcdbb",
+    "ministerial_participant": "#c7e9b4",
+}
+GROUP_SHORT: dict[str, str] = {
+    "host": "host",
+    "ministerial_participant": "delegation",
+    "bilateral_framework": "bilateral framework",
+    "forge_chair": "FORGE chair",
+    "forge_member": "FORGE member",
+    "trade_action_plan": "trade action plan",
+    "strategic_partnership": "strategic partnership",
+}
+
+MAX_BUBBLE_PT2 = 1600.0  # marker area (points²) of the largest amount on a funding map
+MIN_BUBBLE_PT2 = 6.0  # smaller amounts are drawn at least this big, so that they stay visible
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Base layer
+
+
+def _ring_path_parts(ring) -> tuple[np.ndarray, np.ndarray]:
+    coords = np.asarray(shapely.get_coordinates(ring))
+    codes = np.full(len(coords), MplPath.LINETO, dtype=MplPath.code_type)
+    codes[0] = MplPath.MOVETO
+    codes[-1] = MplPath.CLOSEPOLY
+    return coords, codes
+
+
+def _geometry_path(geom) -> MplPath:
+    """One compound path per country; shells counter-clockwise and holes clockwise so holes stay empty."""
+    verts, codes = [], []
+    for poly in shapely.get_parts(shapely.orient_polygons(geom)):
+        for ring in (poly.exterior, *poly.interiors):
+            v, c = _ring_path_parts(ring)
+            verts.append(v)
+            codes.append(c)
+    return MplPath(np.concatenate(verts), np.concatenate(codes))
+
+
+@lru_cache(maxsize=4)
+def _base_layer(path: str) -> tuple[tuple[MplPath, ...], tuple[float, float, float, float]]:
+    """Matplotlib paths of every country (in the boundary file's row order) and the map's extent, cached."""
+    gdf = _cached(path)
+    paths = tuple(_geometry_path(g) for g in gdf.geometry)
+    minx, miny, maxx, maxy = gdf.total_bounds
+    pad_x, pad_y = 0.005 * (maxx - minx), 0.02 * (maxy - miny)
+    return paths, (minx - pad_x, maxx + pad_x, miny - pad_y, maxy + pad_y)
+
+
+def _boundaries_key() -> str:
+    return str(config.BOUNDARIES_FILE.resolve())
+
+
+BAND = 0.20  # share of the figure's height under the map, for legends and notes
+TITLE_Y = 0.975
+MARGIN_X = 0.012  # left margin of title, legends and notes (figure fraction)
+GAP_X = 0.02  # space between side-by-side legends and notes
+
+
+def _new_map(title: str | None) -> tuple[Figure, mpl.axes.Axes]:
+    """An 11x6 in figure: the title, one frameless map axes (Equal Earth extent), and a band below it."""
+    fig = Figure(figsize=FIGSIZE, facecolor="white")
+    FigureCanvasAgg(fig)  # a renderer to measure legends with; saving to any format still works
+    top = 0.915 if title else 0.985
+    ax = fig.add_axes((0.01, BAND, 0.98, top - BAND))
+    ax.set_axis_off()
+    _, (x0, x1, y0, y1) = _base_layer(_boundaries_key())
+    ax.set_xlim(x0, x1)
+    ax.set_ylim(y0, y1)
+    ax.set_aspect("equal", adjustable="box", anchor="C")
+    if title:
+        fig.text(MARGIN_X, TITLE_Y, title, ha="left", va="top", fontsize=13, fontweight="bold", color=TEXT)
+    return fig, ax
+
+
+def _draw_countries(ax, facecolors, *, edgecolor: str = BORDER, linewidth: float = BORDER_WIDTH) -> None:
+    paths, _ = _base_layer(_boundaries_key())
+    ax.add_collection(PathCollection(paths, facecolors=facecolors, edgecolors=edgecolor, linewidths=linewidth,
+                                     zorder=1), autolim=False)
+
+
+def _extent(fig: Figure, artist) -> mpl.transforms.Bbox:
+    """The artist's bounding box in figure fractions."""
+    box = artist.get_window_extent(fig.canvas.get_renderer())
+    return box.transformed(fig.transFigure.inverted())
+
+
+def _band_legend(fig: Figure, handles: list, *, x: float, title: str | None = None, ncols: int = 1,
+                 **kwargs) -> mpl.legend.Legend:
+    """A legend in the band under the map, its top-left corner at ``x`` (figure fraction)."""
+    options = {"fontsize": 8, "title_fontsize": 8.5, "alignment": "left", "frameon": False, "borderpad": 0.2,
+               "labelspacing": 0.45, "columnspacing": 1.4, "handlelength": 1.6, "handleheight": 1.0}
+    options.update(kwargs)
+    legend = fig.legend(handles=handles, loc="upper left", bbox_to_anchor=(x, BAND - 0.005), ncols=ncols,
+                        title=title, **options)
+    if title:
+        legend.get_title().set_fontweight("bold")
+    return legend
+
+
+def _notes(fig: Figure, lines: list[str], *, x: float, top: float | None = None, fontsize: float = 7.5) -> None:
+    """Notes from ``x`` to the right margin, wrapped to fit, top-aligned in the band (or at ``top``)."""
+    if not lines:
+        return
+    width_in = (1.0 - MARGIN_X - x) * fig.get_figwidth()
+    chars = max(30, int(width_in * 72 / (fontsize * 0.56)))
+    text = "\n".join(textwrap.fill(line, width=chars, break_on_hyphens=False) for line in lines)
+    fig.text(x, BAND - 0.02 if top is None else top, text, ha="left", va="top", fontsize=fontsize, color=NOTE,
+             linespacing=1.35)
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Participation map
+
+
+def _require(frame: pd.DataFrame, columns: list[str], what: str) -> None:
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise ValueError(f"{what} is missing column(s): {', '.join(missing)}")
+
+
+def country_roles(membership: pd.DataFrame) -> pd.DataFrame:
+    """Return one row per ``iso3`` with its most specific ``role`` (see ROLE_ORDER), ``name`` and ``groups``.
+
+    ``groups`` lists every group the country is in, in the order of ``vocab.GROUPS``.
+    """
+    _require(membership, ["iso3", "group"], "membership")
+    frame = membership.copy()
+    frame["iso3"] = frame["iso3"].fillna("").astype(str).str.strip().str.upper()
+    frame["group"] = frame["group"].fillna("").astype(str).str.strip()
+    unknown = sorted(set(frame["group"]) - set(ROLE_OF_GROUP))
+    if unknown:
+        raise ValueError(f"unknown membership group(s): {', '.join(unknown)}; expected one of {', '.join(GROUPS)}")
+    frame = frame[frame["iso3"] != ""]
+    if "name" not in frame:
+        frame["name"] = frame["iso3"]
+    rank = {role: i for i, role in enumerate(ROLE_ORDER)}
+    group_rank = {g: i for i, g in enumerate(GROUPS)}
+    rows = []
+    for iso3, sub in frame.groupby("iso3", sort=False):
+        roles = {ROLE_OF_GROUP[g] for g in sub["group"]}
+        names = sub["name"].dropna().astype(str)
+        rows.append({
+            "iso3": iso3,
+            "name": names.iloc[0] if len(names) else iso3,
+            "role": min(roles, key=rank.__getitem__),
+            "groups": sorted(set(sub["group"]), key=group_rank.__getitem__),
+        })
+    return pd.DataFrame(rows, columns=["iso3", "name", "role", "groups"])
+
+
+def plot_participation_map(membership: pd.DataFrame, *, title: str | None = None,
+                           highlight: str | None = None) -> Figure:
+    """World map of the ministerial's participants, each country coloured by its most specific role.
+
+    Roles, most specific first: host > FORGE chair > FORGE member > bilateral framework signed > trade action
+    plan or strategic partnership > delegation only; other countries are light grey. Participants smaller than
+    ``geo.SMALL_COUNTRY_AREA_KM2`` also get a marker in their role colour. Codes without a polygon (``EUU``,
+    the European Commission) are named in a note under the legend. ``highlight`` (an ISO3 code) is outlined in
+    bold, e.g. the subject of a country brief.
+    """
+    roles = country_roles(membership)
+    key = _boundaries_key()
+    gdf = _cached(key)
+    with mpl.rc_context(_STYLE):
+        fig, ax = _new_map(title)
+        role_of = dict(zip(roles["iso3"], roles["role"]))
+        iso = gdf["iso3"].to_numpy()
+        faces = [ROLE_COLOURS[role_of[c]] if c in role_of else LAND for c in iso]
+        _draw_countries(ax, faces)
+
+        mapped = set(gdf.loc[gdf["iso3"] != "", "iso3"])
+        # small participants: a marker at their point, in their role colour
+        small = gdf[(gdf["iso3"].isin(role_of)) & (gdf["area_km2"] < SMALL_COUNTRY_AREA_KM2)]
+        if len(small):
+            order = np.argsort([-ROLE_ORDER.index(role_of[c]) for c in small["iso3"]], kind="stable")
+            small = small.iloc[order]
+            ax.scatter(small["point_x"], small["point_y"], s=34, c=[ROLE_COLOURS[role_of[c]] for c in small["iso3"]],
+                       edgecolors="#3a3a3a", linewidths=0.7, zorder=4)
+
+        notes: list[str] = []
+        names = dict(zip(roles["iso3"], roles["name"]))
+        highlight_code = highlight.strip().upper() if isinstance(highlight, str) and highlight.strip() else None
+        if highlight_code and highlight_code in mapped:
+            row = gdf.loc[gdf["iso3"] == highlight_code]
+            paths, _ = _base_layer(key)
+            ax.add_collection(PathCollection([paths[row.index[0]]], facecolors="none", edgecolors=HIGHLIGHT,
+                                             linewidths=1.6, zorder=3), autolim=False)
+            if row["area_km2"].iloc[0] < SMALL_COUNTRY_AREA_KM2:
+                ax.scatter(row["point_x"], row["point_y"], s=170, facecolors="none", edgecolors=HIGHLIGHT,
+                           linewidths=1.6, zorder=5)
+        elif highlight_code:
+            name = _display_name(highlight_code, names.get(highlight_code))
+            notes.append(f"{name} has no territory on the map, so it is not outlined.")
+
+        # legend: the roles present, with counts of mapped countries
+        counts = roles[roles["iso3"].isin(mapped)]["role"].value_counts()
+        handles: list = [Patch(facecolor=ROLE_COLOURS[r], edgecolor=BORDER, linewidth=0.5,
+                               label=f"{ROLE_LABELS[r]} ({counts[r]})") for r in ROLE_ORDER if counts.get(r, 0)]
+        handles.append(Patch(facecolor=LAND, edgecolor=BORDER, linewidth=0.5, label="Not a participant"))
+        if len(small):
+            handles.append(Line2D([], [], linestyle="none", marker="o", markersize=6, markerfacecolor="white",
+                                  markeredgecolor="#3a3a3a", markeredgewidth=0.7,
+                                  label="Marker: participant too small to see"))
+        if highlight_code and highlight_code in mapped:
+            name = gdf.loc[gdf["iso3"] == highlight_code, "name"].iloc[0]
+            handles.append(Patch(facecolor="none", edgecolor=HIGHLIGHT, linewidth=1.6, label=f"Outlined: {name}"))
+        legend = _fitted_legend(fig, handles, title="Role (most specific shown)")
+
+        unmapped = roles[~roles["iso3"].isin(mapped)]
+        extra = []
+        for _, r in unmapped.iterrows():
+            kind = "supranational" if r["iso3"] in SUPRANATIONAL else "no territory on the map"
+            groups = ", ".join(GROUP_SHORT[g] for g in r["groups"])
+            extra.append(f"+ {_display_name(r['iso3'], r['name'])} ({kind}, not on the map): {groups}")
+        top = _extent(fig, legend).y0 - 0.01
+        _notes(fig, extra + notes, x=MARGIN_X, top=top, fontsize=8)
+    return fig
+
+
+def _display_name(iso3: str, name: object) -> str:
+    """The data's own name for a code when it has one, else the supranational label or the code."""
+    if isinstance(name, str) and name.strip() and name.strip().upper() != iso3:
+        return name.strip()
+    return SUPRANATIONAL.get(iso3, iso3)
+
+
+def _fitted_legend(fig: Figure, handles: list, *, title: str) -> mpl.legend.Legend:
+    """The band legend in as few rows as fit the figure's width, with balanced columns."""
+    right = 1.0 - MARGIN_X
+    for ncols in range(min(len(handles), 5), 0, -1):
+        legend = _band_legend(fig, handles, x=MARGIN_X, title=title, ncols=ncols)
+        if _extent(fig, legend).x1 <= right or ncols == 1:
+            break
+        legend.remove()
+    balanced = math.ceil(len(handles) / math.ceil(len(handles) / ncols))
+    if balanced != ncols:
+        legend.remove()
+        legend = _band_legend(fig, handles, x=MARGIN_X, title=title, ncols=balanced)
+    return legend
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Funding map
+
+
+def format_usd(value: float) -> str:
+    """Format a USD amount compactly: $455 m, $1.3 bn, $10 bn."""
+    if value is None or not np.isfinite(value):
+        return "n/a"
+    if abs(value) >= 1e9:
+        text = f"{value / 1e9:.1f}".rstrip("0").rstrip(".")
+        return f"${text} bn"
+    if abs(value) >= 1e6:
+        text = f"{value / 1e6:.1f}".rstrip("0").rstrip(".") if abs(value) < 1e8 else f"{value / 1e6:.0f}"
+        return f"${text} m"
+    return f"${value:,.0f}"
+
+
+def _size_references(vmax: float) -> list[float]:
+    """Up to three round amounts (powers of ten) for the size legend, the largest not above ``vmax``."""
+    if vmax <= 0:
+        return []
+    top = 10 ** math.floor(math.log10(vmax))
+    return [v for v in (top, top / 10, top / 100) if v >= 1e6] or [top]
+
+
+def _split_codes(value) -> list[str]:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return []
+    seen: dict[str, None] = {}
+    for part in str(value).split(";"):
+        part = part.strip().upper()
+        if part:
+            seen.setdefault(part, None)
+    return list(seen)
+
+
+def funding_locations(financing: pd.DataFrame) -> pd.DataFrame:
+    """Return one row per (record, location country) with ``counted_usd``; the record's other columns kept.
+
+    Records without a location get one row with ``iso3`` = "". Adds ``n_locations`` (how many countries
+    the record names).
+    """
+    _require(financing, ["agency", "counted_usd", "country_iso3"], "financing")
+    frame = financing.copy()
+    frame["_codes"] = frame["country_iso3"].map(_split_codes)
+    frame["n_locations"] = frame["_codes"].map(len)
+    frame["_codes"] = frame["_codes"].map(lambda codes: codes or [""])
+    out = frame.explode("_codes").rename(columns={"_codes": "iso3"}).reset_index(drop=True)
+    out["iso3"] = out["iso3"].fillna("").astype(str)
+    return out
+
+
+def _plural(n: int, word: str = "item") -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def plot_funding_map(financing: pd.DataFrame, *, title: str | None = None) -> Figure:
+    """World map of where the money goes: a circle per location country and agency, area ∝ ``counted_usd``.
+
+    Circles sit at each country's marker point and take the agency's colour (``vocab.AGENCIES``); binding
+    items are filled, non-binding ones drawn as rings (when ``is_binding`` is given). An item located in
+    several countries is drawn in full at each location, and a note says so. Notes under the map total the
+    items without a location and those located only where there is no polygon (``EUU``), and count the items
+    that have no amount to draw. An empty frame gives the bare map with the note "No located funding".
+    """
+    _require(financing, ["agency", "counted_usd", "country_iso3"], "financing")
+    key = _boundaries_key()
+    gdf = _cached(key)
+    points = gdf.loc[gdf["iso3"] != ""].set_index("iso3")[["name", "point_x", "point_y"]]
+
+    rows = funding_locations(financing)
+    rows["counted_usd"] = pd.to_numeric(rows["counted_usd"], errors="coerce")
+    amount = pd.to_numeric(rows["amount_usd"], errors="coerce") if "amount_usd" in rows else rows["counted_usd"]
+    rows["is_binding"] = (rows["is_binding"].map(lambda v: bool(v) if pd.notna(v) else False)
+                          if "is_binding" in rows else True)
+    rows["agency"] = rows["agency"].fillna("").astype(str).str.strip().str.upper()
+    if "record_id" not in rows:
+        rows["record_id"] = rows.index.astype(str)
+    rows["record_id"] = rows["record_id"].astype(str)
+    has_amount = rows["counted_usd"].gt(0)
+    located = rows["iso3"].isin(points.index)
+    drawn = rows[has_amount & located]
+
+    notes: list[str] = []
+    multi = drawn[drawn["n_locations"] > 1].drop_duplicates("record_id")
+    if len(multi):
+        notes.append(f"{_plural(len(multi))} located in several countries ({', '.join(multi['record_id'])}) "
+                     f"{'is' if len(multi) == 1 else 'are'} drawn in full at each location, so those circles "
+                     "repeat the same money.")
+    first_rows = rows.drop_duplicates("record_id")
+    first_has = first_rows["counted_usd"].gt(0)
+    no_location = first_rows[(first_rows["n_locations"] == 0) & first_has]
+    if len(no_location):
+        notes.append(f"Location not stated: {format_usd(no_location['counted_usd'].sum())} "
+                     f"({_plural(len(no_location))}, not drawn).")
+    for code, sub in rows[has_amount & (rows["iso3"] != "") & ~located].groupby("iso3", sort=True):
+        kind = "supranational, no territory on the map" if code in SUPRANATIONAL else "not on the map"
+        notes.append(f"{SUPRANATIONAL.get(code, code)}: {format_usd(sub['counted_usd'].sum())} "
+                     f"({_plural(len(sub))}; {kind}, not drawn).")
+    first_amount = amount.loc[first_rows.index]
+    no_amount = int((~first_has & first_amount.isna()).sum())
+    not_counted = int((~first_has & first_amount.notna()).sum())
+    skipped = []
+    if no_amount:
+        skipped.append(f"{_plural(no_amount)} without a stated amount")
+    if not_counted:
+        skipped.append(f"{_plural(not_counted)} not added to totals (e.g. aggregates of listed items)")
+    if skipped:
+        notes.append("Not drawn: " + "; ".join(skipped) + ".")
+
+    with mpl.rc_context(_STYLE):
+        fig, ax = _new_map(title)
+        _draw_countries(ax, LAND, edgecolor="white", linewidth=0.35)
+        x = MARGIN_X
+        if drawn.empty:
+            ax.text(0.5, 0.5, "No located funding", transform=ax.transAxes, ha="center", va="center",
+                    fontsize=14, color=NOTE,
+                    bbox={"boxstyle": "round,pad=0.5", "facecolor": "white", "edgecolor": "#cccccc"})
+        else:
+            bubbles = (drawn.groupby(["iso3", "agency", "is_binding"], as_index=False, sort=False)
+                       .agg(usd=("counted_usd", "sum"), items=("record_id", "nunique")))
+            bubbles = bubbles.join(points, on="iso3").sort_values("usd", ascending=False)  # small ones on top
+            vmax = float(bubbles["usd"].max())
+            colours = [_agency_colour(a) for a in bubbles["agency"]]
+            filled = bubbles["is_binding"].to_numpy(dtype=bool)
+            ax.scatter(bubbles["point_x"], bubbles["point_y"], s=_bubble_area(bubbles["usd"], vmax),
+                       facecolors=[mpl.colors.to_rgba(c, 0.55) if f else (1, 1, 1, 0) for c, f in zip(colours, filled)],
+                       edgecolors=colours, linewidths=np.where(filled, 0.8, 1.6), zorder=3)
+
+            present = set(bubbles["agency"])
+            agencies = [a for a in AGENCIES if a in present] + sorted(present - set(AGENCIES))
+            handles = [_circle(_agency_colour(a), a or "agency not stated") for a in agencies]
+            if not filled.all():
+                handles += [_circle("#888888", "filled: binding"), _circle("#888888", "ring: not binding", ring=True)]
+            legend = _band_legend(fig, handles, x=x, title="Agency", ncols=math.ceil(len(handles) / 4))
+            x = _extent(fig, legend).x1 + GAP_X
+
+            refs = _size_references(vmax)
+            x = _size_key(fig, x, refs, _bubble_area(np.array(refs), vmax)) + GAP_X
+        if x > 0.7:  # no room beside the legends: the notes go under them (does not happen with six agencies)
+            x = MARGIN_X
+        _notes(fig, notes, x=x)
+    return fig
+
+
+def _size_key(fig: Figure, x: float, values: list[float], areas: np.ndarray) -> float:
+    """Nested circles for reference amounts (bottom-aligned, labelled at their tops) in the band at ``x``.
+
+    The key is drawn in a small axes whose data units are points, so its circles match the map's bubbles
+    exactly. Returns the key's right edge (figure fraction).
+    """
+    radii = np.sqrt(np.asarray(areas, dtype=float)) / 2.0  # scatter sizes are diameter² in points²
+    r_max = float(radii.max())
+    labels = [format_usd(v) for v in values]
+    label_pt = 8 * 0.6 * max(len(t) for t in labels)
+    title_pt = 16.0
+    width_pt = max(2 * r_max + 14 + label_pt, 8.5 * 0.62 * 20) + 4
+    height_pt = max(2 * r_max + 2, 10.0 * len(values)) + title_pt + 8
+    fig_w, fig_h = fig.get_figwidth() * 72, fig.get_figheight() * 72
+    top = BAND - 0.02
+    key = fig.add_axes((x, top - height_pt / fig_h, width_pt / fig_w, height_pt / fig_h))
+    key.set_axis_off()
+    key.set_xlim(0, width_pt)
+    key.set_ylim(0, height_pt)
+    key.text(0, height_pt, "Amount (circle area)", ha="left", va="top", fontsize=8.5, fontweight="bold",
+             color=TEXT)
+    cx = r_max + 2
+    label_y = -np.inf
+    for r, label in sorted(zip(radii, labels)):  # smallest first: labels move up to stay 10 pt apart
+        key.add_patch(Circle((cx, 2 + r), r, facecolor="none", edgecolor="#666666", linewidth=0.8))
+        top_y = 2 + 2 * r
+        label_y = max(top_y, label_y + 10.0)
+        key.plot([cx, 2 * r_max + 6, 2 * r_max + 10], [top_y, top_y, label_y], color="#999999", linewidth=0.5)
+        key.text(2 * r_max + 12, label_y, label, ha="left", va="center", fontsize=8, color=TEXT)
+    return x + width_pt / fig_w
+
+
+def _agency_colour(code: str) -> str:
+    return AGENCIES[code].colour if code in AGENCIES else "#777777"
+
+
+def _circle(colour: str, label: str, *, ring: bool = False) -> Line2D:
+    return Line2D([], [], linestyle="none", marker="o", markersize=8, label=label,
+                  markerfacecolor="none" if ring else mpl.colors.to_rgba(colour, 0.55), markeredgecolor=colour,
+                  markeredgewidth=1.6 if ring else 0.8)
+
+
+def _bubble_area(usd, vmax: float) -> np.ndarray:
+    """Marker area in points² proportional to the amount (the largest gets MAX_BUBBLE_PT2), with a floor."""
+    return np.maximum(MAX_BUBBLE_PT2 * np.asarray(usd, dtype=float) / vmax, MIN_BUBBLE_PT2)

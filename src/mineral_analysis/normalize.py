@@ -1,0 +1,118 @@
+"""Normalisers from the source's wording to the documented vocabularies.
+
+Each function takes one raw text value and returns the canonical value, or raises ``ValueError`` whose message
+says what would be valid. They are pure and cached, because the same few spellings repeat across many records.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from functools import lru_cache
+
+from .vocab import AGENCIES, INSTRUMENTS, MINERALS, NOT_STATED
+
+_SPACES = re.compile(r"\s+")
+
+
+def _fold(text: str) -> str:
+    """Lower-case, ``ё`` to ``е``, and single spaces: the form aliases are compared in."""
+    return _SPACES.sub(" ", text.replace("\u00a0", " ")).strip().lower().replace("ё", "е")
+
+
+_AGENCY_INDEX = {_fold(alias): code for code, agency in AGENCIES.items() for alias in (code, *agency.aliases)}
+_INSTRUMENT_INDEX = {_fold(alias): code for code, inst in INSTRUMENTS.items() for alias in (code, *inst.aliases)}
+_MINERAL_PATTERNS = [
+    (code, re.compile(r"\b(?:" + "|".join(re.escape(stem) for stem in mineral.stems) + r")"))
+    for code, mineral in MINERALS.items()
+]
+
+
+@lru_cache(maxsize=4096)
+def normalize_agency(text: str) -> str:
+    """Return the agency code (EXIM, DOE, DOD, DFC, USTR, DOS) for a name as written in Russian or English."""
+    code = _AGENCY_INDEX.get(_fold(text))
+    if code is None:
+        raise ValueError(f"unknown agency; valid codes are {', '.join(AGENCIES)} "
+                         "(or their names as documented in docs/vocabularies.md)")
+    return code
+
+
+@lru_cache(maxsize=4096)
+def normalize_instrument(text: str) -> str:
+    """Return the instrument code for the instrument as the source states it; empty text is ``not_stated``."""
+    if not text.strip():
+        return "not_stated"
+    code = _INSTRUMENT_INDEX.get(_fold(text))
+    if code is None:
+        raise ValueError("unknown instrument; valid values are the codes " + ", ".join(INSTRUMENTS)
+                         + " or their documented spellings (docs/vocabularies.md)")
+    return code
+
+
+@lru_cache(maxsize=4096)
+def normalize_minerals(text: str) -> str:
+    """Return the ``;``-separated canonical minerals named in ``text``, or ``not stated`` when it is empty.
+
+    Each ``;``-separated part must name exactly one mineral of the vocabulary; nothing is inferred.
+    """
+    parts = [part.strip() for part in text.split(";")]
+    if not any(parts):
+        return NOT_STATED
+    found: list[str] = []
+    for part in parts:
+        if not part:
+            raise ValueError("empty mineral between ';' separators")
+        folded = _fold(part)
+        if folded == NOT_STATED:
+            raise ValueError("leave the cell empty when no mineral is stated, rather than writing 'not stated'")
+        matches = [code for code, pattern in _MINERAL_PATTERNS if pattern.search(folded)]
+        if len(matches) != 1:
+            reason = "matches no mineral" if not matches else f"matches several minerals ({', '.join(matches)})"
+            raise ValueError(f"'{part}' {reason}; valid minerals are {', '.join(MINERALS)} "
+                             "(write one mineral per ';'-separated part)")
+        if matches[0] not in found:
+            found.append(matches[0])
+    return ";".join(found)
+
+
+_DATE_FORMS = (
+    (re.compile(r"^\d{4}-\d{2}-\d{2}$"), "%Y-%m-%d", "day"),
+    (re.compile(r"^\d{4}-\d{2}$"), "%Y-%m", "month"),
+    (re.compile(r"^\d{4}$"), "%Y", "year"),
+)
+
+
+@lru_cache(maxsize=4096)
+def parse_announced(text: str) -> tuple[str, dt.date | None, str]:
+    """Parse an ISO date, month or year; return (text, first day of the period, precision).
+
+    Empty text means the source gives no date: (``not stated``, None, ``none``).
+    """
+    if not text:
+        return NOT_STATED, None, "none"
+    for pattern, fmt, precision in _DATE_FORMS:
+        if pattern.match(text):
+            try:
+                day = dt.datetime.strptime(text, fmt).date()
+            except ValueError:
+                raise ValueError("impossible date; use a real calendar date as YYYY-MM-DD, YYYY-MM or YYYY") from None
+            if not 1990 <= day.year <= 2100:
+                raise ValueError("year outside 1990-2100; check the date")
+            return text, day, precision
+    raise ValueError("date must be YYYY-MM-DD, YYYY-MM or YYYY (ISO 8601), or empty when the source gives none")
+
+
+def parse_bool(text: str) -> bool:
+    """Return True for ``true`` and False for ``false`` (the only two spellings allowed in raw files)."""
+    folded = text.strip().lower()
+    if folded == "true":
+        return True
+    if folded == "false":
+        return False
+    raise ValueError("must be 'true' or 'false'")
+
+
+def format_source(source_file: str, paragraphs: str) -> str:
+    """Return a citation like ``001_79e6948ded2d222d.txt ¶12, ¶15`` from a file name and ``12;15``."""
+    return f"{source_file} " + ", ".join(f"¶{p}" for p in paragraphs.split(";"))

@@ -1,0 +1,451 @@
+"""The cleaning pipeline: raw CSV records in, validated financing and membership tables out.
+
+NOTES (data decisions, documented in docs/provenance.md):
+- Binding status follows the instrument (vocab.INSTRUMENTS); nothing is decided per record.
+- A stated total is an aggregate: its parts point to it, and only its unitemised remainder enters
+  ``counted_usd``, so summing ``counted_usd`` over any slice never double counts.
+- Mobilised capital is kept in ``mobilized_usd`` and never enters ``amount_usd`` or ``counted_usd``.
+- Minerals are only those the source names; otherwise ``not stated``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pandera.pandas as pa
+
+from . import __version__, columns, config
+from .amounts import AmountError, parse_amount
+from .atomic import remove_stale_temporaries, replace_files_atomic
+from .countries import CountryError, country_name, resolve_countries, resolve_country
+from .errors import DataValidationError, Problem
+from .normalize import (
+    format_source,
+    normalize_agency,
+    normalize_instrument,
+    normalize_minerals,
+    parse_announced,
+    parse_bool,
+)
+from .rawio import LINE_COLUMN, RawTable, read_raw_table
+from .vocab import AGENCIES, GROUPS, INSTRUMENTS, NOT_STATED
+
+FINANCING_RAW_COLUMNS = list(columns.RAW_FINANCING)
+MEMBERSHIP_RAW_COLUMNS = list(columns.RAW_MEMBERSHIP)
+MAX_LINES_PER_VALUE = 20  # a bad value repeated on many lines is reported on the first few only
+ABOUT_TOLERANCE = 0.10  # parts may exceed an 'about' total by this share before it is an error
+
+FORMULA_PREFIXES = ("=", "+", "@", "\t", "\r")
+
+
+@dataclass
+class CleanTables:
+    """The validated tables and what they were built from."""
+
+    financing: pd.DataFrame
+    membership: pd.DataFrame
+    raw_hashes: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def data_version(self) -> str:
+        """A short content hash of the raw files: changes whenever any raw byte changes."""
+        digest = hashlib.sha256()
+        for name in sorted(self.raw_hashes):
+            digest.update(f"{name}:{self.raw_hashes[name]}\n".encode())
+        return digest.hexdigest()[:12]
+
+
+# --- Raw-file schemas (pandera) ------------------------------------------------------------------------------
+
+_ID = r"^[A-Z]{2,6}-\d{2,4}$"
+_SEED_FILE = r"^\d{3}_[0-9a-f]{16}\.txt$"
+_PARAGRAPHS = r"^[1-9]\d{0,3}(;[1-9]\d{0,3})*$"
+
+
+def _text(*checks: pa.Check, nullable: bool = False) -> pa.Column:
+    return pa.Column(str, checks=list(checks), nullable=nullable)
+
+
+def _not_formula() -> pa.Check:
+    return pa.Check(lambda s: ~s.str.startswith(FORMULA_PREFIXES), element_wise=False,
+                    error="starts like a spreadsheet formula (=, +, @); remove the leading character")
+
+
+def _required() -> pa.Check:
+    return pa.Check(lambda s: s.str.len() > 0, error="required: must not be empty")
+
+
+RAW_FINANCING_SCHEMA = pa.DataFrameSchema(
+    {
+        "record_id": _text(_required(), pa.Check.str_matches(_ID, error="record_id must look like AGENCY-NN, e.g. EXIM-07"),
+                           unique=False),
+        "title": _text(_required(), _not_formula()),
+        "is_aggregate": _text(pa.Check.isin(["true", "false"], error="must be 'true' or 'false'")),
+        "parent_id": _text(pa.Check(lambda s: (s == "") | s.str.match(_ID), error="must be empty or a record_id like DFC-01")),
+        "source_file": _text(pa.Check.str_matches(_SEED_FILE, error="must be a source file name like 001_79e6948ded2d222d.txt")),
+        "source_paragraph": _text(pa.Check.str_matches(_PARAGRAPHS, error="must be paragraph numbers like 12 or 12;15")),
+        **{name: _text(_not_formula()) for name in (
+            "agency", "amount_as_written", "instrument_as_written", "announced", "countries", "subnational",
+            "minerals_as_written", "mobilized_as_written", "mobilized_from", "note")},
+    },
+    strict=False,
+)
+
+RAW_MEMBERSHIP_SCHEMA = pa.DataFrameSchema(
+    {
+        "record_id": _text(_required(), pa.Check.str_matches(_ID, error="record_id must look like GROUP-NN, e.g. PART-12")),
+        "name_as_written": _text(_required(), _not_formula()),
+        "group": _text(pa.Check.isin(list(GROUPS), error="must be one of " + ", ".join(GROUPS))),
+        "source_file": _text(pa.Check.str_matches(_SEED_FILE, error="must be a source file name like 001_79e6948ded2d222d.txt")),
+        "source_paragraph": _text(pa.Check.str_matches(_PARAGRAPHS, error="must be paragraph numbers like 12 or 12;15")),
+        "note": _text(_not_formula()),
+    },
+    strict=False,
+)
+
+
+def _schema_problems(schema: pa.DataFrameSchema, table: RawTable) -> list[Problem]:
+    """Validate ``table`` with ``schema``; turn every failure case into a located Problem."""
+    try:
+        schema.validate(table.frame, lazy=True)
+    except pa.errors.SchemaErrors as exc:
+        problems = []
+        for case in exc.failure_cases.itertuples(index=False):
+            check = str(case.check)
+            message = _check_message(schema, case.column, check)
+            index = case.index
+            line = int(table.frame[LINE_COLUMN].iat[int(index)]) if index is not None and not pd.isna(index) else None
+            problems.append(Problem(table.name, line, case.column, None if pd.isna(case.failure_case) else str(case.failure_case), message))
+        return problems
+    return []
+
+
+def _check_message(schema: pa.DataFrameSchema, column: str | None, check: str) -> str:
+    """The error text a check was declared with (pandera reports the check's error or name)."""
+    if column in schema.columns:
+        for declared in schema.columns[column].checks:
+            if declared.error == check or declared.name == check:
+                return declared.error or check
+    return check
+
+
+# --- Cell parsing with located errors ------------------------------------------------------------------------
+
+def _map_column(table: RawTable, column: str, parse: Callable[[str], object], problems: list[Problem],
+                *, errors: tuple[type[Exception], ...] = (ValueError,)) -> pd.Series:
+    """Apply ``parse`` to each distinct value of ``column``; record a Problem on every line of a bad value."""
+    series = table.frame[column]
+    results: dict[str, object] = {}
+    failures: dict[str, str] = {}
+    for value in series.unique():
+        try:
+            results[value] = parse(value)
+        except errors as exc:
+            failures[value] = str(exc)
+            results[value] = None
+    if failures:
+        lines = table.frame[LINE_COLUMN]
+        for value, message in failures.items():
+            positions = np.flatnonzero((series == value).to_numpy())
+            for position in positions[:MAX_LINES_PER_VALUE]:
+                problems.append(Problem(table.name, int(lines.iat[position]), column, value, message))
+            if len(positions) > MAX_LINES_PER_VALUE:
+                problems.append(Problem(table.name, None, column, value,
+                                        f"the same value is wrong on {len(positions) - MAX_LINES_PER_VALUE} more line(s)"))
+    return series.map(results)
+
+
+def _parse_optional_amount(text: str):
+    return None if text == "" else parse_amount(text)
+
+
+def _duplicate_problems(table: RawTable, column: str, label: str) -> list[Problem]:
+    series = table.frame[column]
+    duplicated = series.duplicated(keep="first") & (series != "")
+    problems = []
+    first_line = dict(zip(series[~series.duplicated(keep="first")], table.frame[LINE_COLUMN]))
+    for position in np.flatnonzero(duplicated.to_numpy())[:MAX_LINES_PER_VALUE]:
+        value = series.iat[position]
+        problems.append(Problem(table.name, int(table.frame[LINE_COLUMN].iat[position]), column, value,
+                                f"duplicate {label}: already used on line {first_line[value]}; ids must be unique"))
+    return problems
+
+
+# --- Financing -------------------------------------------------------------------------------------------------
+
+def clean_financing(table: RawTable) -> pd.DataFrame:
+    """Turn the raw financing table into the processed one (columns.FINANCING); raise DataValidationError."""
+    raw = table.frame
+    problems = _schema_problems(RAW_FINANCING_SCHEMA, table)
+    problems += _duplicate_problems(table, "record_id", "record_id")
+
+    agency = _map_column(table, "agency", normalize_agency, problems)
+    instrument = _map_column(table, "instrument_as_written", normalize_instrument, problems)
+    minerals = _map_column(table, "minerals_as_written", normalize_minerals, problems)
+    announced = _map_column(table, "announced", parse_announced, problems)
+    amount = _map_column(table, "amount_as_written", _parse_optional_amount, problems, errors=(AmountError,))
+    mobilized = _map_column(table, "mobilized_as_written", _parse_optional_amount, problems, errors=(AmountError,))
+    countries = _map_column(table, "countries", resolve_countries, problems, errors=(CountryError,))
+    is_aggregate = _map_column(table, "is_aggregate", parse_bool, problems)
+
+    for position in np.flatnonzero(((raw["mobilized_as_written"] != "") != (raw["mobilized_from"] != "")).to_numpy()):
+        has_amount = raw["mobilized_as_written"].iat[position] != ""
+        problems.append(Problem(
+            table.name, int(raw[LINE_COLUMN].iat[position]), "mobilized_from" if has_amount else "mobilized_as_written",
+            raw["mobilized_from"].iat[position],
+            "a mobilised amount needs mobilized_from (who provides it)" if has_amount
+            else "mobilized_from is given but mobilized_as_written is empty"))
+    if problems:
+        raise DataValidationError(problems)
+
+    codes = countries.map(lambda codes: ";".join(codes))
+    frame = pd.DataFrame({
+        "record_id": raw["record_id"],
+        "agency": agency,
+        "agency_name": agency.map(lambda code: AGENCIES[code].label),
+        "title": raw["title"],
+        "amount_as_written": raw["amount_as_written"],
+        "amount_usd": amount.map(lambda a: math.nan if a is None else a.value_usd).astype("float64"),
+        "amount_qualifier": amount.map(lambda a: NOT_STATED if a is None else a.qualifier),
+        "counted_usd": np.nan,
+        "instrument": instrument,
+        "instrument_label": instrument.map(lambda code: INSTRUMENTS[code].label),
+        "is_binding": instrument.map(lambda code: INSTRUMENTS[code].is_binding).astype(bool),
+        "is_aggregate": is_aggregate.astype(bool),
+        "parent_id": raw["parent_id"],
+        "mobilized_usd": mobilized.map(lambda a: math.nan if a is None else a.value_usd).astype("float64"),
+        "mobilized_from": raw["mobilized_from"],
+        "announced": announced.map(lambda a: a[0]),
+        "announced_date": pd.to_datetime(announced.map(lambda a: a[1])),
+        "announced_precision": announced.map(lambda a: a[2]),
+        "country_iso3": codes,
+        "country_names": countries.map(lambda codes: ";".join(country_name(c) for c in codes)),
+        "subnational": raw["subnational"],
+        "minerals": minerals,
+        "source": [format_source(f, p) for f, p in zip(raw["source_file"], raw["source_paragraph"])],
+        "note": raw["note"],
+    })
+    problems = check_aggregates(frame, raw[LINE_COLUMN], table.name) + check_duplicate_items(frame, raw[LINE_COLUMN], table.name)
+    if problems:
+        raise DataValidationError(problems)
+    frame["counted_usd"] = counted_amounts(frame)
+    return frame
+
+
+def check_aggregates(frame: pd.DataFrame, lines: pd.Series, file: str) -> list[Problem]:
+    """Check stated totals and their parts: parents exist and are totals, no cycles, parts never exceed totals."""
+    problems: list[Problem] = []
+    ids = frame["record_id"]
+    line_of = dict(zip(ids, lines))
+    parent_of = {rid: pid for rid, pid in zip(ids, frame["parent_id"]) if pid}
+    is_aggregate = dict(zip(ids, frame["is_aggregate"]))
+    agency_of = dict(zip(ids, frame["agency"]))
+    for rid, pid in parent_of.items():
+        if pid not in line_of:
+            problems.append(Problem(file, int(line_of[rid]), "parent_id", pid,
+                                    f"points to a total that does not exist; valid totals are "
+                                    f"{', '.join(i for i, a in is_aggregate.items() if a) or 'none (no row has is_aggregate=true)'}"))
+        elif not is_aggregate[pid]:
+            problems.append(Problem(file, int(line_of[rid]), "parent_id", pid,
+                                    f"points to {pid}, which is not a stated total; set is_aggregate=true on line {line_of[pid]} or clear parent_id"))
+        elif agency_of[pid] != agency_of[rid]:
+            problems.append(Problem(file, int(line_of[rid]), "parent_id", pid,
+                                    f"a part must belong to the same agency as its total ({agency_of[pid]}, not {agency_of[rid]})"))
+    for start in parent_of:
+        seen = [start]
+        current = parent_of.get(start)
+        while current is not None:
+            if current in seen:
+                cycle = " -> ".join([*seen[seen.index(current):], current])
+                if start == min(seen[seen.index(current):]):
+                    problems.append(Problem(file, int(line_of[start]), "parent_id", parent_of[start],
+                                            f"parts form a cycle ({cycle}); a total cannot be its own part"))
+                break
+            seen.append(current)
+            current = parent_of.get(current)
+    amounts = dict(zip(ids, frame["amount_usd"]))
+    qualifiers = dict(zip(ids, frame["amount_qualifier"]))
+    for pid in {p for p in parent_of.values() if p in amounts}:
+        parts = [rid for rid, p in parent_of.items() if p == pid]
+        parts_total = float(np.nansum([amounts[r] for r in parts]))
+        total = amounts[pid]
+        if is_aggregate.get(pid) and math.isnan(total):
+            problems.append(Problem(file, int(line_of[pid]), "amount_as_written", "", "a stated total needs an amount"))
+            continue
+        allowed = {"exact": total * (1 + 1e-9), "up to": total * (1 + 1e-9), "about": total * (1 + ABOUT_TOLERANCE),
+                   "more than": math.inf}.get(qualifiers[pid], total)
+        if parts_total > allowed:
+            problems.append(Problem(file, int(line_of[pid]), "amount_as_written", frame.loc[ids == pid, "amount_as_written"].iat[0],
+                                    f"its parts ({', '.join(parts)}) add up to ${parts_total:,.0f}, more than the stated total "
+                                    f"${total:,.0f}; fix an amount or a parent_id"))
+    return problems
+
+
+def check_duplicate_items(frame: pd.DataFrame, lines: pd.Series, file: str) -> list[Problem]:
+    """An item listed twice in the source must be one record: flag rows identical in every key fact."""
+    key = ["agency", "amount_usd", "instrument", "country_iso3", "subnational", "minerals", "announced"]
+    with_amount = frame["amount_usd"].notna()
+    duplicated = frame[key].duplicated(keep="first") & with_amount
+    problems = []
+    for position in np.flatnonzero(duplicated.to_numpy())[:MAX_LINES_PER_VALUE]:
+        row = frame.iloc[position]
+        same = (frame[key] == frame[key].iloc[position]).all(axis=1) & with_amount
+        first = int(np.flatnonzero(same.to_numpy())[0])
+        problems.append(Problem(file, int(lines.iat[position]), "record_id", row["record_id"],
+                                f"same item as line {int(lines.iat[first])} ({frame['record_id'].iat[first]}): an item "
+                                "listed twice is one record; cite both paragraphs in source_paragraph (e.g. 12;15)"))
+    return problems
+
+
+def counted_amounts(frame: pd.DataFrame) -> pd.Series:
+    """Return, per row, what totals may add: the amount for an item, the unitemised remainder for a total."""
+    parts_sum = frame.loc[frame["parent_id"] != ""].groupby("parent_id")["amount_usd"].sum(min_count=1)
+    remainder = frame["amount_usd"] - frame["record_id"].map(parts_sum).fillna(0.0)
+    counted = np.where(frame["is_aggregate"], remainder.clip(lower=0.0), frame["amount_usd"])
+    return pd.Series(counted, index=frame.index, dtype="float64")
+
+
+# --- Membership ------------------------------------------------------------------------------------------------
+
+def clean_membership(table: RawTable) -> pd.DataFrame:
+    """Turn the raw membership table into the processed one (columns.MEMBERSHIP); raise DataValidationError."""
+    raw = table.frame
+    problems = _schema_problems(RAW_MEMBERSHIP_SCHEMA, table)
+    problems += _duplicate_problems(table, "record_id", "record_id")
+    iso3 = _map_column(table, "name_as_written", resolve_country, problems, errors=(CountryError,))
+    if problems:
+        raise DataValidationError(problems)
+    frame = pd.DataFrame({
+        "iso3": iso3.astype("str"),
+        "name": iso3.map(country_name),
+        "group": raw["group"],
+        "group_label": raw["group"].map(GROUPS),
+        "name_as_written": raw["name_as_written"],
+        "record_id": raw["record_id"],
+        "source": [format_source(f, p) for f, p in zip(raw["source_file"], raw["source_paragraph"])],
+        "note": raw["note"],
+    })
+    repeated = frame.duplicated(["iso3", "group"], keep="first")
+    for position in np.flatnonzero(repeated.to_numpy()):
+        first = frame.index[(frame["iso3"] == frame["iso3"].iat[position]) & (frame["group"] == frame["group"].iat[position])][0]
+        problems.append(Problem(table.name, int(raw[LINE_COLUMN].iat[position]), "name_as_written", raw["name_as_written"].iat[position],
+                                f"{frame['name'].iat[position]} is already listed in group {frame['group'].iat[position]} "
+                                f"on line {int(raw[LINE_COLUMN].iat[first])}; a country appears once per group"))
+    if problems:
+        raise DataValidationError(problems)
+    return frame
+
+
+# --- Whole pipeline --------------------------------------------------------------------------------------------
+
+def load_raw(raw_dir: Path | None = None) -> CleanTables:
+    """Read, clean and validate both raw files; return the tables; write nothing.
+
+    Raises DataValidationError with every problem of both files.
+    """
+    raw_dir = Path(raw_dir or config.RAW_DIR)
+    problems: list[Problem] = []
+    results: dict[str, pd.DataFrame] = {}
+    hashes: dict[str, str] = {}
+    for name, raw_columns, clean in ((config.RAW_FINANCING, FINANCING_RAW_COLUMNS, clean_financing),
+                                     (config.RAW_MEMBERSHIP, MEMBERSHIP_RAW_COLUMNS, clean_membership)):
+        path = config.raw_path(name, raw_dir)
+        try:
+            table = read_raw_table(path, raw_columns)
+            hashes[name] = hashlib.sha256(path.read_bytes()).hexdigest()
+            results[name] = clean(table)
+        except DataValidationError as exc:
+            problems += exc.problems
+    if problems:
+        raise DataValidationError(problems)
+    return CleanTables(financing=results[config.RAW_FINANCING], membership=results[config.RAW_MEMBERSHIP],
+                       raw_hashes=hashes)
+
+
+def summarize(tables: CleanTables) -> dict:
+    """Row counts and totals (USD) that a reader checks first; also stored in metadata.json."""
+    fin = tables.financing
+    by_agency = {}
+    for agency, group in fin.groupby("agency", sort=True):
+        by_agency[agency] = {
+            "items": int(len(group)),
+            "total_usd": float(group["counted_usd"].sum()),
+            "binding_usd": float(group.loc[group["is_binding"], "counted_usd"].sum()),
+            "mobilized_usd": float(group["mobilized_usd"].sum()),
+        }
+    members = tables.membership
+    return {
+        "data_version": tables.data_version,
+        "library_version": __version__,
+        "raw_files": dict(sorted(tables.raw_hashes.items())),
+        "financing_records": int(len(fin)),
+        "financing_with_amount": int(fin["amount_usd"].notna().sum()),
+        "aggregates": int(fin["is_aggregate"].sum()),
+        "total_usd": float(fin["counted_usd"].sum()),
+        "binding_usd": float(fin.loc[fin["is_binding"], "counted_usd"].sum()),
+        "mobilized_usd": float(fin["mobilized_usd"].sum()),
+        "by_agency": by_agency,
+        "membership_rows": int(len(members)),
+        "ministerial_countries": int(((members["group"] == "ministerial_participant") & (members["iso3"] != "EUU")).sum()),
+        "ministerial_supranational": int(((members["group"] == "ministerial_participant") & (members["iso3"] == "EUU")).sum()),
+        "countries_named": int(members["iso3"].nunique()),
+    }
+
+
+def _csv_bytes(frame: pd.DataFrame) -> bytes:
+    out = frame.copy()
+    if "announced_date" in out:
+        out["announced_date"] = out["announced_date"].dt.strftime("%Y-%m-%d")
+    return out.to_csv(index=False, lineterminator="\n", float_format="%.2f").encode("utf-8")
+
+
+def _parquet_bytes(frame: pd.DataFrame) -> bytes:
+    import io
+
+    buffer = io.BytesIO()
+    frame.to_parquet(buffer, index=False, engine="pyarrow", compression="zstd")
+    return buffer.getvalue()
+
+
+def data_dictionary_markdown() -> str:
+    """The processed tables' columns and meanings as Markdown (written beside the tables)."""
+    lines = ["# Data dictionary: data/processed", "",
+             "Generated by `mineral-analysis data` from `mineral_analysis.columns`; do not edit by hand.", ""]
+    for table, spec in (("financing", columns.FINANCING), ("membership", columns.MEMBERSHIP)):
+        lines += [f"## {table} (`{table}.csv`, `{table}.parquet`)", "", "| column | type | meaning |", "|---|---|---|"]
+        lines += [f"| `{name}` | {dtype} | {meaning} |" for name, (dtype, meaning) in spec.items()]
+        lines.append("")
+    return "\n".join(lines)
+
+
+def build_processed(raw_dir: Path | None = None, processed_dir: Path | None = None) -> dict:
+    """Validate the raw data and write the processed tables atomically; return the summary.
+
+    Nothing is written unless every check passes; files whose content is unchanged are not rewritten.
+    """
+    tables = load_raw(raw_dir)
+    processed_dir = Path(processed_dir or config.PROCESSED_DIR)
+    processed_dir.mkdir(parents=True, exist_ok=True)
+    remove_stale_temporaries(processed_dir)
+    summary = summarize(tables)
+    files = {
+        processed_dir / "financing.csv": _csv_bytes(tables.financing),
+        processed_dir / "financing.parquet": _parquet_bytes(tables.financing),
+        processed_dir / "membership.csv": _csv_bytes(tables.membership),
+        processed_dir / "membership.parquet": _parquet_bytes(tables.membership),
+        processed_dir / "data_dictionary.md": data_dictionary_markdown().encode("utf-8"),
+    }
+    summary["files"] = {path.name: hashlib.sha256(data).hexdigest() for path, data in sorted(files.items())}
+    files[processed_dir / "metadata.json"] = (json.dumps(summary, indent=2, sort_keys=True) + "\n").encode("utf-8")
+    changed = replace_files_atomic(files)
+    summary["changed"] = [p.name for p in changed]
+    summary["processed_dir"] = str(processed_dir)
+    return summary
+

@@ -1,0 +1,207 @@
+"""Charts for the briefs: funding breakdowns and a timeline, with one colour per agency everywhere.
+
+Each function returns a matplotlib Figure (object-oriented API, no global state), sized to be read at the
+width of a brief (about 10 inches). Amounts are shown in USD billions or millions, whichever fits the data.
+"""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg", force=False)
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.patches import Patch  # noqa: E402
+from matplotlib.ticker import FuncFormatter  # noqa: E402
+
+from .analysis import funding_summary  # noqa: E402
+from .vocab import AGENCIES  # noqa: E402
+
+BINDING_COLOUR = "#1f3b57"
+NON_BINDING_COLOUR = "#9fb8cf"
+TEXT_COLOUR = "#222222"
+GRID_COLOUR = "#dddddd"
+
+STYLE = {
+    "font.family": "DejaVu Sans",
+    "font.size": 10.5,
+    "axes.titlesize": 13,
+    "axes.titleweight": "bold",
+    "axes.titlelocation": "left",
+    "axes.labelsize": 10.5,
+    "axes.edgecolor": "#888888",
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "figure.dpi": 100,
+    "savefig.dpi": 110,
+    "savefig.bbox": "tight",
+}
+
+
+def agency_colour(code: str) -> str:
+    """The agency's fixed colour (the same in every chart and map)."""
+    agency = AGENCIES.get(code)
+    return agency.colour if agency else "#777777"
+
+
+def usd_scale(max_value: float) -> tuple[float, str]:
+    """Return (divisor, unit label) so that ``max_value`` reads naturally: billions or millions of USD."""
+    if max_value >= 1e9:
+        return 1e9, "USD billions"
+    return 1e6, "USD millions"
+
+
+def _usd_formatter(divisor: float) -> FuncFormatter:
+    return FuncFormatter(lambda value, _pos: f"{value / divisor:,.{1 if divisor == 1e9 else 0}f}")
+
+
+def _label(value: float, divisor: float) -> str:
+    if divisor == 1e9:
+        return f"${value / 1e9:,.2f} bn" if value < 1e10 else f"${value / 1e9:,.1f} bn"
+    return f"${value / 1e6:,.1f} m" if value < 1e8 else f"${value / 1e6:,.0f} m"
+
+
+def new_figure(width: float = 10.0, height: float = 4.5) -> tuple[Figure, plt.Axes]:
+    """A figure and axes in the briefs' style."""
+    with plt.rc_context(STYLE):
+        fig = Figure(figsize=(width, height), layout="constrained")
+        ax = fig.add_subplot()
+    return fig, ax
+
+
+def plot_funding_by(financing: pd.DataFrame, by: str = "agency", *, title: str | None = None,
+                    top: int | None = 15) -> Figure:
+    """Horizontal bars of counted USD per group, split into binding (dark) and non-binding (light).
+
+    ``by`` is ``agency``, ``mineral``, ``instrument`` or ``country``. Bars for agencies use the agency's colour
+    (hatched when non-binding). When a group view is not additive (items in several countries or minerals), a
+    note under the chart says so. ``top`` keeps the largest groups and sums the rest into "Other".
+    """
+    summary = funding_summary(financing, by=by)
+    summary = summary[summary["total_usd"] > 0]
+    additive = funding_summary(financing, by=by).attrs.get("additive", True)
+    if top is not None and len(summary) > top:
+        head, tail = summary.iloc[: top - 1], summary.iloc[top - 1:]
+        other = pd.DataFrame([{
+            "label": f"Other ({len(tail)})", "binding_usd": tail["binding_usd"].sum(),
+            "non_binding_usd": tail["non_binding_usd"].sum(), "total_usd": tail["total_usd"].sum(),
+            by: "", "items": tail["items"].sum(),
+        }])
+        summary = pd.concat([head, other], ignore_index=True)
+    height = max(2.2, 0.45 * len(summary) + 1.4)
+    with plt.rc_context(STYLE):
+        fig, ax = new_figure(10, height)
+        if summary.empty:
+            ax.text(0.5, 0.5, "No amounts stated for this selection", ha="center", va="center",
+                    transform=ax.transAxes, color=TEXT_COLOUR)
+            ax.set_axis_off()
+            if title:
+                ax.set_title(title)
+            return fig
+        divisor, unit = usd_scale(summary["total_usd"].max())
+        labels = summary["label"].tolist()[::-1]
+        binding = summary["binding_usd"].to_numpy()[::-1]
+        non_binding = summary["non_binding_usd"].to_numpy()[::-1]
+        y = np.arange(len(labels))
+        if by == "agency":
+            colours = [agency_colour(code) for code in summary["agency"].tolist()[::-1]]
+            ax.barh(y, binding, color=colours, edgecolor=colours, height=0.62)
+            ax.barh(y, non_binding, left=binding, color="white", edgecolor=colours, hatch="///", height=0.62,
+                    linewidth=1.2)
+            legend = [Patch(facecolor="#555555", label="Binding"),
+                      Patch(facecolor="white", edgecolor="#555555", hatch="///", label="Non-binding")]
+        else:
+            ax.barh(y, binding, color=BINDING_COLOUR, height=0.62)
+            ax.barh(y, non_binding, left=binding, color=NON_BINDING_COLOUR, height=0.62)
+            legend = [Patch(facecolor=BINDING_COLOUR, label="Binding"),
+                      Patch(facecolor=NON_BINDING_COLOUR, label="Non-binding")]
+        totals = binding + non_binding
+        for position, total in zip(y, totals):
+            ax.text(total, position, "  " + _label(total, divisor), va="center", ha="left", fontsize=9.5,
+                    color=TEXT_COLOUR)
+        ax.set_yticks(y, labels)
+        ax.set_xlim(0, totals.max() * 1.22)
+        ax.xaxis.set_major_formatter(_usd_formatter(divisor))
+        ax.set_xlabel(f"Announced amount ({unit}; stated totals counted once)")
+        ax.grid(axis="x", color=GRID_COLOUR, linewidth=0.8)
+        ax.set_axisbelow(True)
+        ax.legend(handles=legend, loc="lower right", frameon=False)
+        if title:
+            ax.set_title(title)
+        if not additive:
+            noun = "countries" if by == "country" else "minerals"
+            fig.text(0, -0.02, f"An item naming several {noun} counts in full under each, so bars do not add up "
+                     "to the total.", fontsize=9, color="#555555", ha="left", va="top")
+    return fig
+
+
+def plot_timeline(financing: pd.DataFrame, *, title: str | None = None) -> Figure:
+    """Dated items on a time axis, one lane per agency, markers sized by amount (hollow when no amount)."""
+    dated = financing[financing["announced_date"].notna()].sort_values("announced_date")
+    undated = len(financing) - len(dated)
+    agencies = [code for code in AGENCIES if code in set(dated["agency"])]
+    with plt.rc_context(STYLE):
+        fig, ax = new_figure(10, max(2.4, 0.6 * len(agencies) + 1.6))
+        if dated.empty:
+            ax.text(0.5, 0.5, "No dated items in this selection", ha="center", va="center", transform=ax.transAxes)
+            ax.set_axis_off()
+        else:
+            lane = {code: i for i, code in enumerate(agencies[::-1])}
+            amounts = dated["amount_usd"].fillna(0.0).to_numpy()
+            sizes = np.where(amounts > 0, 40 + 900 * np.sqrt(amounts / max(amounts.max(), 1.0)), 60)
+            colours = [agency_colour(code) for code in dated["agency"]]
+            filled = amounts > 0
+            ys = dated["agency"].map(lane).to_numpy()
+            xs = dated["announced_date"].to_numpy()
+            ax.scatter(xs[filled], ys[filled], s=sizes[filled], c=np.array(colours, dtype=object)[filled],
+                       alpha=0.75, edgecolors="white", linewidths=0.8, zorder=3)
+            ax.scatter(xs[~filled], ys[~filled], s=sizes[~filled], facecolors="white",
+                       edgecolors=np.array(colours, dtype=object)[~filled], linewidths=1.6, zorder=3)
+            ax.set_yticks(list(lane.values()), list(lane.keys()))
+            ax.set_ylim(-0.7, len(lane) - 0.3)
+            ax.grid(axis="x", color=GRID_COLOUR)
+            ax.set_axisbelow(True)
+            fig.autofmt_xdate(rotation=0, ha="center")
+            import matplotlib.dates as mdates
+
+            ax.xaxis.set_major_locator(mdates.MonthLocator())
+            ax.xaxis.set_major_formatter(mdates.DateFormatter("%b\n%Y"))
+            pad = pd.Timedelta(days=12)
+            ax.set_xlim(dated["announced_date"].min() - pad, dated["announced_date"].max() + pad)
+            ax.set_xlabel("Announcement date (month-only dates are placed on the 1st)")
+        if title:
+            ax.set_title(title)
+        note = "Hollow markers: items with no amount. Marker area grows with the amount."
+        if undated:
+            note += f" {undated} item(s) with no date stated are not shown."
+        fig.text(0, -0.02, note, fontsize=9, color="#555555", ha="left", va="top")
+    return fig
+
+
+def plot_mobilized(financing: pd.DataFrame, *, title: str | None = None) -> Figure:
+    """Per item with mobilised capital: the agency's own amount beside the capital it mobilised, apart."""
+    rows = financing[financing["mobilized_usd"].notna()].sort_values("mobilized_usd", ascending=True)
+    with plt.rc_context(STYLE):
+        fig, ax = new_figure(10, max(2.2, 0.5 * len(rows) + 1.4))
+        if rows.empty:
+            ax.text(0.5, 0.5, "No mobilised capital stated for this selection", ha="center", va="center",
+                    transform=ax.transAxes)
+            ax.set_axis_off()
+        else:
+            divisor, unit = usd_scale(max(rows["mobilized_usd"].max(), rows["amount_usd"].max()))
+            y = np.arange(len(rows))
+            colours = [agency_colour(code) for code in rows["agency"]]
+            ax.barh(y + 0.2, rows["amount_usd"].fillna(0.0), height=0.38, color=colours, label="Agency amount")
+            ax.barh(y - 0.2, rows["mobilized_usd"], height=0.38, color="#bbbbbb", label="Mobilised from others")
+            ax.set_yticks(y, [f"{t} ({a})" for t, a in zip(rows["title"], rows["agency"])])
+            ax.xaxis.set_major_formatter(_usd_formatter(divisor))
+            ax.set_xlabel(f"{unit} (mobilised capital is never added to agency totals)")
+            ax.grid(axis="x", color=GRID_COLOUR)
+            ax.set_axisbelow(True)
+            ax.legend(loc="lower right", frameon=False)
+        if title:
+            ax.set_title(title)
+    return fig
