@@ -1,9 +1,10 @@
 """Convert Natural Earth 1:50m countries (npm ``world-atlas`` 2.0.2) into the project's boundary file.
 
-Reproduce the committed file with::
+Reproduce the committed file from the project checkout with::
 
-    cd "$(mktemp -d)" && npm pack world-atlas@2.0.2 && tar xzf world-atlas-2.0.2.tgz
-    python scripts/build_boundaries.py "$PWD/package/countries-50m.json"    # run from the checkout
+    tmp="$(mktemp -d)"
+    (cd "$tmp" && npm pack world-atlas@2.0.2 && tar xzf world-atlas-2.0.2.tgz)
+    python scripts/build_boundaries.py "$tmp/package/countries-50m.json"
 
 The output (default ``config.BOUNDARIES_FILE``) is a GeoParquet file in Equal Earth (EPSG:8857) with one row
 per country: ``iso3`` (ISO 3166-1 alpha-3; empty for features without an ISO code, e.g. Kosovo, N. Cyprus,

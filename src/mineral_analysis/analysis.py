@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from .vocab import AGENCIES, GROUPS, NOT_STATED
+from .vocab import AGENCIES, GROUP_SHORT, GROUPS, NOT_STATED
 
 LOCATION_NOT_STATED = "Location not stated"
 
@@ -129,7 +129,7 @@ def roles_by_country(membership: pd.DataFrame) -> pd.DataFrame:
     table = flags.copy()
     table.insert(0, "name", names.reindex(table.index))
     table["primary_role"] = [next((r for r in ROLE_PRIORITY if row[r]), "") for _, row in flags.iterrows()]
-    table["roles"] = [", ".join(GROUPS[g] for g in GROUPS if row[g]) for _, row in flags.iterrows()]
+    table["roles"] = [", ".join(GROUP_SHORT[g] for g in GROUPS if row[g]) for _, row in flags.iterrows()]
     return table.reset_index().sort_values("name", ignore_index=True)
 
 

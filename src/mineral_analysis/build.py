@@ -55,6 +55,7 @@ class BriefOutcome:
     seconds: float = 0.0
     error: str = ""
     outputs: list[str] = field(default_factory=list)
+    built_at: str = ""
 
 
 @dataclass
@@ -110,10 +111,11 @@ def data_fingerprint(processed_dir: Path) -> str:
     return _hash_files(files + boundaries)[:16]
 
 
-def brief_fingerprint(brief: Brief, data_hash: str, library_hash: str, formats: tuple[str, ...]) -> str:
+def brief_fingerprint(brief: Brief, data_hash: str, library_hash: str, formats: tuple[str, ...],
+                      notebooks_dir: Path | None = None) -> str:
     """Content hash of everything a brief's output depends on."""
     digest = hashlib.sha256()
-    digest.update(brief.notebook.read_bytes())
+    digest.update((Path(notebooks_dir or config.NOTEBOOKS_DIR) / brief.notebook.name).read_bytes())
     digest.update(json.dumps(brief.parameters, sort_keys=True).encode())
     digest.update(f"{data_hash}|{library_hash}|{','.join(sorted(formats))}|{__version__}".encode())
     return digest.hexdigest()[:16]
@@ -152,7 +154,7 @@ def _describe_failure(exc: BaseException, nb) -> str:
 
 
 def run_brief(brief_data: dict, *, formats: tuple[str, ...], reports_dir: str, processed_dir: str | None,
-              timeout: float, data_version: str, fingerprint: str) -> dict:
+              timeout: float, data_version: str, fingerprint: str, notebooks_dir: str | None = None) -> dict:
     """Execute one brief and write its outputs; return a BriefOutcome as a dict. Never raises for a brief error.
 
     Success writes ``<slug>.ipynb`` (executed, paths stripped), ``<slug>.html`` and/or ``<slug>.pdf`` atomically
@@ -163,6 +165,7 @@ def run_brief(brief_data: dict, *, formats: tuple[str, ...], reports_dir: str, p
     import papermill
 
     brief = Brief(**brief_data)
+    notebook = Path(notebooks_dir or config.NOTEBOOKS_DIR) / brief.notebook.name
     reports = Path(reports_dir)
     started = time.perf_counter()
     outcome = BriefOutcome(brief.spec, brief.slug, brief.title, brief.kind, brief.key, "built")
@@ -178,27 +181,28 @@ def run_brief(brief_data: dict, *, formats: tuple[str, ...], reports_dir: str, p
             os.environ.setdefault(key, value)
         try:
             nb = papermill.execute_notebook(
-                str(brief.notebook), str(staged), parameters=parameters, kernel_name=KERNEL_NAME,
+                str(notebook), str(staged), parameters=parameters, kernel_name=KERNEL_NAME,
                 progress_bar=False, log_output=False, request_save_on_cell_execute=False,
-                cwd=str(config.NOTEBOOKS_DIR), execution_timeout=timeout, start_timeout=120,
+                cwd=str(notebook.parent), execution_timeout=timeout, start_timeout=120,
             )
         except BaseException as exc:  # noqa: BLE001 - every failure of one brief is reported, not raised
             if isinstance(exc, KeyboardInterrupt):
                 raise
             failed_nb = nbformat.read(staged, as_version=4) if staged.exists() else nb
             outcome.status = "failed"
-            outcome.error = f"notebook {brief.notebook.name}: {_describe_failure(exc, failed_nb)}"
+            outcome.error = f"notebook {notebook.name}: {_describe_failure(exc, failed_nb)}"
             if failed_nb is not None:
                 text = _relative_paths(nbformat.writes(failed_nb))
                 write_text_atomic(reports / FAILED_DIR / f"{brief.slug}.ipynb", text)
             return asdict(outcome) | {"seconds": time.perf_counter() - started}
-        built_at = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+        built_at = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+        outcome.built_at = built_at
         nb.metadata["mineral_analysis"] = {
             "title": brief.title, "kind": brief.kind, "key": brief.key, "spec": brief.spec,
             "data_version": data_version, "built_at": built_at, "fingerprint": fingerprint,
             "library_version": __version__,
         }
-        nb.metadata.get("papermill", {}).update({"input_path": f"notebooks/{brief.notebook.name}",
+        nb.metadata.get("papermill", {}).update({"input_path": f"notebooks/{notebook.name}",
                                                  "output_path": f"reports/{brief.slug}.ipynb"})
         outputs: dict[Path, bytes] = {}
         from .export import html_to_pdf, render_html
@@ -231,6 +235,13 @@ def _worker_init() -> None:
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, stop)
+    # Kernels inherit file descriptor 2; their start-up chatter (transport warnings) would flood the build's
+    # log, so they write to /dev/null while this worker keeps its own stderr for real errors.
+    saved = os.dup(2)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 2)
+    os.close(devnull)
+    sys.stderr = os.fdopen(saved, "w", buffering=1)
     for key, value in KERNEL_ENV.items():
         os.environ.setdefault(key, value)
     # Import the heavy modules once per worker, not once per brief.
@@ -262,7 +273,8 @@ def _outputs_present(reports: Path, slug: str, formats: tuple[str, ...]) -> bool
 
 
 def _write_index(reports: Path, manifest: dict, data_version: str) -> None:
-    from .export import index_html
+    """Write ``index.html`` listing every brief; unchanged content is not rewritten (a no-op build writes nothing)."""
+    from .export import write_index
 
     entries = []
     for slug, entry in manifest.get("briefs", {}).items():
@@ -274,10 +286,14 @@ def _write_index(reports: Path, manifest: dict, data_version: str) -> None:
         })
     order = {"overview": 0, "agency": 1, "country": 2, "mineral": 3}
     entries.sort(key=lambda e: (order.get(e["kind"], 9), e["title"]))
-    text = index_html(entries, data_version=data_version)
+    built_times = [e.get("built_at", "") for e in manifest.get("briefs", {}).values() if e.get("built_at")]
     path = reports / "index.html"
-    if not path.exists() or path.read_text(encoding="utf-8") != text:
-        write_text_atomic(path, text)
+    staged = reports / ".staging" / "index.html"
+    write_index(entries, staged, data_version=data_version, built_at=max(built_times) if built_times else None)
+    if path.exists() and path.read_bytes() == staged.read_bytes():
+        staged.unlink()
+    else:
+        os.replace(staged, path)
 
 
 # --- The build ---------------------------------------------------------------------------------------------------
@@ -295,7 +311,7 @@ def _brief_list(processed_dir: Path, data_hash: str, manifest: dict, only: list[
 def build_briefs(*, only: list[str] | None = None, formats: tuple[str, ...] = ("html", "pdf"),
                  jobs: int | None = None, force: bool = False, processed_dir: Path | None = None,
                  reports_dir: Path | None = None, timeout: float = 300.0, progress: bool = True,
-                 wait: bool = False) -> BuildResult:
+                 wait: bool = False, notebooks_dir: Path | None = None) -> BuildResult:
     """Build the chosen briefs (all by default) into ``reports_dir``; return every brief's outcome.
 
     Raises ParameterError for an unknown brief spec or format (before any kernel starts), BuildLockedError
@@ -319,12 +335,14 @@ def build_briefs(*, only: list[str] | None = None, formats: tuple[str, ...] = ("
         raise BuildLockedError(f"another build is running on {reports.name}/ (lock {LOCK}); "
                                "wait for it, or pass --wait to queue behind it") from None
     try:
-        return _build_locked(only, formats, jobs, force, processed, reports, timeout, progress, started)
+        notebooks = Path(notebooks_dir or config.NOTEBOOKS_DIR).resolve()
+        return _build_locked(only, formats, jobs, force, processed, reports, timeout, progress, started, notebooks)
     finally:
         lock.release()
 
 
-def _build_locked(only, formats, jobs, force, processed, reports, timeout, progress, started) -> BuildResult:
+def _build_locked(only, formats, jobs, force, processed, reports, timeout, progress, started,
+                  notebooks) -> BuildResult:
     for folder in (reports, reports / FAILED_DIR, reports / ".staging"):
         remove_stale_temporaries(folder)
     for leftover in (reports / ".staging").glob("*.ipynb"):
@@ -338,7 +356,7 @@ def _build_locked(only, formats, jobs, force, processed, reports, timeout, progr
     outcomes: list[BriefOutcome] = []
     known = manifest.get("briefs", {})
     for brief in briefs:
-        fingerprint = brief_fingerprint(brief, data_hash, library_hash, formats)
+        fingerprint = brief_fingerprint(brief, data_hash, library_hash, formats, notebooks)
         entry = known.get(brief.slug, {})
         if (not force and entry.get("fingerprint") == fingerprint and entry.get("status") == "built"
                 and _outputs_present(reports, brief.slug, formats)):
@@ -346,7 +364,7 @@ def _build_locked(only, formats, jobs, force, processed, reports, timeout, progr
         else:
             todo.append((brief, fingerprint))
     if todo:
-        outcomes += _run_pool(todo, formats, reports, processed, timeout, progress, data_version, jobs)
+        outcomes += _run_pool(todo, formats, reports, processed, timeout, progress, data_version, jobs, notebooks)
     by_slug = {b.slug: b for b in briefs}
     briefs_manifest = dict(known)
     fingerprints = {b.slug: f for b, f in todo}
@@ -355,7 +373,7 @@ def _build_locked(only, formats, jobs, force, processed, reports, timeout, progr
         if outcome.status == "built":
             briefs_manifest[outcome.slug] = {"kind": brief.kind, "key": brief.key, "title": brief.title,
                                              "spec": brief.spec, "fingerprint": fingerprints[outcome.slug],
-                                             "status": "built"}
+                                             "status": "built", "built_at": outcome.built_at}
         elif outcome.status == "failed":
             previous = briefs_manifest.get(outcome.slug, {"kind": brief.kind, "key": brief.key,
                                                           "title": brief.title, "spec": brief.spec})
@@ -381,7 +399,8 @@ def _data_version(processed: Path) -> str:
         return "unknown"
 
 
-def _run_pool(todo, formats, reports, processed, timeout, progress, data_version, jobs) -> list[BriefOutcome]:
+def _run_pool(todo, formats, reports, processed, timeout, progress, data_version, jobs,
+              notebooks) -> list[BriefOutcome]:
     from tqdm import tqdm
 
     jobs = max(1, min(jobs or os.cpu_count() or 1, len(todo)))
@@ -403,7 +422,8 @@ def _run_pool(todo, formats, reports, processed, timeout, progress, data_version
             executor.submit(run_brief, {"kind": b.kind, "key": b.key, "title": b.title, "parameters": b.parameters},
                             formats=formats, reports_dir=str(reports),
                             processed_dir=str(processed) if processed != config.PROCESSED_DIR.resolve() else None,
-                            timeout=timeout, data_version=data_version, fingerprint=fingerprint): b
+                            timeout=timeout, data_version=data_version, fingerprint=fingerprint,
+                            notebooks_dir=str(notebooks)): b
             for b, fingerprint in ordered
         }
         for future in futures.as_completed(pending):

@@ -29,6 +29,7 @@ page escaped or through :func:`sanitize_html`; WeasyPrint is imported only when 
 from __future__ import annotations
 
 import html as _html
+import json
 import os
 import re
 import tempfile
@@ -42,6 +43,7 @@ import nbformat
 from jinja2 import pass_context
 from nbconvert.exporters import HTMLExporter
 from mistune import HTMLRenderer
+from mistune.util import safe_entity
 from nbconvert.filters.markdown_mistune import IPythonRenderer, MarkdownWithMath
 from nbconvert.preprocessors import Preprocessor
 from traitlets import Bool, Unicode, default
@@ -214,7 +216,12 @@ def _allow_attribute(tag: str, name: str, value: str) -> bool:
         if tag == "img" and name == "src":
             return bool(_DATA_IMAGE.match(value.strip()))
         if tag == "a" and name == "href":
-            scheme = urlsplit(value.strip()).scheme.lower()
+            if value.strip() == "#harmful-link":  # where mistune points a javascript: link
+                return False
+            try:
+                scheme = urlsplit(value.strip()).scheme.lower()
+            except ValueError:
+                return False
             return scheme in _SAFE_LINK_SCHEMES or scheme == ""
         if tag == "input" and name == "type":
             return value.strip().lower() == "checkbox"
@@ -249,6 +256,10 @@ _NUMBER = re.compile(
 )
 _BLANKS = frozenset({"", "nan", "none", "<na>", "nat", "n/a", "-", "\u2013", "\u2014", "..."})
 _SHORT_TABLE_ROWS = 30
+# A table whose narrowest layout (numbers unbroken, text broken at spaces) is wider than this many
+# characters of print table type does not fit A4 portrait; the print stylesheet squeezes it.
+_PORTRAIT_TABLE_CHARS = 105
+_PORTRAIT_TABLE_CHARS_SMALL = 125  # past this, the smallest print type
 
 
 def _cell_kind(text: str) -> str:
@@ -266,12 +277,42 @@ def _add_class(tag, name: str) -> None:
         tag["class"] = [*classes, name]
 
 
+def _min_chars(cell) -> int:
+    """Narrowest width of a cell in characters, padding included: numbers stay whole, text wraps."""
+    text = cell.get_text()
+    if cell.name == "th" and cell.find_parent("thead") is not None:
+        longest = min(max((len(w) for w in text.split()), default=0), 8)  # headers may break anywhere
+    elif _cell_kind(text) == "num":
+        longest = len(text.strip())
+    else:
+        longest = max((len(w) for w in text.split()), default=0)
+    return longest + 3
+
+
+def _min_table_chars(table) -> int:
+    widths: dict[int, int] = {}
+    for tr in table.find_all("tr"):
+        col = 0
+        for cell in tr.find_all(["td", "th"], recursive=False):
+            span = int(cell.get("colspan", "1")) if str(cell.get("colspan", "1")).isdigit() else 1
+            if span == 1:
+                widths[col] = max(widths.get(col, 0), _min_chars(cell))
+            col += max(span, 1)
+    return sum(widths.values())
+
+
 def _style_tables(soup) -> None:
-    """Right-align numeric columns (class ``num``) and mark short tables (kept on one page in print)."""
+    """Mark tables for the stylesheet: numeric columns (``num``, right-aligned), short tables (kept on
+    one page in print) and wide ones (squeezed to the page width in print)."""
     for table in soup.find_all("table"):
         body_rows = [tr for tr in table.find_all("tr") if tr.find_parent("thead") is None]
         if len(body_rows) <= _SHORT_TABLE_ROWS:
             _add_class(table, "table-short")
+        chars = _min_table_chars(table)
+        if chars > _PORTRAIT_TABLE_CHARS:
+            _add_class(table, "table-wide")
+        if chars > _PORTRAIT_TABLE_CHARS_SMALL:
+            _add_class(table, "table-xwide")
         rows = [tr.find_all(["td", "th"], recursive=False) for tr in body_rows]
         spans = any(
             cell.get("colspan", "1") != "1" or cell.get("rowspan", "1") != "1" for row in rows for cell in row
@@ -332,10 +373,15 @@ def sanitize_html(fragment: str) -> str:
 
 
 class _BriefMarkdownRenderer(IPythonRenderer):
-    """nbconvert's markdown renderer with raw HTML always shown as text.
+    """nbconvert's markdown renderer with raw HTML always shown as text (made with ``escape=True``).
 
-    (nbconvert's renderer parses raw HTML to embed images before escaping it, which mangles it.)
+    Entity references in text still mean their characters, as in CommonMark (``AT&amp;T`` reads
+    "AT&T"): text that was HTML-escaped before it went into markdown shows as written. And raw HTML is
+    escaped as it stands (nbconvert's renderer parses it first to embed images, which mangles it).
     """
+
+    def text(self, text: str) -> str:
+        return safe_entity(text)
 
     def inline_html(self, html: str) -> str:
         return HTMLRenderer.inline_html(self, html)
@@ -470,7 +516,12 @@ class BriefHTMLExporter(HTMLExporter):
         name = (resources.get("metadata") or {}).get("name")
         resources["brief"] = brief_metadata(nb, fallback_title=name)
         html, resources = super().from_notebook_node(nb, resources, **kw)
+        if _SCRIPT_TAG.search(html):  # last line of defence, e.g. against a changed template
+            raise RuntimeError("a brief must not contain <script> elements")
         return html, resources
+
+
+_SCRIPT_TAG = re.compile(r"<\s*script\b", re.I)
 
 
 class BriefPDFExporter(BriefHTMLExporter):
@@ -532,10 +583,11 @@ def _exporter() -> BriefHTMLExporter:
 def render_html(nb: nbformat.NotebookNode | Mapping[str, Any], name: str | None = None) -> str:
     """Render an executed notebook as one self-contained HTML page (the notebook is not changed).
 
-    ``name`` is the title used when the notebook's metadata has none.
+    ``nb`` is a NotebookNode or the notebook's JSON as a dict. ``name`` is the title used when the
+    notebook's metadata has none.
     """
-    if not isinstance(nb, nbformat.NotebookNode):
-        nb = nbformat.from_dict(nb)
+    if not isinstance(nb, nbformat.NotebookNode):  # e.g. json.load()ed: sources may be lists of lines
+        nb = nbformat.reads(json.dumps(nb), as_version=4)
     resources = {"metadata": {"name": name}} if name else None
     html, _ = _exporter().from_notebook_node(nb, resources)
     return html
@@ -661,6 +713,8 @@ def write_index(
     Each entry is a mapping with ``kind`` (overview / agency / country / mineral; others are listed
     after them), ``key``, ``title``, ``html`` and ``pdf`` (file names relative to the index, ``pdf``
     may be None) and ``status``. Entries are grouped by kind and keep their order within a group.
+    ``data_version`` and ``built_at`` go under the title when given; the page depends on nothing else,
+    so the same arguments give the same bytes.
     """
     esc = _html.escape
     groups: dict[str, list[Mapping[str, Any]]] = {}
@@ -668,11 +722,12 @@ def write_index(
         groups.setdefault(str(entry.get("kind") or "other"), []).append(entry)
     order = [k for k in KIND_ORDER if k in groups] + sorted(k for k in groups if k not in KIND_ORDER)
 
-    machine, human = _format_built_at(built_at or datetime.now(timezone.utc))
     meta_bits = []
     if data_version:
         meta_bits.append(f'<span class="brief-version">Data version {esc(str(data_version))}</span>')
-    meta_bits.append(f'<span class="brief-built">Built <time datetime="{esc(machine)}">{esc(human)}</time></span>')
+    if built_at:
+        machine, human = _format_built_at(built_at)
+        meta_bits.append(f'<span class="brief-built">Built <time datetime="{esc(machine)}">{esc(human)}</time></span>')
     meta_line = '<span class="sep" aria-hidden="true">·</span>'.join(meta_bits)
 
     sections = []

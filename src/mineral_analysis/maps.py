@@ -219,10 +219,10 @@ def country_roles(membership: pd.DataFrame) -> pd.DataFrame:
     rows = []
     for iso3, sub in frame.groupby("iso3", sort=False):
         roles = {ROLE_OF_GROUP[g] for g in sub["group"]}
-        names = sub["name"].dropna().astype(str)
+        names = [n.strip() for n in sub["name"].dropna().astype(str) if n.strip() and n.strip().upper() != iso3]
         rows.append({
             "iso3": iso3,
-            "name": names.iloc[0] if len(names) else iso3,
+            "name": names[0] if names else iso3,
             "role": min(roles, key=rank.__getitem__),
             "groups": sorted(set(sub["group"]), key=group_rank.__getitem__),
         })
@@ -262,13 +262,7 @@ def plot_participation_map(membership: pd.DataFrame, *, title: str | None = None
         names = dict(zip(roles["iso3"], roles["name"]))
         highlight_code = highlight.strip().upper() if isinstance(highlight, str) and highlight.strip() else None
         if highlight_code and highlight_code in mapped:
-            row = gdf.loc[gdf["iso3"] == highlight_code]
-            paths, _ = _base_layer(key)
-            ax.add_collection(PathCollection([paths[row.index[0]]], facecolors="none", edgecolors=HIGHLIGHT,
-                                             linewidths=1.6, zorder=3), autolim=False)
-            if row["area_km2"].iloc[0] < SMALL_COUNTRY_AREA_KM2:
-                ax.scatter(row["point_x"], row["point_y"], s=170, facecolors="none", edgecolors=HIGHLIGHT,
-                           linewidths=1.6, zorder=5)
+            _outline(fig, ax, gdf.loc[gdf["iso3"] == highlight_code].iloc[0], key)
         elif highlight_code:
             name = _display_name(highlight_code, names.get(highlight_code))
             notes.append(f"{name} has no territory on the map, so it is not outlined.")
@@ -283,23 +277,47 @@ def plot_participation_map(membership: pd.DataFrame, *, title: str | None = None
                                   markeredgecolor="#3a3a3a", markeredgewidth=0.7,
                                   label="Marker: participant too small to see"))
         if highlight_code and highlight_code in mapped:
-            name = gdf.loc[gdf["iso3"] == highlight_code, "name"].iloc[0]
+            own = names.get(highlight_code)
+            name = own if own and own != highlight_code else gdf.loc[gdf["iso3"] == highlight_code, "name"].iloc[0]
             handles.append(Patch(facecolor="none", edgecolor=HIGHLIGHT, linewidth=1.6, label=f"Outlined: {name}"))
         legend = _fitted_legend(fig, handles, title="Role (most specific shown)")
 
         unmapped = roles[~roles["iso3"].isin(mapped)]
         extra = []
         for _, r in unmapped.iterrows():
-            kind = "supranational" if r["iso3"] in SUPRANATIONAL else "no territory on the map"
+            kind = "supranational, not on the map" if r["iso3"] in SUPRANATIONAL else "no territory on the map"
             groups = ", ".join(GROUP_SHORT[g] for g in r["groups"])
-            extra.append(f"+ {_display_name(r['iso3'], r['name'])} ({kind}, not on the map): {groups}")
+            extra.append(f"+ {_display_name(r['iso3'], r['name'])} — {kind}: {groups}")
         top = _extent(fig, legend).y0 - 0.01
         _notes(fig, extra + notes, x=MARGIN_X, top=top, fontsize=8)
     return fig
 
 
+HIGHLIGHT_RING_BELOW_KM2 = 300_000.0  # a highlighted country smaller than this also gets a ring around it
+
+
+def _outline(fig: Figure, ax, row: pd.Series, key: str) -> None:
+    """Outline one country in bold; a small one (whose fill a bold line would hide) gets a thinner outline
+    and a ring around it, so that it stands out and its colour stays visible."""
+    paths, (x0, x1, y0, y1) = _base_layer(key)
+    small = row["area_km2"] < HIGHLIGHT_RING_BELOW_KM2
+    ax.add_collection(PathCollection([paths[row.name]], facecolors="none", edgecolors=HIGHLIGHT,
+                                     linewidths=0.9 if small else 1.6, zorder=3), autolim=False)
+    if small:
+        pos = ax.get_position()
+        scale = min(pos.width * fig.get_figwidth() / (x1 - x0), pos.height * fig.get_figheight() / (y1 - y0))
+        minx, miny, maxx, maxy = row.geometry.bounds
+        radius_pt = max(0.5 * math.hypot(maxx - minx, maxy - miny) * scale * 72, 3.0) + 5.0
+        if row["area_km2"] < SMALL_COUNTRY_AREA_KM2:  # scattered islands: ring the marker, not the bounds
+            radius_pt = 9.0
+        ax.scatter([row["point_x"]], [row["point_y"]], s=(2 * radius_pt) ** 2, facecolors="none",
+                   edgecolors=HIGHLIGHT, linewidths=1.6, zorder=5)
+
+
 def _display_name(iso3: str, name: object) -> str:
-    """The data's own name for a code when it has one, else the supranational label or the code."""
+    """The vocabulary's label for a supranational code, else the data's own name, else the code."""
+    if iso3 in SUPRANATIONAL:
+        return SUPRANATIONAL[iso3]
     if isinstance(name, str) and name.strip() and name.strip().upper() != iso3:
         return name.strip()
     return SUPRANATIONAL.get(iso3, iso3)
@@ -325,23 +343,27 @@ def _fitted_legend(fig: Figure, handles: list, *, title: str) -> mpl.legend.Lege
 
 
 def format_usd(value: float) -> str:
-    """Format a USD amount compactly: $455 m, $1.3 bn, $10 bn."""
+    """Format a USD amount compactly: $27.4 m, $455 m, $1.25 bn, $10 bn."""
     if value is None or not np.isfinite(value):
         return "n/a"
-    if abs(value) >= 1e9:
-        text = f"{value / 1e9:.1f}".rstrip("0").rstrip(".")
-        return f"${text} bn"
-    if abs(value) >= 1e6:
-        text = f"{value / 1e6:.1f}".rstrip("0").rstrip(".") if abs(value) < 1e8 else f"{value / 1e6:.0f}"
-        return f"${text} m"
+    for unit, suffix in ((1e9, "bn"), (1e6, "m")):
+        if abs(value) >= unit:
+            scaled = value / unit
+            decimals = 2 if abs(scaled) < 10 else 1 if abs(scaled) < 100 else 0
+            text = f"{scaled:.{decimals}f}"
+            if "." in text:
+                text = text.rstrip("0").rstrip(".")
+            return f"${text} {suffix}"
     return f"${value:,.0f}"
 
 
 def _size_references(vmax: float) -> list[float]:
-    """Up to three round amounts (powers of ten) for the size legend, the largest not above ``vmax``."""
-    if vmax <= 0:
+    """Up to three round amounts for the size key: the largest 1, 2 or 5 x 10^k not above ``vmax``, then a
+    tenth and a hundredth of it (none below $1 m unless nothing else fits)."""
+    if not vmax > 0:
         return []
-    top = 10 ** math.floor(math.log10(vmax))
+    exponent = math.floor(math.log10(vmax))
+    top = max(m * 10.0 ** exponent for m in (1, 2, 5) if m * 10.0 ** exponent <= vmax * (1 + 1e-9))
     return [v for v in (top, top / 10, top / 100) if v >= 1e6] or [top]
 
 
@@ -393,8 +415,7 @@ def plot_funding_map(financing: pd.DataFrame, *, title: str | None = None) -> Fi
     rows = funding_locations(financing)
     rows["counted_usd"] = pd.to_numeric(rows["counted_usd"], errors="coerce")
     amount = pd.to_numeric(rows["amount_usd"], errors="coerce") if "amount_usd" in rows else rows["counted_usd"]
-    rows["is_binding"] = (rows["is_binding"].map(lambda v: bool(v) if pd.notna(v) else False)
-                          if "is_binding" in rows else True)
+    rows["is_binding"] = rows["is_binding"].map(_as_bool) if "is_binding" in rows else True
     rows["agency"] = rows["agency"].fillna("").astype(str).str.strip().str.upper()
     if "record_id" not in rows:
         rows["record_id"] = rows.index.astype(str)
@@ -406,7 +427,9 @@ def plot_funding_map(financing: pd.DataFrame, *, title: str | None = None) -> Fi
     notes: list[str] = []
     multi = drawn[drawn["n_locations"] > 1].drop_duplicates("record_id")
     if len(multi):
-        notes.append(f"{_plural(len(multi))} located in several countries ({', '.join(multi['record_id'])}) "
+        ids = list(multi["record_id"])
+        shown = ", ".join(ids[:6]) + (f" and {len(ids) - 6} more" if len(ids) > 6 else "")
+        notes.append(f"{_plural(len(multi))} located in several countries ({shown}) "
                      f"{'is' if len(multi) == 1 else 'are'} drawn in full at each location, so those circles "
                      "repeat the same money.")
     first_rows = rows.drop_duplicates("record_id")
@@ -459,8 +482,6 @@ def plot_funding_map(financing: pd.DataFrame, *, title: str | None = None) -> Fi
 
             refs = _size_references(vmax)
             x = _size_key(fig, x, refs, _bubble_area(np.array(refs), vmax)) + GAP_X
-        if x > 0.7:  # no room beside the legends: the notes go under them (does not happen with six agencies)
-            x = MARGIN_X
         _notes(fig, notes, x=x)
     return fig
 
@@ -495,6 +516,13 @@ def _size_key(fig: Figure, x: float, values: list[float], areas: np.ndarray) -> 
         key.plot([cx, 2 * r_max + 6, 2 * r_max + 10], [top_y, top_y, label_y], color="#999999", linewidth=0.5)
         key.text(2 * r_max + 12, label_y, label, ha="left", va="center", fontsize=8, color=TEXT)
     return x + width_pt / fig_w
+
+
+def _as_bool(value) -> bool:
+    """``is_binding`` as a bool: True, 1 and the strings "true", "1", "yes" are binding; missing is not."""
+    if isinstance(value, str):
+        return value.strip().lower() in {"true", "1", "yes"}
+    return bool(value) if pd.notna(value) else False
 
 
 def _agency_colour(code: str) -> str:

@@ -14,7 +14,7 @@ import pandas as pd
 
 from .amounts import format_usd
 from .analysis import funding_summary, headline_numbers, not_stated_share, roles_by_country, share_text
-from .vocab import AGENCIES, GROUPS, NOT_STATED
+from .vocab import AGENCIES, GROUP_SHORT, GROUPS, NOT_STATED
 
 PNG_DPI = 110
 
@@ -49,7 +49,8 @@ def show_markdown(text: str) -> None:
     """Display Markdown built by the functions below (their data parts are already escaped)."""
     from IPython.display import Markdown, display
 
-    display(Markdown(text))
+    # A bare "$" would open a LaTeX formula in Markdown; amounts are money, never math.
+    display(Markdown(text.replace("$", "\\$")))
 
 
 def _bn(value: float) -> str:
@@ -135,7 +136,7 @@ def agreements_table(membership: pd.DataFrame) -> pd.DataFrame:
     """Every role other than the delegation itself (frameworks, FORGE, plans, partnerships), with sources."""
     rows = membership[membership["group"] != "ministerial_participant"]
     return pd.DataFrame({
-        "Role": rows["group"].map(GROUPS),
+        "Role": rows["group"].map(GROUP_SHORT),
         "Country": rows["name"],
         "As written": rows["name_as_written"],
         "Source": rows["source"],
@@ -223,13 +224,3 @@ def or_none(frame: pd.DataFrame, message: str) -> pd.DataFrame:
     """``frame``, or a one-cell table carrying ``message`` when it is empty (so a brief never shows a blank)."""
     return frame if len(frame) else pd.DataFrame({"": [message]})
 
-
-def title_markdown(kind: str, key: str) -> str:
-    """The brief's own title line for a kind and key (agency code, ISO3 or mineral)."""
-    if kind == "agency":
-        return f"## {esc(AGENCIES[key].label)} ({esc(key)})"
-    if kind == "country":
-        from .countries import country_name
-
-        return f"## {esc(country_name(key))} ({esc(key)})"
-    return f"## {esc(str(key).capitalize())}"

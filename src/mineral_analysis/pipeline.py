@@ -84,8 +84,7 @@ def _required() -> pa.Check:
 
 RAW_FINANCING_SCHEMA = pa.DataFrameSchema(
     {
-        "record_id": _text(_required(), pa.Check.str_matches(_ID, error="record_id must look like AGENCY-NN, e.g. EXIM-07"),
-                           unique=False),
+        "record_id": _text(_required(), pa.Check.str_matches(_ID, error="record_id must look like AGENCY-NN, e.g. EXIM-07")),
         "title": _text(_required(), _not_formula()),
         "is_aggregate": _text(pa.Check.isin(["true", "false"], error="must be 'true' or 'false'")),
         "parent_id": _text(pa.Check(lambda s: (s == "") | s.str.match(_ID), error="must be empty or a record_id like DFC-01")),

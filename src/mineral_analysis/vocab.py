@@ -144,6 +144,17 @@ GROUPS: dict[str, str] = {
     "strategic_partnership": "Strategic partnership agreement with the US",
 }
 
+# Short forms for tables and legends.
+GROUP_SHORT: dict[str, str] = {
+    "host": "Host",
+    "ministerial_participant": "Delegation",
+    "bilateral_framework": "Bilateral framework",
+    "forge_chair": "FORGE chair",
+    "forge_member": "FORGE member",
+    "trade_action_plan": "Trade action plan",
+    "strategic_partnership": "Strategic partnership",
+}
+
 QUALIFIERS: dict[str, str] = {
     "exact": "as stated",
     "up to": "a ceiling: up to the amount",

@@ -1,0 +1,597 @@
+"""Briefs to HTML and PDF: self-contained, script-free, escaped, paged; the nbconvert exporters; the index.
+
+The notebooks are built here with nbformat (no kernel): markdown with markup-looking data, a real
+matplotlib PNG, a pandas DataFrame, and outputs a brief must not show. Chromium checks are skipped only
+when no Chromium is installed (CI installs Debian's ``chromium``).
+"""
+
+from __future__ import annotations
+
+import base64
+import html as html_lib
+import io
+import json
+import os
+import re
+import shutil
+import stat
+import subprocess
+import sys
+from html.parser import HTMLParser
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import nbformat  # noqa: E402
+import pandas as pd  # noqa: E402
+import pytest  # noqa: E402
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output  # noqa: E402
+
+from mineral_analysis import export  # noqa: E402
+
+TITLE = 'Cobalt & "copper" <brief> for DFC'
+DATA_VERSION = "2024-06-30.1"
+BUILT_AT = "2024-07-01T09:30:00+00:00"
+BUILT_SHOWN = "2024-07-01 09:30 UTC"
+SCRIPT_TEXT = "<script>alert(1)</script>"
+IMG_TEXT = "<img src=x onerror=alert(1)>"
+QUOTES_TEXT = "\"double\" & 'single' quotes"
+DF_MARKUP = "<b>bold?</b>"
+INPUT_MARKER = "SECRET_INPUT_MARKER_42"
+KNOWN_TEXT = "Total committed: 1,250 USD m"
+ESCAPED_DATA = 'Ministry of "Mines" & <Energy>'
+CHROMIUM = next((shutil.which(n) for n in ("chromium", "chromium-browser", "google-chrome") if shutil.which(n)), None)
+needs_chromium = pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (CI installs Debian's chromium)")
+
+
+# ---------------------------------------------------------------------------------------------------
+# Fixtures
+# ---------------------------------------------------------------------------------------------------
+
+
+def _png_bytes() -> bytes:
+    fig, ax = plt.subplots(figsize=(5, 2.5), dpi=80)
+    ax.bar(["EXIM", "DFC", "MSP"], [3, 5, 2], color="#0072B2")
+    ax.set_title("Deals by agency")
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    plt.close(fig)
+    return buf.getvalue()
+
+
+PNG = _png_bytes()
+
+
+def make_notebook(title: str = TITLE) -> nbformat.NotebookNode:
+    frame = pd.DataFrame(
+        {
+            "country": ["Zambia", DF_MARKUP, "Chile"],
+            "deals": [3, 1, 2],
+            "usd_m": [300.0, 12.5, 87.25],
+        }
+    )
+    nb = new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.cells = [
+        new_markdown_cell(
+            "## Summary\n\n"
+            f"Recorded names include {SCRIPT_TEXT} and {IMG_TEXT} and {QUOTES_TEXT}.\n\n"
+            "See [the source](https://example.org/report) and [a trap](javascript:alert(2)).\n\n"
+            "![remote](http://example.org/tracker.png)"
+        ),
+        new_code_cell(f"{INPUT_MARKER} = 1\nimport pandas as pd", execution_count=1, outputs=[]),
+        new_code_cell(
+            "fig",
+            execution_count=2,
+            outputs=[
+                new_output(
+                    "display_data",
+                    data={"image/png": base64.b64encode(PNG).decode(), "text/plain": "<Figure size 400x200>"},
+                    metadata={"filenames": {"image/png": "http://example.org/leak.png"}},
+                ),
+                new_output("stream", name="stderr", text="FutureWarning: STDERR_MARKER\n"),
+            ],
+        ),
+        new_code_cell(
+            "frame",
+            execution_count=3,
+            outputs=[
+                new_output(
+                    "execute_result",
+                    execution_count=3,
+                    data={"text/html": frame.to_html(), "text/plain": frame.to_string()},
+                )
+            ],
+        ),
+        new_code_cell("print(...)", execution_count=4, outputs=[
+            new_output("stream", name="stdout", text=KNOWN_TEXT + "\n"),
+            # narrative.show_markdown: markdown whose data parts were HTML-escaped beforehand
+            new_output("display_data", data={"text/markdown": f"**Lead:** {html_lib.escape(ESCAPED_DATA)}"}),
+        ]),
+        new_code_cell(
+            "hostile()",
+            execution_count=5,
+            outputs=[
+                new_output("display_data", data={"application/javascript": "alert(3)", "text/plain": "JS_FALLBACK_TEXT"}),
+                new_output(
+                    "display_data",
+                    data={
+                        "text/html": (
+                            "<div onclick='alert(4)' style='color: red; background-image: url(http://example.org/bg.png)'>"
+                            "<script>alert(5)</script><style>body{display:none}</style>"
+                            "HTML_OUTPUT_TEXT <a href=' javascript:alert(6)'>x</a>"
+                            "<iframe src='http://example.org/'></iframe><svg onload='alert(7)'></svg>"
+                            "<img src='http://example.org/pixel.png' alt='pixel alt'></div>"
+                        )
+                    },
+                ),
+            ],
+        ),
+        new_code_cell("hidden", execution_count=6, metadata={"tags": ["remove-cell"]},
+                      outputs=[new_output("stream", name="stdout", text="REMOVED_CELL_TEXT\n")]),
+    ]
+    export.set_brief_metadata(nb, title=title, data_version=DATA_VERSION, built_at=BUILT_AT, kind="agency")
+    nbformat.validate(nb)
+    return nb
+
+
+@pytest.fixture(scope="module")
+def notebook() -> nbformat.NotebookNode:
+    return make_notebook()
+
+
+@pytest.fixture(scope="module")
+def brief_html(notebook) -> str:
+    return export.render_html(notebook)
+
+
+@pytest.fixture(scope="module")
+def brief_pdf(brief_html) -> bytes:
+    return export.html_to_pdf(brief_html)
+
+
+class _Collector(HTMLParser):
+    """Every start tag with its attributes, and the text, as a browser's tokenizer sees them."""
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.tags: list[tuple[str, dict[str, str | None]]] = []
+        self.text: list[str] = []
+        self._skip = 0
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append((tag, dict(attrs)))
+        if tag in ("style", "title"):
+            self._skip += 1
+
+    def handle_startendtag(self, tag, attrs):
+        self.tags.append((tag, dict(attrs)))
+
+    def handle_endtag(self, tag):
+        if tag in ("style", "title") and self._skip:
+            self._skip -= 1
+
+    def handle_data(self, data):
+        if not self._skip:
+            self.text.append(data)
+
+
+def parse(html: str) -> _Collector:
+    collector = _Collector()
+    collector.feed(html)
+    collector.close()
+    return collector
+
+
+def page_text(html: str) -> str:
+    return re.sub(r"\s+", " ", "".join(parse(html).text))
+
+
+def assert_self_contained(html: str) -> None:
+    """No script, no handler, no resource from anywhere but data: URIs, the brief's CSP in force."""
+    lowered = html.lower()
+    assert "<script" not in lowered
+    assert "javascript:" not in lowered
+    assert "mathjax" not in lowered and "require.js" not in lowered and "requirejs" not in lowered
+    assert "@import" not in lowered
+    for url in re.findall(r"url\(\s*['\"]?([^'\")\s]+)", html):
+        assert url.startswith("data:"), url
+    doc = parse(html)
+    csp = [a.get("content") for t, a in doc.tags if t == "meta" and (a.get("http-equiv") or "").lower() == "content-security-policy"]
+    assert csp and csp[0].startswith("default-src 'none'; img-src data:; style-src 'unsafe-inline'; font-src data:")
+    for tag, attrs in doc.tags:
+        assert tag not in {"script", "link", "iframe", "frame", "object", "embed", "base", "form", "svg", "audio", "video"}
+        for name, value in attrs.items():
+            assert not name.startswith("on"), (tag, name)
+            value = (value or "").strip()
+            if name in {"src", "srcset", "poster", "data", "background", "action", "formaction", "xlink:href"}:
+                assert value.startswith("data:"), (tag, name, value[:60])
+            if name == "href":
+                assert not value.startswith("//"), value
+                if tag != "a":  # only hyperlinks (navigation, not loading) may point elsewhere
+                    assert not re.match(r"https?:", value), (tag, value)
+
+
+# ---------------------------------------------------------------------------------------------------
+# HTML
+# ---------------------------------------------------------------------------------------------------
+
+
+def test_html_is_self_contained_and_script_free(brief_html):
+    assert_self_contained(brief_html)
+    assert brief_html.lstrip().lower().startswith("<!doctype html>")
+    # The only off-page URL is the markdown hyperlink to the cited source (a link, not a load).
+    assert re.findall(r"(?:src|href)=[\"']?(?:https?:)?//", brief_html) == ['href="https://']
+    assert "example.org/leak.png" not in brief_html and "tracker.png" not in brief_html
+    assert "pixel.png" not in brief_html and "bg.png" not in brief_html
+
+
+def test_html_images_are_inline_data_uris(brief_html):
+    sources = [a["src"] for t, a in parse(brief_html).tags if t == "img"]
+    assert sources, "the figure is missing"
+    assert all(s.startswith("data:image/") for s in sources)
+    pngs = [base64.b64decode(s.split(",", 1)[1]) for s in sources if s.startswith("data:image/png;base64,")]
+    assert PNG in pngs
+
+
+def test_html_has_no_code_inputs_or_prompts(brief_html):
+    assert INPUT_MARKER not in brief_html
+    assert "import pandas" not in brief_html
+    assert "In&nbsp;[" not in brief_html and "In [" not in brief_html and "Out[" not in brief_html
+    assert "REMOVED_CELL_TEXT" not in brief_html  # remove-cell tag
+    assert "STDERR_MARKER" not in brief_html  # warnings are not for analysts
+    text = page_text(brief_html)
+    assert KNOWN_TEXT in text and "Deals by agency" not in text  # stdout shown; the chart is an image
+
+
+def test_header_and_footer_show_title_version_and_build_time(brief_html):
+    doc = parse(brief_html)
+    text = page_text(brief_html)
+    assert text.count(TITLE) >= 2  # header and footer, as text
+    assert text.count(f"Data version {DATA_VERSION}") >= 2
+    assert text.count(BUILT_SHOWN) >= 2
+    assert "<brief>" not in brief_html  # the title's markup-looking part is escaped
+    assert ("time", {"datetime": BUILT_AT}) in doc.tags
+    title = re.search(r"<title>(.*?)</title>", brief_html, re.S).group(1)
+    assert html_lib.unescape(title) == TITLE
+    assert "Agency brief" in text
+
+
+def test_markup_looking_data_is_shown_as_text(brief_html):
+    text = page_text(brief_html)
+    for literal in (SCRIPT_TEXT, IMG_TEXT, QUOTES_TEXT, DF_MARKUP, f"Lead: {ESCAPED_DATA}"):
+        assert literal in text, literal
+    assert DF_MARKUP not in brief_html  # escaped in the source, so never an element
+    assert "<b>" not in brief_html.lower()
+    assert "HTML_OUTPUT_TEXT" in text and "alert(5)" not in text and "display:none" not in brief_html
+    assert "JS_FALLBACK_TEXT" in text  # javascript is never run; its text form stands in
+    assert "pixel alt" in text  # a remote image gives way to its alt text
+    # the javascript: link keeps its text and loses its target; the real link stays a link
+    assert ("a", {"href": "https://example.org/report"}) in parse(brief_html).tags
+
+
+def test_dataframe_numbers_are_marked_for_right_alignment(brief_html):
+    cells = re.findall(r'<td class="num">([^<]*)</td>', brief_html)
+    assert {"3", "1", "2", "300.00", "87.25"} <= set(cells)
+    assert '<td class="num">Zambia</td>' not in brief_html
+
+
+def test_render_html_leaves_the_notebook_alone(notebook):
+    before = nbformat.writes(notebook)
+    export.render_html(notebook)
+    assert nbformat.writes(notebook) == before
+
+
+def test_missing_metadata_falls_back(notebook):
+    nb = json.loads(nbformat.writes(notebook))  # a plain dict, sources as lists of lines
+    del nb["metadata"][export.METADATA_KEY]
+    html = export.render_html(nb, name="fallback-name")
+    text = page_text(html)
+    assert "fallback-name" in text and "Data version unknown" in text
+    assert_self_contained(html)
+
+
+@pytest.mark.parametrize(
+    "fragment, forbidden, kept",
+    [
+        ("<p onclick='x()' onmouseover=y>hi</p>", ["onclick", "onmouseover"], "hi"),
+        ("<a href='JaVaScRiPt:alert(1)'>go</a>", ["javascript"], "go"),
+        ("<a href='java&#115;cript&#58;alert(1)'>go</a>", ["script"], "go"),
+        ("<a href='data:text/html;base64,PHNjcmlwdD4='>go</a>", ["data:"], "go"),
+        ("<img src=x onerror=alert(1)>", ["<img", "onerror"], ""),
+        ("<img src='//example.org/a.png' alt='alt text'>", ["<img", "example.org"], "alt text"),
+        ("<script>alert(1)</script>after", ["script", "alert"], "after"),
+        ("<style>@import url(http://x)</style>ok", ["import", "http"], "ok"),
+        ("<iframe src='https://example.org'></iframe>ok", ["iframe", "example"], "ok"),
+        ("<svg><script>alert(1)</script></svg>ok", ["svg", "alert"], "ok"),
+        ("<math><mi xlink:href='javascript:alert(1)'>x</mi></math>ok", ["math", "javascript"], "ok"),
+        ("<form action='http://x'><input name=q><button>b</button></form>ok", ["form", "action"], "ok"),
+        ("<span style='color: red; background-image: url(http://x)'>s</span>", ["url(", "background-image"], "color: red"),
+        ("<!-- <script>alert(1)</script> -->c", ["script", "<!--"], "c"),
+        ("<noscript><p title='</noscript><img src=x onerror=alert(1)>'></p></noscript>ok", ["onerror"], "ok"),
+        ("<table><tr><td>1,250.5</td><td>Zambia</td></tr></table>", [], '<td class="num">1,250.5</td>'),
+    ],
+)
+def test_sanitize_html(fragment, forbidden, kept):
+    clean = export.sanitize_html(fragment)
+    for word in forbidden:
+        assert word.lower() not in clean.lower(), clean
+    assert kept in clean
+    for tag, attrs in parse(clean).tags:
+        assert tag not in {"script", "iframe", "svg", "math", "form", "style", "img"} or (
+            tag == "img" and attrs.get("src", "").startswith("data:image/")
+        )
+
+
+def test_sanitize_keeps_inline_data_images():
+    data = "data:image/png;base64," + base64.b64encode(PNG).decode()
+    clean = export.sanitize_html(f'<p><img src="{data}" alt="chart"></p>')
+    assert ("img", {"alt": "chart", "src": data}) in parse(clean).tags
+
+
+# ---------------------------------------------------------------------------------------------------
+# PDF
+# ---------------------------------------------------------------------------------------------------
+
+
+def test_pdf_has_pages_title_text_and_page_numbers(brief_pdf):
+    from pypdf import PdfReader
+
+    assert brief_pdf.startswith(b"%PDF-")
+    reader = PdfReader(io.BytesIO(brief_pdf))
+    pages = len(reader.pages)
+    assert pages >= 1
+    texts = [page.extract_text() for page in reader.pages]
+    first = re.sub(r"\s+", " ", texts[0])
+    assert TITLE in first
+    assert f"Data version {DATA_VERSION}" in first
+    assert BUILT_SHOWN in first
+    assert any(KNOWN_TEXT in re.sub(r"\s+", " ", t) for t in texts)
+    for number, text in enumerate(texts, start=1):
+        assert f"Page {number} of {pages}" in text
+    assert len(reader.pages[0].images) >= 1  # the matplotlib figure
+
+
+def test_pdf_long_tables_repeat_their_header():
+    rows = pd.DataFrame({"year": range(1900, 2020), "value": [i * 1.5 for i in range(120)]})
+    nb = make_notebook()
+    nb.cells = [new_code_cell("rows", execution_count=1, outputs=[
+        new_output("execute_result", execution_count=1, data={"text/html": rows.to_html(index=False)})])]
+    from pypdf import PdfReader
+
+    reader = PdfReader(io.BytesIO(export.render_pdf(nb)))
+    assert len(reader.pages) >= 2
+    for page in reader.pages:
+        assert re.search(r"year\s+value", page.extract_text())
+
+
+def test_pdf_wide_tables_stay_inside_the_page():
+    columns = [f"indicator_{i}_long_name" for i in range(16)]
+    wide = pd.DataFrame([[123456.7 + i + j for j in range(16)] for i in range(4)], columns=columns)
+    nb = make_notebook()
+    nb.cells = [new_code_cell("wide", execution_count=1, outputs=[
+        new_output("execute_result", execution_count=1, data={"text/html": wide.to_html()})])]
+    html = export.render_html(nb)
+    assert "table-wide" in html
+    from pypdf import PdfReader
+
+    page = PdfReader(io.BytesIO(export.html_to_pdf(html))).pages[0]
+    right_edge = float(page.mediabox.right)
+    ends: list[float] = []
+
+    def visit(text, cm, tm, font_dict, font_size):
+        if text.strip():
+            # where the run starts, in page space, plus a generous estimate of its length
+            x = cm[0] * tm[4] + cm[2] * tm[5] + cm[4]
+            ends.append(x + 0.6 * font_size * abs(cm[0] * tm[0]) * len(text.strip()))
+
+    page.extract_text(visitor_text=visit)
+    assert ends
+    assert max(ends) < right_edge, "a wide table runs off the page"
+
+
+def test_pdf_renderer_loads_nothing_but_data_urls(tmp_path):
+    from pypdf import PdfReader
+
+    picture = tmp_path / "local.png"
+    picture.write_bytes(PNG)
+    data = "data:image/png;base64," + base64.b64encode(PNG).decode()
+    page = (
+        "<!DOCTYPE html><html><head><meta charset='utf-8'>"
+        "<link rel='stylesheet' href='http://127.0.0.1:9/x.css'></head><body><p>hello</p>"
+        f"<img src='{picture.as_uri()}'><img src='http://127.0.0.1:9/x.png'></body></html>"
+    )
+    reader = PdfReader(io.BytesIO(export.html_to_pdf(page)))
+    assert "hello" in reader.pages[0].extract_text()
+    assert len(reader.pages[0].images) == 0  # neither the file nor the URL was read
+    with_data = page.replace(picture.as_uri(), data)
+    assert len(PdfReader(io.BytesIO(export.html_to_pdf(with_data))).pages[0].images) == 1
+
+    fetcher = export._data_only_fetcher()
+    for url in ("http://127.0.0.1:9/x", "https://example.org/", picture.as_uri(), "ftp://example.org/x"):
+        with pytest.raises(ValueError):
+            fetcher(url)
+
+
+def test_pdf_exporter_class(notebook):
+    exporter = export.BriefPDFExporter()
+    pdf, resources = exporter.from_notebook_node(notebook)
+    assert isinstance(pdf, bytes) and pdf.startswith(b"%PDF-")
+    assert resources["output_extension"] == ".pdf"
+    assert exporter.file_extension == ".pdf" and exporter.output_mimetype == "application/pdf"
+
+
+# ---------------------------------------------------------------------------------------------------
+# nbconvert entry points and command line
+# ---------------------------------------------------------------------------------------------------
+
+
+def test_exporters_are_registered():
+    from nbconvert.exporters import get_exporter
+
+    assert get_exporter("brief_html") is export.BriefHTMLExporter
+    assert get_exporter("brief_pdf") is export.BriefPDFExporter
+
+
+def _jupyter() -> str:
+    candidate = Path(sys.executable).parent / ("jupyter.exe" if os.name == "nt" else "jupyter")
+    return str(candidate) if candidate.exists() else (shutil.which("jupyter") or "jupyter")
+
+
+@pytest.mark.parametrize("to, suffix", [("brief_html", ".html"), ("brief_pdf", ".pdf")])
+def test_jupyter_nbconvert_command_line(tmp_path, notebook, to, suffix):
+    source = tmp_path / "sample brief.ipynb"
+    nbformat.write(notebook, source)
+    done = subprocess.run(
+        [_jupyter(), "nbconvert", "--to", to, source.name],
+        cwd=tmp_path, capture_output=True, text=True, timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    out = tmp_path / f"sample brief{suffix}"
+    assert out.exists(), done.stderr
+    if suffix == ".html":
+        html = out.read_text(encoding="utf-8")
+        assert_self_contained(html)
+        assert TITLE in page_text(html) and INPUT_MARKER not in html
+    else:
+        assert out.read_bytes().startswith(b"%PDF-")
+
+
+# ---------------------------------------------------------------------------------------------------
+# Files and the index page
+# ---------------------------------------------------------------------------------------------------
+
+
+def test_write_bytes_atomic_replaces_whole_files(tmp_path):
+    target = tmp_path / "sub" / "brief.pdf"
+    export.write_bytes_atomic(target, b"first")
+    assert target.read_bytes() == b"first"
+    mask = os.umask(0)
+    os.umask(mask)
+    assert stat.S_IMODE(target.stat().st_mode) == 0o666 & ~mask  # like open(), not mkstemp's 0600
+    target.chmod(0o640)
+    export.write_bytes_atomic(target, b"second")
+    assert target.read_bytes() == b"second"
+    assert stat.S_IMODE(target.stat().st_mode) == 0o640  # an existing file keeps its mode
+    export.write_text_atomic(tmp_path / "t.html", "é<>")
+    assert (tmp_path / "t.html").read_text(encoding="utf-8") == "é<>"
+    assert sorted(p.name for p in target.parent.iterdir()) == ["brief.pdf"]
+
+
+def test_write_bytes_atomic_never_leaves_half_a_file(tmp_path, monkeypatch):
+    target = tmp_path / "brief.html"
+    target.write_bytes(b"old")
+
+    def broken_replace(src, dst):
+        raise OSError("disk gone")
+
+    monkeypatch.setattr(export.os, "replace", broken_replace)
+    with pytest.raises(OSError, match="disk gone"):
+        export.write_bytes_atomic(target, b"new" * 1000)
+    assert target.read_bytes() == b"old"
+    assert [p.name for p in tmp_path.iterdir()] == ["brief.html"]
+
+
+def test_write_index(tmp_path):
+    entries = [
+        {"kind": "mineral", "key": "cobalt", "title": "Cobalt", "html": "mineral-cobalt.html", "pdf": "mineral-cobalt.pdf", "status": "ok"},
+        {"kind": "agency", "key": "DFC", "title": 'DFC <script>alert(1)</script> & "co"', "html": "agency DFC.html", "pdf": None, "status": "failed"},
+        {"kind": "overview", "key": "overview", "title": "Overview", "html": "overview.html", "pdf": "overview.pdf", "status": "ok"},
+        {"kind": "country", "key": "ZM", "title": "Zambia", "html": "country-ZM.html", "pdf": "country-ZM.pdf", "status": "ok"},
+    ]
+    path = export.write_index(entries, tmp_path / "reports" / "index.html", data_version=DATA_VERSION, built_at=BUILT_AT)
+    html = path.read_text(encoding="utf-8")
+    assert_self_contained(html)
+    text = page_text(html)
+    assert 'DFC <script>alert(1)</script> & "co"' in text
+    headings = [m for m in re.findall(r"<h2>([A-Za-z]+)", html)]
+    assert headings == ["Overview", "Agencies", "Countries", "Minerals"]
+    hrefs = [a["href"] for t, a in parse(html).tags if t == "a"]
+    assert hrefs == ["overview.html", "overview.pdf", "agency%20DFC.html", "country-ZM.html", "country-ZM.pdf",
+                     "mineral-cobalt.html", "mineral-cobalt.pdf"]
+    assert f"Data version {DATA_VERSION}" in text and BUILT_SHOWN in text
+    assert "status-failed" in html
+    again = export.write_index(entries, tmp_path / "again.html", data_version=DATA_VERSION, built_at=BUILT_AT)
+    assert again.read_bytes() == path.read_bytes()  # deterministic: a no-op build can compare bytes
+    for bad in ("https://example.org/x.html", "/abs/x.html", "../up.html", "//host/x.html"):
+        with pytest.raises(ValueError):
+            export.write_index([{**entries[0], "html": bad}], tmp_path / "bad.html")
+
+
+# ---------------------------------------------------------------------------------------------------
+# A real browser
+# ---------------------------------------------------------------------------------------------------
+
+
+def _chromium(tmp_path: Path, *args: str, timeout: int = 120) -> subprocess.CompletedProcess:
+    profile = tmp_path / f"profile-{len(list(tmp_path.glob('profile-*')))}"
+    command = [
+        CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync",
+        "--disable-dev-shm-usage", f"--user-data-dir={profile}", *args,
+    ]
+    return subprocess.run(command, capture_output=True, timeout=timeout, stdin=subprocess.DEVNULL)
+
+
+@needs_chromium
+def test_chromium_renders_the_brief(tmp_path, brief_html):
+    from PIL import Image
+
+    page = tmp_path / "brief.html"
+    page.write_text(brief_html, encoding="utf-8")
+    dom = _chromium(tmp_path, "--dump-dom", page.as_uri()).stdout.decode("utf-8")
+    assert '<h1 class="brief-title">' in dom
+    text = page_text(dom)
+    for expected in (TITLE, f"Data version {DATA_VERSION}", BUILT_SHOWN, KNOWN_TEXT, SCRIPT_TEXT, DF_MARKUP, "Zambia"):
+        assert expected in text, expected
+    assert "<script" not in dom.lower()
+
+    shot = tmp_path / "shot.png"
+    _chromium(tmp_path, f"--screenshot={shot}", "--window-size=1280,1600", "--hide-scrollbars", page.as_uri())
+    assert shot.exists()
+    image = Image.open(shot).convert("RGB")
+    assert image.size == (1280, 1600)
+    colours = image.getcolors(maxcolors=1 << 20)
+    assert len(colours) > 50, "screenshot is blank"
+    dark = sum(count for count, (r, g, b) in colours if r + g + b < 200)
+    blue = sum(count for count, (r, g, b) in colours if b > 150 and r < 60)
+    assert dark > 2000, "no text drawn"
+    assert blue > 2000, "the chart (and masthead rule) are not drawn"
+
+
+def _page_requests(netlog: Path) -> list[str]:
+    """URLs the page asked for: requests with a page origin (the browser's own have none)."""
+    log = json.loads(netlog.read_text(encoding="utf-8"))
+    names = {v: k for k, v in log["constants"]["logEventTypes"].items()}
+    urls = []
+    for event in log["events"]:
+        params = event.get("params") or {}
+        if names.get(event["type"]) == "URL_REQUEST_START_JOB" and "url" in params:
+            if params.get("initiator") != "not an origin":
+                urls.append(params["url"])
+    return urls
+
+
+@needs_chromium
+def test_chromium_loads_nothing_over_the_network(tmp_path, brief_html):
+    def requests_for(html: str, name: str) -> list[str]:
+        page = tmp_path / f"{name}.html"
+        page.write_text(html, encoding="utf-8")
+        netlog = tmp_path / f"{name}.netlog.json"
+        _chromium(tmp_path, f"--log-net-log={netlog}", "--net-log-capture-mode=Everything",
+                  "--dump-dom", page.as_uri())
+        assert netlog.exists(), "Chromium wrote no net log"
+        return _page_requests(netlog)
+
+    # The check can see a page's request: a page without CSP that loads an image from loopback.
+    control = "<!DOCTYPE html><html><body><img src='http://127.0.0.1:9/control.png'></body></html>"
+    assert any("127.0.0.1:9/control.png" in url for url in requests_for(control, "control"))
+
+    assert requests_for(brief_html, "brief") == []
+    # Not thanks to the CSP alone: without it the page still asks for nothing.
+    without_csp = re.sub(r'<meta[^>]*Content-Security-Policy[^>]*>', "", brief_html)
+    assert without_csp != brief_html
+    assert requests_for(without_csp, "brief-no-csp") == []

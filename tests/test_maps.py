@@ -1,0 +1,303 @@
+"""Boundaries (geo) and world maps (maps): the file, the antimeridian fix, small countries, both plots."""
+
+from __future__ import annotations
+
+import math
+
+import matplotlib as mpl
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+from matplotlib.figure import Figure
+
+from mineral_analysis import config, geo, maps
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+# Every code the curated membership file names (the 54 countries at the ministerial, the host, EUU aside).
+PARTICIPANTS = ("USA AGO ARG ARM AUS BHR BEL BOL BRA CAN COK CZE COD DOM ECU EST FIN FRA DEU GRC GIN IND ISR "
+                "ITA JPN JOR KAZ KEN LTU MYS MEX MNG MAR NZL NOR OMN PAK PRY PER PHL POL QAT KOR ROU SAU SLE "
+                "SGP SWE THA NLD UKR ARE GBR UZB ZMB JAM").split()
+
+
+@pytest.fixture(scope="module")
+def boundaries():
+    return geo.load_boundaries()
+
+
+@pytest.fixture(scope="module")
+def lonlat(boundaries):
+    return boundaries.to_crs("EPSG:4326")
+
+
+@pytest.fixture
+def membership() -> pd.DataFrame:
+    rows = [
+        ("USA", "United States", "host"),
+        ("KOR", "Republic of Korea", "ministerial_participant"),
+        ("KOR", "Republic of Korea", "forge_chair"),
+        ("MNG", "Mongolia", "ministerial_participant"),
+        ("MNG", "Mongolia", "forge_member"),
+        ("COK", "Cook Islands", "ministerial_participant"),
+        ("COK", "Cook Islands", "bilateral_framework"),
+        ("MEX", "Mexico", "ministerial_participant"),
+        ("MEX", "Mexico", "trade_action_plan"),
+        ("SGP", "Singapore", "ministerial_participant"),
+        ("BHR", "Bahrain", "ministerial_participant"),
+        ("FRA", "France", "ministerial_participant"),
+        ("EUU", "European Commission", "ministerial_participant"),
+        ("EUU", "European Commission", "trade_action_plan"),
+    ]
+    return pd.DataFrame(rows, columns=["iso3", "name", "group"])
+
+
+@pytest.fixture
+def financing() -> pd.DataFrame:
+    rows = [
+        ("EXIM-01", "EXIM", 10e9, 10e9, "USA", True),
+        ("EXIM-05", "EXIM", 350e6, 350e6, "AUS", False),
+        ("EXIM-06", "EXIM", 215e6, 215e6, "GBR;AUS", False),
+        ("DOD-05", "DOD", 1.25e9, 1.25e9, "KOR; USA", True),
+        ("DFC-02", "DFC", 75e6, 75e6, "UKR", True),
+        ("DOE-04", "DOE", 500e6, 500e6, "", False),
+        ("DOE-05", "DOE", 1e9, 1e9, None, False),
+        ("EXIM-02", "EXIM", 14.8e9, 0.0, "", False),  # aggregate: not added to totals
+        ("USTR-01", "USTR", np.nan, np.nan, "MEX", False),
+        ("USTR-02", "USTR", 40e6, 40e6, "EUU", False),
+    ]
+    return pd.DataFrame(rows, columns=["record_id", "agency", "amount_usd", "counted_usd", "country_iso3",
+                                       "is_binding"])
+
+
+def _all_text(fig: Figure) -> str:
+    texts = [t.get_text() for t in fig.findobj(mpl.text.Text)]
+    return "\n".join(texts)
+
+
+def _png(fig: Figure, tmp_path, name: str) -> bytes:
+    out = tmp_path / name
+    fig.savefig(out, dpi=80)
+    data = out.read_bytes()
+    assert data.startswith(PNG_MAGIC)
+    return data
+
+
+# ---------------------------------------------------------------------------------------------------------
+# boundaries
+
+
+def test_boundary_file_is_small_and_in_equal_earth(boundaries):
+    assert config.BOUNDARIES_FILE.exists()
+    assert config.BOUNDARIES_FILE.stat().st_size < 3_000_000
+    assert boundaries.crs.to_epsg() == 8857
+    assert {"iso3", "name", "point_x", "point_y", "area_km2", "geometry"} <= set(boundaries.columns)
+    assert boundaries.geometry.is_valid.all()
+    assert set(boundaries.geom_type) <= {"Polygon", "MultiPolygon"}
+
+
+def test_every_participant_has_a_polygon_and_codes_are_unique(boundaries):
+    codes = set(boundaries["iso3"])
+    assert not set(PARTICIPANTS) - codes
+    coded = boundaries.loc[boundaries["iso3"] != "", "iso3"]
+    assert not coded.duplicated().any()
+    assert "ATA" not in codes  # Antarctica is dropped
+    # features without an ISO code are kept, with an empty iso3
+    assert {"Kosovo", "Somaliland", "N. Cyprus"} <= set(boundaries.loc[boundaries["iso3"] == "", "name"])
+
+
+def test_load_boundaries_is_cached_and_returns_a_copy(boundaries):
+    first = geo.load_boundaries()
+    first.loc[0, "name"] = "changed"
+    assert geo.load_boundaries().loc[0, "name"] != "changed"
+
+
+def test_no_part_spans_more_than_half_the_globe(lonlat):
+    for name, geom in zip(lonlat["name"], lonlat.geometry):
+        for part in shapely.get_parts(geom):
+            minx, _, maxx, _ = part.bounds
+            assert -180.0 - 1e-6 <= minx and maxx <= 180.0 + 1e-6, name
+            assert maxx - minx <= 180.0, f"{name}: a part spans {maxx - minx:.0f} degrees"
+
+
+@pytest.mark.parametrize("iso3", ["RUS", "FJI", "USA", "NZL", "KIR"])
+def test_antimeridian_countries_draw_without_bands(boundaries, iso3):
+    """No projected part reaches from one side of the map to the other (which would draw a band)."""
+    minx, _, maxx, _ = boundaries.total_bounds
+    width = maxx - minx
+    geom = boundaries.loc[boundaries["iso3"] == iso3, "geometry"].iloc[0]
+    for part in shapely.get_parts(geom):
+        pminx, _, pmaxx, _ = part.bounds
+        assert pmaxx - pminx < 0.5 * width, f"{iso3}: a part is {(pmaxx - pminx) / width:.0%} of the map wide"
+    if iso3 in ("RUS", "FJI"):
+        # the split pieces sit at both edges of the map
+        xs = [p.bounds for p in shapely.get_parts(geom)]
+        assert min(b[0] for b in xs) < minx + 0.3 * width and max(b[2] for b in xs) > maxx - 0.3 * width
+
+
+def test_russia_main_part_and_marker_point_are_in_siberia(boundaries, lonlat):
+    row = lonlat.loc[lonlat["iso3"] == "RUS"].iloc[0]
+    largest = max(shapely.get_parts(row.geometry), key=lambda p: p.area)
+    assert largest.bounds[0] > 0 and largest.bounds[2] <= 180.0 + 1e-6
+    point = boundaries.loc[boundaries["iso3"] == "RUS", ["point_x", "point_y"]].iloc[0]
+    geom = boundaries.loc[boundaries["iso3"] == "RUS", "geometry"].iloc[0]
+    assert geom.contains(shapely.Point(point["point_x"], point["point_y"]))
+
+
+def test_marker_points_come_from_area(boundaries):
+    small = geo.marker_points(["USA", "SGP", "BHR", "COK", "KOR", "MNG", "EUU", "XXX", "sgp"])
+    assert list(small["iso3"]) == ["SGP", "BHR", "COK"]
+    assert (small["area_km2"] < geo.SMALL_COUNTRY_AREA_KM2).all()
+    assert small.crs.to_epsg() == 8857
+    assert small.geometry.geom_type.eq("Point").all()
+    # the rule is the area, not a list: a lower threshold drops Bahrain and Singapore, keeps the Cook Islands
+    assert list(geo.marker_points(["SGP", "BHR", "COK"], threshold_km2=100)["iso3"]) == ["COK"]
+    every_small = boundaries.loc[boundaries["area_km2"] < geo.SMALL_COUNTRY_AREA_KM2, "iso3"]
+    assert {"SGP", "BHR", "COK", "QAT"} <= set(every_small)
+
+
+def test_country_points_skip_codes_without_polygon():
+    points = geo.country_points(["usa", "EUU", "KOR", ""])
+    assert list(points["iso3"]) == ["USA", "KOR"]
+    assert np.isfinite(points[["x", "y"]].to_numpy()).all()
+
+
+# ---------------------------------------------------------------------------------------------------------
+# participation map
+
+
+def test_country_roles_picks_the_most_specific(membership):
+    roles = maps.country_roles(membership).set_index("iso3")["role"]
+    assert roles["USA"] == "host"
+    assert roles["KOR"] == "forge_chair"
+    assert roles["MNG"] == "forge_member"
+    assert roles["COK"] == "bilateral_framework"
+    assert roles["MEX"] == "agreement"
+    assert roles["SGP"] == "ministerial_participant"
+
+
+def test_unknown_group_is_rejected(membership):
+    bad = pd.concat([membership, pd.DataFrame([{"iso3": "FRA", "name": "France", "group": "observer"}])])
+    with pytest.raises(ValueError, match="observer"):
+        maps.plot_participation_map(bad)
+
+
+def test_participation_map_draws_roles_markers_and_eu_note(membership, tmp_path):
+    import matplotlib.pyplot as plt
+
+    before = plt.get_fignums()
+    font_size = mpl.rcParams["font.size"]
+    fig = maps.plot_participation_map(membership, title="Who took part")
+    assert isinstance(fig, Figure)
+    assert plt.get_fignums() == before  # not registered with pyplot: nothing for the caller to close
+    assert mpl.rcParams["font.size"] == font_size  # style applied locally only
+    text = _all_text(fig)
+    assert "Who took part" in text
+    assert "+ European Union (European Commission) — supranational, not on the map" in text
+    assert "FORGE chair (1)" in text and "Delegation only (3)" in text
+    ax = fig.axes[0]
+    # small participants (Singapore, Bahrain, Cook Islands) are drawn as markers in their role colour
+    markers = [c for c in ax.collections if c.get_offsets().shape[0] == 3]
+    assert markers, "no marker collection for the small participants"
+    colours = {mpl.colors.to_hex(c) for c in markers[0].get_facecolors()}
+    assert maps.ROLE_COLOURS["bilateral_framework"] in colours  # Cook Islands
+    assert maps.ROLE_COLOURS["ministerial_participant"] in colours  # Singapore, Bahrain
+    assert ax.get_xticks().size == 0 or not ax.axison
+    _png(fig, tmp_path, "participation.png")
+
+
+def test_participation_map_highlight(membership, tmp_path):
+    fig = maps.plot_participation_map(membership, highlight="mng")
+    ax = fig.axes[0]
+    outlines = [c for c in ax.collections if np.isclose(c.get_linewidths(), 1.6).any()]
+    assert outlines
+    assert "Outlined: Mongolia" in _all_text(fig)
+    _png(fig, tmp_path, "highlight.png")
+
+    # a small country keeps its fill visible: thin outline plus a ring around it
+    for code, name in (("SGP", "Singapore"), ("KOR", "Republic of Korea")):
+        small = maps.plot_participation_map(membership, highlight=code)
+        assert f"Outlined: {name}" in _all_text(small)
+        rings = [c for c in small.axes[0].collections
+                 if c.get_offsets().shape[0] == 1 and np.isclose(c.get_linewidths(), 1.6).all()]
+        assert len(rings) == 1
+
+    eu = maps.plot_participation_map(membership, highlight="EUU")
+    assert "European Union (European Commission) has no territory on the map" in _all_text(eu)
+
+
+def test_participation_map_with_no_participants(tmp_path):
+    empty = pd.DataFrame(columns=["iso3", "name", "group"])
+    fig = maps.plot_participation_map(empty, title="Nobody")
+    assert "Not a participant" in _all_text(fig)
+    _png(fig, tmp_path, "nobody.png")
+
+
+# ---------------------------------------------------------------------------------------------------------
+# funding map
+
+
+def _bubbles(fig: Figure):
+    ax = fig.axes[0]
+    return [c for c in ax.collections if c.get_offsets().shape[0] and c.get_sizes().size]
+
+
+def test_funding_map_draws_bubbles_and_notes(financing, tmp_path):
+    fig = maps.plot_funding_map(financing, title="Where the money goes")
+    assert isinstance(fig, Figure)
+    (bubbles,) = _bubbles(fig)
+    # USA: EXIM + DOD; KOR: DOD; AUS: EXIM (two non-binding items, one group); GBR: EXIM; UKR: DFC
+    assert bubbles.get_offsets().shape[0] == 6
+    sizes = sorted(bubbles.get_sizes())
+    assert math.isclose(sizes[-1], maps.MAX_BUBBLE_PT2)
+    # area proportional: the $1.25 bn DOD circle is 1/8 of the $10 bn EXIM one
+    assert any(math.isclose(s, maps.MAX_BUBBLE_PT2 * 1.25e9 / 10e9) for s in sizes)
+    colours = {mpl.colors.to_hex(c) for c in bubbles.get_edgecolors()}
+    assert {maps.AGENCIES[a].colour.lower() for a in ("EXIM", "DOD", "DFC")} <= colours
+    text = _all_text(fig)
+    assert "Location not stated: $1.5 bn (2 items, not drawn)" in text
+    assert "located in several countries" in text and "EXIM-06" in text and "DOD-05" in text
+    assert "European Union" in text and "$40 m" in text
+    assert "1 item without a stated amount" in text
+    assert "$10 bn" in text and "$1 bn" in text  # size key
+    assert "EXIM" in text and "DFC" in text  # agency legend
+    _png(fig, tmp_path, "funding.png")
+
+
+def test_funding_map_empty_frame(financing, tmp_path):
+    fig = maps.plot_funding_map(financing.iloc[0:0], title="Nothing")
+    assert "No located funding" in _all_text(fig)
+    assert not _bubbles(fig)
+    _png(fig, tmp_path, "empty.png")
+
+
+def test_funding_map_only_unlocated(financing, tmp_path):
+    fig = maps.plot_funding_map(financing[financing["country_iso3"].fillna("").isin(["", "EUU"])])
+    text = _all_text(fig)
+    assert "No located funding" in text and "Location not stated" in text
+    _png(fig, tmp_path, "unlocated.png")
+
+
+def test_funding_map_requires_columns(financing):
+    with pytest.raises(ValueError, match="counted_usd"):
+        maps.plot_funding_map(financing.drop(columns=["counted_usd"]))
+
+
+def test_format_usd():
+    assert maps.format_usd(10e9) == "$10 bn"
+    assert maps.format_usd(1.25e9) == "$1.25 bn"
+    assert maps.format_usd(14.8e9) == "$14.8 bn"
+    assert maps.format_usd(455e6) == "$455 m"
+    assert maps.format_usd(27.4e6) == "$27.4 m"
+
+
+def test_maps_render_fast(membership, financing, tmp_path):
+    import time
+
+    maps.plot_participation_map(membership)  # warm the caches
+    start = time.perf_counter()
+    fig = maps.plot_participation_map(membership)
+    fig.savefig(tmp_path / "a.png", dpi=100)
+    fig = maps.plot_funding_map(financing)
+    fig.savefig(tmp_path / "b.png", dpi=100)
+    assert time.perf_counter() - start < 3.0  # about 0.5 s here; generous for slow CI machines
