@@ -279,6 +279,18 @@ def test_dataframe_numbers_are_marked_for_right_alignment(brief_html):
     assert '<td class="num">Zambia</td>' not in brief_html
 
 
+def test_markdown_attachments_are_inlined():
+    nb = make_notebook()
+    cell = new_markdown_cell("Chart: ![bars](attachment:bars.png)")
+    cell.attachments = {"bars.png": {"image/png": base64.b64encode(PNG).decode()}}
+    nb.cells = [cell]
+    html = export.render_html(nb)
+    assert_self_contained(html)
+    images = [a for t, a in parse(html).tags if t == "img"]
+    assert len(images) == 1 and images[0]["alt"] == "bars"
+    assert base64.b64decode(images[0]["src"].split(",", 1)[1]) == PNG
+
+
 def test_render_html_leaves_the_notebook_alone(notebook):
     before = nbformat.writes(notebook)
     export.render_html(notebook)

@@ -121,6 +121,132 @@ def brief_fingerprint(brief: Brief, data_hash: str, library_hash: str, formats: 
     return digest.hexdigest()[:16]
 
 
+# --- The worker's kernel -----------------------------------------------------------------------------------------
+#
+# Each worker keeps one warm kernel (the heavy imports done once) and resets it before every brief: the user
+# namespace is wiped (%reset -f), matplotlib's settings and figures, the working folder and the environment are
+# restored, and the execution counter restarts. After any failed brief the kernel is replaced, and it is
+# recycled every RECYCLE_AFTER briefs. tests/test_build.py proves that no state passes between briefs.
+
+RECYCLE_AFTER = 25
+WARM_UP = """
+import mineral_analysis, mineral_analysis.analysis, mineral_analysis.maps, mineral_analysis.narrative
+import mineral_analysis.plots, mineral_analysis.countries, mineral_analysis.geo
+mineral_analysis.geo.load_boundaries()
+"""
+RESET = """
+get_ipython().run_line_magic("reset", "-f")
+import os as _os, sys as _sys, matplotlib as _mpl, matplotlib.pyplot as _plt, warnings as _warnings, random as _random
+_plt.close("all"); _mpl.rcdefaults(); _mpl.use("Agg")
+_os.chdir({cwd!r}); _os.environ.clear(); _os.environ.update({env!r})
+_warnings.resetwarnings(); _random.seed()
+get_ipython().execution_count = 1
+del _os, _sys, _mpl, _plt, _warnings, _random
+"""
+
+
+class _WorkerKernel:
+    """The worker's warm kernel: started lazily, reset before each brief, replaced when it failed or aged."""
+
+    def __init__(self) -> None:
+        self.km = None
+        self.kc = None
+        self.uses = 0
+
+    def _start(self, cwd: str) -> None:
+        from jupyter_client.blocking import BlockingKernelClient
+        from jupyter_client.manager import KernelManager
+
+        # papermill's client talks to the kernel asynchronously; this worker's own set-up client blocks.
+        self.km = KernelManager(kernel_name=KERNEL_NAME, client_class="jupyter_client.asynchronous.AsyncKernelClient")
+        self.km.start_kernel(cwd=cwd, env={**os.environ, **KERNEL_ENV})
+        self.kc = BlockingKernelClient()
+        self.kc.load_connection_info(self.km.get_connection_info())
+        self.kc.start_channels()
+        self.kc.wait_for_ready(timeout=120)
+        self.env = {**os.environ, **KERNEL_ENV}
+        self._run(WARM_UP)
+        self.uses = 0
+
+    def _run(self, code: str, timeout: float = 120) -> None:
+        reply = self.kc.execute_interactive(code, silent=True, store_history=False, timeout=timeout,
+                                            output_hook=lambda msg: None)
+        if reply["content"]["status"] != "ok":
+            raise RuntimeError(f"kernel set-up failed: {reply['content'].get('ename')}: {reply['content'].get('evalue')}")
+
+    def ready(self, cwd: str):
+        """Return the kernel manager, its kernel reset and ready for a new brief."""
+        if self.km is None or not self.km.is_alive() or self.uses >= RECYCLE_AFTER:
+            self.stop()
+            self._start(cwd)
+        self._run(RESET.format(cwd=cwd, env=self.env))
+        self.uses += 1
+        return self.km
+
+    def stop(self) -> None:
+        """Shut the kernel down (after a failure, when recycling, and when the worker exits)."""
+        if self.kc is not None:
+            try:
+                self.kc.stop_channels()
+            except Exception:  # noqa: BLE001 - best effort on a dying kernel
+                pass
+        if self.km is not None:
+            try:
+                self.km.shutdown_kernel(now=True)
+            except Exception:  # noqa: BLE001
+                pass
+        self.km = self.kc = None
+
+
+_KERNEL: _WorkerKernel | None = None
+
+
+def _worker_kernel() -> _WorkerKernel:
+    global _KERNEL
+    if _KERNEL is None:
+        from multiprocessing import util
+
+        _KERNEL = _WorkerKernel()
+        # Worker processes leave through os._exit, which skips atexit: a Finalize runs there.
+        util.Finalize(None, _KERNEL.stop, exitpriority=20)
+    return _KERNEL
+
+
+def _execute(notebook: Path, staged: Path, parameters: dict, timeout: float, shared_kernel: bool):
+    """Run the notebook with papermill, in the worker's warm kernel or in a fresh one."""
+    import papermill
+    from papermill.clientwrap import PapermillNotebookClient
+    from papermill.engines import NBClientEngine, papermill_engines
+
+    common = dict(parameters=parameters, kernel_name=KERNEL_NAME, progress_bar=False, log_output=False,
+                  request_save_on_cell_execute=False, cwd=str(notebook.parent), execution_timeout=timeout,
+                  start_timeout=120)
+    if not shared_kernel:
+        return papermill.execute_notebook(str(notebook), str(staged), **common)
+    kernel = _worker_kernel()
+    km = kernel.ready(str(notebook.parent))
+
+    class SharedKernelEngine(NBClientEngine):
+        @classmethod
+        def execute_managed_notebook(cls, nb_man, kernel_name, log_output=False, stdout_file=None,
+                                     stderr_file=None, start_timeout=60, execution_timeout=None, **kwargs):
+            client = PapermillNotebookClient(nb_man, km=km, timeout=execution_timeout, startup_timeout=start_timeout,
+                                             kernel_name=kernel_name, log_output=log_output,
+                                             stdout_file=stdout_file, stderr_file=stderr_file)
+            try:
+                return client.execute(cleanup_kc=False)
+            finally:
+                if client.kc is not None:
+                    client.kc.stop_channels()
+
+    papermill_engines.register("mineral-analysis-shared", SharedKernelEngine)
+    try:
+        return papermill.execute_notebook(str(notebook), str(staged), engine_name="mineral-analysis-shared", **common)
+    except BaseException:
+        kernel.stop()  # a failed brief never hands its kernel to the next one
+        raise
+
+
 # --- One brief (runs in a worker process) ------------------------------------------------------------------------
 
 def _relative_paths(text: str) -> str:
@@ -154,7 +280,8 @@ def _describe_failure(exc: BaseException, nb) -> str:
 
 
 def run_brief(brief_data: dict, *, formats: tuple[str, ...], reports_dir: str, processed_dir: str | None,
-              timeout: float, data_version: str, fingerprint: str, notebooks_dir: str | None = None) -> dict:
+              timeout: float, data_version: str, fingerprint: str, notebooks_dir: str | None = None,
+              shared_kernel: bool = True) -> dict:
     """Execute one brief and write its outputs; return a BriefOutcome as a dict. Never raises for a brief error.
 
     Success writes ``<slug>.ipynb`` (executed, paths stripped), ``<slug>.html`` and/or ``<slug>.pdf`` atomically
@@ -162,7 +289,6 @@ def run_brief(brief_data: dict, *, formats: tuple[str, ...], reports_dir: str, p
     outputs in place.
     """
     import nbformat
-    import papermill
 
     brief = Brief(**brief_data)
     notebook = Path(notebooks_dir or config.NOTEBOOKS_DIR) / brief.notebook.name
@@ -180,11 +306,7 @@ def run_brief(brief_data: dict, *, formats: tuple[str, ...], reports_dir: str, p
         for key, value in KERNEL_ENV.items():
             os.environ.setdefault(key, value)
         try:
-            nb = papermill.execute_notebook(
-                str(notebook), str(staged), parameters=parameters, kernel_name=KERNEL_NAME,
-                progress_bar=False, log_output=False, request_save_on_cell_execute=False,
-                cwd=str(notebook.parent), execution_timeout=timeout, start_timeout=120,
-            )
+            nb = _execute(notebook, staged, parameters, timeout, shared_kernel)
         except BaseException as exc:  # noqa: BLE001 - every failure of one brief is reported, not raised
             if isinstance(exc, KeyboardInterrupt):
                 raise

@@ -41,9 +41,9 @@ from urllib.parse import quote, urlsplit
 
 import nbformat
 from jinja2 import pass_context
-from nbconvert.exporters import HTMLExporter
 from mistune import HTMLRenderer
 from mistune.util import safe_entity
+from nbconvert.exporters import HTMLExporter
 from nbconvert.filters.markdown_mistune import IPythonRenderer, MarkdownWithMath
 from nbconvert.preprocessors import Preprocessor
 from traitlets import Bool, Unicode, default
@@ -348,7 +348,8 @@ def sanitize_html(fragment: str) -> str:
 
     Scripts, styles, frames, forms and the like go with their content; ``on*`` attributes and every
     other attribute not on the list go; links keep only http(s), mailto and relative targets; images
-    keep only ``data:image/...`` sources (others give way to their alt text). Text stays text (escaped). Tables gain classes for numbers.
+    keep only ``data:image/...`` sources (others give way to their alt text); tags not on the list
+    go, their text stays (escaped). Tables gain classes for the stylesheet (see ``_style_tables``).
     """
     from bs4 import BeautifulSoup
 
