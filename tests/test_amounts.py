@@ -291,7 +291,9 @@ def test_amount_error_is_a_value_error() -> None:
 FORMATS = [
     (10e9, "$10.0 bn"),
     (14.8e9, "$14.8 bn"),
-    (1.25e9, "$1.3 bn"),  # half up, not half even
+    (1.25e9, "$1.25 bn"),  # a second decimal below ten billion
+    (1.005e9, "$1.01 bn"),  # half up, not half even
+    (1.3e9, "$1.3 bn"),  # a trailing 0 goes
     (1e9, "$1.0 bn"),
     (999.96e6, "$1.0 bn"),  # rounding reaches 1000 m: next unit
     (950e6, "$950 m"),

@@ -310,9 +310,9 @@ _UNITS: tuple[tuple[str, int, bool], ...] = (("", 0, False), (" k", 3, False), (
 
 
 def format_usd(value: float | None) -> str:
-    """Write a USD value for readers: ``$10.0 bn``, ``$455 m``, ``$27.4 m``, ``$6 m``.
+    """Write a USD value for readers: ``$10.0 bn``, ``$1.25 bn``, ``$455 m``, ``$27.4 m``, ``$6 m``.
 
-    Billions (and trillions) keep one decimal; millions, thousands and dollars show up to one decimal
+    Billions (and trillions) keep one decimal, two below ten when the second is not 0; millions, thousands and dollars show up to one decimal
     and drop ``.0``; rounding is half up, moving to the next unit when it reaches 1000 (``$1.0 bn``).
     None and NaN (and pandas' missing values) give ``'not stated'``; infinities raise :class:`AmountError`.
     """
@@ -338,6 +338,15 @@ def format_usd(value: float | None) -> str:
                 break
     if shown == 0:
         return "$0"
+    if keep_zero and shown < 10:
+        # Below ten billion a second decimal matters to readers ($1.25 bn, not $1.3 bn); a trailing 0 goes.
+        with localcontext() as ctx:
+            ctx.prec = 400
+            precise = exact.scaleb(-power).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+        if precise < 10:
+            text = f"{precise:,.2f}"
+            text = text[:-1] if text.endswith("0") else text
+            return f"{sign}${text}{unit}"
     text = f"{shown:,.1f}"
     if not keep_zero and text.endswith(".0"):
         text = text[:-2]

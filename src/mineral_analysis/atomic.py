@@ -16,6 +16,16 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 
+def _new_file_mode(target: Path) -> int:
+    """An existing file keeps its mode; a new one gets 0666 less the umask, like open() (mkstemp gives 0600)."""
+    try:
+        return target.stat().st_mode & 0o7777
+    except FileNotFoundError:
+        mask = os.umask(0)
+        os.umask(mask)
+        return 0o666 & ~mask
+
+
 def _write_temp(path: Path, data: bytes) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
@@ -24,12 +34,28 @@ def _write_temp(path: Path, data: bytes) -> Path:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
-        os.chmod(temp_name, 0o644)
+        os.chmod(temp_name, _new_file_mode(path))
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(temp_name)
         raise
     return Path(temp_name)
+
+
+def _fsync_folder(folder: Path) -> None:
+    """Make a rename durable (best effort: not every file system allows it)."""
+    if not hasattr(os, "O_DIRECTORY"):
+        return
+    try:
+        fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
 
 
 @contextlib.contextmanager
@@ -46,8 +72,12 @@ def signals_held() -> Iterator[None]:
         signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
-def write_bytes_atomic(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` atomically (temporary file in the same folder, fsync, rename)."""
+def write_bytes_atomic(path: str | os.PathLike[str], data: bytes) -> Path:
+    """Replace ``path`` with ``data`` in one step (temporary file in the same folder, fsync, rename); return it.
+
+    Readers see the old file or the new one, never part of one; on failure the old file stays and the
+    temporary file is removed.
+    """
     path = Path(path)
     temp = _write_temp(path, data)
     try:
@@ -56,11 +86,13 @@ def write_bytes_atomic(path: Path, data: bytes) -> None:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(temp)
         raise
+    _fsync_folder(path.parent)
+    return path
 
 
-def write_text_atomic(path: Path, text: str) -> None:
-    """Write UTF-8 ``text`` to ``path`` atomically."""
-    write_bytes_atomic(path, text.encode("utf-8"))
+def write_text_atomic(path: str | os.PathLike[str], text: str, encoding: str = "utf-8") -> Path:
+    """:func:`write_bytes_atomic` for text."""
+    return write_bytes_atomic(path, text.encode(encoding))
 
 
 def replace_files_atomic(files: Mapping[Path, bytes]) -> list[Path]:
@@ -78,6 +110,8 @@ def replace_files_atomic(files: Mapping[Path, bytes]) -> list[Path]:
             for path, temp in temps.items():
                 os.replace(temp, path)
             temps.clear()
+        for folder in {path.parent for path in changed}:
+            _fsync_folder(folder)
     finally:
         for temp in temps.values():
             with contextlib.suppress(FileNotFoundError):

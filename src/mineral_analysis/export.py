@@ -32,7 +32,6 @@ import html as _html
 import json
 import os
 import re
-import tempfile
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timezone
 from pathlib import Path
@@ -49,6 +48,7 @@ from nbconvert.preprocessors import Preprocessor
 from traitlets import Bool, Unicode, default
 from traitlets.config import Config
 
+from mineral_analysis.atomic import write_bytes_atomic, write_text_atomic  # noqa: F401 - re-exported
 from mineral_analysis.config import TEMPLATES_DIR
 
 __all__ = [
@@ -628,55 +628,6 @@ def html_to_pdf(html: str) -> bytes:
 def render_pdf(nb: nbformat.NotebookNode | Mapping[str, Any], name: str | None = None) -> bytes:
     """``html_to_pdf(render_html(nb))``."""
     return html_to_pdf(render_html(nb, name))
-
-
-def write_bytes_atomic(path: str | os.PathLike[str], data: bytes) -> Path:
-    """Replace ``path`` with ``data`` in one step: a temporary file in the same folder, fsync, rename.
-
-    Readers see the old file or the new one, never part of one; on failure the old file stays and the
-    temporary file is removed. A new file gets mode 0644 (less the umask); an existing one keeps its mode.
-    """
-    target = Path(path)
-    folder = target.parent
-    folder.mkdir(parents=True, exist_ok=True)
-    try:
-        mode = target.stat().st_mode & 0o7777
-    except FileNotFoundError:
-        mask = os.umask(0)
-        os.umask(mask)
-        mode = 0o666 & ~mask
-    fd, tmp_name = tempfile.mkstemp(dir=folder, prefix=f".{target.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp_name, mode)
-        os.replace(tmp_name, target)
-    except BaseException:
-        try:
-            os.unlink(tmp_name)
-        except FileNotFoundError:
-            pass
-        raise
-    if hasattr(os, "O_DIRECTORY"):
-        # Make the rename itself durable.
-        try:
-            dir_fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
-        except OSError:
-            return target
-        try:
-            os.fsync(dir_fd)
-        except OSError:
-            pass
-        finally:
-            os.close(dir_fd)
-    return target
-
-
-def write_text_atomic(path: str | os.PathLike[str], text: str, encoding: str = "utf-8") -> Path:
-    """:func:`write_bytes_atomic` for text."""
-    return write_bytes_atomic(path, text.encode(encoding))
 
 
 # --------------------------------------------------------------------------------------------------

@@ -24,6 +24,7 @@ from matplotlib.patches import Circle, Patch
 from matplotlib.path import Path as MplPath
 
 from . import config
+from .amounts import format_usd
 from .geo import SMALL_COUNTRY_AREA_KM2, _cached
 from .vocab import AGENCIES, GROUPS, SUPRANATIONAL
 
@@ -340,21 +341,6 @@ def _fitted_legend(fig: Figure, handles: list, *, title: str) -> mpl.legend.Lege
 
 # ----------------------------------------------------------------------------------------------------------
 # Funding map
-
-
-def format_usd(value: float) -> str:
-    """Format a USD amount compactly: $27.4 m, $455 m, $1.25 bn, $10 bn."""
-    if value is None or not np.isfinite(value):
-        return "n/a"
-    for unit, suffix in ((1e9, "bn"), (1e6, "m")):
-        if abs(value) >= unit:
-            scaled = value / unit
-            decimals = 2 if abs(scaled) < 10 else 1 if abs(scaled) < 100 else 0
-            text = f"{scaled:.{decimals}f}"
-            if "." in text:
-                text = text.rstrip("0").rstrip(".")
-            return f"${text} {suffix}"
-    return f"${value:,.0f}"
 
 
 def _size_references(vmax: float) -> list[float]:
