@@ -30,6 +30,8 @@ import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output  # noqa: E402
 
+from helpers import CHROMIUM, _chromium, _page_requests, assert_self_contained, needs_chromium, page_text, parse  # noqa: E402,F401
+
 from mineral_analysis import export  # noqa: E402
 
 TITLE = 'Cobalt & "copper" <brief> for DFC'
@@ -43,8 +45,6 @@ DF_MARKUP = "<b>bold?</b>"
 INPUT_MARKER = "SECRET_INPUT_MARKER_42"
 KNOWN_TEXT = "Total committed: 1,250 USD m"
 ESCAPED_DATA = 'Ministry of "Mines" & <Energy>'
-CHROMIUM = next((shutil.which(n) for n in ("chromium", "chromium-browser", "google-chrome") if shutil.which(n)), None)
-needs_chromium = pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (CI installs Debian's chromium)")
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -151,73 +151,6 @@ def brief_html(notebook) -> str:
 @pytest.fixture(scope="module")
 def brief_pdf(brief_html) -> bytes:
     return export.html_to_pdf(brief_html)
-
-
-class _Collector(HTMLParser):
-    """Every start tag with its attributes, and the text, as a browser's tokenizer sees them."""
-
-    def __init__(self):
-        super().__init__(convert_charrefs=True)
-        self.tags: list[tuple[str, dict[str, str | None]]] = []
-        self.text: list[str] = []
-        self._skip = 0
-
-    def handle_starttag(self, tag, attrs):
-        self.tags.append((tag, dict(attrs)))
-        if tag in ("style", "title"):
-            self._skip += 1
-
-    def handle_startendtag(self, tag, attrs):
-        self.tags.append((tag, dict(attrs)))
-
-    def handle_endtag(self, tag):
-        if tag in ("style", "title") and self._skip:
-            self._skip -= 1
-
-    def handle_data(self, data):
-        if not self._skip:
-            self.text.append(data)
-
-
-def parse(html: str) -> _Collector:
-    collector = _Collector()
-    collector.feed(html)
-    collector.close()
-    return collector
-
-
-def page_text(html: str) -> str:
-    return re.sub(r"\s+", " ", "".join(parse(html).text))
-
-
-def assert_self_contained(html: str) -> None:
-    """No script, no handler, no resource from anywhere but data: URIs, the brief's CSP in force."""
-    lowered = html.lower()
-    assert "<script" not in lowered
-    assert "javascript:" not in lowered
-    assert "mathjax" not in lowered and "require.js" not in lowered and "requirejs" not in lowered
-    assert "@import" not in lowered
-    for url in re.findall(r"url\(\s*['\"]?([^'\")\s]+)", html):
-        assert url.startswith("data:"), url
-    doc = parse(html)
-    csp = [a.get("content") for t, a in doc.tags if t == "meta" and (a.get("http-equiv") or "").lower() == "content-security-policy"]
-    assert csp and csp[0].startswith("default-src 'none'; img-src data:; style-src 'unsafe-inline'; font-src data:")
-    for tag, attrs in doc.tags:
-        assert tag not in {"script", "link", "iframe", "frame", "object", "embed", "base", "form", "svg", "audio", "video"}
-        for name, value in attrs.items():
-            assert not name.startswith("on"), (tag, name)
-            value = (value or "").strip()
-            if name in {"src", "srcset", "poster", "data", "background", "action", "formaction", "xlink:href"}:
-                assert value.startswith("data:"), (tag, name, value[:60])
-            if name == "href":
-                assert not value.startswith("//"), value
-                if tag != "a":  # only hyperlinks (navigation, not loading) may point elsewhere
-                    assert not re.match(r"https?:", value), (tag, value)
-
-
-# ---------------------------------------------------------------------------------------------------
-# HTML
-# ---------------------------------------------------------------------------------------------------
 
 
 def test_html_is_self_contained_and_script_free(brief_html):
@@ -538,16 +471,6 @@ def test_write_index(tmp_path):
 # ---------------------------------------------------------------------------------------------------
 
 
-def _chromium(tmp_path: Path, *args: str, timeout: int = 120) -> subprocess.CompletedProcess:
-    profile = tmp_path / f"profile-{len(list(tmp_path.glob('profile-*')))}"
-    command = [
-        CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync",
-        "--disable-dev-shm-usage", f"--user-data-dir={profile}", *args,
-    ]
-    return subprocess.run(command, capture_output=True, timeout=timeout, stdin=subprocess.DEVNULL)
-
-
 @needs_chromium
 def test_chromium_renders_the_brief(tmp_path, brief_html):
     from PIL import Image
@@ -572,19 +495,6 @@ def test_chromium_renders_the_brief(tmp_path, brief_html):
     blue = sum(count for count, (r, g, b) in colours if b > 150 and r < 60)
     assert dark > 2000, "no text drawn"
     assert blue > 2000, "the chart (and masthead rule) are not drawn"
-
-
-def _page_requests(netlog: Path) -> list[str]:
-    """URLs the page asked for: requests with a page origin (the browser's own have none)."""
-    log = json.loads(netlog.read_text(encoding="utf-8"))
-    names = {v: k for k, v in log["constants"]["logEventTypes"].items()}
-    urls = []
-    for event in log["events"]:
-        params = event.get("params") or {}
-        if names.get(event["type"]) == "URL_REQUEST_START_JOB" and "url" in params:
-            if params.get("initiator") != "not an origin":
-                urls.append(params["url"])
-    return urls
 
 
 @needs_chromium

@@ -1,0 +1,112 @@
+"""Helpers shared by the tests that read rendered briefs: an HTML tokenizer, the self-containment check,
+and headless Chromium (Debian's ``chromium``). Browser tests are skipped when Chromium is missing, except in
+CI (``CI`` set), where a missing browser is a failure: ``.ci/run`` installs it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = next((shutil.which(n) for n in ("chromium", "chromium-browser", "google-chrome") if shutil.which(n)), None)
+needs_chromium = pytest.mark.skipif(
+    CHROMIUM is None and not os.environ.get("CI"),
+    reason="Chromium is not installed (CI installs Debian's chromium; there a missing browser fails)",
+)
+
+
+class _Collector(HTMLParser):
+    """Every start tag with its attributes, and the text, as a browser's tokenizer sees them."""
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.tags: list[tuple[str, dict[str, str | None]]] = []
+        self.text: list[str] = []
+        self._skip = 0
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append((tag, dict(attrs)))
+        if tag in ("style", "title"):
+            self._skip += 1
+
+    def handle_startendtag(self, tag, attrs):
+        self.tags.append((tag, dict(attrs)))
+
+    def handle_endtag(self, tag):
+        if tag in ("style", "title") and self._skip:
+            self._skip -= 1
+
+    def handle_data(self, data):
+        if not self._skip:
+            self.text.append(data)
+
+
+def parse(html: str) -> _Collector:
+    collector = _Collector()
+    collector.feed(html)
+    collector.close()
+    return collector
+
+
+def page_text(html: str) -> str:
+    return re.sub(r"\s+", " ", "".join(parse(html).text))
+
+
+def assert_self_contained(html: str) -> None:
+    """No script, no handler, no resource from anywhere but data: URIs, the brief's CSP in force."""
+    lowered = html.lower()
+    assert "<script" not in lowered
+    assert "javascript:" not in lowered
+    assert "mathjax" not in lowered and "require.js" not in lowered and "requirejs" not in lowered
+    assert "@import" not in lowered
+    for url in re.findall(r"url\(\s*['\"]?([^'\")\s]+)", html):
+        assert url.startswith("data:"), url
+    doc = parse(html)
+    csp = [a.get("content") for t, a in doc.tags if t == "meta" and (a.get("http-equiv") or "").lower() == "content-security-policy"]
+    assert csp and csp[0].startswith("default-src 'none'; img-src data:; style-src 'unsafe-inline'; font-src data:")
+    for tag, attrs in doc.tags:
+        assert tag not in {"script", "link", "iframe", "frame", "object", "embed", "base", "form", "svg", "audio", "video"}
+        for name, value in attrs.items():
+            assert not name.startswith("on"), (tag, name)
+            value = (value or "").strip()
+            if name in {"src", "srcset", "poster", "data", "background", "action", "formaction", "xlink:href"}:
+                assert value.startswith("data:"), (tag, name, value[:60])
+            if name == "href":
+                assert not value.startswith("//"), value
+                if tag != "a":  # only hyperlinks (navigation, not loading) may point elsewhere
+                    assert not re.match(r"https?:", value), (tag, value)
+
+
+# ---------------------------------------------------------------------------------------------------
+# HTML
+# ---------------------------------------------------------------------------------------------------
+
+
+def _chromium(tmp_path: Path, *args: str, timeout: int = 120) -> subprocess.CompletedProcess:
+    profile = tmp_path / f"profile-{len(list(tmp_path.glob('profile-*')))}"
+    command = [
+        CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync",
+        "--disable-dev-shm-usage", f"--user-data-dir={profile}", *args,
+    ]
+    return subprocess.run(command, capture_output=True, timeout=timeout, stdin=subprocess.DEVNULL)
+
+
+def _page_requests(netlog: Path) -> list[str]:
+    """URLs the page asked for: requests with a page origin (the browser's own have none)."""
+    log = json.loads(netlog.read_text(encoding="utf-8"))
+    names = {v: k for k, v in log["constants"]["logEventTypes"].items()}
+    urls = []
+    for event in log["events"]:
+        params = event.get("params") or {}
+        if names.get(event["type"]) == "URL_REQUEST_START_JOB" and "url" in params:
+            if params.get("initiator") != "not an origin":
+                urls.append(params["url"])
+    return urls
