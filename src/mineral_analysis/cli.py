@@ -29,7 +29,7 @@ def _cmd_data(args: argparse.Namespace) -> int:
         summary = build_processed(args.raw_dir, args.processed_dir)
     except DataValidationError as exc:
         print(f"error: {exc.report()}", file=sys.stderr)
-        print("nothing was written; data/processed/ is unchanged", file=sys.stderr)
+        print(f"nothing was written; {args.processed_dir or 'data/processed/'} is unchanged", file=sys.stderr)
         return EXIT_FAILED
     changed = ", ".join(summary["changed"]) or "nothing (already up to date)"
     print(f"data version {summary['data_version']}: {summary['financing_records']} financing records, "

@@ -33,7 +33,8 @@ class DataValidationError(Exception):
     """Raised when raw data fails validation; carries every problem found, in file and line order."""
 
     def __init__(self, problems: list[Problem]):
-        self.problems = sorted(problems, key=lambda p: (p.file, p.line or 0, p.column or ""))
+        # The same finding from two checks (e.g. the schema and a parser) is shown once.
+        self.problems = sorted(dict.fromkeys(problems), key=lambda p: (p.file, p.line or 0, p.column or ""))
         super().__init__(self.report())
 
     def report(self, limit: int = 50) -> str:

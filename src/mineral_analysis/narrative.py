@@ -224,3 +224,10 @@ def or_none(frame: pd.DataFrame, message: str) -> pd.DataFrame:
     """``frame``, or a one-cell table carrying ``message`` when it is empty (so a brief never shows a blank)."""
     return frame if len(frame) else pd.DataFrame({"": [message]})
 
+
+
+def item_notes_table(financing: pd.DataFrame) -> pd.DataFrame:
+    """The curator's note for every item that has one (ambiguities, inferences), keyed by item ID."""
+    rows = financing[financing["note"] != ""].sort_values(["agency", "record_id"])
+    return or_none(pd.DataFrame({"ID": rows["record_id"], "Note": rows["note"]}).reset_index(drop=True),
+                   "No notes on these items")

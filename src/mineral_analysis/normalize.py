@@ -34,7 +34,7 @@ def normalize_agency(text: str) -> str:
     code = _AGENCY_INDEX.get(_fold(text))
     if code is None:
         raise ValueError(f"unknown agency; valid codes are {', '.join(AGENCIES)} "
-                         "(or their names as documented in docs/vocabularies.md)")
+                         "(or their names listed in data/raw/financing.schema.md)")
     return code
 
 
@@ -46,7 +46,8 @@ def normalize_instrument(text: str) -> str:
     code = _INSTRUMENT_INDEX.get(_fold(text))
     if code is None:
         raise ValueError("unknown instrument; valid values are the codes " + ", ".join(INSTRUMENTS)
-                         + " or their documented spellings (docs/vocabularies.md)")
+                         + " or their spellings listed in data/raw/financing.schema.md; leave it empty when "
+                         "the source states none")
     return code
 
 
@@ -77,9 +78,9 @@ def normalize_minerals(text: str) -> str:
 
 
 _DATE_FORMS = (
-    (re.compile(r"^\d{4}-\d{2}-\d{2}$"), "%Y-%m-%d", "day"),
-    (re.compile(r"^\d{4}-\d{2}$"), "%Y-%m", "month"),
-    (re.compile(r"^\d{4}$"), "%Y", "year"),
+    (re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}"), "%Y-%m-%d", "day"),  # [0-9]: \d would accept other scripts' digits
+    (re.compile(r"[0-9]{4}-[0-9]{2}"), "%Y-%m", "month"),
+    (re.compile(r"[0-9]{4}"), "%Y", "year"),
 )
 
 
@@ -92,15 +93,17 @@ def parse_announced(text: str) -> tuple[str, dt.date | None, str]:
     if not text:
         return NOT_STATED, None, "none"
     for pattern, fmt, precision in _DATE_FORMS:
-        if pattern.match(text):
+        if pattern.fullmatch(text):
             try:
                 day = dt.datetime.strptime(text, fmt).date()
             except ValueError:
-                raise ValueError("impossible date; use a real calendar date as YYYY-MM-DD, YYYY-MM or YYYY") from None
+                raise ValueError("impossible date (no such day or month); use a real calendar date as YYYY-MM-DD, "
+                                 "YYYY-MM or YYYY") from None
             if not 1990 <= day.year <= 2100:
-                raise ValueError("year outside 1990-2100; check the date")
+                raise ValueError("year outside 1990-2100; check the date (YYYY-MM-DD)")
             return text, day, precision
-    raise ValueError("date must be YYYY-MM-DD, YYYY-MM or YYYY (ISO 8601), or empty when the source gives none")
+    raise ValueError("date must be YYYY-MM-DD, YYYY-MM or YYYY (ISO 8601, e.g. 2026-02-04 for 4 February 2026), "
+                     "or empty when the source gives none")
 
 
 def parse_bool(text: str) -> bool:

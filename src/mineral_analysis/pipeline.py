@@ -64,9 +64,9 @@ class CleanTables:
 
 # --- Raw-file schemas (pandera) ------------------------------------------------------------------------------
 
-_ID = r"^[A-Z]{2,6}-\d{2,4}$"
-_SEED_FILE = r"^\d{3}_[0-9a-f]{16}\.txt$"
-_PARAGRAPHS = r"^[1-9]\d{0,3}(;[1-9]\d{0,3})*$"
+_ID = r"^[A-Z]{2,6}-[0-9]{2,4}$"  # [0-9], not \d: \d also accepts other scripts' digits (EXIM-٠٧)
+_SEED_FILE = r"^[0-9]{3}_[0-9a-f]{16}\.txt$"
+_PARAGRAPHS = r"^[1-9][0-9]{0,3}(;[1-9][0-9]{0,3})*$"
 
 
 def _text(*checks: pa.Check, nullable: bool = False) -> pa.Column:
@@ -75,7 +75,8 @@ def _text(*checks: pa.Check, nullable: bool = False) -> pa.Column:
 
 def _not_formula() -> pa.Check:
     return pa.Check(lambda s: ~s.str.startswith(FORMULA_PREFIXES), element_wise=False,
-                    error="starts like a spreadsheet formula (=, +, @); remove the leading character")
+                    error="starts like a spreadsheet formula (=, +, @), which a spreadsheet would run; "
+                          "remove or rephrase the leading character")
 
 
 def _required() -> pa.Check:
@@ -198,9 +199,11 @@ def clean_financing(table: RawTable) -> pd.DataFrame:
         has_amount = raw["mobilized_as_written"].iat[position] != ""
         problems.append(Problem(
             table.name, int(raw[LINE_COLUMN].iat[position]), "mobilized_from" if has_amount else "mobilized_as_written",
-            raw["mobilized_from"].iat[position],
-            "a mobilised amount needs mobilized_from (who provides it)" if has_amount
-            else "mobilized_from is given but mobilized_as_written is empty"))
+            raw["mobilized_from"].iat[position] if has_amount else raw["mobilized_as_written"].iat[position],
+            f"mobilized_as_written is '{raw['mobilized_as_written'].iat[position]}' but mobilized_from is empty: "
+            "name who provides the mobilised capital (e.g. 'private investors')" if has_amount
+            else f"mobilized_from is '{raw['mobilized_from'].iat[position]}' but mobilized_as_written is empty: "
+                 "write the mobilised amount, or clear mobilized_from"))
     if problems:
         raise DataValidationError(problems)
 
@@ -276,7 +279,9 @@ def check_aggregates(frame: pd.DataFrame, lines: pd.Series, file: str) -> list[P
         parts_total = float(np.nansum([amounts[r] for r in parts]))
         total = amounts[pid]
         if is_aggregate.get(pid) and math.isnan(total):
-            problems.append(Problem(file, int(line_of[pid]), "amount_as_written", "", "a stated total needs an amount"))
+            problems.append(Problem(file, int(line_of[pid]), "amount_as_written", "",
+                                    f"{pid} is a stated total (is_aggregate=true) with parts "
+                                    f"({', '.join(parts)}) but no amount; write the total as the source states it"))
             continue
         allowed = {"exact": total * (1 + 1e-9), "up to": total * (1 + 1e-9), "about": total * (1 + ABOUT_TOLERANCE),
                    "more than": math.inf}.get(qualifiers[pid], total)

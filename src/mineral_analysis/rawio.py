@@ -9,7 +9,10 @@ inside the data (they are reported, not skipped, so that nothing is dropped sile
 from __future__ import annotations
 
 import csv
+import difflib
 import io
+import re
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,27 +36,127 @@ class RawTable:
         return self.path.name
 
 
-def _decode(path: Path, data: bytes) -> str:
-    name = path.name
-    if data.startswith(b"\xef\xbb\xbf"):
-        raise DataValidationError([Problem(name, 1, None, None,
-                                           "file starts with a UTF-8 byte-order mark; save it as UTF-8 without BOM")])
+BOM = b"\xef\xbb\xbf"
+# Invisible characters that have no place in a hand-edited cell: C0/C1 controls (tab and line breaks inside a
+# quoted field excepted) and the bidirectional overrides that can make text display differently from its bytes.
+_CONTROL_RE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def _field_at(line_text: str, offset: int) -> tuple[int, str] | None:
+    """(index, text) of the CSV field of ``line_text`` that contains character ``offset``; None if unclear."""
+    try:
+        before = next(csv.reader([line_text[:offset] + "\x00"]), [""])
+        fields = next(csv.reader([line_text]), [""])
+    except csv.Error:
+        return None
+    index = len(before) - 1
+    return (index, fields[index]) if index < len(fields) else None
+
+
+def _decode(name: str, data: bytes, columns: list[str]) -> str:
+    if data.startswith(BOM):
+        first = data[len(BOM):].split(b",", 1)[0].split(b"\n", 1)[0].decode("utf-8", "replace").strip()
+        raise DataValidationError([Problem(
+            name, 1, columns[0], "\ufeff" + first,
+            "the file starts with a UTF-8 byte-order mark (bytes EF BB BF, invisible in most editors); "
+            "remove the BOM: save the file as 'UTF-8' (not 'UTF-8 with BOM')")])
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        column_offset = exc.start - (data.rfind(b"\n", 0, exc.start) + 1)
-        bad = data[exc.start: exc.start + 4]
-        hint = ""
-        try:
-            data.decode("cp1251")
-            hint = " It decodes as Windows-1251: re-save the file as UTF-8."
-        except UnicodeDecodeError:
-            pass
-        raise DataValidationError([Problem(
-            name, line, None, bad.hex(" "),
-            f"file is not valid UTF-8 (byte {exc.start}, character {column_offset + 1} of the line).{hint}",
-        )]) from None
+        start = exc.start
+        line = data.count(b"\n", 0, start) + 1
+        line_begin = data.rfind(b"\n", 0, start) + 1
+        line_end = data.find(b"\n", start)
+        line_bytes = data[line_begin: len(data) if line_end < 0 else line_end].rstrip(b"\r")
+        bad = data[start: exc.end]
+        lenient = data.decode("utf-8", "replace")
+        other_utf8 = any(ord(ch) > 127 and ch != "\ufffd" for ch in lenient)
+        looks_1251 = not other_utf8 and _decodes(data, "cp1251")
+        # One character per byte in the single-byte views, so offsets stay byte offsets.
+        view = line_bytes.decode("cp1251", "replace") if looks_1251 else line_bytes.decode("utf-8", "backslashreplace")
+        offset = start - line_begin if looks_1251 else len(line_bytes[: start - line_begin].decode("utf-8", "backslashreplace"))
+        located = _field_at(view, offset)
+        column = columns[located[0]] if located and line > 1 and located[0] < len(columns) else None
+        value = located[1] if located else bad.hex(" ")
+        where = f"byte {bad.hex(' ').upper()} at character {offset + 1} of the line"
+        if looks_1251:
+            message = (f"the file is not UTF-8 ({where}): it looks like Windows-1251 (Cyrillic), as which the value "
+                       "is shown; re-save the file as UTF-8 (Excel: 'CSV UTF-8'; a text editor: encoding UTF-8)")
+        elif other_utf8:
+            message = (f"{where} is not UTF-8, although the rest of the file is: the text was probably pasted "
+                       "from another program; retype the value or re-save the file as UTF-8")
+        else:
+            message = f"the file is not UTF-8 ({where}); re-save it as UTF-8"
+        raise DataValidationError([Problem(name, line, column, value, message)]) from None
+
+
+def _decodes(data: bytes, encoding: str) -> bool:
+    try:
+        data.decode(encoding)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _header_problems(name: str, header: list[str], columns: list[str]) -> list[Problem]:
+    """One Problem per missing, unknown, repeated or misplaced header column."""
+    shown = ",".join(header)
+    expected = f"the header must be exactly: {','.join(columns)}"
+    if not any(header):
+        return [Problem(name, 1, None, shown, f"line 1 is blank; {expected}")]
+    problems: list[Problem] = []
+    missing = [c for c in columns if c not in header]
+    seen: set[str] = set()
+    for position, column in enumerate(header, start=1):
+        if column in seen:
+            problems.append(Problem(name, 1, column, column, f"column '{column}' appears twice in the header "
+                                    f"(again as column {position}); delete the repeat; {expected}"))
+        seen.add(column)
+        if column in columns:
+            continue
+        if not column:
+            problems.append(Problem(name, 1, None, shown, f"column {position} of the header has no name "
+                                    f"(a stray comma?); {expected}"))
+            continue
+        close = difflib.get_close_matches(column.lower(), missing, n=1, cutoff=0.6)
+        hint = (f"did you mean '{close[0]}'? " if close
+                else "remove it (put remarks in the 'note' column); " if "note" in columns else "remove it; ")
+        problems.append(Problem(name, 1, column, column,
+                                f"unknown column '{column}' (column {position} of the header): {hint}{expected}"))
+    for column in missing:
+        after = columns[columns.index(column) - 1] if columns.index(column) else None
+        place = f"after '{after}'" if after else "first"
+        problems.append(Problem(name, 1, column, shown,
+                                f"required column '{column}' is missing from the header (it comes {place}); {expected}"))
+    if not problems:
+        position, found, wanted = next((i, h, c) for i, (h, c) in enumerate(zip(header, columns), start=1) if h != c)
+        problems.append(Problem(name, 1, wanted, found, f"columns are in the wrong order: column {position} of the "
+                                f"header is '{found}' but should be '{wanted}'; {expected}"))
+    return problems
+
+
+def _quote_problem_at(line_text: str) -> tuple[int, str, bool] | None:
+    """(field index, text from that field on, quote left open) of a quote problem in a physical line, if found."""
+    field, field_start, in_quotes, at_start, i = 0, 0, False, True, 0
+    opened = None
+    while i < len(line_text):
+        ch = line_text[i]
+        if in_quotes:
+            if ch == '"':
+                if line_text[i + 1: i + 2] == '"':
+                    i += 2
+                    continue
+                in_quotes = False
+                if line_text[i + 1: i + 2] not in ("", ",", "\r", "\n"):
+                    return (*opened, False)
+        elif ch == '"' and at_start:
+            in_quotes, opened = True, (field, line_text[field_start:].rstrip("\r\n"))
+        elif ch == ",":
+            field, field_start, at_start, i = field + 1, i + 1, True, i + 1
+            continue
+        at_start = False
+        i += 1
+    return (*opened, True) if in_quotes else None
 
 
 def read_raw_table(path: Path, columns: list[str]) -> RawTable:
@@ -66,10 +169,15 @@ def read_raw_table(path: Path, columns: list[str]) -> RawTable:
     name = path.name
     if not path.exists():
         raise DataValidationError([Problem(name, None, None, None, f"file not found: {name} (expected in the raw-data folder)")])
-    text = _decode(path, path.read_bytes())
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise DataValidationError([Problem(name, None, None, None, f"cannot read the file: {exc.strerror or exc}")]) from None
+    text = _decode(name, data, columns)
     if not text.strip():
-        raise DataValidationError([Problem(name, 1, None, None,
-                                           f"file is empty; expected a header line: {','.join(columns)}")])
+        raise DataValidationError([Problem(name, 1, None, "" if not text else text[:80],
+                                           f"the file is empty; it must start with the header line "
+                                           f"{','.join(columns)} followed by one line per record")])
     problems: list[Problem] = []
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     try:
@@ -78,18 +186,7 @@ def read_raw_table(path: Path, columns: list[str]) -> RawTable:
         raise DataValidationError([Problem(name, 1, None, None, f"unreadable header: {exc}")]) from None
     header = [h.strip() for h in header]
     if header != columns:
-        missing = [c for c in columns if c not in header]
-        unknown = [h for h in header if h not in columns]
-        detail = []
-        if missing:
-            detail.append(f"missing column(s) {', '.join(missing)}")
-        if unknown:
-            detail.append(f"unknown column(s) {', '.join(unknown)}")
-        if not detail:
-            detail.append("columns are in the wrong order")
-        raise DataValidationError([Problem(name, 1, None, ",".join(header),
-                                           f"header does not match the schema: {'; '.join(detail)}. "
-                                           f"Expected: {','.join(columns)}")])
+        raise DataValidationError(_header_problems(name, header, columns))
     n_columns = len(columns)
     rows: list[list[str]] = []
     lines: list[int] = []
@@ -106,17 +203,35 @@ def read_raw_table(path: Path, columns: list[str]) -> RawTable:
             elif row[0].lstrip().startswith("#"):
                 problems.append(Problem(name, start, columns[0], row[0],
                                         "comment lines are not allowed in raw data; move the remark to the note column"))
+            elif len(row) > n_columns:
+                problems.append(Problem(name, start, None, ",".join(row),
+                                        f"row has {len(row)} fields but the header has {n_columns}: a field probably "
+                                        "contains an unquoted comma; quote fields that contain commas "
+                                        "(\"Ambler Metals, Inc.\")"))
             elif len(row) != n_columns:
                 problems.append(Problem(name, start, None, ",".join(row),
-                                        f"row has {len(row)} fields, the header has {n_columns}; "
-                                        "quote fields that contain commas"))
+                                        f"row has {len(row)} fields but the header has {n_columns}: a field or its "
+                                        f"comma is missing; every row needs {n_columns} comma-separated fields, "
+                                        "empty ones included"))
             else:
                 rows.append(row)
                 lines.append(start)
     except csv.Error as exc:
-        problems.append(Problem(name, reader.line_num, None, None, f"malformed CSV: {exc}"))
+        physical = list(io.StringIO(text, newline=""))
+        located = _quote_problem_at(physical[line_start - 1]) if line_start <= len(physical) else None
+        column = columns[located[0]] if located and located[0] < n_columns else None
+        value = located[1] if located else (physical[line_start - 1].rstrip("\r\n") if line_start <= len(physical) else None)
+        if located and located[2]:
+            what = (f"malformed CSV: the quote that opens this field is not closed on this line, so the field runs "
+                    f"on to line {reader.line_num}; close the quote")
+        else:
+            what = ("malformed CSV: text follows the closing quote of this field; quote the whole field")
+        problems.append(Problem(name, line_start, column, value,
+                                f"{what}, and double any quote inside it (\"a \"\"quoted\"\" word\"). "
+                                f"Lines after this one were not checked ({exc})"))
     if not rows and not problems:
-        raise DataValidationError([Problem(name, 2, None, None, "file has a header but no records")])
+        raise DataValidationError([Problem(name, 2, None, "", "the file has a header but no records; add one line "
+                                           "per record below the header")])
     frame = pd.DataFrame(
         {c: pd.array(v, dtype="str") for c, v in zip(columns, zip(*rows))} if rows
         else {c: pd.array([], dtype="str") for c in columns}
@@ -126,7 +241,16 @@ def read_raw_table(path: Path, columns: list[str]) -> RawTable:
         for position in (lengths > MAX_FIELD_CHARS).to_numpy().nonzero()[0]:
             value = frame[column].iat[position]
             problems.append(Problem(name, lines[position], column, value,
-                                    f"field is {len(value)} characters long; the limit is {MAX_FIELD_CHARS}"))
+                                    f"field is {len(value)} characters long; the limit is {MAX_FIELD_CHARS}: "
+                                    "shorten it"))
+        for position in frame[column].str.contains(_CONTROL_RE).to_numpy().nonzero()[0]:
+            value = frame[column].iat[position]
+            found = _CONTROL_RE.search(value)
+            char = found.group()
+            label = unicodedata.name(char, "control character")
+            problems.append(Problem(name, lines[position], column, value,
+                                    f"field contains the invisible character U+{ord(char):04X} ({label}) at "
+                                    f"character {found.start() + 1}; delete it (it usually comes from copy-paste)"))
         frame[column] = frame[column].str.strip()
     if problems:
         raise DataValidationError(problems)

@@ -1,0 +1,140 @@
+"""Real briefs, built by `mineral_analysis.build` from the bundled data, checked as a reader gets them: the HTML
+self-contained and escaped, the PDF paged and readable, the overview rendered completely in Chromium with zero
+network requests, the index linking every brief; and data that looks like markup shown as text everywhere."""
+
+from __future__ import annotations
+
+import csv
+import re
+import shutil
+
+import pytest
+from helpers import CHROMIUM, _chromium, _page_requests, assert_self_contained, needs_chromium, page_text
+from pypdf import PdfReader
+
+from mineral_analysis import config
+from mineral_analysis.build import build_briefs
+from mineral_analysis.pipeline import build_processed
+
+pytestmark = pytest.mark.slow
+SUBSET = ["overview", "country:KOR", "agency:DFC", "mineral:copper"]
+HOSTILE_TITLE = 'Vault <script>alert("x")</script> & <img src=x onerror=alert(1)> "quoted"'
+HOSTILE_NOTE = "<b>not bold</b> javascript:alert(1)"
+
+
+@pytest.fixture(scope="module")
+def reports(processed_dir, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("reports")
+    result = build_briefs(only=SUBSET, processed_dir=processed_dir, reports_dir=folder, progress=False)
+    assert not result.failed, result.summary()
+    return folder
+
+
+@pytest.fixture(scope="module")
+def hostile_reports(tmp_path_factory):
+    """A copy of the raw data whose strings look like markup, built into a DFC agency brief."""
+    raw = tmp_path_factory.mktemp("hostile-raw")
+    shutil.copytree(config.RAW_DIR, raw, dirs_exist_ok=True)
+    path = raw / "financing.csv"
+    with open(path, encoding="utf-8", newline="") as handle:
+        rows = list(csv.reader(handle))
+    header = rows[0]
+    for row in rows[1:]:
+        if row[0] == "DFC-03":
+            row[header.index("title")] = HOSTILE_TITLE
+            row[header.index("note")] = HOSTILE_NOTE
+    with open(path, "w", encoding="utf-8", newline="") as handle:
+        csv.writer(handle, lineterminator="\n").writerows(rows)
+    processed = tmp_path_factory.mktemp("hostile-processed")
+    build_processed(raw, processed)
+    folder = tmp_path_factory.mktemp("hostile-reports")
+    result = build_briefs(only=["agency:DFC"], processed_dir=processed, reports_dir=folder, progress=False)
+    assert not result.failed, result.summary()
+    return folder
+
+
+def test_every_brief_in_both_formats_with_its_record(reports):
+    for slug in ("overview", "country-kor", "agency-dfc", "mineral-copper"):
+        for ext in ("html", "pdf", "ipynb"):
+            assert (reports / f"{slug}.{ext}").stat().st_size > 1000, (slug, ext)
+        record = (reports / f"{slug}.ipynb").read_text(encoding="utf-8")
+        assert str(config.PROJECT_ROOT) not in record, "absolute path left in the executed notebook"
+    assert not list(reports.rglob("*.tmp"))
+
+
+def test_html_is_self_contained_inline_and_stamped(reports):
+    html = (reports / "overview.html").read_text(encoding="utf-8")
+    assert_self_contained(html)
+    assert len(re.findall(r'src="data:image/png;base64,', html)) >= 6
+    text = page_text(html)
+    assert re.search(r"Data version [0-9a-f]{12}", text)
+    assert re.search(r"Built \d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC", text)
+    assert "54 countries and the European Commission" in text
+    assert "$34.0 bn" in text and "$14.4 bn" in text  # the headline totals
+    assert "import " not in text and "nv.show_" not in text  # no code cells
+    assert len(html.encode()) < 1.5e6
+
+
+def test_pdf_reads_back(reports):
+    reader = PdfReader(reports / "overview.pdf")
+    assert len(reader.pages) >= 3
+    first = reader.pages[0].extract_text()
+    assert "The 2026 Critical Minerals Ministerial at a glance" in first
+    text = "\n".join(page.extract_text() for page in reader.pages)
+    assert "$34.0 bn" in text
+    assert f"Page 1 of {len(reader.pages)}" in text and f"Page {len(reader.pages)} of {len(reader.pages)}" in text
+    assert (reports / "overview.pdf").stat().st_size < 2e6
+    mediabox = reader.pages[0].mediabox
+    assert (round(float(mediabox.width)), round(float(mediabox.height))) == (595, 842)  # A4 in points
+
+
+def test_country_brief_states_roles_and_money(reports):
+    text = page_text((reports / "country-kor.html").read_text(encoding="utf-8"))
+    assert "South Korea" in text and "FORGE chair" in text
+    assert "Korea Zinc" in text and "$1.25 bn" in text
+
+
+def test_mineral_brief_shows_the_unstated_share(reports):
+    text = page_text((reports / "mineral-copper.html").read_text(encoding="utf-8"))
+    assert "of all money" in text and "no mineral stated" in text
+    assert "Reko Diq" in text
+
+
+def test_index_links_every_brief_in_both_formats(reports):
+    html = (reports / "index.html").read_text(encoding="utf-8")
+    assert_self_contained(html)
+    for slug in ("overview", "country-kor", "agency-dfc", "mineral-copper"):
+        assert f'href="{slug}.html"' in html and f'href="{slug}.pdf"' in html
+
+
+def test_markup_in_data_is_text_in_html_and_pdf(hostile_reports):
+    html = (hostile_reports / "agency-dfc.html").read_text(encoding="utf-8")
+    assert_self_contained(html)
+    assert "<script" not in html.lower() and "onerror=" not in html.replace("onerror=alert(1)&gt;", "")
+    text = page_text(html)
+    assert HOSTILE_TITLE in text
+    assert HOSTILE_NOTE in text  # the curator's notes table shows it as text
+    pdf_text = "".join(p.extract_text() for p in PdfReader(hostile_reports / "agency-dfc.pdf").pages)
+    squashed = re.sub(r"\s+", "", pdf_text)
+    assert re.sub(r"\s+", "", '<script>alert("x")</script>') in squashed
+    assert re.sub(r"\s+", "", HOSTILE_NOTE) in squashed
+
+
+@needs_chromium
+def test_overview_renders_completely_in_chromium_with_no_requests(reports, tmp_path):
+    from PIL import Image
+
+    assert CHROMIUM, "Chromium is required in CI"
+    page = (reports / "overview.html").as_uri()
+    dom = _chromium(tmp_path, "--dump-dom", page).stdout.decode("utf-8")
+    text = page_text(dom)
+    assert "Every item, with its source" in text  # the last section: the page rendered to the end
+    assert dom.count("<img") >= 6
+    shot = tmp_path / "overview.png"
+    _chromium(tmp_path, f"--screenshot={shot}", "--window-size=1280,2400", "--hide-scrollbars", page)
+    image = Image.open(shot).convert("RGB")
+    colours = image.getcolors(maxcolors=1 << 22)
+    assert len(colours) > 200, "screenshot nearly blank"
+    netlog = tmp_path / "netlog.json"
+    _chromium(tmp_path, f"--log-net-log={netlog}", "--net-log-capture-mode=Everything", "--dump-dom", page)
+    assert _page_requests(netlog) == []
