@@ -176,9 +176,9 @@ def agency_headline(financing: pd.DataFrame, code: str) -> str:
 def country_headline(financing_here: pd.DataFrame, membership: pd.DataFrame, iso3: str, name: str) -> str:
     """The country brief's opening paragraph: its roles and the money located there."""
     roles = membership[membership["iso3"] == iso3]
-    role_text = ", ".join(GROUPS[g].lower() for g in GROUPS if g in set(roles["group"])) or "no ministerial role in the sources"
+    role_text = ", ".join(GROUP_SHORT[g] for g in GROUPS if g in set(roles["group"])) or "no ministerial role in the sources"
     numbers = headline_numbers(financing_here)
-    text = f"**{esc(name)}** ({esc(iso3)}): {esc(role_text)}."
+    text = f"**{esc(name)}** ({esc(iso3)}). Roles: {esc(role_text)}."
     if numbers["items"]:
         text += (f"\n\n**{numbers['items']} financing item(s)** are located here, worth **{_bn(numbers['total_usd'])}**, "
                  f"of which {_bn(numbers['binding_usd'])} is binding.")

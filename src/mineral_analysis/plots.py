@@ -18,7 +18,9 @@ from matplotlib.patches import Patch  # noqa: E402
 from matplotlib.ticker import FuncFormatter  # noqa: E402
 
 from .analysis import funding_summary  # noqa: E402
-from .vocab import AGENCIES  # noqa: E402
+from .vocab import AGENCIES, NOT_STATED  # noqa: E402
+
+NOT_STATED_LABEL = NOT_STATED
 
 BINDING_COLOUR = "#1f3b57"
 NON_BINDING_COLOUR = "#9fb8cf"
@@ -204,4 +206,47 @@ def plot_mobilized(financing: pd.DataFrame, *, title: str | None = None) -> Figu
             ax.legend(loc="lower right", frameon=False)
         if title:
             ax.set_title(title)
+    return fig
+
+
+def plot_agency_mineral_matrix(financing: pd.DataFrame, *, title: str | None = None) -> Figure:
+    """A seaborn heatmap of counted USD by agency (rows) and mineral (columns), amounts written in each cell.
+
+    An item naming several minerals appears under each; 'not stated' is a column of its own, so the money
+    whose mineral the sources do not give stays in view.
+    """
+    import seaborn as sns
+
+    from .analysis import explode_minerals
+
+    exploded = explode_minerals(financing)
+    exploded = exploded[exploded["counted_usd"].fillna(0) > 0]
+    with plt.rc_context(STYLE):
+        if exploded.empty:
+            fig, ax = new_figure(10, 2.4)
+            ax.text(0.5, 0.5, "No amounts stated for this selection", ha="center", va="center", transform=ax.transAxes)
+            ax.set_axis_off()
+            if title:
+                ax.set_title(title)
+            return fig
+        matrix = exploded.pivot_table(index="agency", columns="mineral", values="counted_usd", aggfunc="sum",
+                                      fill_value=0.0)
+        columns = [c for c in matrix.sum().sort_values(ascending=False).index if c != NOT_STATED_LABEL]
+        if NOT_STATED_LABEL in matrix.columns:
+            columns.append(NOT_STATED_LABEL)
+        matrix = matrix[columns]
+        matrix = matrix.loc[[code for code in AGENCIES if code in matrix.index]]
+        divisor, unit = usd_scale(matrix.to_numpy().max())
+        labels = matrix.map(lambda v: "" if v == 0 else _label(v, divisor).replace(" bn", "").replace(" m", ""))
+        fig, ax = new_figure(10, 0.55 * len(matrix) + 2.2)
+        sns.heatmap(matrix / divisor, ax=ax, annot=labels, fmt="", cmap="Blues", linewidths=0.6, linecolor="white",
+                    cbar_kws={"label": unit, "shrink": 0.8}, annot_kws={"fontsize": 8.5})
+        ax.set_xlabel("")
+        ax.set_ylabel("")
+        ax.set_xticklabels([t.get_text().capitalize() for t in ax.get_xticklabels()], rotation=30, ha="right")
+        ax.tick_params(axis="y", rotation=0)
+        if title:
+            ax.set_title(title)
+        fig.text(0, -0.02, f"Cells in {unit}. An item naming several minerals counts under each.", fontsize=9,
+                 color="#555555", ha="left", va="top")
     return fig
