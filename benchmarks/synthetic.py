@@ -1,22 +1,25 @@
 """Synthetic raw data for the cleaning benchmark, and the per-size measurement run in a child process.
 
-``generate(n, out_dir)`` writes ``financing.csv`` (``n`` records) and ``membership.csv`` with exactly the columns of
-``data/raw``, every value drawn from the real records' vocabulary:
+``generate(n, out_dir, raw_dir)`` writes ``financing.csv`` (``n`` records) and ``membership.csv`` with exactly the
+columns of the real raw files, every value drawn from the real records' vocabulary:
 
 * agency, instrument, date, countries (with their subnational place), minerals, mobilised pair, source file and
   paragraph, title and note are sampled column by column from the real rows, as written (Russian and English);
 * amounts keep the real templates (``$455 млн``, ``до $700 млн``, ``$1,25 млрд``, ``до 10 миллиардов долларов``,
-  empty) with the number replaced by one unique per row, in disjoint ranges per scale: no two records describe
-  the same item, so the pipeline's duplicate-item check passes (every amount is a distinct string, the worst case
-  for the parser's per-distinct-value cache);
+  ``более миллиарда долларов``, empty) with the number redrawn as a source would write it (three significant
+  digits): a few thousand distinct spellings, as in a large real file;
+* no two records may describe the same item (the pipeline's duplicate-item check compares agency, amount,
+  instrument, countries, place, minerals and date): the generator computes that key with the library's own
+  normalisers and gives the few colliding records an amount of their own (four decimals, never drawn otherwise);
 * about one record in 500 is a stated total ("более $X млрд") with three parts of the same agency, so the
   aggregate checks run on real links;
-* record ids keep the ``AGENCY-NNNN`` shape allowed by the schema (``^[A-Z]{2,6}-\\d{2,4}$``): four digits per
-  block and two extra letters per block (``EXIMAB-0042``), because 1 million ids do not fit in four digits;
+* record ids keep the shape the schema allows (``^[A-Z]{2,6}-\\d{2,4}$``): at most four digits, so 1 million ids
+  need blocks of 10,000 with two extra letters each (``EXIMAB-0042``);
 * ``membership.csv`` is the real file: a country appears once per group, so it cannot grow with the record count.
 
 ``python benchmarks/synthetic.py measure RAW_DIR`` cleans RAW_DIR with ``mineral_analysis.pipeline.load_raw`` in a
 fresh process and prints one JSON line: seconds, rows, peak resident memory (MiB) of that process.
+``python benchmarks/synthetic.py profile RAW_DIR OUT`` prints the cleaning's hottest functions (cProfile).
 """
 
 from __future__ import annotations
@@ -35,6 +38,9 @@ AGGREGATE_EVERY = 500  # one stated total (with PARTS parts) per this many recor
 PARTS = 3
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)?")
 _LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+COLUMNS = ["record_id", "agency", "title", "amount_as_written", "instrument_as_written", "announced", "countries",
+           "subnational", "minerals_as_written", "mobilized_as_written", "mobilized_from", "is_aggregate",
+           "parent_id", "source_file", "source_paragraph", "note"]
 
 
 def _read_rows(path: Path) -> tuple[list[str], list[dict[str, str]]]:
@@ -48,112 +54,116 @@ def _scale(template: str) -> str | None:
     if not _NUMBER.search(template):
         return None
     lowered = template.lower()
-    if "млрд" in lowered or "миллиард" in lowered or "bn" in lowered or "billion" in lowered:
+    if any(word in lowered for word in ("млрд", "миллиард", "bn", "billion")):
         return "bn"
-    if "млн" in lowered or "миллион" in lowered or "mn" in lowered or "million" in lowered:
+    if any(word in lowered for word in ("млн", "миллион", "mn", "million")):
         return "mn"
     return None
 
 
-def _unique_amount(template: str, scale: str, unique: int) -> str:
-    """The template with its number replaced: unique in 1,000,001..9,999,999 gives a distinct dollar value.
+def _source_number(rng: np.random.Generator, scale: str) -> float:
+    """A number as sources write it: three significant digits, 1-999 million or 1-99.9 billion."""
+    value = 10 ** rng.uniform(0, 3) if scale == "mn" else 10 ** rng.uniform(0, 2)
+    digits = max(0, 2 - int(np.floor(np.log10(value))))
+    return round(value, min(digits, 2 if scale == "bn" else 1))
 
-    'mn' templates get 100.0001..999.9999 million (4 decimals, so a decimal comma is never read as a thousands
-    separator), 'bn' templates 1.000001..9.999999 billion: the two ranges cannot meet.
-    """
+
+def _with_number(template: str, number: float | str) -> str:
     match = _NUMBER.search(template)
-    comma = "," in match.group(0)
-    number = f"{unique / 10_000:.4f}" if scale == "mn" else f"{unique / 1_000_000:.6f}"
-    if comma:
-        number = number.replace(".", ",")
-    return template[: match.start()] + number + template[match.end():]
+    text = number if isinstance(number, str) else f"{number:g}"
+    if "," in match.group(0) and "." in text:
+        text = text.replace(".", ",")  # the template writes a decimal comma ($1,25 млрд); keep that spelling
+    return template[: match.start()] + text + template[match.end():]
 
 
-def generate(n: int, out_dir: Path, raw_dir: Path, seed: int = 20260204) -> Path:
-    """Write ``n`` synthetic financing records (and the real membership file) into ``out_dir``; return it."""
-    from mineral_analysis.normalize import normalize_agency
-
-    rng = np.random.default_rng(seed)
-    header, real = _read_rows(raw_dir / "financing.csv")
-    out_dir.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(raw_dir / "membership.csv", out_dir / "membership.csv")
-
-    def pick(values: list, size: int = n) -> list:
-        return [values[i] for i in rng.integers(0, len(values), size)]
-
-    items = [r for r in real if r["is_aggregate"] == "false"]
-    totals = [r for r in real if r["is_aggregate"] == "true"] or items
-    agencies_written = [r["agency"] for r in real]
-    agency = pick(agencies_written)
-    code_of = {a: normalize_agency(a) for a in set(agencies_written)}
-    written_of = {code: written for written, code in sorted(code_of.items())}  # a part keeps its total's agency
-    templates = [r["amount_as_written"] for r in items]
-    amount_template = pick(templates)
-    columns = {
-        "title": pick([r["title"] for r in items]),
-        "instrument_as_written": pick([r["instrument_as_written"] for r in items]),
-        "announced": pick([r["announced"] for r in real]),
-        "minerals_as_written": pick([r["minerals_as_written"] for r in real]),
-        "note": pick([r["note"] for r in real]),
-    }
-    places = pick([(r["countries"], r["subnational"]) for r in real])
-    mobilized = pick([(r["mobilized_as_written"], r["mobilized_from"]) for r in real])
-    sources = pick([(r["source_file"], r["source_paragraph"]) for r in real])
-    uniques = iter((rng.permutation(8_999_999) + 1_000_001).tolist())
-
-    # Record ids: per agency code, blocks of 10,000 numbers, each block with its own two-letter suffix.
+def _record_ids(codes: list[str]) -> list[str]:
+    """``AGENCY-NNNN`` ids, unique: per agency code, blocks of 10,000 numbers with a two-letter suffix each."""
     counters: dict[str, int] = {}
-
-    def next_id(code: str) -> str:
+    ids = []
+    for code in codes:
         count = counters.get(code, 0)
         counters[code] = count + 1
         block, number = divmod(count, 10_000)
-        suffix = _LETTERS[block // 26 % 26] + _LETTERS[block % 26]
-        return f"{code[:4]}{suffix}-{number:04d}"
-
-    total_rows = [t for t in totals if _scale(t["amount_as_written"]) or t["amount_as_written"]]
-    rows: list[list[str]] = []
-    i = 0
-    while len(rows) < n:
-        code = code_of[agency[i % n]]
-        if AGGREGATE_EVERY and len(rows) % AGGREGATE_EVERY == 0 and len(rows) + PARTS + 1 <= n:
-            # A stated total ("more than" a unique amount in billions) and PARTS items pointing to it.
-            total = total_rows[int(rng.integers(0, len(total_rows)))]
-            total_id = next_id(code)
-            amount = f"более ${next(uniques) / 1_000_000:.6f} млрд"
-            rows.append([total_id, agency[i % n], total["title"], amount, total["instrument_as_written"],
-                         total["announced"], total["countries"], total["subnational"], "", "", "", "true", "",
-                         *sources[i % n], total["note"]])
-            for _ in range(PARTS):
-                i += 1
-                rows.append(_item_row(i % n, next_id(code), agency[i % n] if code_of[agency[i % n]] == code
-                                      else written_of[code], amount_template, columns, places, mobilized, sources,
-                                      uniques, parent=total_id))
-            i += 1
-            continue
-        rows.append(_item_row(i % n, next_id(code), agency[i % n], amount_template, columns, places, mobilized,
-                              sources, uniques))
-        i += 1
-    with (out_dir / "financing.csv").open("w", encoding="utf-8", newline="") as handle:
-        writer = csv.writer(handle, lineterminator="\n")
-        writer.writerow(header)
-        writer.writerows(rows)
-    return out_dir
+        ids.append(f"{code[:4]}{_LETTERS[block // 26 % 26]}{_LETTERS[block % 26]}-{number:04d}")
+    return ids
 
 
-def _item_row(k: int, record_id: str, agency: str, amount_template: list[str], columns: dict, places: list,
-              mobilized: list, sources: list, uniques, parent: str = "") -> list[str]:
-    template = amount_template[k]
-    scale = _scale(template)
-    if scale:
-        amount = _unique_amount(template, scale, next(uniques))
-    elif template:  # a number-less template ("более миллиарда долларов") becomes a unique amount in millions
-        amount = f"${next(uniques) / 10_000:.4f} млн"
-    else:
-        amount = ""
-    return [record_id, agency, columns["title"][k], amount, columns["instrument_as_written"][k],
-            columns["announced"][k], places[k][0], places[k][1], columns["minerals_as_written"][k],
-            mobilized[k][0], mobilized[k][1], "false", parent, sources[k][0], sources[k][1], columns["note"][k]]
+def generate(n: int, out_dir: Path, raw_dir: Path, seed: int = 20260204) -> dict:
+    """Write ``n`` synthetic financing records (and the real membership file) into ``out_dir``; return counts."""
+    import pandas as pd
+
+    from mineral_analysis.amounts import parse_amount
+    from mineral_analysis.countries import resolve_countries
+    from mineral_analysis.normalize import normalize_agency, normalize_instrument, normalize_minerals, parse_announced
+
+    rng = np.random.default_rng(seed)
+    _, real = _read_rows(raw_dir / "financing.csv")
+    items = [r for r in real if r["is_aggregate"] == "false"]
+    totals = [r for r in real if r["is_aggregate"] == "true"] or items
+
+    def pick(values: list) -> list:
+        return [values[i] for i in rng.integers(0, len(values), n)]
+
+    frame = pd.DataFrame({column: pick([r[column] for r in (items if column in (
+        "title", "instrument_as_written", "amount_as_written") else real)]) for column in COLUMNS})
+    for pair in (("countries", "subnational"), ("mobilized_as_written", "mobilized_from"),
+                 ("source_file", "source_paragraph")):
+        rows = pick([tuple(r[c] for c in pair) for r in real])
+        for position, column in enumerate(pair):
+            frame[column] = [row[position] for row in rows]
+    frame["is_aggregate"] = "false"
+    frame["parent_id"] = ""
+
+    # Amounts: the real templates with a number as a source writes it.
+    amounts = []
+    for template in frame["amount_as_written"]:
+        scale = _scale(template)
+        amounts.append(_with_number(template, _source_number(rng, scale)) if scale else template)
+    frame["amount_as_written"] = amounts
+
+    # Stated totals: one every AGGREGATE_EVERY records, followed by PARTS parts of the same agency.
+    total_positions = np.arange(0, max(0, n - PARTS), AGGREGATE_EVERY) if AGGREGATE_EVERY else np.array([], int)
+    chosen = [totals[i] for i in rng.integers(0, len(totals), len(total_positions))]
+    for column in ("title", "instrument_as_written", "note"):
+        frame.loc[total_positions, column] = [total[column] for total in chosen]
+    frame.loc[total_positions, ["mobilized_as_written", "mobilized_from"]] = ""
+    frame.loc[total_positions, "is_aggregate"] = "true"
+    frame.loc[total_positions, "amount_as_written"] = [f"более ${_source_number(rng, 'bn'):g} млрд"
+                                                        for _ in total_positions]
+    parts = (total_positions[:, None] + np.arange(1, PARTS + 1)).ravel()
+    owners = np.repeat(total_positions, PARTS)
+    frame.loc[parts, "agency"] = frame.loc[owners, "agency"].to_numpy()  # a part belongs to its total's agency
+    codes = {written: normalize_agency(written) for written in frame["agency"].unique()}
+    agency_code = frame["agency"].map(codes)
+    frame["record_id"] = _record_ids(list(agency_code))
+    frame.loc[parts, "parent_id"] = frame.loc[owners, "record_id"].to_numpy()
+
+    # The pipeline's duplicate-item key, computed with its own normalisers on the distinct values.
+    def mapped(column: str, function) -> pd.Series:
+        return frame[column].map({value: function(value) for value in frame[column].unique()})
+
+    usd = mapped("amount_as_written", lambda text: parse_amount(text).value_usd if text else None)
+    key = pd.DataFrame({
+        "agency": agency_code, "usd": usd,
+        "instrument": mapped("instrument_as_written", normalize_instrument),
+        "countries": mapped("countries", lambda text: ";".join(resolve_countries(text))),
+        "subnational": frame["subnational"], "minerals": mapped("minerals_as_written", normalize_minerals),
+        "announced": mapped("announced", lambda text: parse_announced(text)[0]),
+    })
+    colliding = np.flatnonzero((key.duplicated(keep="first") & key["usd"].notna()).to_numpy())
+    # Own amounts for the colliding records: 100.0001..999.9999 million with a non-zero last decimal, a spelling
+    # the source-like numbers above (at most one decimal in millions) never produce, each used once.
+    reserve = [u for u in (rng.permutation(8_999_999) + 1_000_001)[: 2 * len(colliding) + 10].tolist() if u % 10]
+    for position, unique in zip(colliding, reserve):
+        prefix = "более " if frame.at[position, "is_aggregate"] == "true" else ""
+        frame.at[position, "amount_as_written"] = f"{prefix}${unique / 10_000:.4f} млн"
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(raw_dir / "membership.csv", out_dir / "membership.csv")
+    frame[COLUMNS].to_csv(out_dir / "financing.csv", index=False, lineterminator="\n", quoting=csv.QUOTE_MINIMAL)
+    return {"records": n, "aggregates": int(len(total_positions)), "parts": int(len(total_positions) * PARTS),
+            "distinct_amounts": int(frame["amount_as_written"].nunique()), "repaired_collisions": int(len(colliding)),
+            "bytes": (out_dir / "financing.csv").stat().st_size}
 
 
 def measure(raw_dir: Path) -> dict:
@@ -203,6 +213,6 @@ if __name__ == "__main__":
     elif command == "generate":
         from mineral_analysis import config
 
-        generate(int(sys.argv[3]), target, config.RAW_DIR)
+        print(json.dumps(generate(int(sys.argv[3]), target, config.RAW_DIR)))
     else:
         sys.exit(f"unknown command {command!r}; use measure, profile or generate")

@@ -147,3 +147,19 @@ def test_items_table_cites_every_source(financing):
     assert len(table) == len(financing)
     assert table["Source"].str.match(r"^\d{3}_[0-9a-f]{16}\.txt ¶\d+").all()
     assert isinstance(table, pd.DataFrame)
+
+
+def test_schema_documents_list_every_vocabulary_value():
+    """vocab.py and the raw-file schema documents stay in step."""
+    from mineral_analysis.vocab import AGENCIES, GROUPS, INSTRUMENTS, MINERALS
+
+    financing_doc = (config.RAW_DIR / "financing.schema.md").read_text(encoding="utf-8")
+    for code in AGENCIES:
+        assert f"| {code} |" in financing_doc, code
+    for code in INSTRUMENTS:
+        assert f"| `{code}` |" in financing_doc, code
+    for mineral in MINERALS:
+        assert f"| {mineral} |" in financing_doc, mineral
+    membership_doc = (config.RAW_DIR / "membership.schema.md").read_text(encoding="utf-8")
+    for group in GROUPS:
+        assert f"| `{group}` |" in membership_doc, group

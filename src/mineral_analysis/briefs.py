@@ -8,6 +8,7 @@ before any kernel starts.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +21,7 @@ KINDS = ("overview", "agency", "country", "mineral")
 NOTEBOOKS = {kind: f"{kind}.ipynb" for kind in KINDS}
 PARAMETER = {"agency": "agency", "country": "country", "mineral": "mineral"}
 _SLUG_UNSAFE = re.compile(r"[^a-z0-9]+")
+_SLUG_MAX = 80
 
 
 @dataclass(frozen=True)
@@ -38,9 +40,16 @@ class Brief:
 
     @property
     def slug(self) -> str:
-        """The output file stem: lower-case letters, digits and dashes only, so it can never leave reports/."""
+        """The output file stem: lower-case letters, digits and dashes only, so it can never leave reports/.
+
+        Never empty and at most 80 characters: a stem that would be empty or longer ends in a hash of the text.
+        """
         text = self.kind if self.kind == "overview" else f"{self.kind}-{self.key}"
-        return _SLUG_UNSAFE.sub("-", text.lower()).strip("-")
+        slug = _SLUG_UNSAFE.sub("-", text.lower()).strip("-")
+        if not slug or len(slug) > _SLUG_MAX:
+            digest = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:12]
+            slug = f"{slug[:_SLUG_MAX - 13].strip('-')}-{digest}".strip("-")
+        return slug
 
     @property
     def notebook(self) -> Path:
@@ -130,6 +139,8 @@ def select_briefs(only: list[str] | None, processed_dir: Path | None = None) -> 
         kind = kind.strip().lower()
         if kind not in KINDS:
             raise ParameterError(f"unknown brief kind {kind!r} in {spec!r}; valid kinds: {', '.join(KINDS)}")
+        if kind == "overview" and value:
+            raise ParameterError(f"the overview takes no value, not {value!r} in {spec!r}; write `overview`")
         if kind == "overview" or not value:
             matches = [b for b in everything if b.kind == kind]
         else:

@@ -1,45 +1,114 @@
 """Build briefs: execute each notebook with papermill, export it to HTML and PDF, and write the index.
 
 Design (see docs/building.md):
+
 - The unit of work is one brief: a notebook, its parameters and its outputs (``run_brief``). It depends on
   nothing but its inputs, so an external scheduler can run it as a task.
 - A brief is rebuilt only when the content hash of its inputs changes: the notebook, its parameters, the
   processed tables, the library's source and templates, and the formats asked for.
-- Briefs run in a pool of worker processes (one per core by default); each worker keeps papermill, nbconvert
-  and WeasyPrint imported, and every brief gets a fresh kernel, so no state passes from one brief to the next.
-- Outputs are written atomically; a failed brief keeps the previous good output, writes its executed notebook
-  to ``reports/failed/`` for debugging, and makes the command exit non-zero without stopping the others.
-- One build at a time: a lock file in ``reports/``; a second build waits (``--wait``) or refuses.
+- Parameters are values, never code: ``--only`` specs are checked against the data (``briefs.select_briefs``)
+  before anything is written or any kernel starts, ``run_brief`` checks a brief's parameters again, and output
+  names are ``Brief.slug`` (``[a-z0-9-]`` only), checked once more to stay inside ``reports/``.
+- Briefs run in a pool of worker processes (one per core by default). Each worker keeps papermill, nbconvert
+  and WeasyPrint imported and one warm kernel, reset before every brief (see "The worker's kernel" below).
+
+Failures. A brief fails alone: a cell that raises, a kernel that dies (``os._exit``), a brief that runs past
+``timeout`` (seconds for all its cells together) or an export error fails that brief only. The summary names
+its notebook, cell and error; the executed notebook (paths stripped) goes to ``reports/failed/<slug>.ipynb``;
+the previous good HTML and PDF stay in place. Its kernel is stopped (killed on a timeout) and the worker starts
+a new one for its next brief. A worker process that dies (killed, out of memory) breaks the pool: the
+unfinished briefs run again in a new pool, one at a time until the brief whose worker died is found and failed.
+``mineral-analysis build`` exits 1 when any brief failed.
+
+Interrupts. SIGINT or SIGTERM stops the build: workers are terminated (each kills its kernel first) and killed
+if still alive after ``WORKER_STOP_SECONDS``; briefs finished so far are recorded in the manifest; temporaries
+and staged notebooks are removed; the exception (``BuildInterrupted``) reaches the caller, and the command exits
+128 + the signal number. Every output is written to a temporary file and renamed, and a brief's files are renamed
+together with interrupts deferred, so ``reports/`` never holds a half-written file or a mixed set. The build only
+reads ``data/processed/``. A build started afterwards completes normally.
+
+One build at a time: a lock file in ``reports/``; a second build refuses (``BuildLockedError``, exit 3) or, with
+``wait`` (``--wait``), queues behind the first.
+
+The worker's kernel. A warm kernel per worker saves the heavy imports (several seconds a brief). Before each
+brief, ``KernelStateGuard.reset`` (running inside the kernel) wipes the user namespace (``%reset -f``) and
+restores what the kernel had right after warm-up: working folder, ``os.environ`` (and the time zone),
+``sys.path``, matplotlib's backend, ``rcParams`` and open figures, warnings filters (and which warnings were
+already shown), logging levels, handlers and filters, pandas options, NumPy error and print options, the random
+seeds (re-seeded from the OS, as a fresh kernel is), umask, locale, recursion limit, switch interval, garbage
+collection, signal handlers, the decimal context and the execution counter. It puts back the attributes of the
+project's own modules (``mineral_analysis.*``: a rebound or added attribute is undone) and forgets modules
+imported from outside the Python installation (the notebook's own helpers, project modules not imported at
+warm-up), so they are imported afresh. Then it lists what it cannot restore, and the worker replaces the kernel
+when any of it changed: attributes added to or replaced in builtins, numpy, pandas, matplotlib (pyplot, figure,
+axes), seaborn, geopandas, shapely, PIL.Image or IPython.display, or in their classes (``pandas.DataFrame.to_html
+= ...``); in-place changes to the containers of the project's modules (``vocab.AGENCIES[...] = ...``); IPython
+hooks, magics, extensions, formatters, input and AST transformers and traceback mode; threads left running;
+replaced ``sys`` hooks or streams; registered matplotlib colormaps. A failed brief always gets a new kernel, and
+a kernel is recycled every ``RECYCLE_AFTER`` briefs. tests/test_build_failures.py proves it: after a notebook
+that pollutes all of the above, a probe notebook sees exactly what it sees in a fresh kernel, and a brief built
+after another in a shared kernel is identical to the same brief built in a fresh kernel.
+
+What a shared kernel cannot undo or see (none of the project's notebooks does any of it; a notebook that must
+should be run with ``run_brief(..., shared_kernel=False)``): in-place changes deep inside a third-party library
+(private module globals, caches and registries other than those above, e.g. matplotlib's font manager or unit
+converters, an object mutated inside a pandas or NumPy internal table); objects mutated inside the project's
+caches through private helpers (``data._read_parquet``, ``geo._read``, the map paths and the country index; the
+public loaders return copies); state held in C extensions; files, sockets and child processes left open; memory
+growth (bounded by ``RECYCLE_AFTER``).
 """
 
 from __future__ import annotations
 
 import concurrent.futures as futures
+import contextlib
 import datetime as dt
 import hashlib
+import inspect
 import json
+import logging
 import multiprocessing
 import os
 import re
 import signal
 import sys
+import textwrap
+import threading
 import time
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from . import __version__, config
-from .atomic import remove_stale_temporaries, write_bytes_atomic, write_text_atomic
-from .briefs import Brief
+from .atomic import remove_stale_temporaries, replace_files_atomic, write_text_atomic
+from .briefs import KINDS, Brief
 
 MANIFEST = ".build-manifest.json"
 LOCK = ".build.lock"
 FAILED_DIR = "failed"
+STAGING_DIR = ".staging"
 KERNEL_NAME = "python3"
 KERNEL_ENV = {"MPLBACKEND": "Agg", "PYDEVD_DISABLE_FILE_VALIDATION": "1", "PYTHONWARNINGS": "ignore"}
+# No IPython history database: a build's kernels would contend for the user's history file, and a warm kernel,
+# whose counter restarts at 1 for each brief, would print "Session/line number was not unique" into the brief.
+KERNEL_ARGUMENTS = ("--HistoryManager.enabled=False",)
+START_TIMEOUT = 120.0  # seconds for a kernel to start, warm up or reset
+WORKER_STOP_SECONDS = 10.0  # after an interrupt, how long terminated workers get before they are killed
+MAX_WORKER_DEATHS = 6  # worker processes that may die in one build before the remaining briefs are given up
+ENGINE = "mineral-analysis"
+_OUTPUT_NAME = re.compile(r"[a-z0-9][a-z0-9-]*\.(?:html|pdf|ipynb)")
 
 
 class BuildLockedError(RuntimeError):
     """Another build holds the lock on the reports folder."""
+
+
+class BuildInterrupted(KeyboardInterrupt):
+    """The build was stopped by SIGINT or SIGTERM (``signum``); finished briefs are in place."""
+
+    def __init__(self, signum: int = signal.SIGINT):
+        super().__init__(signal.Signals(signum).name)
+        self.signum = int(signum)
 
 
 @dataclass
@@ -56,6 +125,8 @@ class BriefOutcome:
     error: str = ""
     outputs: list[str] = field(default_factory=list)
     built_at: str = ""
+    failed_notebook: str = ""  # reports-relative path of the failed executed notebook, when one was written
+    kernel: str = ""  # how the brief's kernel was obtained: warm, new, fresh, or why it was replaced
 
 
 @dataclass
@@ -82,7 +153,10 @@ class BuildResult:
         lines = [f"built {len(self.built)}, skipped {len(self.skipped)} (up to date), failed {len(self.failed)} "
                  f"of {len(self.outcomes)} briefs in {self.seconds:.1f} s"]
         for outcome in self.failed:
-            lines.append(f"  FAILED {outcome.spec}: {outcome.error}")
+            kept = f" (executed notebook: {outcome.failed_notebook})" if outcome.failed_notebook else ""
+            lines.append(f"  FAILED {outcome.spec}: {outcome.error}{kept}")
+        if self.failed:
+            lines.append("  the previous outputs of failed briefs were kept")
         return "\n".join(lines)
 
 
@@ -121,162 +195,807 @@ def brief_fingerprint(brief: Brief, data_hash: str, library_hash: str, formats: 
     return digest.hexdigest()[:16]
 
 
+# --- Signals -----------------------------------------------------------------------------------------------------
+
+_STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+@contextlib.contextmanager
+def _signals_deferred(redeliver: bool = True) -> Iterator[None]:
+    """Hold SIGINT and SIGTERM until the block ends (main thread only), then deliver them to the old handlers.
+
+    Python-level, unlike ``pthread_sigmask``: a signal the kernel hands to another thread (zmq, the heartbeat,
+    the pool's manager) is held all the same. With ``redeliver=False`` they are dropped (used while the build
+    is already stopping).
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    received: list[int] = []
+    previous = {sig: signal.signal(sig, lambda signum, frame: received.append(signum)) for sig in _STOP_SIGNALS}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        if received and redeliver:
+            handler = previous[received[0]]
+            if callable(handler):
+                handler(received[0], None)
+            elif handler == signal.SIG_DFL:
+                signal.raise_signal(received[0])
+
+
+@contextlib.contextmanager
+def _interruptible() -> Iterator[None]:
+    """During the build, SIGINT and SIGTERM raise BuildInterrupted in the main thread (so clean-up runs)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def stop(signum, frame):
+        raise BuildInterrupted(signum)
+
+    previous = {sig: signal.signal(sig, stop) for sig in _STOP_SIGNALS}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
 # --- The worker's kernel -----------------------------------------------------------------------------------------
-#
-# Each worker keeps one warm kernel (the heavy imports done once) and resets it before every brief: the user
-# namespace is wiped (%reset -f), matplotlib's settings and figures, the working folder and the environment are
-# restored, and the execution counter restarts. After any failed brief the kernel is replaced, and it is
-# recycled every RECYCLE_AFTER briefs. tests/test_build.py proves that no state passes between briefs.
 
 RECYCLE_AFTER = 25
 WARM_UP = """
+import importlib, io
 import mineral_analysis, mineral_analysis.analysis, mineral_analysis.maps, mineral_analysis.narrative
-import mineral_analysis.plots, mineral_analysis.countries, mineral_analysis.geo
+import mineral_analysis.plots, mineral_analysis.countries, mineral_analysis.geo, mineral_analysis.data
+import matplotlib.pyplot
+for _name in ("seaborn", "geopandas", "shapely", "PIL.Image", "IPython.display"):
+    try:
+        importlib.import_module(_name)
+    except ImportError:
+        pass
 mineral_analysis.geo.load_boundaries()
+# First uses that initialise library state once (PIL's plugins, pickling caches), done before the snapshot.
+# Not through pyplot: a pyplot figure hooks matplotlib into IPython, which a brief's own figures never do.
+import matplotlib.figure
+_fig = matplotlib.figure.Figure()
+_fig.add_subplot().plot([0, 1], [0, 1])
+_fig.savefig(io.BytesIO(), format="png", bbox_inches="tight")
+del _fig
+# pyplot's backend is chosen now, once (Agg, from MPLBACKEND), without the IPython hook pyplot adds on its first
+# figure (it only redraws in interactive mode, which builds never use): a brief's pyplot use then changes nothing.
+matplotlib.pyplot.switch_backend(matplotlib.get_backend())
+matplotlib.pyplot.uninstall_repl_displayhook()
 """
+GUARD_MODULE = "_mineral_analysis_kernel_guard"
 RESET = """
 get_ipython().run_line_magic("reset", "-f")
-import os as _os, sys as _sys, matplotlib as _mpl, matplotlib.pyplot as _plt, warnings as _warnings, random as _random
-_plt.close("all"); _mpl.rcdefaults(); _mpl.use("Agg")
-_os.chdir({cwd!r}); _os.environ.clear(); _os.environ.update({env!r})
-_warnings.resetwarnings(); _random.seed()
+__import__("sys").modules[{module!r}].GUARD.reset({cwd!r})
 get_ipython().execution_count = 1
-del _os, _sys, _mpl, _plt, _warnings, _random
 """
 
 
-class _WorkerKernel:
-    """The worker's warm kernel: started lazily, reset before each brief, replaced when it failed or aged."""
+class KernelStateGuard:
+    """Runs inside a warm kernel: remembers its state after warm-up, restores it before each brief, and lists
+    what changed that it cannot restore (the worker then replaces the kernel). See the module's docstring.
 
-    def __init__(self) -> None:
+    Self-contained on purpose: its source is sent to the kernel (``inspect.getsource``).
+    """
+
+    PROJECT = "mineral_analysis"
+    GUARD_MODULE = "_mineral_analysis_kernel_guard"
+    WATCHED = ("builtins", "numpy", "pandas", "matplotlib", "matplotlib.pyplot", "matplotlib.figure",
+               "matplotlib.axes", "seaborn", "geopandas", "shapely", "IPython.display", "PIL.Image")
+
+    def __init__(self, shell):
+        import decimal
+        import gc
+        import locale
+        import logging
+        import os
+        import signal
+        import sys
+        import sysconfig
+        import threading
+        import warnings
+
+        import matplotlib
+        import matplotlib.pyplot as plt
+        import numpy
+
+        self.shell = shell
+        self.reasons = []
+        self.env = dict(os.environ)
+        self.path = list(sys.path)
+        self.modules = set(sys.modules)
+        prefixes = {sys.prefix, sys.base_prefix, sys.exec_prefix, *sysconfig.get_paths().values()}
+        self.installed = tuple(sorted(str(p) for p in prefixes if p))
+        self.project = {name: (module, dict(vars(module))) for name, module in self._project_modules().items()}
+        self.project_values = self._project_values()
+        self.namespaces = {key: self._plain(ns) for key, ns in self._namespaces().items()}
+        self.code = self._code_snapshot()
+        self.shell_state = self._shell_state()
+        self.threads = set(threading.enumerate())
+        self.hooks = (sys.displayhook, sys.excepthook, sys.stdout, sys.stderr, sys.stdin)
+        self.signals = {s: signal.getsignal(s) for s in self._signals()}
+        self.umask = os.umask(0o022)
+        os.umask(self.umask)
+        self.locale = locale.setlocale(locale.LC_ALL)
+        self.recursion = sys.getrecursionlimit()
+        self.switch = sys.getswitchinterval()
+        self.gc = gc.isenabled()
+        self.decimal = decimal.getcontext().copy()
+        self.filters = list(warnings.filters)
+        self.showwarning = warnings.showwarning
+        self.disable = logging.Logger.manager.disable
+        self.loggers = {name: self._logger_state(logger) for name, logger in self._loggers()}
+        self.backend = plt.get_backend()
+        self.repl_hook = getattr(plt, "_REPL_DISPLAYHOOK", None)
+        self.rc = {key: dict.__getitem__(matplotlib.rcParams, key) for key in matplotlib.rcParams}
+        self.colormaps = set(matplotlib.colormaps)
+        self.numpy_err = numpy.geterr()
+        self.numpy_print = numpy.get_printoptions()
+        self.pandas = self._pandas_options()
+
+    # What is watched.
+
+    def _project_modules(self):
+        import sys
+        import types
+
+        return {name: module for name, module in list(sys.modules.items())
+                if isinstance(module, types.ModuleType)
+                and (name == self.PROJECT or name.startswith(self.PROJECT + "."))}
+
+    def _project_values(self):
+        """A digest of each container in the project's modules (vocabularies, styles): in-place edits show."""
+        import hashlib
+
+        digests = {}
+        for name, (module, saved) in self.project.items():
+            for key, value in saved.items():
+                if key.startswith("__") or not isinstance(value, (dict, list, set, tuple, frozenset)):
+                    continue
+                try:
+                    text = repr(value)
+                except Exception:  # noqa: BLE001 - an unprintable value is not watched
+                    continue
+                digests[f"{name}.{key}"] = hashlib.sha1(text.encode("utf-8", "replace")).hexdigest()
+        return digests
+
+    def _namespaces(self):
+        import sys
+
+        found = {}
+        for name in self.WATCHED:
+            module = sys.modules.get(name)
+            if module is None:
+                continue
+            found[name] = vars(module)
+            top = name.split(".")[0]
+            for attr, value in list(vars(module).items()):
+                if (isinstance(value, type) and str(getattr(value, "__module__", "")).split(".")[0] == top
+                        and (name, attr) not in self.IGNORED):
+                    found[f"{name}.{attr}"] = value.__dict__
+        return found
+
+    # Set by IPython when it shows a traceback; rebuilt by pyplot whenever the backend is switched (restored
+    # by name in reset()).
+    IGNORED = frozenset({("sys", "last_type"), ("sys", "last_value"), ("sys", "last_traceback"),
+                         ("sys", "last_exc"), ("matplotlib.pyplot", "_backend_mod")})
+
+    @staticmethod
+    def _is_code(value):
+        import types
+
+        return isinstance(value, (type, types.FunctionType, types.BuiltinFunctionType, types.MethodType,
+                                  property, staticmethod, classmethod))
+
+    def _code_snapshot(self):
+        """Every module imported so far (but __main__ and the project's, which are restored) and every class they
+        define: their names, and their functions and classes, to see added names and replaced code."""
+        import sys
+        import types
+
+        modules, classes, seen = {}, [], set()
+        for name, module in list(sys.modules.items()):
+            if (not isinstance(module, types.ModuleType) or name in ("__main__", self.GUARD_MODULE)
+                    or name == self.PROJECT or name.startswith(self.PROJECT + ".")):
+                continue
+            namespace = vars(module)
+            items = list(namespace.items())
+            modules[name] = (module, frozenset(k for k, _ in items), {k: v for k, v in items if self._is_code(v)})
+            for _, value in items:
+                if isinstance(value, type) and id(value) not in seen and getattr(value, "__module__", None) == name:
+                    seen.add(id(value))
+                    attrs = dict(value.__dict__)
+                    classes.append((value, frozenset(attrs), {k: v for k, v in attrs.items() if self._is_code(v)}))
+        return modules, classes
+
+    def _code_changes(self):
+        """Names added to a module or class since warm-up, and functions or classes replaced or removed."""
+        import sys
+        import types
+
+        changed = []
+        modules, classes = self.code
+        for name, (module, names, code) in modules.items():
+            if sys.modules.get(name, module) is not module:
+                changed.append(f"sys.modules[{name!r}]")
+                continue
+            namespace = vars(module)
+            found = [k for k, v in code.items()
+                     if not self._same(namespace.get(k, self), v) and (name, k) not in self.IGNORED]
+            if len(namespace) != len(names) or found:
+                found += [k for k, v in list(namespace.items())
+                          if k not in names and not (k.startswith("__") and k.endswith("__"))
+                          and not isinstance(v, types.ModuleType) and (name, k) not in self.IGNORED]
+            changed += [f"{name}.{k}" for k in sorted(set(found))]
+        for cls, names, code in classes:
+            attrs = cls.__dict__
+            found = [k for k, v in code.items() if not self._same(attrs.get(k, self), v)]
+            if len(attrs) != len(names):
+                found += [k for k in attrs if k not in names and k not in self.CACHES]
+            changed += [f"{cls.__module__}.{cls.__qualname__}.{k}" for k in sorted(set(found))]
+        return changed
+
+    @staticmethod
+    def _plain(namespace):
+        import types
+
+        return {k: v for k, v in list(namespace.items()) if not isinstance(v, types.ModuleType)}
+
+    def _shell_state(self):
+        shell = self.shell
+        formatter = shell.display_formatter
+        state = {
+            "events": {name: list(callbacks) for name, callbacks in shell.events.callbacks.items()},
+            "ast_transformers": list(shell.ast_transformers),
+            "input_transformers_post": list(shell.input_transformers_post),
+            "input_transformers": [list(getattr(shell.input_transformer_manager, attr, []))
+                                   for attr in ("cleanup_transforms", "line_transforms", "token_transformers")],
+            "magics": {kind: {name: self._magic(v) for name, v in table.items()}
+                       for kind, table in shell.magics_manager.magics.items()},
+            "extensions": set(shell.extension_manager.loaded),
+            "custom_exceptions": shell.custom_exceptions,
+            "display_pub": shell.display_pub,
+            "traceback_mode": getattr(shell.InteractiveTB, "mode", None),
+            "active_types": list(formatter.active_types),
+            "formatters": {mime: (f.enabled, dict(f.type_printers), dict(f.deferred_printers),
+                                  dict(getattr(f, "singleton_printers", {})))
+                           for mime, f in formatter.formatters.items()},
+        }
+        plain = formatter.formatters.get("text/plain")
+        if plain is not None:
+            state["plain"] = (plain.float_precision, plain.pprint, plain.max_width, plain.max_seq_length)
+        for attr in ("autocall", "automagic", "ast_node_interactivity", "colors"):
+            state[attr] = getattr(shell, attr, None)
+        return state
+
+    @staticmethod
+    def _signals():
+        import signal
+
+        names = ("SIGINT", "SIGTERM", "SIGALRM", "SIGCHLD", "SIGPIPE", "SIGHUP", "SIGUSR1", "SIGUSR2")
+        return [getattr(signal, n) for n in names if hasattr(signal, n)]
+
+    @staticmethod
+    def _loggers():
+        import logging
+
+        pairs = [("", logging.getLogger())] + list(logging.Logger.manager.loggerDict.items())
+        return [(name, logger) for name, logger in pairs if isinstance(logger, logging.Logger)]
+
+    @staticmethod
+    def _logger_state(logger):
+        return logger.level, list(logger.handlers), logger.propagate, logger.disabled, list(logger.filters)
+
+    @staticmethod
+    def _pandas_options():
+        import warnings
+
+        try:
+            from pandas._config import config
+        except ImportError:
+            return None
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return {key: config.get_option(key) for key in config._registered_options}
+
+    # What a reset cannot undo.
+
+    CACHES = frozenset({"__slotnames__"})  # attributes the standard library caches on classes (copyreg)
+
+    @staticmethod
+    def _same(a, b):
+        """Identity, except that a bound method is the same when its function and object are."""
+        import types
+
+        if a is b:
+            return True
+        methods = (types.MethodType, types.BuiltinMethodType)
+        return (isinstance(a, methods) and isinstance(b, methods)
+                and getattr(a, "__func__", None) is getattr(b, "__func__", None)
+                and a.__self__ is b.__self__ and a.__name__ == b.__name__)
+
+    def _changed(self, module, saved, current, limit=3):
+        keys = sorted((set(saved) ^ set(current)) - self.CACHES)
+        keys += sorted(k for k in set(saved) & set(current) if not self._same(saved[k], current[k]))
+        return [k for k in keys if (module, k) not in self.IGNORED][:limit]
+
+    @staticmethod
+    def _magic(value):
+        """IPython's own magics and aliases are loaded lazily and rebuilt by %reset: they count as unchanged."""
+        function = getattr(value, "__func__", value)
+        module = str(getattr(function, "__module__", None) or type(value).__module__ or "")
+        if module.split(".")[0] in ("IPython", "ipykernel", "matplotlib_inline"):
+            return ("ipython", getattr(value, "cmd", None))
+        return ("user", function)
+
+    def check(self):
+        """What changed since warm-up that reset() cannot restore; empty: the kernel is as good as new."""
+        import sys
+        import threading
+
+        import matplotlib
+
+        reasons = []
+        changed = self._code_changes()
+        if changed:
+            more = f" and {len(changed) - 8} more" if len(changed) > 8 else ""
+            reasons.append(f"{', '.join(changed[:8])}{more} added or replaced")
+        for key, namespace in self._namespaces().items():
+            if key not in self.namespaces:
+                continue  # imported after warm-up: nothing to compare with
+            changed = self._changed(key, self.namespaces[key], self._plain(namespace))
+            if changed:
+                reasons.append(f"{key}: {', '.join(map(str, changed))} added or replaced")
+        values = self._project_values()
+        if values != self.project_values:
+            changed = sorted(k for k in set(values) | set(self.project_values)
+                             if values.get(k) != self.project_values.get(k))
+            reasons.append(f"{', '.join(changed)} changed in place")  # one object can have several names
+        state = self._shell_state()
+        for key, saved in self.shell_state.items():
+            if state.get(key) != saved:
+                reasons.append(f"IPython shell {key} changed")
+        threads = [t for t in threading.enumerate() if t not in self.threads and t.is_alive()
+                   and type(t).__module__.split(".")[0] not in ("zmq", "ipykernel", "IPython")]
+        if threads:
+            reasons.append(f"threads still running: {', '.join(t.name for t in threads[:3])}")
+        if (sys.displayhook, sys.excepthook, sys.stdout, sys.stderr, sys.stdin) != self.hooks:
+            reasons.append("sys.displayhook, excepthook or a standard stream replaced")
+        if set(matplotlib.colormaps) != self.colormaps:
+            reasons.append("matplotlib colormaps registered or removed")
+        return reasons
+
+    # The reset.
+
+    def reset(self, cwd):
+        """check(), then restore the remembered state with ``cwd`` as working folder; return check()'s list."""
+        import decimal
+        import gc
+        import locale
+        import logging
+        import os
+        import random
+        import signal
+        import sys
+        import time
+        import warnings
+
+        import matplotlib
+        import matplotlib.pyplot as plt
+        import numpy
+
+        plt.close("all")
+        if plt.get_backend() != self.backend:
+            plt.switch_backend(self.backend)
+        if getattr(plt, "_REPL_DISPLAYHOOK", None) is not self.repl_hook:
+            plt.uninstall_repl_displayhook()  # installed by switch_backend; the warm kernel has none
+        self.reasons = self.check()
+        rc = matplotlib.rcParams
+        for key, value in self.rc.items():
+            current = dict.__getitem__(rc, key)
+            try:
+                same = bool(current == value)
+            except Exception:  # noqa: BLE001 - values that do not compare: by identity
+                same = current is value
+            if not same:
+                dict.__setitem__(rc, key, value)  # the remembered value was validated when it was set
+        os.chdir(cwd)
+        if dict(os.environ) != self.env:
+            os.environ.clear()
+            os.environ.update(self.env)
+            if hasattr(time, "tzset"):
+                time.tzset()
+        sys.path[:] = self.path
+        for name in set(sys.modules) - self.modules:
+            origin = getattr(sys.modules.get(name), "__file__", None)
+            project = name == self.PROJECT or name.startswith(self.PROJECT + ".")
+            if project or (origin and not str(origin).startswith(self.installed)):
+                del sys.modules[name]  # the project's or the notebook's own modules: imported afresh next time
+        for name, (module, saved) in self.project.items():
+            namespace = vars(module)
+            for key in [k for k in namespace if k not in saved]:
+                del namespace[key]
+            for key, value in saved.items():
+                if namespace.get(key, self) is not value:
+                    namespace[key] = value
+            sys.modules[name] = module
+        warnings.filters[:] = self.filters
+        warnings.showwarning = self.showwarning
+        if hasattr(warnings, "_filters_mutated"):
+            warnings._filters_mutated()  # forget which warnings were already shown
+        logging.disable(self.disable)
+        for name, logger in self._loggers():
+            level, handlers, propagate, disabled, filters = self.loggers.get(
+                name, (logging.NOTSET, [], True, False, []))
+            logger.setLevel(level)
+            logger.handlers[:] = handlers
+            logger.propagate, logger.disabled = propagate, disabled
+            logger.filters[:] = filters
+        numpy.seterr(**self.numpy_err)
+        numpy.set_printoptions(**self.numpy_print)
+        numpy.random.seed()
+        random.seed()
+        if self.pandas is not None:
+            from pandas._config import config
+
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                for key, value in self.pandas.items():
+                    try:
+                        if config.get_option(key) != value:
+                            config.set_option(key, value)
+                    except Exception:  # noqa: BLE001 - an option that cannot be set back is a reason
+                        self.reasons.append(f"pandas option {key} could not be restored")
+        os.umask(self.umask)
+        try:
+            if locale.setlocale(locale.LC_ALL) != self.locale:
+                locale.setlocale(locale.LC_ALL, self.locale)
+        except locale.Error:
+            self.reasons.append("locale could not be restored")
+        sys.setrecursionlimit(self.recursion)
+        sys.setswitchinterval(self.switch)
+        (gc.enable if self.gc else gc.disable)()
+        decimal.setcontext(self.decimal.copy())
+        for signum, handler in self.signals.items():
+            if handler is not None and signal.getsignal(signum) is not handler:
+                signal.signal(signum, handler)
+        return self.reasons
+
+
+def _guard_installer() -> str:
+    """Code that defines KernelStateGuard in the kernel (in a module of its own) and snapshots the kernel."""
+    source = textwrap.dedent(inspect.getsource(KernelStateGuard))
+    return (f"get_ipython().run_line_magic('reset', '-f')\n"  # the snapshot is of a kernel as reset leaves it
+            f"import sys as _s, types as _t\n"
+            f"_m = _t.ModuleType({GUARD_MODULE!r})\n"
+            f"exec(compile({source!r}, '<mineral_analysis kernel guard>', 'exec'), _m.__dict__)\n"
+            f"_s.modules[_m.__name__] = _m\n"
+            f"_m.GUARD = _m.KernelStateGuard(get_ipython())\n"
+            f"del _s, _t, _m\n")
+
+
+_LIVE_KERNELS: set[_Kernel] = set()
+
+
+def _kernel_env() -> dict[str, str]:
+    return {**os.environ, **KERNEL_ENV}
+
+
+class _Kernel:
+    """A kernel of this worker: warm (imports done, reset before each brief) or fresh (one brief, then stopped)."""
+
+    def __init__(self, warm: bool) -> None:
+        self.warm = warm
         self.km = None
         self.kc = None
         self.uses = 0
+        self.note = ""
 
-    def _start(self, cwd: str) -> None:
-        from jupyter_client.blocking import BlockingKernelClient
+    def start(self, cwd: str) -> None:
         from jupyter_client.manager import KernelManager
 
-        # papermill's client talks to the kernel asynchronously; this worker's own set-up client blocks.
+        # papermill's client talks to the kernel asynchronously; the worker's own set-up client blocks.
         self.km = KernelManager(kernel_name=KERNEL_NAME, client_class="jupyter_client.asynchronous.AsyncKernelClient")
-        self.km.start_kernel(cwd=cwd, env={**os.environ, **KERNEL_ENV})
-        self.kc = BlockingKernelClient()
-        self.kc.load_connection_info(self.km.get_connection_info())
-        self.kc.start_channels()
-        self.kc.wait_for_ready(timeout=120)
-        self.env = {**os.environ, **KERNEL_ENV}
-        self._run(WARM_UP)
+        _LIVE_KERNELS.add(self)
+        self.km.start_kernel(cwd=cwd, env=_kernel_env(), extra_arguments=list(KERNEL_ARGUMENTS))
         self.uses = 0
+        if self.warm:
+            from jupyter_client.blocking import BlockingKernelClient
 
-    def _run(self, code: str, timeout: float = 120) -> None:
-        reply = self.kc.execute_interactive(code, silent=True, store_history=False, timeout=timeout,
+            self.kc = BlockingKernelClient()
+            self.kc.load_connection_info(self.km.get_connection_info())
+            self.kc.start_channels()
+            self.kc.wait_for_ready(timeout=START_TIMEOUT)
+            self._run(WARM_UP)
+            self._run(_guard_installer())
+
+    def _run(self, code: str, user_expressions: dict | None = None) -> dict:
+        reply = self.kc.execute_interactive(code, silent=True, store_history=False, timeout=START_TIMEOUT,
+                                            user_expressions=user_expressions or {},
                                             output_hook=lambda msg: None)
-        if reply["content"]["status"] != "ok":
-            raise RuntimeError(f"kernel set-up failed: {reply['content'].get('ename')}: {reply['content'].get('evalue')}")
+        content = reply["content"]
+        if content["status"] != "ok":
+            raise RuntimeError(f"kernel set-up failed: {content.get('ename')}: {content.get('evalue')}")
+        return content
+
+    def _reset(self, cwd: str) -> list[str]:
+        import ast
+
+        content = self._run(RESET.format(module=GUARD_MODULE, cwd=cwd),
+                            {"reasons": f"__import__('sys').modules[{GUARD_MODULE!r}].GUARD.reasons"})
+        value = content.get("user_expressions", {}).get("reasons", {})
+        if value.get("status") != "ok":
+            raise RuntimeError(f"kernel reset failed: {value.get('ename')}: {value.get('evalue')}")
+        return list(ast.literal_eval(value["data"]["text/plain"]))
 
     def ready(self, cwd: str):
-        """Return the kernel manager, its kernel reset and ready for a new brief."""
-        if self.km is None or not self.km.is_alive() or self.uses >= RECYCLE_AFTER:
-            self.stop()
-            self._start(cwd)
-        self._run(RESET.format(cwd=cwd, env=self.env))
-        self.uses += 1
-        return self.km
+        """Return the kernel manager, the kernel reset for a new brief (started or replaced when needed)."""
+        note = "warm"
+        for attempt in range(3):
+            if self.km is None or not self.km.is_alive():
+                note = "new" if note == "warm" else note
+                self.stop()
+                self.start(cwd)
+            elif self.uses >= RECYCLE_AFTER:
+                note = f"new (recycled after {self.uses} briefs)"
+                self.stop()
+                self.start(cwd)
+            try:
+                reasons = self._reset(cwd)
+            except Exception as exc:
+                self.stop()
+                if attempt == 2:
+                    raise
+                note = f"new (the previous kernel did not reset: {exc})"
+                continue
+            if reasons and self.uses > 0:
+                # The previous brief changed something a reset cannot undo: this brief gets a new kernel.
+                note = f"new (the previous brief left: {'; '.join(reasons)})"
+                self.stop()
+                continue
+            self.uses += 1
+            self.note = note
+            return self.km
+        raise RuntimeError("no usable kernel")  # not reached: the last attempt returns or raises
+
+    def kill_now(self) -> None:
+        """SIGKILL the kernel's process group at once (from a signal handler: no messages, no waiting)."""
+        provisioner = getattr(self.km, "provisioner", None)
+        pid = getattr(provisioner, "pid", None)
+        if not pid:
+            return
+        with contextlib.suppress(OSError):
+            os.killpg(getattr(provisioner, "pgid", None) or pid, signal.SIGKILL)
+
+    def exit_code(self) -> int | None:
+        process = getattr(getattr(self.km, "provisioner", None), "process", None)
+        if process is None:
+            return None
+        with contextlib.suppress(Exception):
+            process.wait(timeout=2)
+        return process.returncode
 
     def stop(self) -> None:
-        """Shut the kernel down (after a failure, when recycling, and when the worker exits)."""
+        """Shut the kernel down now (after a failure, when recycling, when the worker exits)."""
         if self.kc is not None:
-            try:
+            with contextlib.suppress(Exception):
                 self.kc.stop_channels()
-            except Exception:  # noqa: BLE001 - best effort on a dying kernel
-                pass
         if self.km is not None:
             try:
                 self.km.shutdown_kernel(now=True)
-            except Exception:  # noqa: BLE001
-                pass
+            except Exception:  # noqa: BLE001 - best effort on a dying kernel: make sure it is gone
+                self.kill_now()
+        _LIVE_KERNELS.discard(self)
         self.km = self.kc = None
+        self.uses = 0
 
 
-_KERNEL: _WorkerKernel | None = None
+_KERNEL: _Kernel | None = None
 
 
-def _worker_kernel() -> _WorkerKernel:
+def _worker_kernel() -> _Kernel:
     global _KERNEL
     if _KERNEL is None:
         from multiprocessing import util
 
-        _KERNEL = _WorkerKernel()
+        _KERNEL = _Kernel(warm=True)
         # Worker processes leave through os._exit, which skips atexit: a Finalize runs there.
         util.Finalize(None, _KERNEL.stop, exitpriority=20)
     return _KERNEL
 
 
-def _execute(notebook: Path, staged: Path, parameters: dict, timeout: float, shared_kernel: bool):
-    """Run the notebook with papermill, in the worker's warm kernel or in a fresh one."""
-    import papermill
+def stop_worker_kernel() -> None:
+    """Stop this process's warm kernel, if any (tests and embedding applications call it when done)."""
+    if _KERNEL is not None:
+        _KERNEL.stop()
+
+
+def _kill_live_kernels() -> None:
+    for kernel in list(_LIVE_KERNELS):
+        kernel.kill_now()
+
+
+_ENGINE_REGISTERED = False
+
+
+def _register_engine() -> None:
+    """A papermill engine that runs in a kernel this worker manages and remembers the notebook it runs."""
+    global _ENGINE_REGISTERED
+    if _ENGINE_REGISTERED:
+        return
     from papermill.clientwrap import PapermillNotebookClient
     from papermill.engines import NBClientEngine, papermill_engines
 
-    common = dict(parameters=parameters, kernel_name=KERNEL_NAME, progress_bar=False, log_output=False,
-                  request_save_on_cell_execute=False, cwd=str(notebook.parent), execution_timeout=timeout,
-                  start_timeout=120)
-    if not shared_kernel:
-        return papermill.execute_notebook(str(notebook), str(staged), **common)
-    kernel = _worker_kernel()
-    km = kernel.ready(str(notebook.parent))
-
-    class SharedKernelEngine(NBClientEngine):
+    class BriefEngine(NBClientEngine):
         @classmethod
         def execute_managed_notebook(cls, nb_man, kernel_name, log_output=False, stdout_file=None,
-                                     stderr_file=None, start_timeout=60, execution_timeout=None, **kwargs):
-            client = PapermillNotebookClient(nb_man, km=km, timeout=execution_timeout, startup_timeout=start_timeout,
-                                             kernel_name=kernel_name, log_output=log_output,
-                                             stdout_file=stdout_file, stderr_file=stderr_file)
+                                     stderr_file=None, start_timeout=60, execution_timeout=None, km=None,
+                                     state=None, **kwargs):
+            kwargs.pop("input_path", None)
+            if state is not None:
+                state["nb"] = nb_man.nb  # the notebook as executed so far, kept for reports/failed/
+            client = PapermillNotebookClient(nb_man, km=km, timeout=execution_timeout,
+                                             startup_timeout=start_timeout, kernel_name=kernel_name,
+                                             log_output=log_output, stdout_file=stdout_file,
+                                             stderr_file=stderr_file, log=_QUIET, **kwargs)
             try:
                 return client.execute(cleanup_kc=False)
             finally:
                 if client.kc is not None:
                     client.kc.stop_channels()
 
-    papermill_engines.register("mineral-analysis-shared", SharedKernelEngine)
+    papermill_engines.register(ENGINE, BriefEngine)
+    _ENGINE_REGISTERED = True
+
+
+_QUIET = logging.getLogger("mineral_analysis.build.kernel")
+_QUIET.addHandler(logging.NullHandler())
+_QUIET.propagate = False
+
+
+def _execute(notebook: Path, staged: Path, parameters: dict, timeout: float, shared_kernel: bool, state: dict):
+    """Run the notebook with papermill in the worker's warm kernel or in a fresh one; ``timeout`` is for the
+    whole notebook. ``state`` receives the notebook being executed, the running cell and the kernel."""
+    import papermill
+
+    _register_engine()
+    cwd = str(notebook.parent)
+    kernel = _worker_kernel() if shared_kernel else _Kernel(warm=False)
+    state["kernel"] = kernel
     try:
-        return papermill.execute_notebook(str(notebook), str(staged), engine_name="mineral-analysis-shared", **common)
+        if shared_kernel:
+            km = kernel.ready(cwd)
+            state["kernel_note"] = kernel.note
+        else:
+            kernel.start(cwd)
+            km = kernel.km
+            state["kernel_note"] = "fresh"
+        deadline = time.monotonic() + timeout
+
+        def cell_timeout(cell) -> float:
+            return max(0.1, deadline - time.monotonic())
+
+        def on_cell_start(cell, cell_index) -> None:
+            state["cell"] = cell_index
+
+        nb = papermill.execute_notebook(
+            str(notebook), str(staged), parameters=parameters, kernel_name=KERNEL_NAME, engine_name=ENGINE,
+            progress_bar=False, log_output=False, request_save_on_cell_execute=False, cwd=cwd,
+            start_timeout=START_TIMEOUT, execution_timeout=timeout, km=km, state=state,
+            timeout_func=cell_timeout, on_cell_start=on_cell_start, interrupt_on_timeout=False)
     except BaseException:
-        kernel.stop()  # a failed brief never hands its kernel to the next one
+        if kernel.km is not None and not kernel.km.is_alive():
+            state["exit_code"] = kernel.exit_code()
+        kernel.stop()  # a failed brief never hands its kernel on; a timed-out kernel is killed
         raise
+    if not shared_kernel:
+        kernel.stop()
+    return nb
 
 
 # --- One brief (runs in a worker process) ------------------------------------------------------------------------
 
-def _relative_paths(text: str) -> str:
-    """Strip this machine's paths from text stored in an executed notebook."""
-    replacements = [(str(config.PROJECT_ROOT) + os.sep, ""), (str(config.PROJECT_ROOT), "."),
-                    (sys.prefix + os.sep, "<env>/"), (os.path.expanduser("~") + os.sep, "~/")]
-    for old, new in replacements:
+def _path_replacements(folders: dict[str, Path | None]) -> list[tuple[str, str]]:
+    pairs: list[tuple[str, str]] = []
+    root = str(config.PROJECT_ROOT)
+    for name, folder in folders.items():
+        if folder is None:
+            continue
+        text = str(Path(folder).resolve())
+        if not (text + os.sep).startswith(root + os.sep):
+            pairs += [(text + os.sep, f"<{name}>/"), (text, f"<{name}>")]
+    pairs += [(root + os.sep, ""), (root, "."), (sys.prefix + os.sep, "<env>/"),
+              (os.path.expanduser("~") + os.sep, "~/")]
+    return sorted(pairs, key=lambda pair: -len(pair[0]))  # the most specific first
+
+
+def _relative_paths(text: str, folders: dict[str, Path | None] | None = None) -> str:
+    """Strip this machine's paths from text stored in an executed notebook (also as JSON escapes them)."""
+    for old, new in _path_replacements(folders or {}):
         if len(old) > 2:
             text = text.replace(old, new)
+            escaped = json.dumps(old, ensure_ascii=False)[1:-1]
+            if escaped != old:
+                text = text.replace(escaped, json.dumps(new, ensure_ascii=False)[1:-1])
     return text
 
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
-def _describe_failure(exc: BaseException, nb) -> str:
-    """Name the cell and the error of a failed execution."""
+def _describe_failure(exc: BaseException, nb, state: dict, timeout: float) -> tuple[int | None, str, str]:
+    """The failing cell's index (in the executed notebook), the error's name and its message."""
+    from nbclient.exceptions import DeadKernelError
     from papermill.exceptions import PapermillExecutionError
 
+    index = state.get("cell")
     if isinstance(exc, PapermillExecutionError):
-        source = " ".join(exc.source.strip().splitlines()[:1])[:80]
-        return f"cell {exc.cell_index} (`{source}`): {exc.ename}: {_ANSI.sub('', str(exc.evalue))[:300]}"
-    name = type(exc).__name__
-    cell = ""
-    if nb is not None:
-        for index, cell_obj in enumerate(nb.cells):
-            if cell_obj.get("cell_type") == "code" and cell_obj.get("execution_count") is None and cell_obj.source.strip():
-                cell = f"cell {index}: "
-                break
-    return f"{cell}{name}: {_ANSI.sub('', str(exc))[:300]}"
+        index, name, message = exc.cell_index, exc.ename, _ANSI.sub("", str(exc.evalue))
+    elif isinstance(exc, TimeoutError) and index is not None:
+        name, message = "TimeoutError", f"the brief ran past its time limit of {timeout:g} s; its kernel was killed"
+    elif isinstance(exc, DeadKernelError):
+        code = state.get("exit_code")
+        name = "DeadKernelError"
+        message = "the kernel died while running this cell" + (f" (exit code {code})" if code is not None else "")
+    else:
+        name, message = type(exc).__name__, _ANSI.sub("", str(exc))
+    return index, name, message[:300]
+
+
+_PAPERMILL_MARKER = "papermill-error-cell-tag"  # the banner and anchor cells papermill adds to a failed notebook
+
+
+def _tags(cell) -> list:
+    return cell.get("metadata", {}).get("tags", [])
+
+
+def _executed_cells(nb) -> list:
+    """The cells as they were executed (the indices errors refer to): without papermill's error markers."""
+    return [] if nb is None else [c for c in nb.cells if _PAPERMILL_MARKER not in _tags(c)]
+
+
+def _cell_label(nb, index: int | None) -> str:
+    """``cell 4 (`first line`)``: the index counts the cells of the notebook file from 0, as nbformat does (the
+    injected parameters cell does not count)."""
+    cells = _executed_cells(nb)
+    if index is None or not (0 <= index < len(cells)):
+        return "before any cell ran" if index is None else f"cell {index}"
+    cell = cells[index]
+    if "injected-parameters" in _tags(cell):
+        return "the injected parameters cell"
+    injected = sum(1 for c in cells[:index] if "injected-parameters" in _tags(c))
+    first = " ".join(str(cell.get("source", "")).strip().splitlines()[:1])[:80]
+    return f"cell {index - injected} (`{first}`)"
+
+
+def _mark_failed_cell(nb, index: int | None, name: str, message: str) -> None:
+    """Show a timeout or a dead kernel in the failed notebook, as an error output of the cell that ran."""
+    import nbformat
+
+    cells = _executed_cells(nb)
+    if index is None or not (0 <= index < len(cells)):
+        return
+    cell = cells[index]
+    if cell.get("cell_type") != "code" or any(o.get("output_type") == "error" for o in cell.get("outputs", [])):
+        return
+    cell.outputs.append(nbformat.v4.new_output("error", ename=name, evalue=message, traceback=[f"{name}: {message}"]))
+
+
+def _output_path(reports: Path, name: str) -> Path:
+    """``reports/<name>``, refused unless ``name`` is a plain output name that stays inside ``reports/``."""
+    path = reports / name
+    if not _OUTPUT_NAME.fullmatch(name) or path.resolve().parent != reports.resolve():
+        from .errors import ParameterError
+
+        raise ParameterError(f"unsafe output name {name!r}")
+    return path
 
 
 def run_brief(brief_data: dict, *, formats: tuple[str, ...], reports_dir: str, processed_dir: str | None,
@@ -284,39 +1003,67 @@ def run_brief(brief_data: dict, *, formats: tuple[str, ...], reports_dir: str, p
               shared_kernel: bool = True) -> dict:
     """Execute one brief and write its outputs; return a BriefOutcome as a dict. Never raises for a brief error.
 
-    Success writes ``<slug>.ipynb`` (executed, paths stripped), ``<slug>.html`` and/or ``<slug>.pdf`` atomically
-    and removes an old ``failed/<slug>.ipynb``; failure writes ``failed/<slug>.ipynb`` and leaves the previous
-    outputs in place.
+    The brief's kind and parameters are checked against the data before a kernel starts. Success writes
+    ``<slug>.ipynb`` (executed, paths stripped), ``<slug>.html`` and/or ``<slug>.pdf`` (renamed together) and
+    removes an old ``failed/<slug>.ipynb``; failure writes ``failed/<slug>.ipynb`` and leaves the previous
+    outputs in place. ``shared_kernel=False`` runs the brief in a kernel of its own instead of the worker's warm
+    one. Only KeyboardInterrupt (the build being stopped) propagates.
     """
     import nbformat
 
-    brief = Brief(**brief_data)
-    notebook = Path(notebooks_dir or config.NOTEBOOKS_DIR) / brief.notebook.name
-    reports = Path(reports_dir)
+    from .briefs import validate_parameters
+    from .errors import ParameterError
+
     started = time.perf_counter()
+    brief = Brief(**brief_data)
+    reports = Path(reports_dir)
     outcome = BriefOutcome(brief.spec, brief.slug, brief.title, brief.kind, brief.key, "built")
-    staging = reports / ".staging"
+
+    def failed(error: str) -> dict:
+        outcome.status, outcome.error = "failed", error
+        return asdict(outcome) | {"seconds": time.perf_counter() - started}
+
+    try:
+        if brief.kind not in KINDS:
+            raise ParameterError(f"unknown brief kind {brief.kind!r}; valid kinds: {', '.join(KINDS)}")
+        parameters = validate_parameters(brief.kind, dict(brief.parameters), Path(processed_dir) if processed_dir else None)
+        targets = {ext: _output_path(reports, f"{brief.slug}.{ext}") for ext in ("html", "pdf", "ipynb")}
+        failed_path = _output_path(reports / FAILED_DIR, f"{brief.slug}.ipynb")
+    except ParameterError as exc:
+        return failed(f"refused before any kernel started: {exc}")
+    notebook = Path(notebooks_dir or config.NOTEBOOKS_DIR) / brief.notebook.name
+    folders = {"reports": reports, "processed": Path(processed_dir) if processed_dir else None,
+               "notebooks": notebook.parent}
+    staging = reports / STAGING_DIR
     staging.mkdir(parents=True, exist_ok=True)
     staged = staging / f"{brief.slug}.{os.getpid()}.ipynb"
-    parameters = dict(brief.parameters)
     if processed_dir:
         parameters["processed_dir"] = str(processed_dir)
-    nb = None
+    state: dict = {}
+
+    def keep_failed(nb) -> None:
+        if nb is None:
+            return
+        nb.metadata.get("papermill", {}).update({"input_path": f"notebooks/{notebook.name}",
+                                                 "output_path": f"reports/{FAILED_DIR}/{brief.slug}.ipynb"})
+        with _signals_deferred():
+            write_text_atomic(failed_path, _relative_paths(nbformat.writes(nb), folders))
+        outcome.failed_notebook = f"{FAILED_DIR}/{brief.slug}.ipynb"
+
     try:
-        for key, value in KERNEL_ENV.items():
-            os.environ.setdefault(key, value)
         try:
-            nb = _execute(notebook, staged, parameters, timeout, shared_kernel)
+            nb = _execute(notebook, staged, parameters, timeout, shared_kernel, state)
+        except KeyboardInterrupt:
+            raise
         except BaseException as exc:  # noqa: BLE001 - every failure of one brief is reported, not raised
-            if isinstance(exc, KeyboardInterrupt):
-                raise
-            failed_nb = nbformat.read(staged, as_version=4) if staged.exists() else nb
-            outcome.status = "failed"
-            outcome.error = f"notebook {notebook.name}: {_describe_failure(exc, failed_nb)}"
-            if failed_nb is not None:
-                text = _relative_paths(nbformat.writes(failed_nb))
-                write_text_atomic(reports / FAILED_DIR / f"{brief.slug}.ipynb", text)
-            return asdict(outcome) | {"seconds": time.perf_counter() - started}
+            failed_nb = nbformat.read(staged, as_version=4) if staged.exists() else state.get("nb")
+            index, name, message = _describe_failure(exc, failed_nb, state, timeout)
+            if failed_nb is not None and not staged.exists():
+                _mark_failed_cell(failed_nb, index, name, message)
+            outcome.kernel = state.get("kernel_note", "")
+            keep_failed(failed_nb)
+            return failed(f"notebook {notebook.name}, {_cell_label(failed_nb, index)}: {name}: {message}")
+        outcome.kernel = state.get("kernel_note", "")
         built_at = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
         outcome.built_at = built_at
         nb.metadata["mineral_analysis"] = {
@@ -327,34 +1074,59 @@ def run_brief(brief_data: dict, *, formats: tuple[str, ...], reports_dir: str, p
         nb.metadata.get("papermill", {}).update({"input_path": f"notebooks/{notebook.name}",
                                                  "output_path": f"reports/{brief.slug}.ipynb"})
         outputs: dict[Path, bytes] = {}
-        from .export import html_to_pdf, render_html
+        try:
+            from .export import html_to_pdf, render_html
 
-        html = render_html(nb)
-        if "html" in formats:
-            outputs[reports / f"{brief.slug}.html"] = html.encode("utf-8")
-        if "pdf" in formats:
-            outputs[reports / f"{brief.slug}.pdf"] = html_to_pdf(html)
-        outputs[reports / f"{brief.slug}.ipynb"] = _relative_paths(nbformat.writes(nb)).encode("utf-8")
-        for path, data in outputs.items():
-            write_bytes_atomic(path, data)
-        (reports / FAILED_DIR / f"{brief.slug}.ipynb").unlink(missing_ok=True)
+            html = render_html(nb)
+            if "html" in formats:
+                outputs[targets["html"]] = html.encode("utf-8")
+            if "pdf" in formats:
+                outputs[targets["pdf"]] = html_to_pdf(html)
+        except Exception as exc:  # noqa: BLE001 - an export failure fails this brief only
+            keep_failed(nb)
+            return failed(f"export of {brief.slug} ({notebook.name} ran): {type(exc).__name__}: {exc}")
+        outputs[targets["ipynb"]] = _relative_paths(nbformat.writes(nb), folders).encode("utf-8")
+        with _signals_deferred():  # the brief's files change together, and its old failure goes with them
+            replace_files_atomic(outputs)
+            failed_path.unlink(missing_ok=True)
         outcome.outputs = sorted(p.name for p in outputs)
-    except KeyboardInterrupt:
-        raise
-    except Exception as exc:  # noqa: BLE001 - an export failure fails this brief only
-        outcome.status = "failed"
-        outcome.error = f"export of {brief.slug}: {type(exc).__name__}: {exc}"
     finally:
         staged.unlink(missing_ok=True)
     return asdict(outcome) | {"seconds": time.perf_counter() - started}
 
 
+_BUSY = False  # this worker is inside a brief
+
+
+def _worker_run(brief_data: dict, **kwargs) -> dict:
+    """run_brief in a pool worker: an interrupt (SIGTERM from the coordinator) ends the worker after clean-up."""
+    global _BUSY
+    _BUSY = True
+    try:
+        return run_brief(brief_data, **kwargs)
+    except KeyboardInterrupt:
+        _stop_kernels_and_exit()
+    finally:
+        _BUSY = False
+
+
+def _stop_kernels_and_exit() -> None:
+    _kill_live_kernels()
+    for kernel in list(_LIVE_KERNELS):
+        with contextlib.suppress(Exception):
+            kernel.stop()  # the kernel is dead already: this removes its connection file
+    os._exit(128 + signal.SIGTERM)
+
+
 def _worker_init() -> None:
-    """Workers leave Ctrl-C to the coordinator and turn SIGTERM into a clean stop (kernels shut down)."""
+    """Workers leave Ctrl-C to the coordinator; SIGTERM kills their kernels at once, then ends them."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
     def stop(signum, frame):
-        raise KeyboardInterrupt
+        _kill_live_kernels()
+        if _BUSY:
+            raise KeyboardInterrupt  # run_brief removes its temporaries, then _worker_run exits
+        _stop_kernels_and_exit()
 
     signal.signal(signal.SIGTERM, stop)
     # Kernels inherit file descriptor 2; their start-up chatter (transport warnings) would flood the build's
@@ -410,7 +1182,7 @@ def _write_index(reports: Path, manifest: dict, data_version: str) -> None:
     entries.sort(key=lambda e: (order.get(e["kind"], 9), e["title"]))
     built_times = [e.get("built_at", "") for e in manifest.get("briefs", {}).values() if e.get("built_at")]
     path = reports / "index.html"
-    staged = reports / ".staging" / "index.html"
+    staged = reports / STAGING_DIR / "index.html"
     write_index(entries, staged, data_version=data_version, built_at=max(built_times) if built_times else None)
     if path.exists() and path.read_bytes() == staged.read_bytes():
         staged.unlink()
@@ -418,10 +1190,26 @@ def _write_index(reports: Path, manifest: dict, data_version: str) -> None:
         os.replace(staged, path)
 
 
+def _clean_staging(reports: Path) -> None:
+    """Remove what an interrupted or killed build can leave: temporaries, staged notebooks, the staging folder."""
+    staging = reports / STAGING_DIR
+    for folder in (reports, reports / FAILED_DIR, staging):
+        remove_stale_temporaries(folder)
+    if staging.is_dir():
+        for leftover in staging.iterdir():
+            if leftover.is_file():
+                leftover.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            staging.rmdir()
+
+
 # --- The build ---------------------------------------------------------------------------------------------------
 
-def _brief_list(processed_dir: Path, data_hash: str, manifest: dict, only: list[str] | None) -> list[Brief]:
+def _brief_list(processed_dir: Path, data_hash: str, manifest: dict, only: list[str] | None,
+                chosen: list[Brief] | None = None) -> list[Brief]:
     """The briefs to consider; the full list is cached in the manifest per data hash so a no-op build stays fast."""
+    if chosen is not None:
+        return chosen
     cached = manifest.get("catalogue", {})
     if only is None and cached.get("data_hash") == data_hash and cached.get("library") == __version__:
         return [Brief(**b) for b in cached["briefs"]]
@@ -436,8 +1224,10 @@ def build_briefs(*, only: list[str] | None = None, formats: tuple[str, ...] = ("
                  wait: bool = False, notebooks_dir: Path | None = None) -> BuildResult:
     """Build the chosen briefs (all by default) into ``reports_dir``; return every brief's outcome.
 
-    Raises ParameterError for an unknown brief spec or format (before any kernel starts), BuildLockedError
-    when another build runs and ``wait`` is False, FileNotFoundError when the processed data is missing.
+    Raises ParameterError for an unknown brief spec or format and FileNotFoundError when the processed data is
+    missing (both before anything is written or any kernel starts), BuildLockedError when another build runs
+    and ``wait`` is False, and BuildInterrupted (a KeyboardInterrupt) on SIGINT or SIGTERM, after clean-up.
+    ``timeout`` is the seconds one brief's notebook may run.
     """
     from filelock import FileLock, Timeout
 
@@ -446,33 +1236,42 @@ def build_briefs(*, only: list[str] | None = None, formats: tuple[str, ...] = ("
     started = time.perf_counter()
     bad = [f for f in formats if f not in ("html", "pdf")]
     if bad or not formats:
-        raise ParameterError(f"unknown format(s) {', '.join(bad) or '(none given)'}; valid: html, pdf")
+        raise ParameterError(f"unknown format(s) {', '.join(map(repr, bad)) or '(none given)'}; valid: html, pdf")
+    if not timeout or timeout <= 0:
+        raise ParameterError(f"timeout must be a positive number of seconds, not {timeout!r}")
     processed = Path(processed_dir or config.PROCESSED_DIR).resolve()
     reports = Path(reports_dir or config.REPORTS_DIR).resolve()
-    reports.mkdir(parents=True, exist_ok=True)
-    lock = FileLock(str(reports / LOCK))
-    try:
-        lock.acquire(timeout=-1 if wait else 0)
-    except Timeout:
-        raise BuildLockedError(f"another build is running on {reports.name}/ (lock {LOCK}); "
-                               "wait for it, or pass --wait to queue behind it") from None
-    try:
-        notebooks = Path(notebooks_dir or config.NOTEBOOKS_DIR).resolve()
-        return _build_locked(only, formats, jobs, force, processed, reports, timeout, progress, started, notebooks)
-    finally:
-        lock.release()
+    notebooks = Path(notebooks_dir or config.NOTEBOOKS_DIR).resolve()
+    data_fingerprint(processed)  # missing data: refused before anything is written
+    chosen = None
+    if only is not None:
+        from .briefs import select_briefs
+
+        chosen = select_briefs(only, processed)  # a bad spec is refused here, before anything is written
+    with _interruptible():
+        reports.mkdir(parents=True, exist_ok=True)
+        lock = FileLock(str(reports / LOCK))
+        try:
+            lock.acquire(timeout=-1 if wait else 0)
+        except Timeout:
+            raise BuildLockedError(f"another build is running on {reports.name}/ (it holds {LOCK}); wait for it "
+                                   "to finish, or pass --wait to queue behind it") from None
+        try:
+            return _build_locked(only, formats, jobs, force, processed, reports, timeout, progress, started,
+                                 notebooks, chosen)
+        finally:
+            with _signals_deferred(redeliver=False):
+                _clean_staging(reports)
+                lock.release()
 
 
 def _build_locked(only, formats, jobs, force, processed, reports, timeout, progress, started,
-                  notebooks) -> BuildResult:
-    for folder in (reports, reports / FAILED_DIR, reports / ".staging"):
-        remove_stale_temporaries(folder)
-    for leftover in (reports / ".staging").glob("*.ipynb"):
-        leftover.unlink(missing_ok=True)
+                  notebooks, chosen=None) -> BuildResult:
+    _clean_staging(reports)
     data_hash = data_fingerprint(processed)
     library_hash = library_fingerprint()
     manifest = _read_manifest(reports)
-    briefs = _brief_list(processed, data_hash, manifest, only)
+    briefs = _brief_list(processed, data_hash, manifest, only, chosen)
     data_version = _data_version(processed)
     todo: list[tuple[Brief, str]] = []
     outcomes: list[BriefOutcome] = []
@@ -485,10 +1284,23 @@ def _build_locked(only, formats, jobs, force, processed, reports, timeout, progr
             outcomes.append(BriefOutcome(brief.spec, brief.slug, brief.title, brief.kind, brief.key, "skipped"))
         else:
             todo.append((brief, fingerprint))
-    if todo:
-        outcomes += _run_pool(todo, formats, reports, processed, timeout, progress, data_version, jobs, notebooks)
+    done: list[BriefOutcome] = []
+    try:
+        if todo:
+            _run_pool(todo, formats, reports, processed, timeout, progress, data_version, jobs, notebooks, done)
+    finally:
+        # Also after an interrupt: the briefs finished so far are recorded, so the next build skips them.
+        with _signals_deferred():
+            manifest = _updated_manifest(manifest, briefs, todo, outcomes + done, only, data_hash)
+            _write_manifest(reports, manifest)
+            _write_index(reports, manifest, data_version)
+    return BuildResult(outcomes + done, time.perf_counter() - started)
+
+
+def _updated_manifest(manifest: dict, briefs: list[Brief], todo, outcomes: list[BriefOutcome],
+                      only: list[str] | None, data_hash: str) -> dict:
     by_slug = {b.slug: b for b in briefs}
-    briefs_manifest = dict(known)
+    briefs_manifest = dict(manifest.get("briefs", {}))
     fingerprints = {b.slug: f for b, f in todo}
     for outcome in outcomes:
         brief = by_slug[outcome.slug]
@@ -508,10 +1320,7 @@ def _build_locked(only, formats, jobs, force, processed, reports, timeout, progr
         catalogue = {"data_hash": data_hash, "library": __version__,
                      "briefs": [{"kind": b.kind, "key": b.key, "title": b.title, "parameters": b.parameters}
                                 for b in briefs]}
-    new_manifest = {"catalogue": catalogue, "briefs": briefs_manifest}
-    _write_manifest(reports, new_manifest)
-    _write_index(reports, new_manifest, data_version)
-    return BuildResult(outcomes, time.perf_counter() - started)
+    return {"catalogue": catalogue, "briefs": briefs_manifest}
 
 
 def _data_version(processed: Path) -> str:
@@ -521,55 +1330,88 @@ def _data_version(processed: Path) -> str:
         return "unknown"
 
 
-def _run_pool(todo, formats, reports, processed, timeout, progress, data_version, jobs,
-              notebooks) -> list[BriefOutcome]:
+def _stop_pool(executor: futures.ProcessPoolExecutor) -> None:
+    """After an interrupt: terminate the workers (they kill their kernels first), kill the ones that linger."""
+    with _signals_deferred(redeliver=False):  # a second Ctrl-C must not cut the clean-up short
+        processes = list((getattr(executor, "_processes", None) or {}).values())
+        executor.shutdown(wait=False, cancel_futures=True)
+        for process in processes:
+            with contextlib.suppress(Exception):
+                process.terminate()
+        deadline = time.monotonic() + WORKER_STOP_SECONDS
+        for process in processes:
+            with contextlib.suppress(Exception):
+                process.join(timeout=max(0.1, deadline - time.monotonic()))
+        for process in processes:
+            with contextlib.suppress(Exception):
+                if process.is_alive():
+                    process.kill()
+                    process.join(timeout=5)
+
+
+def _run_pool(todo, formats, reports, processed, timeout, progress, data_version, jobs, notebooks,
+              done: list[BriefOutcome]) -> None:
+    """Run the briefs in worker processes; append each outcome to ``done`` as it arrives."""
     from tqdm import tqdm
 
     jobs = max(1, min(jobs or os.cpu_count() or 1, len(todo)))
     context = multiprocessing.get_context("forkserver" if sys.platform != "win32" else "spawn")
-    outcomes: list[BriefOutcome] = []
     bar = tqdm(total=len(todo), desc="briefs", unit="brief", disable=not progress, file=sys.stderr,
                dynamic_ncols=True)
-    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM,)}
 
-    def on_term(signum, frame):
-        raise KeyboardInterrupt
+    def record(outcome: BriefOutcome) -> None:
+        done.append(outcome)
+        bar.set_postfix_str(outcome.spec, refresh=False)
+        bar.update()
+        if not progress:
+            print(f"{outcome.status:>7} {outcome.spec} ({outcome.seconds:.1f} s)", file=sys.stderr, flush=True)
 
-    signal.signal(signal.SIGTERM, on_term)
+    def died(brief: Brief, error: str) -> BriefOutcome:
+        return BriefOutcome(brief.spec, brief.slug, brief.title, brief.kind, brief.key, "failed", error=error)
+
     # The overview and large briefs first, so the slowest work does not start last.
-    ordered = sorted(todo, key=lambda item: (item[0].kind != "overview", item[0].kind == "country"))
-    executor = futures.ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=_worker_init)
+    queue = sorted(todo, key=lambda item: (item[0].kind != "overview", item[0].kind == "country"))
+    deaths = 0
+    isolate = False  # after a worker died: one worker at a time, so the brief that killed it can be named
     try:
-        pending = {
-            executor.submit(run_brief, {"kind": b.kind, "key": b.key, "title": b.title, "parameters": b.parameters},
-                            formats=formats, reports_dir=str(reports),
-                            processed_dir=str(processed) if processed != config.PROCESSED_DIR.resolve() else None,
-                            timeout=timeout, data_version=data_version, fingerprint=fingerprint,
-                            notebooks_dir=str(notebooks)): b
-            for b, fingerprint in ordered
-        }
-        for future in futures.as_completed(pending):
-            brief = pending[future]
+        while queue:
+            workers = 1 if isolate else min(jobs, len(queue))
+            executor = futures.ProcessPoolExecutor(max_workers=workers, mp_context=context,
+                                                   initializer=_worker_init)
+            broken: list[tuple[Brief, str]] = []
             try:
-                outcome = BriefOutcome(**future.result())
-            except futures.process.BrokenProcessPool as exc:
-                outcome = BriefOutcome(brief.spec, brief.slug, brief.title, brief.kind, brief.key, "failed",
-                                       error=f"worker process died: {exc}")
-            outcomes.append(outcome)
-            bar.set_postfix_str(brief.spec, refresh=False)
-            bar.update()
-            if not progress:
-                print(f"{outcome.status:>7} {outcome.spec} ({outcome.seconds:.1f} s)", file=sys.stderr, flush=True)
-    except KeyboardInterrupt:
-        executor.shutdown(wait=False, cancel_futures=True)
-        for process in list(getattr(executor, "_processes", {}).values()):
-            process.terminate()
-        for process in list(getattr(executor, "_processes", {}).values()):
-            process.join(timeout=15)
-        raise
+                pending = {
+                    executor.submit(_worker_run, {"kind": b.kind, "key": b.key, "title": b.title,
+                                                  "parameters": b.parameters},
+                                    formats=formats, reports_dir=str(reports),
+                                    processed_dir=str(processed) if processed != config.PROCESSED_DIR.resolve() else None,
+                                    timeout=timeout, data_version=data_version, fingerprint=fingerprint,
+                                    notebooks_dir=str(notebooks)): (b, fingerprint)
+                    for b, fingerprint in queue
+                }
+                for future in futures.as_completed(pending):
+                    try:
+                        record(BriefOutcome(**future.result()))
+                    except futures.process.BrokenProcessPool:
+                        broken.append(pending[future])
+            except KeyboardInterrupt:
+                _stop_pool(executor)
+                raise
+            finally:
+                executor.shutdown(wait=True, cancel_futures=True)
+            queue = [item for item in queue if item in broken]  # in submission order
+            if not queue:
+                break
+            deaths += 1
+            if workers == 1:
+                # One worker runs its briefs in order: the first unfinished one was running when it died.
+                culprit = queue.pop(0)[0]
+                record(died(culprit, f"notebook {culprit.notebook.name}: the worker process building it died "
+                                     "(killed, or out of memory); its kernel stopped with it"))
+            isolate = workers > 1
+            if deaths >= MAX_WORKER_DEATHS and queue:
+                for brief, _ in queue:
+                    record(died(brief, f"not built: worker processes died {deaths} times in this build"))
+                queue = []
     finally:
         bar.close()
-        executor.shutdown(wait=True, cancel_futures=True)
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-    return outcomes

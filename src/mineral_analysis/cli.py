@@ -1,12 +1,13 @@
 """The ``mineral-analysis`` command: ``data``, ``validate``, ``build`` and ``list``.
 
 Exit codes: 0 success; 1 the raw data failed validation or a brief failed; 2 a usage or parameter error;
-3 another build holds the lock.
+3 another build holds the lock; 128 + the signal number when a build is interrupted (130 SIGINT, 143 SIGTERM).
 """
 
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 from pathlib import Path
 
@@ -89,6 +90,11 @@ def _cmd_build(args: argparse.Namespace) -> int:
     except FileNotFoundError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_FAILED
+    except KeyboardInterrupt as exc:  # SIGINT or SIGTERM: the build cleaned up before this
+        signum = getattr(exc, "signum", signal.SIGINT)
+        print(f"error: build interrupted ({signal.Signals(signum).name}); briefs finished so far are in place, "
+              "the others kept their previous outputs; run the build again to finish", file=sys.stderr)
+        return 128 + signum
     print(result.summary())
     return EXIT_FAILED if result.failed else EXIT_OK
 

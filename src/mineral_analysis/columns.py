@@ -40,7 +40,7 @@ FINANCING: dict[str, tuple[str, str]] = {
     "amount_usd": ("float", "Amount in US dollars; empty (NaN) when the item has no amount."),
     "amount_qualifier": ("string", "exact, up to, more than or about; 'not stated' when there is no amount."),
     "counted_usd": ("float", "The part of amount_usd that totals add: the full amount for an item, the unitemised remainder for a stated total (never negative). Sum this column, never amount_usd, to avoid double counting."),
-    "instrument": ("string", "Instrument code (docs/vocabularies.md); not_stated when the source gives none."),
+    "instrument": ("string", "Instrument code (see data/raw/financing.schema.md); not_stated when the source gives none."),
     "instrument_label": ("string", "The instrument in plain English."),
     "is_binding": ("bool", "True for approved loans, closed equity or debt, investments and authorised deals; False for letters, notices, conditional commitments, memoranda, plans and talks."),
     "is_aggregate": ("bool", "True when the item is a stated total whose parts may also be listed."),
@@ -61,7 +61,7 @@ FINANCING: dict[str, tuple[str, str]] = {
 MEMBERSHIP: dict[str, tuple[str, str]] = {
     "iso3": ("string", "ISO 3166-1 alpha-3 code; EUU for the European Union / European Commission."),
     "name": ("string", "English name."),
-    "group": ("string", "Role (see docs/vocabularies.md)."),
+    "group": ("string", "Role (see data/raw/membership.schema.md)."),
     "group_label": ("string", "The role in plain English."),
     "name_as_written": ("string", "The name as the source writes it."),
     "record_id": ("string", "Id of the raw row."),

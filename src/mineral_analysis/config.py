@@ -19,7 +19,6 @@ PROCESSED_DIR = DATA_DIR / "processed"
 EXTERNAL_DIR = DATA_DIR / "external"
 NOTEBOOKS_DIR = PROJECT_ROOT / "notebooks"
 REPORTS_DIR = PROJECT_ROOT / "reports"
-SEEDS_HINT = "../shared/seeds/"  # where the source articles live relative to the checkout; cited, never read
 
 RAW_FINANCING = "financing.csv"
 RAW_MEMBERSHIP = "membership.csv"

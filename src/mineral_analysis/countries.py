@@ -362,7 +362,9 @@ def _resolve_list(text: str) -> tuple[str, ...]:
                                f"(a doubled or trailing ';'?)")
         code, error = _outcome(part.strip())
         if code is None:
-            raise CountryError(f"part {number} of {len(parts)} ({part.strip()!r}) in {text!r}: {error}")
+            if len(parts) == 1:
+                raise CountryError(error)
+            raise CountryError(f"part {number} of {len(parts)} ({part.strip()!r}): {error}")
         if code not in codes:
             codes.append(code)
     return tuple(codes)

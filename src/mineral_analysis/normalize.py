@@ -33,8 +33,12 @@ def normalize_agency(text: str) -> str:
     """Return the agency code (EXIM, DOE, DOD, DFC, USTR, DOS) for a name as written in Russian or English."""
     code = _AGENCY_INDEX.get(_fold(text))
     if code is None:
+        from rapidfuzz import process
+
+        near = process.extractOne(_fold(text), list(_AGENCY_INDEX), score_cutoff=70) if text.strip() else None
+        hint = f" Did you mean {_AGENCY_INDEX[near[0]]} ('{near[0]}')?" if near else ""
         raise ValueError(f"unknown agency; valid codes are {', '.join(AGENCIES)} "
-                         "(or their names listed in data/raw/financing.schema.md)")
+                         f"(or their names listed in data/raw/financing.schema.md).{hint}")
     return code
 
 

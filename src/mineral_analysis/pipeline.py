@@ -73,27 +73,31 @@ def _text(*checks: pa.Check, nullable: bool = False) -> pa.Column:
     return pa.Column(str, checks=list(checks), nullable=nullable)
 
 
-def _not_formula() -> pa.Check:
-    return pa.Check(lambda s: ~s.str.startswith(FORMULA_PREFIXES), element_wise=False,
-                    error="starts like a spreadsheet formula (=, +, @), which a spreadsheet would run; "
+def _not_formula(free_text: bool = False) -> pa.Check:
+    # In free text a leading "-" is refused too ("-2+3+cmd|..." runs in a spreadsheet); amount columns keep it
+    # so that a negative amount gets the amount parser's own, more precise message.
+    prefixes = FORMULA_PREFIXES + ("-",) if free_text else FORMULA_PREFIXES
+    return pa.Check(lambda s: ~s.str.startswith(prefixes), element_wise=False,
+                    error="starts like a spreadsheet formula (=, +, @, or - in text), which a spreadsheet would run; "
                           "remove or rephrase the leading character")
 
 
 def _required() -> pa.Check:
-    return pa.Check(lambda s: s.str.len() > 0, error="required: must not be empty")
+    return pa.Check(lambda s: s.str.len() > 0, error="required: this cell must not be empty")
 
 
 RAW_FINANCING_SCHEMA = pa.DataFrameSchema(
     {
         "record_id": _text(_required(), pa.Check.str_matches(_ID, error="record_id must look like AGENCY-NN, e.g. EXIM-07")),
-        "title": _text(_required(), _not_formula()),
+        "title": _text(_required(), _not_formula(free_text=True)),
         "is_aggregate": _text(pa.Check.isin(["true", "false"], error="must be 'true' or 'false'")),
         "parent_id": _text(pa.Check(lambda s: (s == "") | s.str.match(_ID), error="must be empty or a record_id like DFC-01")),
         "source_file": _text(pa.Check.str_matches(_SEED_FILE, error="must be a source file name like 001_79e6948ded2d222d.txt")),
         "source_paragraph": _text(pa.Check.str_matches(_PARAGRAPHS, error="must be paragraph numbers like 12 or 12;15")),
-        **{name: _text(_not_formula()) for name in (
-            "agency", "amount_as_written", "instrument_as_written", "announced", "countries", "subnational",
-            "minerals_as_written", "mobilized_as_written", "mobilized_from", "note")},
+        **{name: _text(_not_formula()) for name in ("amount_as_written", "mobilized_as_written", "announced")},
+        **{name: _text(_not_formula(free_text=True)) for name in (
+            "agency", "instrument_as_written", "countries", "subnational", "minerals_as_written", "mobilized_from",
+            "note")},
     },
     strict=False,
 )
@@ -101,11 +105,11 @@ RAW_FINANCING_SCHEMA = pa.DataFrameSchema(
 RAW_MEMBERSHIP_SCHEMA = pa.DataFrameSchema(
     {
         "record_id": _text(_required(), pa.Check.str_matches(_ID, error="record_id must look like GROUP-NN, e.g. PART-12")),
-        "name_as_written": _text(_required(), _not_formula()),
+        "name_as_written": _text(_required(), _not_formula(free_text=True)),
         "group": _text(pa.Check.isin(list(GROUPS), error="must be one of " + ", ".join(GROUPS))),
         "source_file": _text(pa.Check.str_matches(_SEED_FILE, error="must be a source file name like 001_79e6948ded2d222d.txt")),
         "source_paragraph": _text(pa.Check.str_matches(_PARAGRAPHS, error="must be paragraph numbers like 12 or 12;15")),
-        "note": _text(_not_formula()),
+        "note": _text(_not_formula(free_text=True)),
     },
     strict=False,
 )
@@ -249,6 +253,12 @@ def check_aggregates(frame: pd.DataFrame, lines: pd.Series, file: str) -> list[P
     parent_of = {rid: pid for rid, pid in zip(ids, frame["parent_id"]) if pid}
     is_aggregate = dict(zip(ids, frame["is_aggregate"]))
     agency_of = dict(zip(ids, frame["agency"]))
+    with_parts = set(parent_of.values())
+    for rid, amount in zip(ids, frame["amount_usd"]):
+        if is_aggregate[rid] and math.isnan(amount) and rid not in with_parts:
+            problems.append(Problem(file, int(line_of[rid]), "amount_as_written", "",
+                                    f"{rid} is a stated total (is_aggregate=true) but has no amount; write the "
+                                    "total as the source states it, or set is_aggregate=false"))
     for rid, pid in parent_of.items():
         if pid not in line_of:
             problems.append(Problem(file, int(line_of[rid]), "parent_id", pid,
@@ -259,7 +269,8 @@ def check_aggregates(frame: pd.DataFrame, lines: pd.Series, file: str) -> list[P
                                     f"points to {pid}, which is not a stated total; set is_aggregate=true on line {line_of[pid]} or clear parent_id"))
         elif agency_of[pid] != agency_of[rid]:
             problems.append(Problem(file, int(line_of[rid]), "parent_id", pid,
-                                    f"a part must belong to the same agency as its total ({agency_of[pid]}, not {agency_of[rid]})"))
+                                    f"a part must belong to the same agency as its total ({agency_of[pid]}, not {agency_of[rid]}); "
+                                    f"point parent_id to a {agency_of[rid]} total or clear it"))
     for start in parent_of:
         seen = [start]
         current = parent_of.get(start)

@@ -1,8 +1,8 @@
 """Controlled vocabularies: agencies, instruments, minerals and membership groups.
 
 Each vocabulary maps a canonical code to its English label, and lists the spellings (Russian and English,
-lower-case) that the curated raw files may use. ``docs/vocabularies.md`` documents the same lists for readers;
-a test keeps the two in step.
+lower-case) that the curated raw files may use. ``data/raw/financing.schema.md`` and
+``data/raw/membership.schema.md`` document the same lists for readers; a test keeps them in step.
 """
 
 from __future__ import annotations

@@ -289,7 +289,7 @@ def blank_record_id() -> Case:
     t = Table(FIN)
     line = t.line("DOE-03")
     t.set("DOE-03", "record_id", "")
-    return Case("blank-record-id", FIN, t.bytes(), line, "record_id", "", ["required: must not be empty"],
+    return Case("blank-record-id", FIN, t.bytes(), line, "record_id", "", ["required: this cell must not be empty"],
                 "A row whose record_id is empty.")
 
 

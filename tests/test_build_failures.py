@@ -1,0 +1,674 @@
+"""Failures while building, interrupts, concurrent builds, hostile parameters, and the shared kernel's hygiene.
+
+Faults are injected into copies of the notebooks; processed data is built into a temporary folder; nothing
+here touches the project's own reports/ or data/processed/. The slow tests run real builds (`mineral-analysis
+build` as a subprocess where exit codes and signals matter) on small subsets of briefs.
+"""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from html.parser import HTMLParser
+from pathlib import Path
+
+import nbformat
+import psutil
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from mineral_analysis import build, config
+from mineral_analysis.briefs import KINDS, Brief, select_briefs
+from mineral_analysis.errors import ParameterError
+from mineral_analysis.pipeline import build_processed
+
+CLI = [sys.executable, "-m", "mineral_analysis.cli"]
+SENTINEL_HTML = b"<!DOCTYPE html>\n<html><body><p>previous good brief (sentinel)</p></body></html>\n"
+SENTINEL_PDF = b"%PDF-1.4\n% previous good brief (sentinel)\n%%EOF\n"
+BUILT_AT = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00|\d{4}-\d\d-\d\d \d\d:\d\d UTC")
+
+
+# --- Helpers -----------------------------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def processed(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("processed")
+    build_processed(config.RAW_DIR, folder)
+    return folder
+
+
+def _notebooks_copy(folder: Path) -> Path:
+    shutil.copytree(config.NOTEBOOKS_DIR, folder)
+    return folder
+
+
+def _insert_cell(path: Path, source: str, *, tags: tuple[str, ...] = (), at_end: bool = False) -> int:
+    """Insert a code cell right after the parameters cell (or at the end); return its index in the file."""
+    nb = nbformat.read(path, as_version=4)
+    cell = nbformat.v4.new_code_cell(source)
+    if tags:
+        cell.metadata["tags"] = list(tags)
+    if at_end:
+        index = len(nb.cells)
+    else:
+        index = next(i for i, c in enumerate(nb.cells) if "parameters" in c.metadata.get("tags", [])) + 1
+    nb.cells.insert(index, cell)
+    nbformat.write(nb, path)
+    return index
+
+
+def _replace_notebook(path: Path, parameters: str, source: str) -> None:
+    """Make ``path`` a two-cell notebook: a parameters cell and ``source``."""
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    params = nbformat.v4.new_code_cell(parameters)
+    params.metadata["tags"] = ["parameters"]
+    nb.cells = [params, nbformat.v4.new_code_cell(source)]
+    nbformat.write(nb, path)
+
+
+def _tree_digest(folder: Path) -> dict[str, str]:
+    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+class _Strict(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.tags = 0
+
+    def handle_starttag(self, tag, attrs) -> None:
+        self.tags += 1
+
+
+def _check_reports(reports: Path) -> dict[str, int]:
+    """No temporary or partial file anywhere under reports/; every brief's files form one consistent set."""
+    counts = {"html": 0, "pdf": 0, "ipynb": 0}
+    for path in sorted(reports.rglob("*")):
+        if path.is_dir():
+            assert path.name in ("failed", ".staging"), f"unexpected folder {path}"
+            assert not any(path.iterdir()) or path.name == "failed", f"leftovers in {path}: {list(path.iterdir())}"
+            continue
+        name = path.name
+        assert not name.endswith(".tmp") and not name.startswith(".") or name in (build.LOCK, build.MANIFEST), \
+            f"temporary or unexpected file left: {path.relative_to(reports)}"
+        data = path.read_bytes()
+        if name.endswith(".html"):
+            text = data.decode("utf-8")
+            assert text.rstrip().endswith("</html>"), f"{name} is cut short"
+            parser = _Strict()
+            parser.feed(text)
+            parser.close()
+            assert parser.tags > 2, name
+            counts["html"] += 1
+        elif name.endswith(".pdf"):
+            assert data.startswith(b"%PDF") and data.rstrip().endswith(b"%%EOF"), f"{name} is cut short"
+            counts["pdf"] += 1
+        elif name.endswith((".ipynb", ".json")):
+            document = json.loads(data)
+            if name.endswith(".ipynb"):
+                nbformat.validate(nbformat.from_dict(document))
+                counts["ipynb"] += 1
+        elif name == build.LOCK:
+            pass
+        else:
+            raise AssertionError(f"unexpected file {path.relative_to(reports)}")
+    # A brief's HTML, PDF and notebook come from the same build (never a mix of an old and a new one).
+    for notebook in reports.glob("*.ipynb"):
+        built_at = json.loads(notebook.read_text())["metadata"].get("mineral_analysis", {}).get("built_at", "sentinel")
+        html = notebook.with_suffix(".html")
+        pdf = notebook.with_suffix(".pdf")
+        if built_at == "sentinel":
+            assert not html.exists() or html.read_bytes() == SENTINEL_HTML, f"{html.name} is newer than its notebook"
+            assert not pdf.exists() or pdf.read_bytes() == SENTINEL_PDF, f"{pdf.name} is newer than its notebook"
+        else:
+            assert built_at in html.read_text(encoding="utf-8"), f"{html.name} and {notebook.name} differ in age"
+            if pdf.exists():
+                assert pdf.read_bytes() != SENTINEL_PDF, f"{pdf.name} is older than its notebook"
+    return counts
+
+
+def _write_sentinels(reports: Path, slugs: list[str], *, notebook: bool) -> None:
+    reports.mkdir(parents=True, exist_ok=True)
+    for slug in slugs:
+        (reports / f"{slug}.html").write_bytes(SENTINEL_HTML)
+        (reports / f"{slug}.pdf").write_bytes(SENTINEL_PDF)
+        if notebook:
+            nb = nbformat.v4.new_notebook()
+            nb.metadata["mineral_analysis"] = {"built_at": "sentinel"}
+            nbformat.write(nb, reports / f"{slug}.ipynb")
+
+
+def _descendants(pid: int) -> list[psutil.Process]:
+    try:
+        return psutil.Process(pid).children(recursive=True)
+    except psutil.NoSuchProcess:
+        return []
+
+
+def _kernels_of(pids: set[int]) -> list[psutil.Process]:
+    """Kernels still running whose parent (JPY_PARENT_PID) was one of ``pids``."""
+    found = []
+    for process in psutil.process_iter(["cmdline"]):
+        try:
+            if "ipykernel_launcher" not in " ".join(process.info["cmdline"] or []):
+                continue
+            parent = int(process.environ().get("JPY_PARENT_PID", "0") or 0)
+            if parent in pids and process.status() != psutil.STATUS_ZOMBIE:
+                found.append(process)
+        except (psutil.NoSuchProcess, psutil.AccessDenied, ValueError):
+            continue
+    return found
+
+
+def _build_args(processed: Path, reports: Path, *specs: str, formats: str = "html", extra: tuple = ()) -> list[str]:
+    args = [*CLI, "build", "--processed-dir", str(processed), "--reports-dir", str(reports), "--no-progress",
+            "--formats", formats, *extra]
+    for spec in specs:
+        args += ["--only", spec]
+    return args
+
+
+def _run(args: list[str], timeout: float = 300, env: dict | None = None) -> tuple[subprocess.CompletedProcess, float]:
+    started = time.monotonic()
+    result = subprocess.run(args, capture_output=True, text=True, timeout=timeout, env=env)
+    return result, time.monotonic() - started
+
+
+# --- Hostile parameters (fast) -----------------------------------------------------------------------------------
+
+SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
+
+
+@settings(max_examples=300, deadline=None)
+@given(kind=st.one_of(st.sampled_from(KINDS), st.text()), key=st.text())
+def test_slug_is_a_plain_name_inside_reports(tmp_path_factory, kind, key):
+    reports = tmp_path_factory.getbasetemp() / "slug-reports"
+    slug = Brief(kind, key, "title").slug
+    assert SLUG.fullmatch(slug), slug
+    assert len(slug) <= 80
+    for ext in ("html", "pdf", "ipynb"):
+        path = build._output_path(reports, f"{slug}.{ext}")
+        assert path.resolve().parent == reports.resolve()
+
+
+@pytest.mark.parametrize("name", ["../x.html", "/etc/passwd", "a/b.html", ".hidden.html", "x.html\n", "X.html",
+                                  "x.exe", "..html", "-x.pdf"])
+def test_output_names_outside_the_pattern_are_refused(tmp_path, name):
+    with pytest.raises(ParameterError):
+        build._output_path(tmp_path, name)
+
+
+@settings(max_examples=300, deadline=None)
+@given(value=st.text())
+def test_parameters_reach_the_notebook_as_literals(value):
+    """Papermill writes a parameter as a string literal: whatever the text, it can never become code."""
+    from papermill.translators import translate_parameters
+
+    code = translate_parameters("python3", "python", {"processed_dir": value, "country": value}, "Parameters")
+    tree = ast.parse(code)
+    assignments = [node for node in tree.body if isinstance(node, ast.Assign)]
+    assert len(assignments) == len(tree.body) == 2
+    for node in assignments:
+        assert isinstance(node.value, ast.Constant) and node.value.value == value
+
+
+BAD_SPECS = ["country:../../etc", "mineral:<script>", "agency:NOPE", "country:/etc/passwd",
+             "mineral:../../../tmp/x", "agency:DFC; rm -rf /", "overview:../../x", "../../etc", "/etc/passwd",
+             "mineral:copper\n__import__('os').system('touch pwned')", "country:KOR/../../x",
+             "agency:" + "A" * 5000, "nope:DFC"]
+
+
+@pytest.mark.parametrize("spec", BAD_SPECS, ids=lambda s: repr(s[:30]))
+def test_bad_specs_are_refused_before_anything_is_written(tmp_path, processed, monkeypatch, spec):
+    def no_kernel(*args, **kwargs):
+        raise AssertionError("a kernel was started")
+
+    monkeypatch.setattr(build._Kernel, "start", no_kernel)
+    monkeypatch.setattr(build, "_run_pool", no_kernel)
+    reports = tmp_path / "reports"
+    with pytest.raises(ParameterError) as error:
+        build.build_briefs(only=[spec], processed_dir=processed, reports_dir=reports, progress=False)
+    assert "valid" in str(error.value) or "overview takes no value" in str(error.value)
+    assert not reports.exists()
+    assert not (tmp_path / "pwned").exists()
+
+
+@pytest.mark.parametrize("formats", [("html", "exe"), ("../x",), ()])
+def test_bad_formats_are_refused(tmp_path, processed, formats):
+    with pytest.raises(ParameterError, match="valid: html, pdf"):
+        build.build_briefs(only=["overview"], formats=formats, processed_dir=processed,
+                           reports_dir=tmp_path / "reports", progress=False)
+    assert not (tmp_path / "reports").exists()
+
+
+@pytest.mark.parametrize("brief_data", [
+    {"kind": "agency", "key": "DFC", "title": "t", "parameters": {"agency": "__import__('os').system('touch pwned')"}},
+    {"kind": "country", "key": "KOR", "title": "t", "parameters": {"country": "../../etc"}},
+    {"kind": "mineral", "key": "copper", "title": "t", "parameters": {"mineral": "copper", "code": "1/0"}},
+    {"kind": "../../etc", "key": "x", "title": "t", "parameters": {}},
+    {"kind": "agency", "key": "DFC", "title": "t", "parameters": {"agency": ["DFC"]}},
+], ids=["code-as-value", "path-as-country", "unknown-parameter", "unknown-kind", "not-text"])
+def test_run_brief_refuses_bad_parameters_before_a_kernel_starts(tmp_path, processed, monkeypatch, brief_data):
+    def no_kernel(*args, **kwargs):
+        raise AssertionError("a kernel was started")
+
+    monkeypatch.setattr(build._Kernel, "start", no_kernel)
+    monkeypatch.chdir(tmp_path)
+    outcome = build.run_brief(brief_data, formats=("html",), reports_dir=str(tmp_path / "reports"),
+                              processed_dir=str(processed), timeout=30, data_version="v", fingerprint="f")
+    assert outcome["status"] == "failed"
+    assert outcome["error"].startswith("refused before any kernel started")
+    assert not (tmp_path / "pwned").exists()
+    assert not (tmp_path / "reports").exists() or not any((tmp_path / "reports").rglob("*.*"))
+
+
+def test_cli_refuses_bad_specs_fast_with_the_valid_values(tmp_path, processed):
+    """Exit 2, the valid values listed, in a few seconds, and nothing written."""
+    reports = tmp_path / "reports"
+    for spec, expected in [("country:../../etc", "Valid countries: "), ("mineral:<script>", "valid values: "),
+                           ("agency:NOPE", "valid values: EXIM, DOE, DOD, DFC, USTR, DOS"),
+                           ("/etc/passwd", "valid kinds: overview, agency, country, mineral")]:
+        result, seconds = _run(_build_args(processed, reports, spec), timeout=60)
+        assert result.returncode == 2, result.stderr
+        assert expected in result.stderr
+        assert "Traceback" not in result.stderr
+        assert seconds < 5, f"{spec}: {seconds:.1f} s"
+        assert not reports.exists()
+
+
+def test_path_stripping_covers_folders_outside_the_project(tmp_path):
+    odd = tmp_path / 'odd "name"'
+    text = json.dumps({"a": f"{odd}/data.parquet", "b": str(tmp_path / "reports"), "c": f"{sys.prefix}/lib/x.py"})
+    stripped = build._relative_paths(text, {"processed": odd, "reports": tmp_path / "reports"})
+    assert str(tmp_path) not in stripped and sys.prefix not in stripped
+    assert json.loads(stripped) == {"a": "<processed>/data.parquet", "b": "<reports>", "c": "<env>/lib/x.py"}
+
+
+# --- A failing brief fails alone (slow) --------------------------------------------------------------------------
+
+FAULTS = '''import json, os, signal, time  # injected faults
+import psutil
+
+def _alive(pid):
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+_earlier = [json.load(open(n)) for n in sorted(os.listdir(".")) if n.startswith("kernel-")]
+with open(f"kernel-{agency}.json", "w") as _f:
+    json.dump({"agency": agency, "kernel": os.getpid(), "worker": os.getppid(), "time": time.time(),
+               "alive_before": {e["agency"]: _alive(e["kernel"]) for e in _earlier}}, _f)
+if agency == "DFC":
+    raise ValueError("injected fault in a cell")
+if agency == "DOE":
+    os._exit(3)  # the kernel dies
+if agency == "EXIM":
+    time.sleep(600)  # past the time limit
+if agency == "DOD":
+    os.kill(os.getppid(), signal.SIGKILL)  # the worker process dies (its kernel must not outlive it)
+    time.sleep(600)
+'''
+TIME_LIMIT = 15
+
+
+@pytest.mark.slow
+def test_failing_briefs_fail_alone(tmp_path, processed):
+    root = tmp_path / "project"
+    (root / "data").mkdir(parents=True)
+    (root / "data" / "external").symlink_to(config.EXTERNAL_DIR, target_is_directory=True)
+    notebooks = _notebooks_copy(root / "notebooks")
+    fault_cell = _insert_cell(notebooks / "agency.ipynb", FAULTS)
+    reports = root / "reports"
+    failing = ["agency-dfc", "agency-doe", "agency-exim", "agency-dod"]
+    _write_sentinels(reports, failing, notebook=False)
+    specs = ["agency:DFC", "agency:DOE", "agency:EXIM", "agency:DOD", "agency:USTR", "agency:DOS"]
+    env = {**os.environ, "MINERAL_ANALYSIS_ROOT": str(root)}
+
+    result, seconds = _run(_build_args(processed, reports, *specs, formats="html,pdf",
+                                       extra=("--jobs", "1", "--timeout", str(TIME_LIMIT))), env=env)
+    print(f"\nbuild with 4 faults: {seconds:.1f} s\n{result.stdout}{result.stderr[-2000:]}")
+    assert result.returncode == 1, result.stderr
+
+    # The summary names the notebook, the cell and the error of each failure.
+    label = f"notebook agency.ipynb, cell {fault_cell} (`import json, os, signal, time  # injected faults`)"
+    out = result.stdout
+    assert f"FAILED agency:DFC: {label}: ValueError: injected fault in a cell" in out
+    assert f"FAILED agency:DOE: {label}: DeadKernelError: the kernel died while running this cell (exit code 3)" in out
+    assert (f"FAILED agency:EXIM: {label}: TimeoutError: the brief ran past its time limit of {TIME_LIMIT} s; "
+            "its kernel was killed") in out
+    assert "FAILED agency:DOD: notebook agency.ipynb: the worker process building it died" in out
+    assert "built 2, skipped 0 (up to date), failed 4 of 6 briefs" in out
+
+    # The previous good HTML and PDF stay; the other briefs are built.
+    for slug in failing:
+        assert (reports / f"{slug}.html").read_bytes() == SENTINEL_HTML
+        assert (reports / f"{slug}.pdf").read_bytes() == SENTINEL_PDF
+    for slug in ("agency-ustr", "agency-dos"):
+        assert (reports / f"{slug}.html").read_bytes() != SENTINEL_HTML
+        assert (reports / f"{slug}.pdf").read_bytes().startswith(b"%PDF")
+        assert not (reports / "failed" / f"{slug}.ipynb").exists()
+    manifest = json.loads((reports / build.MANIFEST).read_text())["briefs"]
+    assert {slug: e["status"] for slug, e in manifest.items()} == {
+        "agency-dfc": "failed", "agency-doe": "failed", "agency-exim": "failed", "agency-dod": "failed",
+        "agency-ustr": "built", "agency-dos": "built"}
+    _check_reports(reports)
+
+    # The failed executed notebooks are kept, show the error, and carry no path of this machine.
+    expected_errors = {"agency-dfc": "ValueError", "agency-doe": "DeadKernelError", "agency-exim": "TimeoutError"}
+    for slug, ename in expected_errors.items():
+        path = reports / "failed" / f"{slug}.ipynb"
+        assert f"(executed notebook: failed/{slug}.ipynb)" in out
+        text = path.read_text(encoding="utf-8")
+        nb = nbformat.reads(text, as_version=4)
+        nbformat.validate(nb)
+        errors = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
+        assert errors and errors[0].ename == ename, slug
+        for machine_path in (str(tmp_path), str(config.PROJECT_ROOT), sys.prefix, os.path.expanduser("~") + os.sep):
+            assert machine_path not in text, f"{slug}: {machine_path!r} left in the failed notebook"
+        assert "<processed>" in text  # the processed folder's path was replaced, not dropped
+    assert not (reports / "failed" / "agency-dod.ipynb").exists()  # its worker died with the notebook
+
+    # Each failure got a new kernel in the same worker; a kernel that timed out or whose worker died is gone.
+    records = {a: json.loads((notebooks / f"kernel-{a}.json").read_text())
+               for a in ("DFC", "DOE", "EXIM", "DOD", "USTR", "DOS")}
+    assert len({records[a]["worker"] for a in ("DFC", "DOE", "EXIM", "DOD")}) == 1
+    assert records["USTR"]["worker"] == records["DOS"]["worker"] != records["DOD"]["worker"]
+    assert len({records[a]["kernel"] for a in ("DFC", "DOE", "EXIM", "DOD", "USTR")}) == 5
+    assert records["DOS"]["kernel"] == records["USTR"]["kernel"]  # a successful brief hands its kernel on
+    assert records["DOE"]["alive_before"] == {"DFC": False}
+    assert records["USTR"]["alive_before"] == {"DFC": False, "DOE": False, "EXIM": False, "DOD": False}
+    for record in records.values():
+        assert not psutil.pid_exists(record["kernel"]) or \
+            psutil.Process(record["kernel"]).status() == psutil.STATUS_ZOMBIE
+
+
+# --- Interrupts (slow) -------------------------------------------------------------------------------------------
+
+def _phase(processes: dict[int, psutil.Process], reports: Path, outputs_before: dict[str, str]) -> str:
+    kernels = workers = 0
+    for process in processes.values():
+        try:
+            if not process.is_running():
+                continue
+            command = " ".join(process.cmdline())
+        except psutil.NoSuchProcess:
+            continue
+        kernels += "ipykernel_launcher" in command
+        workers += "forkserver" in command
+    written = sum(1 for name, digest in _tree_digest(reports).items()
+                  if name.endswith((".html", ".pdf")) and outputs_before.get(name) != digest)
+    return f"{max(workers - 1, 0)} worker(s), {kernels} kernel(s), {written} new output file(s)"
+
+
+@pytest.mark.slow
+def test_interrupted_builds_leave_no_partial_files_and_no_processes(tmp_path, processed):
+    reports = tmp_path / "reports"
+    _write_sentinels(reports, ["agency-dfc", "mineral-copper"], notebook=True)
+    processed_before = _tree_digest(processed)
+    args = _build_args(processed, reports, "agency:DFC", "mineral:copper", formats="html,pdf", extra=("--force",))
+    points = [(1.0, signal.SIGINT), (4.0, signal.SIGTERM), (8.0, signal.SIGINT), ("first output", signal.SIGTERM)]
+    report = []
+    for when, signum in points:
+        outputs_before = _tree_digest(reports)
+        proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        seen: dict[int, psutil.Process] = {}
+        started = time.monotonic()
+        while proc.poll() is None and time.monotonic() - started < 120:
+            for child in _descendants(proc.pid):
+                seen.setdefault(child.pid, child)
+            if when == "first output":
+                changed = [n for n, d in _tree_digest(reports).items()
+                           if n.endswith(".pdf") and outputs_before.get(n) != d]
+                if changed:
+                    break
+            elif time.monotonic() - started >= when:
+                break
+            time.sleep(0.05)
+        assert proc.poll() is None, f"the build ended before the signal ({when}): {proc.communicate()}"
+        phase = _phase(seen, reports, outputs_before)
+        signalled = time.monotonic()
+        proc.send_signal(signum)
+        out, err = proc.communicate(timeout=60)
+        stopped = time.monotonic() - signalled
+        at = when if isinstance(when, str) else f"{when:g} s"
+        report.append(f"{signal.Signals(signum).name} at {at} ({phase}): exit {proc.returncode} in {stopped:.1f} s")
+        assert proc.returncode != 0, err
+        assert stopped < 30
+        gone, alive = psutil.wait_procs(list(seen.values()), timeout=5)
+        assert not alive, f"processes left after {at}: {alive}"
+        assert not _kernels_of({proc.pid, *seen}), f"kernels left after {at}"
+        _check_reports(reports)
+        assert _tree_digest(processed) == processed_before
+        if proc.returncode in (130, 143):
+            assert "build interrupted" in err and "Traceback" not in err
+
+    result, seconds = _run(args)
+    report.append(f"next build: exit {result.returncode} in {seconds:.1f} s")
+    print("\n" + "\n".join(report))
+    assert result.returncode == 0, result.stderr
+    assert "built 2, skipped 0 (up to date), failed 0 of 2" in result.stdout
+    counts = _check_reports(reports)
+    assert counts == {"html": 3, "pdf": 2, "ipynb": 2}  # two briefs and the index
+    for name in ("agency-dfc.html", "mineral-copper.html"):
+        assert (reports / name).read_bytes() != SENTINEL_HTML
+
+
+# --- Two builds at once (slow) -----------------------------------------------------------------------------------
+
+@pytest.mark.slow
+def test_a_second_build_refuses_or_waits(tmp_path, processed):
+    reports = tmp_path / "reports"
+    args = _build_args(processed, reports, "mineral:copper", extra=("--force",))
+    first = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while not _descendants(first.pid):  # the pool starts after the lock is taken
+        assert first.poll() is None and time.monotonic() < deadline, first.communicate()
+        time.sleep(0.05)
+
+    refused, seconds = _run(args, timeout=60)
+    assert refused.returncode == 3, refused.stderr
+    assert "another build is running on reports/" in refused.stderr and "--wait" in refused.stderr
+    assert seconds < 10
+    assert first.poll() is None  # the refusal did not disturb the first build
+
+    waiting = subprocess.Popen([*args, "--wait"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(1)
+    assert waiting.poll() is None
+    first_out, first_err = first.communicate(timeout=300)
+    first_done = time.time()
+    assert first.returncode == 0, first_err
+    waiting_out, waiting_err = waiting.communicate(timeout=300)
+    assert waiting.returncode == 0, waiting_err
+    assert "built 1" in first_out and "built 1" in waiting_out
+    # The waiting build wrote only after the first had finished: its outputs are newer, never interleaved.
+    assert (reports / "mineral-copper.html").stat().st_mtime >= first_done - 1
+    _check_reports(reports)
+
+
+# --- The shared kernel leaks nothing (slow) ----------------------------------------------------------------------
+
+PROBE = r'''import json as _json, os as _os, sys as _sys, warnings as _w, logging as _lg, random as _r, time as _t
+import locale as _loc, decimal as _dec, gc as _gc, signal as _sig, threading as _th, builtins as _b
+import numpy as _np, pandas as _pd, matplotlib as _mpl, matplotlib.pyplot as _plt
+import mineral_analysis as _ma, mineral_analysis.config as _cfg, mineral_analysis.vocab as _vocab
+import mineral_analysis.narrative as _nv, mineral_analysis.plots as _plots, mineral_analysis.atomic as _atomic
+import polluter_helper as _helper
+from pandas._config import config as _pdc
+
+_first_random, _first_np = _r.random(), float(_np.random.random())
+with _w.catch_warnings():
+    _w.simplefilter("ignore")
+    _rc = {k: repr(v) for k, v in _mpl.rcParams.items()}
+    _pd_options = {k: repr(_pdc.get_option(k)) for k in _pdc._registered_options}
+_shell = get_ipython()
+_state = {
+    "user_names": sorted(k for k in globals() if not k.startswith("_")),
+    "cwd": _os.getcwd(), "env": dict(sorted(_os.environ.items())), "sys_path": list(_sys.path),
+    "rc": _rc, "backend": _plt.get_backend(), "figures": _plt.get_fignums(),
+    "warning_filters": [repr(f) for f in _w.filters],
+    "loggers": {n: [_lg.getLogger(n).level, [type(h).__name__ for h in _lg.getLogger(n).handlers]]
+                for n in ("", "mineral_analysis", "polluter")},
+    "logging_disable": _lg.root.manager.disable,
+    "pandas": _pd_options, "numpy_err": _np.geterr(), "numpy_print": repr(_np.get_printoptions()),
+    "random_is_polluters": _first_random == _r.Random(1234).random(),
+    "numpy_random_is_polluters": _first_np == float(_np.random.RandomState(1234).random_sample()),
+    "umask": _os.umask(0o022), "locale": _loc.setlocale(_loc.LC_ALL), "tz": [list(_t.tzname), _t.timezone],
+    "recursion": _sys.getrecursionlimit(), "switch": _sys.getswitchinterval(), "gc": _gc.isenabled(),
+    "decimal": _dec.getcontext().prec, "sigusr1": repr(_sig.getsignal(_sig.SIGUSR1)),
+    "helper": _helper.VALUE, "config_processed": str(_cfg.PROCESSED_DIR),
+    "show_table": [_nv.show_table.__module__, _nv.show_table.__qualname__],
+    "plots_names": sorted(vars(_plots)), "atomic_polluted": hasattr(_atomic, "POLLUTED"),
+    "agencies": sorted(_vocab.AGENCIES), "builtins_polluted": hasattr(_b, "POLLUTED"),
+    "to_html": _pd.DataFrame.to_html.__qualname__, "dataframe_polluted": hasattr(_pd.DataFrame, "polluted"),
+    "shorten": __import__("textwrap").shorten.__module__, "events": {k: len(v) for k, v in _shell.events.callbacks.items()},
+    "ast_transformers": len(_shell.ast_transformers),
+    "magics": sorted(n for n in _shell.magics_manager.magics["line"] if "polluted" in n),
+    "precision": _shell.display_formatter.formatters["text/plain"].float_precision,
+    "xmode": _shell.InteractiveTB.mode, "colormap": "polluted" in _mpl.colormaps,
+    "threads": sorted(t.name for t in _th.enumerate() if t.name.startswith("polluter")),
+    "execution_count": _shell.execution_count,
+}
+_os.umask(_state["umask"])
+print(_json.dumps(_state, sort_keys=True, default=repr))
+'''
+
+# Everything a reset restores: the next brief runs in the same (warm) kernel and must not notice.
+POLLUTER_RESTORED = r'''import os, sys, time, locale, decimal, gc, signal, logging, random, warnings, pathlib
+import numpy as np, pandas as pd, matplotlib as mpl, matplotlib.pyplot as plt, seaborn as sns
+import mineral_analysis, mineral_analysis.narrative, mineral_analysis.plots, mineral_analysis.config
+import mineral_analysis.atomic  # a project module the warm-up does not import
+import polluter_helper
+
+POLLUTED_GLOBAL = 42
+financing = "not a table"
+sns.set_theme(style="darkgrid", font_scale=3)
+plt.style.use("dark_background")
+mpl.rcParams["figure.figsize"] = (2, 2)
+plt.switch_backend("svg")
+plt.figure(); plt.figure(); plt.plot([1, 2])
+os.environ["POLLUTED"] = "1"
+os.environ.pop("MPLBACKEND", None)
+os.environ["TZ"] = "Asia/Tokyo"; time.tzset()
+os.chdir("/")
+sys.path.insert(0, "/polluted")
+warnings.simplefilter("error")
+logging.basicConfig(level=logging.DEBUG)
+logging.getLogger("mineral_analysis").setLevel(logging.DEBUG)
+logging.getLogger("polluter").addHandler(logging.StreamHandler())
+logging.disable(logging.WARNING)
+pd.set_option("display.precision", 1); pd.set_option("display.max_rows", 3)
+np.seterr(all="raise"); np.set_printoptions(precision=1)
+random.seed(1234); np.random.seed(1234)
+os.umask(0o077)
+locale.setlocale(locale.LC_NUMERIC, "C.UTF-8")
+sys.setrecursionlimit(5000); sys.setswitchinterval(0.05); gc.disable()
+decimal.getcontext().prec = 3
+signal.signal(signal.SIGUSR1, lambda *args: None)
+polluter_helper.VALUE = 2
+mineral_analysis.narrative.show_table = lambda *args, **kwargs: None
+mineral_analysis.plots.POLLUTED = True
+mineral_analysis.config.PROCESSED_DIR = pathlib.Path("/nonexistent")
+mineral_analysis.atomic.POLLUTED = True
+'''
+
+# What a reset cannot undo: the worker must notice and give the next brief a new kernel.
+POLLUTER_TRIPPED = r'''import ast, builtins, textwrap, threading, time
+import pandas as pd, matplotlib as mpl
+from matplotlib.colors import ListedColormap
+from IPython.core.magic import register_line_magic
+import mineral_analysis.vocab as vocab
+
+builtins.POLLUTED = True
+pd.DataFrame.polluted = lambda self: 1
+_to_html = pd.DataFrame.to_html
+pd.DataFrame.to_html = lambda self, *args, **kwargs: "<p>polluted</p>"
+textwrap.shorten = lambda *args, **kwargs: "polluted"  # a function of a module no one watches by name
+textwrap.POLLUTED = True
+get_ipython().events.register("post_run_cell", lambda result: print("polluted"))
+get_ipython().ast_transformers.append(ast.NodeTransformer())
+get_ipython().run_line_magic("precision", "1")
+get_ipython().run_line_magic("xmode", "Minimal")
+register_line_magic(lambda line: line)  # named <lambda>
+@register_line_magic
+def polluted_magic(line):
+    return line
+threading.Thread(target=time.sleep, args=(600,), name="polluter-thread", daemon=True).start()
+vocab.AGENCIES["HACK"] = vocab.AGENCIES["DFC"]
+mpl.colormaps.register(ListedColormap(["red"], name="polluted"))
+'''
+
+
+def _probe_state(reports: Path) -> dict:
+    nb = nbformat.read(reports / "mineral-copper.ipynb", as_version=4)
+    text = "".join(o.get("text", "") for o in nb.cells[-1].outputs if o.output_type == "stream")
+    return json.loads(text)
+
+
+def _html_without_build_time(reports: Path) -> str:
+    return BUILT_AT.sub("<built>", (reports / "mineral-copper.html").read_text(encoding="utf-8"))
+
+
+@pytest.mark.slow
+def test_a_shared_kernel_leaks_nothing_into_the_next_brief(tmp_path, processed):
+    notebooks = _notebooks_copy(tmp_path / "notebooks")
+    (notebooks / "polluter_helper.py").write_text("VALUE = 1\n")
+    _replace_notebook(notebooks / "agency.ipynb", 'agency = "EXIM"\nprocessed_dir = ""', POLLUTER_RESTORED)
+    _replace_notebook(notebooks / "overview.ipynb", 'processed_dir = ""', POLLUTER_TRIPPED)
+    _insert_cell(notebooks / "mineral.ipynb", PROBE, tags=("remove-cell",), at_end=True)
+    reports = tmp_path / "reports"
+    briefs = {b.spec: b for b in select_briefs(["country:KOR", "agency:DFC", "overview", "mineral:copper"],
+                                               processed)}
+
+    def run(spec: str, shared: bool = True) -> dict:
+        brief = briefs[spec]
+        started = time.monotonic()
+        outcome = build.run_brief({"kind": brief.kind, "key": brief.key, "title": brief.title,
+                                   "parameters": brief.parameters},
+                                  formats=("html",), reports_dir=str(reports), processed_dir=str(processed),
+                                  timeout=120, data_version="v", fingerprint="f", notebooks_dir=str(notebooks),
+                                  shared_kernel=shared)
+        timings.append(f"{spec} ({outcome['kernel']}): {time.monotonic() - started:.1f} s")
+        assert outcome["status"] == "built", outcome["error"]
+        return outcome
+
+    timings: list[str] = []
+    try:
+        assert run("country:KOR")["kernel"] == "new"
+        assert run("mineral:copper")["kernel"] == "warm"  # after a real brief
+        after_real = _probe_state(reports), _html_without_build_time(reports)
+        assert run("agency:DFC")["kernel"] == "warm"  # the polluter whose changes a reset restores
+        assert run("mineral:copper")["kernel"] == "warm"
+        after_restored = _probe_state(reports), _html_without_build_time(reports)
+        assert run("overview")["kernel"] == "warm"  # the polluter a reset cannot undo
+        note = run("mineral:copper")["kernel"]
+        after_tripped = _probe_state(reports), _html_without_build_time(reports)
+    finally:
+        build.stop_worker_kernel()
+    assert run("mineral:copper", shared=False)["kernel"] == "fresh"
+    fresh = _probe_state(reports), _html_without_build_time(reports)
+    print("\n" + "\n".join(timings) + f"\nreplaced kernel: {note}")
+
+    assert note.startswith("new (the previous brief left: ")
+    for expected in ("builtins.POLLUTED", "DataFrame.polluted",
+                     "DataFrame.to_html", "textwrap.shorten", "textwrap.POLLUTED",
+                     "IPython shell events", "IPython shell ast_transformers", "IPython shell magics",
+                     "IPython shell plain", "IPython shell traceback_mode", "threads still running: polluter-thread",
+                     "mineral_analysis.vocab.AGENCIES changed in place", "matplotlib colormaps"):
+        assert expected in note, expected
+    assert fresh[0]["helper"] == 1 and fresh[0]["agencies"] == sorted(["EXIM", "DOE", "DOD", "DFC", "USTR", "DOS"])
+    for name, (state, html) in {"after a real brief": after_real, "after the restorable polluter": after_restored,
+                                "after the polluter that needs a new kernel": after_tripped}.items():
+        differences = {k: (state[k], fresh[0][k]) for k in fresh[0] if state.get(k) != fresh[0][k]}
+        assert not differences, f"{name}: {differences}"
+        assert html == fresh[1], f"{name}: the HTML differs from a fresh kernel's"
