@@ -353,8 +353,10 @@ def step_small_change(env: dict, data: dict, reports: Path, only: list[str], row
     comparison = compare(reports, check, rows)
     needed = changed_content(before, check, rows)
     per_brief = brief_seconds(WORK / "full-build.log")
+    rebuilt = set(brief_seconds(WORK / "small-change.log"))
     return {"edit": edit, "data_step_s": refresh["seconds"], "build": incremental, "check_build": clean,
             "comparison": comparison, "content_changed": needed,
+            "changed_but_not_rebuilt": [spec for spec in needed if spec not in rebuilt],
             "content_changed_worker_s": sum(per_brief.get(spec, 0.0) for spec in needed),
             "stray_streams_check_build": stray_streams(check, rows)}
 
@@ -478,6 +480,9 @@ def table(fig: dict, details: dict) -> tuple[str, list[str]]:
             None if fig["small_change_ratio"] is None else fig["small_change_ratio"] < TARGETS["small_change_ratio"])
         add("  briefs whose content changed", f"{len(small['content_changed'])} of {n}",
             f"(the least a rebuild must redo: {small['content_changed_worker_s']:.1f} worker-s in the full build)")
+        missed = small["changed_but_not_rebuilt"]
+        add("  changed briefs left stale", f"{len(missed)}" + (f" ({', '.join(missed)})" if missed else ""), "0",
+            not missed)
         comparison = small["comparison"]
         add("  identical to a full build of the edited data", "yes" if comparison["identical"] else
             f"no ({len(set(comparison['html_differ'] + comparison['pdf_differ']))} briefs differ)", "identical",

@@ -180,7 +180,7 @@ def _build_args(processed: Path, reports: Path, *specs: str, formats: str = "htm
 
 def _run(args: list[str], timeout: float = 300, env: dict | None = None) -> tuple[subprocess.CompletedProcess, float]:
     started = time.monotonic()
-    result = subprocess.run(args, capture_output=True, text=True, timeout=timeout, env=env)
+    result = subprocess.run(args, capture_output=True, text=True, timeout=timeout, env=env, check=False)
     return result, time.monotonic() - started
 
 
@@ -439,13 +439,13 @@ def test_interrupted_builds_leave_no_partial_files_and_no_processes(tmp_path, pr
         phase = _phase(seen, reports, outputs_before)
         signalled = time.monotonic()
         proc.send_signal(signum)
-        out, err = proc.communicate(timeout=60)
+        _, err = proc.communicate(timeout=60)
         stopped = time.monotonic() - signalled
         at = when if isinstance(when, str) else f"{when:g} s"
         report.append(f"{signal.Signals(signum).name} at {at} ({phase}): exit {proc.returncode} in {stopped:.1f} s")
         assert proc.returncode != 0, err
         assert stopped < 30
-        gone, alive = psutil.wait_procs(list(seen.values()), timeout=5)
+        _, alive = psutil.wait_procs(list(seen.values()), timeout=5)
         assert not alive, f"processes left after {at}: {alive}"
         assert not _kernels_of({proc.pid, *seen}), f"kernels left after {at}"
         _check_reports(reports)

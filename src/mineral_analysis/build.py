@@ -20,8 +20,10 @@ a new one for its next brief. A worker process that dies (killed, out of memory)
 unfinished briefs run again in a new pool, one at a time until the brief whose worker died is found and failed.
 ``mineral-analysis build`` exits 1 when any brief failed.
 
-Interrupts. SIGINT or SIGTERM stops the build: workers are terminated (each kills its kernel first) and killed
-if still alive after ``WORKER_STOP_SECONDS``; briefs finished so far are recorded in the manifest; temporaries
+Interrupts. SIGINT or SIGTERM stops the build: workers are terminated (each kills its kernel at once, cleans up
+and exits, within ``WORKER_GRACE_SECONDS`` even if a library swallowed the interrupt) and killed if still alive
+after ``WORKER_STOP_SECONDS``; a kernel whose worker was killed exits by itself (ipykernel watches its parent,
+``JPY_PARENT_PID``); briefs finished so far are recorded in the manifest; temporaries
 and staged notebooks are removed; the exception (``BuildInterrupted``) reaches the caller, and the command exits
 128 + the signal number. Every output is written to a temporary file and renamed, and a brief's files are renamed
 together with interrupts deferred, so ``reports/`` never holds a half-written file or a mixed set. The build only
@@ -30,37 +32,46 @@ reads ``data/processed/``. A build started afterwards completes normally.
 One build at a time: a lock file in ``reports/``; a second build refuses (``BuildLockedError``, exit 3) or, with
 ``wait`` (``--wait``), queues behind the first.
 
-The worker's kernel. A warm kernel per worker saves the heavy imports (several seconds a brief). Before each
-brief, ``KernelStateGuard.reset`` (running inside the kernel) wipes the user namespace (``%reset -f``) and
-restores what the kernel had right after warm-up: working folder, ``os.environ`` (and the time zone),
-``sys.path``, matplotlib's backend, ``rcParams`` and open figures, warnings filters (and which warnings were
-already shown), logging levels, handlers and filters, pandas options, NumPy error and print options, the random
-seeds (re-seeded from the OS, as a fresh kernel is), umask, locale, recursion limit, switch interval, garbage
-collection, signal handlers, the decimal context and the execution counter. It puts back the attributes of the
-project's own modules (``mineral_analysis.*``: a rebound or added attribute is undone) and forgets modules
-imported from outside the Python installation (the notebook's own helpers, project modules not imported at
-warm-up), so they are imported afresh. Then it lists what it cannot restore, and the worker replaces the kernel
-when any of it changed: attributes added to or replaced in builtins, numpy, pandas, matplotlib (pyplot, figure,
-axes), seaborn, geopandas, shapely, PIL.Image or IPython.display, or in their classes (``pandas.DataFrame.to_html
-= ...``); in-place changes to the containers of the project's modules (``vocab.AGENCIES[...] = ...``); IPython
-hooks, magics, extensions, formatters, input and AST transformers and traceback mode; threads left running;
-replaced ``sys`` hooks or streams; registered matplotlib colormaps. A failed brief always gets a new kernel, and
-a kernel is recycled every ``RECYCLE_AFTER`` briefs. tests/test_build_failures.py proves it: after a notebook
-that pollutes all of the above, a probe notebook sees exactly what it sees in a fresh kernel, and a brief built
-after another in a shared kernel is identical to the same brief built in a fresh kernel.
+The worker's kernel. A warm kernel per worker saves the heavy imports (a brief takes 1-2 s instead of 4-6 s).
+Kernels run without IPython's history database (``KERNEL_ARGUMENTS``). The warm-up imports the libraries the
+notebooks use and selects pyplot's backend (Agg), then ``KernelStateGuard`` (running inside the kernel) takes a
+snapshot. Before each brief it wipes the user namespace (``%reset -f``) and restores the snapshot: working folder,
+``os.environ`` (and the time zone), ``sys.path``, pyplot's backend and display hook, ``rcParams``, open figures,
+warnings filters (and which warnings were already shown), logging levels, handlers and filters, pandas options,
+NumPy error and print options, the random seeds (re-seeded from the OS, as a fresh kernel is), umask, locale,
+recursion limit, switch interval, garbage collection, signal handlers, the decimal context, the execution
+counter, and the attributes of the project's own modules (``mineral_analysis.*``: a rebound or added attribute,
+such as ``config.PROCESSED_DIR = ...``, is undone). Modules imported from outside the Python installation (the
+notebook's own helpers) and project modules the warm-up did not import are forgotten, so they are imported afresh.
 
-What a shared kernel cannot undo or see (none of the project's notebooks does any of it; a notebook that must
-should be run with ``run_brief(..., shared_kernel=False)``): in-place changes deep inside a third-party library
-(private module globals, caches and registries other than those above, e.g. matplotlib's font manager or unit
-converters, an object mutated inside a pandas or NumPy internal table); objects mutated inside the project's
-caches through private helpers (``data._read_parquet``, ``geo._read``, the map paths and the country index; the
-public loaders return copies); state held in C extensions; files, sockets and child processes left open; memory
-growth (bounded by ``RECYCLE_AFTER``).
+Then it lists what it cannot restore, and the worker gives the brief a new kernel when anything changed: a name
+added to, or a function or class replaced or removed in, any module or class imported by the warm-up (``textwrap.shorten
+= ...``, ``pandas.DataFrame.to_html = ...``, ``builtins.x = ...``; data values are compared too in builtins,
+numpy, pandas, matplotlib, seaborn, geopandas, shapely, PIL.Image and IPython.display); a module replaced in
+``sys.modules``; in-place changes to the containers of the project's modules (``vocab.AGENCIES[...] = ...``);
+IPython event callbacks, magics, extensions, formatters (``%precision``), input and AST transformers and
+traceback mode; threads left running; replaced ``sys`` hooks or standard streams; registered matplotlib
+colormaps. The outcome's ``kernel`` field says which happened (``warm``, ``new (the previous brief left: ...)``).
+A failed brief always gets a new kernel, and a kernel is recycled every ``RECYCLE_AFTER`` briefs.
+tests/test_build_failures.py proves it: after a notebook that changes everything in the first list, the next
+brief runs in the same kernel and a probe sees exactly what it sees in a fresh kernel; after a notebook that does
+everything in the second list, the kernel is replaced; and the brief's HTML is byte-identical (but for the build
+time) to the same brief built in a fresh kernel (``run_brief(..., shared_kernel=False)``). None of the
+project's notebooks trips the guard.
+
+What the guard cannot see (a notebook that does any of it should be built with ``shared_kernel=False``):
+data values rebound in modules other than those listed (libraries rebind their own lazy caches, e.g.
+``matplotlib.dates._epoch``, so these are not compared); objects changed in place inside a third-party library
+(a private dict, a cache or registry other than those above, e.g. matplotlib's font manager or unit converters);
+anything done to modules first imported after warm-up (importing pandera, for one, patches
+``typing._GenericAlias.__call__``: caught, because typing is imported at warm-up); objects changed in place
+inside the project's caches through private helpers (``data._read_parquet``, ``geo._read``, the map paths, the
+country index; the public loaders return copies); state held in C extensions; files, sockets and child
+processes left open; memory growth (bounded by ``RECYCLE_AFTER``).
 """
 
 from __future__ import annotations
 
-import concurrent.futures as futures
 import contextlib
 import datetime as dt
 import hashlib
@@ -76,6 +87,7 @@ import textwrap
 import threading
 import time
 from collections.abc import Iterator
+from concurrent import futures
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -150,8 +162,8 @@ class BuildResult:
 
     def summary(self) -> str:
         """A short report: counts, then every failure with its notebook, cell and error."""
-        lines = [f"built {len(self.built)}, skipped {len(self.skipped)} (up to date), failed {len(self.failed)} "
-                 f"of {len(self.outcomes)} briefs in {self.seconds:.1f} s"]
+        lines = [(f"built {len(self.built)}, skipped {len(self.skipped)} (up to date), failed {len(self.failed)} "
+                  f"of {len(self.outcomes)} briefs in {self.seconds:.1f} s")]
         for outcome in self.failed:
             kept = f" (executed notebook: {outcome.failed_notebook})" if outcome.failed_notebook else ""
             lines.append(f"  FAILED {outcome.spec}: {outcome.error}{kept}")
@@ -361,7 +373,7 @@ class KernelStateGuard:
                     continue
                 try:
                     text = repr(value)
-                except Exception:  # noqa: BLE001 - an unprintable value is not watched
+                except Exception:  # noqa: BLE001, S112 - an unprintable value is not watched
                     continue
                 digests[f"{name}.{key}"] = hashlib.sha1(text.encode("utf-8", "replace")).hexdigest()
         return digests
@@ -499,11 +511,12 @@ class KernelStateGuard:
 
         try:
             from pandas._config import config
-        except ImportError:
+
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                return {key: config.get_option(key) for key in config._registered_options}
+        except Exception:  # noqa: BLE001 - a pandas without this private table: options are not restored
             return None
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            return {key: config.get_option(key) for key in config._registered_options}
 
     # What a reset cannot undo.
 
@@ -1031,6 +1044,8 @@ def run_brief(brief_data: dict, *, formats: tuple[str, ...], reports_dir: str, p
         failed_path = _output_path(reports / FAILED_DIR, f"{brief.slug}.ipynb")
     except ParameterError as exc:
         return failed(f"refused before any kernel started: {exc}")
+    except Exception as exc:  # noqa: BLE001 - e.g. the processed data went missing
+        return failed(f"its parameters could not be checked: {type(exc).__name__}: {exc}")
     notebook = Path(notebooks_dir or config.NOTEBOOKS_DIR) / brief.notebook.name
     folders = {"reports": reports, "processed": Path(processed_dir) if processed_dir else None,
                "notebooks": notebook.parent}
@@ -1041,14 +1056,19 @@ def run_brief(brief_data: dict, *, formats: tuple[str, ...], reports_dir: str, p
         parameters["processed_dir"] = str(processed_dir)
     state: dict = {}
 
-    def keep_failed(nb) -> None:
+    def keep_failed(nb) -> str:
+        """Write the failed executed notebook; return a note for the error when that was impossible."""
         if nb is None:
-            return
-        nb.metadata.get("papermill", {}).update({"input_path": f"notebooks/{notebook.name}",
-                                                 "output_path": f"reports/{FAILED_DIR}/{brief.slug}.ipynb"})
-        with _signals_deferred():
-            write_text_atomic(failed_path, _relative_paths(nbformat.writes(nb), folders))
+            return ""
+        try:
+            nb.metadata.get("papermill", {}).update({"input_path": f"notebooks/{notebook.name}",
+                                                     "output_path": f"reports/{FAILED_DIR}/{brief.slug}.ipynb"})
+            with _signals_deferred():
+                write_text_atomic(failed_path, _relative_paths(nbformat.writes(nb), folders))
+        except Exception as exc:  # noqa: BLE001 - the failure itself is what must be reported
+            return f" (its executed notebook could not be kept: {type(exc).__name__}: {exc})"
         outcome.failed_notebook = f"{FAILED_DIR}/{brief.slug}.ipynb"
+        return ""
 
     try:
         try:
@@ -1056,15 +1076,18 @@ def run_brief(brief_data: dict, *, formats: tuple[str, ...], reports_dir: str, p
         except KeyboardInterrupt:
             raise
         except BaseException as exc:  # noqa: BLE001 - every failure of one brief is reported, not raised
-            failed_nb = nbformat.read(staged, as_version=4) if staged.exists() else state.get("nb")
+            failed_nb = state.get("nb")
+            with contextlib.suppress(Exception):
+                if staged.exists():  # papermill saved it with its error banner
+                    failed_nb = nbformat.read(staged, as_version=4)
             index, name, message = _describe_failure(exc, failed_nb, state, timeout)
             if failed_nb is not None and not staged.exists():
                 _mark_failed_cell(failed_nb, index, name, message)
             outcome.kernel = state.get("kernel_note", "")
-            keep_failed(failed_nb)
-            return failed(f"notebook {notebook.name}, {_cell_label(failed_nb, index)}: {name}: {message}")
+            note = keep_failed(failed_nb)
+            return failed(f"notebook {notebook.name}, {_cell_label(failed_nb, index)}: {name}: {message}{note}")
         outcome.kernel = state.get("kernel_note", "")
-        built_at = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+        built_at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
         outcome.built_at = built_at
         nb.metadata["mineral_analysis"] = {
             "title": brief.title, "kind": brief.kind, "key": brief.key, "spec": brief.spec,
@@ -1082,13 +1105,20 @@ def run_brief(brief_data: dict, *, formats: tuple[str, ...], reports_dir: str, p
                 outputs[targets["html"]] = html.encode("utf-8")
             if "pdf" in formats:
                 outputs[targets["pdf"]] = html_to_pdf(html)
+            outputs[targets["ipynb"]] = _relative_paths(nbformat.writes(nb), folders).encode("utf-8")
         except Exception as exc:  # noqa: BLE001 - an export failure fails this brief only
-            keep_failed(nb)
-            return failed(f"export of {brief.slug} ({notebook.name} ran): {type(exc).__name__}: {exc}")
-        outputs[targets["ipynb"]] = _relative_paths(nbformat.writes(nb), folders).encode("utf-8")
-        with _signals_deferred():  # the brief's files change together, and its old failure goes with them
-            replace_files_atomic(outputs)
-            failed_path.unlink(missing_ok=True)
+            note = keep_failed(nb)
+            return failed(f"export of {brief.slug} ({notebook.name} ran): {type(exc).__name__}: {exc}{note}")
+        try:
+            # The brief's files change together, and its old failure goes with them; a worker told to stop does
+            # not start, and its watchdog waits for the renames to end.
+            with _WRITING, _signals_deferred():
+                if _STOPPING.is_set():
+                    raise KeyboardInterrupt
+                replace_files_atomic(outputs)
+                failed_path.unlink(missing_ok=True)
+        except OSError as exc:  # e.g. a full disk: nothing was replaced
+            return failed(f"writing {brief.slug}'s outputs: {type(exc).__name__}: {exc}; the previous ones were kept")
         outcome.outputs = sorted(p.name for p in outputs)
     finally:
         staged.unlink(missing_ok=True)
@@ -1096,6 +1126,9 @@ def run_brief(brief_data: dict, *, formats: tuple[str, ...], reports_dir: str, p
 
 
 _BUSY = False  # this worker is inside a brief
+_STOPPING = threading.Event()  # this worker was told to stop (SIGTERM)
+_WRITING = threading.Lock()  # held while a brief's outputs are renamed into place
+WORKER_GRACE_SECONDS = 3.0  # after SIGTERM, how long a worker gets to clean up before it exits regardless
 
 
 def _worker_run(brief_data: dict, **kwargs) -> dict:
@@ -1103,11 +1136,14 @@ def _worker_run(brief_data: dict, **kwargs) -> dict:
     global _BUSY
     _BUSY = True
     try:
-        return run_brief(brief_data, **kwargs)
+        outcome = run_brief(brief_data, **kwargs)
     except KeyboardInterrupt:
         _stop_kernels_and_exit()
     finally:
         _BUSY = False
+    if _STOPPING.is_set():  # the interrupt was swallowed somewhere inside the brief
+        _stop_kernels_and_exit()
+    return outcome
 
 
 def _stop_kernels_and_exit() -> None:
@@ -1115,7 +1151,19 @@ def _stop_kernels_and_exit() -> None:
     for kernel in list(_LIVE_KERNELS):
         with contextlib.suppress(Exception):
             kernel.stop()  # the kernel is dead already: this removes its connection file
-    os._exit(128 + signal.SIGTERM)
+    with _WRITING:
+        os._exit(128 + signal.SIGTERM)
+
+
+def _exit_after(seconds: float) -> None:
+    """A watchdog: end this worker after ``seconds`` even if the interrupt got lost (never during renames)."""
+    def hard_exit() -> None:
+        with _WRITING:
+            os._exit(128 + signal.SIGTERM)
+
+    timer = threading.Timer(seconds, hard_exit)
+    timer.daemon = True
+    timer.start()
 
 
 def _worker_init() -> None:
@@ -1124,6 +1172,9 @@ def _worker_init() -> None:
 
     def stop(signum, frame):
         _kill_live_kernels()
+        if not _STOPPING.is_set():
+            _STOPPING.set()
+            _exit_after(WORKER_GRACE_SECONDS)
         if _BUSY:
             raise KeyboardInterrupt  # run_brief removes its temporaries, then _worker_run exits
         _stop_kernels_and_exit()
