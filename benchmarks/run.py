@@ -523,7 +523,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help=f"{len(QUICK_BRIEFS)} briefs and 10k/100k records instead of everything")
     parser.add_argument("--briefs", type=int, default=None, help="only the first N briefs of `mineral-analysis list`")
     parser.add_argument("--sizes", default=None,
-                        help="comma-separated record counts for the cleaning step (default 10000,100000,1000000)")
+                        help="comma-separated record counts for the cleaning step (default 10000,100000,1000000; "
+                             "empty: no cleaning step)")
     parser.add_argument("--skip-baseline", action="store_true", help="skip the shell loop (no ratio to it)")
     parser.add_argument("--skip-build", action="store_true", help="skip steps 2-4 and 6 (cleaning only)")
     parser.add_argument("--profile", action="store_true", help="also profile the largest cleaning (cProfile)")
@@ -535,7 +536,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    sizes = ([int(s) for s in args.sizes.split(",") if s.strip()] if args.sizes
+    sizes = ([int(s) for s in args.sizes.split(",") if s.strip()] if args.sizes is not None
              else list(SIZES[:2] if args.quick else SIZES))
     WORK.mkdir(parents=True, exist_ok=True)
     for stale in WORK.glob("*.log"):

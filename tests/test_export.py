@@ -433,7 +433,7 @@ def test_write_bytes_atomic_never_leaves_half_a_file(tmp_path, monkeypatch):
     def broken_replace(src, dst):
         raise OSError("disk gone")
 
-    monkeypatch.setattr(export.os, "replace", broken_replace)
+    monkeypatch.setattr(os, "replace", broken_replace)
     with pytest.raises(OSError, match="disk gone"):
         export.write_bytes_atomic(target, b"new" * 1000)
     assert target.read_bytes() == b"old"

@@ -96,7 +96,7 @@ def test_country_brief_states_roles_and_money(reports):
 
 def test_mineral_brief_shows_the_unstated_share(reports):
     text = page_text((reports / "mineral-copper.html").read_text(encoding="utf-8"))
-    assert "of all money" in text and "no mineral stated" in text
+    assert "of their money" in text and "no mineral stated" in text
     assert "Reko Diq" in text
 
 

@@ -168,3 +168,44 @@ def validate_parameters(kind: str, parameters: dict, processed_dir: Path | None 
             raise ParameterError(f"{PARAMETER[kind]} must be text, not {type(value).__name__}")
         checked[PARAMETER[kind]] = _resolve_key(kind, value, valid_keys(processed_dir))
     return checked
+
+
+def _frame_digest(frame, digest) -> None:
+    import pandas as pd
+
+    digest.update(",".join(frame.columns).encode())
+    digest.update(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
+
+
+def data_slices(briefs: list[Brief], processed_dir: Path | None = None) -> dict[str, str]:
+    """For each brief (by slug), a hash of exactly the records it draws on: its data version.
+
+    overview: every financing and membership row; agency: that agency's items; country: the items located there
+    and the membership table (its map shows every participant); mineral: the items naming the mineral and every
+    item of the agencies that fund it (its headline states their not-stated share). A brief is rebuilt when its
+    slice changes, so editing one record rebuilds only the briefs that show it.
+    """
+    import hashlib
+
+    from .analysis import explode_countries, explode_minerals
+
+    financing, membership = _tables(processed_dir)
+    by_country = explode_countries(financing)
+    by_mineral = explode_minerals(financing)
+    slices: dict[str, str] = {}
+    for brief in briefs:
+        digest = hashlib.sha256(brief.kind.encode() + b"\0" + brief.key.encode() + b"\0")
+        if brief.kind == "overview":
+            _frame_digest(financing, digest)
+            _frame_digest(membership, digest)
+        elif brief.kind == "agency":
+            _frame_digest(financing[financing["agency"] == brief.key], digest)
+        elif brief.kind == "country":
+            _frame_digest(by_country[by_country["country"] == brief.key], digest)
+            _frame_digest(membership, digest)
+        else:
+            naming = by_mineral[by_mineral["mineral"] == brief.key]
+            _frame_digest(naming, digest)
+            _frame_digest(financing[financing["agency"].isin(set(naming["agency"]))], digest)
+        slices[brief.slug] = digest.hexdigest()[:12]
+    return slices

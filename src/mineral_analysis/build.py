@@ -4,8 +4,10 @@ Design (see docs/building.md):
 
 - The unit of work is one brief: a notebook, its parameters and its outputs (``run_brief``). It depends on
   nothing but its inputs, so an external scheduler can run it as a task.
-- A brief is rebuilt only when the content hash of its inputs changes: the notebook, its parameters, the
-  processed tables, the library's source and templates, and the formats asked for.
+- A brief is rebuilt only when the content hash of its inputs changes: the notebook, its parameters, its data
+  slice (``briefs.data_slices``: only the records it draws on, so editing one record rebuilds only the briefs
+  that show it), the boundaries, the library's source and templates, and the formats asked for. The slice hash
+  is also the data version the brief prints, so an incremental build and a full build give the same briefs.
 - Parameters are values, never code: ``--only`` specs are checked against the data (``briefs.select_briefs``)
   before anything is written or any kernel starts, ``run_brief`` checks a brief's parameters again, and output
   names are ``Brief.slug`` (``[a-z0-9-]`` only), checked once more to stay inside ``reports/``.
@@ -200,7 +202,7 @@ def data_fingerprint(processed_dir: Path) -> str:
 
 def brief_fingerprint(brief: Brief, data_hash: str, library_hash: str, formats: tuple[str, ...],
                       notebooks_dir: Path | None = None) -> str:
-    """Content hash of everything a brief's output depends on."""
+    """Content hash of everything a brief's output depends on (``data_hash``: its data slice and the boundaries)."""
     digest = hashlib.sha256()
     digest.update((Path(notebooks_dir or config.NOTEBOOKS_DIR) / brief.notebook.name).read_bytes())
     digest.update(json.dumps(brief.parameters, sort_keys=True).encode())
@@ -815,11 +817,14 @@ def _read_manifest(reports: Path) -> dict:
         return {}
 
 
-def _write_manifest(reports: Path, manifest: dict) -> None:
+def _write_manifest(reports: Path, manifest: dict) -> bool:
+    """Write the manifest if its content changed; return whether it did."""
     text = json.dumps(manifest, indent=1, sort_keys=True) + "\n"
     path = reports / MANIFEST
     if not path.exists() or path.read_text(encoding="utf-8") != text:
         write_text_atomic(path, text)
+        return True
+    return False
 
 
 def _outputs_present(reports: Path, slug: str, formats: tuple[str, ...]) -> bool:
@@ -828,7 +833,7 @@ def _outputs_present(reports: Path, slug: str, formats: tuple[str, ...]) -> bool
 
 def _write_index(reports: Path, manifest: dict, data_version: str) -> None:
     """Write ``index.html`` listing every brief; unchanged content is not rewritten (a no-op build writes nothing)."""
-    from .export import write_index
+    from .index_page import write_index
 
     entries = []
     for slug, entry in manifest.get("briefs", {}).items():
@@ -865,17 +870,24 @@ def _clean_staging(reports: Path) -> None:
 
 # --- The build ---------------------------------------------------------------------------------------------------
 
-def _brief_list(processed_dir: Path, data_hash: str, manifest: dict, only: list[str] | None,
-                chosen: list[Brief] | None = None) -> list[Brief]:
-    """The briefs to consider; the full list is cached in the manifest per data hash so a no-op build stays fast."""
-    if chosen is not None:
-        return chosen
-    cached = manifest.get("catalogue", {})
-    if only is None and cached.get("data_hash") == data_hash and cached.get("library") == __version__:
-        return [Brief(**b) for b in cached["briefs"]]
-    from .briefs import select_briefs
+def _brief_list(processed_dir: Path, data_hash: str, library_hash: str, manifest: dict, only: list[str] | None,
+                chosen: list[Brief] | None = None) -> tuple[list[Brief], dict[str, str]]:
+    """The briefs to consider and each one's data slice hash (``briefs.data_slices``).
 
-    return select_briefs(only, processed_dir)
+    Both are cached in the manifest per data hash, so a no-op build neither loads the tables nor imports pandas.
+    """
+    cached = manifest.get("catalogue", {})
+    fresh = (cached.get("data_hash") == data_hash and cached.get("library") == library_hash
+             and len(cached.get("slices", {})) == len(cached.get("briefs", [])))
+    if fresh and chosen is None and only is None:
+        return [Brief(**b) for b in cached["briefs"]], dict(cached.get("slices", {}))
+    from .briefs import data_slices, select_briefs
+
+    briefs = chosen if chosen is not None else select_briefs(only, processed_dir)
+    slices = dict(cached.get("slices", {})) if fresh else {}
+    if any(b.slug not in slices for b in briefs):
+        slices = data_slices(briefs, processed_dir)
+    return briefs, {b.slug: slices[b.slug] for b in briefs}
 
 
 def build_briefs(*, only: list[str] | None = None, formats: tuple[str, ...] = ("html", "pdf"),
@@ -931,13 +943,15 @@ def _build_locked(only, formats, jobs, force, processed, reports, timeout, progr
     data_hash = data_fingerprint(processed)
     library_hash = library_fingerprint()
     manifest = _read_manifest(reports)
-    briefs = _brief_list(processed, data_hash, manifest, only, chosen)
+    briefs, slices = _brief_list(processed, data_hash, library_hash, manifest, only, chosen)
     data_version = _data_version(processed)
+    boundaries_hash = _hash_files([config.BOUNDARIES_FILE])[:16] if config.BOUNDARIES_FILE.exists() else ""
     todo: list[tuple[Brief, str]] = []
     outcomes: list[BriefOutcome] = []
     known = manifest.get("briefs", {})
     for brief in briefs:
-        fingerprint = brief_fingerprint(brief, data_hash, library_hash, formats, notebooks)
+        fingerprint = brief_fingerprint(brief, f"{slices[brief.slug]}|{boundaries_hash}", library_hash, formats,
+                                        notebooks)
         entry = known.get(brief.slug, {})
         if (not force and entry.get("fingerprint") == fingerprint and entry.get("status") == "built"
                 and _outputs_present(reports, brief.slug, formats)):
@@ -947,18 +961,22 @@ def _build_locked(only, formats, jobs, force, processed, reports, timeout, progr
     done: list[BriefOutcome] = []
     try:
         if todo:
-            _run_pool(todo, formats, reports, processed, timeout, progress, data_version, jobs, notebooks, done)
+            _run_pool(todo, formats, reports, processed, timeout, progress, slices, jobs, notebooks, done)
     finally:
         # Also after an interrupt: the briefs finished so far are recorded, so the next build skips them.
         with _signals_deferred():
-            manifest = _updated_manifest(manifest, briefs, todo, outcomes + done, only, data_hash)
-            _write_manifest(reports, manifest)
-            _write_index(reports, manifest, data_version)
+            manifest = _updated_manifest(manifest, briefs, todo, outcomes + done, only, data_hash, library_hash,
+                                         slices)
+            changed = _write_manifest(reports, manifest)
+            # The index depends only on the manifest and the outputs present: a no-op build leaves it alone
+            # (and skips importing the exporters, which costs more than the rest of a no-op build).
+            if changed or todo or not (reports / "index.html").exists():
+                _write_index(reports, manifest, data_version)
     return BuildResult(outcomes + done, time.perf_counter() - started)
 
 
 def _updated_manifest(manifest: dict, briefs: list[Brief], todo, outcomes: list[BriefOutcome],
-                      only: list[str] | None, data_hash: str) -> dict:
+                      only: list[str] | None, data_hash: str, library_hash: str, slices: dict[str, str]) -> dict:
     by_slug = {b.slug: b for b in briefs}
     briefs_manifest = dict(manifest.get("briefs", {}))
     fingerprints = {b.slug: f for b, f in todo}
@@ -977,7 +995,7 @@ def _updated_manifest(manifest: dict, briefs: list[Brief], todo, outcomes: list[
         briefs_manifest = {slug: e for slug, e in briefs_manifest.items() if slug in current}
     catalogue = manifest.get("catalogue", {})
     if only is None:
-        catalogue = {"data_hash": data_hash, "library": __version__,
+        catalogue = {"data_hash": data_hash, "library": library_hash, "slices": slices,
                      "briefs": [{"kind": b.kind, "key": b.key, "title": b.title, "parameters": b.parameters}
                                 for b in briefs]}
     return {"catalogue": catalogue, "briefs": briefs_manifest}
@@ -1009,7 +1027,7 @@ def _stop_pool(executor: futures.ProcessPoolExecutor) -> None:
                     process.join(timeout=5)
 
 
-def _run_pool(todo, formats, reports, processed, timeout, progress, data_version, jobs, notebooks,
+def _run_pool(todo, formats, reports, processed, timeout, progress, slices, jobs, notebooks,
               done: list[BriefOutcome]) -> None:
     """Run the briefs in worker processes; append each outcome to ``done`` as it arrives."""
     from tqdm import tqdm
@@ -1045,7 +1063,7 @@ def _run_pool(todo, formats, reports, processed, timeout, progress, data_version
                                                   "parameters": b.parameters},
                                     formats=formats, reports_dir=str(reports),
                                     processed_dir=str(processed) if processed != config.PROCESSED_DIR.resolve() else None,
-                                    timeout=timeout, data_version=data_version, fingerprint=fingerprint,
+                                    timeout=timeout, data_version=slices[b.slug], fingerprint=fingerprint,
                                     notebooks_dir=str(notebooks)): (b, fingerprint)
                     for b, fingerprint in queue
                 }

@@ -11,8 +11,6 @@ import signal
 import sys
 from pathlib import Path
 
-from . import config
-
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_LOCKED = 0, 1, 2, 3
 
 

@@ -28,15 +28,12 @@ page escaped or through :func:`sanitize_html`; WeasyPrint is imported only when 
 
 from __future__ import annotations
 
-import html as _html
 import json
-import os
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from datetime import datetime, timezone
-from pathlib import Path
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import urlsplit
 
 import nbformat
 from jinja2 import pass_context
@@ -50,6 +47,13 @@ from traitlets.config import Config
 
 from mineral_analysis.atomic import write_bytes_atomic, write_text_atomic  # noqa: F401 - re-exported
 from mineral_analysis.config import TEMPLATES_DIR
+from mineral_analysis.index_page import (  # noqa: F401 - re-exported
+    BRIEF_CSP,
+    KIND_HEADINGS,
+    KIND_ORDER,
+    _format_built_at,
+    write_index,
+)
 
 __all__ = [
     "BRIEF_CSP",
@@ -70,12 +74,6 @@ __all__ = [
 
 #: Key of the notebook metadata block that names the brief (see the module docstring).
 METADATA_KEY = "mineral_analysis"
-
-#: Content-Security-Policy of every page written here: no scripts, no network, inline CSS, data: images.
-BRIEF_CSP = (
-    "default-src 'none'; img-src data:; style-src 'unsafe-inline'; font-src data:; "
-    "base-uri 'none'; form-action 'none'"
-)
 
 TEMPLATE_NAME = "brief"
 STYLESHEET = TEMPLATES_DIR / TEMPLATE_NAME / "static" / "brief.css"
@@ -98,29 +96,12 @@ KIND_LABELS = {
     "country": "Country brief",
     "mineral": "Mineral brief",
 }
-KIND_ORDER = ("overview", "agency", "country", "mineral")
-KIND_HEADINGS = {"overview": "Overview", "agency": "Agencies", "country": "Countries", "mineral": "Minerals"}
+
 
 
 # --------------------------------------------------------------------------------------------------
 # Metadata
 # --------------------------------------------------------------------------------------------------
-
-
-def _format_built_at(value: Any) -> tuple[str, str]:
-    """Return ``(machine, human)`` forms of a build time: ISO 8601, and UTC to the minute."""
-    if isinstance(value, datetime):
-        moment = value
-    else:
-        text = str(value).strip()
-        try:
-            moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-        except ValueError:
-            return text, text
-    if moment.tzinfo is None:
-        return moment.isoformat(timespec="seconds"), moment.strftime("%Y-%m-%d %H:%M")
-    moment = moment.astimezone(timezone.utc)
-    return moment.isoformat(timespec="seconds"), moment.strftime("%Y-%m-%d %H:%M UTC")
 
 
 def set_brief_metadata(
@@ -633,107 +614,3 @@ def render_pdf(nb: nbformat.NotebookNode | Mapping[str, Any], name: str | None =
 # --------------------------------------------------------------------------------------------------
 # Index page
 # --------------------------------------------------------------------------------------------------
-
-
-def _relative_href(name: str) -> str:
-    """A link to a file beside the index: relative, no scheme, no way out of the reports folder."""
-    text = str(name).replace("\\", "/")
-    parts = urlsplit(text)
-    if parts.scheme or parts.netloc or text.startswith("/") or ".." in text.split("/"):
-        raise ValueError(f"index links must be relative file names inside the reports folder: {name!r}")
-    return quote(text, safe="/#")
-
-
-def _status_slug(status: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", status.lower()).strip("-") or "unknown"
-
-
-def _stylesheet() -> str:
-    return STYLESHEET.read_text(encoding="utf-8")
-
-
-def write_index(
-    entries: Iterable[Mapping[str, Any]],
-    path: str | os.PathLike[str],
-    *,
-    title: str = "Mineral analysis briefs",
-    data_version: str | None = None,
-    built_at: datetime | str | None = None,
-) -> Path:
-    """Write the page that lists every brief (self-contained, same CSP and look as the briefs).
-
-    Each entry is a mapping with ``kind`` (overview / agency / country / mineral; others are listed
-    after them), ``key``, ``title``, ``html`` and ``pdf`` (file names relative to the index, ``pdf``
-    may be None) and ``status``. Entries are grouped by kind and keep their order within a group.
-    ``data_version`` and ``built_at`` go under the title when given; the page depends on nothing else,
-    so the same arguments give the same bytes.
-    """
-    esc = _html.escape
-    groups: dict[str, list[Mapping[str, Any]]] = {}
-    for entry in entries:
-        groups.setdefault(str(entry.get("kind") or "other"), []).append(entry)
-    order = [k for k in KIND_ORDER if k in groups] + sorted(k for k in groups if k not in KIND_ORDER)
-
-    meta_bits = []
-    if data_version:
-        meta_bits.append(f'<span class="brief-version">Data version {esc(str(data_version))}</span>')
-    if built_at:
-        machine, human = _format_built_at(built_at)
-        meta_bits.append(f'<span class="brief-built">Built <time datetime="{esc(machine)}">{esc(human)}</time></span>')
-    meta_line = '<span class="sep" aria-hidden="true">·</span>'.join(meta_bits)
-
-    sections = []
-    for kind in order:
-        rows = []
-        for entry in groups[kind]:
-            links = []
-            if entry.get("html"):
-                links.append(f'<a href="{esc(_relative_href(entry["html"]))}">HTML</a>')
-            if entry.get("pdf"):
-                links.append(f'<a href="{esc(_relative_href(entry["pdf"]))}">PDF</a>')
-            if not links:
-                links.append('<span class="muted">not built</span>')
-            status = str(entry.get("status") or "unknown")
-            rows.append(
-                "<tr>"
-                f'<td class="title">{esc(str(entry.get("title") or entry.get("key") or ""))}</td>'
-                f'<td class="key"><code>{esc(str(entry.get("key") or ""))}</code></td>'
-                f'<td class="formats">{"".join(links)}</td>'
-                f'<td class="status-cell"><span class="status status-{_status_slug(status)}">{esc(status)}</span></td>'
-                "</tr>"
-            )
-        heading = KIND_HEADINGS.get(kind, kind.replace("_", " ").capitalize())
-        sections.append(
-            f'<section class="index-group" id="{esc(_status_slug(kind))}">\n'
-            f'<h2>{esc(heading)} <span class="count">({len(rows)})</span></h2>\n'
-            '<table class="index-table">\n<thead><tr><th>Brief</th><th>Key</th><th>Formats</th>'
-            "<th>Status</th></tr></thead>\n<tbody>\n" + "\n".join(rows) + "\n</tbody>\n</table>\n</section>"
-        )
-    if not sections:
-        sections.append('<p class="muted">No briefs have been built.</p>')
-
-    page = f"""<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta http-equiv="Content-Security-Policy" content="{esc(BRIEF_CSP)}">
-<meta name="referrer" content="no-referrer">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{esc(title)}</title>
-<style type="text/css">
-{_stylesheet()}
-</style>
-</head>
-<body class="brief brief-index">
-<header class="brief-header">
-<p class="brief-kicker">Index</p>
-<h1 class="brief-title">{esc(title)}</h1>
-<p class="brief-meta">{meta_line}</p>
-</header>
-<main class="brief-main">
-{chr(10).join(sections)}
-</main>
-</body>
-</html>
-"""
-    return write_text_atomic(path, page)

@@ -192,20 +192,26 @@ def country_headline(financing_here: pd.DataFrame, membership: pd.DataFrame, iso
 
 
 def mineral_headline(financing: pd.DataFrame, mineral: str) -> str:
-    """The mineral brief's opening paragraph, with the not-stated share shown, not hidden."""
+    """The mineral brief's opening paragraph, with the not-stated share shown, not hidden.
+
+    The share is taken over the agencies that fund this mineral: their money with no mineral stated is what
+    could also go to it, and the sources do not say.
+    """
     from .analysis import explode_minerals
 
     rows = explode_minerals(financing)
     rows = rows[rows["mineral"] == mineral]
     numbers = headline_numbers(rows)
-    all_numbers = headline_numbers(financing)
-    unstated = financing[financing["minerals"] == NOT_STATED]
-    unstated_usd = float(unstated["counted_usd"].fillna(0).sum())
+    agencies = [code for code in AGENCIES if code in set(rows["agency"])]
+    scope = financing[financing["agency"].isin(agencies)]
+    scope_total = float(scope["counted_usd"].fillna(0).sum())
+    unstated_usd = float(scope.loc[scope["minerals"] == NOT_STATED, "counted_usd"].fillna(0).sum())
+    names = ", ".join(esc(code) for code in agencies)
     return (f"**{numbers['items']} item(s)** name {esc(mineral)}, worth **{_bn(numbers['total_usd'])}** "
-            f"({_bn(numbers['binding_usd'])} binding).\n\n"
-            f"**{_bn(unstated_usd)} ({share_text(unstated_usd, all_numbers['total_usd'])} of all money)** comes "
-            f"with no mineral stated. Some of it may go to {esc(mineral)}, but the sources do not say, so it is not "
-            "counted here.")
+            f"({_bn(numbers['binding_usd'])} binding), through {names}.\n\n"
+            f"The same agencies list **{_bn(unstated_usd)} ({share_text(unstated_usd, scope_total)} of their "
+            f"money)** with no mineral stated. Some of it may go to {esc(mineral)}, but the sources do not say, so "
+            "it is not counted here.")
 
 
 def summary_table(summary: pd.DataFrame) -> pd.DataFrame:
