@@ -25,8 +25,8 @@ The figures go to ``benchmarks/latest.json`` for a scheduled job to track; the d
 counts, load averages, the compared files) to ``benchmarks/work/details.json``. The exit status is 0 even when a
 target is missed (this is a measurement), 1 only when a step could not run.
 
-    python benchmarks/run.py                 # the full run: every brief, 10k/100k/1M records (15-25 minutes)
-    python benchmarks/run.py --quick         # 6 briefs, 10k/100k records (about 3 minutes)
+    python benchmarks/run.py                 # the full run: every brief, 10k/100k/1M records (20-30 minutes)
+    python benchmarks/run.py --quick         # 6 briefs, 10k/100k records (3-4 minutes)
     python benchmarks/run.py --briefs 12 --sizes 10000,100000 --skip-baseline
 """
 
@@ -47,16 +47,14 @@ import threading
 import time
 from pathlib import Path
 
+from mineral_analysis import config  # the runner's own paths; the measured steps use the snapshot (see above)
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 WORK = HERE / "work"
 BIN = Path(sys.executable).parent  # the environment's scripts: mineral-analysis, papermill, jupyter
 LATEST = HERE / "latest.json"
 DETAILS = WORK / "details.json"
-
-sys.path.insert(0, str(ROOT / "src"))  # the runner reads config and the brief catalogue from the checkout
-
-from mineral_analysis import config  # noqa: E402
 
 SIZES = (10_000, 100_000, 1_000_000)
 QUICK_BRIEFS = ["overview", "agency:DOE", "agency:EXIM", "country:USA", "country:KOR", "mineral:copper"]
@@ -79,10 +77,10 @@ DATA_VERSION = re.compile(r"(Data version )[0-9a-f]{6,64}")
 # A stream output (stdout/stderr) in a brief: the notebooks print nothing, so any is a stray kernel message, such
 # as IPython's "ERROR! Session/line number was not unique in database. History logging moved to new session N".
 STRAY_STREAM = re.compile(r'<section class="cell cell-output">\s*<div class="output output-stream">.*?</section>\s*',
-                          re.S)
+                          re.DOTALL)
 STRAY_PDF = re.compile(r"ERROR!\s+Session/line\s+number\s+was\s+not\s+unique\s+in\s+database\.\s+History\s+"
                        r"logging\s+moved\s+to\s+new\s+session\s+\d+\s*")
-BRIEF_SECONDS = re.compile(r"^\s*built (.+?) \(([\d.]+) s\)$", re.M)
+BRIEF_SECONDS = re.compile(r"^\s*built (.+?) \(([\d.]+) s\)$", re.MULTILINE)
 
 
 # --- Helpers -------------------------------------------------------------------------------------------------------
@@ -327,7 +325,8 @@ def changed_content(before: Path, after: Path, rows: list[dict]) -> list[str]:
     masked): the least an incremental build has to rebuild."""
     return [r["spec"] for r in rows
             if not (before / f"{r['slug']}.html").exists()
-            or html_text(before / f"{r['slug']}.html", True, True) != html_text(after / f"{r['slug']}.html", True, True)]
+            or html_text(before / f"{r['slug']}.html", True, True)
+            != html_text(after / f"{r['slug']}.html", True, True)]
 
 
 def brief_seconds(log_file: Path) -> dict[str, float]:
@@ -543,7 +542,7 @@ def main(argv: list[str] | None = None) -> int:
         stale.unlink()
     started = time.perf_counter()
     env = environment(args.live)
-    details: dict = {"started": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+    details: dict = {"started": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
                      "cpus": os.cpu_count(), "snapshot": not args.live, "load_at_start": load()}
     try:
         n_briefs = 0
@@ -573,7 +572,8 @@ def main(argv: list[str] | None = None) -> int:
             log(f"full build: {n_briefs} briefs into an empty benchmarks/work/reports/")
             details["full_build"] = build(env, data["processed"], reports, only, memory=True, name="full-build")
             details["outputs"] = outputs(reports, rows) | {"stray_streams": stray_streams(reports, rows)}
-            log(f"full build: {details['full_build']['seconds']:.1f} s, peak {details['full_build']['peak_rss_mb']:.0f} MiB")
+            full = details["full_build"]
+            log(f"full build: {full['seconds']:.1f} s, peak {full['peak_rss_mb']:.0f} MiB")
 
             details["noop"] = build(env, data["processed"], reports, only, name="noop")
             log(f"no-op rebuild: {details['noop']['seconds']:.2f} s ({details['noop']['built']} rebuilt)")

@@ -161,8 +161,8 @@ def generate(n: int, out_dir: Path, raw_dir: Path, seed: int = 20260204) -> dict
     out_dir.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(raw_dir / "membership.csv", out_dir / "membership.csv")
     frame[COLUMNS].to_csv(out_dir / "financing.csv", index=False, lineterminator="\n", quoting=csv.QUOTE_MINIMAL)
-    return {"records": n, "aggregates": int(len(total_positions)), "parts": int(len(total_positions) * PARTS),
-            "distinct_amounts": int(frame["amount_as_written"].nunique()), "repaired_collisions": int(len(colliding)),
+    return {"records": n, "aggregates": len(total_positions), "parts": len(total_positions) * PARTS,
+            "distinct_amounts": int(frame["amount_as_written"].nunique()), "repaired_collisions": len(colliding),
             "bytes": (out_dir / "financing.csv").stat().st_size}
 
 
@@ -177,8 +177,8 @@ def measure(raw_dir: Path) -> dict:
     tables = load_raw(raw_dir)
     cleaned = time.perf_counter()
     return {
-        "rows": int(len(tables.financing)),
-        "membership_rows": int(len(tables.membership)),
+        "rows": len(tables.financing),
+        "membership_rows": len(tables.membership),
         "seconds": cleaned - imported,
         "import_seconds": imported - started,
         "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,

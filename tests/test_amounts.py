@@ -439,3 +439,14 @@ def test_format_then_parse_round_trip(value: float) -> None:
 def test_format_never_fails_on_finite_numbers(value: float) -> None:
     text = format_usd(value)
     assert text == NOT_STATED if math.isnan(value) else text.lstrip("-").startswith("$")
+
+
+@given(qualifier=st.sampled_from(["", "до ", "более "]), whole=st.integers(1, 9999),
+       decimals=st.one_of(st.just(""), st.integers(0, 99).map(lambda d: f"{d:02d}"), st.integers(0, 9).map(str)),
+       mark=st.sampled_from([".", ","]), scale=st.sampled_from(["млн", "млрд"]))
+@settings(max_examples=800, deadline=None)
+def test_common_form_fast_path_agrees_with_the_general_parser(qualifier, whole, decimals, mark, scale):
+    from mineral_analysis.amounts import _parse_amount_general
+
+    text = f"{qualifier}${whole}{mark + decimals if decimals else ''} {scale}"
+    assert parse_amount(text) == _parse_amount_general(text)

@@ -235,11 +235,27 @@ def _valid_qualifiers() -> str:
     return "; ".join(f"{', '.join(repr(w) for w in words[:4])}... ({q})" for q, words in QUALIFIER_WORDS.items())
 
 
+# The form most records use ("$455 млн", "до $1.3 млрд", "$1,25 млрд"), read without the general grammar.
+# Only what the general parser reads the same way qualifies: a non-zero leading digit and at most two decimals
+# (so a comma is always a decimal mark here); tests/test_amounts.py checks both paths agree.
+_COMMON_RE = re.compile(r"(?:(до|более) )?\$([1-9][0-9]{0,3}(?:[.,][0-9]{1,2})?) (млн|млрд)")
+_COMMON_QUALIFIER = {None: "exact", "до": "up to", "более": "more than"}
+_COMMON_EXPONENT = {"млн": 6, "млрд": 9}
+
+
 def parse_amount(text: str) -> ParsedAmount:
     """Read one amount as written (``'до $700 млн'``) into a :class:`ParsedAmount` in US dollars.
 
     Raises :class:`AmountError` for anything that is not one positive, finite USD amount.
     """
+    if isinstance(text, str) and (m := _COMMON_RE.fullmatch(text)):
+        value = float(Decimal(m.group(2).replace(",", ".")).scaleb(_COMMON_EXPONENT[m.group(3)]))
+        return ParsedAmount(value, _COMMON_QUALIFIER[m.group(1)])
+    return _parse_amount_general(text)
+
+
+def _parse_amount_general(text: str) -> ParsedAmount:
+    """The general grammar behind :func:`parse_amount`."""
     if not isinstance(text, str):
         raise AmountError(f"expected an amount as text, got {type(text).__name__} {text!r}")
     s = _normalize(text)

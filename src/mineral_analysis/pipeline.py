@@ -142,18 +142,36 @@ def _check_message(schema: pa.DataFrameSchema, column: str | None, check: str) -
 
 # --- Cell parsing with located errors ------------------------------------------------------------------------
 
+@dataclass(frozen=True)
+class Parsed:
+    """A column parsed once per distinct value: ``values[codes[i]]`` is row i's parsed value."""
+
+    codes: np.ndarray
+    values: list
+
+    def derive(self, function: Callable[[object], object], dtype: object = object) -> np.ndarray:
+        """Apply ``function`` to each distinct parsed value and spread the results over the rows."""
+        return np.asarray([function(v) for v in self.values], dtype=dtype)[self.codes]
+
+    def derive_text(self, function: Callable[[object], str]) -> pd.Series:
+        """Like ``derive`` for text: the distinct results become a string array, then one ``take`` per row."""
+        distinct = pd.array([function(v) for v in self.values], dtype="str")
+        return pd.Series(distinct.take(self.codes))
+
+
 def _map_column(table: RawTable, column: str, parse: Callable[[str], object], problems: list[Problem],
-                *, errors: tuple[type[Exception], ...] = (ValueError,)) -> pd.Series:
-    """Apply ``parse`` to each distinct value of ``column``; record a Problem on every line of a bad value."""
+                *, errors: tuple[type[Exception], ...] = (ValueError,)) -> Parsed:
+    """Parse each distinct value of ``column`` once; record a Problem on every line of a bad value."""
     series = table.frame[column]
-    results: dict[str, object] = {}
+    codes, uniques = pd.factorize(series)
+    values: list = []
     failures: dict[str, str] = {}
-    for value in series.unique():
+    for value in uniques.tolist():
         try:
-            results[value] = parse(value)
+            values.append(parse(value))
         except errors as exc:
             failures[value] = str(exc)
-            results[value] = None
+            values.append(None)
     if failures:
         lines = table.frame[LINE_COLUMN]
         for value, message in failures.items():
@@ -163,7 +181,7 @@ def _map_column(table: RawTable, column: str, parse: Callable[[str], object], pr
             if len(positions) > MAX_LINES_PER_VALUE:
                 problems.append(Problem(table.name, None, column, value,
                                         f"the same value is wrong on {len(positions) - MAX_LINES_PER_VALUE} more line(s)"))
-    return series.map(results)
+    return Parsed(codes, values)
 
 
 def _parse_optional_amount(text: str):
@@ -173,8 +191,11 @@ def _parse_optional_amount(text: str):
 def _duplicate_problems(table: RawTable, column: str, label: str) -> list[Problem]:
     series = table.frame[column]
     duplicated = series.duplicated(keep="first") & (series != "")
+    if not duplicated.any():
+        return []
     problems = []
-    first_line = dict(zip(series[~series.duplicated(keep="first")], table.frame[LINE_COLUMN]))
+    first = ~series.duplicated(keep="first")
+    first_line = dict(zip(series[first], table.frame.loc[first, LINE_COLUMN]))
     for position in np.flatnonzero(duplicated.to_numpy())[:MAX_LINES_PER_VALUE]:
         value = series.iat[position]
         problems.append(Problem(table.name, int(table.frame[LINE_COLUMN].iat[position]), column, value,
@@ -211,31 +232,33 @@ def clean_financing(table: RawTable) -> pd.DataFrame:
     if problems:
         raise DataValidationError(problems)
 
-    codes = countries.map(lambda codes: ";".join(codes))
+    source_pairs = pd.Series(raw["source_file"] + "\0" + raw["source_paragraph"])
+    pair_codes, pair_uniques = pd.factorize(source_pairs)
+    source = Parsed(pair_codes, [format_source(*pair.split("\0", 1)) for pair in pair_uniques.tolist()])
     frame = pd.DataFrame({
         "record_id": raw["record_id"],
-        "agency": agency,
-        "agency_name": agency.map(lambda code: AGENCIES[code].label),
+        "agency": agency.derive_text(str),
+        "agency_name": agency.derive_text(lambda code: AGENCIES[code].label),
         "title": raw["title"],
         "amount_as_written": raw["amount_as_written"],
-        "amount_usd": amount.map(lambda a: math.nan if a is None else a.value_usd).astype("float64"),
-        "amount_qualifier": amount.map(lambda a: NOT_STATED if a is None else a.qualifier),
+        "amount_usd": amount.derive(lambda a: math.nan if a is None else a.value_usd, "float64"),
+        "amount_qualifier": amount.derive_text(lambda a: NOT_STATED if a is None else a.qualifier),
         "counted_usd": np.nan,
-        "instrument": instrument,
-        "instrument_label": instrument.map(lambda code: INSTRUMENTS[code].label),
-        "is_binding": instrument.map(lambda code: INSTRUMENTS[code].is_binding).astype(bool),
-        "is_aggregate": is_aggregate.astype(bool),
+        "instrument": instrument.derive_text(str),
+        "instrument_label": instrument.derive_text(lambda code: INSTRUMENTS[code].label),
+        "is_binding": instrument.derive(lambda code: INSTRUMENTS[code].is_binding, bool),
+        "is_aggregate": is_aggregate.derive(bool, bool),
         "parent_id": raw["parent_id"],
-        "mobilized_usd": mobilized.map(lambda a: math.nan if a is None else a.value_usd).astype("float64"),
+        "mobilized_usd": mobilized.derive(lambda a: math.nan if a is None else a.value_usd, "float64"),
         "mobilized_from": raw["mobilized_from"],
-        "announced": announced.map(lambda a: a[0]),
-        "announced_date": pd.to_datetime(announced.map(lambda a: a[1])),
-        "announced_precision": announced.map(lambda a: a[2]),
-        "country_iso3": codes,
-        "country_names": countries.map(lambda codes: ";".join(country_name(c) for c in codes)),
+        "announced": announced.derive_text(lambda a: a[0]),
+        "announced_date": pd.to_datetime(announced.derive(lambda a: a[1])),
+        "announced_precision": announced.derive_text(lambda a: a[2]),
+        "country_iso3": countries.derive_text(lambda codes: ";".join(codes)),
+        "country_names": countries.derive_text(lambda codes: ";".join(country_name(c) for c in codes)),
         "subnational": raw["subnational"],
-        "minerals": minerals,
-        "source": [format_source(f, p) for f, p in zip(raw["source_file"], raw["source_paragraph"])],
+        "minerals": minerals.derive_text(str),
+        "source": source.derive_text(str),
         "note": raw["note"],
     })
     problems = check_aggregates(frame, raw[LINE_COLUMN], table.name) + check_duplicate_items(frame, raw[LINE_COLUMN], table.name)
@@ -246,24 +269,37 @@ def clean_financing(table: RawTable) -> pd.DataFrame:
 
 
 def check_aggregates(frame: pd.DataFrame, lines: pd.Series, file: str) -> list[Problem]:
-    """Check stated totals and their parts: parents exist and are totals, no cycles, parts never exceed totals."""
+    """Check stated totals and their parts: parents exist and are totals, no cycles, parts never exceed totals.
+
+    Only rows that take part in a link (parts and the totals they name) are looked at one by one, so the check
+    costs little on large files where few rows are linked.
+    """
     problems: list[Problem] = []
-    ids = frame["record_id"]
-    line_of = dict(zip(ids, lines))
-    parent_of = {rid: pid for rid, pid in zip(ids, frame["parent_id"]) if pid}
-    is_aggregate = dict(zip(ids, frame["is_aggregate"]))
-    agency_of = dict(zip(ids, frame["agency"]))
-    with_parts = set(parent_of.values())
-    for rid, amount in zip(ids, frame["amount_usd"]):
-        if is_aggregate[rid] and math.isnan(amount) and rid not in with_parts:
-            problems.append(Problem(file, int(line_of[rid]), "amount_as_written", "",
-                                    f"{rid} is a stated total (is_aggregate=true) but has no amount; write the "
-                                    "total as the source states it, or set is_aggregate=false"))
+    amounts_all = frame["amount_usd"].to_numpy()
+    aggregates_all = frame["is_aggregate"].to_numpy(dtype=bool)
+    linked = (frame["parent_id"] != "").to_numpy()
+    referenced = frame["record_id"].isin(set(frame.loc[linked, "parent_id"])).to_numpy()
+    for position in np.flatnonzero(aggregates_all & np.isnan(amounts_all) & ~referenced):
+        rid = frame["record_id"].iat[position]
+        problems.append(Problem(file, int(lines.iat[position]), "amount_as_written", "",
+                                f"{rid} is a stated total (is_aggregate=true) but has no amount; write the "
+                                "total as the source states it, or set is_aggregate=false"))
+    involved = linked | referenced
+    if not involved.any():
+        return problems
+    rows = frame[involved]
+    ids = rows["record_id"]
+    line_of = dict(zip(ids, lines[involved]))
+    parent_of = {rid: pid for rid, pid in zip(ids, rows["parent_id"]) if pid}
+    is_aggregate = dict(zip(ids, rows["is_aggregate"]))
+    agency_of = dict(zip(ids, rows["agency"]))
+    totals = frame.loc[aggregates_all, "record_id"].tolist()
+    valid_totals = ", ".join(totals[:10]) + (f" and {len(totals) - 10} more" if len(totals) > 10 else "")
     for rid, pid in parent_of.items():
         if pid not in line_of:
             problems.append(Problem(file, int(line_of[rid]), "parent_id", pid,
                                     f"points to a total that does not exist; valid totals are "
-                                    f"{', '.join(i for i, a in is_aggregate.items() if a) or 'none (no row has is_aggregate=true)'}"))
+                                    f"{valid_totals or 'none (no row has is_aggregate=true)'}"))
         elif not is_aggregate[pid]:
             problems.append(Problem(file, int(line_of[rid]), "parent_id", pid,
                                     f"points to {pid}, which is not a stated total; set is_aggregate=true on line {line_of[pid]} or clear parent_id"))
@@ -283,10 +319,15 @@ def check_aggregates(frame: pd.DataFrame, lines: pd.Series, file: str) -> list[P
                 break
             seen.append(current)
             current = parent_of.get(current)
-    amounts = dict(zip(ids, frame["amount_usd"]))
-    qualifiers = dict(zip(ids, frame["amount_qualifier"]))
-    for pid in {p for p in parent_of.values() if p in amounts}:
-        parts = [rid for rid, p in parent_of.items() if p == pid]
+    amounts = dict(zip(ids, rows["amount_usd"]))
+    qualifiers = dict(zip(ids, rows["amount_qualifier"]))
+    written = dict(zip(ids, rows["amount_as_written"]))
+    parts_of: dict[str, list[str]] = {}
+    for rid, pid in parent_of.items():
+        parts_of.setdefault(pid, []).append(rid)
+    for pid, parts in parts_of.items():
+        if pid not in amounts:
+            continue
         parts_total = float(np.nansum([amounts[r] for r in parts]))
         total = amounts[pid]
         if is_aggregate.get(pid) and math.isnan(total):
@@ -297,7 +338,7 @@ def check_aggregates(frame: pd.DataFrame, lines: pd.Series, file: str) -> list[P
         allowed = {"exact": total * (1 + 1e-9), "up to": total * (1 + 1e-9), "about": total * (1 + ABOUT_TOLERANCE),
                    "more than": math.inf}.get(qualifiers[pid], total)
         if parts_total > allowed:
-            problems.append(Problem(file, int(line_of[pid]), "amount_as_written", frame.loc[ids == pid, "amount_as_written"].iat[0],
+            problems.append(Problem(file, int(line_of[pid]), "amount_as_written", written[pid],
                                     f"its parts ({', '.join(parts)}) add up to ${parts_total:,.0f}, more than the stated total "
                                     f"${total:,.0f}; fix an amount or a parent_id"))
     return problems
@@ -338,8 +379,8 @@ def clean_membership(table: RawTable) -> pd.DataFrame:
     if problems:
         raise DataValidationError(problems)
     frame = pd.DataFrame({
-        "iso3": iso3.astype("str"),
-        "name": iso3.map(country_name),
+        "iso3": iso3.derive_text(str),
+        "name": iso3.derive_text(country_name),
         "group": raw["group"],
         "group_label": raw["group"].map(GROUPS),
         "name_as_written": raw["name_as_written"],

@@ -163,8 +163,68 @@ def read_raw_table(path: Path, columns: list[str]) -> RawTable:
     """Read ``path`` as UTF-8 CSV whose header must equal ``columns``; return every field as text.
 
     Raises DataValidationError listing every structural problem (encoding, header, field counts, blank or
-    comment lines, over-long fields) with its line number.
+    comment lines, over-long fields) with its line number. A well-formed file (one line per record, nothing the
+    checks below would report) is read by pyarrow's CSV reader; anything else goes through the strict reader,
+    which finds and locates every problem.
     """
+    fast = _read_well_formed(Path(path), columns)
+    return fast if fast is not None else _read_strict(Path(path), columns)
+
+
+# A quote with neither a delimiter nor another quote on either side: text after a closing quote, or a quote in
+# the middle of a field, which only the strict reader reports.
+_STRAY_QUOTE = re.compile(rb'"(?![,\r\n"])(?<=[^,\r\n"]")')  # starts with the quote, so the scan is fast
+_ASCII_CONTROLS = bytes(range(0x00, 0x09)) + b"\x0b\x0c" + bytes(range(0x0e, 0x20)) + b"\x7f"
+_NOT_ASCII_CONTROL = bytes(b for b in range(256) if b not in _ASCII_CONTROLS)
+
+
+def _read_well_formed(path: Path, columns: list[str]) -> RawTable | None:
+    """pyarrow's reader for a file with no problem to report; None when the strict reader must look at it."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    try:
+        data = path.read_bytes()
+        if data.startswith(b"\xef\xbb\xbf") or not data.strip():
+            return None
+        data.decode("utf-8")
+        # Control or direction characters go to the strict reader, which locates them. Checked on the bytes:
+        # single-byte controls by deleting every other byte; the rest only when their lead bytes occur.
+        if data.translate(None, _NOT_ASCII_CONTROL):
+            return None
+        if any(lead in data for lead in (b"\xc2", b"\xe2\x80", b"\xe2\x81")) and _CONTROL_RE.search(data.decode("utf-8")):
+            return None
+        if _STRAY_QUOTE.search(data):
+            return None  # pyarrow accepts text after a closing quote; the strict reader reports it
+        table = pacsv.read_csv(
+            pa.py_buffer(data), read_options=pacsv.ReadOptions(block_size=1 << 26),
+            parse_options=pacsv.ParseOptions(newlines_in_values=False, ignore_empty_lines=False),
+            convert_options=pacsv.ConvertOptions(column_types={c: pa.string() for c in columns},
+                                                 strings_can_be_null=False, quoted_strings_can_be_null=False))
+    except (OSError, UnicodeDecodeError, pa.ArrowInvalid):
+        return None
+    rows = table.num_rows
+    physical_lines = data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
+    # Line numbers are row + 2 only when every record is one physical line (no blank or multi-line record).
+    if [c.strip() for c in table.column_names] != columns or rows == 0 or physical_lines != rows + 1:
+        return None
+    frame = table.to_pandas()
+    blank = np.ones(rows, dtype=bool)
+    for column in columns:
+        values = frame[column].astype("str")
+        if (values.str.len() > MAX_FIELD_CHARS).any():
+            return None
+        frame[column] = values.str.strip()
+        blank &= (frame[column] == "").to_numpy()
+    if frame[columns[0]].str.startswith("#").any() or blank.any():
+        return None
+    frame[LINE_COLUMN] = np.arange(2, rows + 2)
+    return RawTable(path=path, frame=frame)
+
+
+def _read_strict(path: Path, columns: list[str]) -> RawTable:
+    """The strict, row-by-row reader that locates every structural problem."""
     path = Path(path)
     name = path.name
     if not path.exists():
