@@ -92,7 +92,7 @@ def finding_by_agency(financing: pd.DataFrame) -> str:
     total = table["total_usd"].sum()
     lead = table.iloc[0]
     return (f"{lead['agency']} accounts for {share_text(lead['total_usd'], total)} of {_bn(total)}; "
-            f"{share_text(table['binding_usd'].sum(), total)} of all money is binding")
+            f"{share_text(table['binding_usd'].sum(), total)} of it is binding")
 
 
 def finding_by_mineral(financing: pd.DataFrame) -> str:
