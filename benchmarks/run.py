@@ -15,14 +15,14 @@ One run measures, on this machine, and prints a table (figure, value, target, me
    second, peak memory.
 6. The largest HTML and PDF brief.
 
-Everything happens in ``benchmarks/work/`` (git-ignored): a copy of ``data/raw``, its processed tables, the
+Everything happens in ``benchmarks/scratch/`` (git-ignored): a copy of ``data/raw``, its processed tables, the
 reports of each step. The real ``data/`` and ``reports/`` are never touched. By default the library is measured
 from a snapshot of ``src/mineral_analysis`` copied there at the start (through ``PYTHONPATH`` and
 ``MINERAL_ANALYSIS_ROOT``), so an edit of ``src/`` during the run cannot change the build's code fingerprint
 between steps; ``--live`` measures the checkout itself.
 
 The figures go to ``benchmarks/latest.json`` for a scheduled job to track; the details of the run (every step's
-counts, load averages, the compared files) to ``benchmarks/work/details.json``. The exit status is 0 even when a
+counts, load averages, the compared files) to ``benchmarks/scratch/details.json``. The exit status is 0 even when a
 target is missed (this is a measurement), 1 only when a step could not run.
 
     python benchmarks/run.py                 # the full run: every brief, 10k/100k/1M records (20-30 minutes)
@@ -51,7 +51,7 @@ from mineral_analysis import config  # the runner's own paths; the measured step
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
-WORK = HERE / "work"
+WORK = HERE / "scratch"
 BIN = Path(sys.executable).parent  # the environment's scripts: mineral-analysis, papermill, jupyter
 LATEST = HERE / "latest.json"
 DETAILS = WORK / "details.json"
@@ -390,7 +390,7 @@ def step_cleaning(env: dict, sizes: list[int], profile: bool) -> dict:
         profiled = run([sys.executable, str(HERE / "synthetic.py"), "profile", str(WORK / "synthetic" / str(largest)),
                         str(WORK / f"profile-clean-{largest}.prof")], env)
         (WORK / f"profile-clean-{largest}.txt").write_text(profiled["stdout"], encoding="utf-8")
-        results["profile"] = f"benchmarks/work/profile-clean-{largest}.txt"
+        results["profile"] = f"benchmarks/scratch/profile-clean-{largest}.txt"
     return results
 
 
@@ -547,7 +547,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         n_briefs = 0
         if not args.skip_build:
-            log("preparing benchmarks/work/: raw copy, processed tables, brief list")
+            log("preparing benchmarks/scratch/: raw copy, processed tables, brief list")
             data = prepare(env)
             rows = brief_rows(env, data["processed"], args)
             everything = not (args.quick or args.briefs)
@@ -559,7 +559,7 @@ def main(argv: list[str] | None = None) -> int:
             warm = build(env, data["processed"], WORK / "warmup", ["--only", rows[0]["spec"], "--formats", "html",
                                                                    "--force"], name="warmup")
             if warm["failed"]:
-                raise RuntimeError("the warm-up brief failed; see benchmarks/work/warmup.log")
+                raise RuntimeError("the warm-up brief failed; see benchmarks/scratch/warmup.log")
 
             if not args.skip_baseline:
                 details["load_before_baseline"] = load()
@@ -569,7 +569,7 @@ def main(argv: list[str] | None = None) -> int:
             reports = WORK / "reports"
             shutil.rmtree(reports, ignore_errors=True)
             details["load_before_full_build"] = load()
-            log(f"full build: {n_briefs} briefs into an empty benchmarks/work/reports/")
+            log(f"full build: {n_briefs} briefs into an empty benchmarks/scratch/reports/")
             details["full_build"] = build(env, data["processed"], reports, only, memory=True, name="full-build")
             details["outputs"] = outputs(reports, rows) | {"stray_streams": stray_streams(reports, rows)}
             full = details["full_build"]
