@@ -26,7 +26,7 @@ from matplotlib.path import Path as MplPath
 from . import config
 from .amounts import format_usd
 from .geo import SMALL_COUNTRY_AREA_KM2, _cached
-from .vocab import AGENCIES, GROUPS, SUPRANATIONAL
+from .vocab import AGENCIES, GROUPS, SUPRANATIONAL, agency_colour
 
 FIGSIZE = (11.0, 6.0)
 FONT = "DejaVu Sans"
@@ -452,7 +452,7 @@ def plot_funding_map(financing: pd.DataFrame, *, title: str | None = None) -> Fi
                        .agg(usd=("counted_usd", "sum"), items=("record_id", "nunique")))
             bubbles = bubbles.join(points, on="iso3").sort_values("usd", ascending=False)  # small ones on top
             vmax = float(bubbles["usd"].max())
-            colours = [_agency_colour(a) for a in bubbles["agency"]]
+            colours = [agency_colour(a) for a in bubbles["agency"]]
             filled = bubbles["is_binding"].to_numpy(dtype=bool)
             ax.scatter(bubbles["point_x"], bubbles["point_y"], s=_bubble_area(bubbles["usd"], vmax),
                        facecolors=[mpl.colors.to_rgba(c, 0.55) if f else (1, 1, 1, 0) for c, f in zip(colours, filled)],
@@ -460,7 +460,7 @@ def plot_funding_map(financing: pd.DataFrame, *, title: str | None = None) -> Fi
 
             present = set(bubbles["agency"])
             agencies = [a for a in AGENCIES if a in present] + sorted(present - set(AGENCIES))
-            handles = [_circle(_agency_colour(a), a or "agency not stated") for a in agencies]
+            handles = [_circle(agency_colour(a), a or "agency not stated") for a in agencies]
             if not filled.all():
                 handles += [_circle("#888888", "filled: binding"), _circle("#888888", "ring: not binding", ring=True)]
             legend = _band_legend(fig, handles, x=x, title="Agency", ncols=math.ceil(len(handles) / 4))
@@ -509,10 +509,6 @@ def _as_bool(value) -> bool:
     if isinstance(value, str):
         return value.strip().lower() in {"true", "1", "yes"}
     return bool(value) if pd.notna(value) else False
-
-
-def _agency_colour(code: str) -> str:
-    return AGENCIES[code].colour if code in AGENCIES else "#777777"
 
 
 def _circle(colour: str, label: str, *, ring: bool = False) -> Line2D:

@@ -18,7 +18,7 @@ from matplotlib.patches import Patch  # noqa: E402
 from matplotlib.ticker import FuncFormatter  # noqa: E402
 
 from .analysis import funding_summary  # noqa: E402
-from .vocab import AGENCIES, NOT_STATED  # noqa: E402
+from .vocab import AGENCIES, NOT_STATED, agency_colour  # noqa: E402,F401 - agency_colour is re-exported
 
 NOT_STATED_LABEL = NOT_STATED
 
@@ -41,12 +41,6 @@ STYLE = {
     "savefig.dpi": 110,
     "savefig.bbox": "tight",
 }
-
-
-def agency_colour(code: str) -> str:
-    """The agency's fixed colour (the same in every chart and map)."""
-    agency = AGENCIES.get(code)
-    return agency.colour if agency else "#777777"
 
 
 def usd_scale(max_value: float) -> tuple[float, str]:
@@ -83,8 +77,8 @@ def plot_funding_by(financing: pd.DataFrame, by: str = "agency", *, title: str |
     note under the chart says so. ``top`` keeps the largest groups and sums the rest into "Other".
     """
     summary = funding_summary(financing, by=by)
+    additive = summary.attrs.get("additive", True)
     summary = summary[summary["total_usd"] > 0]
-    additive = funding_summary(financing, by=by).attrs.get("additive", True)
     if top is not None and len(summary) > top:
         head, tail = summary.iloc[: top - 1], summary.iloc[top - 1:]
         other = pd.DataFrame([{

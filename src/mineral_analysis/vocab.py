@@ -47,6 +47,12 @@ AGENCIES: dict[str, Agency] = {
 }
 
 
+def agency_colour(code: str) -> str:
+    """The agency's fixed colour, the same in every chart and map (grey for an unknown code)."""
+    agency = AGENCIES.get(code)
+    return agency.colour if agency else "#777777"
+
+
 @dataclass(frozen=True)
 class Instrument:
     code: str
