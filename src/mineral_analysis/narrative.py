@@ -237,3 +237,21 @@ def item_notes_table(financing: pd.DataFrame) -> pd.DataFrame:
     rows = financing[financing["note"] != ""].sort_values(["agency", "record_id"])
     return or_none(pd.DataFrame({"ID": rows["record_id"], "Note": rows["note"]}).reset_index(drop=True),
                    "No notes on these items")
+
+
+def finding_participation(membership: pd.DataFrame) -> str:
+    """The participation map's title: delegations and bilateral frameworks, counted from the table."""
+    roles = roles_by_country(membership)
+    delegations = roles[roles["ministerial_participant"]]
+    countries = int((delegations["iso3"] != "EUU").sum())
+    eu = " and the European Commission" if (delegations["iso3"] == "EUU").any() else ""
+    return (f"{countries} countries{eu} took part; "
+            f"{int(roles['bilateral_framework'].sum())} signed bilateral frameworks")
+
+
+def finding_timeline(financing: pd.DataFrame) -> str:
+    """The timeline's title: the span of the dated items."""
+    dates = financing["announced_date"].dropna()
+    if dates.empty:
+        return "No dated items"
+    return f"Dated items run from {dates.min():%B %Y} to {dates.max():%B %Y}"
