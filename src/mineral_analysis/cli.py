@@ -1,17 +1,65 @@
 """The ``mineral-analysis`` command: ``data``, ``validate``, ``build`` and ``list``.
 
-Exit codes: 0 success; 1 the raw data failed validation or a brief failed; 2 a usage or parameter error;
-3 another build holds the lock; 128 + the signal number when a build is interrupted (130 SIGINT, 143 SIGTERM).
+Exit codes: 0 success; 1 the raw data failed validation or a brief failed; 2 a usage or parameter error (or no
+project folder); 3 another build holds the lock; 128 + the signal number when a build is interrupted (130 SIGINT,
+143 SIGTERM).
+
+Every command takes ``--project DIR`` (the project folder; see ``config``) and ``--no-progress``. When a run's
+output is not a terminal (cron, CI, a pipe into a log), each line it writes starts with an ISO 8601 UTC timestamp
+and no progress bar is drawn; ``MINERAL_ANALYSIS_LOG=plain`` (or ``timestamped``) forces one or the other.
 """
 
 from __future__ import annotations
 
 import argparse
+import io
+import os
 import signal
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_LOCKED = 0, 1, 2, 3
+LOG_VARIABLE = "MINERAL_ANALYSIS_LOG"
+# Commands whose output is a log (timestamped off a terminal); the others print data (lists, tables, CSV).
+LOGGING_COMMANDS = {"data", "validate", "build", "release", "verify"}
+
+
+class TimestampedStream(io.TextIOBase):
+    """A text stream that starts every line written through it with an ISO 8601 UTC timestamp."""
+
+    def __init__(self, stream, clock=None) -> None:
+        self._stream = stream
+        self._clock = clock or (lambda: datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"))
+        self._at_line_start = True
+
+    def write(self, text: str) -> int:
+        for piece in text.splitlines(keepends=True):
+            if self._at_line_start:
+                self._stream.write(f"{self._clock()} ")
+            self._stream.write(piece)
+            self._at_line_start = piece.endswith(("\n", "\r"))
+        return len(text)
+
+    def flush(self) -> None:
+        self._stream.flush()
+
+    def isatty(self) -> bool:
+        return False
+
+    def fileno(self) -> int:
+        return self._stream.fileno()
+
+
+def timestamps_wanted(stream, environ=None) -> bool:
+    """Whether a run's lines get timestamps: off a terminal, unless ``MINERAL_ANALYSIS_LOG`` says otherwise."""
+    setting = (os.environ if environ is None else environ).get(LOG_VARIABLE, "").strip().lower()
+    if setting in ("plain", "timestamped"):
+        return setting == "timestamped"
+    try:
+        return not stream.isatty()
+    except (AttributeError, ValueError):
+        return True
 
 
 def _usd(value: float) -> str:
@@ -76,7 +124,7 @@ def _cmd_build(args: argparse.Namespace) -> int:
             processed_dir=args.processed_dir,
             reports_dir=args.reports_dir,
             timeout=args.timeout,
-            progress=not args.no_progress,
+            progress=not args.no_progress and sys.stderr.isatty(),
             wait=args.wait,
         )
     except ParameterError as exc:
@@ -100,7 +148,23 @@ def _cmd_build(args: argparse.Namespace) -> int:
 def make_parser() -> argparse.ArgumentParser:
     """The argument parser (kept separate so the tests and docs can inspect it)."""
     parser = argparse.ArgumentParser(prog="mineral-analysis", description=__doc__.splitlines()[0])
+    # Options every command takes (before or after the command's name), so one ARGS can serve them all.
+    shared = argparse.ArgumentParser(add_help=False)
+    shared.add_argument("--project", type=Path, default=argparse.SUPPRESS, metavar="DIR",
+                        help="the project folder (default: MINERAL_ANALYSIS_ROOT, else the folder holding "
+                             "data/raw/ at or above the working directory)")
+    shared.add_argument("--no-progress", action="store_true", default=argparse.SUPPRESS,
+                        help="never draw a progress bar (none is drawn off a terminal anyway)")
+    for action in shared._actions:
+        if action.option_strings and action.dest != "help":
+            parser._add_action(action)
     sub = parser.add_subparsers(dest="command", required=True)
+    _add_parser = sub.add_parser
+
+    def add_parser(name, **kwargs):
+        return _add_parser(name, parents=[shared], **kwargs)
+
+    sub.add_parser = add_parser
 
     def dirs(p: argparse.ArgumentParser, raw: bool = True, processed: bool = True) -> None:
         if raw:
@@ -132,7 +196,6 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true", help="rebuild even when nothing changed")
     p.add_argument("--reports-dir", type=Path, default=None, help="output folder (default: reports)")
     p.add_argument("--timeout", type=float, default=300.0, help="seconds a brief may run before it fails")
-    p.add_argument("--no-progress", action="store_true", help="no progress bar (cron logs)")
     p.add_argument("--wait", action="store_true", help="wait for a running build instead of refusing")
     p.set_defaults(func=_cmd_build)
     return parser
@@ -140,8 +203,57 @@ def make_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; return the exit code."""
+    from . import config
+
     args = make_parser().parse_args(argv)
-    return args.func(args)
+    args.no_progress = getattr(args, "no_progress", False)
+    project = getattr(args, "project", None)
+    if project is not None:
+        if not config.is_project(project):
+            print(f"error: --project {project}: not a mineral-analysis project folder (no data/raw/"
+                  f"{config.RAW_FINANCING} in it)", file=sys.stderr)
+            return EXIT_USAGE
+        config.use_project(project)
+    if args.command in LOGGING_COMMANDS:
+        streams = (sys.stdout, sys.stderr)
+        if timestamps_wanted(sys.stderr):
+            sys.stdout, sys.stderr = TimestampedStream(sys.stdout), TimestampedStream(sys.stderr)
+        try:
+            return _run(args)
+        finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            sys.stdout, sys.stderr = streams
+    return _run(args)
+
+
+def _needs_project(args: argparse.Namespace) -> bool:
+    """Every command works on a project folder, unless its folders are all named on the command line."""
+    def given(name: str) -> bool:
+        return getattr(args, name, None) is not None
+
+    if args.command == "validate":
+        return not given("raw_dir")
+    if args.command == "data":
+        return not (given("raw_dir") and given("processed_dir"))
+    if args.command == "list":
+        return not given("processed_dir")
+    return True
+
+
+def _run(args: argparse.Namespace) -> int:
+    from . import config
+
+    try:
+        if _needs_project(args):
+            config.require_project()
+        return args.func(args)
+    except config.ProjectNotFound as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except BrokenPipeError:  # `mineral-analysis list | head`: the reader left; not an error of ours
+        sys.stdout = None
+        return EXIT_OK
 
 
 if __name__ == "__main__":
