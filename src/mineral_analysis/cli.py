@@ -70,13 +70,19 @@ def _usd(value: float) -> str:
 
 def _cmd_data(args: argparse.Namespace) -> int:
     from .errors import DataValidationError
-    from .pipeline import build_processed
+    from .pipeline import DataLockedError, build_processed
 
     try:
-        summary = build_processed(args.raw_dir, args.processed_dir)
+        summary = build_processed(args.raw_dir, args.processed_dir, wait=args.wait)
     except DataValidationError as exc:
         print(f"error: {exc.report()}", file=sys.stderr)
         print(f"nothing was written; {args.processed_dir or 'data/processed/'} is unchanged", file=sys.stderr)
+        return EXIT_FAILED
+    except DataLockedError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_LOCKED
+    except OSError as exc:  # a symlinked processed folder, a full disk, no permission: nothing half-written
+        print(f"error: the processed tables were not replaced: {exc}", file=sys.stderr)
         return EXIT_FAILED
     changed = ", ".join(summary["changed"]) or "nothing (already up to date)"
     print(f"data version {summary['data_version']}: {summary['financing_records']} financing records, "
@@ -176,6 +182,7 @@ def make_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("data", help="validate data/raw and rebuild data/processed atomically")
     dirs(p)
+    p.add_argument("--wait", action="store_true", help="wait for a build or data run holding the data lock")
     p.set_defaults(func=_cmd_data)
 
     p = sub.add_parser("validate", help="check data/raw; write nothing")

@@ -68,8 +68,16 @@ def use_project(root: Path | None) -> None:
     REPORTS_DIR = base / "reports"
     # The source articles, beside the checkout (shared/seeds); absent in a copy that travels without them.
     SEEDS_DIR = base.parent / "shared" / "seeds"
-    # One lock for data/processed/: `data` writes under it, `build` reads under it.
-    DATA_LOCK = DATA_DIR / ".data.lock"
+    DATA_LOCK = data_lock_path(PROCESSED_DIR)
+
+
+def data_lock_path(processed_dir: Path | None = None) -> Path:
+    """The lock that keeps `data` (which replaces the processed tables) and `build` (which reads them) apart.
+
+    It sits beside the processed folder, not in it, because `data` swaps the whole folder.
+    """
+    folder = Path(processed_dir or PROCESSED_DIR).resolve()
+    return folder.parent / f".{folder.name}.lock"
 
 
 def require_project() -> Path:

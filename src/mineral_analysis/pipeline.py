@@ -23,7 +23,7 @@ import pandera.pandas as pa
 
 from . import __version__, columns, config
 from .amounts import AmountError, parse_amount
-from .atomic import remove_stale_temporaries, replace_files_atomic
+from .atomic import replace_folder_atomic
 from .countries import CountryError, country_name, resolve_countries, resolve_country
 from .errors import DataValidationError, Problem
 from .normalize import (
@@ -481,27 +481,44 @@ def data_dictionary_markdown() -> str:
     return "\n".join(lines)
 
 
-def build_processed(raw_dir: Path | None = None, processed_dir: Path | None = None) -> dict:
-    """Validate the raw data and write the processed tables atomically; return the summary.
+class DataLockedError(RuntimeError):
+    """Another `data` run or a build holds the processed folder's lock."""
 
-    Nothing is written unless every check passes; files whose content is unchanged are not rewritten.
+
+def build_processed(raw_dir: Path | None = None, processed_dir: Path | None = None, *, wait: bool = False) -> dict:
+    """Validate the raw data and write the processed tables as one set; return the summary.
+
+    Nothing is written unless every check passes, and nothing at all when no file's content changed. The folder
+    is replaced as a whole (``atomic.replace_folder_atomic``) under the data lock (``config.data_lock_path``),
+    which a build also holds while it reads: with ``wait`` a busy lock is waited for, otherwise DataLockedError.
     """
+    from filelock import FileLock, Timeout
+
     tables = load_raw(raw_dir)
     processed_dir = Path(processed_dir or config.PROCESSED_DIR)
-    processed_dir.mkdir(parents=True, exist_ok=True)
-    remove_stale_temporaries(processed_dir)
     summary = summarize(tables)
     files = {
-        processed_dir / "financing.csv": _csv_bytes(tables.financing),
-        processed_dir / "financing.parquet": _parquet_bytes(tables.financing),
-        processed_dir / "membership.csv": _csv_bytes(tables.membership),
-        processed_dir / "membership.parquet": _parquet_bytes(tables.membership),
-        processed_dir / "data_dictionary.md": data_dictionary_markdown().encode("utf-8"),
+        "financing.csv": _csv_bytes(tables.financing),
+        "financing.parquet": _parquet_bytes(tables.financing),
+        "membership.csv": _csv_bytes(tables.membership),
+        "membership.parquet": _parquet_bytes(tables.membership),
+        config.DATA_DICTIONARY: data_dictionary_markdown().encode("utf-8"),
     }
-    summary["files"] = {path.name: hashlib.sha256(data).hexdigest() for path, data in sorted(files.items())}
-    files[processed_dir / "metadata.json"] = (json.dumps(summary, indent=2, sort_keys=True) + "\n").encode("utf-8")
-    changed = replace_files_atomic(files)
-    summary["changed"] = [p.name for p in changed]
+    summary["files"] = {name: hashlib.sha256(data).hexdigest() for name, data in sorted(files.items())}
+    files[config.PROCESSED_METADATA] = (json.dumps(summary, indent=2, sort_keys=True) + "\n").encode("utf-8")
+    lock_path = config.data_lock_path(processed_dir)
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(str(lock_path))
+    try:
+        lock.acquire(timeout=-1 if wait else 0)
+    except Timeout:
+        raise DataLockedError(f"{processed_dir.name}/ is in use by another `data` run or a build (it holds "
+                              f"{lock_path.name}); wait for it to finish, or pass --wait to queue behind it") from None
+    try:
+        changed = replace_folder_atomic(processed_dir, files)
+    finally:
+        lock.release()
+    summary["changed"] = changed
     summary["processed_dir"] = str(processed_dir)
     return summary
 
