@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -14,26 +13,10 @@ from pathlib import Path
 import pytest
 
 from mineral_analysis import cli, config
+from projects import keep_rows, link_environment, tracked_copy
 
 ROOT = config.PROJECT_ROOT
 TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ ")
-
-
-def tracked_copy(destination: Path) -> Path:
-    """A copy of the checkout's tracked files (timestamps kept) at ``destination``, as a fresh clone has them."""
-    files = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, check=True).stdout
-    for name in filter(None, files.decode().split("\0")):
-        source, target = ROOT / name, destination / name
-        if source.is_file():
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(source, target)
-    return destination
-
-
-def keep_rows(csv_path: Path, keep) -> None:
-    """Rewrite a raw CSV of the copy with only the header and the lines ``keep(line)`` accepts."""
-    header, *rows = csv_path.read_text(encoding="utf-8").splitlines(keepends=True)
-    csv_path.write_text(header + "".join(r for r in rows if keep(r)), encoding="utf-8")
 
 
 # --- The cron line ------------------------------------------------------------------------------------------
@@ -51,9 +34,7 @@ def test_readme_cron_line_runs_green_in_a_bare_environment(tmp_path):
     # A small but valid dataset keeps the build short: the DOE items and the first delegations.
     keep_rows(project / "data" / "raw" / "financing.csv", lambda line: line.startswith("DOE-"))
     keep_rows(project / "data" / "raw" / "membership.csv", lambda line: line.startswith(("HOST-", "PART-0")))
-    (project / ".venv").symlink_to(Path(sys.prefix), target_is_directory=True)
-    for name in ("pyproject.toml", "setup.py", "requirements/constraints.txt"):
-        os.utime(project / name, (0, 0))  # the linked environment is current: make must not reinstall it
+    link_environment(project)
     command = readme_cron_command()
     assert "/srv/mineral-analysis" in command
     command = command.replace("/srv/mineral-analysis", str(project))
@@ -146,8 +127,8 @@ def test_commands_outside_a_project_say_so_in_one_line(no_project, command, caps
 
 
 def test_project_option_names_the_folder_and_refuses_a_non_project(tmp_path, capsys):
-    assert cli.main(["--project", str(tmp_path), "list"]) == cli.EXIT_USAGE
-    assert "not a mineral-analysis project folder" in capsys.readouterr().err
+    assert cli.main(["--project", str(tmp_path / "missing"), "list"]) == cli.EXIT_USAGE
+    assert "no such folder" in capsys.readouterr().err
 
 
 def test_project_found_from_the_working_folder_and_the_variable(tmp_path):

@@ -216,9 +216,8 @@ def main(argv: list[str] | None = None) -> int:
     args.no_progress = getattr(args, "no_progress", False)
     project = getattr(args, "project", None)
     if project is not None:
-        if not config.is_project(project):
-            print(f"error: --project {project}: not a mineral-analysis project folder (no data/raw/"
-                  f"{config.RAW_FINANCING} in it)", file=sys.stderr)
+        if not project.is_dir():
+            print(f"error: --project {project}: no such folder", file=sys.stderr)
             return EXIT_USAGE
         config.use_project(project)
     if args.command in LOGGING_COMMANDS:

@@ -37,7 +37,11 @@ class ProjectNotFound(RuntimeError):
 
 
 def is_project(folder: Path) -> bool:
-    """Whether ``folder`` has the project layout (``data/raw/financing.csv``)."""
+    """Whether ``folder`` has the project layout (``data/raw/financing.csv``): what the search above looks for.
+
+    A folder named explicitly (``--project``, ``MINERAL_ANALYSIS_ROOT``) is taken as it is, so a project may keep
+    its raw or processed data elsewhere (``--raw-dir``, ``--processed-dir``).
+    """
     return (Path(folder) / "data" / "raw" / RAW_FINANCING).is_file()
 
 
@@ -82,7 +86,7 @@ def data_lock_path(processed_dir: Path | None = None) -> Path:
 
 def require_project() -> Path:
     """The project root, or ProjectNotFound with a one-line message saying how to name one."""
-    if PROJECT_ROOT is None or not is_project(PROJECT_ROOT):
+    if PROJECT_ROOT is None or not PROJECT_ROOT.is_dir():
         where = f"{PROJECT_ROOT}" if PROJECT_ROOT is not None else f"{Path.cwd()} or any folder above it"
         raise ProjectNotFound(
             f"no mineral-analysis project at {where} (a project has data/raw/{RAW_FINANCING}); run the command "
