@@ -19,9 +19,13 @@ PROCESSED_DIR = DATA_DIR / "processed"
 EXTERNAL_DIR = DATA_DIR / "external"
 NOTEBOOKS_DIR = PROJECT_ROOT / "notebooks"
 REPORTS_DIR = PROJECT_ROOT / "reports"
+RELEASES_DIR = DATA_DIR / "releases"
+# The source articles live beside the project (shared/seeds), not inside it; tests that read them skip when absent.
+SEEDS_DIR = PROJECT_ROOT.parent / "shared" / "seeds"
 
 RAW_FINANCING = "financing.csv"
 RAW_MEMBERSHIP = "membership.csv"
+RAW_SOURCES = "sources.csv"
 BOUNDARIES_FILE = EXTERNAL_DIR / "boundaries" / "countries_50m.parquet"
 TEMPLATES_DIR = PACKAGE_DIR / "templates"
 
