@@ -35,6 +35,7 @@ from .normalize import (
     parse_bool,
 )
 from .rawio import LINE_COLUMN, RawTable, read_raw_table
+from .releases import csv_bytes, dataset_version
 from .sources import Source, citation_problems, format_citations, load_sources, parse_citations
 from .vocab import AGENCIES, GROUPS, INSTRUMENTS, NOT_STATED
 
@@ -385,7 +386,7 @@ def check_duplicate_items(frame: pd.DataFrame, lines: pd.Series, file: str) -> l
 def counted_amounts(frame: pd.DataFrame) -> pd.Series:
     """Return, per row, what totals may add: the amount for an item, the unitemised remainder for a total."""
     parts_sum = frame.loc[frame["parent_id"] != ""].groupby("parent_id")["amount_usd"].sum(min_count=1)
-    remainder = frame["amount_usd"] - frame["record_id"].map(parts_sum).fillna(0.0)
+    remainder = frame["amount_usd"] - frame["record_id"].map(parts_sum).astype("float64").fillna(0.0)
     counted = np.where(frame["is_aggregate"], remainder.clip(lower=0.0), frame["amount_usd"])
     return pd.Series(counted, index=frame.index, dtype="float64")
 
@@ -517,13 +518,6 @@ def summarize(tables: CleanTables) -> dict:
 TOTAL_KEYS = ("total_usd", "binding_usd", "non_binding_usd", "not_stated_usd", "mobilized_usd")
 
 
-def _csv_bytes(frame: pd.DataFrame) -> bytes:
-    out = frame.copy()
-    if "announced_date" in out:
-        out["announced_date"] = out["announced_date"].dt.strftime("%Y-%m-%d")
-    return out.to_csv(index=False, lineterminator="\n", float_format="%.2f").encode("utf-8")
-
-
 def _parquet_bytes(frame: pd.DataFrame) -> bytes:
     import io
 
@@ -543,10 +537,13 @@ def data_dictionary_markdown() -> str:
     return "\n".join(lines)
 
 
-def build_processed(raw_dir: Path | None = None, processed_dir: Path | None = None) -> dict:
+def build_processed(raw_dir: Path | None = None, processed_dir: Path | None = None,
+                    releases_dir: Path | None = None) -> dict:
     """Validate the raw data and write the processed tables atomically; return the summary.
 
-    Nothing is written unless every check passes; files whose content is unchanged are not rewritten.
+    Nothing is written unless every check passes; files whose content is unchanged are not rewritten. The
+    metadata's ``dataset_version`` is the latest release's name when the tables equal it, else
+    ``"<latest> + unreleased changes"``; ``release`` is that release's name, date and citation (or null).
     """
     tables = load_raw(raw_dir)
     processed_dir = Path(processed_dir or config.PROCESSED_DIR)
@@ -554,13 +551,14 @@ def build_processed(raw_dir: Path | None = None, processed_dir: Path | None = No
     remove_stale_temporaries(processed_dir)
     summary = summarize(tables)
     files = {
-        processed_dir / "financing.csv": _csv_bytes(tables.financing),
+        processed_dir / "financing.csv": csv_bytes(tables.financing),
         processed_dir / "financing.parquet": _parquet_bytes(tables.financing),
-        processed_dir / "membership.csv": _csv_bytes(tables.membership),
+        processed_dir / "membership.csv": csv_bytes(tables.membership),
         processed_dir / "membership.parquet": _parquet_bytes(tables.membership),
         processed_dir / "data_dictionary.md": data_dictionary_markdown().encode("utf-8"),
     }
     summary["files"] = {path.name: hashlib.sha256(data).hexdigest() for path, data in sorted(files.items())}
+    summary["dataset_version"], summary["release"] = dataset_version({p.name: d for p, d in files.items()}, releases_dir)
     files[processed_dir / "metadata.json"] = (json.dumps(summary, indent=2, sort_keys=True) + "\n").encode("utf-8")
     changed = replace_files_atomic(files)
     summary["changed"] = [p.name for p in changed]
