@@ -142,6 +142,8 @@ def agreements_table(membership: pd.DataFrame) -> pd.DataFrame:
         "Country": rows["name"],
         "As written": rows["name_as_written"],
         "Source": rows["source"],
+        "Sources": rows["source_count"],
+        "Conflict": rows["conflict"],
         "Note": rows["note"],
     }).reset_index(drop=True)
 
