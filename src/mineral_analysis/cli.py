@@ -151,6 +151,87 @@ def _cmd_build(args: argparse.Namespace) -> int:
     return EXIT_FAILED if result.failed else EXIT_OK
 
 
+# --- Releases and changes (the tracker) -------------------------------------------------------------------
+
+def _cmd_release(args: argparse.Namespace) -> int:
+    from .errors import DataValidationError
+    from .releases import ReleaseError, make_release
+
+    only = {s.strip() for s in args.sources.split(",") if s.strip()} if args.sources else None
+    try:
+        release = make_release(args.name, raw_dir=args.raw_dir, releases_dir=args.releases_dir,
+                               only_sources=only, date=args.date)
+    except ReleaseError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except DataValidationError as exc:
+        print(f"error: {exc.report()}", file=sys.stderr)
+        print(f"no release was made; fix the raw data and run `mineral-analysis release {args.name}` again",
+              file=sys.stderr)
+        return EXIT_FAILED
+    print(f"release {release.name} ({release.date}, sources {', '.join(release.sources)}) made; "
+          "run `mineral-analysis data` so that the briefs name it")
+    print(release.citation)
+    return EXIT_OK
+
+
+def _cmd_releases(args: argparse.Namespace) -> int:
+    from .releases import ReleaseError, list_releases
+
+    try:
+        releases = list_releases(args.releases_dir)
+    except ReleaseError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    for release in releases:
+        print(f"{release.name}\t{release.date}\tsources {','.join(release.sources)}\t{release.citation}")
+    return EXIT_OK
+
+
+def _cmd_changes(args: argparse.Namespace) -> int:
+    from .changes import changes_between, format_changes
+    from .releases import ReleaseError
+
+    try:
+        changes, deltas = changes_between(args.since, args.until, args.processed_dir, args.releases_dir)
+    except ReleaseError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except FileNotFoundError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    sys.stdout.write(format_changes(changes, deltas, args.format))
+    return EXIT_OK
+
+
+def _add_tracker_commands(sub: argparse._SubParsersAction) -> None:
+    """The parser entries of ``release``, ``releases`` and ``changes``."""
+    def releases_dir(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--releases-dir", type=Path, default=None, help="folder of the releases (default: data/releases)")
+
+    p = sub.add_parser("release", help="validate data/raw and store it as a named, immutable release")
+    p.add_argument("name", help="release name: lower-case letters, digits, '.', '_', '-' (e.g. 2026-03-update)")
+    p.add_argument("--raw-dir", type=Path, default=None, help="folder of the raw files (default: data/raw)")
+    p.add_argument("--sources", default=None, metavar="IDS",
+                   help="comma-separated source ids: build the release from the records citing these alone "
+                        "(for past releases, e.g. 000)")
+    p.add_argument("--date", default=None, help="release date YYYY-MM-DD (default: today)")
+    releases_dir(p)
+    p.set_defaults(func=_cmd_release)
+
+    p = sub.add_parser("releases", help="list the releases, oldest first, one per line, name first")
+    releases_dir(p)
+    p.set_defaults(func=_cmd_releases)
+
+    p = sub.add_parser("changes", help="records added, removed or changed since a release")
+    p.add_argument("--since", required=True, metavar="NAME", help="the release to compare from")
+    p.add_argument("--until", default=None, metavar="NAME", help="a later release (default: the current processed data)")
+    p.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    p.add_argument("--processed-dir", type=Path, default=None, help="folder of the processed tables (default: data/processed)")
+    releases_dir(p)
+    p.set_defaults(func=_cmd_changes)
+
+
 def make_parser() -> argparse.ArgumentParser:
     """The argument parser (kept separate so the tests and docs can inspect it)."""
     parser = argparse.ArgumentParser(prog="mineral-analysis", description=__doc__.splitlines()[0])
@@ -205,6 +286,7 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--timeout", type=float, default=300.0, help="seconds a brief may run before it fails")
     p.add_argument("--wait", action="store_true", help="wait for a running build instead of refusing")
     p.set_defaults(func=_cmd_build)
+    _add_tracker_commands(sub)
     return parser
 
 

@@ -27,6 +27,7 @@ BUNDLED_DIR = PACKAGE_DIR / "bundled"
 # The file catalogue: every file name the pipeline, the loaders and the build read or write.
 RAW_FINANCING = "financing.csv"
 RAW_MEMBERSHIP = "membership.csv"
+RAW_SOURCES = "sources.csv"
 PROCESSED_TABLES = ("financing", "membership")
 PROCESSED_METADATA = "metadata.json"
 DATA_DICTIONARY = "data_dictionary.md"
@@ -61,16 +62,18 @@ def find_project_root(cwd: Path | None = None, environ: dict[str, str] | None = 
 def use_project(root: Path | None) -> None:
     """Point every path of this module at ``root`` (None: no project; the bundled tables are read)."""
     global PROJECT_ROOT, DATA_DIR, RAW_DIR, PROCESSED_DIR, EXTERNAL_DIR, NOTEBOOKS_DIR, REPORTS_DIR, SEEDS_DIR
-    global DATA_LOCK
+    global DATA_LOCK, RELEASES_DIR
     PROJECT_ROOT = Path(root).resolve() if root is not None else None
     base = PROJECT_ROOT if PROJECT_ROOT is not None else Path.cwd()
     DATA_DIR = base / "data"
     RAW_DIR = DATA_DIR / "raw"
     PROCESSED_DIR = DATA_DIR / "processed" if PROJECT_ROOT is not None else BUNDLED_DIR
     EXTERNAL_DIR = DATA_DIR / "external"
+    RELEASES_DIR = DATA_DIR / "releases"
     NOTEBOOKS_DIR = base / "notebooks"
     REPORTS_DIR = base / "reports"
-    # The source articles, beside the checkout (shared/seeds); absent in a copy that travels without them.
+    # The source articles live beside the project (shared/seeds), not inside it; tests that read them skip when
+    # absent.
     SEEDS_DIR = base.parent / "shared" / "seeds"
     DATA_LOCK = data_lock_path(PROCESSED_DIR)
 
@@ -99,6 +102,7 @@ DATA_DIR: Path
 RAW_DIR: Path
 PROCESSED_DIR: Path
 EXTERNAL_DIR: Path
+RELEASES_DIR: Path
 NOTEBOOKS_DIR: Path
 REPORTS_DIR: Path
 SEEDS_DIR: Path

@@ -70,7 +70,7 @@ def new_figure(width: float = 10.0, height: float = 4.5) -> tuple[Figure, plt.Ax
 
 def plot_funding_by(financing: pd.DataFrame, by: str = "agency", *, title: str | None = None,
                     top: int | None = 15) -> Figure:
-    """Horizontal bars of counted USD per group, split into binding (dark) and non-binding (light).
+    """Horizontal bars of counted USD per group, split into binding (dark), not binding (light) and not stated (dotted).
 
     ``by`` is ``agency``, ``mineral``, ``instrument`` or ``country``. Bars for agencies use the agency's colour
     (hatched when non-binding). When a group view is not additive (items in several countries or minerals), a
@@ -83,7 +83,8 @@ def plot_funding_by(financing: pd.DataFrame, by: str = "agency", *, title: str |
         head, tail = summary.iloc[: top - 1], summary.iloc[top - 1:]
         other = pd.DataFrame([{
             "label": f"Other ({len(tail)})", "binding_usd": tail["binding_usd"].sum(),
-            "non_binding_usd": tail["non_binding_usd"].sum(), "total_usd": tail["total_usd"].sum(),
+            "non_binding_usd": tail["non_binding_usd"].sum(), "not_stated_usd": tail["not_stated_usd"].sum(),
+            "total_usd": tail["total_usd"].sum(),
             by: "", "items": tail["items"].sum(),
         }])
         summary = pd.concat([head, other], ignore_index=True)
@@ -101,20 +102,27 @@ def plot_funding_by(financing: pd.DataFrame, by: str = "agency", *, title: str |
         labels = summary["label"].tolist()[::-1]
         binding = summary["binding_usd"].to_numpy()[::-1]
         non_binding = summary["non_binding_usd"].to_numpy()[::-1]
+        not_stated = summary["not_stated_usd"].to_numpy()[::-1]
         y = np.arange(len(labels))
         if by == "agency":
             colours = [agency_colour(code) for code in summary["agency"].tolist()[::-1]]
             ax.barh(y, binding, color=colours, edgecolor=colours, height=0.62)
             ax.barh(y, non_binding, left=binding, color="white", edgecolor=colours, hatch="///", height=0.62,
                     linewidth=1.2)
+            ax.barh(y, not_stated, left=binding + non_binding, color="white", edgecolor=colours, hatch="...",
+                    height=0.62, linewidth=1.2)
             legend = [Patch(facecolor="#555555", label="Binding"),
-                      Patch(facecolor="white", edgecolor="#555555", hatch="///", label="Non-binding")]
+                      Patch(facecolor="white", edgecolor="#555555", hatch="///", label="Not binding"),
+                      Patch(facecolor="white", edgecolor="#555555", hatch="...", label="Not stated")]
         else:
             ax.barh(y, binding, color=BINDING_COLOUR, height=0.62)
             ax.barh(y, non_binding, left=binding, color=NON_BINDING_COLOUR, height=0.62)
+            ax.barh(y, not_stated, left=binding + non_binding, color="white", edgecolor=NON_BINDING_COLOUR,
+                    hatch="...", height=0.62)
             legend = [Patch(facecolor=BINDING_COLOUR, label="Binding"),
-                      Patch(facecolor=NON_BINDING_COLOUR, label="Non-binding")]
-        totals = binding + non_binding
+                      Patch(facecolor=NON_BINDING_COLOUR, label="Not binding"),
+                      Patch(facecolor="white", edgecolor=NON_BINDING_COLOUR, hatch="...", label="Not stated")]
+        totals = binding + non_binding + not_stated
         for position, total in zip(y, totals):
             ax.text(total, position, "  " + _label(total, divisor), va="center", ha="left", fontsize=9.5,
                     color=TEXT_COLOUR)
