@@ -24,6 +24,7 @@ RAW_FINANCING = "financing.csv"
 RAW_MEMBERSHIP = "membership.csv"
 BOUNDARIES_FILE = EXTERNAL_DIR / "boundaries" / "countries_50m.parquet"
 TEMPLATES_DIR = PACKAGE_DIR / "templates"
+FONTS_DIR = PACKAGE_DIR / "resources" / "fonts"  # the bundled fonts every brief is set in
 
 
 def raw_path(name: str, raw_dir: Path | None = None) -> Path:
