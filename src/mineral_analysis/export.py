@@ -289,6 +289,9 @@ _SHORT_TABLE_ROWS = 30
 # characters of print table type does not fit A4 portrait; the print stylesheet squeezes it.
 _PORTRAIT_TABLE_CHARS = 105
 _PORTRAIT_TABLE_CHARS_SMALL = 125  # past this, the smallest print type
+# A word longer than this many characters (a 2,000-character name, say) may break anywhere (class
+# ``long-word``), so that it never pushes the other columns off the page; shorter words stay whole.
+_LONG_WORD_CHARS = 30
 
 
 def _cell_kind(text: str) -> str:
@@ -314,8 +317,12 @@ def _min_chars(cell) -> int:
     elif _cell_kind(text) == "num":
         longest = len(text.strip())
     else:
-        longest = max((len(w) for w in text.split()), default=0)
+        longest = min(_longest_word(text), _LONG_WORD_CHARS)
     return longest + 3
+
+
+def _longest_word(text: str) -> int:
+    return max((len(w) for w in text.split()), default=0)
 
 
 def _min_table_chars(table) -> int:
@@ -332,7 +339,8 @@ def _min_table_chars(table) -> int:
 
 def _style_tables(soup) -> None:
     """Mark tables for the stylesheet: numeric columns (``num``, right-aligned), short tables (kept on
-    one page in print) and wide ones (squeezed to the page width in print)."""
+    one page in print), wide ones (squeezed to the page width in print) and cells holding a word too long
+    for any column (``long-word``: it may break anywhere)."""
     for table in soup.find_all("table"):
         body_rows = [tr for tr in table.find_all("tr") if tr.find_parent("thead") is None]
         if len(body_rows) <= _SHORT_TABLE_ROWS:
@@ -342,6 +350,9 @@ def _style_tables(soup) -> None:
             _add_class(table, "table-wide")
         if chars > _PORTRAIT_TABLE_CHARS_SMALL:
             _add_class(table, "table-xwide")
+        for cell in table.find_all(["td", "th"]):
+            if _longest_word(cell.get_text()) > _LONG_WORD_CHARS and _cell_kind(cell.get_text()) != "num":
+                _add_class(cell, "long-word")
         rows = [tr.find_all(["td", "th"], recursive=False) for tr in body_rows]
         spans = any(
             cell.get("colspan", "1") != "1" or cell.get("rowspan", "1") != "1" for row in rows for cell in row

@@ -107,6 +107,7 @@ def subset_woff2(face: FontFace, chars: str) -> bytes:
     options.flavor = "woff2"
     options.name_IDs = ["*"]  # keep the copyright and licence records with the font
     options.notdef_outline = True
+    options.drop_tables = [*options.drop_tables, "FFTM"]  # FontForge's own timestamps: nothing a reader needs
     font = TTFont(face.path, recalcTimestamp=False)  # no build time inside the font
     subsetter = subset.Subsetter(options)
     subsetter.populate(unicodes=[ord(c) for c in chars])

@@ -1,8 +1,8 @@
 """One look for every brief: the bundled fonts, and the matplotlib style of every chart and map.
 
-The fonts ship in the package (``resources/fonts``, licences beside them), so a brief looks the same on any
-machine: the HTML embeds the subset it uses, the PDF is laid out with nothing else, and charts and maps are
-drawn with the same files.
+The fonts ship in the package (:mod:`mineral_analysis.fonts`), so a brief looks the same on any machine: the
+HTML embeds the subset it uses, the PDF is laid out with nothing else, and charts and maps are drawn with the
+same files, registered with matplotlib here.
 
 Charts are drawn inside :func:`chart_style`: matplotlib's own defaults (never the account's ``matplotlibrc``)
 plus :data:`STYLE`, set for the duration of the ``with`` block only, so the caller's settings and backend are
@@ -14,46 +14,15 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
-from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
 import matplotlib as mpl
+import matplotlib.style
 from matplotlib import font_manager
 from matplotlib.figure import Figure
 
-from .config import FONTS_DIR
-
-#: The family every brief is set in (Latin, Cyrillic, Greek and many symbols).
-FONT_FAMILY = "DejaVu Sans"
-#: Code and plain-text outputs.
-MONO_FAMILY = "DejaVu Sans Mono"
-#: Characters the main family lacks (most emoji, CJK...) show as a framed symbol naming their Unicode block.
-FALLBACK_FAMILY = "Last Resort High-Efficiency"
-
-
-@dataclass(frozen=True)
-class FontFace:
-    """One bundled font file and the CSS descriptors it stands for."""
-
-    file: str
-    family: str
-    weight: int = 400
-    style: str = "normal"
-
-    @property
-    def path(self) -> Path:
-        return FONTS_DIR / self.file
-
-
-FONT_FACES: tuple[FontFace, ...] = (
-    FontFace("DejaVuSans.ttf", FONT_FAMILY),
-    FontFace("DejaVuSans-Bold.ttf", FONT_FAMILY, weight=700),
-    FontFace("DejaVuSans-Oblique.ttf", FONT_FAMILY, style="italic"),
-    FontFace("DejaVuSans-BoldOblique.ttf", FONT_FAMILY, weight=700, style="italic"),
-    FontFace("DejaVuSansMono.ttf", MONO_FAMILY),
-    FontFace("LastResortHE-Regular.ttf", FALLBACK_FAMILY),
-)
+from .fonts import FALLBACK_FAMILY, FONT_FACES, FONT_FAMILY
 
 # Colours shared by charts and maps.
 TEXT_COLOUR = "#222222"
