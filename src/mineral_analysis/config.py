@@ -21,6 +21,7 @@ RESOURCES_DIR = PACKAGE_DIR / "resources"
 # Country boundaries (Natural Earth 1:50m via world-atlas; see resources/boundaries/README.md) ship with the
 # package: every installation draws the same maps.
 BOUNDARIES_FILE = RESOURCES_DIR / "boundaries" / "countries_50m.parquet"
+FONTS_DIR = RESOURCES_DIR / "fonts"  # the bundled fonts every brief is set in
 # The processed tables a wheel carries (copied in by setup.py's build step from data/processed/).
 BUNDLED_DIR = PACKAGE_DIR / "bundled"
 
