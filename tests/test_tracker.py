@@ -155,6 +155,8 @@ def test_brief_selector_picks_the_same_rows_in_any_version():
     assert brief_selector("country", "AUS")("financing", frame)["record_id"].tolist() == ["A-01"]
     assert brief_selector("mineral", "tin")("financing", frame)["record_id"].tolist() == ["A-03", "A-04"]
     assert len(brief_selector("overview")("financing", frame)) == 5
+    empty = brief_selector("country", "AUS")("financing", frame.iloc[0:0])  # a release with no financing yet
+    assert empty.empty and list(empty.columns) == list(frame.columns)
 
 
 # --- Releases and changes -------------------------------------------------------------------------------------

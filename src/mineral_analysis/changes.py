@@ -144,10 +144,10 @@ def brief_selector(kind: str, value: str = "") -> Callable[[str, pd.DataFrame], 
             return frame[frame["iso3"] == value] if kind == "country" else frame.iloc[0:0]
         if kind == "agency":
             return frame[frame["agency"] == value]
-        if kind == "country":
-            return frame[frame["country_iso3"].str.split(";").map(lambda codes: value in codes)]
-        if kind == "mineral":
-            return frame[frame["minerals"].str.split(";").map(lambda names: value in names)]
+        if kind in ("country", "mineral"):
+            column = "country_iso3" if kind == "country" else "minerals"
+            mask = [value in str(cell).split(";") for cell in frame[column]]
+            return frame.loc[pd.Series(mask, index=frame.index, dtype=bool)]
         raise ValueError(f"kind must be overview, agency, country or mineral, not {kind!r}")
     return select
 
@@ -208,8 +208,11 @@ def what_changed(kind: str, value: str = "", processed_dir: Path | None = None,
     select = brief_selector(kind, value)
     old = {t: select(t, old_all[t]) for t in TABLES}
     new = {t: select(t, new_all[t]) for t in TABLES}
-    titles = {**dict(zip(old["financing"]["record_id"], old["financing"]["title"])),
-              **dict(zip(new["financing"]["record_id"], new["financing"]["title"]))}
+    titles = {}
+    for version in (old, new):
+        titles.update(zip(version["financing"]["record_id"], version["financing"]["title"]))
+        members = version["membership"]
+        titles.update(zip(members["record_id"], members["name"] + " (" + members["group_label"] + ")"))
     return what_changed_text(diff_tables(old, new), old["financing"], new["financing"], since, titles)
 
 
