@@ -22,6 +22,7 @@ CHANGE_COLUMNS = ["record_id", "change", "field", "old", "new"]
 # Labels derived one-to-one from another column: a change shows in that column, so these would only repeat it.
 DERIVED_LABELS = {"agency_name", "instrument_label", "country_names", "announced_date", "announced_precision",
                   "group_label", "name"}
+MAX_LISTED = 25  # records listed in a brief's "What changed"; the command line lists every one
 DELTA_KEYS = ("total_usd", *BINDING_PARTS.values(), "mobilized_usd")
 Snapshot = dict[str, pd.DataFrame]
 
@@ -178,8 +179,11 @@ def what_changed_text(changes: pd.DataFrame, old: pd.DataFrame, new: pd.DataFram
 
     if changes.empty:
         return f"No change since {esc(since)}."
-    lines = [f"Since release **{esc(since)}**:", ""]
-    for rid, group in changes.groupby("record_id", sort=True):
+    records = changes.drop_duplicates("record_id")["change"].value_counts()
+    counts = ", ".join(f"{records.get(kind, 0)} {kind}" for kind in ("added", "removed", "changed"))
+    lines = [f"Since release **{esc(since)}** ({counts}):", ""]
+    groups = list(changes.groupby("record_id", sort=False))  # financing first, then membership, as diffed
+    for rid, group in groups[:MAX_LISTED]:
         kind = group["change"].iat[0]
         title = esc(titles.get(rid, ""))
         if kind == "changed":
@@ -188,6 +192,9 @@ def what_changed_text(changes: pd.DataFrame, old: pd.DataFrame, new: pd.DataFram
             lines.append(f"- **{esc(rid)}** {title}: changed ({fields})")
         else:
             lines.append(f"- **{esc(rid)}** {title}: {kind}")
+    if len(groups) > MAX_LISTED:
+        lines.append(f"- … and {len(groups) - MAX_LISTED} more records (`mineral-analysis changes --since "
+                     f"{esc(since)}` lists them all)")
     before, after = headline_numbers(old), headline_numbers(new)
     deltas = ", ".join(f"{label} {_signed(after[key] - before[key])}" for label, key in
                        (("total", "total_usd"), ("binding", "binding_usd"), ("not binding", "non_binding_usd"),
