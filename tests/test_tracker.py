@@ -18,7 +18,6 @@ from mineral_analysis.changes import (
     changes_between,
     diff_tables,
     format_changes,
-    total_deltas,
     what_changed,
     what_changed_text,
 )
