@@ -480,7 +480,6 @@ def load_raw(raw_dir: Path | None = None, *, only_sources: set[str] | None = Non
             problems += exc.problems
     if problems:
         raise DataValidationError(problems)
-    check_processed(results[config.RAW_FINANCING], results[config.RAW_MEMBERSHIP])
     return CleanTables(financing=results[config.RAW_FINANCING], membership=results[config.RAW_MEMBERSHIP],
                        raw_hashes=hashes)
 
@@ -546,6 +545,7 @@ def build_processed(raw_dir: Path | None = None, processed_dir: Path | None = No
     ``"<latest> + unreleased changes"``; ``release`` is that release's name, date and citation (or null).
     """
     tables = load_raw(raw_dir)
+    check_processed(tables.financing, tables.membership)  # the contract, before anything is written
     processed_dir = Path(processed_dir or config.PROCESSED_DIR)
     processed_dir.mkdir(parents=True, exist_ok=True)
     remove_stale_temporaries(processed_dir)
