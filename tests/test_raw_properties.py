@@ -280,6 +280,7 @@ def _load_mutated(scratch, name: str, data: bytes) -> None:
     files = {**GOOD, name: data}
     for file, content in files.items():
         (folder / file).write_bytes(content)
+    (folder / config.RAW_SOURCES).write_bytes(config.raw_path(config.RAW_SOURCES).read_bytes())  # the registry, unchanged
     try:
         tables = load_raw(folder)
     except DataValidationError as exc:

@@ -18,7 +18,6 @@ from mineral_analysis.changes import (
     changes_between,
     diff_tables,
     format_changes,
-    total_deltas,
     what_changed,
     what_changed_text,
 )
@@ -144,7 +143,7 @@ def test_what_changed_text_lists_changes_and_deltas():
                           {"financing": new, "membership": old.iloc[0:0]})
     assert set(zip(changes["record_id"], changes["change"])) == {("A-04", "removed"), ("B-01", "changed")}
     text = what_changed_text(changes, old, new, "r9", dict(zip(old["record_id"], old["title"])))
-    assert "Since release **r9**" in text and "A-04" in text and "amount_usd: 7.00 → 9.00" in text
+    assert "Since release **r9** (0 added, 1 removed, 1 changed)" in text and "A-04" in text and "amount_usd: 7.00 → 9.00" in text
     assert "not stated +$2" in text
     empty = diff_tables({"financing": old, "membership": old.iloc[0:0]}, {"financing": old, "membership": old.iloc[0:0]})
     assert what_changed_text(empty, old, old, "r9", {}) == "No change since r9."
@@ -155,6 +154,8 @@ def test_brief_selector_picks_the_same_rows_in_any_version():
     assert brief_selector("country", "AUS")("financing", frame)["record_id"].tolist() == ["A-01"]
     assert brief_selector("mineral", "tin")("financing", frame)["record_id"].tolist() == ["A-03", "A-04"]
     assert len(brief_selector("overview")("financing", frame)) == 5
+    empty = brief_selector("country", "AUS")("financing", frame.iloc[0:0])  # a release with no financing yet
+    assert empty.empty and list(empty.columns) == list(frame.columns)
 
 
 # --- Releases and changes -------------------------------------------------------------------------------------
@@ -228,7 +229,7 @@ def test_dataset_version_and_what_changed_after_an_edit(tmp_path, releases_copy)
     assert summary["release"] == {"name": "r2-full-article", "date": "2026-02-04",
                                   "citation": list_releases(releases_copy)[-1].citation}
     first = what_changed("agency", "DOE", processed, releases_copy)  # data = r2: compared with r1
-    assert first.startswith("Since release **r1-preview**") and "**DOE-01** Rare-earth demonstration facility: added" in first
+    assert first.startswith("Since release **r1-preview** (7 added, 0 removed, 0 changed)") and "**DOE-01** Rare-earth demonstration facility: added" in first
     raw = tmp_path / "raw"
     shutil.copytree(config.RAW_DIR, raw)
     path = raw / "financing.csv"
@@ -238,6 +239,8 @@ def test_dataset_version_and_what_changed_after_an_edit(tmp_path, releases_copy)
     text = what_changed("agency", "DOE", processed, releases_copy)
     assert "DOE-01" in text and "$143 млн" in text and "total +$9 m" in text
     assert what_changed("agency", "EXIM", processed, releases_copy) == "No change since r2-full-article."
+    overview = what_changed("overview", "", processed, releases_copy)
+    assert "and 1 more records" not in overview and "DOE-01" in overview
 
 
 # --- Cleaning fixes from the review ---------------------------------------------------------------------------

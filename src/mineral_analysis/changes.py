@@ -22,6 +22,7 @@ CHANGE_COLUMNS = ["record_id", "change", "field", "old", "new"]
 # Labels derived one-to-one from another column: a change shows in that column, so these would only repeat it.
 DERIVED_LABELS = {"agency_name", "instrument_label", "country_names", "announced_date", "announced_precision",
                   "group_label", "name"}
+MAX_LISTED = 25  # records listed in a brief's "What changed"; the command line lists every one
 DELTA_KEYS = ("total_usd", *BINDING_PARTS.values(), "mobilized_usd")
 Snapshot = dict[str, pd.DataFrame]
 
@@ -144,10 +145,10 @@ def brief_selector(kind: str, value: str = "") -> Callable[[str, pd.DataFrame], 
             return frame[frame["iso3"] == value] if kind == "country" else frame.iloc[0:0]
         if kind == "agency":
             return frame[frame["agency"] == value]
-        if kind == "country":
-            return frame[frame["country_iso3"].str.split(";").map(lambda codes: value in codes)]
-        if kind == "mineral":
-            return frame[frame["minerals"].str.split(";").map(lambda names: value in names)]
+        if kind in ("country", "mineral"):
+            column = "country_iso3" if kind == "country" else "minerals"
+            mask = [value in str(cell).split(";") for cell in frame[column]]
+            return frame.loc[pd.Series(mask, index=frame.index, dtype=bool)]
         raise ValueError(f"kind must be overview, agency, country or mineral, not {kind!r}")
     return select
 
@@ -178,8 +179,11 @@ def what_changed_text(changes: pd.DataFrame, old: pd.DataFrame, new: pd.DataFram
 
     if changes.empty:
         return f"No change since {esc(since)}."
-    lines = [f"Since release **{esc(since)}**:", ""]
-    for rid, group in changes.groupby("record_id", sort=True):
+    records = changes.drop_duplicates("record_id")["change"].value_counts()
+    counts = ", ".join(f"{records.get(kind, 0)} {kind}" for kind in ("added", "removed", "changed"))
+    lines = [f"Since release **{esc(since)}** ({counts}):", ""]
+    groups = list(changes.groupby("record_id", sort=False))  # financing first, then membership, as diffed
+    for rid, group in groups[:MAX_LISTED]:
         kind = group["change"].iat[0]
         title = esc(titles.get(rid, ""))
         if kind == "changed":
@@ -188,6 +192,9 @@ def what_changed_text(changes: pd.DataFrame, old: pd.DataFrame, new: pd.DataFram
             lines.append(f"- **{esc(rid)}** {title}: changed ({fields})")
         else:
             lines.append(f"- **{esc(rid)}** {title}: {kind}")
+    if len(groups) > MAX_LISTED:
+        lines.append(f"- … and {len(groups) - MAX_LISTED} more records (`mineral-analysis changes --since "
+                     f"{esc(since)}` lists them all)")
     before, after = headline_numbers(old), headline_numbers(new)
     deltas = ", ".join(f"{label} {_signed(after[key] - before[key])}" for label, key in
                        (("total", "total_usd"), ("binding", "binding_usd"), ("not binding", "non_binding_usd"),
@@ -208,8 +215,11 @@ def what_changed(kind: str, value: str = "", processed_dir: Path | None = None,
     select = brief_selector(kind, value)
     old = {t: select(t, old_all[t]) for t in TABLES}
     new = {t: select(t, new_all[t]) for t in TABLES}
-    titles = {**dict(zip(old["financing"]["record_id"], old["financing"]["title"])),
-              **dict(zip(new["financing"]["record_id"], new["financing"]["title"]))}
+    titles = {}
+    for version in (old, new):
+        titles.update(zip(version["financing"]["record_id"], version["financing"]["title"]))
+        members = version["membership"]
+        titles.update(zip(members["record_id"], members["name"] + " (" + members["group_label"] + ")"))
     return what_changed_text(diff_tables(old, new), old["financing"], new["financing"], since, titles)
 
 

@@ -160,6 +160,14 @@ def headline_table(financing: pd.DataFrame) -> pd.DataFrame:
     })
 
 
+def binding_parts_text(numbers: dict[str, float]) -> str:
+    """The three binding parts of a total as a clause: "$1.0 bn is not binding and for $565 m the sources do not say"."""
+    text = f"{_bn(numbers['non_binding_usd'])} is not binding"
+    if numbers["not_stated_usd"]:
+        text += f" and for {_bn(numbers['not_stated_usd'])} the sources name no instrument or stage"
+    return text
+
+
 def agency_headline(financing: pd.DataFrame, code: str) -> str:
     """The agency brief's opening paragraph."""
     rows = financing[financing["agency"] == code]
@@ -167,7 +175,8 @@ def agency_headline(financing: pd.DataFrame, code: str) -> str:
     aggregates = rows[rows["is_aggregate"]]
     text = (f"The sources list **{numbers['items']} items** for {esc(AGENCIES[code].label)}, worth "
             f"**{_bn(numbers['total_usd'])}** (stated totals counted once), of which **{_bn(numbers['binding_usd'])} "
-            f"({share_text(numbers['binding_usd'], numbers['total_usd'])}) is binding**.")
+            f"({share_text(numbers['binding_usd'], numbers['total_usd'])}) is binding**; "
+            f"{binding_parts_text(numbers)}.")
     if numbers["mobilized_usd"]:
         text += f" The items report a further {_bn(numbers['mobilized_usd'])} mobilised from others, shown apart."
     for _, total in aggregates.iterrows():
@@ -186,7 +195,7 @@ def country_headline(financing_here: pd.DataFrame, membership: pd.DataFrame, iso
     text = f"**{esc(name)}** ({esc(iso3)}). Roles: {esc(role_text)}."
     if numbers["items"]:
         text += (f"\n\n**{numbers['items']} financing item(s)** are located here, worth **{_bn(numbers['total_usd'])}**, "
-                 f"of which {_bn(numbers['binding_usd'])} is binding.")
+                 f"of which {_bn(numbers['binding_usd'])} is binding; {binding_parts_text(numbers)}.")
         shared = financing_here[financing_here["country_iso3"].str.contains(";")]
         if len(shared):
             text += (f" {len(shared)} of them are also located in other countries; their full amounts are shown "
@@ -213,7 +222,7 @@ def mineral_headline(financing: pd.DataFrame, mineral: str) -> str:
     unstated_usd = float(scope.loc[scope["minerals"] == NOT_STATED, "counted_usd"].fillna(0).sum())
     names = ", ".join(esc(code) for code in agencies)
     return (f"**{numbers['items']} item(s)** name {esc(mineral)}, worth **{_bn(numbers['total_usd'])}** "
-            f"({_bn(numbers['binding_usd'])} binding), through {names}.\n\n"
+            f"({_bn(numbers['binding_usd'])} binding; {binding_parts_text(numbers)}), through {names}.\n\n"
             f"The same agencies list **{_bn(unstated_usd)} ({share_text(unstated_usd, scope_total)} of their "
             f"money)** with no mineral stated. Some of it may go to {esc(mineral)}, but the sources do not say, so "
             "it is not counted here.")

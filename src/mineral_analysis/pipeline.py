@@ -480,7 +480,6 @@ def load_raw(raw_dir: Path | None = None, *, only_sources: set[str] | None = Non
             problems += exc.problems
     if problems:
         raise DataValidationError(problems)
-    check_processed(results[config.RAW_FINANCING], results[config.RAW_MEMBERSHIP])
     return CleanTables(financing=results[config.RAW_FINANCING], membership=results[config.RAW_MEMBERSHIP],
                        raw_hashes=hashes)
 
@@ -554,6 +553,7 @@ def build_processed(raw_dir: Path | None = None, processed_dir: Path | None = No
     from filelock import FileLock, Timeout
 
     tables = load_raw(raw_dir)
+    check_processed(tables.financing, tables.membership)  # the contract, before anything is written
     processed_dir = Path(processed_dir or config.PROCESSED_DIR)
     summary = summarize(tables)
     files = {

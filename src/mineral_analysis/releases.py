@@ -128,6 +128,8 @@ def read_release(name: str, releases_dir: Path | None = None) -> dict[str, pd.Da
                                f"{str(release.files.get(file))[:12]}...); a release never changes: restore it "
                                "from git, and make a new release for new data")
         tables[table] = read_table_csv(data, table)
+    # No contract check here: make_release checked it before writing, and the hashes prove the bytes are those.
+    # (Briefs read releases; pandera would register pandas accessors inside their kernels.)
     return tables
 
 
@@ -180,6 +182,7 @@ def make_release(name: str, *, raw_dir: Path | None = None, releases_dir: Path |
     Refuses an odd or existing name and data that fails validation (DataValidationError); writes the release
     folder complete or not at all.
     """
+    from .contract import check_processed
     from .pipeline import load_raw
     from .sources import load_sources
 
@@ -195,6 +198,7 @@ def make_release(name: str, *, raw_dir: Path | None = None, releases_dir: Path |
     except ValueError:
         raise ReleaseError(f"release date {date!r} must be YYYY-MM-DD") from None
     clean = load_raw(raw_dir, only_sources=only_sources)
+    check_processed(clean.financing, clean.membership)  # the contract, before the release is written
     data = {f"{t}.csv": csv_bytes(getattr(clean, t)) for t in TABLES}
     sources = _cited_sources({t: getattr(clean, t) for t in TABLES})
     release = Release(name, (existing[-1].sequence + 1) if existing else 1, date, sources,
