@@ -89,7 +89,8 @@ def test_cli_validate_and_data(tmp_path):
     assert result.returncode == 0 and "raw data valid" in result.stdout
     result = subprocess.run([CLI, "data", "--processed-dir", str(tmp_path)], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
-    assert "total $34.0 bn, binding $14.4 bn, mobilised $5.44 bn" in result.stdout
+    assert "total $34.0 bn, binding $14.4 bn, not binding $19.0 bn, not stated $565 m, mobilised $5.44 bn" in result.stdout
+    assert "dataset r2-full-article" in result.stdout
     assert (tmp_path / "financing.parquet").exists()
     again = subprocess.run([CLI, "data", "--processed-dir", str(tmp_path)], capture_output=True, text=True, timeout=120)
     assert "nothing (already up to date)" in again.stdout

@@ -85,9 +85,11 @@ def _cmd_data(args: argparse.Namespace) -> int:
         print(f"error: the processed tables were not replaced: {exc}", file=sys.stderr)
         return EXIT_FAILED
     changed = ", ".join(summary["changed"]) or "nothing (already up to date)"
-    print(f"data version {summary['data_version']}: {summary['financing_records']} financing records, "
+    print(f"dataset {summary['dataset_version']} (data version {summary['data_version']}): "
+          f"{summary['financing_records']} financing records, "
           f"{summary['membership_rows']} membership rows; "
           f"total {_usd(summary['total_usd'])}, binding {_usd(summary['binding_usd'])}, "
+          f"not binding {_usd(summary['non_binding_usd'])}, not stated {_usd(summary['not_stated_usd'])}, "
           f"mobilised {_usd(summary['mobilized_usd'])}")
     print(f"wrote {changed}")
     return EXIT_OK
@@ -215,7 +217,7 @@ def _add_tracker_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--sources", default=None, metavar="IDS",
                    help="comma-separated source ids: build the release from the records citing these alone "
                         "(for past releases, e.g. 000)")
-    p.add_argument("--date", default=None, help="release date YYYY-MM-DD (default: today)")
+    p.add_argument("--date", default=None, help="release date YYYY-MM-DD (default: today, or SOURCE_DATE_EPOCH's day)")
     releases_dir(p)
     p.set_defaults(func=_cmd_release)
 

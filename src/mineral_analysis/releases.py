@@ -22,6 +22,7 @@ from pathlib import Path
 import pandas as pd
 
 from . import columns, config
+from .clock import build_time
 
 NAME_PATTERN = re.compile(r"[a-z0-9][a-z0-9._-]{0,47}")
 MANIFEST = "release.json"
@@ -192,7 +193,7 @@ def make_release(name: str, *, raw_dir: Path | None = None, releases_dir: Path |
     if any(r.name == name for r in existing) or (folder / name).exists():
         raise ReleaseError(f"release {name!r} already exists; a release never changes: choose a new name "
                            f"(existing: {', '.join(r.name for r in existing)})")
-    date = date or dt.date.today().isoformat()
+    date = date or build_time().date().isoformat()
     try:
         dt.date.fromisoformat(date)
     except ValueError:
