@@ -112,9 +112,31 @@ def subset_woff2(face: FontFace, chars: str) -> bytes:
     subsetter = subset.Subsetter(options)
     subsetter.populate(unicodes=[ord(c) for c in chars])
     subsetter.subset(font)
+    _browser_cmap(font)
     out = io.BytesIO()
     subset.save_font(font, out, options)
     return out.getvalue()
+
+
+def _browser_cmap(font) -> None:
+    """Give ``font`` character maps every browser reads (formats 4 and 12) when it has only others.
+
+    Last Resort maps whole Unicode blocks with format 13, which Chromium's font sanitizer refuses ("no supported
+    subtables"): the page would then show empty boxes. The subset's few characters are mapped one by one instead.
+    """
+    from fontTools.ttLib.tables._c_m_a_p import CmapSubtable
+
+    cmap = font["cmap"]
+    if all(table.format in (4, 12) for table in cmap.tables if table.platformID in (0, 3)):
+        return
+    mapping = font.getBestCmap()
+    bmp = CmapSubtable.newSubtable(4)
+    bmp.platformID, bmp.platEncID, bmp.language = 3, 1, 0
+    bmp.cmap = {code: glyph for code, glyph in mapping.items() if code <= 0xFFFF}
+    full = CmapSubtable.newSubtable(12)
+    full.platformID, full.platEncID, full.language = 3, 10, 0
+    full.cmap = dict(mapping)
+    cmap.tables = [bmp, full]
 
 
 def font_face_css(chars: str) -> str:
