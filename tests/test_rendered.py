@@ -9,7 +9,7 @@ import re
 import shutil
 
 import pytest
-from helpers import CHROMIUM, _chromium, _page_requests, assert_self_contained, needs_chromium, page_text
+from helpers import CHROMIUM, _chromium, _page_requests, assert_self_contained, needs_chromium, page_text, pdf_words
 from pypdf import PdfReader
 
 from mineral_analysis import config
@@ -20,6 +20,7 @@ pytestmark = pytest.mark.slow
 SUBSET = ["overview", "country:KOR", "agency:DFC", "mineral:copper"]
 HOSTILE_TITLE = 'Vault <script>alert("x")</script> & <img src=x onerror=alert(1)> "quoted"'
 HOSTILE_NOTE = "<b>not bold</b> javascript:alert(1)"
+LONG_TITLE = "Ж" + "W" * 1988 + "🚀"  # one 1,990-character word, under the raw data's 2,000-character limit
 
 
 @pytest.fixture(scope="module")
@@ -43,6 +44,8 @@ def hostile_reports(tmp_path_factory):
         if row[0] == "DFC-03":
             row[header.index("title")] = HOSTILE_TITLE
             row[header.index("note")] = HOSTILE_NOTE
+        if row[0] == "DFC-01":
+            row[header.index("title")] = LONG_TITLE
     with open(path, "w", encoding="utf-8", newline="") as handle:
         csv.writer(handle, lineterminator="\n").writerows(rows)
     processed = tmp_path_factory.mktemp("hostile-processed")
@@ -124,6 +127,19 @@ def test_markup_in_data_is_text_in_html_and_pdf(hostile_reports):
     squashed = re.sub(r"\s+", "", pdf_text)
     assert re.sub(r"\s+", "", '<script>alert("x")</script>') in squashed
     assert re.sub(r"\s+", "", HOSTILE_NOTE) in squashed
+
+
+def test_a_long_word_and_emoji_in_the_data_keep_every_column_on_the_page(hostile_reports):
+    """Issue 11.6: a valid 1,990-character title wraps, no column leaves the page, the emoji is drawn."""
+    text = page_text((hostile_reports / "agency-dfc.html").read_text(encoding="utf-8"))
+    assert LONG_TITLE in text
+    words = pdf_words(hostile_reports / "agency-dfc.pdf")
+    outside = [(page, word[:20], x_max, width) for page, word, x_min, x_max, width in words
+               if x_min < 0 or x_max > width + 0.5]
+    assert not outside, f"text off the page: {outside[:5]}"
+    placed = [word for _, word, *_ in words]
+    assert "DFC-01" in placed and "DFC-03" in placed  # the items table's ID column is still there
+    assert sum(w.startswith("$") for w in placed) >= 5  # and so are its amounts
 
 
 @needs_chromium
