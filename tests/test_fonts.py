@@ -24,16 +24,23 @@ def _page(body: str, title: str = "Fonts") -> str:
             + export.STYLESHEET.read_text(encoding="utf-8") + f"</style></head><body class='brief'>{body}</body></html>")
 
 
-def _faces(css: str) -> dict[tuple[str, str, str], TTFont]:
-    """The fonts of ``@font-face`` rules, by (family, weight, style)."""
-    found = {}
+def _faces(css: str) -> dict[tuple[str, str, str], list[TTFont]]:
+    """The fonts of ``@font-face`` rules, by (family, weight, style): a base subset, maybe an extra one."""
+    found: dict[tuple[str, str, str], list[TTFont]] = {}
     for rule in re.findall(r"@font-face \{(.*?)\}", css, re.S):
         family = re.search(r'font-family: "([^"]+)"', rule).group(1)
         weight = re.search(r"font-weight: (\d+)", rule).group(1)
         slant = re.search(r"font-style: (\w+)", rule).group(1)
         data = re.search(r"base64,([A-Za-z0-9+/=]+)", rule).group(1)
-        found[(family, weight, slant)] = TTFont(io.BytesIO(base64.b64decode(data)))
+        found.setdefault((family, weight, slant), []).append(TTFont(io.BytesIO(base64.b64decode(data))))
     return found
+
+
+def _cmap(fonts_of_a_face: list[TTFont]) -> dict[int, str]:
+    merged: dict[int, str] = {}
+    for font in fonts_of_a_face:
+        merged.update(font.getBestCmap())
+    return merged
 
 
 def _pdf_font_names(pdf: bytes) -> set[str]:
@@ -77,15 +84,39 @@ def test_html_embeds_a_subset_of_each_face_with_every_character_it_shows():
     faces = _faces(css)
     assert {key[0] for key in faces} == {fonts.CSS_SANS, fonts.CSS_MONO, fonts.CSS_FALLBACK}
     assert ("Brief Sans", "700", "normal") in faces and ("Brief Sans", "400", "italic") in faces
-    regular = faces[("Brief Sans", "400", "normal")].getBestCmap()
-    fallback = faces[("Brief Fallback", "400", "normal")].getBestCmap()
+    regular = _cmap(faces[("Brief Sans", "400", "normal")])
+    fallback = _cmap(faces[("Brief Fallback", "400", "normal")])
     for char in SAMPLE.replace(" ", ""):
         assert ord(char) in regular or ord(char) in fallback, char
     assert ord("🚀") in fallback and ord("漢") in fallback and ord("Ж") not in fallback
     # character maps every browser reads (Chromium refuses Last Resort's own format 13 and shows empty boxes)
-    assert {t.format for t in faces[("Brief Fallback", "400", "normal")]["cmap"].tables} <= {4, 12}
-    assert len(regular) < 400  # a subset, not the whole font
+    assert {t.format for t in faces[("Brief Fallback", "400", "normal")][0]["cmap"].tables} <= {4, 12}
+    assert len(regular) < 1000  # a subset, not the whole font (5,906 characters)
     assert "Liberation" not in css and "system-ui" not in css  # no system font is ever named
+
+
+def test_characters_beyond_the_base_set_get_an_extra_face_with_their_unicode_range():
+    css = fonts.font_face_css(fonts.page_characters("<html><head></head><body>ok ∑ ☺ 🚀</body></html>"),
+                              fonts.faces_used("<html><head></head><body><b>ok</b></body></html>"))
+    ranges = re.findall(r"unicode-range: ([^;]+);", css)
+    assert ranges == ["U+2211, U+263A", "U+2211, U+263A"]  # regular and bold; the rocket goes to the fallback
+    faces = _faces(css)
+    assert set(faces) == {("Brief Sans", "400", "normal"), ("Brief Sans", "700", "normal"),
+                          ("Brief Fallback", "400", "normal")}  # no italic or mono markup: no such faces
+    assert set(_cmap(faces[("Brief Fallback", "400", "normal")])) == {ord("🚀")}
+    plain = fonts.font_face_css(fonts.page_characters("<p>ok</p>"), fonts.FONT_FACES[:1])
+    assert plain in css  # the base subset is the same on every page (cut once per process)
+
+
+def test_faces_used_follow_the_markup():
+    def names(html):
+        return {(f.family, f.weight, f.style) for f in fonts.faces_used(html)}
+
+    base = {(fonts.FONT_FAMILY, 400, "normal"), (fonts.FONT_FAMILY, 700, "normal"), (fonts.FALLBACK_FAMILY, 400, "normal")}
+    assert names("<p>x</p>") == base
+    assert (fonts.FONT_FAMILY, 700, "italic") in names("<p><em>x</em></p>")
+    assert (fonts.FONT_FAMILY, 400, "italic") in names('<span style="font-style: italic">x</span>')
+    assert (fonts.MONO_FAMILY, 400, "normal") in names("<pre>x</pre>")
 
 
 def test_subsets_are_the_same_bytes_every_time():
