@@ -485,6 +485,7 @@ def test_write_index(tmp_path):
     assert "status-failed" in html
     again = export.write_index(entries, tmp_path / "again.html", data_version=DATA_VERSION, built_at=BUILT_AT)
     assert again.read_bytes() == path.read_bytes()  # deterministic: a no-op build can compare bytes
+    assert html.count("@font-face") >= 2 and 'font-family: "Brief Sans"' in html  # the briefs' own type
     for bad in ("https://example.org/x.html", "/abs/x.html", "../up.html", "//host/x.html"):
         with pytest.raises(ValueError):
             export.write_index([{**entries[0], "html": bad}], tmp_path / "bad.html")
