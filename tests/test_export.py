@@ -17,7 +17,6 @@ import shutil
 import stat
 import subprocess
 import sys
-from html.parser import HTMLParser
 from pathlib import Path
 
 import matplotlib

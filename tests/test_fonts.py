@@ -21,7 +21,8 @@ BRIEF_FONT_NAMES = {"Brief-Sans", "Brief-Sans-Bold", "Brief-Sans-Italic", "Brief
 
 def _page(body: str, title: str = "Fonts") -> str:
     return (f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{title}</title><style>"
-            + export.STYLESHEET.read_text(encoding="utf-8") + f"</style></head><body class='brief'>{body}</body></html>")
+            + export.STYLESHEET.read_text(encoding="utf-8")
+            + f"</style></head><body class='brief'>{body}</body></html>")
 
 
 def _faces(css: str) -> dict[tuple[str, str, str], list[TTFont]]:
@@ -112,7 +113,8 @@ def test_faces_used_follow_the_markup():
     def names(html):
         return {(f.family, f.weight, f.style) for f in fonts.faces_used(html)}
 
-    base = {(fonts.FONT_FAMILY, 400, "normal"), (fonts.FONT_FAMILY, 700, "normal"), (fonts.FALLBACK_FAMILY, 400, "normal")}
+    base = {(fonts.FONT_FAMILY, 400, "normal"), (fonts.FONT_FAMILY, 700, "normal"),
+            (fonts.FALLBACK_FAMILY, 400, "normal")}
     assert names("<p>x</p>") == base
     assert (fonts.FONT_FAMILY, 700, "italic") in names("<p><em>x</em></p>")
     assert (fonts.FONT_FAMILY, 400, "italic") in names('<span style="font-style: italic">x</span>')

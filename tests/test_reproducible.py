@@ -36,7 +36,8 @@ CHART_SCRIPT = textwrap.dedent("""
     import pandas as pd
     from mineral_analysis import plots, style
     frame = pd.DataFrame({
-        "record_id": ["A-1", "A-2", "B-1"], "agency": ["DFC", "DFC", "EXIM"], "title": ["Кобальт 🚀", "Copper", "Lithium"],
+        "record_id": ["A-1", "A-2", "B-1"], "agency": ["DFC", "DFC", "EXIM"],
+        "title": ["Кобальт 🚀", "Copper", "Lithium"],
         "amount_usd": [5e8, 2e8, 1e9], "counted_usd": [5e8, 2e8, 1e9], "is_binding": [True, False, True],
         "is_aggregate": [False, False, False], "mobilized_usd": [1e8, None, None],
         "instrument_label": ["Loan", "Equity", "Loan"], "country_iso3": ["ZMB", "ZMB", "AUS"],
