@@ -126,14 +126,36 @@ def subset_woff2(face: FontFace, chars: str) -> bytes:
     subsetter = subset.Subsetter(options)
     subsetter.populate(unicodes=[ord(c) for c in chars])
     subsetter.subset(font)
-    _browser_cmap(font)
+    blanks = _add_blank_space(font) if face.family == FALLBACK_FAMILY else {}
+    _browser_cmap(font, blanks)
     out = io.BytesIO()
     subset.save_font(font, out, options)
     return out.getvalue()
 
 
-def _browser_cmap(font) -> None:
-    """Give ``font`` character maps every browser reads (formats 4 and 12) when it has only others.
+def _add_blank_space(font) -> dict[int, str]:
+    """Add an empty glyph for the space and the no-break space to the fallback face; return their mapping.
+
+    A layout engine may keep the fallback face for a space that follows a character only it has (Pango does, after
+    an ideograph); Last Resort's own glyph for a space is a framed block symbol, and a subset without one shows an
+    empty box. A blank of DejaVu's width is right.
+    """
+    from fontTools.ttLib.tables._g_l_y_f import Glyph
+
+    name = "space.blank"
+    order = list(font.getGlyphOrder())
+    if name not in order:
+        order.append(name)
+        glyf = font["glyf"]
+        glyf.glyphs[name] = Glyph()
+        font["hmtx"][name] = (round(font["head"].unitsPerEm * 0.318), 0)
+        font.setGlyphOrder(order)
+        glyf.setGlyphOrder(order)
+    return {0x20: name, 0xA0: name}
+
+
+def _browser_cmap(font, extra: dict[int, str] | None = None) -> None:
+    """Give ``font`` character maps every browser reads (formats 4 and 12) when it has only others, plus ``extra``.
 
     Last Resort maps whole Unicode blocks with format 13, which Chromium's font sanitizer refuses ("no supported
     subtables"): the page would then show empty boxes. The subset's few characters are mapped one by one instead.
@@ -141,9 +163,9 @@ def _browser_cmap(font) -> None:
     from fontTools.ttLib.tables._c_m_a_p import CmapSubtable
 
     cmap = font["cmap"]
-    if all(table.format in (4, 12) for table in cmap.tables if table.platformID in (0, 3)):
+    if not extra and all(table.format in (4, 12) for table in cmap.tables if table.platformID in (0, 3)):
         return
-    mapping = font.getBestCmap()
+    mapping = {**font.getBestCmap(), **(extra or {})}
     bmp = CmapSubtable.newSubtable(4)
     bmp.platformID, bmp.platEncID, bmp.language = 3, 1, 0
     bmp.cmap = {code: glyph for code, glyph in mapping.items() if code <= 0xFFFF}
@@ -179,10 +201,12 @@ def font_face_css(chars: str, faces: tuple[FontFace, ...] = FONT_FACES) -> str:
     """``@font-face`` rules for ``faces``, each a ``data:`` URL of a subset: enough for every character of ``chars``.
 
     Each text face gets the :data:`BASE_CHARACTERS` it has, and, when ``chars`` has others it has, a second
-    rule holding just those (its ``unicode-range`` says which). The fallback face gets only the characters no
-    text face has (and no rule when there are none).
+    rule holding just those (its ``unicode-range`` says which). The fallback face gets only the characters some
+    face of the main family lacks (and no rule when there are none).
     """
-    covered = _cmap(FONT_FACES[0].path)
+    # Characters some face of the main family in use lacks (a bold emoji, say) go to the fallback face too.
+    main = [_cmap(face.path) for face in faces if face.family == FONT_FAMILY] or [_cmap(FONT_FACES[0].path)]
+    covered = frozenset.intersection(*main)
     rules = []
     for face in faces:
         if face.family == FALLBACK_FAMILY:
