@@ -6,6 +6,7 @@ how to install it (``make test`` installs it through ``scripts/system-deps.sh``)
 from __future__ import annotations
 
 import functools
+import html
 import json
 import re
 import shutil
@@ -119,3 +120,26 @@ def _page_requests(netlog: Path) -> list[str]:
             if params.get("initiator") != "not an origin":
                 urls.append(params["url"])
     return urls
+
+
+# ---------------------------------------------------------------------------------------------------
+# PDF
+# ---------------------------------------------------------------------------------------------------
+
+
+def pdf_words(path: Path) -> list[tuple[int, str, float, float, float]]:
+    """Every word of a PDF as poppler's ``pdftotext -bbox`` places it: (page, word, x_min, x_max, page width).
+
+    poppler-utils is required (``.ci/run`` installs it); a missing ``pdftotext`` is an error, not a skip.
+    """
+    tool = shutil.which("pdftotext")
+    assert tool, "pdftotext is required: install Debian's poppler-utils"
+    raw = subprocess.run([tool, "-bbox", "-enc", "UTF-8", str(path), "-"], capture_output=True, check=True).stdout
+    out = raw.decode("utf-8", errors="replace")  # poppler may write an emoji as two surrogate halves
+    words = []
+    for number, page in enumerate(re.findall(r"<page (.*?)</page>", out, re.S), start=1):
+        width = float(re.search(r'width="([\d.]+)"', page).group(1))
+        for x_min, x_max, word in re.findall(r'<word xMin="([\d.-]+)" yMin="[\d.-]+" xMax="([\d.-]+)" '
+                                             r'yMax="[\d.-]+">(.*?)</word>', page):
+            words.append((number, html.unescape(word), float(x_min), float(x_max), width))
+    return words

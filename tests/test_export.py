@@ -17,7 +17,6 @@ import shutil
 import stat
 import subprocess
 import sys
-from html.parser import HTMLParser
 from pathlib import Path
 
 import matplotlib
@@ -30,7 +29,7 @@ import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output  # noqa: E402
 
-from helpers import CHROMIUM, _chromium, _page_requests, assert_self_contained, needs_chromium, page_text, parse  # noqa: E402,F401
+from helpers import CHROMIUM, _chromium, _page_requests, assert_self_contained, needs_chromium, page_text, parse, pdf_words  # noqa: E402,F401
 
 from mineral_analysis import export  # noqa: E402
 
@@ -313,7 +312,7 @@ def test_pdf_long_tables_repeat_their_header():
         assert re.search(r"year\s+value", page.extract_text())
 
 
-def test_pdf_wide_tables_stay_inside_the_page():
+def test_pdf_wide_tables_stay_inside_the_page(tmp_path):
     columns = [f"indicator_{i}_long_name" for i in range(16)]
     wide = pd.DataFrame([[123456.7 + i + j for j in range(16)] for i in range(4)], columns=columns)
     nb = make_notebook()
@@ -321,21 +320,44 @@ def test_pdf_wide_tables_stay_inside_the_page():
         new_output("execute_result", execution_count=1, data={"text/html": wide.to_html()})])]
     html = export.render_html(nb)
     assert "table-wide" in html
-    from pypdf import PdfReader
+    pdf = tmp_path / "wide.pdf"
+    pdf.write_bytes(export.html_to_pdf(html))
+    words = pdf_words(pdf)
+    assert any(word.startswith("123") for _, word, *_ in words)  # the numbers are there
+    outside = [(word, x_max, width) for _, word, _, x_max, width in words if x_max > width + 0.5]
+    assert not outside, f"a wide table runs off the page: {outside[:5]}"
 
-    page = PdfReader(io.BytesIO(export.html_to_pdf(html))).pages[0]
-    right_edge = float(page.mediabox.right)
-    ends: list[float] = []
 
-    def visit(text, cm, tm, font_dict, font_size):
-        if text.strip():
-            # where the run starts, in page space, plus a generous estimate of its length
-            x = cm[0] * tm[4] + cm[2] * tm[5] + cm[4]
-            ends.append(x + 0.6 * font_size * abs(cm[0] * tm[0]) * len(text.strip()))
+LONG_WORD = "Ж" + "W" * 1988 + "🚀"  # 1,990 characters, under the raw data's 2,000 limit
 
-    page.extract_text(visitor_text=visit)
-    assert ends
-    assert max(ends) < right_edge, "a wide table runs off the page"
+
+@pytest.mark.slow
+def test_pdf_long_unbroken_words_wrap_and_every_column_stays_on_the_page(tmp_path):
+    """A 1,990-character word in a table cell, a heading and the title: every amount still on its page."""
+    rows = pd.DataFrame({
+        "ID": [f"X-{i:02d}" for i in range(36)],
+        "Agency": "DFC",
+        "Item": [LONG_WORD if i == 3 else f"Item {i}" for i in range(36)],
+        "Amount": [f"${i}.25 bn" for i in range(36)],
+        "Binding": "yes",
+    })
+    nb = make_notebook(title="Title " + LONG_WORD)
+    nb.cells = [new_markdown_cell("## " + LONG_WORD), new_code_cell("rows", execution_count=1, outputs=[
+        new_output("execute_result", execution_count=1, data={"text/html": rows.to_html(index=False)})])]
+    html = export.render_html(nb)
+    assert 'class="long-word"' in html
+    assert not re.search(r'<table[^>]*table-xwide', html)  # one long word does not shrink the whole table
+    pdf = tmp_path / "long.pdf"
+    pdf.write_bytes(export.html_to_pdf(html))
+    words = pdf_words(pdf)
+    outside = [(page, word[:20], x_min, x_max) for page, word, x_min, x_max, width in words
+               if x_min < 0 or x_max > width + 0.5]
+    assert not outside, f"text off the page: {outside[:5]}"
+    placed = {word for _, word, *_ in words}
+    for i in range(36):
+        assert f"${i}.25" in placed and f"X-{i:02d}" in placed, i  # each row keeps its ID and amount
+    squashed = "".join(word for _, word, *_ in words)
+    assert LONG_WORD[:-1] in squashed  # the long word is all there, broken across lines
 
 
 def test_pdf_renderer_loads_nothing_but_data_urls(tmp_path):
@@ -462,6 +484,7 @@ def test_write_index(tmp_path):
     assert "status-failed" in html
     again = export.write_index(entries, tmp_path / "again.html", data_version=DATA_VERSION, built_at=BUILT_AT)
     assert again.read_bytes() == path.read_bytes()  # deterministic: a no-op build can compare bytes
+    assert html.count("@font-face") >= 2 and 'font-family: "Brief Sans"' in html  # the briefs' own type
     for bad in ("https://example.org/x.html", "/abs/x.html", "../up.html", "//host/x.html"):
         with pytest.raises(ValueError):
             export.write_index([{**entries[0], "html": bad}], tmp_path / "bad.html")
@@ -488,15 +511,27 @@ def test_chromium_renders_the_brief(tmp_path, brief_html):
 
     shot = tmp_path / "shot.png"
     _chromium(tmp_path, f"--screenshot={shot}", "--window-size=1280,1600", "--hide-scrollbars", page.as_uri())
-    assert shot.exists()
     image = Image.open(shot).convert("RGB")
     assert image.size == (1280, 1600)
-    colours = image.getcolors(maxcolors=1 << 20)
-    assert len(colours) > 50, "screenshot is blank"
-    dark = sum(count for count, (r, g, b) in colours if r + g + b < 200)
-    blue = sum(count for count, (r, g, b) in colours if b > 150 and r < 60)
-    assert dark > 2000, "no text drawn"
-    assert blue > 2000, "the chart (and masthead rule) are not drawn"
+    assert image.getextrema() != ((255, 255), (255, 255), (255, 255)), "screenshot is blank"
+
+
+@pytest.mark.slow
+@needs_chromium
+def test_chromium_sets_the_brief_in_the_embedded_fonts_with_a_visible_glyph_for_emoji(tmp_path):
+    """What the browser lays out with, read from its own PDF: the embedded DejaVu and, for the emoji and the
+    ideograph DejaVu lacks, the embedded Last Resort glyphs (a framed block symbol, never an empty box)."""
+    nb = make_notebook()
+    nb.cells = [new_markdown_cell("Rocket 🚀, ideograph 漢, Cyrillic Ж, **bold** and *italic*.")]
+    page = tmp_path / "emoji.html"
+    page.write_text(export.render_html(nb), encoding="utf-8")
+    printed = tmp_path / "emoji.pdf"
+    _chromium(tmp_path, "--no-pdf-header-footer", f"--print-to-pdf={printed}", page.as_uri())
+    listing = subprocess.run(["pdffonts", str(printed)], capture_output=True, text=True, check=True).stdout
+    names = {line.split()[0].split("+", 1)[-1] for line in listing.splitlines()[2:]}
+    assert "LastResortHE-Regular" in names, listing  # the browser accepted the embedded fallback face
+    assert names <= {"DejaVuSans", "DejaVuSans-Bold", "DejaVuSans-Oblique", "DejaVuSans-BoldOblique",
+                     "DejaVuSansMono", "LastResortHE-Regular"}, listing
 
 
 @pytest.mark.slow

@@ -177,3 +177,12 @@ def test_figures_draw_in_style_wherever_they_are_saved():
     buffer.seek(0)
     image = np.asarray(Image.open(buffer).convert("RGBA"))
     assert tuple(image[2, 2]) == (255, 255, 255, 255)  # white and opaque, not the caller's red or transparent
+
+
+def test_chart_titles_are_plain_text_not_html(monkeypatch):
+    from mineral_analysis import countries, narrative
+
+    monkeypatch.setattr(countries, "country_name", lambda code: "Antigua & Barbuda" if code == "ZMB" else code)
+    title = narrative.finding_by_country(_frame())
+    assert title.startswith("Antigua & Barbuda is the largest stated destination")
+    assert "&amp;" not in title

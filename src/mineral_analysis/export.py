@@ -31,6 +31,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import warnings
 from collections.abc import Mapping
 from datetime import datetime
 from pathlib import PurePosixPath
@@ -662,7 +663,10 @@ def html_to_pdf(html: str) -> bytes:
     Only the bundled fonts are known (no system font, whatever the machine has), and the PDF's identifier is
     a digest of the page: the same HTML gives the same bytes.
     """
-    import weasyprint
+    with warnings.catch_warnings():
+        # WeasyPrint checks the system's fonts when imported; a brief never uses them (bundled_font_config).
+        warnings.filterwarnings("ignore", message=r"(No fonts configured|FontConfig cannot load)", category=UserWarning)
+        import weasyprint
 
     document = weasyprint.HTML(string=html, base_url=None, url_fetcher=_data_only_fetcher())
     identifier = hashlib.sha256(html.encode("utf-8")).hexdigest()[:32].encode("ascii")

@@ -68,6 +68,19 @@ FONT_FACES: tuple[FontFace, ...] = (
 # bullets, hyphens from hyphenation, "Page N of M") and the usual typographic marks.
 _ALWAYS = "".join(chr(c) for c in range(0x20, 0x7F)) + "\u00a0•◦▪–—‐‑…·×−‘’“”«»°±€£¥№"
 
+#: Every page carries these characters in each face it uses: printable ASCII, Latin-1, Latin Extended-A, basic
+#: Cyrillic and typographic marks. Their subsets are cut once per process (cutting a font takes a fraction of a
+#: second), so most briefs cost nothing more; a page's other characters get a small extra face of their own.
+BASE_CHARACTERS = "".join(sorted(
+    {chr(c) for c in (*range(0x20, 0x7F), *range(0xA0, 0x180), *range(0x400, 0x460))}
+    | set(_ALWAYS) | set("„‰′″₽")
+))
+_BASE_SET = frozenset(BASE_CHARACTERS)
+
+# What makes a page use the italic and mono faces (the regular and bold faces are always used).
+_USES_ITALIC = re.compile(r"<(em|i|cite|var|dfn|address)\b|font-style\s*:\s*(italic|oblique)", re.I)
+_USES_MONO = re.compile(r"<(pre|code|kbd|samp|tt)\b", re.I)
+
 
 class _TextCollector(HTMLParser):
     """Every character of a page's text (title and style sheets included, scripts never occur)."""
@@ -107,41 +120,105 @@ def subset_woff2(face: FontFace, chars: str) -> bytes:
     options.flavor = "woff2"
     options.name_IDs = ["*"]  # keep the copyright and licence records with the font
     options.notdef_outline = True
+    options.hinting = False  # screen hints halve the size of a subset and matter to no reader here
     options.drop_tables = [*options.drop_tables, "FFTM"]  # FontForge's own timestamps: nothing a reader needs
     font = TTFont(face.path, recalcTimestamp=False)  # no build time inside the font
     subsetter = subset.Subsetter(options)
     subsetter.populate(unicodes=[ord(c) for c in chars])
     subsetter.subset(font)
+    blanks = _add_blank_space(font) if face.family == FALLBACK_FAMILY else {}
+    _browser_cmap(font, blanks)
     out = io.BytesIO()
     subset.save_font(font, out, options)
     return out.getvalue()
 
 
-def font_face_css(chars: str) -> str:
-    """``@font-face`` rules for the bundled faces, each a ``data:`` URL holding only the glyphs of ``chars``.
+def _add_blank_space(font) -> dict[int, str]:
+    """Add an empty glyph for the space and the no-break space to the fallback face; return their mapping.
 
-    The main and mono faces get every character they have; the fallback face only those no other face has
-    (and no rule when there are none).
+    A layout engine may keep the fallback face for a space that follows a character only it has (Pango does, after
+    an ideograph); Last Resort's own glyph for a space is a framed block symbol, and a subset without one shows an
+    empty box. A blank of DejaVu's width is right.
     """
-    covered = _cmap(FONT_FACES[0].path)
+    from fontTools.ttLib.tables._g_l_y_f import Glyph
+
+    name = "space.blank"
+    order = list(font.getGlyphOrder())
+    if name not in order:
+        order.append(name)
+        glyf = font["glyf"]
+        glyf.glyphs[name] = Glyph()
+        font["hmtx"][name] = (round(font["head"].unitsPerEm * 0.318), 0)
+        font.setGlyphOrder(order)
+        glyf.setGlyphOrder(order)
+    return {0x20: name, 0xA0: name}
+
+
+def _browser_cmap(font, extra: dict[int, str] | None = None) -> None:
+    """Give ``font`` character maps every browser reads (formats 4 and 12) when it has only others, plus ``extra``.
+
+    Last Resort maps whole Unicode blocks with format 13, which Chromium's font sanitizer refuses ("no supported
+    subtables"): the page would then show empty boxes. The subset's few characters are mapped one by one instead.
+    """
+    from fontTools.ttLib.tables._c_m_a_p import CmapSubtable
+
+    cmap = font["cmap"]
+    if not extra and all(table.format in (4, 12) for table in cmap.tables if table.platformID in (0, 3)):
+        return
+    mapping = {**font.getBestCmap(), **(extra or {})}
+    bmp = CmapSubtable.newSubtable(4)
+    bmp.platformID, bmp.platEncID, bmp.language = 3, 1, 0
+    bmp.cmap = {code: glyph for code, glyph in mapping.items() if code <= 0xFFFF}
+    full = CmapSubtable.newSubtable(12)
+    full.platformID, full.platEncID, full.language = 3, 10, 0
+    full.cmap = dict(mapping)
+    cmap.tables = [bmp, full]
+
+
+def faces_used(html: str) -> tuple[FontFace, ...]:
+    """The faces ``html`` can show: regular, bold and the fallback always; italic and mono when it has markup
+    that asks for them."""
+    italic = bool(_USES_ITALIC.search(html))
+    mono = bool(_USES_MONO.search(html))
+    return tuple(face for face in FONT_FACES
+                 if (face.style != "italic" or italic) and (face.family != MONO_FAMILY or mono))
+
+
+def _unicode_range(chars: str) -> str:
+    return ", ".join(f"U+{ord(c):X}" for c in chars)
+
+
+def _font_face_rule(face: FontFace, chars: str, unicode_range: str | None = None) -> str:
+    data = base64.b64encode(subset_woff2(face, chars)).decode("ascii")
+    lines = [f'  font-family: "{face.css_family}";', f"  font-weight: {face.weight};", f"  font-style: {face.style};"]
+    if unicode_range:
+        lines.append(f"  unicode-range: {unicode_range};")
+    lines.append(f'  src: url("data:font/woff2;base64,{data}") format("woff2");')
+    return "@font-face {\n" + "\n".join(lines) + "\n}"
+
+
+def font_face_css(chars: str, faces: tuple[FontFace, ...] = FONT_FACES) -> str:
+    """``@font-face`` rules for ``faces``, each a ``data:`` URL of a subset: enough for every character of ``chars``.
+
+    Each text face gets the :data:`BASE_CHARACTERS` it has, and, when ``chars`` has others it has, a second
+    rule holding just those (its ``unicode-range`` says which). The fallback face gets only the characters some
+    face of the main family lacks (and no rule when there are none).
+    """
+    # Characters some face of the main family in use lacks (a bold emoji, say) go to the fallback face too.
+    main = [_cmap(face.path) for face in faces if face.family == FONT_FAMILY] or [_cmap(FONT_FACES[0].path)]
+    covered = frozenset.intersection(*main)
     rules = []
-    for face in FONT_FACES:
+    for face in faces:
         if face.family == FALLBACK_FAMILY:
-            wanted = "".join(c for c in chars if ord(c) not in covered)
-        else:
-            have = _cmap(face.path)
-            wanted = "".join(c for c in chars if ord(c) in have)
-        if not wanted:
+            missing = "".join(c for c in chars if ord(c) not in covered)
+            if missing:
+                rules.append(_font_face_rule(face, missing))
             continue
-        data = base64.b64encode(subset_woff2(face, wanted)).decode("ascii")
-        rules.append(
-            "@font-face {\n"
-            f'  font-family: "{face.css_family}";\n'
-            f"  font-weight: {face.weight};\n"
-            f"  font-style: {face.style};\n"
-            f'  src: url("data:font/woff2;base64,{data}") format("woff2");\n'
-            "}"
-        )
+        have = _cmap(face.path)
+        rules.append(_font_face_rule(face, "".join(c for c in BASE_CHARACTERS if ord(c) in have)))
+        extra = "".join(c for c in chars if c not in _BASE_SET and ord(c) in have)
+        if extra:
+            rules.append(_font_face_rule(face, extra, _unicode_range(extra)))
     return "\n".join(rules)
 
 
@@ -150,7 +227,7 @@ _HEAD_END = re.compile(r"</head\s*>", re.I)
 
 def embed_fonts(html: str) -> str:
     """``html`` with the ``@font-face`` rules for the characters it shows, in a ``<style>`` before ``</head>``."""
-    css = font_face_css(page_characters(html))
+    css = font_face_css(page_characters(html), faces_used(html))
     match = _HEAD_END.search(html)
     if match is None:
         raise ValueError("the page has no </head>: nowhere to declare its fonts")

@@ -2,7 +2,8 @@
 
 Notebooks call ``show_figure``, ``show_table`` and ``show_markdown`` so that every brief renders the same
 way, and take their finding-stating titles and headline sentences from the functions here. Every data string
-is HTML-escaped before it reaches the page.
+in Markdown or HTML is escaped before it reaches the page; chart titles (``finding_*``) are plain text, since
+matplotlib draws them and an escape would show as "&amp;".
 """
 
 from __future__ import annotations
@@ -119,13 +120,13 @@ def finding_by_instrument(financing: pd.DataFrame) -> str:
 
 
 def finding_by_country(financing: pd.DataFrame) -> str:
-    """A chart title stating where most located money goes."""
+    """A chart title stating where most located money goes (plain text: a chart title is drawn, never HTML)."""
     table = funding_summary(financing, "country")
     located = table[table["country"] != "Location not stated"]
     if located.empty or located["total_usd"].max() == 0:
         return "No located amounts"
     lead = located.iloc[0]
-    return f"{esc(lead['label'])} is the largest stated destination: {_bn(lead['total_usd'])}"
+    return f"{lead['label']} is the largest stated destination: {_bn(lead['total_usd'])}"
 
 
 def participants_table(membership: pd.DataFrame) -> pd.DataFrame:
