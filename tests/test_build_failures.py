@@ -99,7 +99,7 @@ def _check_reports(reports: Path) -> dict[str, int]:
             assert not any(path.iterdir()) or path.name == "failed", f"leftovers in {path}: {list(path.iterdir())}"
             continue
         name = path.name
-        assert not name.endswith(".tmp") and not name.startswith(".") or name in (build.LOCK, build.MANIFEST), \
+        assert not name.endswith(".tmp") and not name.startswith(".") or name in (build.LOCK, build.CACHE), \
             f"temporary or unexpected file left: {path.relative_to(reports)}"
         data = path.read_bytes()
         if name.endswith(".html"):
@@ -118,7 +118,7 @@ def _check_reports(reports: Path) -> dict[str, int]:
             if name.endswith(".ipynb"):
                 nbformat.validate(nbformat.from_dict(document))
                 counts["ipynb"] += 1
-        elif name == build.LOCK:
+        elif name in (build.LOCK, build.SUMS):
             pass
         else:
             raise AssertionError(f"unexpected file {path.relative_to(reports)}")

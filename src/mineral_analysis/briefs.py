@@ -135,8 +135,11 @@ def select_briefs(only: list[str] | None, processed_dir: Path | None = None) -> 
     keys = valid_keys(processed_dir)
     chosen: list[Brief] = []
     for spec in only:
-        kind, _, value = spec.partition(":")
+        kind, colon, value = spec.partition(":")
         kind = kind.strip().lower()
+        if colon and not value.strip():
+            raise ParameterError(f"empty value in brief spec {spec!r} (an unset variable?); valid: overview, "
+                                 "agency:DFC, country:KOR, mineral:copper, or a kind alone for all of that kind")
         if kind not in KINDS:
             raise ParameterError(f"unknown brief kind {kind!r} in {spec!r}; valid kinds: {', '.join(KINDS)}")
         if kind == "overview" and value:

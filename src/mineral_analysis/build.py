@@ -75,7 +75,6 @@ processes left open; memory growth (bounded by ``RECYCLE_AFTER``).
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 import hashlib
 import inspect
 import json
@@ -96,9 +95,12 @@ from pathlib import Path
 from . import __version__, config
 from .atomic import remove_stale_temporaries, replace_files_atomic, write_text_atomic
 from .briefs import KINDS, Brief
+from .clock import build_time
 from .kernel_guard import KernelStateGuard
+from .publish import record
+from .publish.record import MANIFEST, SUMS
 
-MANIFEST = ".build-manifest.json"
+CACHE = ".build-cache.json"  # the catalogue of briefs and their slice hashes per data hash (no-op builds stay light)
 LOCK = ".build.lock"
 FAILED_DIR = "failed"
 STAGING_DIR = ".staging"
@@ -135,13 +137,14 @@ class BriefOutcome:
     title: str
     kind: str
     key: str
-    status: str  # built, skipped, failed
+    status: str  # built, exported (new formats from a current executed notebook), skipped, failed
     seconds: float = 0.0
     error: str = ""
     outputs: list[str] = field(default_factory=list)
     built_at: str = ""
     failed_notebook: str = ""  # reports-relative path of the failed executed notebook, when one was written
     kernel: str = ""  # how the brief's kernel was obtained: warm, new, fresh, or why it was replaced
+    sums: dict[str, str] = field(default_factory=dict)  # sha256 of each published output written (html, pdf)
 
 
 @dataclass
@@ -156,6 +159,10 @@ class BuildResult:
         return [o for o in self.outcomes if o.status == "built"]
 
     @property
+    def exported(self) -> list[BriefOutcome]:
+        return [o for o in self.outcomes if o.status == "exported"]
+
+    @property
     def skipped(self) -> list[BriefOutcome]:
         return [o for o in self.outcomes if o.status == "skipped"]
 
@@ -165,8 +172,9 @@ class BuildResult:
 
     def summary(self) -> str:
         """A short report: counts, then every failure with its notebook, cell and error."""
-        lines = [(f"built {len(self.built)}, skipped {len(self.skipped)} (up to date), failed {len(self.failed)} "
-                  f"of {len(self.outcomes)} briefs in {self.seconds:.1f} s")]
+        exported = f"exported {len(self.exported)} (formats only, not re-run), " if self.exported else ""
+        lines = [(f"built {len(self.built)}, {exported}skipped {len(self.skipped)} (up to date), "
+                  f"failed {len(self.failed)} of {len(self.outcomes)} briefs in {self.seconds:.1f} s")]
         for outcome in self.failed:
             kept = f" (executed notebook: {outcome.failed_notebook})" if outcome.failed_notebook else ""
             lines.append(f"  FAILED {outcome.spec}: {outcome.error}{kept}")
@@ -200,13 +208,14 @@ def data_fingerprint(processed_dir: Path) -> str:
     return _hash_files(files + boundaries)[:16]
 
 
-def brief_fingerprint(brief: Brief, data_hash: str, library_hash: str, formats: tuple[str, ...],
-                      notebooks_dir: Path | None = None) -> str:
-    """Content hash of everything a brief's output depends on (``data_hash``: its data slice and the boundaries)."""
+def brief_fingerprint(brief: Brief, data_hash: str, library_hash: str, notebooks_dir: Path | None = None) -> str:
+    """Content hash of everything a brief's executed notebook depends on (``data_hash``: its data slice, the
+    boundaries and the dataset version it prints). Formats are not part of it: a current executed notebook is
+    exported to a missing format without running again."""
     digest = hashlib.sha256()
     digest.update((Path(notebooks_dir or config.NOTEBOOKS_DIR) / brief.notebook.name).read_bytes())
     digest.update(json.dumps(brief.parameters, sort_keys=True).encode())
-    digest.update(f"{data_hash}|{library_hash}|{','.join(sorted(formats))}|{__version__}".encode())
+    digest.update(f"{data_hash}|{library_hash}|{__version__}".encode())
     return digest.hexdigest()[:16]
 
 
@@ -624,7 +633,7 @@ def _output_path(reports: Path, name: str) -> Path:
 
 def run_brief(brief_data: dict, *, formats: tuple[str, ...], reports_dir: str, processed_dir: str | None,
               timeout: float, data_version: str, fingerprint: str, notebooks_dir: str | None = None,
-              shared_kernel: bool = True) -> dict:
+              shared_kernel: bool = True, built_at: str | None = None) -> dict:
     """Execute one brief and write its outputs; return a BriefOutcome as a dict. Never raises for a brief error.
 
     The brief's kind and parameters are checked against the data before a kernel starts. Success writes
@@ -698,41 +707,90 @@ def run_brief(brief_data: dict, *, formats: tuple[str, ...], reports_dir: str, p
             note = keep_failed(failed_nb)
             return failed(f"notebook {notebook.name}, {_cell_label(failed_nb, index)}: {name}: {message}{note}")
         outcome.kernel = state.get("kernel_note", "")
-        built_at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-        outcome.built_at = built_at
+        outcome.built_at = built_at or build_time().isoformat(timespec="seconds")
         nb.metadata["mineral_analysis"] = {
             "title": brief.title, "kind": brief.kind, "key": brief.key, "spec": brief.spec,
-            "data_version": data_version, "built_at": built_at, "fingerprint": fingerprint,
+            "data_version": data_version, "built_at": outcome.built_at, "fingerprint": fingerprint,
             "library_version": __version__,
         }
         nb.metadata.get("papermill", {}).update({"input_path": f"notebooks/{notebook.name}",
                                                  "output_path": f"reports/{brief.slug}.ipynb"})
-        outputs: dict[Path, bytes] = {}
         try:
-            from .export import html_to_pdf, render_html
-
-            html = render_html(nb)
-            if "html" in formats:
-                outputs[targets["html"]] = html.encode("utf-8")
-            if "pdf" in formats:
-                outputs[targets["pdf"]] = html_to_pdf(html)
-            outputs[targets["ipynb"]] = _relative_paths(nbformat.writes(nb), folders).encode("utf-8")
+            # The published files are made from the executed notebook as stored (paths stripped), so exporting
+            # it again later (another format) gives the same bytes.
+            executed = _relative_paths(nbformat.writes(nb), folders)
+            outputs = _rendered(nbformat.reads(executed, as_version=4), formats, targets, stale=True)
+            outputs[targets["ipynb"]] = executed.encode("utf-8")
         except Exception as exc:  # noqa: BLE001 - an export failure fails this brief only
             note = keep_failed(nb)
             return failed(f"export of {brief.slug} ({notebook.name} ran): {type(exc).__name__}: {exc}{note}")
-        try:
-            # The brief's files change together, and its old failure goes with them; a worker told to stop does
-            # not start, and its watchdog waits for the renames to end.
-            with _WRITING, _signals_deferred():
-                if _STOPPING.is_set():
-                    raise KeyboardInterrupt
-                replace_files_atomic(outputs)
-                failed_path.unlink(missing_ok=True)
-        except OSError as exc:  # e.g. a full disk: nothing was replaced
-            return failed(f"writing {brief.slug}'s outputs: {type(exc).__name__}: {exc}; the previous ones were kept")
-        outcome.outputs = sorted(p.name for p in outputs)
+        error = _replace_outputs(outputs, failed_path, outcome)
+        if error:
+            return failed(error)
     finally:
         staged.unlink(missing_ok=True)
+    return asdict(outcome) | {"seconds": time.perf_counter() - started}
+
+
+def _rendered(nb, formats: tuple[str, ...], targets: dict[str, Path], *, stale: bool) -> dict[Path, bytes | None]:
+    """The brief's HTML and/or PDF from its executed notebook; with ``stale``, formats not asked for are None
+    (deleted with the others replaced, so a brief's files always come from one build)."""
+    from .export import html_to_pdf, render_html
+
+    html = render_html(nb)
+    outputs: dict[Path, bytes | None] = {}
+    for ext in ("html", "pdf"):
+        if ext in formats:
+            outputs[targets[ext]] = html.encode("utf-8") if ext == "html" else html_to_pdf(html)
+        elif stale:
+            outputs[targets[ext]] = None
+    return outputs
+
+
+def _replace_outputs(outputs: dict[Path, bytes | None], failed_path: Path, outcome: BriefOutcome) -> str:
+    """Put a brief's files in place together (and drop its old failure record); return an error, or "" on success."""
+    from .atomic import PartialReplaceError
+
+    try:
+        # The brief's files change together, and its old failure goes with them; a worker told to stop does
+        # not start, and its watchdog waits for the renames to end.
+        with _WRITING, _signals_deferred():
+            if _STOPPING.is_set():
+                raise KeyboardInterrupt
+            replace_files_atomic(outputs)
+            failed_path.unlink(missing_ok=True)
+    except PartialReplaceError as exc:
+        return f"writing {outcome.slug}'s outputs: {exc}"
+    except OSError as exc:  # e.g. a full disk or an immutable file
+        return (f"writing {outcome.slug}'s outputs: {type(exc).__name__}: {exc}; none of its files was replaced "
+                "(the previous ones are in place)")
+    outcome.outputs = sorted(path.name for path, data in outputs.items() if data is not None)
+    outcome.sums = {path.name: record.sha256_bytes(data) for path, data in outputs.items()
+                    if data is not None and path.suffix in record.PUBLISHED_SUFFIXES}
+    return ""
+
+
+def export_brief(brief_data: dict, *, formats: tuple[str, ...], reports_dir: str) -> dict:
+    """Export a brief's current executed notebook (``reports/<slug>.ipynb``) to the formats asked for, without
+    running it again: the new files carry the build time and data version recorded in it. Never raises for a
+    brief error; returns a BriefOutcome as a dict (status ``exported`` or ``failed``)."""
+    import nbformat
+
+    started = time.perf_counter()
+    brief = Brief(**brief_data)
+    reports = Path(reports_dir)
+    outcome = BriefOutcome(brief.spec, brief.slug, brief.title, brief.kind, brief.key, "exported")
+    try:
+        targets = {ext: _output_path(reports, f"{brief.slug}.{ext}") for ext in ("html", "pdf", "ipynb")}
+        nb = nbformat.read(targets["ipynb"], as_version=4)
+        outcome.built_at = nb.metadata.get("mineral_analysis", {}).get("built_at", "")
+        outputs = _rendered(nb, formats, targets, stale=False)
+    except Exception as exc:  # noqa: BLE001 - the brief fails alone; the next build runs it again
+        outcome.status, outcome.error = "failed", f"export of {brief.slug}.ipynb: {type(exc).__name__}: {exc}"
+        return asdict(outcome) | {"seconds": time.perf_counter() - started}
+    error = _replace_outputs(outputs, _output_path(reports / FAILED_DIR, f"{brief.slug}.ipynb"), outcome)
+    if error:
+        outcome.status, outcome.error = "failed", error
     return asdict(outcome) | {"seconds": time.perf_counter() - started}
 
 
@@ -742,12 +800,13 @@ _WRITING = threading.Lock()  # held while a brief's outputs are renamed into pla
 WORKER_GRACE_SECONDS = 3.0  # after SIGTERM, how long a worker gets to clean up before it exits regardless
 
 
-def _worker_run(brief_data: dict, **kwargs) -> dict:
-    """run_brief in a pool worker: an interrupt (SIGTERM from the coordinator) ends the worker after clean-up."""
+def _worker_run(brief_data: dict, export_only: bool = False, **kwargs) -> dict:
+    """run_brief (or export_brief) in a pool worker: an interrupt (SIGTERM from the coordinator) ends the worker
+    after clean-up."""
     global _BUSY
     _BUSY = True
     try:
-        outcome = run_brief(brief_data, **kwargs)
+        outcome = export_brief(brief_data, **kwargs) if export_only else run_brief(brief_data, **kwargs)
     except KeyboardInterrupt:
         _stop_kernels_and_exit()
     finally:
@@ -809,30 +868,29 @@ def _worker_init() -> None:
 
 # --- Manifest and index ------------------------------------------------------------------------------------------
 
-def _read_manifest(reports: Path) -> dict:
-    path = reports / MANIFEST
+def _read_json(path: Path) -> dict:
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (FileNotFoundError, json.JSONDecodeError):
+        value = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
         return {}
+    return value if isinstance(value, dict) else {}
 
 
-def _write_manifest(reports: Path, manifest: dict) -> bool:
-    """Write the manifest if its content changed; return whether it did."""
-    text = json.dumps(manifest, indent=1, sort_keys=True) + "\n"
-    path = reports / MANIFEST
+def _write_json(path: Path, value: dict) -> bool:
+    """Write ``value`` as JSON if the file's content differs; return whether it did."""
+    text = json.dumps(value, indent=1, sort_keys=True) + "\n"
     if not path.exists() or path.read_text(encoding="utf-8") != text:
         write_text_atomic(path, text)
         return True
     return False
 
 
-def _outputs_present(reports: Path, slug: str, formats: tuple[str, ...]) -> bool:
-    return all((reports / f"{slug}.{ext}").exists() for ext in (*formats, "ipynb"))
+def _present(reports: Path, slug: str, extensions) -> bool:
+    return all((reports / f"{slug}.{ext}").is_file() for ext in extensions)
 
 
-def _write_index(reports: Path, manifest: dict, data_version: str) -> None:
-    """Write ``index.html`` listing every brief; unchanged content is not rewritten (a no-op build writes nothing)."""
+def _write_index(reports: Path, manifest: dict, data_version: str) -> str:
+    """Write ``index.html`` listing every brief (unchanged content is not rewritten); return its sha256."""
     from .index_page import write_index
 
     entries = []
@@ -846,13 +904,15 @@ def _write_index(reports: Path, manifest: dict, data_version: str) -> None:
     order = {"overview": 0, "agency": 1, "country": 2, "mineral": 3}
     entries.sort(key=lambda e: (order.get(e["kind"], 9), e["title"]))
     built_times = [e.get("built_at", "") for e in manifest.get("briefs", {}).values() if e.get("built_at")]
-    path = reports / "index.html"
-    staged = reports / STAGING_DIR / "index.html"
+    path = reports / record.INDEX
+    staged = reports / STAGING_DIR / record.INDEX
     write_index(entries, staged, data_version=data_version, built_at=max(built_times) if built_times else None)
-    if path.exists() and path.read_bytes() == staged.read_bytes():
+    data = staged.read_bytes()
+    if path.exists() and path.read_bytes() == data:
         staged.unlink()
     else:
         os.replace(staged, path)
+    return record.sha256_bytes(data)
 
 
 def _clean_staging(reports: Path) -> None:
@@ -870,21 +930,20 @@ def _clean_staging(reports: Path) -> None:
 
 # --- The build ---------------------------------------------------------------------------------------------------
 
-def _brief_list(processed_dir: Path, data_hash: str, library_hash: str, manifest: dict, only: list[str] | None,
+def _brief_list(processed_dir: Path, data_hash: str, library_hash: str, cache: dict, only: list[str] | None,
                 chosen: list[Brief] | None = None) -> tuple[list[Brief], dict[str, str]]:
     """The briefs to consider and each one's data slice hash (``briefs.data_slices``).
 
-    Both are cached in the manifest per data hash, so a no-op build neither loads the tables nor imports pandas.
+    Both are cached (``CACHE``) per data hash, so a no-op build neither loads the tables nor imports pandas.
     """
-    cached = manifest.get("catalogue", {})
-    fresh = (cached.get("data_hash") == data_hash and cached.get("library") == library_hash
-             and len(cached.get("slices", {})) == len(cached.get("briefs", [])))
+    fresh = (cache.get("data_hash") == data_hash and cache.get("library") == library_hash
+             and len(cache.get("slices", {})) == len(cache.get("briefs", [])))
     if fresh and chosen is None and only is None:
-        return [Brief(**b) for b in cached["briefs"]], dict(cached.get("slices", {}))
+        return [Brief(**b) for b in cache["briefs"]], dict(cache.get("slices", {}))
     from .briefs import data_slices, select_briefs
 
     briefs = chosen if chosen is not None else select_briefs(only, processed_dir)
-    slices = dict(cached.get("slices", {})) if fresh else {}
+    slices = dict(cache.get("slices", {})) if fresh else {}
     if any(b.slug not in slices for b in briefs):
         slices = data_slices(briefs, processed_dir)
     return briefs, {b.slug: slices[b.slug] for b in briefs}
@@ -892,14 +951,14 @@ def _brief_list(processed_dir: Path, data_hash: str, library_hash: str, manifest
 
 def build_briefs(*, only: list[str] | None = None, formats: tuple[str, ...] = ("html", "pdf"),
                  jobs: int | None = None, force: bool = False, processed_dir: Path | None = None,
-                 reports_dir: Path | None = None, timeout: float = 300.0, progress: bool = True,
+                 reports_dir: Path | None = None, timeout: int = 300, progress: bool = True,
                  wait: bool = False, notebooks_dir: Path | None = None) -> BuildResult:
     """Build the chosen briefs (all by default) into ``reports_dir``; return every brief's outcome.
 
     Raises ParameterError for an unknown brief spec or format and FileNotFoundError when the processed data is
     missing (both before anything is written or any kernel starts), BuildLockedError when another build runs
     and ``wait`` is False, and BuildInterrupted (a KeyboardInterrupt) on SIGINT or SIGTERM, after clean-up.
-    ``timeout`` is the seconds one brief's notebook may run.
+    ``timeout`` is the whole seconds one brief's notebook may run.
     """
     from filelock import FileLock, Timeout
 
@@ -909,8 +968,8 @@ def build_briefs(*, only: list[str] | None = None, formats: tuple[str, ...] = ("
     bad = [f for f in formats if f not in ("html", "pdf")]
     if bad or not formats:
         raise ParameterError(f"unknown format(s) {', '.join(map(repr, bad)) or '(none given)'}; valid: html, pdf")
-    if not timeout or timeout <= 0:
-        raise ParameterError(f"timeout must be a positive number of seconds, not {timeout!r}")
+    if isinstance(timeout, bool) or not isinstance(timeout, int) or timeout <= 0:
+        raise ParameterError(f"timeout must be a positive whole number of seconds, not {timeout!r}")
     processed = Path(processed_dir or config.PROCESSED_DIR).resolve()
     reports = Path(reports_dir or config.REPORTS_DIR).resolve()
     notebooks = Path(notebooks_dir or config.NOTEBOOKS_DIR).resolve()
@@ -937,75 +996,98 @@ def build_briefs(*, only: list[str] | None = None, formats: tuple[str, ...] = ("
                 lock.release()
 
 
+def _plan(briefs: list[Brief], fingerprints: dict[str, str], known: dict, reports: Path, formats, force: bool
+          ) -> dict[str, str]:
+    """What each brief needs: ``skip`` (current), ``export`` (its executed notebook is current, a format asked
+    for is missing) or ``execute``."""
+    plan = {}
+    for brief in briefs:
+        entry = known.get(brief.slug, {})
+        current = (not force and entry.get("fingerprint") == fingerprints[brief.slug]
+                   and entry.get("status") == "built" and _present(reports, brief.slug, ("ipynb",)))
+        if current and _present(reports, brief.slug, formats):
+            plan[brief.slug] = "skip"
+        else:
+            plan[brief.slug] = "export" if current else "execute"
+    return plan
+
+
 def _build_locked(only, formats, jobs, force, processed, reports, timeout, progress, started,
                   notebooks, chosen=None) -> BuildResult:
     _clean_staging(reports)
     data_hash = data_fingerprint(processed)
     library_hash = library_fingerprint()
-    manifest = _read_manifest(reports)
-    briefs, slices = _brief_list(processed, data_hash, library_hash, manifest, only, chosen)
-    data_version = _data_version(processed)
+    manifest = record.read_manifest(reports)
+    cache = _read_json(reports / CACHE)
+    briefs, slices = _brief_list(processed, data_hash, library_hash, cache, only, chosen)
+    version = dataset_version(processed)
     boundaries_hash = _hash_files([config.BOUNDARIES_FILE])[:16] if config.BOUNDARIES_FILE.exists() else ""
-    todo: list[tuple[Brief, str]] = []
-    outcomes: list[BriefOutcome] = []
-    known = manifest.get("briefs", {})
-    for brief in briefs:
-        fingerprint = brief_fingerprint(brief, f"{slices[brief.slug]}|{boundaries_hash}", library_hash, formats,
-                                        notebooks)
-        entry = known.get(brief.slug, {})
-        if (not force and entry.get("fingerprint") == fingerprint and entry.get("status") == "built"
-                and _outputs_present(reports, brief.slug, formats)):
-            outcomes.append(BriefOutcome(brief.spec, brief.slug, brief.title, brief.kind, brief.key, "skipped"))
-        else:
-            todo.append((brief, fingerprint))
+    fingerprints = {b.slug: brief_fingerprint(b, f"{slices[b.slug]}|{boundaries_hash}|{version}", library_hash,
+                                              notebooks) for b in briefs}
+    plan = _plan(briefs, fingerprints, manifest.get("briefs", {}), reports, formats, force)
+    todo = [(b, plan[b.slug]) for b in briefs if plan[b.slug] != "skip"]
+    outcomes = [BriefOutcome(b.spec, b.slug, b.title, b.kind, b.key, "skipped") for b in briefs
+                if plan[b.slug] == "skip"]
     done: list[BriefOutcome] = []
+    built_at = build_time().isoformat(timespec="seconds")  # one build time for every brief this build runs
     try:
         if todo:
-            _run_pool(todo, formats, reports, processed, timeout, progress, slices, jobs, notebooks, done)
+            _run_pool(todo, formats, reports, processed, timeout, progress, fingerprints, version, built_at, jobs,
+                      notebooks, done)
     finally:
         # Also after an interrupt: the briefs finished so far are recorded, so the next build skips them.
         with _signals_deferred():
-            manifest = _updated_manifest(manifest, briefs, todo, outcomes + done, only, data_hash, library_hash,
-                                         slices)
-            changed = _write_manifest(reports, manifest)
+            manifest = _updated_manifest(manifest, briefs, fingerprints, outcomes + done, only, version)
+            if only is None:
+                _write_json(reports / CACHE, {
+                    "data_hash": data_hash, "library": library_hash, "slices": slices,
+                    "briefs": [{"kind": b.kind, "key": b.key, "title": b.title, "parameters": b.parameters}
+                               for b in briefs]})
             # The index depends only on the manifest and the outputs present: a no-op build leaves it alone
             # (and skips importing the exporters, which costs more than the rest of a no-op build).
-            if changed or todo or not (reports / "index.html").exists():
-                _write_index(reports, manifest, data_version)
+            if todo or manifest != record.read_manifest(reports) or not (reports / record.INDEX).exists():
+                manifest["index"] = {record.INDEX: _write_index(reports, manifest, version)}
+                record.write_record(reports, manifest)
+            elif not (reports / SUMS).exists():
+                record.write_record(reports, manifest)
     return BuildResult(outcomes + done, time.perf_counter() - started)
 
 
-def _updated_manifest(manifest: dict, briefs: list[Brief], todo, outcomes: list[BriefOutcome],
-                      only: list[str] | None, data_hash: str, library_hash: str, slices: dict[str, str]) -> dict:
+def _updated_manifest(manifest: dict, briefs: list[Brief], fingerprints: dict[str, str],
+                      outcomes: list[BriefOutcome], only: list[str] | None, version: str) -> dict:
+    """The published manifest after this build's outcomes (without its tools, which ``record`` adds)."""
     by_slug = {b.slug: b for b in briefs}
-    briefs_manifest = dict(manifest.get("briefs", {}))
-    fingerprints = {b.slug: f for b, f in todo}
+    entries = dict(manifest.get("briefs", {}))
+    tools = record.tool_versions() if any(o.status == "built" for o in outcomes) else {}
     for outcome in outcomes:
         brief = by_slug[outcome.slug]
+        previous = entries.get(outcome.slug, {})
         if outcome.status == "built":
-            briefs_manifest[outcome.slug] = {"kind": brief.kind, "key": brief.key, "title": brief.title,
-                                             "spec": brief.spec, "fingerprint": fingerprints[outcome.slug],
-                                             "status": "built", "built_at": outcome.built_at}
+            entries[outcome.slug] = {
+                "kind": brief.kind, "key": brief.key, "title": brief.title, "spec": brief.spec,
+                "parameters": dict(brief.parameters), "dataset_version": version,
+                "fingerprint": fingerprints[outcome.slug], "status": "built", "built_at": outcome.built_at,
+                "tools": tools, "outputs": dict(outcome.sums)}
+        elif outcome.status == "exported":
+            entries[outcome.slug] = previous | {"outputs": previous.get("outputs", {}) | outcome.sums}
         elif outcome.status == "failed":
-            previous = briefs_manifest.get(outcome.slug, {"kind": brief.kind, "key": brief.key,
-                                                          "title": brief.title, "spec": brief.spec})
-            briefs_manifest[outcome.slug] = previous | {"status": "failed", "fingerprint": ""}
+            base = previous or {"kind": brief.kind, "key": brief.key, "title": brief.title, "spec": brief.spec,
+                                "parameters": dict(brief.parameters), "outputs": {}}
+            entries[outcome.slug] = base | {"status": "failed", "fingerprint": ""}
     if only is None:
         current = {b.slug for b in briefs}
-        briefs_manifest = {slug: e for slug, e in briefs_manifest.items() if slug in current}
-    catalogue = manifest.get("catalogue", {})
-    if only is None:
-        catalogue = {"data_hash": data_hash, "library": library_hash, "slices": slices,
-                     "briefs": [{"kind": b.kind, "key": b.key, "title": b.title, "parameters": b.parameters}
-                                for b in briefs]}
-    return {"catalogue": catalogue, "briefs": briefs_manifest}
+        entries = {slug: e for slug, e in entries.items() if slug in current}
+    result = {"dataset_version": version, "briefs": entries}
+    if "index" in manifest:
+        result["index"] = manifest["index"]
+    return result
 
 
-def _data_version(processed: Path) -> str:
-    try:
-        return json.loads((processed / "metadata.json").read_text(encoding="utf-8"))["data_version"]
-    except (FileNotFoundError, KeyError, json.JSONDecodeError):
-        return "unknown"
+def dataset_version(processed: Path) -> str:
+    """The version of the dataset the briefs print: ``dataset_version`` from ``metadata.json`` (a release name,
+    or "<release> + unreleased changes"), else its content hash ``data_version``, else "unknown"."""
+    metadata = _read_json(Path(processed) / "metadata.json")
+    return str(metadata.get("dataset_version") or metadata.get("data_version") or "unknown")
 
 
 def _stop_pool(executor: futures.ProcessPoolExecutor) -> None:
@@ -1027,8 +1109,8 @@ def _stop_pool(executor: futures.ProcessPoolExecutor) -> None:
                     process.join(timeout=5)
 
 
-def _run_pool(todo, formats, reports, processed, timeout, progress, slices, jobs, notebooks,
-              done: list[BriefOutcome]) -> None:
+def _run_pool(todo, formats, reports, processed, timeout, progress, fingerprints, version, built_at, jobs,
+              notebooks, done: list[BriefOutcome]) -> None:
     """Run the briefs in worker processes; append each outcome to ``done`` as it arrives."""
     from tqdm import tqdm
 
@@ -1037,7 +1119,7 @@ def _run_pool(todo, formats, reports, processed, timeout, progress, slices, jobs
     bar = tqdm(total=len(todo), desc="briefs", unit="brief", disable=not progress, file=sys.stderr,
                dynamic_ncols=True)
 
-    def record(outcome: BriefOutcome) -> None:
+    def arrived(outcome: BriefOutcome) -> None:
         done.append(outcome)
         bar.set_postfix_str(outcome.spec, refresh=False)
         bar.update()
@@ -1058,18 +1140,22 @@ def _run_pool(todo, formats, reports, processed, timeout, progress, slices, jobs
                                                    initializer=_worker_init)
             broken: list[tuple[Brief, str]] = []
             try:
-                pending = {
-                    executor.submit(_worker_run, {"kind": b.kind, "key": b.key, "title": b.title,
-                                                  "parameters": b.parameters},
-                                    formats=formats, reports_dir=str(reports),
-                                    processed_dir=str(processed) if processed != config.PROCESSED_DIR.resolve() else None,
-                                    timeout=timeout, data_version=slices[b.slug], fingerprint=fingerprint,
-                                    notebooks_dir=str(notebooks)): (b, fingerprint)
-                    for b, fingerprint in queue
-                }
+                pending = {}
+                for b, action in queue:
+                    brief_data = {"kind": b.kind, "key": b.key, "title": b.title, "parameters": b.parameters}
+                    if action == "export":
+                        future = executor.submit(_worker_run, brief_data, export_only=True, formats=formats,
+                                                 reports_dir=str(reports))
+                    else:
+                        future = executor.submit(
+                            _worker_run, brief_data, formats=formats, reports_dir=str(reports),
+                            processed_dir=str(processed) if processed != config.PROCESSED_DIR.resolve() else None,
+                            timeout=timeout, data_version=version, fingerprint=fingerprints[b.slug],
+                            notebooks_dir=str(notebooks), built_at=built_at)
+                    pending[future] = (b, action)
                 for future in futures.as_completed(pending):
                     try:
-                        record(BriefOutcome(**future.result()))
+                        arrived(BriefOutcome(**future.result()))
                     except futures.process.BrokenProcessPool:
                         broken.append(pending[future])
             except KeyboardInterrupt:
@@ -1084,12 +1170,12 @@ def _run_pool(todo, formats, reports, processed, timeout, progress, slices, jobs
             if workers == 1:
                 # One worker runs its briefs in order: the first unfinished one was running when it died.
                 culprit = queue.pop(0)[0]
-                record(died(culprit, f"notebook {culprit.notebook.name}: the worker process building it died "
+                arrived(died(culprit, f"notebook {culprit.notebook.name}: the worker process building it died "
                                      "(killed, or out of memory); its kernel stopped with it"))
             isolate = workers > 1
             if deaths >= MAX_WORKER_DEATHS and queue:
                 for brief, _ in queue:
-                    record(died(brief, f"not built: worker processes died {deaths} times in this build"))
+                    arrived(died(brief, f"not built: worker processes died {deaths} times in this build"))
                 queue = []
     finally:
         bar.close()
