@@ -6,58 +6,81 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+KERNEL_NAME := mineral-analysis
+KERNEL_DISPLAY := Python (mineral-analysis)
+# Options for the one command a target runs: `make report ARGS="--no-progress"` reaches `mineral-analysis build`.
 ARGS ?=
 
 # uv must never download a Python of its own; bytecode is compiled at install time because this
 # environment sets PYTHONDONTWRITEBYTECODE (otherwise every kernel start recompiles the stack).
 export UV_PYTHON_DOWNLOADS := never
 export UV_COMPILE_BYTECODE := 1
-export MPLBACKEND := Agg
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
-.PHONY: help env data validate report briefs test test-fast bench lab clean distclean
+.PHONY: help env system data validate report test test-fast lint format bench lab kernel wheel clean distclean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
-$(STAMP): pyproject.toml requirements/constraints.txt
+$(STAMP): pyproject.toml requirements/constraints.txt setup.py
 	@if ! $(PYTHON) -m uv --version >/dev/null 2>&1; then \
 	  echo "installing uv into $(PYTHON)"; $(PYTHON) -m pip install --quiet uv || true; fi
 	@if $(PYTHON) -m uv --version >/dev/null 2>&1; then \
 	  $(PYTHON) -m uv venv --quiet --allow-existing --python $(PYTHON) $(VENV) && \
-	  $(PYTHON) -m uv pip install --quiet --python $(BIN)/python -c requirements/constraints.txt -e '.[test]'; \
+	  $(PYTHON) -m uv pip install --quiet --python $(BIN)/python -c requirements/constraints.txt -e '.[test,dev]'; \
 	else \
 	  echo "uv unavailable: falling back to venv + pip"; \
-	  $(PYTHON) -m venv $(VENV) && $(BIN)/python -m pip install --quiet -c requirements/constraints.txt -e '.[test]'; \
+	  $(PYTHON) -m venv $(VENV) && $(BIN)/python -m pip install --quiet -c requirements/constraints.txt -e '.[test,dev]'; \
 	fi
+	@$(BIN)/python -m ipykernel install --sys-prefix --name $(KERNEL_NAME) --display-name "$(KERNEL_DISPLAY)" >/dev/null
 	@touch $(STAMP)
 
-env: $(STAMP) ## Create .venv and install the pinned stack (done automatically by the targets below)
+env: $(STAMP) ## Create .venv, install the pinned stack and its Jupyter kernel (done automatically by the targets below)
+
+system: ## Install the Debian packages the tests need (chromium, poppler, pango), or say how
+	@scripts/system-deps.sh test
 
 data: $(STAMP) ## Rebuild data/processed/ from data/raw/
-	$(BIN)/mineral-analysis data $(ARGS)
+	@$(BIN)/mineral-analysis data $(ARGS)
 
 validate: $(STAMP) ## Check data/raw/ and write nothing
-	$(BIN)/mineral-analysis validate $(ARGS)
+	@$(BIN)/mineral-analysis validate $(ARGS)
 
-report: data ## Build the processed data and every brief (HTML + PDF) into reports/
-	$(BIN)/mineral-analysis build $(ARGS)
+report: $(STAMP) ## Build the processed data and every brief (HTML + PDF) into reports/; ARGS go to the build
+	@scripts/system-deps.sh build
+	@$(BIN)/mineral-analysis data
+	@$(BIN)/mineral-analysis build $(ARGS)
 
-test: $(STAMP) ## Run the whole test suite (unit, notebooks, rendered HTML/PDF, browser)
+test: system $(STAMP) lint ## Run the whole test suite (unit, notebooks, rendered HTML/PDF, browser), about 6 min
 	$(BIN)/python -m pytest $(ARGS)
 
-test-fast: $(STAMP) ## Unit tests only (no notebook execution)
+test-fast: $(STAMP) ## Unit tests only: no kernel, no browser, no subprocess build (under a minute)
 	$(BIN)/python -m pytest -m "not slow" $(ARGS)
 
-bench: $(STAMP) ## Measure build speed, rebuilds, cleaning at scale; writes benchmarks/latest.json
+lint: $(STAMP) ## ruff lint and format check (the committed configuration in pyproject.toml)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(STAMP) ## Apply ruff's fixes and formatting
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+bench: $(STAMP) ## Measure build speed, rebuilds, cleaning at scale (20-30 min; ARGS=--quick about 5); writes benchmarks/scratch/latest.json
+	@scripts/system-deps.sh build
 	$(BIN)/python benchmarks/run.py $(ARGS)
 
-lab: $(STAMP) ## Open JupyterLab on notebooks/ with the project's environment
-	$(BIN)/jupyter lab notebooks/
+lab: $(STAMP) ## JupyterLab on notebooks/ with the project's kernel; ARGS go to jupyter lab (--port 8890 --no-browser)
+	$(BIN)/jupyter lab notebooks/ $(ARGS)
+
+kernel: $(STAMP) ## Register the project's kernel, "Python (mineral-analysis)", for your own Jupyter (user-wide)
+	$(BIN)/python -m ipykernel install --user --name $(KERNEL_NAME) --display-name "$(KERNEL_DISPLAY)"
+
+wheel: data ## Build the wheel (with the processed tables and boundaries inside) into dist/
+	$(PYTHON) -m uv build --wheel --out-dir dist --quiet
 
 clean: ## Remove generated reports and processed data (raw data is never touched)
 	rm -rf reports/* data/processed/*.csv data/processed/*.parquet data/processed/*.json data/processed/*.md
 	touch reports/.gitkeep
 
-distclean: clean ## Also remove the environment
-	rm -rf $(VENV)
+distclean: clean ## Also remove the environment and built wheels
+	rm -rf $(VENV) dist build

@@ -21,7 +21,8 @@ from a snapshot of ``src/mineral_analysis`` copied there at the start (through `
 ``MINERAL_ANALYSIS_ROOT``), so an edit of ``src/`` during the run cannot change the build's code fingerprint
 between steps; ``--live`` measures the checkout itself.
 
-The figures go to ``benchmarks/latest.json`` for a scheduled job to track; the details of the run (every step's
+The figures go to ``benchmarks/scratch/latest.json`` (git-ignored: a run never dirties the tree; copy it
+where a scheduled job tracks it); the details of the run (every step's
 counts, load averages, the compared files) to ``benchmarks/scratch/details.json``. The exit status is 0 even when a
 target is missed (this is a measurement), 1 only when a step could not run.
 
@@ -53,7 +54,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 WORK = HERE / "scratch"
 BIN = Path(sys.executable).parent  # the environment's scripts: mineral-analysis, papermill, jupyter
-LATEST = HERE / "latest.json"
+LATEST = WORK / "latest.json"
 DETAILS = WORK / "details.json"
 
 SIZES = (10_000, 100_000, 1_000_000)

@@ -1,12 +1,12 @@
 """Helpers shared by the tests that read rendered briefs: an HTML tokenizer, the self-containment check,
-and headless Chromium (Debian's ``chromium``). Browser tests are skipped when Chromium is missing, except in
-CI (``CI`` set), where a missing browser is a failure: ``.ci/run`` installs it.
+and headless Chromium (Debian's ``chromium``). A browser test never skips: without Chromium it fails, saying
+how to install it (``make test`` installs it through ``scripts/system-deps.sh``).
 """
 
 from __future__ import annotations
 
+import functools
 import json
-import os
 import re
 import shutil
 import subprocess
@@ -16,10 +16,19 @@ from pathlib import Path
 import pytest
 
 CHROMIUM = next((shutil.which(n) for n in ("chromium", "chromium-browser", "google-chrome") if shutil.which(n)), None)
-needs_chromium = pytest.mark.skipif(
-    CHROMIUM is None and not os.environ.get("CI"),
-    reason="Chromium is not installed (CI installs Debian's chromium; there a missing browser fails)",
-)
+
+
+def needs_chromium(test):
+    """Mark a browser test (slow layer); without Chromium it fails with the command that installs it."""
+
+    @functools.wraps(test)
+    def run(*args, **kwargs):
+        if CHROMIUM is None:
+            pytest.fail("Chromium is not installed: run `make system` as root, or "
+                        "`sudo apt-get install --no-install-recommends chromium`")
+        return test(*args, **kwargs)
+
+    return pytest.mark.slow(run)
 
 
 class _Collector(HTMLParser):

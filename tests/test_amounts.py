@@ -80,7 +80,6 @@ FORMS = [
     # decimal comma or dot, and the thousands rule
     ("$1,5 млрд", 1.5e9, "exact"),
     ("$1.25 billion", 1.25e9, "exact"),
-    ("$1,250 million", 1.25e9, "exact"),
     ("$0,250 млрд", 0.25e9, "exact"),
     ("$1,2500 млрд", 1.25e9, "exact"),
     ("$1.250 млрд", 1.25e9, "exact"),

@@ -166,8 +166,8 @@ def test_country_points_skip_codes_without_polygon():
 # participation map
 
 
-def test_country_roles_picks_the_most_specific(membership):
-    roles = maps.country_roles(membership).set_index("iso3")["role"]
+def test_map_roles_picks_the_most_specific(membership):
+    roles = maps.map_roles(membership).set_index("iso3")["role"]
     assert roles["USA"] == "host"
     assert roles["KOR"] == "forge_chair"
     assert roles["MNG"] == "forge_member"

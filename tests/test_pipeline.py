@@ -23,7 +23,7 @@ from mineral_analysis.vocab import INSTRUMENTS, NOT_STATED
 
 BN = 1e9
 M = 1e6
-SEEDS = config.PROJECT_ROOT.parent / "shared" / "seeds"
+SEEDS = config.SEEDS_DIR
 
 
 def _by_id(financing: pd.DataFrame) -> pd.DataFrame:
@@ -82,7 +82,7 @@ def test_stated_totals_are_counted_once(financing):
 def test_an_item_listed_twice_is_one_record(financing):
     vault = financing[financing["title"].str.contains("Project Vault")]
     assert len(vault) == 1
-    assert vault["source"].iat[0] == "001_79e6948ded2d222d.txt ¶12, ¶15"
+    assert vault["source"].iat[0] == "001 ¶12, ¶15"
     assert vault["amount_qualifier"].iat[0] == "up to" and vault["amount_usd"].iat[0] == 10 * BN
 
 
@@ -103,7 +103,10 @@ def test_binding_status_follows_the_instrument(financing):
     assert not rows.loc["DOD-06", "is_binding"]  # conditional commitment
     assert not rows.loc["EXIM-03", "is_binding"]  # letter of interest
     assert not rows.loc["DOE-01", "is_binding"]  # NOFO
-    assert not rows.loc["DFC-04", "is_binding"]  # instrument not stated
+    assert not rows.loc["DFC-04", "is_binding"]  # instrument not stated...
+    assert rows.loc["DFC-04", "binding_status"] == NOT_STATED  # ...so neither binding nor not binding
+    assert rows.loc["DOD-06", "binding_status"] == "not binding"
+    assert (financing["is_binding"] == (financing["binding_status"] == "binding")).all()
 
 
 def test_minerals_only_as_stated(financing):
@@ -130,14 +133,15 @@ def test_every_record_cites_a_real_paragraph():
     """Each raw record's source file and paragraph exist in the source articles (when they are beside the repo)."""
     if not SEEDS.is_dir():
         pytest.skip("shared/seeds is not beside this checkout (CI and the project's own machines have it)")
-    paragraphs = {p.name: [line for line in p.read_text(encoding="utf-8").splitlines() if line.strip()]
+    paragraphs = {p.name[:3]: [line for line in p.read_text(encoding="utf-8").splitlines() if line.strip()]
                   for p in SEEDS.glob("*.txt")}
     for name in (config.RAW_FINANCING, config.RAW_MEMBERSHIP):
         with open(config.raw_path(name), encoding="utf-8", newline="") as handle:
             for row in csv.DictReader(handle):
-                assert row["source_file"] in paragraphs, row["record_id"]
-                for number in row["source_paragraph"].split(";"):
-                    assert 1 <= int(number) <= len(paragraphs[row["source_file"]]), (row["record_id"], number)
+                for pair in row["citations"].split(";"):
+                    source, number = pair.split(":")
+                    assert source in paragraphs, row["record_id"]
+                    assert 1 <= int(number) <= len(paragraphs[source]), (row["record_id"], number)
 
 
 def test_amounts_as_written_appear_in_the_cited_paragraph():
@@ -148,8 +152,12 @@ def test_amounts_as_written_appear_in_the_cited_paragraph():
         for row in csv.DictReader(handle):
             if not row["amount_as_written"]:
                 continue
-            lines = [line for line in (SEEDS / row["source_file"]).read_text(encoding="utf-8").splitlines() if line.strip()]
-            cited = " ".join(lines[int(n) - 1] for n in row["source_paragraph"].split(";"))
+            cited = ""
+            for pair in row["citations"].split(";"):
+                source, number = pair.split(":")
+                path = next(SEEDS.glob(f"{source}_*.txt"))
+                lines = [line for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+                cited += " " + lines[int(number) - 1]
             assert row["amount_as_written"] in cited, row["record_id"]
 
 
@@ -237,9 +245,9 @@ def test_counted_amounts_nested_remainders():
 
 def test_line_numbers_survive_multiline_fields(tmp_path):
     path = tmp_path / "membership.csv"
-    path.write_text("record_id,name_as_written,group,source_file,source_paragraph,note\n"
-                    'PART-01,Ангола,ministerial_participant,001_79e6948ded2d222d.txt,5,"two\nlines"\n'
-                    "PART-02,Аргентина,ministerial_participant,001_79e6948ded2d222d.txt,5,\n", encoding="utf-8")
+    path.write_text("record_id,name_as_written,group,citations,conflict,note\n"
+                    'PART-01,Ангола,ministerial_participant,001:5,,"two\nlines"\n'
+                    "PART-02,Аргентина,ministerial_participant,001:5,,\n", encoding="utf-8")
     table = read_raw_table(path, list(columns.RAW_MEMBERSHIP))
     assert table.frame["_line"].tolist() == [2, 4]
 

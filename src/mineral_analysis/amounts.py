@@ -28,8 +28,10 @@ Grammar, read left to right (case-insensitive; non-breaking, thin and other Unic
 Decimal and thousands separators (the comma rule):
 
 * A **single comma** followed by exactly three digits, after a first group of 1-3 digits that is not
-  ``0``, is a thousands separator (``$1,250 million`` = 1.25e9); any other single comma is the decimal
-  comma (``$1,25 млрд`` = 1.25e9, ``0,250`` = 0.25, ``1,2500`` = 1.25).
+  ``0``, reads either way: with a scale word after it (``$1,250 млрд``: $1.25 bn with a decimal comma, or
+  $1,250 bn with a thousands comma) it is refused as ambiguous, naming both readings; without one
+  (``$1,250``) it is a thousands separator. Any other single comma is the decimal comma (``$1,25 млрд`` =
+  1.25e9, ``0,250`` = 0.25, ``1,2500`` = 1.25).
 * A **single dot** is always the decimal point (``$14.8 млрд``; ``1.250`` = 1.25).
 * Repeated commas or dots must all be thousands separators in groups of three (``1,250,000``,
   ``1.250.000``); when both kinds appear, the last one is the decimal mark and occurs once
@@ -231,6 +233,9 @@ def _parse_digits(token: str, original: str) -> Decimal:
     return Decimal(groups[0] + "." + groups[1])
 
 
+_AMBIGUOUS_COMMA_RE = re.compile(r"[1-9][0-9]{0,2},[0-9]{3}")
+
+
 def _valid_qualifiers() -> str:
     return "; ".join(f"{', '.join(repr(w) for w in words[:4])}... ({q})" for q, words in QUALIFIER_WORDS.items())
 
@@ -275,8 +280,10 @@ def _parse_amount_general(text: str) -> ParsedAmount:
 
     number: Decimal | None = None
     needs_scale = False
+    digits = ""
     if m := _NUMBER_RE.match(s, pos):
-        number, pos = _parse_digits(m.group(), text), m.end()
+        digits = m.group()
+        number, pos = _parse_digits(digits, text), m.end()
     elif m := _NUMBER_WORD_RE.match(s, pos):
         number, needs_scale = NUMBER_WORDS[m.group(1)] if m.group(1) else (Decimal("0.5"), True)  # пол-
         pos = m.end()
@@ -288,6 +295,13 @@ def _parse_amount_general(text: str) -> ParsedAmount:
     if m := _CURRENCY_SUFFIX_RE.match(s, pos):
         currency, pos = True, m.end()
     rest = s[pos:].strip()
+    if exponent is not None and _AMBIGUOUS_COMMA_RE.fullmatch(digits):
+        whole, fraction = digits.split(",")
+        as_decimal = format_usd(float(Decimal(f"{whole}.{fraction}").scaleb(exponent)))
+        as_thousands = format_usd(float(Decimal(whole + fraction).scaleb(exponent)))
+        raise AmountError(f"amount {text!r} is ambiguous: the comma reads as a decimal mark ({as_decimal}) or as a "
+                          f"thousands separator ({as_thousands}); write '{whole}.{fraction}' or '{whole}{fraction}' "
+                          "as the source means it, and say which in the note")
 
     if number is None and exponent is None:
         word = _LEADING_WORD_RE.match(s, pos)

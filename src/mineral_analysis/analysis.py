@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from .vocab import AGENCIES, GROUP_SHORT, GROUPS, NOT_STATED
+from .vocab import AGENCIES, BINDING, GROUP_SHORT, GROUPS, NOT_BINDING, NOT_STATED
 
 LOCATION_NOT_STATED = "Location not stated"
 
@@ -18,14 +18,20 @@ ROLE_PRIORITY = ("host", "forge_chair", "forge_member", "bilateral_framework", "
                  "strategic_partnership", "ministerial_participant")
 
 
+# The three parts of every total, in display order, with the key each carries in summaries.
+BINDING_PARTS = {BINDING: "binding_usd", NOT_BINDING: "non_binding_usd", NOT_STATED: "not_stated_usd"}
+
+
 def headline_numbers(financing: pd.DataFrame) -> dict[str, float]:
-    """Return total, binding, non-binding and mobilised USD, and item counts, for a financing slice."""
+    """Return total, binding, not binding, not stated and mobilised USD, and item counts, for a financing slice.
+
+    The one definition of a total: ``pipeline.summarize`` and every brief call it.
+    """
     counted = financing["counted_usd"].fillna(0.0)
-    binding = financing["is_binding"]
+    status = financing["binding_status"]
     return {
         "total_usd": float(counted.sum()),
-        "binding_usd": float(counted[binding].sum()),
-        "non_binding_usd": float(counted[~binding].sum()),
+        **{key: float(counted[status == part].sum()) for part, key in BINDING_PARTS.items()},
         "mobilized_usd": float(financing["mobilized_usd"].fillna(0.0).sum()),
         "items": int(len(financing)),
         "items_with_amount": int(financing["amount_usd"].notna().sum()),
@@ -58,13 +64,16 @@ def explode_minerals(financing: pd.DataFrame) -> pd.DataFrame:
 def _split_binding(frame: pd.DataFrame, key: str) -> pd.DataFrame:
     counted = frame.assign(counted=frame["counted_usd"].fillna(0.0), mobilized=frame["mobilized_usd"].fillna(0.0))
     grouped = counted.groupby(key, sort=False)
+    sizes = grouped.size()
+    sums = counted.groupby([key, "binding_status"], sort=False)["counted"].sum()
     table = pd.DataFrame({
-        "binding_usd": grouped.apply(lambda g: g.loc[g["is_binding"], "counted"].sum(), include_groups=False),
-        "non_binding_usd": grouped.apply(lambda g: g.loc[~g["is_binding"], "counted"].sum(), include_groups=False),
-        "mobilized_usd": grouped["mobilized"].sum(),
-        "items": grouped.size(),
-    })
-    table["total_usd"] = table["binding_usd"] + table["non_binding_usd"]
+        column: sums.xs(part, level="binding_status").reindex(sizes.index, fill_value=0.0)
+        if part in sums.index.get_level_values("binding_status") else pd.Series(0.0, index=sizes.index)
+        for part, column in BINDING_PARTS.items()
+    }, index=sizes.index)
+    table["mobilized_usd"] = grouped["mobilized"].sum()
+    table["items"] = grouped.size()
+    table["total_usd"] = table[list(BINDING_PARTS.values())].sum(axis=1)
     table.index.name = key
     return table.reset_index().sort_values(["total_usd", "items", key], ascending=[False, False, True],
                                            ignore_index=True)
@@ -153,13 +162,15 @@ def items_table(financing: pd.DataFrame) -> pd.DataFrame:
         "Item": ordered["title"],
         "Amount": ordered.apply(amount, axis=1),
         "Instrument": ordered["instrument_label"],
-        "Binding": ordered["is_binding"].map({True: "yes", False: "no"}),
+        "Binding": ordered["binding_status"],
         "Mobilised": ordered["mobilized_usd"].map(lambda v: "" if pd.isna(v) else format_usd(v)),
         "Announced": ordered["announced"],
         "Location": [", ".join(x for x in (c.replace(";", ", "), s.replace(";", ", ")) if x) or NOT_STATED
                      for c, s in zip(ordered["country_names"], ordered["subnational"])],
         "Minerals": ordered["minerals"].str.replace(";", ", "),
         "Source": ordered["source"],
+        "Sources": ordered["source_count"],
+        "Conflict": ordered["conflict"],
     }).reset_index(drop=True)
 
 

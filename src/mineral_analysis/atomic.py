@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import signal
 import tempfile
 import threading
@@ -184,4 +185,84 @@ def remove_stale_temporaries(folder: Path) -> int:
             with contextlib.suppress(FileNotFoundError):
                 temp.unlink()
                 count += 1
+    return count
+
+
+# --- A folder replaced as a set -----------------------------------------------------------------------------------
+
+_AT_FDCWD = -100
+_RENAME_EXCHANGE = 2
+
+
+def _exchange(first: Path, second: Path) -> bool:
+    """Swap two paths in one step (Linux ``renameat2(RENAME_EXCHANGE)``); False where the system cannot."""
+    import ctypes
+    import errno
+
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        renameat2 = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    renameat2.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+    if renameat2(_AT_FDCWD, os.fsencode(first), _AT_FDCWD, os.fsencode(second), _RENAME_EXCHANGE) == 0:
+        return True
+    code = ctypes.get_errno()
+    if code in (errno.EINVAL, errno.ENOSYS, errno.ENOTSUP):
+        return False
+    raise OSError(code, os.strerror(code), str(first), None, str(second))
+
+
+def replace_folder_atomic(folder: Path, files: Mapping[str, bytes]) -> list[str]:
+    """Give ``folder`` the files ``files`` (name to bytes) as one set; return the names whose content changed.
+
+    When anything changed, a complete new copy of the folder (the new files, and every other file it held) is
+    written beside it and swapped in by one exchange of the two folders, so a reader sees the old set or the new
+    one, never a mix, even if the process is killed at any moment; the old copy is then removed. Nothing is
+    written when nothing changed. A folder that is a symbolic link is refused (its target is never touched).
+    """
+    folder = Path(folder)
+    if folder.is_symlink():
+        raise OSError(f"{folder} is a symbolic link; refusing to replace what it points to (make it a real folder)")
+    folder.mkdir(parents=True, exist_ok=True)
+    changed = sorted(name for name, data in files.items()
+                     if not ((folder / name).is_file() and (folder / name).read_bytes() == data))
+    remove_stale_folders(folder.parent, folder.name)
+    if not changed:
+        return []
+    staged = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", suffix=".new", dir=folder.parent))
+    try:
+        os.chmod(staged, folder.stat().st_mode & 0o7777)
+        for entry in folder.iterdir():
+            if entry.is_file() and not entry.is_symlink() and entry.name not in files:
+                shutil.copy2(entry, staged / entry.name)
+        for name, data in files.items():
+            target = staged / name
+            with open(target, "wb") as handle:
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.chmod(target, _new_file_mode(folder / name))
+        _fsync_folder(staged)
+        with signals_held():
+            if not _exchange(staged, folder):
+                # No atomic exchange here: two renames; for an instant the folder is absent, never mixed.
+                retired = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", suffix=".old", dir=folder.parent))
+                retired.rmdir()
+                os.rename(folder, retired)
+                os.rename(staged, folder)
+                staged = retired
+        _fsync_folder(folder.parent)
+    finally:
+        shutil.rmtree(staged, ignore_errors=True)
+    return changed
+
+
+def remove_stale_folders(parent: Path, name: str) -> int:
+    """Delete the ``.<name>.*.new`` / ``.old`` copies a killed :func:`replace_folder_atomic` left; return how many."""
+    count = 0
+    for leftover in Path(parent).glob(f".{name}.*"):
+        if leftover.suffix in (".new", ".old") and leftover.is_dir() and not leftover.is_symlink():
+            shutil.rmtree(leftover, ignore_errors=True)
+            count += 1
     return count

@@ -1,18 +1,65 @@
 """The ``mineral-analysis`` command: ``data``, ``validate``, ``build``, ``verify`` and ``list``.
 
-Exit codes: 0 success; 1 the raw data failed validation, a brief failed or ``verify`` found a difference;
-2 a usage or parameter error;
-3 another build holds the lock; 128 + the signal number when a build is interrupted (130 SIGINT, 143 SIGTERM).
+Exit codes: 0 success; 1 the raw data failed validation, a brief failed or ``verify`` found a difference; 2 a usage
+or parameter error (or no project folder); 3 another build holds the lock; 128 + the signal number when a build is
+interrupted (130 SIGINT, 143 SIGTERM).
+
+Every command takes ``--project DIR`` (the project folder; see ``config``) and ``--no-progress``. When a run's
+output is not a terminal (cron, CI, a pipe into a log), each line it writes starts with an ISO 8601 UTC timestamp
+and no progress bar is drawn; ``MINERAL_ANALYSIS_LOG=plain`` (or ``timestamped``) forces one or the other.
 """
 
 from __future__ import annotations
 
 import argparse
+import io
+import os
 import signal
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_LOCKED = 0, 1, 2, 3
+LOG_VARIABLE = "MINERAL_ANALYSIS_LOG"
+# Commands whose output is a log (timestamped off a terminal); the others print data (lists, tables, CSV).
+LOGGING_COMMANDS = {"data", "validate", "build", "release", "verify"}
+
+
+class TimestampedStream(io.TextIOBase):
+    """A text stream that starts every line written through it with an ISO 8601 UTC timestamp."""
+
+    def __init__(self, stream, clock=None) -> None:
+        self._stream = stream
+        self._clock = clock or (lambda: datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"))
+        self._at_line_start = True
+
+    def write(self, text: str) -> int:
+        for piece in text.splitlines(keepends=True):
+            if self._at_line_start:
+                self._stream.write(f"{self._clock()} ")
+            self._stream.write(piece)
+            self._at_line_start = piece.endswith(("\n", "\r"))
+        return len(text)
+
+    def flush(self) -> None:
+        self._stream.flush()
+
+    def isatty(self) -> bool:
+        return False
+
+    def fileno(self) -> int:
+        return self._stream.fileno()
+
+
+def timestamps_wanted(stream, environ=None) -> bool:
+    """Whether a run's lines get timestamps: off a terminal, unless ``MINERAL_ANALYSIS_LOG`` says otherwise."""
+    setting = (os.environ if environ is None else environ).get(LOG_VARIABLE, "").strip().lower()
+    if setting in ("plain", "timestamped"):
+        return setting == "timestamped"
+    try:
+        return not stream.isatty()
+    except (AttributeError, ValueError):
+        return True
 
 
 def _usd(value: float) -> str:
@@ -23,13 +70,19 @@ def _usd(value: float) -> str:
 
 def _cmd_data(args: argparse.Namespace) -> int:
     from .errors import DataValidationError
-    from .pipeline import build_processed
+    from .pipeline import DataLockedError, build_processed
 
     try:
-        summary = build_processed(args.raw_dir, args.processed_dir)
+        summary = build_processed(args.raw_dir, args.processed_dir, wait=args.wait)
     except DataValidationError as exc:
         print(f"error: {exc.report()}", file=sys.stderr)
         print(f"nothing was written; {args.processed_dir or 'data/processed/'} is unchanged", file=sys.stderr)
+        return EXIT_FAILED
+    except DataLockedError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_LOCKED
+    except OSError as exc:  # a symlinked processed folder, a full disk, no permission: nothing half-written
+        print(f"error: the processed tables were not replaced: {exc}", file=sys.stderr)
         return EXIT_FAILED
     changed = ", ".join(summary["changed"]) or "nothing (already up to date)"
     print(f"data version {summary['data_version']}: {summary['financing_records']} financing records, "
@@ -77,7 +130,7 @@ def _cmd_build(args: argparse.Namespace) -> int:
             processed_dir=args.processed_dir,
             reports_dir=args.reports_dir,
             timeout=args.timeout,
-            progress=not args.no_progress,
+            progress=not args.no_progress and sys.stderr.isatty(),
             wait=args.wait,
         )
     except ParameterError as exc:
@@ -137,10 +190,107 @@ def _brief_spec(text: str) -> str:
     return text
 
 
+# --- Releases and changes (the tracker) -------------------------------------------------------------------
+
+def _cmd_release(args: argparse.Namespace) -> int:
+    from .errors import DataValidationError
+    from .releases import ReleaseError, make_release
+
+    only = {s.strip() for s in args.sources.split(",") if s.strip()} if args.sources else None
+    try:
+        release = make_release(args.name, raw_dir=args.raw_dir, releases_dir=args.releases_dir,
+                               only_sources=only, date=args.date)
+    except ReleaseError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except DataValidationError as exc:
+        print(f"error: {exc.report()}", file=sys.stderr)
+        print(f"no release was made; fix the raw data and run `mineral-analysis release {args.name}` again",
+              file=sys.stderr)
+        return EXIT_FAILED
+    print(f"release {release.name} ({release.date}, sources {', '.join(release.sources)}) made; "
+          "run `mineral-analysis data` so that the briefs name it")
+    print(release.citation)
+    return EXIT_OK
+
+
+def _cmd_releases(args: argparse.Namespace) -> int:
+    from .releases import ReleaseError, list_releases
+
+    try:
+        releases = list_releases(args.releases_dir)
+    except ReleaseError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    for release in releases:
+        print(f"{release.name}\t{release.date}\tsources {','.join(release.sources)}\t{release.citation}")
+    return EXIT_OK
+
+
+def _cmd_changes(args: argparse.Namespace) -> int:
+    from .changes import changes_between, format_changes
+    from .releases import ReleaseError
+
+    try:
+        changes, deltas = changes_between(args.since, args.until, args.processed_dir, args.releases_dir)
+    except ReleaseError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except FileNotFoundError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    sys.stdout.write(format_changes(changes, deltas, args.format))
+    return EXIT_OK
+
+
+def _add_tracker_commands(sub: argparse._SubParsersAction) -> None:
+    """The parser entries of ``release``, ``releases`` and ``changes``."""
+    def releases_dir(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--releases-dir", type=Path, default=None, help="folder of the releases (default: data/releases)")
+
+    p = sub.add_parser("release", help="validate data/raw and store it as a named, immutable release")
+    p.add_argument("name", help="release name: lower-case letters, digits, '.', '_', '-' (e.g. 2026-03-update)")
+    p.add_argument("--raw-dir", type=Path, default=None, help="folder of the raw files (default: data/raw)")
+    p.add_argument("--sources", default=None, metavar="IDS",
+                   help="comma-separated source ids: build the release from the records citing these alone "
+                        "(for past releases, e.g. 000)")
+    p.add_argument("--date", default=None, help="release date YYYY-MM-DD (default: today)")
+    releases_dir(p)
+    p.set_defaults(func=_cmd_release)
+
+    p = sub.add_parser("releases", help="list the releases, oldest first, one per line, name first")
+    releases_dir(p)
+    p.set_defaults(func=_cmd_releases)
+
+    p = sub.add_parser("changes", help="records added, removed or changed since a release")
+    p.add_argument("--since", required=True, metavar="NAME", help="the release to compare from")
+    p.add_argument("--until", default=None, metavar="NAME", help="a later release (default: the current processed data)")
+    p.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    p.add_argument("--processed-dir", type=Path, default=None, help="folder of the processed tables (default: data/processed)")
+    releases_dir(p)
+    p.set_defaults(func=_cmd_changes)
+
+
 def make_parser() -> argparse.ArgumentParser:
     """The argument parser (kept separate so the tests and docs can inspect it)."""
     parser = argparse.ArgumentParser(prog="mineral-analysis", description=__doc__.splitlines()[0])
+    # Options every command takes (before or after the command's name), so one ARGS can serve them all.
+    shared = argparse.ArgumentParser(add_help=False)
+    shared.add_argument("--project", type=Path, default=argparse.SUPPRESS, metavar="DIR",
+                        help="the project folder (default: MINERAL_ANALYSIS_ROOT, else the folder holding "
+                             "data/raw/ at or above the working directory)")
+    shared.add_argument("--no-progress", action="store_true", default=argparse.SUPPRESS,
+                        help="never draw a progress bar (none is drawn off a terminal anyway)")
+    for action in shared._actions:
+        if action.option_strings and action.dest != "help":
+            parser._add_action(action)
     sub = parser.add_subparsers(dest="command", required=True)
+    _add_parser = sub.add_parser
+
+    def add_parser(name, **kwargs):
+        return _add_parser(name, parents=[shared], **kwargs)
+
+    sub.add_parser = add_parser
 
     def dirs(p: argparse.ArgumentParser, raw: bool = True, processed: bool = True) -> None:
         if raw:
@@ -152,6 +302,7 @@ def make_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("data", help="validate data/raw and rebuild data/processed atomically")
     dirs(p)
+    p.add_argument("--wait", action="store_true", help="wait for a build or data run holding the data lock")
     p.set_defaults(func=_cmd_data)
 
     p = sub.add_parser("validate", help="check data/raw; write nothing")
@@ -173,20 +324,70 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--reports-dir", type=Path, default=None, help="output folder (default: reports)")
     p.add_argument("--timeout", type=_positive_int, default=300,
                    help="whole seconds a brief may run before it fails (default: 300)")
-    p.add_argument("--no-progress", action="store_true", help="no progress bar (cron logs)")
     p.add_argument("--wait", action="store_true", help="wait for a running build instead of refusing")
     p.set_defaults(func=_cmd_build)
 
     p = sub.add_parser("verify", help="check reports/ against its SHA256SUMS and MANIFEST.json")
     p.add_argument("--reports-dir", type=Path, default=None, help="the folder to check (default: reports)")
     p.set_defaults(func=_cmd_verify)
+    _add_tracker_commands(sub)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; return the exit code."""
+    from . import config
+
     args = make_parser().parse_args(argv)
-    return args.func(args)
+    args.no_progress = getattr(args, "no_progress", False)
+    project = getattr(args, "project", None)
+    if project is not None:
+        if not project.is_dir():
+            print(f"error: --project {project}: no such folder", file=sys.stderr)
+            return EXIT_USAGE
+        config.use_project(project)
+    if args.command in LOGGING_COMMANDS:
+        streams = (sys.stdout, sys.stderr)
+        if timestamps_wanted(sys.stderr):
+            sys.stdout, sys.stderr = TimestampedStream(sys.stdout), TimestampedStream(sys.stderr)
+        try:
+            return _run(args)
+        finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            sys.stdout, sys.stderr = streams
+    return _run(args)
+
+
+def _needs_project(args: argparse.Namespace) -> bool:
+    """Every command works on a project folder, unless its folders are all named on the command line."""
+    def given(name: str) -> bool:
+        return getattr(args, name, None) is not None
+
+    if args.command == "validate":
+        return not given("raw_dir")
+    if args.command == "data":
+        return not (given("raw_dir") and given("processed_dir"))
+    if args.command == "list":
+        return not given("processed_dir")
+    if args.command == "verify":
+        return not given("reports_dir")
+    return True
+
+
+def _run(args: argparse.Namespace) -> int:
+    from . import config
+
+    try:
+        if _needs_project(args):
+            config.require_project()
+        return args.func(args)
+    except config.ProjectNotFound as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except BrokenPipeError:  # `mineral-analysis list | head`: the reader left; not an error of ours
+        sys.stdout = None
+        return EXIT_OK
 
 
 if __name__ == "__main__":

@@ -17,8 +17,8 @@ RAW_FINANCING: dict[str, str] = {
     "mobilized_from": "Who provides the mobilised capital, as stated (e.g. 'private investors'); required with a mobilised amount.",
     "is_aggregate": "'true' when the amount is a stated total whose parts may also be listed, else 'false'.",
     "parent_id": "For a part of a stated total: the record_id of that total; empty otherwise.",
-    "source_file": "File name of the source article in shared/seeds/.",
-    "source_paragraph": "Paragraph number(s) in that file, ';'-separated (paragraph = non-empty line, the headline is 1).",
+    "citations": "Every source paragraph the record rests on, as SOURCE:PARAGRAPH pairs ';'-separated (e.g. '001:12;001:15;000:2'); SOURCE is a source_id of sources.csv, a paragraph is a non-empty line (the headline is 1).",
+    "conflict": "Empty, or where the cited sources disagree: each source's value, the reading chosen and why.",
     "note": "Curator's note: ambiguity, inference or anything the analyst should know.",
 }
 
@@ -26,8 +26,8 @@ RAW_MEMBERSHIP: dict[str, str] = {
     "record_id": "Unique id of the row, GROUP-NN (e.g. PART-12).",
     "name_as_written": "Country or organisation exactly as the source writes it (any declension).",
     "group": "The role: host, ministerial_participant, bilateral_framework, forge_chair, forge_member, trade_action_plan, strategic_partnership.",
-    "source_file": "File name of the source article in shared/seeds/.",
-    "source_paragraph": "Paragraph number(s) in that file, ';'-separated.",
+    "citations": "Source paragraphs as SOURCE:PARAGRAPH pairs, ';'-separated (see financing).",
+    "conflict": "Empty, or where the cited sources disagree: each source's value, the reading chosen and why.",
     "note": "Curator's note.",
 }
 
@@ -42,7 +42,8 @@ FINANCING: dict[str, tuple[str, str]] = {
     "counted_usd": ("float", "The part of amount_usd that totals add: the full amount for an item, the unitemised remainder for a stated total (never negative). Sum this column, never amount_usd, to avoid double counting."),
     "instrument": ("string", "Instrument code (see data/raw/financing.schema.md); not_stated when the source gives none."),
     "instrument_label": ("string", "The instrument in plain English."),
-    "is_binding": ("bool", "True for approved loans, closed equity or debt, investments and authorised deals; False for letters, notices, conditional commitments, memoranda, plans and talks."),
+    "binding_status": ("string", "binding (approved loans, closed equity or debt, investments, authorised deals), not binding (letters, notices, conditional commitments, memoranda, plans, talks) or not stated (the source names no instrument or stage)."),
+    "is_binding": ("bool", "True exactly when binding_status is 'binding'."),
     "is_aggregate": ("bool", "True when the item is a stated total whose parts may also be listed."),
     "parent_id": ("string", "For a part of a stated total, the total's record_id; empty otherwise."),
     "mobilized_usd": ("float", "Co-financing or capital mobilised from others, in USD; never included in amount_usd."),
@@ -54,7 +55,9 @@ FINANCING: dict[str, tuple[str, str]] = {
     "country_names": ("string", "The same locations as English names, ';'-separated."),
     "subnational": ("string", "State or region where the source gives one."),
     "minerals": ("string", "Canonical minerals, ';'-separated, or 'not stated'."),
-    "source": ("string", "Source file and paragraph(s), e.g. '001_79e6948ded2d222d.txt ¶16'."),
+    "source": ("string", "Source id(s) and paragraph(s), e.g. '001 ¶12, ¶15; 000 ¶2' (ids in data/raw/sources.csv)."),
+    "source_count": ("int", "Number of distinct sources the item rests on."),
+    "conflict": ("string", "Where the sources disagree: their values, the reading chosen and why; empty otherwise."),
     "note": ("string", "Curator's note."),
 }
 
@@ -65,6 +68,8 @@ MEMBERSHIP: dict[str, tuple[str, str]] = {
     "group_label": ("string", "The role in plain English."),
     "name_as_written": ("string", "The name as the source writes it."),
     "record_id": ("string", "Id of the raw row."),
-    "source": ("string", "Source file and paragraph(s)."),
+    "source": ("string", "Source id(s) and paragraph(s), e.g. '001 ¶5'."),
+    "source_count": ("int", "Number of distinct sources the row rests on."),
+    "conflict": ("string", "Where the sources disagree: their values, the reading chosen and why; empty otherwise."),
     "note": ("string", "Curator's note."),
 }

@@ -1,8 +1,12 @@
-"""Every path the project uses, built from one root.
+"""Every path the project uses, built from one root, and the names of the files in it.
 
-The root is the repository checkout (found from this file), unless the environment variable
-``MINERAL_ANALYSIS_ROOT`` names another project folder with the same layout. Nothing else in the
-package, the notebooks or the tests spells a path of its own.
+The project root is, in order: the folder named by ``--project`` (the command line calls :func:`use_project`), the
+environment variable ``MINERAL_ANALYSIS_ROOT``, the nearest folder at or above the working directory that holds
+``data/raw/financing.csv`` (so ``cd my-copy && mineral-analysis build`` works on that copy), and the checkout
+this package was installed from in editable mode. Installed from a wheel and used outside any project, there is
+no root: the loaders and the maps then read the tables and boundaries that travel with the package
+(:data:`BUNDLED_DIR`), and the commands that need a project say so in one line (:func:`require_project`).
+Nothing else in the package, the notebooks or the tests spells a path of its own.
 """
 
 from __future__ import annotations
@@ -10,20 +14,101 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+ROOT_VARIABLE = "MINERAL_ANALYSIS_ROOT"
 PACKAGE_DIR = Path(__file__).resolve().parent
-PROJECT_ROOT = Path(os.environ.get("MINERAL_ANALYSIS_ROOT", PACKAGE_DIR.parents[1])).resolve()
+TEMPLATES_DIR = PACKAGE_DIR / "templates"
+RESOURCES_DIR = PACKAGE_DIR / "resources"
+# Country boundaries (Natural Earth 1:50m via world-atlas; see resources/boundaries/README.md) ship with the
+# package: every installation draws the same maps.
+BOUNDARIES_FILE = RESOURCES_DIR / "boundaries" / "countries_50m.parquet"
+FONTS_DIR = RESOURCES_DIR / "fonts"  # the bundled fonts every brief is set in
+# The processed tables a wheel carries (copied in by setup.py's build step from data/processed/).
+BUNDLED_DIR = PACKAGE_DIR / "bundled"
 
-DATA_DIR = PROJECT_ROOT / "data"
-RAW_DIR = DATA_DIR / "raw"
-PROCESSED_DIR = DATA_DIR / "processed"
-EXTERNAL_DIR = DATA_DIR / "external"
-NOTEBOOKS_DIR = PROJECT_ROOT / "notebooks"
-REPORTS_DIR = PROJECT_ROOT / "reports"
-
+# The file catalogue: every file name the pipeline, the loaders and the build read or write.
 RAW_FINANCING = "financing.csv"
 RAW_MEMBERSHIP = "membership.csv"
-BOUNDARIES_FILE = EXTERNAL_DIR / "boundaries" / "countries_50m.parquet"
-TEMPLATES_DIR = PACKAGE_DIR / "templates"
+RAW_SOURCES = "sources.csv"
+PROCESSED_TABLES = ("financing", "membership")
+PROCESSED_METADATA = "metadata.json"
+DATA_DICTIONARY = "data_dictionary.md"
+
+
+class ProjectNotFound(RuntimeError):
+    """A command that needs a project folder ran outside one."""
+
+
+def is_project(folder: Path) -> bool:
+    """Whether ``folder`` has the project layout (``data/raw/financing.csv``): what the search above looks for.
+
+    A folder named explicitly (``--project``, ``MINERAL_ANALYSIS_ROOT``) is taken as it is, so a project may keep
+    its raw or processed data elsewhere (``--raw-dir``, ``--processed-dir``).
+    """
+    return (Path(folder) / "data" / "raw" / RAW_FINANCING).is_file()
+
+
+def find_project_root(cwd: Path | None = None, environ: dict[str, str] | None = None) -> Path | None:
+    """The project root by the rules above (``--project`` aside), or None outside any project."""
+    environ = os.environ if environ is None else environ
+    if environ.get(ROOT_VARIABLE):
+        return Path(environ[ROOT_VARIABLE]).expanduser().resolve()
+    here = Path(cwd or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        if is_project(folder):
+            return folder
+    checkout = PACKAGE_DIR.parents[1]
+    return checkout if is_project(checkout) else None
+
+
+def use_project(root: Path | None) -> None:
+    """Point every path of this module at ``root`` (None: no project; the bundled tables are read)."""
+    global PROJECT_ROOT, DATA_DIR, RAW_DIR, PROCESSED_DIR, EXTERNAL_DIR, NOTEBOOKS_DIR, REPORTS_DIR, SEEDS_DIR
+    global DATA_LOCK, RELEASES_DIR
+    PROJECT_ROOT = Path(root).resolve() if root is not None else None
+    base = PROJECT_ROOT if PROJECT_ROOT is not None else Path.cwd()
+    DATA_DIR = base / "data"
+    RAW_DIR = DATA_DIR / "raw"
+    PROCESSED_DIR = DATA_DIR / "processed" if PROJECT_ROOT is not None else BUNDLED_DIR
+    EXTERNAL_DIR = DATA_DIR / "external"
+    RELEASES_DIR = DATA_DIR / "releases"
+    NOTEBOOKS_DIR = base / "notebooks"
+    REPORTS_DIR = base / "reports"
+    # The source articles live beside the project (shared/seeds), not inside it; tests that read them skip when
+    # absent.
+    SEEDS_DIR = base.parent / "shared" / "seeds"
+    DATA_LOCK = data_lock_path(PROCESSED_DIR)
+
+
+def data_lock_path(processed_dir: Path | None = None) -> Path:
+    """The lock that keeps `data` (which replaces the processed tables) and `build` (which reads them) apart.
+
+    It sits beside the processed folder, not in it, because `data` swaps the whole folder.
+    """
+    folder = Path(processed_dir or PROCESSED_DIR).resolve()
+    return folder.parent / f".{folder.name}.lock"
+
+
+def require_project() -> Path:
+    """The project root, or ProjectNotFound with a one-line message saying how to name one."""
+    if PROJECT_ROOT is None or not PROJECT_ROOT.is_dir():
+        where = f"{PROJECT_ROOT}" if PROJECT_ROOT is not None else f"{Path.cwd()} or any folder above it"
+        raise ProjectNotFound(
+            f"no mineral-analysis project at {where} (a project has data/raw/{RAW_FINANCING}); run the command "
+            f"inside a project folder, or name one with --project DIR or {ROOT_VARIABLE}=DIR")
+    return PROJECT_ROOT
+
+
+PROJECT_ROOT: Path | None
+DATA_DIR: Path
+RAW_DIR: Path
+PROCESSED_DIR: Path
+EXTERNAL_DIR: Path
+RELEASES_DIR: Path
+NOTEBOOKS_DIR: Path
+REPORTS_DIR: Path
+SEEDS_DIR: Path
+DATA_LOCK: Path
+use_project(find_project_root())
 
 
 def raw_path(name: str, raw_dir: Path | None = None) -> Path:

@@ -315,8 +315,24 @@ def _resolve_text(name: str) -> str:
     return code
 
 
+# A Russian preposition before a name, as the source writes it in context ("в Казахстане", "с Мексикой").
+_PREPOSITIONS = frozenset({"в", "во", "с", "со", "из", "на", "для", "у", "к", "ко", "по", "о", "об", "от", "до", "при"})
+# World Bank-style abbreviations ("Korea, Rep.", "Cook Is.", "Congo, Dem. Rep."), expanded only when written
+# with their dot, so that a plain word is never rewritten.
+_ABBREVIATIONS = {"rep": "republic", "dem": "democratic", "is": "islands", "isl": "islands", "st": "saint",
+                  "fed": "federated", "sts": "states", "arab": "arab"}
+
+
+def _expand(name: str, tokens: list[str]) -> list[str]:
+    """Drop a leading Russian preposition and expand World Bank abbreviations written with a dot."""
+    if len(tokens) > 1 and tokens[0] in _PREPOSITIONS:
+        tokens = tokens[1:]
+    dotted = set(re.findall(r"(\w+)\.", _normalize(name)))
+    return [_ABBREVIATIONS[t] if t in dotted and t in _ABBREVIATIONS else t for t in tokens]
+
+
 def _resolve_uncached(name: str) -> str:
-    tokens = _tokens(name)
+    tokens = _expand(name, _tokens(name))
     if not tokens:
         raise CountryError(f"empty country name {name!r}: write a country name or an ISO 3166-1 code")
     for token in tokens:

@@ -1,6 +1,7 @@
 """Loaders for the processed tables: what a notebook calls first.
 
-``load_financing()`` and ``load_membership()`` read ``data/processed/`` (built by ``make data``). Their columns
+``load_financing()`` and ``load_membership()`` read ``data/processed/`` (built by ``make data``) of the project
+folder (``config``); outside any project they read the tables that travel with the installed package. Their columns
 are documented in ``mineral_analysis.columns`` and in ``data/processed/data_dictionary.md``.
 """
 
@@ -21,6 +22,10 @@ def _column_doc(spec: dict[str, tuple[str, str]]) -> str:
 
 def _require(path: Path) -> Path:
     if not path.exists():
+        if path.parent == config.BUNDLED_DIR:
+            raise FileNotFoundError(
+                f"no project folder here and this installation carries no tables ({path.name}); work inside a "
+                f"project folder, set {config.ROOT_VARIABLE}=DIR, or pass processed_dir=")
         raise FileNotFoundError(
             f"{path.name} is missing from the processed-data folder; build it with `make data` "
             "(or `mineral-analysis data`) first")

@@ -28,10 +28,12 @@ page escaped or through :func:`sanitize_html`; WeasyPrint is imported only when 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from collections.abc import Mapping
-from datetime import datetime, timezone
+from datetime import datetime
+from pathlib import PurePosixPath
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -46,7 +48,9 @@ from traitlets import Bool, Unicode, default
 from traitlets.config import Config
 
 from mineral_analysis.atomic import write_bytes_atomic, write_text_atomic  # noqa: F401 - re-exported
+from mineral_analysis.clock import build_time
 from mineral_analysis.config import TEMPLATES_DIR
+from mineral_analysis.fonts import bundled_font_config, embed_fonts
 from mineral_analysis.index_page import (  # noqa: F401 - re-exported
     BRIEF_CSP,
     KIND_HEADINGS,
@@ -115,7 +119,7 @@ def set_brief_metadata(
 ) -> nbformat.NotebookNode:
     """Record the brief's title, data version and build time (default: now, UTC) in ``nb``; return it."""
     if built_at is None:
-        built_at = datetime.now(timezone.utc)
+        built_at = build_time()
     if isinstance(built_at, datetime):
         built_at = built_at.isoformat(timespec="seconds")
     block: dict[str, Any] = {"title": str(title), "data_version": str(data_version), "built_at": built_at}
@@ -130,16 +134,21 @@ def set_brief_metadata(
 def brief_metadata(nb: Mapping[str, Any], fallback_title: str | None = None) -> dict[str, str]:
     """What the header shows for ``nb``: title, subtitle, kicker, data version, build time (two forms).
 
-    Missing values fall back to the notebook's own ``title`` metadata or ``fallback_title`` (the file
-    name), ``"unknown"`` for the data version, and the time of rendering for the build time.
+    The ``mineral_analysis`` block the build writes comes first. A notebook run by papermill alone (no build)
+    has no such block: its kind, title and data version then come from papermill's own record (see
+    :func:`papermill_brief_block`). What is still missing falls back to the notebook's ``title`` metadata or
+    ``fallback_title`` (the file name), ``"unknown"`` for the data version, and the build time
+    (``SOURCE_DATE_EPOCH`` when set, else now).
     """
     metadata = nb.get("metadata", {}) or {}
     block = metadata.get(METADATA_KEY) or {}
     if not isinstance(block, Mapping):
         block = {}
+    if not all(block.get(k) for k in ("title", "kind", "data_version", "built_at")):
+        block = {**papermill_brief_block(metadata), **{k: v for k, v in block.items() if v}}
     title = block.get("title") or metadata.get("title") or fallback_title or "Untitled brief"
     kind = str(block.get("kind") or "").strip().lower()
-    built_at = block.get("built_at") or datetime.now(timezone.utc)
+    built_at = block.get("built_at") or build_time()
     machine, human = _format_built_at(built_at)
     return {
         "title": str(title),
@@ -152,6 +161,49 @@ def brief_metadata(nb: Mapping[str, Any], fallback_title: str | None = None) -> 
     }
 
 
+def papermill_brief_block(metadata: Mapping[str, Any]) -> dict[str, str]:
+    """The brief block of a notebook executed by papermill, derived from papermill's record in its metadata.
+
+    The input notebook's name gives the kind (``notebooks/agency.ipynb``: an agency brief); its parameters (or
+    their defaults) give the key, and the catalogue (:mod:`mineral_analysis.briefs`) the title; the processed
+    data it read (its ``processed_dir`` parameter, else the project's) gives the dataset version
+    (``dataset_version`` in ``metadata.json``, else ``data_version``); the time papermill finished gives the build
+    time unless ``SOURCE_DATE_EPOCH`` is set. Whatever cannot be found is left out; an empty dict when the
+    notebook was not run by papermill or is not one of the project's briefs.
+    """
+    from mineral_analysis.briefs import KINDS, PARAMETER, select_briefs
+    from mineral_analysis.clock import source_date_epoch
+    from mineral_analysis.data import load_metadata
+
+    record = metadata.get("papermill") if isinstance(metadata, Mapping) else None
+    if not isinstance(record, Mapping):
+        return {}
+    kind = PurePosixPath(str(record.get("input_path") or "").replace("\\", "/")).stem.lower()
+    if kind not in KINDS:
+        return {}
+    parameters = {**(record.get("default_parameters") or {}), **(record.get("parameters") or {})}
+    processed_dir = parameters.get("processed_dir") or None
+    block: dict[str, str] = {"kind": kind}
+    key = parameters.get(PARAMETER[kind]) if kind in PARAMETER else None
+    spec = kind if kind not in PARAMETER else f"{kind}:{key}" if isinstance(key, str) and key.strip() else None
+    if spec:
+        try:
+            (brief,) = select_briefs([spec], processed_dir)
+            block["title"], block["key"] = brief.title, brief.key
+        except Exception:  # noqa: BLE001 - an unknown key or missing data: the header falls back to the file name
+            pass
+    try:
+        data = load_metadata(processed_dir)
+        version = data.get("dataset_version") or data.get("data_version")
+        if version:
+            block["data_version"] = str(version)
+    except (OSError, ValueError):
+        pass
+    if source_date_epoch() is None and record.get("end_time"):
+        block["built_at"] = str(record["end_time"])
+    return block
+
+
 # --------------------------------------------------------------------------------------------------
 # Sanitizing
 # --------------------------------------------------------------------------------------------------
@@ -162,7 +214,7 @@ _ALLOWED_TAGS = frozenset(
     summary sup table tbody td tfoot th thead time tr u ul var wbr""".split()
 )
 
-#: Elements removed together with everything inside them (bleach alone would keep their text).
+#: Elements removed together with everything inside them (a plain sanitizer would keep their text).
 _DROP_WITH_CONTENT = [
     "script", "style", "noscript", "template", "iframe", "frame", "frameset", "object", "embed",
     "applet", "link", "meta", "base", "head", "title", "form", "button", "select", "textarea",
@@ -192,42 +244,38 @@ _DATA_IMAGE = re.compile(r"data:image/(png|jpeg|gif|webp|svg\+xml);base64,[A-Za-
 _SAFE_LINK_SCHEMES = frozenset({"http", "https", "mailto"})
 
 
-def _allow_attribute(tag: str, name: str, value: str) -> bool:
-    if name in _GLOBAL_ATTRS or name in _TAG_ATTRS.get(tag, ()):
-        if tag == "img" and name == "src":
-            return bool(_DATA_IMAGE.match(value.strip()))
-        if tag == "a" and name == "href":
-            if value.strip() == "#harmful-link":  # where mistune points a javascript: link
-                return False
-            try:
-                scheme = urlsplit(value.strip()).scheme.lower()
-            except ValueError:
-                return False
-            return scheme in _SAFE_LINK_SCHEMES or scheme == ""
-        if tag == "input" and name == "type":
-            return value.strip().lower() == "checkbox"
-        return True
-    return False
+def _filter_attribute(tag: str, name: str, value: str) -> str | None:
+    """nh3's attribute filter: the value to keep, or None to drop the attribute (see :func:`sanitize_html`)."""
+    if tag == "img" and name == "src":
+        return value if _DATA_IMAGE.match(value.strip()) else None
+    if tag == "a" and name == "href":
+        if value.strip() == "#harmful-link":  # where mistune points a javascript: link
+            return None
+        try:
+            scheme = urlsplit(value.strip()).scheme.lower()
+        except ValueError:
+            return None
+        return value if scheme in _SAFE_LINK_SCHEMES or scheme == "" else None
+    if tag == "input" and name == "type":
+        return value if value.strip().lower() == "checkbox" else None
+    return value
 
 
-_cleaner = None
+def _clean(fragment: str) -> str:
+    """The last word on a fragment: nh3 (the Ammonia sanitizer, browsers' own parsing rules) with the whitelist."""
+    import nh3
 
-
-def _get_cleaner():
-    global _cleaner
-    if _cleaner is None:
-        import bleach
-        from bleach.css_sanitizer import CSSSanitizer
-
-        _cleaner = bleach.Cleaner(
-            tags=_ALLOWED_TAGS,
-            attributes=_allow_attribute,
-            protocols={"http", "https", "mailto", "data"},
-            strip=True,
-            strip_comments=True,
-            css_sanitizer=CSSSanitizer(allowed_css_properties=_ALLOWED_CSS),
-        )
-    return _cleaner
+    return nh3.clean(
+        fragment,
+        tags=set(_ALLOWED_TAGS),
+        clean_content_tags=set(_DROP_WITH_CONTENT) - set(_ALLOWED_TAGS),
+        attributes={"*": set(_GLOBAL_ATTRS), **{tag: set(names) for tag, names in _TAG_ATTRS.items()}},
+        attribute_filter=_filter_attribute,
+        url_schemes={"http", "https", "mailto", "data"},
+        strip_comments=True,
+        link_rel=None,
+        filter_style_properties=set(_ALLOWED_CSS),
+    )
 
 
 _NUMBER = re.compile(
@@ -241,6 +289,9 @@ _SHORT_TABLE_ROWS = 30
 # characters of print table type does not fit A4 portrait; the print stylesheet squeezes it.
 _PORTRAIT_TABLE_CHARS = 105
 _PORTRAIT_TABLE_CHARS_SMALL = 125  # past this, the smallest print type
+# A word longer than this many characters (a 2,000-character name, say) may break anywhere (class
+# ``long-word``), so that it never pushes the other columns off the page; shorter words stay whole.
+_LONG_WORD_CHARS = 30
 
 
 def _cell_kind(text: str) -> str:
@@ -266,8 +317,12 @@ def _min_chars(cell) -> int:
     elif _cell_kind(text) == "num":
         longest = len(text.strip())
     else:
-        longest = max((len(w) for w in text.split()), default=0)
+        longest = min(_longest_word(text), _LONG_WORD_CHARS)
     return longest + 3
+
+
+def _longest_word(text: str) -> int:
+    return max((len(w) for w in text.split()), default=0)
 
 
 def _min_table_chars(table) -> int:
@@ -284,7 +339,8 @@ def _min_table_chars(table) -> int:
 
 def _style_tables(soup) -> None:
     """Mark tables for the stylesheet: numeric columns (``num``, right-aligned), short tables (kept on
-    one page in print) and wide ones (squeezed to the page width in print)."""
+    one page in print), wide ones (squeezed to the page width in print) and cells holding a word too long
+    for any column (``long-word``: it may break anywhere)."""
     for table in soup.find_all("table"):
         body_rows = [tr for tr in table.find_all("tr") if tr.find_parent("thead") is None]
         if len(body_rows) <= _SHORT_TABLE_ROWS:
@@ -294,6 +350,9 @@ def _style_tables(soup) -> None:
             _add_class(table, "table-wide")
         if chars > _PORTRAIT_TABLE_CHARS_SMALL:
             _add_class(table, "table-xwide")
+        for cell in table.find_all(["td", "th"]):
+            if _longest_word(cell.get_text()) > _LONG_WORD_CHARS and _cell_kind(cell.get_text()) != "num":
+                _add_class(cell, "long-word")
         rows = [tr.find_all(["td", "th"], recursive=False) for tr in body_rows]
         spans = any(
             cell.get("colspan", "1") != "1" or cell.get("rowspan", "1") != "1" for row in rows for cell in row
@@ -345,8 +404,7 @@ def sanitize_html(fragment: str) -> str:
         if not _DATA_IMAGE.match(str(img.get("src") or "").strip()):
             img.replace_with(soup.new_string(str(img.get("alt") or "")))
     _style_tables(soup)
-    # bleach (html5lib, the browser's own parsing rules) has the last word.
-    return _get_cleaner().clean(str(soup))
+    return _clean(str(soup))
 
 
 # --------------------------------------------------------------------------------------------------
@@ -500,7 +558,7 @@ class BriefHTMLExporter(HTMLExporter):
         html, resources = super().from_notebook_node(nb, resources, **kw)
         if _SCRIPT_TAG.search(html):  # last line of defence, e.g. against a changed template
             raise RuntimeError("a brief must not contain <script> elements")
-        return html, resources
+        return embed_fonts(html), resources
 
 
 _SCRIPT_TAG = re.compile(r"<\s*script\b", re.I)
@@ -599,11 +657,16 @@ def _data_only_fetcher():
 
 
 def html_to_pdf(html: str) -> bytes:
-    """Lay out a brief's HTML on A4 pages with WeasyPrint; nothing but ``data:`` URLs is loaded."""
+    """Lay out a brief's HTML on A4 pages with WeasyPrint; nothing but ``data:`` URLs is loaded.
+
+    Only the bundled fonts are known (no system font, whatever the machine has), and the PDF's identifier is
+    a digest of the page: the same HTML gives the same bytes.
+    """
     import weasyprint
 
     document = weasyprint.HTML(string=html, base_url=None, url_fetcher=_data_only_fetcher())
-    return document.write_pdf()
+    identifier = hashlib.sha256(html.encode("utf-8")).hexdigest()[:32].encode("ascii")
+    return document.write_pdf(font_config=bundled_font_config(), pdf_identifier=identifier)
 
 
 def render_pdf(nb: nbformat.NotebookNode | Mapping[str, Any], name: str | None = None) -> bytes:

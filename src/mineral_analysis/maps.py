@@ -1,7 +1,8 @@
 """World maps for the briefs: who took part in the ministerial, and where the US money goes.
 
-Every function returns a new :class:`matplotlib.figure.Figure` built with the object-oriented API (no pyplot,
-so nothing is registered globally and nothing needs closing); save it with ``fig.savefig(...)``. The maps use
+Every function returns a new :class:`~mineral_analysis.style.BriefFigure` built with the object-oriented API (no
+pyplot, so nothing is registered globally and nothing needs closing), drawn in the one style of charts and maps
+(:mod:`mineral_analysis.style`); save it with ``fig.savefig(...)``. The maps use
 the project's boundary file (Equal Earth, see :mod:`mineral_analysis.geo`), drawn from matplotlib paths that
 are built once per process, so a map renders in a fraction of a second.
 """
@@ -25,30 +26,18 @@ from matplotlib.path import Path as MplPath
 
 from . import config
 from .amounts import format_usd
+from .analysis import roles_by_country
 from .geo import SMALL_COUNTRY_AREA_KM2, _cached
+from .style import NOTE_COLOUR, TEXT_COLOUR, chart_style, new_figure
 from .vocab import AGENCIES, GROUPS, SUPRANATIONAL, agency_colour
 
 FIGSIZE = (11.0, 6.0)
-FONT = "DejaVu Sans"
 LAND = "#e4e4e4"  # non-participants / land without money
 BORDER = "#a6a6a6"
 BORDER_WIDTH = 0.3
-TEXT = "#333333"
-NOTE = "#555555"
+TEXT = TEXT_COLOUR
+NOTE = NOTE_COLOUR
 HIGHLIGHT = "#000000"
-
-_STYLE = {
-    "font.family": "sans-serif",
-    "font.sans-serif": [FONT],
-    "font.size": 9,
-    "axes.facecolor": "white",
-    "figure.facecolor": "white",
-    "savefig.facecolor": "white",
-    "text.color": TEXT,
-    "legend.frameon": True,
-    "legend.framealpha": 0.92,
-    "legend.edgecolor": "#cccccc",
-}
 
 # Roles from most to least specific: a country is coloured by the first role it holds. ``agreement`` stands
 # for the two groups that are neither a framework signed at the ministerial nor a mere delegation.
@@ -140,7 +129,7 @@ GAP_X = 0.02  # space between side-by-side legends and notes
 
 def _new_map(title: str | None) -> tuple[Figure, mpl.axes.Axes]:
     """An 11x6 in figure: the title, one frameless map axes (Equal Earth extent), and a band below it."""
-    fig = Figure(figsize=FIGSIZE, facecolor="white")
+    fig = new_figure(*FIGSIZE, facecolor="white")
     FigureCanvasAgg(fig)  # a renderer to measure legends with; saving to any format still works
     top = 0.915 if title else 0.985
     ax = fig.add_axes((0.01, BAND, 0.98, top - BAND))
@@ -200,10 +189,13 @@ def _require(frame: pd.DataFrame, columns: list[str], what: str) -> None:
         raise ValueError(f"{what} is missing column(s): {', '.join(missing)}")
 
 
-def country_roles(membership: pd.DataFrame) -> pd.DataFrame:
-    """Return one row per ``iso3`` with its most specific ``role`` (see ROLE_ORDER), ``name`` and ``groups``.
+def map_roles(membership: pd.DataFrame) -> pd.DataFrame:
+    """One row per ``iso3`` with the ``role`` it is coloured by (see ROLE_ORDER), its ``name`` and ``groups``.
 
-    ``groups`` lists every group the country is in, in the order of ``vocab.GROUPS``.
+    The most specific role comes from :func:`mineral_analysis.analysis.roles_by_country` (the one definition of a
+    country's primary role); trade action plans and strategic partnerships share the map colour ``agreement``.
+    ``groups`` lists every group the country is in, in the order of ``vocab.GROUPS``. A group outside the
+    vocabulary is refused with the valid ones listed.
     """
     _require(membership, ["iso3", "group"], "membership")
     frame = membership.copy()
@@ -213,21 +205,20 @@ def country_roles(membership: pd.DataFrame) -> pd.DataFrame:
     if unknown:
         raise ValueError(f"unknown membership group(s): {', '.join(unknown)}; expected one of {', '.join(GROUPS)}")
     frame = frame[frame["iso3"] != ""]
-    if "name" not in frame:
-        frame["name"] = frame["iso3"]
-    rank = {role: i for i, role in enumerate(ROLE_ORDER)}
-    group_rank = {g: i for i, g in enumerate(GROUPS)}
-    rows = []
-    for iso3, sub in frame.groupby("iso3", sort=False):
-        roles = {ROLE_OF_GROUP[g] for g in sub["group"]}
-        names = [n.strip() for n in sub["name"].dropna().astype(str) if n.strip() and n.strip().upper() != iso3]
-        rows.append({
-            "iso3": iso3,
-            "name": names[0] if names else iso3,
-            "role": min(roles, key=rank.__getitem__),
-            "groups": sorted(set(sub["group"]), key=group_rank.__getitem__),
-        })
-    return pd.DataFrame(rows, columns=["iso3", "name", "role", "groups"])
+    names = frame["name"].fillna("").astype(str).str.strip() if "name" in frame else frame["iso3"]
+    frame["name"] = names.where((names != "") & (names.str.upper() != frame["iso3"]), None)
+    # The first real name a country has (the code when it has none), as roles_by_country expects one per row.
+    first_name = frame.dropna(subset=["name"]).drop_duplicates("iso3").set_index("iso3")["name"]
+    frame["name"] = frame["iso3"].map(first_name).fillna(frame["iso3"])
+    table = roles_by_country(frame[["iso3", "name", "group"]])
+    roles = pd.DataFrame({
+        "iso3": table["iso3"],
+        "name": table["name"],
+        "role": table["primary_role"].map(ROLE_OF_GROUP),
+        "groups": [[g for g in GROUPS if row[g]] for _, row in table.iterrows()],
+    })
+    order = {code: i for i, code in enumerate(dict.fromkeys(frame["iso3"]))}
+    return roles.sort_values("iso3", key=lambda codes: codes.map(order), ignore_index=True)
 
 
 def plot_participation_map(membership: pd.DataFrame, *, title: str | None = None,
@@ -240,10 +231,10 @@ def plot_participation_map(membership: pd.DataFrame, *, title: str | None = None
     the European Commission) are named in a note under the legend. ``highlight`` (an ISO3 code) is outlined in
     bold, e.g. the subject of a country brief.
     """
-    roles = country_roles(membership)
+    roles = map_roles(membership)
     key = _boundaries_key()
     gdf = _cached(key)
-    with mpl.rc_context(_STYLE):
+    with chart_style():
         fig, ax = _new_map(title)
         role_of = dict(zip(roles["iso3"], roles["role"]))
         iso = gdf["iso3"].to_numpy()
@@ -439,7 +430,7 @@ def plot_funding_map(financing: pd.DataFrame, *, title: str | None = None) -> Fi
     if skipped:
         notes.append("Not drawn: " + "; ".join(skipped) + ".")
 
-    with mpl.rc_context(_STYLE):
+    with chart_style():
         fig, ax = _new_map(title)
         _draw_countries(ax, LAND, edgecolor="white", linewidth=0.35)
         x = MARGIN_X

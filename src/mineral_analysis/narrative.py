@@ -75,7 +75,9 @@ def overview_headline(financing: pd.DataFrame, membership: pd.DataFrame) -> str:
         f"The sources list **{numbers['items']} financing items** ({numbers['items_without_amount']} without an amount) "
         f"worth **{_bn(numbers['total_usd'])}** once stated totals are counted once; "
         f"**{_bn(numbers['binding_usd'])} ({share_text(numbers['binding_usd'], numbers['total_usd'])}) is binding**, "
-        f"the rest letters, notices, conditional commitments and plans. "
+        f"{_bn(numbers['non_binding_usd'])} is not (letters, notices, conditional commitments and plans)"
+        + (f" and for {_bn(numbers['not_stated_usd'])} the sources name no instrument or stage. "
+           if numbers["not_stated_usd"] else ". ") +
         f"A further {_bn(numbers['mobilized_usd'])} of capital mobilised from others is reported apart.",
     ]
     if lead is not None:
@@ -140,6 +142,8 @@ def agreements_table(membership: pd.DataFrame) -> pd.DataFrame:
         "Country": rows["name"],
         "As written": rows["name_as_written"],
         "Source": rows["source"],
+        "Sources": rows["source_count"],
+        "Conflict": rows["conflict"],
         "Note": rows["note"],
     }).reset_index(drop=True)
 
@@ -149,9 +153,10 @@ def headline_table(financing: pd.DataFrame) -> pd.DataFrame:
     numbers = headline_numbers(financing)
     return pd.DataFrame({
         "Measure": ["Items", "Items with no amount", "Total (stated totals counted once)", "Binding",
-                    "Non-binding", "Mobilised from others (not in totals)"],
+                    "Not binding", "Binding status not stated", "Mobilised from others (not in totals)"],
         "Value": [str(numbers["items"]), str(numbers["items_without_amount"]), _bn(numbers["total_usd"]),
-                  _bn(numbers["binding_usd"]), _bn(numbers["non_binding_usd"]), _bn(numbers["mobilized_usd"])],
+                  _bn(numbers["binding_usd"]), _bn(numbers["non_binding_usd"]), _bn(numbers["not_stated_usd"]),
+                  _bn(numbers["mobilized_usd"])],
     })
 
 
@@ -221,7 +226,8 @@ def summary_table(summary: pd.DataFrame) -> pd.DataFrame:
         "Items": summary["items"],
         "Total": summary["total_usd"].map(_bn),
         "Binding": summary["binding_usd"].map(_bn),
-        "Non-binding": summary["non_binding_usd"].map(_bn),
+        "Not binding": summary["non_binding_usd"].map(_bn),
+        "Not stated": summary["not_stated_usd"].map(_bn),
         "Mobilised (apart)": summary["mobilized_usd"].map(lambda v: _bn(v) if v else ""),
     })
 

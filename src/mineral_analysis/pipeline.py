@@ -23,11 +23,11 @@ import pandera.pandas as pa
 
 from . import __version__, columns, config
 from .amounts import AmountError, parse_amount
-from .atomic import remove_stale_temporaries, replace_files_atomic
+from .atomic import replace_folder_atomic
+from .contract import check_processed
 from .countries import CountryError, country_name, resolve_countries, resolve_country
 from .errors import DataValidationError, Problem
 from .normalize import (
-    format_source,
     normalize_agency,
     normalize_instrument,
     normalize_minerals,
@@ -35,6 +35,8 @@ from .normalize import (
     parse_bool,
 )
 from .rawio import LINE_COLUMN, RawTable, read_raw_table
+from .releases import csv_bytes, dataset_version
+from .sources import Source, citation_problems, format_citations, load_sources, parse_citations
 from .vocab import AGENCIES, GROUPS, INSTRUMENTS, NOT_STATED
 
 FINANCING_RAW_COLUMNS = list(columns.RAW_FINANCING)
@@ -65,8 +67,6 @@ class CleanTables:
 # --- Raw-file schemas (pandera) ------------------------------------------------------------------------------
 
 _ID = r"^[A-Z]{2,6}-[0-9]{2,4}$"  # [0-9], not \d: \d also accepts other scripts' digits (EXIM-٠٧)
-_SEED_FILE = r"^[0-9]{3}_[0-9a-f]{16}\.txt$"
-_PARAGRAPHS = r"^[1-9][0-9]{0,3}(;[1-9][0-9]{0,3})*$"
 
 
 def _text(*checks: pa.Check, nullable: bool = False) -> pa.Column:
@@ -92,12 +92,10 @@ RAW_FINANCING_SCHEMA = pa.DataFrameSchema(
         "title": _text(_required(), _not_formula(free_text=True)),
         "is_aggregate": _text(pa.Check.isin(["true", "false"], error="must be 'true' or 'false'")),
         "parent_id": _text(pa.Check(lambda s: (s == "") | s.str.match(_ID), error="must be empty or a record_id like DFC-01")),
-        "source_file": _text(pa.Check.str_matches(_SEED_FILE, error="must be a source file name like 001_79e6948ded2d222d.txt")),
-        "source_paragraph": _text(pa.Check.str_matches(_PARAGRAPHS, error="must be paragraph numbers like 12 or 12;15")),
         **{name: _text(_not_formula()) for name in ("amount_as_written", "mobilized_as_written", "announced")},
         **{name: _text(_not_formula(free_text=True)) for name in (
             "agency", "instrument_as_written", "countries", "subnational", "minerals_as_written", "mobilized_from",
-            "note")},
+            "conflict", "note")},
     },
     strict=False,
 )
@@ -107,8 +105,7 @@ RAW_MEMBERSHIP_SCHEMA = pa.DataFrameSchema(
         "record_id": _text(_required(), pa.Check.str_matches(_ID, error="record_id must look like GROUP-NN, e.g. PART-12")),
         "name_as_written": _text(_required(), _not_formula(free_text=True)),
         "group": _text(pa.Check.isin(list(GROUPS), error="must be one of " + ", ".join(GROUPS))),
-        "source_file": _text(pa.Check.str_matches(_SEED_FILE, error="must be a source file name like 001_79e6948ded2d222d.txt")),
-        "source_paragraph": _text(pa.Check.str_matches(_PARAGRAPHS, error="must be paragraph numbers like 12 or 12;15")),
+        "conflict": _text(_not_formula(free_text=True)),
         "note": _text(_not_formula(free_text=True)),
     },
     strict=False,
@@ -205,11 +202,39 @@ def _duplicate_problems(table: RawTable, column: str, label: str) -> list[Proble
 
 # --- Financing -------------------------------------------------------------------------------------------------
 
-def clean_financing(table: RawTable) -> pd.DataFrame:
-    """Turn the raw financing table into the processed one (columns.FINANCING); raise DataValidationError."""
+def _citation_columns(table: RawTable, registry: dict[str, Source] | None, problems: list[Problem]) -> dict:
+    """``source``, ``source_count`` and ``conflict`` of the processed table, from the raw citations.
+
+    A conflict note needs at least two sources to disagree: one on a record citing a single source is an error.
+    """
+    raw = table.frame
+    if registry is not None:
+        problems += citation_problems(table, "citations", registry)
+    citations = _map_column(table, "citations", parse_citations, problems)
+    for position in np.flatnonzero((raw["conflict"] != "").to_numpy()):
+        value = citations.values[citations.codes[position]]
+        if value is not None and len({sid for sid, _ in value}) < 2 and len(value) < 2:
+            problems.append(Problem(table.name, int(raw[LINE_COLUMN].iat[position]), "conflict", raw["conflict"].iat[position],
+                                    "a conflict note needs at least two cited paragraphs that disagree; cite both in "
+                                    "'citations' or move the text to 'note'"))
+    if problems:
+        return {}
+    return {
+        "source": citations.derive_text(lambda pairs: format_citations(";".join(f"{s}:{p}" for s, p in pairs))),
+        "source_count": citations.derive(lambda pairs: len({s for s, _ in pairs}), "int64"),
+        "conflict": raw["conflict"],
+    }
+
+
+def clean_financing(table: RawTable, registry: dict[str, Source] | None = None) -> pd.DataFrame:
+    """Turn the raw financing table into the processed one (columns.FINANCING); raise DataValidationError.
+
+    ``registry`` (``sources.load_sources()``) checks every citation against the registered sources.
+    """
     raw = table.frame
     problems = _schema_problems(RAW_FINANCING_SCHEMA, table)
     problems += _duplicate_problems(table, "record_id", "record_id")
+    cited = _citation_columns(table, registry, problems)
 
     agency = _map_column(table, "agency", normalize_agency, problems)
     instrument = _map_column(table, "instrument_as_written", normalize_instrument, problems)
@@ -232,9 +257,6 @@ def clean_financing(table: RawTable) -> pd.DataFrame:
     if problems:
         raise DataValidationError(problems)
 
-    source_pairs = pd.Series(raw["source_file"] + "\0" + raw["source_paragraph"])
-    pair_codes, pair_uniques = pd.factorize(source_pairs)
-    source = Parsed(pair_codes, [format_source(*pair.split("\0", 1)) for pair in pair_uniques.tolist()])
     frame = pd.DataFrame({
         "record_id": raw["record_id"],
         "agency": agency.derive_text(str),
@@ -246,6 +268,7 @@ def clean_financing(table: RawTable) -> pd.DataFrame:
         "counted_usd": np.nan,
         "instrument": instrument.derive_text(str),
         "instrument_label": instrument.derive_text(lambda code: INSTRUMENTS[code].label),
+        "binding_status": instrument.derive_text(lambda code: INSTRUMENTS[code].binding_status),
         "is_binding": instrument.derive(lambda code: INSTRUMENTS[code].is_binding, bool),
         "is_aggregate": is_aggregate.derive(bool, bool),
         "parent_id": raw["parent_id"],
@@ -258,7 +281,7 @@ def clean_financing(table: RawTable) -> pd.DataFrame:
         "country_names": countries.derive_text(lambda codes: ";".join(country_name(c) for c in codes)),
         "subnational": raw["subnational"],
         "minerals": minerals.derive_text(str),
-        "source": source.derive_text(str),
+        **cited,
         "note": raw["note"],
     })
     problems = check_aggregates(frame, raw[LINE_COLUMN], table.name) + check_duplicate_items(frame, raw[LINE_COLUMN], table.name)
@@ -363,18 +386,19 @@ def check_duplicate_items(frame: pd.DataFrame, lines: pd.Series, file: str) -> l
 def counted_amounts(frame: pd.DataFrame) -> pd.Series:
     """Return, per row, what totals may add: the amount for an item, the unitemised remainder for a total."""
     parts_sum = frame.loc[frame["parent_id"] != ""].groupby("parent_id")["amount_usd"].sum(min_count=1)
-    remainder = frame["amount_usd"] - frame["record_id"].map(parts_sum).fillna(0.0)
+    remainder = frame["amount_usd"] - frame["record_id"].map(parts_sum).astype("float64").fillna(0.0)
     counted = np.where(frame["is_aggregate"], remainder.clip(lower=0.0), frame["amount_usd"])
     return pd.Series(counted, index=frame.index, dtype="float64")
 
 
 # --- Membership ------------------------------------------------------------------------------------------------
 
-def clean_membership(table: RawTable) -> pd.DataFrame:
+def clean_membership(table: RawTable, registry: dict[str, Source] | None = None) -> pd.DataFrame:
     """Turn the raw membership table into the processed one (columns.MEMBERSHIP); raise DataValidationError."""
     raw = table.frame
     problems = _schema_problems(RAW_MEMBERSHIP_SCHEMA, table)
     problems += _duplicate_problems(table, "record_id", "record_id")
+    cited = _citation_columns(table, registry, problems)
     iso3 = _map_column(table, "name_as_written", resolve_country, problems, errors=(CountryError,))
     if problems:
         raise DataValidationError(problems)
@@ -385,7 +409,7 @@ def clean_membership(table: RawTable) -> pd.DataFrame:
         "group_label": raw["group"].map(GROUPS),
         "name_as_written": raw["name_as_written"],
         "record_id": raw["record_id"],
-        "source": [format_source(f, p) for f, p in zip(raw["source_file"], raw["source_paragraph"])],
+        **cited,
         "note": raw["note"],
     })
     repeated = frame.duplicated(["iso3", "group"], keep="first")
@@ -401,52 +425,88 @@ def clean_membership(table: RawTable) -> pd.DataFrame:
 
 # --- Whole pipeline --------------------------------------------------------------------------------------------
 
-def load_raw(raw_dir: Path | None = None) -> CleanTables:
-    """Read, clean and validate both raw files; return the tables; write nothing.
+def _restrict(table: RawTable, source_ids: frozenset[str]) -> RawTable:
+    """Only the rows citing one of ``source_ids``, their citations cut to those sources (for past releases).
 
-    Raises DataValidationError with every problem of both files.
+    A conflict note is dropped where fewer than two of the remaining sources are cited: with one source there is
+    nothing to disagree with.
+    """
+    frame = table.frame.copy()
+    kept_citations = []
+    for text in frame["citations"]:
+        try:
+            pairs = [f"{s}:{p}" for s, p in parse_citations(text) if s in source_ids]
+        except ValueError:
+            pairs = [text]  # malformed: keep it so that validation reports it
+        kept_citations.append(";".join(pairs))
+    frame["citations"] = kept_citations
+    frame = frame[frame["citations"] != ""].reset_index(drop=True)
+    single = frame["citations"].map(lambda text: len({pair.split(":")[0] for pair in text.split(";")}) < 2)
+    frame.loc[single, "conflict"] = ""
+    return RawTable(table.path, frame)
+
+
+def load_raw(raw_dir: Path | None = None, *, only_sources: set[str] | None = None) -> CleanTables:
+    """Read, clean and validate the raw files and the sources registry; return the tables; write nothing.
+
+    ``only_sources`` (source ids) rebuilds the data as it stood with those sources alone: rows citing none of them
+    are left out. Raises DataValidationError with every problem of every file.
     """
     raw_dir = Path(raw_dir or config.RAW_DIR)
     problems: list[Problem] = []
     results: dict[str, pd.DataFrame] = {}
     hashes: dict[str, str] = {}
+    registry = None
+    try:
+        registry = load_sources(raw_dir)
+        hashes[config.RAW_SOURCES] = hashlib.sha256(config.raw_path(config.RAW_SOURCES, raw_dir).read_bytes()).hexdigest()
+    except DataValidationError as exc:
+        problems += exc.problems
+    if only_sources is not None and registry is not None:
+        unknown = sorted(set(only_sources) - set(registry))
+        if unknown:
+            problems.append(Problem(config.RAW_SOURCES, None, "source_id", ", ".join(unknown),
+                                    f"not registered; registered sources are {', '.join(sorted(registry))}"))
     for name, raw_columns, clean in ((config.RAW_FINANCING, FINANCING_RAW_COLUMNS, clean_financing),
                                      (config.RAW_MEMBERSHIP, MEMBERSHIP_RAW_COLUMNS, clean_membership)):
         path = config.raw_path(name, raw_dir)
         try:
             table = read_raw_table(path, raw_columns)
             hashes[name] = hashlib.sha256(path.read_bytes()).hexdigest()
-            results[name] = clean(table)
+            if only_sources is not None:
+                table = _restrict(table, frozenset(only_sources))
+            results[name] = clean(table, registry)
         except DataValidationError as exc:
             problems += exc.problems
     if problems:
         raise DataValidationError(problems)
+    check_processed(results[config.RAW_FINANCING], results[config.RAW_MEMBERSHIP])
     return CleanTables(financing=results[config.RAW_FINANCING], membership=results[config.RAW_MEMBERSHIP],
                        raw_hashes=hashes)
 
 
 def summarize(tables: CleanTables) -> dict:
-    """Row counts and totals (USD) that a reader checks first; also stored in metadata.json."""
+    """Row counts and totals (USD) that a reader checks first; also stored in metadata.json.
+
+    The totals are ``analysis.headline_numbers``, overall and per agency: one definition of a total.
+    """
+    from .analysis import headline_numbers
+
     fin = tables.financing
     by_agency = {}
     for agency, group in fin.groupby("agency", sort=True):
-        by_agency[agency] = {
-            "items": int(len(group)),
-            "total_usd": float(group["counted_usd"].sum()),
-            "binding_usd": float(group.loc[group["is_binding"], "counted_usd"].sum()),
-            "mobilized_usd": float(group["mobilized_usd"].sum()),
-        }
+        numbers = headline_numbers(group)
+        by_agency[agency] = {"items": numbers["items"], **{key: numbers[key] for key in TOTAL_KEYS}}
     members = tables.membership
+    numbers = headline_numbers(fin)
     return {
         "data_version": tables.data_version,
         "library_version": __version__,
         "raw_files": dict(sorted(tables.raw_hashes.items())),
         "financing_records": int(len(fin)),
-        "financing_with_amount": int(fin["amount_usd"].notna().sum()),
-        "aggregates": int(fin["is_aggregate"].sum()),
-        "total_usd": float(fin["counted_usd"].sum()),
-        "binding_usd": float(fin.loc[fin["is_binding"], "counted_usd"].sum()),
-        "mobilized_usd": float(fin["mobilized_usd"].sum()),
+        "financing_with_amount": numbers["items_with_amount"],
+        "aggregates": numbers["aggregates"],
+        **{key: numbers[key] for key in TOTAL_KEYS},
         "by_agency": by_agency,
         "membership_rows": int(len(members)),
         "ministerial_countries": int(((members["group"] == "ministerial_participant") & (members["iso3"] != "EUU")).sum()),
@@ -455,11 +515,7 @@ def summarize(tables: CleanTables) -> dict:
     }
 
 
-def _csv_bytes(frame: pd.DataFrame) -> bytes:
-    out = frame.copy()
-    if "announced_date" in out:
-        out["announced_date"] = out["announced_date"].dt.strftime("%Y-%m-%d")
-    return out.to_csv(index=False, lineterminator="\n", float_format="%.2f").encode("utf-8")
+TOTAL_KEYS = ("total_usd", "binding_usd", "non_binding_usd", "not_stated_usd", "mobilized_usd")
 
 
 def _parquet_bytes(frame: pd.DataFrame) -> bytes:
@@ -481,27 +537,48 @@ def data_dictionary_markdown() -> str:
     return "\n".join(lines)
 
 
-def build_processed(raw_dir: Path | None = None, processed_dir: Path | None = None) -> dict:
-    """Validate the raw data and write the processed tables atomically; return the summary.
+class DataLockedError(RuntimeError):
+    """Another `data` run or a build holds the processed folder's lock."""
 
-    Nothing is written unless every check passes; files whose content is unchanged are not rewritten.
+
+def build_processed(raw_dir: Path | None = None, processed_dir: Path | None = None,
+                    releases_dir: Path | None = None, *, wait: bool = False) -> dict:
+    """Validate the raw data and write the processed tables as one set; return the summary.
+
+    Nothing is written unless every check passes, and nothing at all when no file's content changed. The folder
+    is replaced as a whole (``atomic.replace_folder_atomic``) under the data lock (``config.data_lock_path``),
+    which a build also holds while it reads: with ``wait`` a busy lock is waited for, otherwise DataLockedError.
+    The metadata's ``dataset_version`` is the latest release's name when the tables equal it, else
+    ``"<latest> + unreleased changes"``; ``release`` is that release's name, date and citation (or null).
     """
+    from filelock import FileLock, Timeout
+
     tables = load_raw(raw_dir)
     processed_dir = Path(processed_dir or config.PROCESSED_DIR)
-    processed_dir.mkdir(parents=True, exist_ok=True)
-    remove_stale_temporaries(processed_dir)
     summary = summarize(tables)
     files = {
-        processed_dir / "financing.csv": _csv_bytes(tables.financing),
-        processed_dir / "financing.parquet": _parquet_bytes(tables.financing),
-        processed_dir / "membership.csv": _csv_bytes(tables.membership),
-        processed_dir / "membership.parquet": _parquet_bytes(tables.membership),
-        processed_dir / "data_dictionary.md": data_dictionary_markdown().encode("utf-8"),
+        "financing.csv": csv_bytes(tables.financing),
+        "financing.parquet": _parquet_bytes(tables.financing),
+        "membership.csv": csv_bytes(tables.membership),
+        "membership.parquet": _parquet_bytes(tables.membership),
+        config.DATA_DICTIONARY: data_dictionary_markdown().encode("utf-8"),
     }
-    summary["files"] = {path.name: hashlib.sha256(data).hexdigest() for path, data in sorted(files.items())}
-    files[processed_dir / "metadata.json"] = (json.dumps(summary, indent=2, sort_keys=True) + "\n").encode("utf-8")
-    changed = replace_files_atomic(files)
-    summary["changed"] = [p.name for p in changed]
+    summary["files"] = {name: hashlib.sha256(data).hexdigest() for name, data in sorted(files.items())}
+    summary["dataset_version"], summary["release"] = dataset_version(files, releases_dir)
+    files[config.PROCESSED_METADATA] = (json.dumps(summary, indent=2, sort_keys=True) + "\n").encode("utf-8")
+    lock_path = config.data_lock_path(processed_dir)
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(str(lock_path))
+    try:
+        lock.acquire(timeout=-1 if wait else 0)
+    except Timeout:
+        raise DataLockedError(f"{processed_dir.name}/ is in use by another `data` run or a build (it holds "
+                              f"{lock_path.name}); wait for it to finish, or pass --wait to queue behind it") from None
+    try:
+        changed = replace_folder_atomic(processed_dir, files)
+    finally:
+        lock.release()
+    summary["changed"] = changed
     summary["processed_dir"] = str(processed_dir)
     return summary
 

@@ -1,46 +1,34 @@
 """Charts for the briefs: funding breakdowns and a timeline, with one colour per agency everywhere.
 
-Each function returns a matplotlib Figure (object-oriented API, no global state), sized to be read at the
-width of a brief (about 10 inches). Amounts are shown in USD billions or millions, whichever fits the data.
+Each function returns a :class:`~mineral_analysis.style.BriefFigure` (object-oriented API, no pyplot, no global
+state: the caller's backend and ``rcParams`` are left alone), drawn in the project's one style
+(:mod:`mineral_analysis.style`) and sized to be read at the width of a brief (about 10 inches). Amounts are shown
+in USD billions or millions, whichever fits the data. A selection with nothing to draw gives a figure that says
+so; a value the helpers do not know is refused with the valid ones listed.
 """
 
 from __future__ import annotations
 
-import matplotlib
+import matplotlib.dates as mdates
+import numpy as np
+import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from matplotlib.patches import Patch
+from matplotlib.ticker import FuncFormatter
 
-matplotlib.use("Agg", force=False)
-
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-from matplotlib.patches import Patch  # noqa: E402
-from matplotlib.ticker import FuncFormatter  # noqa: E402
-
-from .analysis import funding_summary  # noqa: E402
-from .vocab import AGENCIES, NOT_STATED, agency_colour  # noqa: E402,F401 - agency_colour is re-exported
+from .analysis import funding_summary
+from .style import GRID_COLOUR, NOTE_COLOUR, TEXT_COLOUR, chart_style
+from .style import new_figure as _new_brief_figure
+from .vocab import AGENCIES, NOT_STATED, agency_colour  # noqa: F401 - agency_colour is re-exported
 
 NOT_STATED_LABEL = NOT_STATED
 
 BINDING_COLOUR = "#1f3b57"
 NON_BINDING_COLOUR = "#9fb8cf"
-TEXT_COLOUR = "#222222"
-GRID_COLOUR = "#dddddd"
 
-STYLE = {
-    "font.family": "DejaVu Sans",
-    "font.size": 10.5,
-    "axes.titlesize": 13,
-    "axes.titleweight": "bold",
-    "axes.titlelocation": "left",
-    "axes.labelsize": 10.5,
-    "axes.edgecolor": "#888888",
-    "axes.spines.top": False,
-    "axes.spines.right": False,
-    "figure.dpi": 100,
-    "savefig.dpi": 110,
-    "savefig.bbox": "tight",
-}
+#: The groupings :func:`plot_funding_by` knows.
+GROUPINGS = ("agency", "mineral", "instrument", "country")
 
 
 def usd_scale(max_value: float) -> tuple[float, str]:
@@ -60,22 +48,60 @@ def _label(value: float, divisor: float) -> str:
     return f"${value / 1e6:,.1f} m" if value < 1e8 else f"${value / 1e6:,.0f} m"
 
 
-def new_figure(width: float = 10.0, height: float = 4.5) -> tuple[Figure, plt.Axes]:
+def new_figure(width: float = 10.0, height: float = 4.5) -> tuple[Figure, Axes]:
     """A figure and axes in the briefs' style."""
-    with plt.rc_context(STYLE):
-        fig = Figure(figsize=(width, height), layout="constrained")
+    with chart_style():
+        fig = _new_brief_figure(width, height, layout="constrained")
         ax = fig.add_subplot()
     return fig, ax
 
 
+def nothing_here(message: str, *, title: str | None = None, width: float = 10.0, height: float = 2.2) -> Figure:
+    """A figure that says there is nothing to draw for this selection (never a blank or a crash)."""
+    with chart_style():
+        fig, ax = new_figure(width, height)
+        ax.text(0.5, 0.5, message, ha="center", va="center", transform=ax.transAxes, color=TEXT_COLOUR,
+                fontsize=11, bbox={"boxstyle": "round,pad=0.6", "facecolor": "#f6f7f9", "edgecolor": "#cccccc"})
+        ax.set_axis_off()
+        if title:
+            ax.set_title(title)
+    return fig
+
+
+def _check_frame(financing: object, columns: list[str], helper: str) -> None:
+    """Refuse anything but a financing frame that has ``columns``, naming what is missing."""
+    if not isinstance(financing, pd.DataFrame):
+        raise TypeError(f"{helper} takes the financing table as a pandas DataFrame, not {type(financing).__name__}")
+    missing = [c for c in columns if c not in financing.columns]
+    if missing:
+        raise ValueError(f"{helper}: the financing table has no column(s) {', '.join(missing)} "
+                         "(load it with mineral_analysis.load_financing())")
+
+
+def _check_agencies(financing: pd.DataFrame, helper: str) -> None:
+    """Refuse agency codes the vocabulary does not know, listing the valid ones."""
+    unknown = sorted(set(financing["agency"].dropna().astype(str)) - set(AGENCIES))
+    if unknown:
+        raise ValueError(f"{helper}: unknown agency code(s) {', '.join(map(repr, unknown))}; "
+                         f"valid codes: {', '.join(AGENCIES)}")
+
+
 def plot_funding_by(financing: pd.DataFrame, by: str = "agency", *, title: str | None = None,
                     top: int | None = 15) -> Figure:
-    """Horizontal bars of counted USD per group, split into binding (dark) and non-binding (light).
+    """Horizontal bars of counted USD per group, split into binding (dark), not binding (light) and not stated (dotted).
 
     ``by`` is ``agency``, ``mineral``, ``instrument`` or ``country``. Bars for agencies use the agency's colour
     (hatched when non-binding). When a group view is not additive (items in several countries or minerals), a
     note under the chart says so. ``top`` keeps the largest groups and sums the rest into "Other".
     """
+    if by not in GROUPINGS:
+        raise ValueError(f"plot_funding_by: by={by!r} is not a grouping; valid: {', '.join(GROUPINGS)}")
+    if top is not None and (isinstance(top, bool) or not isinstance(top, int | np.integer) or top < 2):
+        raise ValueError(f"plot_funding_by: top must be a whole number of at least 2, or None; not {top!r}")
+    _check_frame(financing, ["agency", "counted_usd", "is_binding", "mobilized_usd"], "plot_funding_by")
+    _check_agencies(financing, "plot_funding_by")
+    if financing.empty:
+        return nothing_here("Nothing here: no items in this selection", title=title)
     summary = funding_summary(financing, by=by)
     additive = summary.attrs.get("additive", True)
     summary = summary[summary["total_usd"] > 0]
@@ -83,38 +109,41 @@ def plot_funding_by(financing: pd.DataFrame, by: str = "agency", *, title: str |
         head, tail = summary.iloc[: top - 1], summary.iloc[top - 1:]
         other = pd.DataFrame([{
             "label": f"Other ({len(tail)})", "binding_usd": tail["binding_usd"].sum(),
-            "non_binding_usd": tail["non_binding_usd"].sum(), "total_usd": tail["total_usd"].sum(),
+            "non_binding_usd": tail["non_binding_usd"].sum(), "not_stated_usd": tail["not_stated_usd"].sum(),
+            "total_usd": tail["total_usd"].sum(),
             by: "", "items": tail["items"].sum(),
         }])
         summary = pd.concat([head, other], ignore_index=True)
+    if summary.empty:
+        return nothing_here("Nothing here: no amounts stated for this selection", title=title)
     height = max(2.2, 0.45 * len(summary) + 1.4)
-    with plt.rc_context(STYLE):
+    with chart_style():
         fig, ax = new_figure(10, height)
-        if summary.empty:
-            ax.text(0.5, 0.5, "No amounts stated for this selection", ha="center", va="center",
-                    transform=ax.transAxes, color=TEXT_COLOUR)
-            ax.set_axis_off()
-            if title:
-                ax.set_title(title)
-            return fig
         divisor, unit = usd_scale(summary["total_usd"].max())
         labels = summary["label"].tolist()[::-1]
         binding = summary["binding_usd"].to_numpy()[::-1]
         non_binding = summary["non_binding_usd"].to_numpy()[::-1]
+        not_stated = summary["not_stated_usd"].to_numpy()[::-1]
         y = np.arange(len(labels))
         if by == "agency":
             colours = [agency_colour(code) for code in summary["agency"].tolist()[::-1]]
             ax.barh(y, binding, color=colours, edgecolor=colours, height=0.62)
             ax.barh(y, non_binding, left=binding, color="white", edgecolor=colours, hatch="///", height=0.62,
                     linewidth=1.2)
+            ax.barh(y, not_stated, left=binding + non_binding, color="white", edgecolor=colours, hatch="...",
+                    height=0.62, linewidth=1.2)
             legend = [Patch(facecolor="#555555", label="Binding"),
-                      Patch(facecolor="white", edgecolor="#555555", hatch="///", label="Non-binding")]
+                      Patch(facecolor="white", edgecolor="#555555", hatch="///", label="Not binding"),
+                      Patch(facecolor="white", edgecolor="#555555", hatch="...", label="Not stated")]
         else:
             ax.barh(y, binding, color=BINDING_COLOUR, height=0.62)
             ax.barh(y, non_binding, left=binding, color=NON_BINDING_COLOUR, height=0.62)
+            ax.barh(y, not_stated, left=binding + non_binding, color="white", edgecolor=NON_BINDING_COLOUR,
+                    hatch="...", height=0.62)
             legend = [Patch(facecolor=BINDING_COLOUR, label="Binding"),
-                      Patch(facecolor=NON_BINDING_COLOUR, label="Non-binding")]
-        totals = binding + non_binding
+                      Patch(facecolor=NON_BINDING_COLOUR, label="Not binding"),
+                      Patch(facecolor="white", edgecolor=NON_BINDING_COLOUR, hatch="...", label="Not stated")]
+        totals = binding + non_binding + not_stated
         for position, total in zip(y, totals):
             ax.text(total, position, "  " + _label(total, divisor), va="center", ha="left", fontsize=9.5,
                     color=TEXT_COLOUR)
@@ -130,19 +159,24 @@ def plot_funding_by(financing: pd.DataFrame, by: str = "agency", *, title: str |
         if not additive:
             noun = "countries" if by == "country" else "minerals"
             fig.text(0, -0.02, f"An item naming several {noun} counts in full under each, so bars do not add up "
-                     "to the total.", fontsize=9, color="#555555", ha="left", va="top")
+                     "to the total.", fontsize=9, color=NOTE_COLOUR, ha="left", va="top")
     return fig
 
 
 def plot_timeline(financing: pd.DataFrame, *, title: str | None = None) -> Figure:
     """Dated items on a time axis, one lane per agency, markers sized by amount (hollow when no amount)."""
+    _check_frame(financing, ["agency", "announced_date", "amount_usd"], "plot_timeline")
+    _check_agencies(financing, "plot_timeline")
+    if financing.empty:
+        return nothing_here("Nothing here: no items in this selection", title=title)
     dated = financing[financing["announced_date"].notna()].sort_values("announced_date")
     undated = len(financing) - len(dated)
     agencies = [code for code in AGENCIES if code in set(dated["agency"])]
-    with plt.rc_context(STYLE):
+    with chart_style():
         fig, ax = new_figure(10, max(2.4, 0.6 * len(agencies) + 1.6))
         if dated.empty:
-            ax.text(0.5, 0.5, "No dated items in this selection", ha="center", va="center", transform=ax.transAxes)
+            ax.text(0.5, 0.5, "Nothing here: no dated items in this selection", ha="center", va="center",
+                    transform=ax.transAxes)
             ax.set_axis_off()
         else:
             lane = {code: i for i, code in enumerate(agencies[::-1])}
@@ -161,8 +195,6 @@ def plot_timeline(financing: pd.DataFrame, *, title: str | None = None) -> Figur
             ax.grid(axis="x", color=GRID_COLOUR)
             ax.set_axisbelow(True)
             fig.autofmt_xdate(rotation=0, ha="center")
-            import matplotlib.dates as mdates
-
             ax.xaxis.set_major_locator(mdates.MonthLocator())
             ax.xaxis.set_major_formatter(mdates.DateFormatter("%b\n%Y"))
             pad = pd.Timedelta(days=12)
@@ -173,31 +205,30 @@ def plot_timeline(financing: pd.DataFrame, *, title: str | None = None) -> Figur
         note = "Hollow markers: items with no amount. Marker area grows with the amount."
         if undated:
             note += f" {undated} item(s) with no date stated are not shown."
-        fig.text(0, -0.02, note, fontsize=9, color="#555555", ha="left", va="top")
+        fig.text(0, -0.02, note, fontsize=9, color=NOTE_COLOUR, ha="left", va="top")
     return fig
 
 
 def plot_mobilized(financing: pd.DataFrame, *, title: str | None = None) -> Figure:
     """Per item with mobilised capital: the agency's own amount beside the capital it mobilised, apart."""
+    _check_frame(financing, ["agency", "title", "amount_usd", "mobilized_usd"], "plot_mobilized")
+    _check_agencies(financing, "plot_mobilized")
     rows = financing[financing["mobilized_usd"].notna()].sort_values("mobilized_usd", ascending=True)
-    with plt.rc_context(STYLE):
+    if rows.empty:
+        return nothing_here("Nothing here: no mobilised capital stated for this selection", title=title)
+    with chart_style():
         fig, ax = new_figure(10, max(2.2, 0.5 * len(rows) + 1.4))
-        if rows.empty:
-            ax.text(0.5, 0.5, "No mobilised capital stated for this selection", ha="center", va="center",
-                    transform=ax.transAxes)
-            ax.set_axis_off()
-        else:
-            divisor, unit = usd_scale(max(rows["mobilized_usd"].max(), rows["amount_usd"].max()))
-            y = np.arange(len(rows))
-            colours = [agency_colour(code) for code in rows["agency"]]
-            ax.barh(y + 0.2, rows["amount_usd"].fillna(0.0), height=0.38, color=colours, label="Agency amount")
-            ax.barh(y - 0.2, rows["mobilized_usd"], height=0.38, color="#bbbbbb", label="Mobilised from others")
-            ax.set_yticks(y, [f"{t} ({a})" for t, a in zip(rows["title"], rows["agency"])])
-            ax.xaxis.set_major_formatter(_usd_formatter(divisor))
-            ax.set_xlabel(f"{unit} (mobilised capital is never added to agency totals)")
-            ax.grid(axis="x", color=GRID_COLOUR)
-            ax.set_axisbelow(True)
-            ax.legend(loc="lower right", frameon=False)
+        divisor, unit = usd_scale(max(rows["mobilized_usd"].max(), rows["amount_usd"].max()))
+        y = np.arange(len(rows))
+        colours = [agency_colour(code) for code in rows["agency"]]
+        ax.barh(y + 0.2, rows["amount_usd"].fillna(0.0), height=0.38, color=colours, label="Agency amount")
+        ax.barh(y - 0.2, rows["mobilized_usd"], height=0.38, color="#bbbbbb", label="Mobilised from others")
+        ax.set_yticks(y, [f"{t} ({a})" for t, a in zip(rows["title"], rows["agency"])])
+        ax.xaxis.set_major_formatter(_usd_formatter(divisor))
+        ax.set_xlabel(f"{unit} (mobilised capital is never added to agency totals)")
+        ax.grid(axis="x", color=GRID_COLOUR)
+        ax.set_axisbelow(True)
+        ax.legend(loc="lower right", frameon=False)
         if title:
             ax.set_title(title)
     return fig
@@ -213,16 +244,15 @@ def plot_agency_mineral_matrix(financing: pd.DataFrame, *, title: str | None = N
 
     from .analysis import explode_minerals
 
+    _check_frame(financing, ["agency", "minerals", "counted_usd"], "plot_agency_mineral_matrix")
+    _check_agencies(financing, "plot_agency_mineral_matrix")
+    if financing.empty:
+        return nothing_here("Nothing here: no items in this selection", title=title)
     exploded = explode_minerals(financing)
     exploded = exploded[exploded["counted_usd"].fillna(0) > 0]
-    with plt.rc_context(STYLE):
-        if exploded.empty:
-            fig, ax = new_figure(10, 2.4)
-            ax.text(0.5, 0.5, "No amounts stated for this selection", ha="center", va="center", transform=ax.transAxes)
-            ax.set_axis_off()
-            if title:
-                ax.set_title(title)
-            return fig
+    if exploded.empty:
+        return nothing_here("Nothing here: no amounts stated for this selection", title=title)
+    with chart_style():
         matrix = exploded.pivot_table(index="agency", columns="mineral", values="counted_usd", aggfunc="sum",
                                       fill_value=0.0)
         columns = [c for c in matrix.sum().sort_values(ascending=False).index if c != NOT_STATED_LABEL]
@@ -242,5 +272,5 @@ def plot_agency_mineral_matrix(financing: pd.DataFrame, *, title: str | None = N
         if title:
             ax.set_title(title)
         fig.text(0, -0.02, f"Cells in {unit}. An item naming several minerals counts under each.", fontsize=9,
-                 color="#555555", ha="left", va="top")
+                 color=NOTE_COLOUR, ha="left", va="top")
     return fig

@@ -53,54 +53,67 @@ def agency_colour(code: str) -> str:
     return agency.colour if agency else "#777777"
 
 
+BINDING = "binding"
+NOT_BINDING = "not binding"
+BINDING_STATUSES = (BINDING, NOT_BINDING, NOT_STATED)
+
+
 @dataclass(frozen=True)
 class Instrument:
     code: str
     label: str
-    is_binding: bool
+    binding_status: str
     aliases: tuple[str, ...]
+
+    @property
+    def is_binding(self) -> bool:
+        """True exactly when the binding status is ``binding``."""
+        return self.binding_status == BINDING
 
 
 # Binding status follows from the instrument: approved loans, closed equity or debt deals and investments
-# bind; letters, notices, conditional commitments, memoranda, plans and negotiations do not.
+# bind; letters, notices, conditional commitments, memoranda, plans and negotiations do not; where the source
+# names no instrument or stage (or mixes both), the status is not stated.
 INSTRUMENTS: dict[str, Instrument] = {
     i.code: i
     for i in (
-        Instrument("direct_loan", "Direct loan (approved)", True,
+        Instrument("direct_loan", "Direct loan (approved)", BINDING,
                    ("прямой кредит", "direct loan", "approved loan")),
-        Instrument("authorized_transaction", "Authorized transaction", True,
-                   ("разрешенная сделка", "authorized transaction", "authorised transaction")),
-        Instrument("equity", "Equity (closed)", True,
-                   ("акционерный капитал", "equity")),
-        Instrument("debt", "Debt (closed)", True,
-                   ("заемные средства", "debt", "loan")),
-        Instrument("financing", "Financing (type not stated)", True,
+        Instrument("authorized_transaction", "Authorized transaction", BINDING,
+                   ("разрешенная сделка", "разрешенных сделок", "authorized transaction", "authorised transaction")),
+        Instrument("equity", "Equity (closed)", BINDING,
+                   ("акционерный капитал", "акционерного капитала", "equity")),
+        Instrument("debt", "Debt (closed)", BINDING,
+                   ("заемные средства", "заемных средств", "debt", "loan")),
+        Instrument("financing", "Financing (type not stated)", BINDING,
                    ("финансирование", "financing")),
-        Instrument("investment", "Investment", True,
-                   ("инвестиции", "investment")),
-        Instrument("conditional_debt", "Debt (conditional commitment)", False,
-                   ("условные заемные средства", "conditional debt", "conditional commitment")),
-        Instrument("letter_of_interest", "Letter of interest", False,
+        Instrument("investment", "Investment", BINDING,
+                   ("инвестиции", "инвестиций", "investment")),
+        Instrument("conditional_debt", "Debt (conditional commitment)", NOT_BINDING,
+                   ("условные заемные средства", "условно привлечено … заемных средств", "conditional debt",
+                    "conditional commitment")),
+        Instrument("letter_of_interest", "Letter of interest", NOT_BINDING,
                    ("письмо о заинтересованности", "письма о заинтересованности", "letter of interest")),
-        Instrument("letter_of_intent", "Letter of intent", False,
+        Instrument("letter_of_intent", "Letter of intent", NOT_BINDING,
                    ("письмо о намерениях", "letter of intent")),
-        Instrument("nofo", "Notice of funding opportunity (NOFO)", False,
+        Instrument("nofo", "Notice of funding opportunity (NOFO)", NOT_BINDING,
                    ("nofo", "notice of funding opportunity")),
-        Instrument("noi", "Notice of intent (NOI)", False,
+        Instrument("noi", "Notice of intent (NOI)", NOT_BINDING,
                    ("noi", "notice of intent")),
-        Instrument("pia", "Programme announcement (PIA, not expanded in the source)", False,
+        Instrument("pia", "Programme announcement (PIA, not expanded in the source)", NOT_BINDING,
                    ("pia",)),
-        Instrument("memorandum", "Memorandum of understanding", False,
+        Instrument("memorandum", "Memorandum of understanding", NOT_BINDING,
                    ("меморандум о взаимопонимании", "memorandum of understanding", "mou")),
-        Instrument("action_plan", "Action plan", False,
-                   ("план действий", "планы действий", "action plan")),
-        Instrument("joint_venture_talks", "Joint-venture negotiations", False,
+        Instrument("action_plan", "Action plan", NOT_BINDING,
+                   ("план действий", "плане действий", "планы действий", "action plan")),
+        Instrument("joint_venture_talks", "Joint-venture negotiations", NOT_BINDING,
                    ("переговоры о создании совместного предприятия", "joint venture negotiations")),
-        Instrument("partnership", "Partnership", False,
+        Instrument("partnership", "Partnership", NOT_BINDING,
                    ("стратегическое инвестиционное партнерство", "partnership", "strategic partnership")),
-        Instrument("mixed", "Mixed: investments and deals under study", False,
-                   ("инвестиции и изучаемые сделки", "mixed")),
-        Instrument("not_stated", "Not stated", False,
+        Instrument("mixed", "Mixed: investments and deals under study", NOT_STATED,
+                   ("инвестировала и изучает возможности заключения новых сделок", "инвестиции и изучаемые сделки",
+                    "mixed")),
+        Instrument("not_stated", "Not stated", NOT_STATED,
                    (NOT_STATED, "не указано")),
     )
 }

@@ -23,7 +23,7 @@ from pathlib import Path
 from mineral_analysis import config
 
 OUT = Path(__file__).resolve().parent / "bad_raw"
-FIN, MEM = config.RAW_FINANCING, config.RAW_MEMBERSHIP
+FIN, MEM, SRC = config.RAW_FINANCING, config.RAW_MEMBERSHIP, config.RAW_SOURCES
 
 
 def _parse(name: str) -> tuple[list[str], list[list[str]]]:
@@ -345,15 +345,36 @@ def is_aggregate_invalid() -> Case:
 
 
 @case
-def bad_source_file() -> Case:
-    return cell("bad-source-file", FIN, "EXIM-07", "source_file", "001_79e6948ded2d222d",
-                ["source file name like 001_79e6948ded2d222d.txt"], "A source file name without its extension.")
+def unregistered_source() -> Case:
+    return cell("unregistered-source", FIN, "EXIM-07", "citations", "001:16;007:3",
+                ["source 007 is not registered in sources.csv", "registered sources are 000, 001"],
+                "A record cites a source that the registry does not list.")
 
 
 @case
-def bad_source_paragraph() -> Case:
-    return cell("bad-source-paragraph", FIN, "EXIM-07", "source_paragraph", "¶16",
-                ["paragraph numbers like 12 or 12;15"], "A paragraph written with the pilcrow sign.")
+def bad_citation() -> Case:
+    return cell("bad-citation", FIN, "EXIM-07", "citations", "¶16",
+                ["is not a citation", "SOURCE:PARAGRAPH"], "A paragraph written with the pilcrow sign, no source.")
+
+
+@case
+def membership_unregistered_source() -> Case:
+    return cell("membership-unregistered-source", MEM, "HOST-01", "citations", "001:4;002:1",
+                ["source 002 is not registered"], "A membership row cites an unregistered source.")
+
+
+@case
+def source_hash_mismatch() -> Case:
+    good = "2175c1b0cdb9c68f3714ac44b882f3cea4fb4062f175bfaa947f52b57654d795"
+    return cell("source-hash-mismatch", SRC, "001", "sha256", good.replace("2175", "2176", 1),
+                ["does not match the file 001_79e6948ded2d222d.txt"],
+                "The registry's SHA-256 differs from the source file at hand (checked only where the seeds are).")
+
+
+@case
+def conflict_with_one_citation() -> Case:
+    return cell("conflict-with-one-citation", FIN, "DFC-04", "conflict", "the article says two things",
+                ["conflict note needs at least two cited paragraphs"], "A conflict note on a record citing one paragraph.")
 
 
 @case
@@ -519,7 +540,7 @@ def total_without_amount() -> Case:
 
 
 def main() -> None:
-    good = {name: config.raw_path(name).read_bytes() for name in (FIN, MEM)}
+    good = {name: config.raw_path(name).read_bytes() for name in (FIN, MEM, SRC)}
     if OUT.exists():
         shutil.rmtree(OUT)
     for number, make in enumerate(CASES, start=1):

@@ -53,15 +53,16 @@ def execute(notebook: Path, staged: Path, parameters: dict, timeout: int, state:
 
 def _path_replacements(folders: dict[str, Path | None]) -> list[tuple[str, str]]:
     pairs: list[tuple[str, str]] = []
-    root = str(config.PROJECT_ROOT)
+    root = str(config.PROJECT_ROOT) if config.PROJECT_ROOT is not None else None
     for name, folder in folders.items():
         if folder is None:
             continue
         text = str(Path(folder).resolve())
-        if not (text + os.sep).startswith(root + os.sep):
+        if root is None or not (text + os.sep).startswith(root + os.sep):
             pairs += [(text + os.sep, f"<{name}>/"), (text, f"<{name}>")]
-    pairs += [(root + os.sep, ""), (root, "."), (sys.prefix + os.sep, "<env>/"),
-              (os.path.expanduser("~") + os.sep, "~/")]
+    if root is not None:
+        pairs += [(root + os.sep, ""), (root, ".")]
+    pairs += [(sys.prefix + os.sep, "<env>/"), (os.path.expanduser("~") + os.sep, "~/")]
     return sorted(pairs, key=lambda pair: -len(pair[0]))  # the most specific first
 
 

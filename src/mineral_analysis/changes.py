@@ -1,0 +1,219 @@
+"""What changed between two versions of the data: a release and the current processed tables, or two releases.
+
+``diff_tables`` lists every record added, removed or changed (one row per changed field, old and new value);
+``total_deltas`` gives the totals' deltas by agency; ``what_changed`` is the brief's "What changed" section: the
+changes that touch the brief's own records since the previous release, or "No change since RELEASE".
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import pandas as pd
+
+from . import config
+from .amounts import format_usd
+from .analysis import BINDING_PARTS, headline_numbers
+from .releases import TABLES, get_release, latest_release, list_releases, read_release, read_table_csv
+
+CHANGE_COLUMNS = ["record_id", "change", "field", "old", "new"]
+# Labels derived one-to-one from another column: a change shows in that column, so these would only repeat it.
+DERIVED_LABELS = {"agency_name", "instrument_label", "country_names", "announced_date", "announced_precision",
+                  "group_label", "name"}
+DELTA_KEYS = ("total_usd", *BINDING_PARTS.values(), "mobilized_usd")
+Snapshot = dict[str, pd.DataFrame]
+
+
+def current_tables(processed_dir: Path | None = None) -> Snapshot:
+    """The processed tables as written to ``data/processed`` (CSV, the same bytes a release stores)."""
+    tables = {}
+    for table in TABLES:
+        path = config.processed_path(f"{table}.csv", processed_dir)
+        if not path.is_file():
+            raise FileNotFoundError(f"{path.name} is missing from the processed-data folder; run "
+                                    "`mineral-analysis data` first")
+        tables[table] = read_table_csv(path.read_bytes(), table)
+    return tables
+
+
+def snapshot(name: str | None, processed_dir: Path | None = None, releases_dir: Path | None = None) -> Snapshot:
+    """Release ``name``'s tables (hash-checked), or the current processed tables when ``name`` is None."""
+    return current_tables(processed_dir) if name is None else read_release(name, releases_dir)
+
+
+def _text(value: object) -> str:
+    if isinstance(value, float):
+        return "" if pd.isna(value) else f"{value:.2f}"
+    if isinstance(value, pd.Timestamp):
+        return value.strftime("%Y-%m-%d")
+    return "" if value is None or (not isinstance(value, str) and pd.isna(value)) else str(value)
+
+
+def diff_tables(old: Snapshot, new: Snapshot) -> pd.DataFrame:
+    """Every record added, removed or changed from ``old`` to ``new`` (columns record_id, change, field, old, new).
+
+    A changed record has one row per changed field; added and removed records one row with ``field`` empty.
+    Financing records come first, then membership rows, each in record_id order.
+    """
+    rows = []
+    for table in TABLES:
+        before = old[table].set_index("record_id")
+        after = new[table].set_index("record_id")
+        fields = [c for c in after.columns if c not in DERIVED_LABELS]
+        for rid in sorted(set(before.index) | set(after.index)):
+            if rid not in before.index:
+                rows.append((rid, "added", "", "", ""))
+            elif rid not in after.index:
+                rows.append((rid, "removed", "", "", ""))
+            else:
+                for field in fields:
+                    was = _text(before.at[rid, field]) if field in before.columns else ""
+                    now = _text(after.at[rid, field])
+                    if was != now:
+                        rows.append((rid, "changed", field, was, now))
+    return pd.DataFrame(rows, columns=CHANGE_COLUMNS)
+
+
+def total_deltas(old: pd.DataFrame, new: pd.DataFrame) -> pd.DataFrame:
+    """Per agency (and ``All``): each total before, after and the delta (``analysis.headline_numbers``)."""
+    agencies = sorted(set(old["agency"]) | set(new["agency"]))
+    rows = []
+    for agency in [*agencies, "All"]:
+        pick = (lambda f: f) if agency == "All" else (lambda f, a=agency: f[f["agency"] == a])
+        before, after = headline_numbers(pick(old)), headline_numbers(pick(new))
+        rows.append({"agency": agency, **{f"{k}_delta": after[k] - before[k] for k in DELTA_KEYS},
+                     **{f"{k}_new": after[k] for k in DELTA_KEYS}})
+    return pd.DataFrame(rows)
+
+
+def _signed(value: float) -> str:
+    return ("+" if value > 0 else "-" if value < 0 else "±") + format_usd(abs(value))
+
+
+def format_changes(changes: pd.DataFrame, deltas: pd.DataFrame, fmt: str = "table") -> str:
+    """The changes as ``table`` (readable, ending with the totals' deltas by agency), ``csv`` or ``json``."""
+    if fmt == "csv":
+        return changes.to_csv(index=False, lineterminator="\n")
+    if fmt == "json":
+        return json.dumps({"changes": changes.to_dict("records"),
+                           "total_deltas": deltas.to_dict("records")}, indent=2, ensure_ascii=False) + "\n"
+    if fmt != "table":
+        raise ValueError(f"format must be table, csv or json, not {fmt!r}")
+    lines = []
+    for row in changes.itertuples(index=False):
+        if row.change == "changed":
+            lines.append(f"{row.record_id:<10} changed  {row.field}: {row.old or '(empty)'} -> {row.new or '(empty)'}")
+        else:
+            lines.append(f"{row.record_id:<10} {row.change}")
+    counts = changes.drop_duplicates(["record_id", "change"])["change"].value_counts()
+    lines.append(f"{counts.get('added', 0)} added, {counts.get('removed', 0)} removed, "
+                 f"{counts.get('changed', 0)} changed")
+    lines.append("")
+    lines.append("Totals' deltas by agency (total; binding / not binding / not stated; mobilised apart):")
+    for row in deltas.to_dict("records"):
+        parts = " / ".join(_signed(row[f"{k}_delta"]) for k in BINDING_PARTS.values())
+        lines.append(f"  {row['agency']:<5} total {_signed(row['total_usd_delta'])} (now {format_usd(row['total_usd_new'])}); "
+                     f"{parts}; mobilised {_signed(row['mobilized_usd_delta'])}")
+    return "\n".join(lines) + "\n"
+
+
+def changes_between(since: str, until: str | None = None, processed_dir: Path | None = None,
+                    releases_dir: Path | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(changes, totals' deltas) from release ``since`` to release ``until`` or the current processed data."""
+    get_release(since, releases_dir)
+    if until is not None:
+        get_release(until, releases_dir)
+    old = snapshot(since, processed_dir, releases_dir)
+    new = snapshot(until, processed_dir, releases_dir)
+    return diff_tables(old, new), total_deltas(old["financing"], new["financing"])
+
+
+# --- "What changed" in a brief --------------------------------------------------------------------------------
+
+def brief_selector(kind: str, value: str = "") -> Callable[[str, pd.DataFrame], pd.DataFrame]:
+    """The rows of a table (``financing`` or ``membership``) that belong to a brief: the same rule for any version.
+
+    ``kind`` is overview, agency (value: code), country (value: ISO3) or mineral (value: canonical name).
+    """
+    def select(table: str, frame: pd.DataFrame) -> pd.DataFrame:
+        if kind == "overview":
+            return frame
+        if table == "membership":
+            return frame[frame["iso3"] == value] if kind == "country" else frame.iloc[0:0]
+        if kind == "agency":
+            return frame[frame["agency"] == value]
+        if kind == "country":
+            return frame[frame["country_iso3"].str.split(";").map(lambda codes: value in codes)]
+        if kind == "mineral":
+            return frame[frame["minerals"].str.split(";").map(lambda names: value in names)]
+        raise ValueError(f"kind must be overview, agency, country or mineral, not {kind!r}")
+    return select
+
+
+def comparison_base(processed_dir: Path | None = None, releases_dir: Path | None = None) -> tuple[str | None, str | None]:
+    """(baseline release, label of the current data) for "What changed".
+
+    When the data equal the latest release, the baseline is the release before it; otherwise the latest one.
+    """
+    metadata_path = config.processed_path("metadata.json", processed_dir)
+    version = json.loads(metadata_path.read_text(encoding="utf-8")).get("dataset_version") if metadata_path.is_file() else None
+    releases = list_releases(releases_dir)
+    if not releases:
+        return None, version
+    latest = releases[-1]
+    if version == latest.name:
+        return (releases[-2].name if len(releases) > 1 else None), latest.name
+    return latest.name, version or f"{latest.name} + unreleased changes"
+
+
+def what_changed_text(changes: pd.DataFrame, old: pd.DataFrame, new: pd.DataFrame, since: str,
+                      titles: dict[str, str]) -> str:
+    """Markdown: the brief's changes since ``since`` with the deltas of its totals, or "No change since ...".
+
+    ``old``/``new`` are the brief's financing rows in each version; ``titles`` names records for the reader.
+    """
+    from .narrative import esc
+
+    if changes.empty:
+        return f"No change since {esc(since)}."
+    lines = [f"Since release **{esc(since)}**:", ""]
+    for rid, group in changes.groupby("record_id", sort=True):
+        kind = group["change"].iat[0]
+        title = esc(titles.get(rid, ""))
+        if kind == "changed":
+            fields = "; ".join(f"{esc(r.field)}: {esc(r.old) or '(empty)'} → {esc(r.new) or '(empty)'}"
+                               for r in group.itertuples(index=False))
+            lines.append(f"- **{esc(rid)}** {title}: changed ({fields})")
+        else:
+            lines.append(f"- **{esc(rid)}** {title}: {kind}")
+    before, after = headline_numbers(old), headline_numbers(new)
+    deltas = ", ".join(f"{label} {_signed(after[key] - before[key])}" for label, key in
+                       (("total", "total_usd"), ("binding", "binding_usd"), ("not binding", "non_binding_usd"),
+                        ("not stated", "not_stated_usd"), ("mobilised", "mobilized_usd")))
+    lines += ["", f"Totals here: now {format_usd(after['total_usd'])} ({deltas})."]
+    return "\n".join(lines)
+
+
+def what_changed(kind: str, value: str = "", processed_dir: Path | None = None,
+                 releases_dir: Path | None = None) -> str:
+    """The "What changed" section of one brief (Markdown), comparing the brief's own records across versions."""
+    since, _ = comparison_base(processed_dir, releases_dir)
+    if since is None:
+        first = latest_release(releases_dir)
+        return (f"First release ({first.name}): nothing earlier to compare with." if first
+                else "No release yet: nothing to compare with.")
+    old_all, new_all = read_release(since, releases_dir), current_tables(processed_dir)
+    select = brief_selector(kind, value)
+    old = {t: select(t, old_all[t]) for t in TABLES}
+    new = {t: select(t, new_all[t]) for t in TABLES}
+    titles = {**dict(zip(old["financing"]["record_id"], old["financing"]["title"])),
+              **dict(zip(new["financing"]["record_id"], new["financing"]["title"]))}
+    return what_changed_text(diff_tables(old, new), old["financing"], new["financing"], since, titles)
+
+
+def release_history(releases_dir: Path | None = None) -> pd.DataFrame:
+    """The releases, oldest first: name, date, sources and citation (for the overview)."""
+    return pd.DataFrame([{"Release": r.name, "Date": r.date, "Sources": ", ".join(r.sources), "Citation": r.citation}
+                         for r in list_releases(releases_dir)], columns=["Release", "Date", "Sources", "Citation"])

@@ -1,0 +1,116 @@
+"""One look for every brief: the bundled fonts, and the matplotlib style of every chart and map.
+
+The fonts ship in the package (:mod:`mineral_analysis.fonts`), so a brief looks the same on any machine: the
+HTML embeds the subset it uses, the PDF is laid out with nothing else, and charts and maps are drawn with the
+same files, registered with matplotlib here.
+
+Charts are drawn inside :func:`chart_style`: matplotlib's own defaults (never the account's ``matplotlibrc``)
+plus :data:`STYLE`, set for the duration of the ``with`` block only, so the caller's settings and backend are
+left as they were. Figures made by :func:`new_figure` are :class:`BriefFigure` objects, which also draw and save
+themselves in that style wherever they are shown (``savefig``, JupyterLab's inline display).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from functools import lru_cache
+from pathlib import Path
+
+import matplotlib as mpl
+import matplotlib.style
+from matplotlib import font_manager
+from matplotlib.figure import Figure
+
+from .fonts import FALLBACK_FAMILY, FONT_FACES, FONT_FAMILY
+
+# Colours shared by charts and maps.
+TEXT_COLOUR = "#222222"
+NOTE_COLOUR = "#555555"
+GRID_COLOUR = "#dddddd"
+AXIS_COLOUR = "#888888"
+
+#: The project's matplotlib settings, on top of matplotlib's defaults: one definition for charts and maps.
+STYLE: dict[str, object] = {
+    "font.family": [FONT_FAMILY, FALLBACK_FAMILY],
+    "font.size": 10.5,
+    "text.color": TEXT_COLOUR,
+    "axes.titlesize": 13,
+    "axes.titleweight": "bold",
+    "axes.titlelocation": "left",
+    "axes.labelsize": 10.5,
+    "axes.edgecolor": AXIS_COLOUR,
+    "axes.facecolor": "white",
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "figure.facecolor": "white",
+    "legend.frameon": True,
+    "legend.framealpha": 0.92,
+    "legend.edgecolor": "#cccccc",
+    "figure.dpi": 100,
+    "savefig.dpi": 110,
+    "savefig.bbox": "tight",
+    "savefig.facecolor": "white",
+    "savefig.transparent": False,
+    # Same figure, same bytes: fixed SVG ids and no creation dates in vector formats.
+    "svg.hashsalt": "mineral-analysis",
+}
+
+# Settings matplotlib's style machinery leaves alone (they are about the process, not the look), fixed here so
+# that an account's matplotlibrc cannot move dates either.
+_PROCESS_SETTINGS = {"timezone": "UTC"}
+
+#: PNG metadata for a figure saved for a brief: no software version, so the bytes depend on the drawing only.
+PNG_METADATA = {"Software": None}
+
+
+@lru_cache(maxsize=1)
+def register_fonts() -> tuple[str, ...]:
+    """Make the bundled fonts matplotlib's first choice for their families (once per process); return their paths.
+
+    A system copy of DejaVu (another version, say) would otherwise be as good a match; the bundled files are
+    moved to the front of the font list so that they always win.
+    """
+    paths = tuple(str(face.path) for face in FONT_FACES)
+    missing = [p for p in paths if not Path(p).is_file()]
+    if missing:
+        raise FileNotFoundError(f"bundled font file(s) missing from the package: {', '.join(missing)}")
+    for path in paths:
+        font_manager.fontManager.addfont(path)
+    manager = font_manager.fontManager
+    bundled = [entry for entry in manager.ttflist if entry.fname in paths]
+    manager.ttflist = bundled + [entry for entry in manager.ttflist if entry.fname not in paths]
+    cached = getattr(manager, "_findfont_cached", None)
+    if cached is not None and hasattr(cached, "cache_clear"):  # an earlier look-up may have chosen another copy
+        cached.cache_clear()
+    return paths
+
+
+@contextlib.contextmanager
+def chart_style() -> Iterator[None]:
+    """Within the block, matplotlib's defaults plus :data:`STYLE`, with the bundled fonts; restored after.
+
+    The account's ``matplotlibrc`` and the caller's own ``rcParams`` do not reach inside; the backend is never
+    touched.
+    """
+    register_fonts()
+    with mpl.rc_context(rc=_PROCESS_SETTINGS), mpl.style.context(["default", STYLE]):
+        yield
+
+
+class BriefFigure(Figure):
+    """A Figure that draws and saves itself in :func:`chart_style`, wherever it is shown or saved."""
+
+    def draw(self, renderer):
+        with chart_style():
+            return super().draw(renderer)
+
+    def savefig(self, fname, **kwargs):
+        with chart_style():
+            return super().savefig(fname, **kwargs)
+
+
+def new_figure(width: float, height: float, **kwargs) -> BriefFigure:
+    """A :class:`BriefFigure` of ``width`` x ``height`` inches, made in the brief style."""
+    with chart_style():
+        return BriefFigure(figsize=(width, height), **kwargs)

@@ -1,0 +1,205 @@
+"""The ways in, tried as a user would: the README's cron line under a bare environment, the wheel installed in
+a fresh environment and used from another folder, the commands outside a project, the shared options, the log
+format off a terminal, and the script that installs the Debian packages."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from mineral_analysis import cli, config
+from projects import keep_rows, link_environment, tracked_copy
+
+ROOT = config.PROJECT_ROOT
+TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ ")
+
+
+# --- The cron line ------------------------------------------------------------------------------------------
+
+def readme_cron_command() -> str:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    block = re.search(r"```cron\n(.*?)```", readme, re.S).group(1).strip()
+    return block.split(None, 5)[5]  # drop the five schedule fields
+
+
+@pytest.mark.slow
+def test_readme_cron_line_runs_green_in_a_bare_environment(tmp_path):
+    """The README's cron line, word for word but for the folder, under `env -i` as cron runs it; twice."""
+    project = tracked_copy(tmp_path / "srv" / "mineral-analysis")
+    # A small but valid dataset keeps the build short: the DOE items and the first delegations.
+    keep_rows(project / "data" / "raw" / "financing.csv", lambda line: line.startswith("DOE-"))
+    keep_rows(project / "data" / "raw" / "membership.csv", lambda line: line.startswith(("HOST-", "PART-0")))
+    link_environment(project)
+    command = readme_cron_command()
+    assert "/srv/mineral-analysis" in command
+    command = command.replace("/srv/mineral-analysis", str(project))
+    home = tmp_path / "home"
+    home.mkdir()
+    bare = ["env", "-i", "PATH=/usr/bin:/bin", f"HOME={home}", "sh", "-c", command]
+    for run in (1, 2):
+        result = subprocess.run(bare, capture_output=True, text=True, timeout=600)
+        log = (project / "reports" / "build.log").read_text(encoding="utf-8")
+        assert result.returncode == 0, f"run {run}: exit {result.returncode}\n{log[-3000:]}"
+    lines = log.splitlines()
+    assert lines, "the cron line wrote no log"
+    assert all(TIMESTAMP.match(line) for line in lines), [line for line in lines if not TIMESTAMP.match(line)][:5]
+    assert "\r" not in log, "a progress bar reached the log"
+    summaries = [line for line in lines if re.search(r"built \d+, skipped \d+ \(up to date\), failed 0 of", line)]
+    assert len(summaries) == 2, lines
+    assert re.search(r"built 0, skipped (\d+) \(up to date\), failed 0 of \1 briefs", summaries[1]), summaries[1]
+    assert (project / "reports" / "agency-doe.html").exists() and (project / "reports" / "agency-doe.pdf").exists()
+
+
+# --- The library outside the checkout ---------------------------------------------------------------------------
+
+NOTEBOOK_CELL = """
+from mineral_analysis import load_financing, load_membership, funding_summary, maps
+financing = load_financing()
+membership = load_membership()
+by_agency = funding_summary(financing, by="agency")
+fig = maps.plot_participation_map(membership, highlight="MNG", title="Participants")
+fig.savefig("participants.png")
+print("ROWS", len(financing), len(membership), round(float(financing["counted_usd"].sum())))
+"""
+
+
+@pytest.mark.slow
+def test_wheel_in_a_fresh_environment_runs_a_notebook_cell_from_another_folder(tmp_path, financing, membership):
+    import nbformat
+
+    project = tracked_copy(tmp_path / "clone")
+    env = {**os.environ, "UV_PYTHON_DOWNLOADS": "never", "UV_COMPILE_BYTECODE": "0"}
+    env.pop(config.ROOT_VARIABLE, None)
+    uv = [sys.executable, "-m", "uv"]
+    data = subprocess.run([sys.executable, "-m", "mineral_analysis.cli", "--project", str(project), "data"],
+                          capture_output=True, text=True, timeout=300, env=env)
+    assert data.returncode == 0, data.stderr
+    wheelhouse = tmp_path / "dist"
+    subprocess.run([*uv, "build", "--wheel", "--out-dir", str(wheelhouse), "--quiet", str(project)], check=True,
+                   timeout=600, env=env)
+    (wheel,) = wheelhouse.glob("mineral_analysis-*.whl")
+    venv = tmp_path / "venv"
+    subprocess.run([*uv, "venv", "--quiet", "--python", sys.executable, str(venv)], check=True, timeout=300, env=env)
+    subprocess.run([*uv, "pip", "install", "--quiet", "--python", str(venv / "bin" / "python"),
+                    "-c", str(ROOT / "requirements" / "constraints.txt"), str(wheel)],
+                   check=True, timeout=900, env=env)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(NOTEBOOK_CELL)])
+    nbformat.write(notebook, elsewhere / "mine.ipynb")
+    run = subprocess.run([str(venv / "bin" / "papermill"), "mine.ipynb", "out.ipynb", "--kernel", "python3",
+                          "--no-progress-bar"], cwd=elsewhere, capture_output=True, text=True, timeout=300,
+                         env={**env, "MPLBACKEND": "Agg"})
+    assert run.returncode == 0, run.stderr[-3000:]
+    executed = nbformat.read(elsewhere / "out.ipynb", as_version=4)
+    printed = "".join(o.get("text", "") for o in executed.cells[0].outputs)
+    expected = f"ROWS {len(financing)} {len(membership)} {round(float(financing['counted_usd'].sum()))}"
+    assert expected in printed, printed
+    assert (elsewhere / "participants.png").stat().st_size > 20000
+    # The commands need a project: outside one they say so in one line.
+    listed = subprocess.run([str(venv / "bin" / "mineral-analysis"), "list"], cwd=elsewhere, capture_output=True,
+                            text=True, timeout=120, env=env)
+    assert listed.returncode == 2
+    assert listed.stderr.count("\n") == 1 and "no mineral-analysis project" in listed.stderr
+    assert "Traceback" not in listed.stderr
+
+
+# --- Commands, options and logs (in-process: fast) --------------------------------------------------------------
+
+@pytest.fixture
+def no_project():
+    saved = config.PROJECT_ROOT
+    config.use_project(None)
+    yield
+    config.use_project(saved)
+
+
+@pytest.mark.parametrize("command", [["list"], ["build", "--only", "overview"], ["data"], ["validate"]])
+def test_commands_outside_a_project_say_so_in_one_line(no_project, command, capsys):
+    assert cli.main(command) == cli.EXIT_USAGE
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "no mineral-analysis project" in err and "--project" in err
+
+
+def test_project_option_names_the_folder_and_refuses_a_non_project(tmp_path, capsys):
+    assert cli.main(["--project", str(tmp_path / "missing"), "list"]) == cli.EXIT_USAGE
+    assert "no such folder" in capsys.readouterr().err
+
+
+def test_project_found_from_the_working_folder_and_the_variable(tmp_path):
+    project = tmp_path / "copy"
+    (project / "data" / "raw").mkdir(parents=True)
+    (project / "data" / "raw" / config.RAW_FINANCING).write_text("record_id\n", encoding="utf-8")
+    (project / "notebooks").mkdir()
+    assert config.find_project_root(cwd=project / "notebooks", environ={}) == project.resolve()
+    assert config.find_project_root(cwd=tmp_path, environ={config.ROOT_VARIABLE: str(project)}) == project.resolve()
+
+
+def test_every_command_takes_the_shared_options():
+    parser = cli.make_parser()
+    commands = parser._subparsers._group_actions[0].choices
+    for name in commands:
+        args = parser.parse_args([name, "--no-progress", "--project", "."] + (["--since", "x"] if name == "changes"
+                                                                               else ["x"] if name == "release"
+                                                                               else []))
+        assert args.no_progress is True and args.project == Path(".")
+    assert parser.parse_args(["--no-progress", "list"]).no_progress is True
+
+
+def test_timestamped_stream_prefixes_every_line():
+    import io
+
+    sink = io.StringIO()
+    stream = cli.TimestampedStream(sink, clock=lambda: "2026-02-04T00:00:00Z")
+    stream.write("one\ntwo")
+    stream.write(" still two\n")
+    stream.write("three\n")
+    assert sink.getvalue() == ("2026-02-04T00:00:00Z one\n2026-02-04T00:00:00Z two still two\n"
+                               "2026-02-04T00:00:00Z three\n")
+
+
+def test_timestamps_follow_the_terminal_unless_told():
+    class Terminal:
+        def isatty(self):
+            return True
+
+    class Pipe:
+        def isatty(self):
+            return False
+
+    assert cli.timestamps_wanted(Pipe(), environ={}) is True
+    assert cli.timestamps_wanted(Terminal(), environ={}) is False
+    assert cli.timestamps_wanted(Pipe(), environ={cli.LOG_VARIABLE: "plain"}) is False
+    assert cli.timestamps_wanted(Terminal(), environ={cli.LOG_VARIABLE: "timestamped"}) is True
+
+
+# --- The Debian packages ----------------------------------------------------------------------------------------
+
+SCRIPT = ROOT / "scripts" / "system-deps.sh"
+
+
+def test_system_packages_are_present_for_the_tests():
+    result = subprocess.run(["bash", str(SCRIPT), "test", "--check"], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+
+
+def test_system_packages_script_prints_the_command_for_a_non_root_user(tmp_path):
+    """As a user who is not root, with packages missing: no install attempt, the exact command, exit 1."""
+    fake = tmp_path / "bin"
+    fake.mkdir()
+    (fake / "id").write_text("#!/bin/sh\necho 1000\n")
+    (fake / "dpkg-query").write_text("#!/bin/sh\nexit 1\n")
+    (fake / "apt-get").write_text("#!/bin/sh\necho apt-get must not run >&2\nexit 99\n")
+    for tool in fake.iterdir():
+        tool.chmod(0o755)
+    env = {**os.environ, "PATH": f"{fake}:{os.environ['PATH']}"}
+    result = subprocess.run(["bash", str(SCRIPT), "test"], capture_output=True, text=True, timeout=60, env=env)
+    assert result.returncode == 1
+    assert "apt-get must not run" not in result.stderr
+    assert "apt-get install -y --no-install-recommends" in result.stderr and "chromium" in result.stderr
+    assert "poppler-utils" in result.stderr

@@ -1,0 +1,179 @@
+"""Charts on tiny hand-made frames: what they draw, what they refuse, and that they leave the caller's matplotlib
+(backend, rcParams, pyplot's figure list) exactly as it was."""
+
+from __future__ import annotations
+
+import io
+import warnings
+
+import matplotlib as mpl
+import numpy as np
+import pandas as pd
+import pytest
+from matplotlib.figure import Figure
+
+from mineral_analysis import fonts, plots, style
+
+
+def _frame() -> pd.DataFrame:
+    """Five items: one in two countries, one naming two minerals, a stated total with its part, one with no amount."""
+    rows = [
+        # record_id, agency, title, amount, counted, binding, aggregate, mobilised, instrument, date, iso3, minerals
+        ("DFC-01", "DFC", "Loan to a cobalt mine", 500e6, 500e6, True, False, 100e6, "Direct loan", "2025-09-01",
+         "COD;ZMB", "cobalt"),
+        ("DFC-02", "DFC", "Copper and cobalt equity", 200e6, 200e6, False, False, None, "Equity", "2025-10-15",
+         "ZMB", "copper;cobalt"),
+        ("EXIM-01", "EXIM", "Programme total", 1e9, 400e6, False, True, None, "Letter of interest", None, "",
+         "not stated"),
+        ("EXIM-02", "EXIM", "Part of the programme", 600e6, 600e6, True, False, None, "Direct loan", "2025-11-01",
+         "AUS", "lithium"),
+        ("DOE-01", "DOE", "Grant, no amount", None, None, False, False, None, "Grant", "2025-12-01", "USA",
+         "graphite"),
+    ]
+    frame = pd.DataFrame(rows, columns=["record_id", "agency", "title", "amount_usd", "counted_usd", "is_binding",
+                                        "is_aggregate", "mobilized_usd", "instrument_label", "announced_date",
+                                        "country_iso3", "minerals"])
+    frame["announced_date"] = pd.to_datetime(frame["announced_date"])
+    frame["country_names"] = frame["country_iso3"]
+    return frame
+
+
+def _texts(fig: Figure) -> str:
+    found = [t.get_text() for t in fig.findobj(mpl.text.Text)]
+    return "\n".join(found)
+
+
+def _png(fig: Figure) -> bytes:
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", metadata=style.PNG_METADATA)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("by", plots.GROUPINGS)
+def test_funding_by_draws_every_grouping(by):
+    fig = plots.plot_funding_by(_frame(), by, title=f"By {by}")
+    assert isinstance(fig, Figure)
+    text = _texts(fig)
+    assert f"By {by}" in text
+    assert "Binding" in text and "Non-binding" in text
+    assert _png(fig).startswith(b"\x89PNG")
+
+
+def test_funding_by_agency_totals_count_a_stated_total_once():
+    text = _texts(plots.plot_funding_by(_frame(), "agency"))
+    assert "$1.00 bn" in text  # EXIM: 600 m item + 400 m unitemised remainder, not 1.6 bn
+    assert "$700.0 m" not in text and "$0.70 bn" in text  # DFC in billions on this axis
+
+
+def test_funding_by_notes_a_view_that_does_not_add_up():
+    assert "do not add up" in _texts(plots.plot_funding_by(_frame(), "country"))
+    assert "do not add up" not in _texts(plots.plot_funding_by(_frame(), "agency"))
+
+
+@pytest.mark.parametrize(
+    "helper",
+    [plots.plot_timeline, plots.plot_mobilized, plots.plot_agency_mineral_matrix,
+     lambda frame, **kw: plots.plot_funding_by(frame, "agency", **kw),
+     lambda frame, **kw: plots.plot_funding_by(frame, "mineral", **kw)],
+)
+def test_an_empty_selection_draws_a_nothing_here_figure(helper):
+    empty = _frame().iloc[0:0]
+    fig = helper(empty, title="Binding items")
+    assert "Nothing here" in _texts(fig)
+    assert "Binding items" in _texts(fig)
+    assert _png(fig).startswith(b"\x89PNG")
+
+
+def test_a_selection_without_amounts_says_so():
+    no_amounts = _frame().iloc[[4]]
+    assert "no amounts stated" in _texts(plots.plot_funding_by(no_amounts, "agency"))
+    assert "no mobilised capital" in _texts(plots.plot_mobilized(no_amounts))
+
+
+def test_bad_grouping_is_refused_with_the_valid_ones():
+    with pytest.raises(ValueError, match=r"'Exim'.*valid: agency, mineral, instrument, country"):
+        plots.plot_funding_by(_frame(), "Exim")
+
+
+def test_unknown_agency_code_is_refused_with_the_valid_ones():
+    frame = _frame()
+    frame.loc[0, "agency"] = "Exim"
+    with pytest.raises(ValueError, match=r"unknown agency code\(s\) 'Exim'; valid codes: .*EXIM"):
+        plots.plot_funding_by(frame, "agency")
+
+
+@pytest.mark.parametrize("top", [0, 1, 2.5, "5", True])
+def test_bad_top_is_refused(top):
+    with pytest.raises(ValueError, match="top must be"):
+        plots.plot_funding_by(_frame(), "agency", top=top)
+
+
+def test_missing_columns_and_wrong_types_are_named():
+    with pytest.raises(ValueError, match="counted_usd"):
+        plots.plot_funding_by(_frame().drop(columns="counted_usd"), "agency")
+    with pytest.raises(TypeError, match="DataFrame"):
+        plots.plot_timeline([1, 2, 3])
+
+
+def test_timeline_notes_undated_items():
+    text = _texts(plots.plot_timeline(_frame()))
+    assert "1 item(s) with no date stated" in text
+
+
+def test_helpers_leave_the_callers_matplotlib_alone():
+    import matplotlib.pyplot as plt
+
+    before_rc = dict(mpl.rcParams)
+    before_figures = plt.get_fignums()
+    backend = mpl.rcParams._get("backend")
+    with mpl.rc_context({"axes.facecolor": "red", "font.size": 30}):
+        fig = plots.plot_funding_by(_frame(), "agency")
+        assert mpl.rcParams["axes.facecolor"] == "red"  # the caller's setting, untouched inside its block
+    assert mpl.colors.to_hex(fig.axes[0].get_facecolor()) == "#ffffff"  # the chart ignores it
+    assert plt.get_fignums() == before_figures
+    assert mpl.rcParams._get("backend") == backend
+    assert {k: v for k, v in mpl.rcParams.items() if k != "backend"} == \
+        {k: v for k, v in before_rc.items() if k != "backend"}
+
+
+def test_charts_use_the_bundled_font_and_show_any_character():
+    frame = _frame()
+    frame.loc[0, "title"] = "Кобальт 🚀 ✅ 漢"
+    frame["mobilized_usd"] = frame["mobilized_usd"].fillna(50e6)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # matplotlib warns "Glyph ... missing from font(s)" for an empty box
+        fig = plots.plot_mobilized(frame, title="Заголовок 🚀")
+        _png(fig)
+    used = {t.get_fontname() for t in fig.findobj(mpl.text.Text) if t.get_text()}
+    assert used == {fonts.FONT_FAMILY}
+    from matplotlib import font_manager
+
+    path = font_manager.findfont(font_manager.FontProperties(family=fonts.FONT_FAMILY))
+    assert path == str(fonts.FONT_FACES[0].path)  # the bundled file, whatever the system has
+
+
+def test_same_frame_same_png_bytes():
+    first = _png(plots.plot_funding_by(_frame(), "mineral"))
+    second = _png(plots.plot_funding_by(_frame(), "mineral"))
+    assert first == second
+    assert b"Software" not in first  # no tool version inside
+
+
+def test_one_style_for_charts_and_maps():
+    from mineral_analysis import maps
+
+    assert not hasattr(maps, "_STYLE") and not hasattr(plots, "STYLE")
+    assert maps.TEXT == style.TEXT_COLOUR and maps.NOTE == style.NOTE_COLOUR
+    assert style.STYLE["font.family"][0] == fonts.FONT_FAMILY
+
+
+def test_figures_draw_in_style_wherever_they_are_saved():
+    fig = plots.plot_funding_by(_frame(), "agency")
+    with mpl.rc_context({"savefig.transparent": True, "savefig.facecolor": "red"}):
+        buffer = io.BytesIO()
+        fig.savefig(buffer, format="png")
+    from PIL import Image
+
+    buffer.seek(0)
+    image = np.asarray(Image.open(buffer).convert("RGBA"))
+    assert tuple(image[2, 2]) == (255, 255, 255, 255)  # white and opaque, not the caller's red or transparent

@@ -1,0 +1,295 @@
+"""The tracker (issue 12): sources registry, citations, three-valued binding status, releases, changes, the
+"What changed" text, the cleaning fixes of the review, and the processed-table contract."""
+
+from __future__ import annotations
+
+import json
+import math
+import shutil
+
+import pandas as pd
+import pytest
+
+from mineral_analysis import config
+from mineral_analysis.amounts import AmountError, parse_amount
+from mineral_analysis.analysis import explode_countries, funding_summary, headline_numbers
+from mineral_analysis.changes import (
+    brief_selector,
+    changes_between,
+    diff_tables,
+    format_changes,
+    total_deltas,
+    what_changed,
+    what_changed_text,
+)
+from mineral_analysis.contract import check_processed
+from mineral_analysis.countries import CountryError, resolve_country
+from mineral_analysis.errors import DataValidationError
+from mineral_analysis.pipeline import build_processed, load_raw
+from mineral_analysis.releases import ReleaseError, list_releases, make_release, read_release
+from mineral_analysis.sources import format_citations, load_sources, parse_citations
+
+M = 1e6
+
+
+@pytest.fixture(scope="module")
+def tables():
+    return load_raw()
+
+
+@pytest.fixture(scope="module")
+def rows(tables):
+    return tables.financing.set_index("record_id")
+
+
+# --- Sources and citations -----------------------------------------------------------------------------------
+
+def test_registry_lists_both_articles():
+    sources = load_sources()
+    assert sorted(sources) == ["000", "001"]
+    assert sources["000"].published == "2026-02-04" and "stated" in sources["000"].published_note
+    assert "inferred" in sources["001"].published_note
+
+
+def test_registry_hash_matches_the_seed_files():
+    if not config.SEEDS_DIR.is_dir():
+        pytest.skip("shared/seeds is not beside this checkout")
+    from mineral_analysis.sources import file_sha256
+
+    for source in load_sources().values():
+        assert file_sha256(config.SEEDS_DIR / source.file) == source.sha256
+
+
+def test_hash_mismatch_names_file_line_and_value(tmp_path):
+    seeds = tmp_path / "seeds"
+    seeds.mkdir()
+    (seeds / "000_5eec764572c4282a.txt").write_text("a different text\n", encoding="utf-8")
+    with pytest.raises(DataValidationError) as caught:
+        load_sources(seeds_dir=seeds)
+    problem = caught.value.problems[0]
+    assert (problem.file, problem.line, problem.column) == ("sources.csv", 2, "sha256")
+    assert "does not match the file 000_5eec764572c4282a.txt" in problem.message
+
+
+def test_citations_parse_and_format():
+    assert parse_citations("001:12;001:15;000:2") == (("001", 12), ("001", 15), ("000", 2))
+    assert format_citations("001:12;001:15;000:2") == "001 ¶12, ¶15; 000 ¶2"
+    for bad in ("", "¶12", "1:12", "001:0", "001:12;001:12"):
+        with pytest.raises(ValueError):
+            parse_citations(bad)
+
+
+def test_several_sources_and_the_conflict_are_exposed(tables, rows):
+    host = tables.membership.set_index("record_id").loc["HOST-01"]
+    assert host["source_count"] == 2 and host["source"].startswith("000 ¶2, ¶4, ¶7; 001")
+    assert "more than 50" in host["conflict"] and "54 countries and the European Commission" in host["conflict"]
+    assert rows.loc["EXIM-01", "source"] == "001 ¶12, ¶15" and rows.loc["EXIM-01", "source_count"] == 1
+
+
+# --- Binding status -------------------------------------------------------------------------------------------
+
+def test_binding_status_has_three_values(tables, rows):
+    fin = tables.financing
+    assert set(fin["binding_status"]) == {"binding", "not binding", "not stated"}
+    assert (fin["is_binding"] == (fin["binding_status"] == "binding")).all()
+    assert rows.loc["DFC-04", "binding_status"] == "not stated"  # $565 m in Brazil: no instrument named
+    assert rows.loc["DFC-05", "binding_status"] == "not binding"
+    numbers = headline_numbers(fin)
+    assert numbers["not_stated_usd"] == pytest.approx(565 * M)
+    assert numbers["binding_usd"] + numbers["non_binding_usd"] + numbers["not_stated_usd"] == pytest.approx(numbers["total_usd"])
+
+
+# --- Tiny hand-made frames: analysis and the what-changed text -----------------------------------------------
+
+def _tiny() -> pd.DataFrame:
+    """Five rows: an item in two countries, a stated total with two parts, an item with no mineral stated."""
+    return pd.DataFrame({
+        "record_id": ["A-01", "A-02", "A-03", "A-04", "B-01"],
+        "agency": ["EXIM", "EXIM", "EXIM", "EXIM", "DFC"],
+        "title": ["two countries", "total", "part 1", "part 2", "no mineral"],
+        "amount_usd": [100.0, 50.0, 20.0, 10.0, 7.0],
+        "counted_usd": [100.0, 20.0, 20.0, 10.0, 7.0],
+        "binding_status": ["binding", "not binding", "not binding", "not binding", "not stated"],
+        "is_binding": [True, False, False, False, False],
+        "is_aggregate": [False, True, False, False, False],
+        "parent_id": ["", "", "A-02", "A-02", ""],
+        "mobilized_usd": [5.0, math.nan, math.nan, math.nan, math.nan],
+        "country_iso3": ["USA;AUS", "", "USA", "", ""],
+        "minerals": ["copper", "not stated", "tin", "tin", "not stated"],
+    })
+
+
+def test_headline_numbers_on_a_tiny_frame():
+    numbers = headline_numbers(_tiny())
+    assert numbers["total_usd"] == 157.0  # the total counts its 20 unitemised, never 50 on top of its parts
+    assert (numbers["binding_usd"], numbers["non_binding_usd"], numbers["not_stated_usd"]) == (100.0, 50.0, 7.0)
+    assert numbers["mobilized_usd"] == 5.0 and numbers["items"] == 5 and numbers["aggregates"] == 1
+
+
+def test_summaries_on_a_tiny_frame():
+    by_country = funding_summary(_tiny(), "country").set_index("country")
+    assert by_country.loc["USA", "total_usd"] == 120.0 and by_country.loc["AUS", "total_usd"] == 100.0
+    assert not by_country.attrs["additive"]
+    by_agency = funding_summary(_tiny(), "agency").set_index("agency")
+    assert by_agency.loc["DFC", "not_stated_usd"] == 7.0 and by_agency.loc["EXIM", "non_binding_usd"] == 50.0
+    assert len(explode_countries(_tiny())) == 6
+
+
+def test_what_changed_text_lists_changes_and_deltas():
+    old = _tiny()
+    new = old.copy()
+    new.loc[new["record_id"] == "B-01", ["amount_usd", "counted_usd"]] = [9.0, 9.0]
+    new = new[new["record_id"] != "A-04"]
+    changes = diff_tables({"financing": old, "membership": old.iloc[0:0]},
+                          {"financing": new, "membership": old.iloc[0:0]})
+    assert set(zip(changes["record_id"], changes["change"])) == {("A-04", "removed"), ("B-01", "changed")}
+    text = what_changed_text(changes, old, new, "r9", dict(zip(old["record_id"], old["title"])))
+    assert "Since release **r9**" in text and "A-04" in text and "amount_usd: 7.00 → 9.00" in text
+    assert "not stated +$2" in text
+    empty = diff_tables({"financing": old, "membership": old.iloc[0:0]}, {"financing": old, "membership": old.iloc[0:0]})
+    assert what_changed_text(empty, old, old, "r9", {}) == "No change since r9."
+
+
+def test_brief_selector_picks_the_same_rows_in_any_version():
+    frame = _tiny()
+    assert brief_selector("country", "AUS")("financing", frame)["record_id"].tolist() == ["A-01"]
+    assert brief_selector("mineral", "tin")("financing", frame)["record_id"].tolist() == ["A-03", "A-04"]
+    assert len(brief_selector("overview")("financing", frame)) == 5
+
+
+# --- Releases and changes -------------------------------------------------------------------------------------
+
+def test_shipped_releases_oldest_first():
+    releases = list_releases()
+    assert [r.name for r in releases] == ["r1-preview", "r2-full-article"]
+    assert releases[0].sources == ("000",) and releases[1].sources == ("000", "001")
+    first = read_release("r1-preview")
+    assert first["financing"].empty and first["membership"]["record_id"].tolist() == ["HOST-01"]
+    assert first["membership"]["conflict"].iat[0] == ""  # one source: nothing to disagree with
+
+
+def test_changes_since_the_preview_show_the_full_article():
+    changes, deltas = changes_between("r1-preview", "r2-full-article")
+    added = set(changes.loc[changes["change"] == "added", "record_id"])
+    assert {"EXIM-01", "DFC-04", "PART-01", "FORGE-02"} <= added and "HOST-01" not in added
+    host = changes[changes["record_id"] == "HOST-01"]
+    assert set(host["field"]) == {"source", "source_count", "conflict"}
+    assert deltas.set_index("agency").loc["All", "total_usd_delta"] == pytest.approx(34_000.9 * M)
+    csv_text = format_changes(changes, deltas, "csv")
+    assert csv_text.splitlines()[0] == "record_id,change,field,old,new"
+    table = format_changes(changes, deltas, "table")
+    assert "Totals' deltas by agency" in table and table.rstrip().splitlines()[-1].lstrip().startswith("All")
+    assert json.loads(format_changes(changes, deltas, "json"))["changes"]
+
+
+def test_unknown_release_is_refused_with_the_valid_names():
+    with pytest.raises(ReleaseError, match="valid releases are: r1-preview, r2-full-article"):
+        changes_between("r0")
+
+
+@pytest.fixture()
+def releases_copy(tmp_path):
+    target = tmp_path / "releases"
+    shutil.copytree(config.RELEASES_DIR, target)
+    return target
+
+
+@pytest.mark.parametrize("name", ["R1", "new release", "../x", "", "-x", "é"])
+def test_release_refuses_odd_names(releases_copy, name):
+    with pytest.raises(ReleaseError, match="is not allowed"):
+        make_release(name, releases_dir=releases_copy)
+
+
+def test_release_refuses_an_existing_name_and_invalid_data(releases_copy, tmp_path):
+    before = sorted(p.name for p in releases_copy.iterdir())
+    with pytest.raises(ReleaseError, match="already exists"):
+        make_release("r2-full-article", releases_dir=releases_copy)
+    raw = tmp_path / "raw"
+    shutil.copytree(config.RAW_DIR, raw)
+    path = raw / "financing.csv"
+    path.write_text(path.read_text(encoding="utf-8").replace("001:16", "009:16"), encoding="utf-8")
+    with pytest.raises(DataValidationError, match="source 009 is not registered"):
+        make_release("r3", raw_dir=raw, releases_dir=releases_copy)
+    assert sorted(p.name for p in releases_copy.iterdir()) == before
+
+
+def test_corrupted_snapshot_is_refused(releases_copy):
+    path = releases_copy / "r2-full-article" / "financing.csv"
+    path.write_text(path.read_text(encoding="utf-8").replace("10000000000.00", "11000000000.00", 1), encoding="utf-8")
+    with pytest.raises(ReleaseError, match="financing.csv is corrupted"):
+        read_release("r2-full-article", releases_copy)
+
+
+def test_dataset_version_and_what_changed_after_an_edit(tmp_path, releases_copy):
+    """The metadata contract, and a DOE brief's "What changed" after one DOE amount is edited."""
+    processed = tmp_path / "processed"
+    summary = build_processed(processed_dir=processed, releases_dir=releases_copy)
+    assert summary["dataset_version"] == "r2-full-article"
+    assert summary["release"] == {"name": "r2-full-article", "date": "2026-02-04",
+                                  "citation": list_releases(releases_copy)[-1].citation}
+    first = what_changed("agency", "DOE", processed, releases_copy)  # data = r2: compared with r1
+    assert first.startswith("Since release **r1-preview**") and "**DOE-01** Rare-earth demonstration facility: added" in first
+    raw = tmp_path / "raw"
+    shutil.copytree(config.RAW_DIR, raw)
+    path = raw / "financing.csv"
+    path.write_text(path.read_text(encoding="utf-8").replace("$134 млн", "$143 млн", 1), encoding="utf-8")
+    summary = build_processed(raw, processed, releases_copy)
+    assert summary["dataset_version"] == "r2-full-article + unreleased changes"
+    text = what_changed("agency", "DOE", processed, releases_copy)
+    assert "DOE-01" in text and "$143 млн" in text and "total +$9 m" in text
+    assert what_changed("agency", "EXIM", processed, releases_copy) == "No change since r2-full-article."
+
+
+# --- Cleaning fixes from the review ---------------------------------------------------------------------------
+
+def test_review_fixes_in_the_data(rows):
+    assert rows.loc["DFC-06", "country_iso3"] == "" and "Saudi Arabia" in rows.loc["DFC-06", "note"]
+    assert rows.loc["DFC-07", "subnational"] == "" and "Persian Gulf" in rows.loc["DFC-07", "note"]
+    assert "привлечение" in rows.loc["DFC-05", "note"] and "own money" in rows.loc["DFC-05", "note"]
+    assert "announcement" in rows.loc["EXIM-01", "note"] and "approved" in rows.loc["EXIM-01", "note"]
+    assert "inferred" in rows.loc["DOS-01", "note"]
+    assert rows.loc["DFC-01", "instrument"] == "mixed"
+    assert rows.loc["DOD-06", "instrument"] == "conditional_debt"
+
+
+def test_as_written_cells_hold_the_source_words():
+    if not config.SEEDS_DIR.is_dir():
+        pytest.skip("shared/seeds is not beside this checkout")
+    text = " ".join(p.read_text(encoding="utf-8") for p in config.SEEDS_DIR.glob("*.txt")).lower()
+    raw = pd.read_csv(config.raw_path(config.RAW_FINANCING), dtype=str, keep_default_na=False)
+    for rid, written in zip(raw["record_id"], raw["instrument_as_written"]):
+        for piece in written.split(" … "):
+            assert piece.lower().replace("ё", "е") in text.replace("ё", "е"), (rid, piece)
+
+
+@pytest.mark.parametrize(("name", "code"), [("в Казахстане", "KAZ"), ("с Мексикой", "MEX"), ("Korea, Rep.", "KOR"),
+                                            ("Cook Is.", "COK"), ("Congo, Dem. Rep.", "COD"), ("St. Lucia", "LCA")])
+def test_names_with_prepositions_and_world_bank_spellings(name, code):
+    assert resolve_country(name) == code
+
+
+@pytest.mark.parametrize("name", ["Kosovo", "Косово"])
+def test_places_without_an_iso_code_are_refused_saying_so(name):
+    with pytest.raises(CountryError, match="has no ISO 3166-1 code") as caught:
+        resolve_country(name)
+    assert "did you mean" not in str(caught.value)
+
+
+def test_ambiguous_comma_names_both_readings():
+    with pytest.raises(AmountError, match=r"ambiguous.*\$1\.25 bn.*\$1\.25 tn"):
+        parse_amount("$1,250 млрд")
+    assert parse_amount("$1,25 млрд").value_usd == 1.25e9
+    assert parse_amount("$1,250,000").value_usd == 1.25e6
+
+
+# --- Processed-table contract ---------------------------------------------------------------------------------
+
+def test_contract_refuses_counted_above_amount(tables):
+    bad = tables.financing.copy()
+    bad.loc[bad["record_id"] == "DOE-01", "counted_usd"] = 1e12
+    with pytest.raises(DataValidationError, match="counted_usd must not exceed amount_usd"):
+        check_processed(bad, tables.membership)
+    bad = tables.financing.copy()
+    bad.loc[bad["record_id"] == "DFC-04", "is_binding"] = True
+    with pytest.raises(DataValidationError, match="is_binding must equal"):
+        check_processed(bad, tables.membership)
