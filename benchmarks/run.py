@@ -199,8 +199,8 @@ def prepare(env: dict) -> dict:
 CATALOGUE = """
 import json, sys
 from pathlib import Path
-from mineral_analysis.briefs import NOTEBOOKS, all_briefs
-print(json.dumps([{"spec": b.spec, "slug": b.slug, "title": b.title, "notebook": NOTEBOOKS[b.kind],
+from mineral_analysis.publish.catalogue import all_briefs
+print(json.dumps([{"spec": b.spec, "slug": b.slug, "title": b.title, "notebook": b.notebook.name,
                    "parameters": b.parameters} for b in all_briefs(Path(sys.argv[1]))]))
 """
 

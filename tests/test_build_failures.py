@@ -27,7 +27,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mineral_analysis import build, config
-from mineral_analysis.briefs import KINDS, Brief, select_briefs
+from mineral_analysis.briefing import KINDS
+from mineral_analysis.publish import brief as brief_module
+from mineral_analysis.publish.catalogue import Brief
+from mineral_analysis.publish.execute import relative_paths
 from mineral_analysis.errors import ParameterError
 from mineral_analysis.pipeline import build_processed
 
@@ -99,7 +102,7 @@ def _check_reports(reports: Path) -> dict[str, int]:
             assert not any(path.iterdir()) or path.name == "failed", f"leftovers in {path}: {list(path.iterdir())}"
             continue
         name = path.name
-        assert not name.endswith(".tmp") and not name.startswith(".") or name in (build.LOCK, build.MANIFEST), \
+        assert not name.endswith(".tmp") and not name.startswith(".") or name in (build.LOCK, build.CACHE), \
             f"temporary or unexpected file left: {path.relative_to(reports)}"
         data = path.read_bytes()
         if name.endswith(".html"):
@@ -118,7 +121,7 @@ def _check_reports(reports: Path) -> dict[str, int]:
             if name.endswith(".ipynb"):
                 nbformat.validate(nbformat.from_dict(document))
                 counts["ipynb"] += 1
-        elif name == build.LOCK:
+        elif name in (build.LOCK, build.SUMS):
             pass
         else:
             raise AssertionError(f"unexpected file {path.relative_to(reports)}")
@@ -155,12 +158,17 @@ def _descendants(pid: int) -> list[psutil.Process]:
         return []
 
 
+def _is_kernel(command: str) -> bool:
+    """A kernel started fresh, or forked from a build worker's template (which shares its command line)."""
+    return "ipykernel_launcher" in command or "mineral_analysis.publish.template" in command
+
+
 def _kernels_of(pids: set[int]) -> list[psutil.Process]:
     """Kernels still running whose parent (JPY_PARENT_PID) was one of ``pids``."""
     found = []
     for process in psutil.process_iter(["cmdline"]):
         try:
-            if "ipykernel_launcher" not in " ".join(process.info["cmdline"] or []):
+            if not _is_kernel(" ".join(process.info["cmdline"] or [])):
                 continue
             parent = int(process.environ().get("JPY_PARENT_PID", "0") or 0)
             if parent in pids and process.status() != psutil.STATUS_ZOMBIE:
@@ -197,7 +205,7 @@ def test_slug_is_a_plain_name_inside_reports(tmp_path_factory, kind, key):
     assert SLUG.fullmatch(slug), slug
     assert len(slug) <= 80
     for ext in ("html", "pdf", "ipynb"):
-        path = build._output_path(reports, f"{slug}.{ext}")
+        path = brief_module.output_path(reports, f"{slug}.{ext}")
         assert path.resolve().parent == reports.resolve()
 
 
@@ -205,7 +213,7 @@ def test_slug_is_a_plain_name_inside_reports(tmp_path_factory, kind, key):
                                   "x.exe", "..html", "-x.pdf"])
 def test_output_names_outside_the_pattern_are_refused(tmp_path, name):
     with pytest.raises(ParameterError):
-        build._output_path(tmp_path, name)
+        brief_module.output_path(tmp_path, name)
 
 
 @settings(max_examples=300, deadline=None)
@@ -233,8 +241,8 @@ def test_bad_specs_are_refused_before_anything_is_written(tmp_path, processed, m
     def no_kernel(*args, **kwargs):
         raise AssertionError("a kernel was started")
 
-    monkeypatch.setattr(build._Kernel, "start", no_kernel)
-    monkeypatch.setattr(build, "_run_pool", no_kernel)
+    monkeypatch.setattr(brief_module, "execute", no_kernel)
+    monkeypatch.setattr("mineral_analysis.publish.pool.run_pool", no_kernel)
     reports = tmp_path / "reports"
     with pytest.raises(ParameterError) as error:
         build.build_briefs(only=[spec], processed_dir=processed, reports_dir=reports, progress=False)
@@ -262,7 +270,7 @@ def test_run_brief_refuses_bad_parameters_before_a_kernel_starts(tmp_path, proce
     def no_kernel(*args, **kwargs):
         raise AssertionError("a kernel was started")
 
-    monkeypatch.setattr(build._Kernel, "start", no_kernel)
+    monkeypatch.setattr(brief_module, "execute", no_kernel)
     monkeypatch.chdir(tmp_path)
     outcome = build.run_brief(brief_data, formats=("html",), reports_dir=str(tmp_path / "reports"),
                               processed_dir=str(processed), timeout=30, data_version="v", fingerprint="f")
@@ -289,7 +297,7 @@ def test_cli_refuses_bad_specs_fast_with_the_valid_values(tmp_path, processed):
 def test_path_stripping_covers_folders_outside_the_project(tmp_path):
     odd = tmp_path / 'odd "name"'
     text = json.dumps({"a": f"{odd}/data.parquet", "b": str(tmp_path / "reports"), "c": f"{sys.prefix}/lib/x.py"})
-    stripped = build._relative_paths(text, {"processed": odd, "reports": tmp_path / "reports"})
+    stripped = relative_paths(text, {"processed": odd, "reports": tmp_path / "reports"})
     assert str(tmp_path) not in stripped and sys.prefix not in stripped
     assert json.loads(stripped) == {"a": "<processed>/data.parquet", "b": "<reports>", "c": "<env>/lib/x.py"}
 
@@ -379,13 +387,12 @@ def test_failing_briefs_fail_alone(tmp_path, processed):
         assert "<processed>" in text  # the processed folder's path was replaced, not dropped
     assert not (reports / "failed" / "agency-dod.ipynb").exists()  # its worker died with the notebook
 
-    # Each failure got a new kernel in the same worker; a kernel that timed out or whose worker died is gone.
+    # Every brief got a kernel of its own; a failure left the worker in place; no kernel outlived its brief.
     records = {a: json.loads((notebooks / f"kernel-{a}.json").read_text())
                for a in ("DFC", "DOE", "EXIM", "DOD", "USTR", "DOS")}
     assert len({records[a]["worker"] for a in ("DFC", "DOE", "EXIM", "DOD")}) == 1
     assert records["USTR"]["worker"] == records["DOS"]["worker"] != records["DOD"]["worker"]
-    assert len({records[a]["kernel"] for a in ("DFC", "DOE", "EXIM", "DOD", "USTR")}) == 5
-    assert records["DOS"]["kernel"] == records["USTR"]["kernel"]  # a successful brief hands its kernel on
+    assert len({records[a]["kernel"] for a in records}) == 6
     assert records["DOE"]["alive_before"] == {"DFC": False}
     assert records["USTR"]["alive_before"] == {"DFC": False, "DOE": False, "EXIM": False, "DOD": False}
     for record in records.values():
@@ -404,7 +411,7 @@ def _phase(processes: dict[int, psutil.Process], reports: Path, outputs_before: 
             command = " ".join(process.cmdline())
         except psutil.NoSuchProcess:
             continue
-        kernels += "ipykernel_launcher" in command
+        kernels += _is_kernel(command)
         workers += "forkserver" in command
     written = sum(1 for name, digest in _tree_digest(reports).items()
                   if name.endswith((".html", ".pdf")) and outputs_before.get(name) != digest)
@@ -496,179 +503,94 @@ def test_a_second_build_refuses_or_waits(tmp_path, processed):
     _check_reports(reports)
 
 
-# --- The shared kernel leaks nothing (slow) ----------------------------------------------------------------------
+# --- Every brief in a kernel of its own (slow) ------------------------------------------------------------------
 
-PROBE = r'''import json as _json, os as _os, sys as _sys, warnings as _w, logging as _lg, random as _r, time as _t
-import locale as _loc, decimal as _dec, gc as _gc, signal as _sig, threading as _th, builtins as _b
-import numpy as _np, pandas as _pd, matplotlib as _mpl, matplotlib.pyplot as _plt
-import mineral_analysis as _ma, mineral_analysis.config as _cfg, mineral_analysis.vocab as _vocab
-import mineral_analysis.narrative as _nv, mineral_analysis.plots as _plots, mineral_analysis.atomic as _atomic
-import polluter_helper as _helper
-from pandas._config import config as _pdc
-
-_first_random, _first_np = _r.random(), float(_np.random.random())
-with _w.catch_warnings():
-    _w.simplefilter("ignore")
-    _rc = {k: repr(v) for k, v in _mpl.rcParams.items()}
-    _pd_options = {k: repr(_pdc.get_option(k)) for k in _pdc._registered_options}
-_shell = get_ipython()
-_state = {
-    "user_names": sorted(k for k in globals() if not k.startswith("_")),
-    "cwd": _os.getcwd(), "env": dict(sorted(_os.environ.items())), "sys_path": list(_sys.path),
-    "rc": _rc, "backend": _plt.get_backend(), "figures": _plt.get_fignums(),
-    "warning_filters": [repr(f) for f in _w.filters],
-    "loggers": {n: [_lg.getLogger(n).level, [type(h).__name__ for h in _lg.getLogger(n).handlers]]
-                for n in ("", "mineral_analysis", "polluter")},
-    "logging_disable": _lg.root.manager.disable,
-    "pandas": _pd_options, "numpy_err": _np.geterr(), "numpy_print": repr(_np.get_printoptions()),
-    "random_is_polluters": _first_random == _r.Random(1234).random(),
-    "numpy_random_is_polluters": _first_np == float(_np.random.RandomState(1234).random_sample()),
-    "umask": _os.umask(0o022), "locale": _loc.setlocale(_loc.LC_ALL), "tz": [list(_t.tzname), _t.timezone],
-    "recursion": _sys.getrecursionlimit(), "switch": _sys.getswitchinterval(), "gc": _gc.isenabled(),
-    "decimal": _dec.getcontext().prec, "sigusr1": repr(_sig.getsignal(_sig.SIGUSR1)),
-    "helper": _helper.VALUE, "config_processed": str(_cfg.PROCESSED_DIR),
-    "show_table": [_nv.show_table.__module__, _nv.show_table.__qualname__],
-    "plots_names": sorted(vars(_plots)), "atomic_polluted": hasattr(_atomic, "POLLUTED"),
-    "agencies": sorted(_vocab.AGENCIES), "builtins_polluted": hasattr(_b, "POLLUTED"),
-    "to_html": _pd.DataFrame.to_html.__qualname__, "dataframe_polluted": hasattr(_pd.DataFrame, "polluted"),
-    "shorten": __import__("textwrap").shorten.__module__, "events": {k: len(v) for k, v in _shell.events.callbacks.items()},
-    "ast_transformers": len(_shell.ast_transformers),
-    "magics": sorted(n for n in _shell.magics_manager.magics["line"] if "polluted" in n),
-    "precision": _shell.display_formatter.formatters["text/plain"].float_precision,
-    "xmode": _shell.InteractiveTB.mode, "colormap": "polluted" in _mpl.colormaps,
-    "threads": sorted(t.name for t in _th.enumerate() if t.name.startswith("polluter")),
-    "execution_count": _shell.execution_count,
-}
-_os.umask(_state["umask"])
-print(_json.dumps(_state, sort_keys=True, default=repr))
+PROBE = r'''import json as _json, os as _os
+with open(f"probe-{_os.getpid()}.json", "w") as _f:
+    _json.dump({"worker": _os.getppid(), "kernel": _os.getpid()}, _f)
 '''
 
-# Everything a reset restores: the next brief runs in the same (warm) kernel and must not notice.
-POLLUTER_RESTORED = r'''import os, sys, time, locale, decimal, gc, signal, logging, random, warnings, pathlib
-import numpy as np, pandas as pd, matplotlib as mpl, matplotlib.pyplot as plt, seaborn as sns
-import mineral_analysis, mineral_analysis.narrative, mineral_analysis.plots, mineral_analysis.config
-import mineral_analysis.atomic  # a project module the warm-up does not import
-import polluter_helper
-
-POLLUTED_GLOBAL = 42
-financing = "not a table"
-sns.set_theme(style="darkgrid", font_scale=3)
-plt.style.use("dark_background")
-mpl.rcParams["figure.figsize"] = (2, 2)
-plt.switch_backend("svg")
-plt.figure(); plt.figure(); plt.plot([1, 2])
-os.environ["POLLUTED"] = "1"
-os.environ.pop("MPLBACKEND", None)
-os.environ["TZ"] = "Asia/Tokyo"; time.tzset()
-os.chdir("/")
-sys.path.insert(0, "/polluted")
-warnings.simplefilter("error")
-logging.basicConfig(level=logging.DEBUG)
-logging.getLogger("mineral_analysis").setLevel(logging.DEBUG)
-logging.getLogger("polluter").addHandler(logging.StreamHandler())
-logging.disable(logging.WARNING)
-pd.set_option("display.precision", 1); pd.set_option("display.max_rows", 3)
-np.seterr(all="raise"); np.set_printoptions(precision=1)
-random.seed(1234); np.random.seed(1234)
-os.umask(0o077)
-locale.setlocale(locale.LC_NUMERIC, "C.UTF-8")
-sys.setrecursionlimit(5000); sys.setswitchinterval(0.05); gc.disable()
-decimal.getcontext().prec = 3
-signal.signal(signal.SIGUSR1, lambda *args: None)
-polluter_helper.VALUE = 2
-mineral_analysis.narrative.show_table = lambda *args, **kwargs: None
-mineral_analysis.plots.POLLUTED = True
-mineral_analysis.config.PROCESSED_DIR = pathlib.Path("/nonexistent")
-mineral_analysis.atomic.POLLUTED = True
-'''
-
-# What a reset cannot undo: the worker must notice and give the next brief a new kernel.
-POLLUTER_TRIPPED = r'''import ast, builtins, textwrap, threading, time
-import pandas as pd, matplotlib as mpl
-from matplotlib.colors import ListedColormap
-from IPython.core.magic import register_line_magic
+# A brief that changes its interpreter in ways no reset could see: a library class monkeypatched, a matplotlib
+# unit converter registered (a registry changed in place), builtins edited, the project's vocabulary and
+# matplotlib's settings changed, a thread left running.
+POLLUTER = r'''import builtins, json, os, threading, time
+import matplotlib as mpl, matplotlib.units as munits, matplotlib.ticker as mticker, numpy as np, pandas as pd
 import mineral_analysis.vocab as vocab
 
-builtins.POLLUTED = True
-pd.DataFrame.polluted = lambda self: 1
-_to_html = pd.DataFrame.to_html
-pd.DataFrame.to_html = lambda self, *args, **kwargs: "<p>polluted</p>"
-textwrap.shorten = lambda *args, **kwargs: "polluted"  # a function of a module no one watches by name
-textwrap.POLLUTED = True
-get_ipython().events.register("post_run_cell", lambda result: print("polluted"))
-get_ipython().ast_transformers.append(ast.NodeTransformer())
-get_ipython().run_line_magic("precision", "1")
-get_ipython().run_line_magic("xmode", "Minimal")
-register_line_magic(lambda line: line)  # named <lambda>
-@register_line_magic
-def polluted_magic(line):
-    return line
-threading.Thread(target=time.sleep, args=(600,), name="polluter-thread", daemon=True).start()
-vocab.AGENCIES["HACK"] = vocab.AGENCIES["DFC"]
-mpl.colormaps.register(ListedColormap(["red"], name="polluted"))
+class _Loud(munits.ConversionInterface):
+    @staticmethod
+    def axisinfo(unit, axis):
+        return munits.AxisInfo(majfmt=mticker.FuncFormatter(lambda value, pos: "POLLUTED"))
+
+    @staticmethod
+    def convert(value, unit, axis):
+        return value
+
+for _type in (float, int, np.float64, np.int64, str):
+    munits.registry[_type] = _Loud()
+pd.DataFrame.to_html = lambda self, *args, **kwargs: "<p>POLLUTED</p>"
+pd.DataFrame._repr_html_ = lambda self: "<p>POLLUTED</p>"
+builtins.round = lambda number, ndigits=None: 0
+builtins.sorted = lambda iterable, *args, **kwargs: list(iterable)[::-1]
+vocab.AGENCIES.pop("DOE", None)
+mpl.rcParams["axes.facecolor"] = "red"
+mpl.rcParams["font.size"] = 30
+threading.Thread(target=time.sleep, args=(600,), daemon=True).start()
+with open(f"polluter-{os.getpid()}.json", "w") as _f:
+    json.dump({"worker": os.getppid(), "kernel": os.getpid()}, _f)
 '''
-
-
-def _probe_state(reports: Path) -> dict:
-    nb = nbformat.read(reports / "mineral-copper.ipynb", as_version=4)
-    text = "".join(o.get("text", "") for o in nb.cells[-1].outputs if o.output_type == "stream")
-    return json.loads(text)
-
-
-def _html_without_build_time(reports: Path) -> str:
-    return BUILT_AT.sub("<built>", (reports / "mineral-copper.html").read_text(encoding="utf-8"))
 
 
 @pytest.mark.slow
-def test_a_shared_kernel_leaks_nothing_into_the_next_brief(tmp_path, processed):
+def test_a_polluting_brief_leaves_the_next_one_in_the_same_worker_untouched(tmp_path, processed, monkeypatch):
+    """Built after the polluter by the same worker, a brief is byte for byte the brief built without it."""
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1767225600")
     notebooks = _notebooks_copy(tmp_path / "notebooks")
-    (notebooks / "polluter_helper.py").write_text("VALUE = 1\n")
-    _replace_notebook(notebooks / "agency.ipynb", 'agency = "EXIM"\nprocessed_dir = ""', POLLUTER_RESTORED)
-    _replace_notebook(notebooks / "overview.ipynb", 'processed_dir = ""', POLLUTER_TRIPPED)
+    _replace_notebook(notebooks / "agency.ipynb", 'agency = "EXIM"\nprocessed_dir = ""', POLLUTER)
     _insert_cell(notebooks / "mineral.ipynb", PROBE, tags=("remove-cell",), at_end=True)
-    reports = tmp_path / "reports"
-    briefs = {b.spec: b for b in select_briefs(["country:KOR", "agency:DFC", "overview", "mineral:copper"],
-                                               processed)}
+    polluted, clean = tmp_path / "polluted", tmp_path / "clean"
+    first = build.build_briefs(only=["agency:DFC", "mineral:copper"], processed_dir=processed, reports_dir=polluted,
+                               notebooks_dir=notebooks, jobs=1, progress=False)
+    assert not first.failed, first.summary()
+    [polluter] = [json.loads(p.read_text()) for p in notebooks.glob("polluter-*.json")]
+    [probe] = [json.loads(p.read_text()) for p in notebooks.glob("probe-*.json")]
+    assert probe["worker"] == polluter["worker"] and probe["kernel"] != polluter["kernel"]  # same worker
+    assert not psutil.pid_exists(polluter["kernel"])
+    second = build.build_briefs(only=["mineral:copper"], processed_dir=processed, reports_dir=clean,
+                                notebooks_dir=notebooks, jobs=1, progress=False)
+    assert not second.failed, second.summary()
+    for ext in ("html", "pdf"):
+        assert (polluted / f"mineral-copper.{ext}").read_bytes() == (clean / f"mineral-copper.{ext}").read_bytes()
+    assert "POLLUTED" not in (polluted / "mineral-copper.html").read_text(encoding="utf-8")
 
-    def run(spec: str, shared: bool = True) -> dict:
-        brief = briefs[spec]
-        started = time.monotonic()
-        outcome = build.run_brief({"kind": brief.kind, "key": brief.key, "title": brief.title,
-                                   "parameters": brief.parameters},
-                                  formats=("html",), reports_dir=str(reports), processed_dir=str(processed),
-                                  timeout=120, data_version="v", fingerprint="f", notebooks_dir=str(notebooks),
-                                  shared_kernel=shared)
-        timings.append(f"{spec} ({outcome['kernel']}): {time.monotonic() - started:.1f} s")
-        assert outcome["status"] == "built", outcome["error"]
-        return outcome
 
-    timings: list[str] = []
-    try:
-        assert run("country:KOR")["kernel"] == "new"
-        assert run("mineral:copper")["kernel"] == "warm"  # after a real brief
-        after_real = _probe_state(reports), _html_without_build_time(reports)
-        assert run("agency:DFC")["kernel"] == "warm"  # the polluter whose changes a reset restores
-        assert run("mineral:copper")["kernel"] == "warm"
-        after_restored = _probe_state(reports), _html_without_build_time(reports)
-        assert run("overview")["kernel"] == "warm"  # the polluter a reset cannot undo
-        note = run("mineral:copper")["kernel"]
-        after_tripped = _probe_state(reports), _html_without_build_time(reports)
-    finally:
-        build.stop_worker_kernel()
-    assert run("mineral:copper", shared=False)["kernel"] == "fresh"
-    fresh = _probe_state(reports), _html_without_build_time(reports)
-    print("\n" + "\n".join(timings) + f"\nreplaced kernel: {note}")
+USER_CONFIG = {
+    ".config/matplotlib/matplotlibrc": "axes.facecolor: red\nfont.size: 30\n",
+    ".matplotlib/matplotlibrc": "axes.facecolor: red\n",
+    "rc/matplotlibrc": "axes.facecolor: red\n",  # named by MATPLOTLIBRC
+    ".ipython/profile_default/startup/00-polluted.py": "import matplotlib; matplotlib.rcParams['axes.facecolor'] = 'red'\n",
+    ".ipython/profile_default/ipython_kernel_config.py": "c.IPKernelApp.exec_lines = ['print(\"POLLUTED\")']\n",
+    ".jupyter/ipython_kernel_config.py": "c.IPKernelApp.exec_lines = ['print(\"POLLUTED\")']\n",
+}
 
-    assert note.startswith("new (the previous brief left: ")
-    for expected in ("builtins.POLLUTED", "DataFrame.polluted",
-                     "DataFrame.to_html", "textwrap.shorten", "textwrap.POLLUTED",
-                     "IPython shell events", "IPython shell ast_transformers", "IPython shell magics",
-                     "IPython shell plain", "IPython shell traceback_mode", "threads still running: polluter-thread",
-                     "mineral_analysis.vocab.AGENCIES changed in place", "matplotlib colormaps"):
-        assert expected in note, expected
-    assert fresh[0]["helper"] == 1 and fresh[0]["agencies"] == sorted(["EXIM", "DOE", "DOD", "DFC", "USTR", "DOS"])
-    for name, (state, html) in {"after a real brief": after_real, "after the restorable polluter": after_restored,
-                                "after the polluter that needs a new kernel": after_tripped}.items():
-        differences = {k: (state[k], fresh[0][k]) for k in fresh[0] if state.get(k) != fresh[0][k]}
-        assert not differences, f"{name}: {differences}"
-        assert html == fresh[1], f"{name}: the HTML differs from a fresh kernel's"
+
+@pytest.mark.slow
+def test_the_accounts_own_configuration_does_not_reach_the_briefs(tmp_path, processed):
+    """matplotlibrc, IPython profile and Jupyter config of the account building: same bytes as without them."""
+    home = tmp_path / "home"
+    for name, text in USER_CONFIG.items():
+        (home / name).parent.mkdir(parents=True, exist_ok=True)
+        (home / name).write_text(text)
+    plain = {k: v for k, v in os.environ.items() if k not in ("MPLCONFIGDIR", "IPYTHONDIR", "JUPYTER_CONFIG_DIR")}
+    plain["SOURCE_DATE_EPOCH"] = "1767225600"
+    odd = {**plain, "HOME": str(home), "XDG_CONFIG_HOME": str(home / ".config"),
+           "MATPLOTLIBRC": str(home / "rc"), "MPLCONFIGDIR": str(home / ".config/matplotlib"),
+           "IPYTHONDIR": str(home / ".ipython"), "JUPYTER_CONFIG_DIR": str(home / ".jupyter")}
+    outputs = {}
+    for name, env in (("plain", plain), ("odd", odd)):
+        reports = tmp_path / name
+        result, _ = _run(_build_args(processed, reports, "mineral:copper", formats="html,pdf",
+                                     extra=("--jobs", "1")), env=env)
+        assert result.returncode == 0, result.stderr
+        outputs[name] = {ext: (reports / f"mineral-copper.{ext}").read_bytes() for ext in ("html", "pdf")}
+    assert outputs["odd"] == outputs["plain"]

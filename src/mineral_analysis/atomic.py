@@ -96,28 +96,84 @@ def write_text_atomic(path: str | os.PathLike[str], text: str, encoding: str = "
     return write_bytes_atomic(path, text.encode(encoding))
 
 
-def replace_files_atomic(files: Mapping[Path, bytes]) -> list[Path]:
-    """Write every file of ``files`` whose content differs from what is on disk; return the paths changed.
+class PartialReplaceError(OSError):
+    """A set of files could not be replaced, and not every file could be put back as it was."""
 
-    All temporaries are written first; the renames then happen together with interrupts held back, so either
-    every changed file is replaced or (on an error before the renames) none is.
+
+def _backup(path: Path) -> Path | None:
+    """A hard link to ``path``'s current file beside it (a temporary name), or None when there is no file."""
+    if not path.exists():
+        return None
+    for attempt in range(100):
+        backup = path.parent / f".{path.name}.{os.getpid()}-{attempt}.old.tmp"
+        try:
+            os.link(path, backup, follow_symlinks=False)
+        except FileExistsError:
+            continue
+        return backup
+    raise FileExistsError(f"no free backup name for {path.name}")
+
+
+def replace_files_atomic(files: Mapping[Path, bytes | None]) -> list[Path]:
+    """Replace a set of files together: write each file whose content differs, delete each whose value is None.
+
+    All new content goes to temporaries first and every old file is kept as a hard link; then, with interrupts
+    held back, the files are renamed (or deleted) in turn. On an error every file already replaced is put back,
+    so either the whole set changed or none of it did, and the OSError propagates. Should putting back fail too,
+    PartialReplaceError names the files that did change. Returns the paths changed.
     """
-    changed = {Path(p): data for p, data in files.items() if not (Path(p).exists() and Path(p).read_bytes() == data)}
+    changed: dict[Path, bytes | None] = {}
+    for p, data in files.items():
+        path = Path(p)
+        if data is None:
+            if path.exists() or path.is_symlink():
+                changed[path] = None
+        elif not (path.is_file() and not path.is_symlink() and path.read_bytes() == data):
+            changed[path] = data
     temps: dict[Path, Path] = {}
+    backups: dict[Path, Path | None] = {}
+    done: list[Path] = []
     try:
         for path, data in changed.items():
-            temps[path] = _write_temp(path, data)
+            if data is not None:
+                temps[path] = _write_temp(path, data)
+        for path in changed:
+            backups[path] = _backup(path)  # an immutable or unlinkable old file stops here: nothing replaced
         with signals_held():
-            for path, temp in temps.items():
-                os.replace(temp, path)
-            temps.clear()
+            try:
+                for path in changed:
+                    if path in temps:
+                        os.replace(temps.pop(path), path)
+                    else:
+                        os.unlink(path)
+                    done.append(path)
+            except OSError as exc:
+                _put_back(done, backups, exc)
+                raise
         for folder in {path.parent for path in changed}:
             _fsync_folder(folder)
     finally:
-        for temp in temps.values():
+        for leftover in [*temps.values(), *(b for b in backups.values() if b is not None)]:
             with contextlib.suppress(FileNotFoundError):
-                os.unlink(temp)
+                os.unlink(leftover)
     return sorted(changed)
+
+
+def _put_back(done: list[Path], backups: Mapping[Path, Path | None], cause: OSError) -> None:
+    """Undo the replacements in ``done`` from their backups; raise PartialReplaceError if one cannot be undone."""
+    stuck = []
+    for path in reversed(done):
+        try:
+            backup = backups.get(path)
+            if backup is None:
+                os.unlink(path)
+            else:
+                os.replace(backup, path)
+        except OSError:
+            stuck.append(path.name)
+    if stuck:
+        raise PartialReplaceError(f"{cause}; and {', '.join(sorted(stuck))} could not be put back, so they are "
+                                  "the new version while the others are the old one") from cause
 
 
 def remove_stale_temporaries(folder: Path) -> int:

@@ -1,8 +1,8 @@
-"""The ``mineral-analysis`` command: ``data``, ``validate``, ``build`` and ``list``.
+"""The ``mineral-analysis`` command: ``data``, ``validate``, ``build``, ``verify`` and ``list``.
 
-Exit codes: 0 success; 1 the raw data failed validation or a brief failed; 2 a usage or parameter error (or no
-project folder); 3 another build holds the lock; 128 + the signal number when a build is interrupted (130 SIGINT,
-143 SIGTERM).
+Exit codes: 0 success; 1 the raw data failed validation, a brief failed or ``verify`` found a difference; 2 a usage
+or parameter error (or no project folder); 3 another build holds the lock; 128 + the signal number when a build is
+interrupted (130 SIGINT, 143 SIGTERM).
 
 Every command takes ``--project DIR`` (the project folder; see ``config``) and ``--no-progress``. When a run's
 output is not a terminal (cron, CI, a pipe into a log), each line it writes starts with an ISO 8601 UTC timestamp
@@ -153,6 +153,45 @@ def _cmd_build(args: argparse.Namespace) -> int:
     return EXIT_FAILED if result.failed else EXIT_OK
 
 
+def _cmd_verify(args: argparse.Namespace) -> int:
+    from . import config
+    from .publish.record import SUMS, verify
+
+    reports = Path(args.reports_dir or config.REPORTS_DIR)
+    try:
+        problems = verify(reports)
+    except OSError as exc:
+        print(f"error: cannot read {reports}: {exc.strerror or exc}", file=sys.stderr)
+        return EXIT_FAILED
+    for problem in problems:
+        print(problem, file=sys.stderr)
+    if problems:
+        print(f"{reports.name}/: {len(problems)} problem(s); its files are not the ones published", file=sys.stderr)
+        return EXIT_FAILED
+    print(f"{reports.name}/: every file matches {SUMS} and MANIFEST.json")
+    return EXIT_OK
+
+
+def _positive_int(text: str) -> int:
+    """An argparse type: a whole number of seconds above zero (``20.5``, ``0``, ``inf``, ``nan`` refused)."""
+    try:
+        value = int(text.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number of seconds, not {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be above zero, not {text!r}")
+    return value
+
+
+def _brief_spec(text: str) -> str:
+    """An argparse type: a brief spec with no empty part (``country:`` is what an unset variable gives)."""
+    kind, colon, value = text.partition(":")
+    if not kind.strip() or (colon and not value.strip()):
+        raise argparse.ArgumentTypeError(f"empty brief spec {text!r}: write overview, agency:DFC, country:KOR, "
+                                         "mineral:copper, or a kind alone (country) for all of that kind")
+    return text
+
+
 # --- Releases and changes (the tracker) -------------------------------------------------------------------
 
 def _cmd_release(args: argparse.Namespace) -> int:
@@ -278,16 +317,21 @@ def make_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("build", help="build briefs (HTML and PDF) into reports/")
     dirs(p, raw=False)
-    p.add_argument("--only", action="append", metavar="SPEC",
+    p.add_argument("--only", action="append", metavar="SPEC", type=_brief_spec,
                    help="build only this brief: overview, agency:DFC, country:KOR (or a name), mineral:copper; "
                         "repeatable; a kind alone (country) builds all of that kind")
     p.add_argument("--formats", default="html,pdf", help="comma-separated: html, pdf (default: both)")
     p.add_argument("--jobs", type=int, default=None, help="parallel workers (default: one per core)")
     p.add_argument("--force", action="store_true", help="rebuild even when nothing changed")
     p.add_argument("--reports-dir", type=Path, default=None, help="output folder (default: reports)")
-    p.add_argument("--timeout", type=float, default=300.0, help="seconds a brief may run before it fails")
+    p.add_argument("--timeout", type=_positive_int, default=300,
+                   help="whole seconds a brief may run before it fails (default: 300)")
     p.add_argument("--wait", action="store_true", help="wait for a running build instead of refusing")
     p.set_defaults(func=_cmd_build)
+
+    p = sub.add_parser("verify", help="check reports/ against its SHA256SUMS and MANIFEST.json")
+    p.add_argument("--reports-dir", type=Path, default=None, help="the folder to check (default: reports)")
+    p.set_defaults(func=_cmd_verify)
     _add_tracker_commands(sub)
     return parser
 
@@ -328,6 +372,8 @@ def _needs_project(args: argparse.Namespace) -> bool:
         return not (given("raw_dir") and given("processed_dir"))
     if args.command == "list":
         return not given("processed_dir")
+    if args.command == "verify":
+        return not given("reports_dir")
     return True
 
 

@@ -1,0 +1,150 @@
+"""What one brief is about: ``open_brief(kind, value)`` resolves and checks a brief's parameter and returns the
+records the brief draws on. One definition, used by the notebooks (their data) and by the build (each brief's
+fingerprint hashes exactly these records, so editing a record rebuilds only the briefs that show it).
+
+    from mineral_analysis.briefing import open_brief
+    brief = open_brief("country", "Korea")   # -> BriefData(kind="country", key="KOR", ...)
+    brief.rows                               # the items it is about, one row per item and country
+
+Which records a brief draws on:
+
+=========  ==================================================  =================================================
+kind       ``financing`` (``rows``: the items it is about)       ``membership``
+=========  ==================================================  =================================================
+overview   every record (``rows``: the same)                     every row
+agency     that agency's records (``rows``: the same)            none
+country    the records located there (``rows``: exploded,        every row (its map shows every participant)
+           ``country`` == the ISO3)
+mineral    every record of the agencies that fund it (their      none
+           not-stated share is in its headline; ``rows``:
+           exploded, ``mineral`` == the mineral)
+=========  ==================================================  =================================================
+
+Only pandas and the project's data modules are imported: cheap enough for the first cell of a notebook.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+
+import pandas as pd
+
+from .errors import ParameterError
+from .vocab import AGENCIES, MINERALS, NOT_STATED
+
+KINDS = ("overview", "agency", "country", "mineral")
+
+
+@dataclass(frozen=True)
+class BriefData:
+    """A brief's canonical parameter and the records it draws on (see the module docstring)."""
+
+    kind: str
+    key: str  # agency code, ISO3 code, mineral name; "" for the overview
+    financing: pd.DataFrame
+    membership: pd.DataFrame
+    rows: pd.DataFrame
+
+
+class Tables:
+    """The processed tables, grouped once for every brief (``brief(kind, key)``, ``valid_keys()``)."""
+
+    def __init__(self, financing: pd.DataFrame, membership: pd.DataFrame) -> None:
+        self.financing = financing
+        self.membership = membership
+
+    @classmethod
+    def load(cls, processed_dir: Path | str | None = None) -> Tables:
+        from .data import load_financing, load_membership
+
+        folder = Path(processed_dir) if processed_dir else None
+        return cls(load_financing(folder), load_membership(folder))
+
+    @cached_property
+    def by_country(self) -> pd.DataFrame:
+        from .analysis import explode_countries
+
+        return explode_countries(self.financing)
+
+    @cached_property
+    def by_mineral(self) -> pd.DataFrame:
+        from .analysis import explode_minerals
+
+        return explode_minerals(self.financing)
+
+    @cached_property
+    def _groups(self) -> dict[str, dict]:
+        """Row positions per value: in ``financing`` by agency, in the exploded tables by country and mineral."""
+        return {"agency": self.financing.groupby("agency", sort=False).indices,
+                "country": self.by_country.groupby("country", sort=False).indices,
+                "mineral": self.by_mineral.groupby("mineral", sort=False).indices}
+
+    def valid_keys(self) -> dict[str, list[str]]:
+        """The values each kind of brief accepts: agencies, countries (participants and project locations) and
+        minerals present in the data, in the vocabulary's order (countries alphabetical)."""
+        groups = self._groups
+        countries = set(self.membership["iso3"]) | {c for c in groups["country"] if c}
+        return {"overview": [""],
+                "agency": [code for code in AGENCIES if code in groups["agency"]],
+                "country": sorted(countries),
+                "mineral": [m for m in MINERALS if m in groups["mineral"] and m != NOT_STATED]}
+
+    def resolve(self, kind: str, value: str | None) -> str:
+        """``value`` as the canonical key of a ``kind`` brief; ParameterError listing the valid values if none."""
+        if kind not in KINDS:
+            raise ParameterError(f"unknown brief kind {kind!r}; valid kinds: {', '.join(KINDS)}")
+        if not isinstance(value, str | None):
+            raise ParameterError(f"the {kind} must be text, not {type(value).__name__}")
+        if kind == "overview":
+            if value:
+                raise ParameterError(f"the overview takes no value, not {value!r}")
+            return ""
+        valid = self.valid_keys()[kind]
+        text = (value or "").strip()
+        if kind == "agency":
+            candidate = text.upper()
+            if candidate not in valid:
+                from .normalize import normalize_agency
+
+                try:
+                    candidate = normalize_agency(text)
+                except ValueError:
+                    pass
+        elif kind == "country":
+            from .countries import CountryError, resolve_country
+
+            try:
+                candidate = resolve_country(text)
+            except CountryError as exc:
+                raise ParameterError(f"country {value!r}: {exc}. Valid countries: {', '.join(valid)}") from None
+        else:
+            candidate = text.lower().replace("_", " ").replace("-", " ")
+        if candidate not in valid:
+            raise ParameterError(f"unknown {kind} {value!r}; valid values: {', '.join(valid)}")
+        return candidate
+
+    def brief(self, kind: str, key: str) -> BriefData:
+        """The records a brief of ``kind`` on the canonical ``key`` draws on (no check: see ``resolve``)."""
+        none = self.membership.iloc[0:0]
+        if kind == "overview":
+            return BriefData(kind, "", self.financing, self.membership, self.financing)
+        positions = self._groups[kind].get(key, [])
+        if kind == "agency":
+            rows = self.financing.iloc[positions]
+            return BriefData(kind, key, rows, none, rows)
+        if kind == "country":
+            rows = self.by_country.iloc[positions]
+            located = self.financing[self.financing["record_id"].isin(set(rows["record_id"]))]
+            return BriefData(kind, key, located, self.membership, rows)
+        rows = self.by_mineral.iloc[positions]
+        funders = self.financing[self.financing["agency"].isin(set(rows["agency"]))]
+        return BriefData(kind, key, funders, none, rows)
+
+
+def open_brief(kind: str, value: str | None = None, processed_dir: Path | str | None = None) -> BriefData:
+    """Resolve ``value`` for a ``kind`` brief (canonical names, or ParameterError listing the valid values) and
+    return the records it draws on, from ``processed_dir`` (default: the project's data/processed)."""
+    tables = Tables.load(processed_dir)
+    return tables.brief(kind, tables.resolve(kind, value))

@@ -1,0 +1,288 @@
+"""The build: which briefs need work, the pool that does it, and the record it leaves.
+
+``build_briefs`` checks its options and the data before anything is written, takes the reports folder's lock,
+plans every brief (``skip`` when current, ``export`` when only a format is missing, ``execute`` otherwise), runs
+the pool, then writes the index and the published record (``record``) with the outcomes so far, also after an
+interrupt. See docs/building.md.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from .. import config
+from ..atomic import remove_stale_temporaries, write_text_atomic
+from ..clock import build_time
+from . import fingerprint, record
+from .brief import FAILED_DIR, STAGING_DIR, BriefOutcome
+from .catalogue import Brief
+from .record import SUMS
+from .signals import interruptible, signals_deferred
+
+CACHE = ".build-cache.json"  # the catalogue of briefs and their slice hashes per data hash (no-op builds stay light)
+LOCK = ".build.lock"
+
+
+class BuildLockedError(RuntimeError):
+    """Another build holds the lock on the reports folder."""
+
+
+@dataclass
+class BuildResult:
+    """Every brief's outcome and the build's wall time."""
+
+    outcomes: list[BriefOutcome]
+    seconds: float
+
+    @property
+    def built(self) -> list[BriefOutcome]:
+        return [o for o in self.outcomes if o.status == "built"]
+
+    @property
+    def exported(self) -> list[BriefOutcome]:
+        return [o for o in self.outcomes if o.status == "exported"]
+
+    @property
+    def skipped(self) -> list[BriefOutcome]:
+        return [o for o in self.outcomes if o.status == "skipped"]
+
+    @property
+    def failed(self) -> list[BriefOutcome]:
+        return [o for o in self.outcomes if o.status == "failed"]
+
+    def summary(self) -> str:
+        """A short report: counts, then every failure with its notebook, cell and error."""
+        exported = f"exported {len(self.exported)} (formats only, not re-run), " if self.exported else ""
+        lines = [(f"built {len(self.built)}, {exported}skipped {len(self.skipped)} (up to date), "
+                  f"failed {len(self.failed)} of {len(self.outcomes)} briefs in {self.seconds:.1f} s")]
+        for outcome in self.failed:
+            kept = f" (executed notebook: {outcome.failed_notebook})" if outcome.failed_notebook else ""
+            lines.append(f"  FAILED {outcome.spec}: {outcome.error}{kept}")
+        if self.failed:
+            lines.append("  the previous outputs of failed briefs were kept")
+        return "\n".join(lines)
+
+
+def _read_json(path: Path) -> dict:
+    try:
+        value = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def _write_json(path: Path, value: dict) -> bool:
+    """Write ``value`` as JSON if the file's content differs; return whether it did."""
+    text = json.dumps(value, indent=1, sort_keys=True) + "\n"
+    if not path.exists() or path.read_text(encoding="utf-8") != text:
+        write_text_atomic(path, text)
+        return True
+    return False
+
+
+def _present(reports: Path, slug: str, extensions) -> bool:
+    return all((reports / f"{slug}.{ext}").is_file() for ext in extensions)
+
+
+def _write_index(reports: Path, manifest: dict, data_version: str) -> str:
+    """Write ``index.html`` listing every brief (unchanged content is not rewritten); return its sha256."""
+    from ..index_page import write_index
+
+    entries = []
+    for slug, entry in manifest.get("briefs", {}).items():
+        entries.append({
+            "kind": entry["kind"], "key": entry["key"], "title": entry["title"],
+            "html": f"{slug}.html" if (reports / f"{slug}.html").exists() else None,
+            "pdf": f"{slug}.pdf" if (reports / f"{slug}.pdf").exists() else None,
+            "status": entry.get("status", "built"),
+        })
+    order = {"overview": 0, "agency": 1, "country": 2, "mineral": 3}
+    entries.sort(key=lambda e: (order.get(e["kind"], 9), e["title"]))
+    built_times = [e.get("built_at", "") for e in manifest.get("briefs", {}).values() if e.get("built_at")]
+    path = reports / record.INDEX
+    staged = reports / STAGING_DIR / record.INDEX
+    write_index(entries, staged, data_version=data_version, built_at=max(built_times) if built_times else None)
+    data = staged.read_bytes()
+    if path.exists() and path.read_bytes() == data:
+        staged.unlink()
+    else:
+        os.replace(staged, path)
+    return record.sha256_bytes(data)
+
+
+def _clean_staging(reports: Path) -> None:
+    """Remove what an interrupted or killed build can leave: temporaries, staged notebooks, the staging folder."""
+    staging = reports / STAGING_DIR
+    for folder in (reports, reports / FAILED_DIR, staging):
+        remove_stale_temporaries(folder)
+    if staging.is_dir():
+        for leftover in staging.iterdir():
+            if leftover.is_file():
+                leftover.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            staging.rmdir()
+
+
+# --- The build ---------------------------------------------------------------------------------------------------
+
+def _brief_list(processed_dir: Path, data_hash: str, library_hash: str, cache: dict, only: list[str] | None,
+                chosen: list[Brief] | None = None) -> tuple[list[Brief], dict[str, str]]:
+    """The briefs to consider and each one's data slice hash (``catalogue.data_slices``).
+
+    Both are cached (``CACHE``) per data hash, so a no-op build neither loads the tables nor imports pandas.
+    """
+    fresh = (cache.get("data_hash") == data_hash and cache.get("library") == library_hash
+             and len(cache.get("slices", {})) == len(cache.get("briefs", [])))
+    if fresh and chosen is None and only is None:
+        return [Brief(**b) for b in cache["briefs"]], dict(cache.get("slices", {}))
+    from ..briefing import Tables
+    from .catalogue import data_slices, select_briefs
+
+    tables = Tables.load(processed_dir)
+    briefs = chosen if chosen is not None else select_briefs(only, tables=tables)
+    slices = dict(cache.get("slices", {})) if fresh else {}
+    if any(b.slug not in slices for b in briefs):
+        slices = data_slices(briefs, tables=tables)
+    return briefs, {b.slug: slices[b.slug] for b in briefs}
+
+
+def build_briefs(*, only: list[str] | None = None, formats: tuple[str, ...] = ("html", "pdf"),
+                 jobs: int | None = None, force: bool = False, processed_dir: Path | None = None,
+                 reports_dir: Path | None = None, timeout: int = 300, progress: bool = True,
+                 wait: bool = False, notebooks_dir: Path | None = None) -> BuildResult:
+    """Build the chosen briefs (all by default) into ``reports_dir``; return every brief's outcome.
+
+    Raises ParameterError for an unknown brief spec or format and FileNotFoundError when the processed data is
+    missing (both before anything is written or any kernel starts), BuildLockedError when another build runs
+    and ``wait`` is False, and BuildInterrupted (a KeyboardInterrupt) on SIGINT or SIGTERM, after clean-up.
+    ``timeout`` is the whole seconds one brief's notebook may run.
+    """
+    from filelock import FileLock, Timeout
+
+    from ..errors import ParameterError
+
+    started = time.perf_counter()
+    bad = [f for f in formats if f not in ("html", "pdf")]
+    if bad or not formats:
+        raise ParameterError(f"unknown format(s) {', '.join(map(repr, bad)) or '(none given)'}; valid: html, pdf")
+    if isinstance(timeout, bool) or not isinstance(timeout, int) or timeout <= 0:
+        raise ParameterError(f"timeout must be a positive whole number of seconds, not {timeout!r}")
+    processed = Path(processed_dir or config.PROCESSED_DIR).resolve()
+    reports = Path(reports_dir or config.REPORTS_DIR).resolve()
+    notebooks = Path(notebooks_dir or config.NOTEBOOKS_DIR).resolve()
+    fingerprint.data_fingerprint(processed)  # missing data: refused before anything is written
+    chosen = None
+    if only is not None:
+        from .catalogue import select_briefs
+
+        chosen = select_briefs(only, processed)  # a bad spec is refused here, before anything is written
+    with interruptible():
+        reports.mkdir(parents=True, exist_ok=True)
+        lock = FileLock(str(reports / LOCK))
+        try:
+            lock.acquire(timeout=-1 if wait else 0)
+        except Timeout:
+            raise BuildLockedError(f"another build is running on {reports.name}/ (it holds {LOCK}); wait for it "
+                                   "to finish, or pass --wait to queue behind it") from None
+        try:
+            return _build_locked(only, formats, jobs, force, processed, reports, timeout, progress, started,
+                                 notebooks, chosen)
+        finally:
+            with signals_deferred(redeliver=False):
+                _clean_staging(reports)
+                lock.release()
+
+
+def _plan(briefs: list[Brief], fingerprints: dict[str, str], known: dict, reports: Path, formats, force: bool
+          ) -> dict[str, str]:
+    """What each brief needs: ``skip`` (current), ``export`` (its executed notebook is current, a format asked
+    for is missing) or ``execute``."""
+    plan = {}
+    for brief in briefs:
+        entry = known.get(brief.slug, {})
+        current = (not force and entry.get("fingerprint") == fingerprints[brief.slug]
+                   and entry.get("status") == "built" and _present(reports, brief.slug, ("ipynb",)))
+        if current and _present(reports, brief.slug, formats):
+            plan[brief.slug] = "skip"
+        else:
+            plan[brief.slug] = "export" if current else "execute"
+    return plan
+
+
+def _build_locked(only, formats, jobs, force, processed, reports, timeout, progress, started,
+                  notebooks, chosen=None) -> BuildResult:
+    _clean_staging(reports)
+    data_hash = fingerprint.data_fingerprint(processed)
+    cache = _read_json(reports / CACHE)
+    library_cache = dict(cache.get("library_modules", {}))
+    library_hash = fingerprint.library_fingerprint(notebooks, library_cache)
+    manifest = record.read_manifest(reports)
+    briefs, slices = _brief_list(processed, data_hash, library_hash, cache, only, chosen)
+    version = fingerprint.dataset_version(processed)
+    boundaries_hash = fingerprint.boundaries_fingerprint()
+    fingerprints = {b.slug: fingerprint.brief_fingerprint(b, f"{slices[b.slug]}|{boundaries_hash}|{version}",
+                                                          library_hash, notebooks) for b in briefs}
+    plan = _plan(briefs, fingerprints, manifest.get("briefs", {}), reports, formats, force)
+    todo = [(b, plan[b.slug]) for b in briefs if plan[b.slug] != "skip"]
+    outcomes = [BriefOutcome(b.spec, b.slug, b.title, b.kind, b.key, "skipped") for b in briefs
+                if plan[b.slug] == "skip"]
+    done: list[BriefOutcome] = []
+    built_at = build_time().isoformat(timespec="seconds")  # one build time for every brief this build runs
+    try:
+        if todo:
+            from .pool import run_pool
+
+            run_pool(todo, formats, reports, processed, timeout, progress, fingerprints, version, built_at, jobs,
+                     notebooks, done)
+    finally:
+        # Also after an interrupt: the briefs finished so far are recorded, so the next build skips them.
+        with signals_deferred():
+            manifest = _updated_manifest(manifest, briefs, fingerprints, outcomes + done, only, version)
+            if only is None:
+                cache = {"data_hash": data_hash, "library": library_hash, "slices": slices,
+                         "briefs": [{"kind": b.kind, "key": b.key, "title": b.title, "parameters": b.parameters}
+                                    for b in briefs]}
+            _write_json(reports / CACHE, cache | {"library_modules": library_cache})
+            # The index depends only on the manifest and the outputs present: a no-op build leaves it alone
+            # (and skips importing the exporters, which costs more than the rest of a no-op build).
+            if todo or manifest != record.read_manifest(reports) or not (reports / record.INDEX).exists():
+                manifest["index"] = {record.INDEX: _write_index(reports, manifest, version)}
+                record.write_record(reports, manifest)
+            elif not (reports / SUMS).exists():
+                record.write_record(reports, manifest)
+    return BuildResult(outcomes + done, time.perf_counter() - started)
+
+
+def _updated_manifest(manifest: dict, briefs: list[Brief], fingerprints: dict[str, str],
+                      outcomes: list[BriefOutcome], only: list[str] | None, version: str) -> dict:
+    """The published manifest after this build's outcomes (without its tools, which ``record`` adds)."""
+    by_slug = {b.slug: b for b in briefs}
+    entries = dict(manifest.get("briefs", {}))
+    tools = record.tool_versions() if any(o.status == "built" for o in outcomes) else {}
+    for outcome in outcomes:
+        brief = by_slug[outcome.slug]
+        previous = entries.get(outcome.slug, {})
+        if outcome.status == "built":
+            entries[outcome.slug] = {
+                "kind": brief.kind, "key": brief.key, "title": brief.title, "spec": brief.spec,
+                "parameters": dict(brief.parameters), "dataset_version": version,
+                "fingerprint": fingerprints[outcome.slug], "status": "built", "built_at": outcome.built_at,
+                "tools": tools, "outputs": dict(outcome.sums)}
+        elif outcome.status == "exported":
+            entries[outcome.slug] = previous | {"outputs": previous.get("outputs", {}) | outcome.sums}
+        elif outcome.status == "failed":
+            base = previous or {"kind": brief.kind, "key": brief.key, "title": brief.title, "spec": brief.spec,
+                                "parameters": dict(brief.parameters), "outputs": {}}
+            entries[outcome.slug] = base | {"status": "failed", "fingerprint": ""}
+    if only is None:
+        current = {b.slug for b in briefs}
+        entries = {slug: e for slug, e in entries.items() if slug in current}
+    result = {"dataset_version": version, "briefs": entries}
+    if "index" in manifest:
+        result["index"] = manifest["index"]
+    return result

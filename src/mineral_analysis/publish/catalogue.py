@@ -1,0 +1,183 @@
+"""The catalogue of briefs: which notebook, with which parameters, under which output name, and which records.
+
+A brief is one unit of work: a notebook, its parameters and its outputs. ``all_briefs()`` lists every brief the
+data supports (the overview, one per agency, one per participant and project location, one per mineral);
+``select_briefs()`` turns ``--only`` specs into briefs and refuses unknown or empty values, listing the valid
+ones, before any kernel starts. A notebook's parameters are read from the notebook itself
+(``papermill.inspect_notebook``); values are resolved by ``briefing.Tables.resolve``, the same code the notebooks
+use; ``data_slices`` hashes the records ``briefing`` says each brief draws on.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+from .. import config
+from ..briefing import KINDS, Tables
+from ..errors import ParameterError
+from ..vocab import AGENCIES
+
+OVERVIEW_TITLE = "The 2026 Critical Minerals Ministerial at a glance"
+SETTINGS = ("processed_dir",)  # notebook parameters that are settings of the run, not the brief's key
+_SLUG_UNSAFE = re.compile(r"[^a-z0-9]+")
+_SLUG_MAX = 80
+
+
+@dataclass(frozen=True)
+class Brief:
+    """One brief: ``kind`` and ``key`` (agency code, ISO3 or mineral) with its notebook and parameters."""
+
+    kind: str
+    key: str
+    title: str
+    parameters: dict = field(default_factory=dict, hash=False, compare=False)
+
+    @property
+    def spec(self) -> str:
+        """The name users pass to ``--only``: ``overview``, ``agency:DFC``, ``country:KOR``, ``mineral:copper``."""
+        return self.kind if self.kind == "overview" else f"{self.kind}:{self.key}"
+
+    @property
+    def slug(self) -> str:
+        """The output file stem: lower-case letters, digits and dashes only, so it can never leave reports/.
+
+        Never empty and at most 80 characters: a stem that would be empty or longer ends in a hash of the text.
+        """
+        text = self.kind if self.kind == "overview" else f"{self.kind}-{self.key}"
+        slug = _SLUG_UNSAFE.sub("-", text.lower()).strip("-")
+        if not slug or len(slug) > _SLUG_MAX:
+            digest = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:12]
+            slug = f"{slug[:_SLUG_MAX - 13].strip('-')}-{digest}".strip("-")
+        return slug
+
+    @property
+    def notebook(self) -> Path:
+        return notebook_path(self.kind)
+
+
+def notebook_path(kind: str, notebooks_dir: Path | None = None) -> Path:
+    """``notebooks/<kind>.ipynb``."""
+    return Path(notebooks_dir or config.NOTEBOOKS_DIR) / f"{kind}.ipynb"
+
+
+@lru_cache(maxsize=32)
+def _declared(path: Path, mtime_ns: int) -> tuple[str, ...]:
+    import papermill
+
+    return tuple(papermill.inspect_notebook(str(path)))
+
+
+def declared_parameters(kind: str, notebooks_dir: Path | None = None) -> tuple[str, ...]:
+    """The parameters the ``kind`` notebook declares in its ``parameters`` cell (papermill's own reading)."""
+    path = notebook_path(kind, notebooks_dir)
+    return _declared(path, path.stat().st_mtime_ns)
+
+
+def key_parameter(kind: str, notebooks_dir: Path | None = None) -> str | None:
+    """The parameter that names the brief's subject (``agency``, ``country``, ``mineral``); None for the overview."""
+    names = [n for n in declared_parameters(kind, notebooks_dir) if n not in SETTINGS]
+    if len(names) > 1:
+        raise ParameterError(f"the {kind} notebook declares {', '.join(names)}: expected one parameter besides "
+                             f"{', '.join(SETTINGS)}")
+    return names[0] if names else None
+
+
+def make_brief(kind: str, key: str) -> Brief:
+    """The brief of ``kind`` on the canonical ``key``, with its title and parameters."""
+    if kind == "overview":
+        return Brief("overview", "", OVERVIEW_TITLE)
+    if kind == "agency":
+        title = f"{AGENCIES[key].label} ({key})"
+    elif kind == "country":
+        from ..countries import country_name
+
+        title = country_name(key)
+    else:
+        title = key.capitalize()
+    name = key_parameter(kind)
+    return Brief(kind, key, title, {name: key} if name else {})
+
+
+def all_briefs(processed_dir: Path | None = None, tables: Tables | None = None) -> list[Brief]:
+    """Every brief the data supports, overview first, then agencies, countries and minerals."""
+    keys = (tables or Tables.load(processed_dir)).valid_keys()
+    return [make_brief(kind, key) for kind in KINDS for key in keys[kind]]
+
+
+def select_briefs(only: list[str] | None, processed_dir: Path | None = None,
+                  tables: Tables | None = None) -> list[Brief]:
+    """Turn ``--only`` specs (``overview``, ``country``, ``agency:DFC``, ``country:South Korea``...) into briefs.
+
+    Raises ParameterError naming the bad spec and listing the valid values; no notebook is touched.
+    """
+    tables = tables or Tables.load(processed_dir)
+    everything = all_briefs(tables=tables)
+    if not only:
+        return everything
+    chosen: list[Brief] = []
+    for spec in only:
+        kind, colon, value = spec.partition(":")
+        kind = kind.strip().lower()
+        if kind not in KINDS:
+            raise ParameterError(f"unknown brief kind {kind!r} in {spec!r}; valid kinds: {', '.join(KINDS)}")
+        if colon and not value.strip():
+            raise ParameterError(f"empty value in brief spec {spec!r} (an unset variable?); valid: overview, "
+                                 "agency:DFC, country:KOR, mineral:copper, or a kind alone for all of that kind")
+        if kind == "overview" and value:
+            raise ParameterError(f"the overview takes no value, not {value!r} in {spec!r}; write `overview`")
+        if kind == "overview" or not value:
+            matches = [b for b in everything if b.kind == kind]
+        else:
+            key = tables.resolve(kind, value)
+            matches = [b for b in everything if b.kind == kind and b.key == key]
+        chosen += [b for b in matches if b not in chosen]
+    return chosen
+
+
+def validate_parameters(kind: str, parameters: dict, processed_dir: Path | None = None,
+                        notebooks_dir: Path | None = None) -> dict:
+    """Check a notebook's parameters before a kernel starts; return them with the key canonicalised.
+
+    Names the notebook does not declare, and values not in the data, are refused with the valid ones listed.
+    """
+    if kind not in KINDS:
+        raise ParameterError(f"unknown brief kind {kind!r}; valid kinds: {', '.join(KINDS)}")
+    allowed = set(declared_parameters(kind, notebooks_dir))
+    unknown = set(parameters) - allowed
+    if unknown:
+        raise ParameterError(f"unknown parameter(s) {', '.join(sorted(unknown))} for the {kind} notebook; "
+                             f"valid: {', '.join(sorted(allowed))}")
+    checked = dict(parameters)
+    name = key_parameter(kind, notebooks_dir)
+    if name in parameters:
+        checked[name] = Tables.load(processed_dir).resolve(kind, parameters[name])
+    return checked
+
+
+def _frame_digest(frame, digest) -> None:
+    import pandas as pd
+
+    digest.update(",".join(map(str, frame.columns)).encode())
+    digest.update(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
+
+
+def data_slices(briefs: list[Brief], processed_dir: Path | None = None,
+                tables: Tables | None = None) -> dict[str, str]:
+    """For each brief (by slug), a hash of exactly the records it draws on (``briefing.Tables.brief``).
+
+    The tables are grouped once for all briefs. A brief is rebuilt when its slice changes, so editing one record
+    rebuilds only the briefs that show it. Internal: briefs print the dataset's version, not this hash.
+    """
+    tables = tables or Tables.load(processed_dir)
+    slices: dict[str, str] = {}
+    for brief in briefs:
+        data = tables.brief(brief.kind, brief.key)
+        digest = hashlib.sha256(brief.kind.encode() + b"\0" + brief.key.encode() + b"\0")
+        _frame_digest(data.financing, digest)
+        _frame_digest(data.membership, digest)
+        slices[brief.slug] = digest.hexdigest()[:12]
+    return slices

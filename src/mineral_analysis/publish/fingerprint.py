@@ -1,0 +1,181 @@
+"""Content hashes that decide when a brief is rebuilt.
+
+A brief's fingerprint (``brief_fingerprint``) covers everything its executed notebook depends on: the notebook's
+bytes, its parameters, the records it draws on (``catalogue.data_slices``), the country boundaries, the dataset
+version it prints, and the library code that makes it (``library_fingerprint``). The library hash covers only
+what briefs use: the project modules the notebooks import and the exporter that renders them, followed through
+their imports (read from the source, not executed), and the package's templates and resources. The command line
+and the publishing code are not in it, so editing them rebuilds nothing.
+"""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+import json
+from pathlib import Path
+
+from .. import __version__, config
+
+PACKAGE = "mineral_analysis"
+RENDERING = (f"{PACKAGE}.export",)  # what turns an executed notebook into its HTML and PDF
+DATA_SUFFIXES = {".py", ".pyc", ".pyo"}  # not data: everything else in the package folder is (templates, fonts...)
+
+
+def hash_files(paths: list[Path]) -> str:
+    """sha256 over the files' names and bytes, in name order."""
+    digest = hashlib.sha256()
+    for path in sorted(paths):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def _module_file(name: str) -> Path | None:
+    """The source file of ``mineral_analysis[.x[.y]]`` in the package folder, or None when it is not a module."""
+    parts = name.split(".")[1:]
+    base = config.PACKAGE_DIR.joinpath(*parts)
+    for candidate in (base.with_suffix(".py"), base / "__init__.py"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _lazy_names(init: Path) -> dict[str, str]:
+    """The package's lazily imported names (``_LAZY`` in ``__init__.py``): name -> module."""
+    for node in ast.walk(ast.parse(init.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Assign) and any(getattr(t, "id", "") == "_LAZY" for t in node.targets):
+            try:
+                return {f"{k}": f"{PACKAGE}.{v}" for k, v in ast.literal_eval(node.value).items()}
+            except ValueError:
+                return {}
+    return {}
+
+
+def _imports(tree: ast.AST, module: str, is_package: bool) -> set[str]:
+    """Project modules a source tree imports (anywhere in it, lazy imports included)."""
+    found: set[str] = set()
+    lazy = None
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found |= {a.name for a in node.names if a.name.split(".")[0] == PACKAGE}
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = module.split(".")
+                base = base[:len(base) - node.level + (1 if is_package else 0)]
+                source = ".".join(base + ([node.module] if node.module else []))
+            else:
+                source = node.module or ""
+            if source.split(".")[0] != PACKAGE:
+                continue
+            found.add(source)
+            for alias in node.names:
+                if _module_file(f"{source}.{alias.name}"):
+                    found.add(f"{source}.{alias.name}")
+                elif source == PACKAGE:
+                    lazy = lazy if lazy is not None else _lazy_names(config.PACKAGE_DIR / "__init__.py")
+                    if alias.name in lazy:
+                        found.add(lazy[alias.name])
+    return found
+
+
+def _notebook_imports(notebooks_dir: Path) -> set[str]:
+    found: set[str] = set()
+    for path in sorted(Path(notebooks_dir).glob("*.ipynb")):
+        cells = json.loads(path.read_text(encoding="utf-8")).get("cells", [])
+        for cell in cells:
+            if cell.get("cell_type") != "code":
+                continue
+            source = "".join(cell.get("source", ""))
+            code = "\n".join("" if line.lstrip().startswith(("%", "!")) else line for line in source.splitlines())
+            try:
+                found |= _imports(ast.parse(code), "__main__", False)
+            except SyntaxError:
+                continue
+    return found
+
+
+def brief_modules(notebooks_dir: Path | None = None) -> list[Path]:
+    """The source files of every project module a brief uses: imported by a notebook or by the exporter,
+    directly or through another project module."""
+    todo = {PACKAGE, *RENDERING, *_notebook_imports(notebooks_dir or config.NOTEBOOKS_DIR)}
+    seen: dict[str, Path] = {}
+    while todo:
+        name = todo.pop()
+        if name in seen:
+            continue
+        path = _module_file(name)
+        if path is None:
+            continue
+        seen[name] = path
+        for parent in (".".join(name.split(".")[:i]) for i in range(1, name.count(".") + 1)):
+            todo.add(parent)  # importing a.b.c runs a/__init__ and a/b/__init__
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        todo |= _imports(tree, name, path.name == "__init__.py") - set(seen)
+    return sorted(seen.values())
+
+
+def _sources_signature(notebooks_dir: Path) -> str:
+    """A cheap signature (names, sizes, modification times) of the package's modules and the notebooks."""
+    files = [*config.PACKAGE_DIR.rglob("*.py"), *Path(notebooks_dir).glob("*.ipynb")]
+    stats = sorted((str(p), p.stat().st_mtime_ns, p.stat().st_size) for p in files if "__pycache__" not in p.parts)
+    return hashlib.sha256(json.dumps(stats).encode()).hexdigest()[:16]
+
+
+def library_fingerprint(notebooks_dir: Path | None = None, cache: dict | None = None) -> str:
+    """Hash of the library code briefs use (``brief_modules``) and the package's templates and resources.
+
+    ``cache`` (a dict the caller keeps between builds) saves reading the import graph again while no module
+    or notebook changed; the files themselves are always hashed."""
+    notebooks = Path(notebooks_dir or config.NOTEBOOKS_DIR)
+    signature = _sources_signature(notebooks)
+    if cache is not None and cache.get("signature") == signature:
+        modules = [config.PACKAGE_DIR / name for name in cache["modules"]]
+    else:
+        modules = brief_modules(notebooks)
+        if cache is not None:
+            cache.clear()
+            cache.update(signature=signature, modules=[str(p.relative_to(config.PACKAGE_DIR)) for p in modules])
+    data = [p for p in config.PACKAGE_DIR.rglob("*") if p.is_file() and p.suffix not in DATA_SUFFIXES
+            and "__pycache__" not in p.parts and not p.name.startswith(".")]
+    digest = hashlib.sha256()
+    for path in sorted(modules + data):
+        digest.update(str(path.relative_to(config.PACKAGE_DIR)).encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()[:16]
+
+
+def data_fingerprint(processed_dir: Path) -> str:
+    """Hash of the processed tables the notebooks read (and the boundaries the maps draw)."""
+    files = [processed_dir / "financing.parquet", processed_dir / "membership.parquet"]
+    missing = [p.name for p in files if not p.exists()]
+    if missing:
+        raise FileNotFoundError(f"{', '.join(missing)} missing from {processed_dir.name}/; run `make data` first")
+    boundaries = [config.BOUNDARIES_FILE] if config.BOUNDARIES_FILE.exists() else []
+    return hash_files(files + boundaries)[:16]
+
+
+def boundaries_fingerprint() -> str:
+    """Hash of the country boundaries every map draws ("" when the file is absent)."""
+    return hash_files([config.BOUNDARIES_FILE])[:16] if config.BOUNDARIES_FILE.exists() else ""
+
+
+def brief_fingerprint(brief, data_hash: str, library_hash: str, notebooks_dir: Path | None = None) -> str:
+    """Content hash of everything a brief's executed notebook depends on (``data_hash``: its data slice, the
+    boundaries and the dataset version it prints). Formats are not part of it: a current executed notebook is
+    exported to a missing format without running again."""
+    digest = hashlib.sha256()
+    digest.update((Path(notebooks_dir or config.NOTEBOOKS_DIR) / brief.notebook.name).read_bytes())
+    digest.update(json.dumps(brief.parameters, sort_keys=True).encode())
+    digest.update(f"{data_hash}|{library_hash}|{__version__}".encode())
+    return digest.hexdigest()[:16]
+
+
+def dataset_version(processed: Path) -> str:
+    """The version of the dataset the briefs print: ``dataset_version`` from ``metadata.json`` (a release name,
+    or "<release> + unreleased changes"), else its content hash ``data_version``, else "unknown"."""
+    try:
+        metadata = json.loads((Path(processed) / "metadata.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return "unknown"
+    if not isinstance(metadata, dict):
+        return "unknown"
+    return str(metadata.get("dataset_version") or metadata.get("data_version") or "unknown")

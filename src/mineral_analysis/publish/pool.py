@@ -1,0 +1,206 @@
+"""The pool of worker processes that runs briefs, and how it stops.
+
+Workers are started with ``forkserver``; each runs one brief at a time, in a kernel of its own forked from its
+template (``kernels``). A worker that dies breaks the pool: the unfinished briefs run again, one worker at a time
+until the brief that killed it is named. A worker that answers nothing for ``timeout`` plus ``STALL_GRACE_SECONDS``
+(stopped, hung outside its notebook) is killed the same way. SIGTERM makes a worker kill its kernels at once and
+exit within ``WORKER_GRACE_SECONDS``; a worker whose build died (SIGKILL included) dies with it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import multiprocessing
+import os
+import signal
+import sys
+import threading
+import time
+from concurrent import futures
+
+from .. import config
+from . import kernels
+from .brief import BriefOutcome, export_brief, run_brief
+from .catalogue import Brief
+from .signals import STOPPING, WRITING, signals_deferred
+
+WORKER_STOP_SECONDS = 10.0  # after an interrupt, how long terminated workers get before they are killed
+MAX_WORKER_DEATHS = 6  # worker processes that may die in one build before the remaining briefs are given up
+STALL_GRACE_SECONDS = 30  # beyond a brief's own --timeout, how long a silent pool is given before it is killed
+_BUSY = False  # this worker is inside a brief
+WORKER_GRACE_SECONDS = 3.0  # after SIGTERM, how long a worker gets to clean up before it exits regardless
+
+
+def _worker_run(brief_data: dict, export_only: bool = False, **kwargs) -> dict:
+    """run_brief (or export_brief) in a pool worker: an interrupt (SIGTERM from the coordinator) ends the worker
+    after clean-up."""
+    global _BUSY
+    _BUSY = True
+    try:
+        outcome = export_brief(brief_data, **kwargs) if export_only else run_brief(brief_data, **kwargs)
+    except KeyboardInterrupt:
+        _stop_kernels_and_exit()
+    finally:
+        _BUSY = False
+    if STOPPING.is_set():  # the interrupt was swallowed somewhere inside the brief
+        _stop_kernels_and_exit()
+    kernels.sweep_children()  # whatever the brief left running (its kernel stopped already)
+    return outcome
+
+
+def _stop_kernels_and_exit() -> None:
+    kernels.kill_children()
+    with WRITING:
+        os._exit(128 + signal.SIGTERM)
+
+
+def _exit_after(seconds: float) -> None:
+    """A watchdog: end this worker after ``seconds`` even if the interrupt got lost (never during renames)."""
+    def hard_exit() -> None:
+        with WRITING:
+            os._exit(128 + signal.SIGTERM)
+
+    timer = threading.Timer(seconds, hard_exit)
+    timer.daemon = True
+    timer.start()
+
+
+def _worker_init() -> None:
+    """Workers leave Ctrl-C to the coordinator; SIGTERM kills their kernels at once, then ends them."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+    def stop(signum, frame):
+        kernels.kill_children()
+        if not STOPPING.is_set():
+            STOPPING.set()
+            _exit_after(WORKER_GRACE_SECONDS)
+        if _BUSY:
+            raise KeyboardInterrupt  # run_brief removes its temporaries, then _worker_run exits
+        _stop_kernels_and_exit()
+
+    signal.signal(signal.SIGTERM, stop)
+    kernels.die_with_parent()  # the build was killed (its forkserver ends with it): so does this worker
+    # Kernels inherit file descriptor 2; their start-up chatter (transport warnings) would flood the build's
+    # log, so they write to /dev/null while this worker keeps its own stderr for real errors.
+    saved = os.dup(2)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 2)
+    os.close(devnull)
+    sys.stderr = os.fdopen(saved, "w", buffering=1)
+    kernels.prepare_process(worker=True)
+    # nbclient reports a dead or timed-out kernel through papermill's logger; the summary says it better.
+    papermill_log = logging.getLogger("papermill")
+    papermill_log.addHandler(logging.NullHandler())
+    papermill_log.propagate = False
+    # Import the heavy modules once per worker, not once per brief.
+    import nbformat  # noqa: F401
+    import papermill  # noqa: F401
+
+    from .. import export  # noqa: F401
+
+
+def _kill_workers(executor: futures.ProcessPoolExecutor) -> None:
+    """SIGKILL every worker of the pool (stopped ones too); their kernels die with them."""
+    for process in list((getattr(executor, "_processes", None) or {}).values()):
+        with contextlib.suppress(Exception):
+            process.kill()
+
+
+def _stop_pool(executor: futures.ProcessPoolExecutor) -> None:
+    """After an interrupt: terminate the workers (they kill their kernels first), kill the ones that linger."""
+    with signals_deferred(redeliver=False):  # a second Ctrl-C must not cut the clean-up short
+        processes = list((getattr(executor, "_processes", None) or {}).values())
+        executor.shutdown(wait=False, cancel_futures=True)
+        for process in processes:
+            with contextlib.suppress(Exception):
+                process.terminate()
+        deadline = time.monotonic() + WORKER_STOP_SECONDS
+        for process in processes:
+            with contextlib.suppress(Exception):
+                process.join(timeout=max(0.1, deadline - time.monotonic()))
+        for process in processes:
+            with contextlib.suppress(Exception):
+                if process.is_alive():
+                    process.kill()
+                    process.join(timeout=5)
+
+
+def run_pool(todo, formats, reports, processed, timeout, progress, fingerprints, version, built_at, jobs,
+             notebooks, done: list[BriefOutcome]) -> None:
+    """Run the briefs in worker processes; append each outcome to ``done`` as it arrives."""
+    from tqdm import tqdm
+
+    jobs = max(1, min(jobs or os.cpu_count() or 1, len(todo)))
+    context = multiprocessing.get_context("forkserver" if sys.platform != "win32" else "spawn")
+    bar = tqdm(total=len(todo), desc="briefs", unit="brief", disable=not progress, file=sys.stderr,
+               dynamic_ncols=True)
+
+    def arrived(outcome: BriefOutcome) -> None:
+        done.append(outcome)
+        bar.set_postfix_str(outcome.spec, refresh=False)
+        bar.update()
+        if not progress:
+            print(f"{outcome.status:>7} {outcome.spec} ({outcome.seconds:.1f} s)", file=sys.stderr, flush=True)
+
+    def died(brief: Brief, error: str) -> BriefOutcome:
+        return BriefOutcome(brief.spec, brief.slug, brief.title, brief.kind, brief.key, "failed", error=error)
+
+    # The overview and large briefs first, so the slowest work does not start last.
+    queue = sorted(todo, key=lambda item: (item[0].kind != "overview", item[0].kind == "country"))
+    deaths = 0
+    isolate = False  # after a worker died: one worker at a time, so the brief that killed it can be named
+    try:
+        while queue:
+            workers = 1 if isolate else min(jobs, len(queue))
+            executor = futures.ProcessPoolExecutor(max_workers=workers, mp_context=context,
+                                                   initializer=_worker_init)
+            broken: list[tuple[Brief, str]] = []
+            try:
+                pending = {}
+                for b, action in queue:
+                    brief_data = {"kind": b.kind, "key": b.key, "title": b.title, "parameters": b.parameters}
+                    if action == "export":
+                        future = executor.submit(_worker_run, brief_data, export_only=True, formats=formats,
+                                                 reports_dir=str(reports))
+                    else:
+                        future = executor.submit(
+                            _worker_run, brief_data, formats=formats, reports_dir=str(reports),
+                            processed_dir=str(processed) if processed != config.PROCESSED_DIR.resolve() else None,
+                            timeout=timeout, data_version=version, fingerprint=fingerprints[b.slug],
+                            notebooks_dir=str(notebooks), built_at=built_at)
+                    pending[future] = (b, action)
+                remaining = set(pending)
+                while remaining:
+                    finished, remaining = futures.wait(remaining, timeout=timeout + STALL_GRACE_SECONDS,
+                                                       return_when=futures.FIRST_COMPLETED)
+                    if not finished:
+                        # No answer for longer than a brief may run: a worker is stopped or hung outside its
+                        # notebook. Kill the pool; its briefs run again, one worker at a time.
+                        _kill_workers(executor)
+                    for future in finished:
+                        try:
+                            arrived(BriefOutcome(**future.result()))
+                        except futures.process.BrokenProcessPool:
+                            broken.append(pending[future])
+            except KeyboardInterrupt:
+                _stop_pool(executor)
+                raise
+            finally:
+                executor.shutdown(wait=True, cancel_futures=True)
+            queue = [item for item in queue if item in broken]  # in submission order
+            if not queue:
+                break
+            deaths += 1
+            if workers == 1:
+                # One worker runs its briefs in order: the first unfinished one was running when it died.
+                culprit = queue.pop(0)[0]
+                arrived(died(culprit, f"notebook {culprit.notebook.name}: the worker process building it died "
+                                     "(killed, or out of memory); its kernel stopped with it"))
+            isolate = workers > 1
+            if deaths >= MAX_WORKER_DEATHS and queue:
+                for brief, _ in queue:
+                    arrived(died(brief, f"not built: worker processes died {deaths} times in this build"))
+                queue = []
+    finally:
+        bar.close()
