@@ -8,6 +8,9 @@ import os
 import pytest
 
 os.environ.setdefault("MPLBACKEND", "Agg")
+# The commands' messages are parsed line by line here: no timestamps (a run off a terminal gets them, which
+# test_doors.py checks under `env -i`, where this variable is not set).
+os.environ.setdefault("MINERAL_ANALYSIS_LOG", "plain")
 
 
 @pytest.fixture(scope="session")
