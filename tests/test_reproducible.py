@@ -34,7 +34,7 @@ EPOCH = "1767225600"  # 2026-01-01 00:00:00 UTC
 CHART_SCRIPT = textwrap.dedent("""
     import io, sys
     import pandas as pd
-    from mineral_analysis import plots, style
+    from mineral_analysis import maps, plots, style
     frame = pd.DataFrame({
         "record_id": ["A-1", "A-2", "B-1"], "agency": ["DFC", "DFC", "EXIM"],
         "title": ["Кобальт 🚀", "Copper", "Lithium"],
@@ -46,7 +46,8 @@ CHART_SCRIPT = textwrap.dedent("""
     })
     figures = {"by_agency": plots.plot_funding_by(frame, "agency", title="Заголовок 🚀"),
                "timeline": plots.plot_timeline(frame, title="When"),
-               "mobilized": plots.plot_mobilized(frame)}
+               "mobilized": plots.plot_mobilized(frame),
+               "funding_map": maps.plot_funding_map(frame, title="Where 🚀")}
     for name, fig in figures.items():
         buffer = io.BytesIO()
         fig.savefig(buffer, format="png", dpi=110, bbox_inches="tight", facecolor="white", metadata=style.PNG_METADATA)
