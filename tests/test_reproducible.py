@@ -152,7 +152,9 @@ def test_charts_are_the_same_bytes_whatever_the_account_and_the_system_fonts(tmp
     hostile.mkdir()
     (hostile / "matplotlibrc").write_text(
         "axes.facecolor: red\nfigure.facecolor: red\nfont.family: serif\nfont.size: 30\nlines.linewidth: 9\n"
-        "savefig.transparent: True\naxes.prop_cycle: cycler('color', ['00ff00'])\ntimezone: Asia/Tokyo\n",
+        "savefig.transparent: True\naxes.prop_cycle: cycler('color', ['00ff00'])\ntimezone: Asia/Tokyo\n"
+        "axes.grid: True\ngrid.linewidth: 4\naxes.linewidth: 5\nxtick.labelsize: 20\nytick.color: red\n"
+        "patch.force_edgecolor: True\npatch.edgecolor: red\nhatch.color: red\n",
         encoding="utf-8")
     for name, env in {"hostile-rc": _env(MPLCONFIGDIR=str(hostile)),
                       "no-fonts": _env(FONTCONFIG_FILE=str(no_fonts))}.items():
