@@ -136,7 +136,7 @@ def test_helpers_leave_the_callers_matplotlib_alone():
         {k: v for k, v in before_rc.items() if k != "backend"}
 
 
-def test_charts_use_the_bundled_font_and_show_any_character():
+def test_charts_use_the_bundled_font_and_show_any_character(caplog):
     frame = _frame()
     frame.loc[0, "title"] = "Кобальт 🚀 ✅ 漢"
     frame["mobilized_usd"] = frame["mobilized_usd"].fillna(50e6)
@@ -144,6 +144,8 @@ def test_charts_use_the_bundled_font_and_show_any_character():
         warnings.simplefilter("error")  # matplotlib warns "Glyph ... missing from font(s)" for an empty box
         fig = plots.plot_mobilized(frame, title="Заголовок 🚀")
         _png(fig)
+    # a bold title falling back to Last Resort must not log "Failed to find font weight" into the brief
+    assert not [r for r in caplog.records if r.name.startswith("matplotlib") and r.levelno >= 30]
     used = {t.get_fontname() for t in fig.findobj(mpl.text.Text) if t.get_text()}
     assert used == {fonts.FONT_FAMILY}
     from matplotlib import font_manager

@@ -34,7 +34,7 @@ EPOCH = "1767225600"  # 2026-01-01 00:00:00 UTC
 CHART_SCRIPT = textwrap.dedent("""
     import io, sys
     import pandas as pd
-    from mineral_analysis import plots, style
+    from mineral_analysis import maps, plots, style
     frame = pd.DataFrame({
         "record_id": ["A-1", "A-2", "B-1"], "agency": ["DFC", "DFC", "EXIM"],
         "title": ["Кобальт 🚀", "Copper", "Lithium"],
@@ -46,7 +46,8 @@ CHART_SCRIPT = textwrap.dedent("""
     })
     figures = {"by_agency": plots.plot_funding_by(frame, "agency", title="Заголовок 🚀"),
                "timeline": plots.plot_timeline(frame, title="When"),
-               "mobilized": plots.plot_mobilized(frame)}
+               "mobilized": plots.plot_mobilized(frame),
+               "funding_map": maps.plot_funding_map(frame, title="Where 🚀")}
     for name, fig in figures.items():
         buffer = io.BytesIO()
         fig.savefig(buffer, format="png", dpi=110, bbox_inches="tight", facecolor="white", metadata=style.PNG_METADATA)
@@ -151,7 +152,9 @@ def test_charts_are_the_same_bytes_whatever_the_account_and_the_system_fonts(tmp
     hostile.mkdir()
     (hostile / "matplotlibrc").write_text(
         "axes.facecolor: red\nfigure.facecolor: red\nfont.family: serif\nfont.size: 30\nlines.linewidth: 9\n"
-        "savefig.transparent: True\naxes.prop_cycle: cycler('color', ['00ff00'])\ntimezone: Asia/Tokyo\n",
+        "savefig.transparent: True\naxes.prop_cycle: cycler('color', ['00ff00'])\ntimezone: Asia/Tokyo\n"
+        "axes.grid: True\ngrid.linewidth: 4\naxes.linewidth: 5\nxtick.labelsize: 20\nytick.color: red\n"
+        "patch.force_edgecolor: True\npatch.edgecolor: red\nhatch.color: red\n",
         encoding="utf-8")
     for name, env in {"hostile-rc": _env(MPLCONFIGDIR=str(hostile)),
                       "no-fonts": _env(FONTCONFIG_FILE=str(no_fonts))}.items():

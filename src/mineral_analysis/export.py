@@ -7,7 +7,9 @@ brief_html brief.ipynb``), and plain functions for the library's own build:
   stylesheet, images as ``data:`` URIs, and a Content-Security-Policy that forbids everything else.
   Code inputs and prompts are left out; markdown and outputs stay.
 * :func:`html_to_pdf` lays that page out on A4 with WeasyPrint, which is never allowed to fetch a URL
-  other than ``data:``.
+  other than ``data:`` and knows no font but the package's own (:mod:`mineral_analysis.fonts`).
+* Every page is set in the bundled fonts: the HTML embeds the subset it uses as ``@font-face`` rules with
+  ``data:`` URLs, so the same notebook gives the same bytes and the same look on any machine.
 * :func:`write_index` writes the page that lists every brief; :func:`write_bytes_atomic` and
   :func:`write_text_atomic` replace a file without ever leaving half of it on disk.
 

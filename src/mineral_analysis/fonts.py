@@ -244,16 +244,14 @@ def _fontconfig_create():
     return fontconfig.FcConfigCreate()
 
 
-def bundled_font_config():
-    """A WeasyPrint ``FontConfiguration`` that knows the bundled font files and no system font.
-
-    ``@font-face`` rules of the document are added to it as usual. Text is therefore laid out the same
-    whatever fonts the machine has, and never with a font the brief does not ship.
-    """
+@lru_cache(maxsize=1)
+def _bundled_font_configuration_class():
     from weasyprint.text.ffi import ffi, fontconfig, pangoft2
     from weasyprint.text.fonts import FontConfiguration
 
     class BundledFontConfiguration(FontConfiguration):
+        """WeasyPrint's font configuration with the bundled files in place of the system's fonts."""
+
         def __init__(self):
             super().__init__()
             # Replace the system configuration (loaded by the parent) with one holding only the bundled files.
@@ -266,4 +264,14 @@ def bundled_font_config():
             pangoft2.pango_fc_font_map_set_config(ffi.cast("PangoFcFontMap *", self.font_map), config)
             fontconfig.FcConfigDestroy(config)  # the font map keeps its own reference
 
-    return BundledFontConfiguration()
+    return BundledFontConfiguration
+
+
+def bundled_font_config():
+    """A new WeasyPrint ``FontConfiguration`` that knows the bundled font files and no system font.
+
+    ``@font-face`` rules of the document are added to it as usual. Text is therefore laid out the same
+    whatever fonts the machine has, and never with a font the brief does not ship; and where fontconfig lists
+    no font at all, WeasyPrint still has fonts (with none, Pango crashes the process).
+    """
+    return _bundled_font_configuration_class()()

@@ -13,6 +13,7 @@ themselves in that style wherever they are shown (``savefig``, JupyterLab's inli
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 from collections.abc import Iterator
 from functools import lru_cache
 from pathlib import Path
@@ -79,6 +80,9 @@ def register_fonts() -> tuple[str, ...]:
         font_manager.fontManager.addfont(path)
     manager = font_manager.fontManager
     bundled = [entry for entry in manager.ttflist if entry.fname in paths]
+    # The fallback has one weight; listed as bold as well, it serves bold titles without matplotlib logging
+    # "Failed to find font weight bold" into the brief (its glyphs are the same at any weight).
+    bundled += [dataclasses.replace(entry, weight=700) for entry in bundled if entry.name == FALLBACK_FAMILY]
     manager.ttflist = bundled + [entry for entry in manager.ttflist if entry.fname not in paths]
     cached = getattr(manager, "_findfont_cached", None)
     if cached is not None and hasattr(cached, "cache_clear"):  # an earlier look-up may have chosen another copy
