@@ -207,7 +207,7 @@ def _read_well_formed(path: Path, columns: list[str]) -> RawTable | None:
     rows = table.num_rows
     physical_lines = data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
     # Line numbers are row + 2 only when every record is one physical line (no blank or multi-line record).
-    if [c.strip() for c in table.column_names] != columns or rows == 0 or physical_lines != rows + 1:
+    if table.column_names != columns or rows == 0 or physical_lines != rows + 1:
         return None
     frame = table.to_pandas()
     blank = np.ones(rows, dtype=bool)
