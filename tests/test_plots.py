@@ -35,6 +35,7 @@ def _frame() -> pd.DataFrame:
                                         "country_iso3", "minerals"])
     frame["announced_date"] = pd.to_datetime(frame["announced_date"])
     frame["country_names"] = frame["country_iso3"]
+    frame["binding_status"] = ["binding", "not binding", "not binding", "binding", "not stated"]
     return frame
 
 
@@ -55,7 +56,7 @@ def test_funding_by_draws_every_grouping(by):
     assert isinstance(fig, Figure)
     text = _texts(fig)
     assert f"By {by}" in text
-    assert "Binding" in text and "Non-binding" in text
+    assert "Binding" in text and "Not binding" in text and "Not stated" in text
     assert _png(fig).startswith(b"\x89PNG")
 
 

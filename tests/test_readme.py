@@ -85,6 +85,7 @@ def run_shown(command: str, project: Path) -> subprocess.CompletedProcess:
     env = {**os.environ, "PATH": f"{Path(sys.prefix) / 'bin'}:{os.environ['PATH']}", "MINERAL_ANALYSIS_LOG": "plain",
            "MPLBACKEND": "Agg"}
     env.pop(config.ROOT_VARIABLE, None)
+    command = command.replace(" DIR ", f" {shlex.quote(str(project))} ")  # the placeholder for a project folder
     words = shlex.split(command)
     if words[0] == "make" and words[1] in DRY_RUN_TARGETS:
         command = f"make -n {shlex.join(words[1:])}"

@@ -39,7 +39,7 @@ CHART_SCRIPT = textwrap.dedent("""
         "record_id": ["A-1", "A-2", "B-1"], "agency": ["DFC", "DFC", "EXIM"],
         "title": ["Кобальт 🚀", "Copper", "Lithium"],
         "amount_usd": [5e8, 2e8, 1e9], "counted_usd": [5e8, 2e8, 1e9], "is_binding": [True, False, True],
-        "is_aggregate": [False, False, False], "mobilized_usd": [1e8, None, None],
+        "binding_status": ["binding", "not binding", "binding"], "is_aggregate": [False, False, False], "mobilized_usd": [1e8, None, None],
         "instrument_label": ["Loan", "Equity", "Loan"], "country_iso3": ["ZMB", "ZMB", "AUS"],
         "country_names": ["Zambia", "Zambia", "Australia"], "minerals": ["cobalt", "copper;cobalt", "lithium"],
         "announced_date": pd.to_datetime(["2025-09-01", None, "2025-11-01"]),
