@@ -203,3 +203,41 @@ def test_system_packages_script_prints_the_command_for_a_non_root_user(tmp_path)
     assert "apt-get must not run" not in result.stderr
     assert "apt-get install -y --no-install-recommends" in result.stderr and "chromium" in result.stderr
     assert "poppler-utils" in result.stderr
+
+
+# --- JupyterLab: the project's kernel shows the library's figures inline ---------------------------------------
+
+LAB_CELLS = [
+    "from mineral_analysis import load_financing, plots\nimport matplotlib\nbackend_before = matplotlib.get_backend()",
+    "financing = load_financing()\nplots.plot_funding_by(financing, 'agency', title='By agency')",
+    "import matplotlib.pyplot as plt\nplt.plot([1, 2, 3], [1, 4, 9]);",
+    "print(backend_before == matplotlib.get_backend(), 'inline' in matplotlib.get_backend())",
+]
+
+
+@pytest.mark.slow
+def test_the_project_kernel_shows_figures_inline_as_jupyterlab_does(tmp_path):
+    """As `make lab` runs it: the kernel the notebooks name, no MPLBACKEND; a returned chart and the analyst's
+    own pyplot figure both display as images, and importing the library left the backend alone."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in LAB_CELLS])
+    notebook.metadata["kernelspec"] = {"name": "mineral-analysis", "display_name": "Python (mineral-analysis)",
+                                       "language": "python"}
+    env = {k: v for k, v in os.environ.items() if k != "MPLBACKEND"}
+    saved = os.environ.copy()
+    os.environ.clear()
+    os.environ.update(env)  # the kernel inherits this process's environment, as under `make lab`
+    try:
+        NotebookClient(notebook, timeout=300, kernel_name="mineral-analysis",
+                       resources={"metadata": {"path": str(config.NOTEBOOKS_DIR)}}).execute()
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+    chart, own_plot, check = notebook.cells[1], notebook.cells[2], notebook.cells[3]
+    assert any("image/png" in o.get("data", {}) for o in chart.outputs), chart.outputs
+    assert not any("<Figure size" in o.get("data", {}).get("text/plain", "") and "image/png" not in o.get("data", {})
+                   for o in chart.outputs)
+    assert any("image/png" in o.get("data", {}) for o in own_plot.outputs), own_plot.outputs
+    assert "True True" in "".join(o.get("text", "") for o in check.outputs)

@@ -113,6 +113,14 @@ class BriefFigure(Figure):
         with chart_style():
             return super().savefig(fname, **kwargs)
 
+    def _repr_png_(self) -> bytes:
+        """How Jupyter shows a returned figure: as a PNG, whatever backend pyplot has (or whether it is loaded)."""
+        import io
+
+        buffer = io.BytesIO()
+        self.savefig(buffer, format="png", bbox_inches="tight")
+        return buffer.getvalue()
+
 
 def new_figure(width: float, height: float, **kwargs) -> BriefFigure:
     """A :class:`BriefFigure` of ``width`` x ``height`` inches, made in the brief style."""
