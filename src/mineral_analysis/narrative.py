@@ -550,13 +550,13 @@ def items_table_html(financing: pd.DataFrame) -> str:
         mineral_text = ", ".join(f'<a href="{brief_href("mineral", m)}">{esc(m)}</a>' for m in minerals)
         cell = " · ".join(x for x in (where or "location not stated", mineral_text or "mineral not stated"))
         mobilised = f"<br><small>+ {esc(row['Mobilised'])} mobilised</small>" if row["Mobilised"] else ""
-        flag = " ‡" if raw["conflict"] else ""
+        flag = " *" if raw["conflict"] else ""
         body.append(
             f'<tr id="{esc(row["ID"])}"><th scope="row"><a href="{brief_href("agency", raw["agency"])}">'
             f'{esc(row["ID"])}</a></th><td>{esc(row["Item"])}</td><td class="num">{esc(row["Amount"])}{mobilised}</td>'
             f'<td><span class="binding binding-{esc(row["Binding"].replace(" ", "-"))}">{esc(row["Binding"])}</span></td>'
             f'<td>{esc(row["Instrument"])}</td><td>{cell}</td><td class="source">{esc(row["Source"])}{flag}</td></tr>')
-    caption = ("<caption>Financing items, by agency. ID links to the agency's brief; ‡ marks an item whose sources "
+    caption = ("<caption>Financing items, by agency. ID links to the agency's brief; * marks an item whose sources "
                "disagree (see the notes below).</caption>")
     return f'<table class="items-table">{caption}{head}<tbody>{"".join(body)}</tbody></table>'
 
@@ -649,13 +649,21 @@ def alt_matrix(financing: pd.DataFrame) -> str:
 
 
 def participants_html(membership: pd.DataFrame) -> str:
-    """Every participant with its roles, each name linking to its country brief."""
+    """Every participant under its most specific role, each name linking to its country brief."""
+    from .analysis import ROLE_PRIORITY
+
     roles = roles_by_country(membership)
-    rows = "".join(
-        f'<tr><th scope="row"><a href="{brief_href("country", r["iso3"])}">{esc(display_name(r["iso3"], r["name"]))}</a>'
-        f'</th><td>{esc(r["roles"])}</td></tr>' for _, r in roles.iterrows())
-    return (f'<table class="participants-table"><caption>Participants and their roles ({len(roles)})</caption>'
-            f'<thead><tr><th scope="col">Participant</th><th scope="col">Roles</th></tr></thead><tbody>{rows}</tbody></table>')
+    entries = []
+    for role in ROLE_PRIORITY:
+        members = roles[roles["primary_role"] == role]
+        if members.empty:
+            continue
+        names = ", ".join(f'<a href="{brief_href("country", r["iso3"])}">{esc(display_name(r["iso3"], r["name"]))}</a>'
+                          for _, r in members.iterrows())
+        label = "Delegation only" if role == "ministerial_participant" else GROUP_SHORT[role]
+        entries.append(f"<dt>{esc(label)} ({len(members)})</dt><dd>{names}</dd>")
+    return (f'<div class="participants"><h3>Participants by their most specific role ({len(roles)})</h3>'
+            f'<dl>{"".join(entries)}</dl></div>')
 
 
 def agreements_html(membership: pd.DataFrame, empty: str = "No agreement in the sources") -> str:
@@ -665,7 +673,7 @@ def agreements_html(membership: pd.DataFrame, empty: str = "No agreement in the 
         return f"<p>{esc(empty)}.</p>"
     body, notes = [], []
     for _, r in rows.iterrows():
-        flag = " ‡" if r["conflict"] else ""
+        flag = " *" if r["conflict"] else ""
         body.append(f'<tr id="{esc(r["record_id"])}"><th scope="row">{esc(r["record_id"])}</th>'
                     f'<td>{esc(GROUP_SHORT[r["group"]])}</td>'
                     f'<td><a href="{brief_href("country", r["iso3"])}">{esc(display_name(r["iso3"], r["name"]))}</a></td>'
@@ -675,7 +683,7 @@ def agreements_html(membership: pd.DataFrame, empty: str = "No agreement in the 
             text += (" " if text else "") + f"<em>Sources differ:</em> {esc(r['conflict'])}"
         if text:
             notes.append(f'<li><a href="#{esc(r["record_id"])}">{esc(r["record_id"])}</a>: {text}</li>')
-    table = ('<table class="agreements-table"><caption>Roles beyond the delegation; ‡ marks a role whose sources '
+    table = ('<table class="agreements-table"><caption>Roles beyond the delegation; * marks a role whose sources '
              'disagree</caption><thead><tr><th scope="col">ID</th><th scope="col">Role</th><th scope="col">Country</th>'
              f'<th scope="col">As written</th><th scope="col">Source</th></tr></thead><tbody>{"".join(body)}</tbody></table>')
     return table + (f'<div class="item-notes"><h3>Notes on the roles</h3><ul>{"".join(notes)}</ul></div>' if notes else "")
