@@ -831,7 +831,7 @@ def _outputs_present(reports: Path, slug: str, formats: tuple[str, ...]) -> bool
     return all((reports / f"{slug}.{ext}").exists() for ext in (*formats, "ipynb"))
 
 
-def _write_index(reports: Path, manifest: dict, data_version: str) -> None:
+def _write_index(reports: Path, manifest: dict, data_version: str, processed: Path | None = None) -> None:
     """Write ``index.html`` listing every brief; unchanged content is not rewritten (a no-op build writes nothing)."""
     from .index_page import write_index
 
@@ -848,7 +848,8 @@ def _write_index(reports: Path, manifest: dict, data_version: str) -> None:
     built_times = [e.get("built_at", "") for e in manifest.get("briefs", {}).values() if e.get("built_at")]
     path = reports / "index.html"
     staged = reports / STAGING_DIR / "index.html"
-    write_index(entries, staged, data_version=data_version, built_at=max(built_times) if built_times else None)
+    write_index(entries, staged, data_version=data_version, built_at=max(built_times) if built_times else None,
+                processed_dir=processed)
     if path.exists() and path.read_bytes() == staged.read_bytes():
         staged.unlink()
     else:
@@ -971,7 +972,7 @@ def _build_locked(only, formats, jobs, force, processed, reports, timeout, progr
             # The index depends only on the manifest and the outputs present: a no-op build leaves it alone
             # (and skips importing the exporters, which costs more than the rest of a no-op build).
             if changed or todo or not (reports / "index.html").exists():
-                _write_index(reports, manifest, data_version)
+                _write_index(reports, manifest, data_version, processed)
     return BuildResult(outcomes + done, time.perf_counter() - started)
 
 

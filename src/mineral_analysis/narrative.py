@@ -557,7 +557,7 @@ def items_table_html(financing: pd.DataFrame) -> str:
             f'<td><span class="binding binding-{esc(row["Binding"].replace(" ", "-"))}">{esc(row["Binding"])}</span></td>'
             f'<td>{esc(row["Instrument"])}</td><td>{cell}</td><td class="source">{esc(row["Source"])}{flag}</td></tr>')
     caption = ("<caption>Financing items, by agency. ID links to the agency's brief; * marks an item whose sources "
-               "disagree (see the notes below).</caption>")
+               "disagree (see the item's notes).</caption>")
     return f'<table class="items-table">{caption}{head}<tbody>{"".join(body)}</tbody></table>'
 
 
