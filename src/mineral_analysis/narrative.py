@@ -382,7 +382,9 @@ def key_findings(kind: str, financing: pd.DataFrame, membership: pd.DataFrame, k
         here = membership[membership["iso3"] == key]
         groups = [GROUP_SHORT[g] for g in GROUPS if g in set(here["group"])]
         name = display_name(key)
-        out.insert(0, f"**{esc(name)}**: " + (esc(", ".join(groups)) if groups else "no role at the ministerial in the sources") + ".")
+        delegations = int(roles_by_country(membership)["ministerial_participant"].sum())
+        out.insert(0, f"**{esc(name)}**: " + (esc(", ".join(groups)) if groups else "no role at the ministerial in the sources")
+                   + (f"; one of the {delegations} delegations at the ministerial." if "ministerial_participant" in set(here["group"]) else "."))
     if kind == "mineral":
         exploded = explode_minerals(financing)
         agencies = [a for a in AGENCIES if a in set(rows["agency"])]
