@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import html
 import io
+import re
 
 import pandas as pd
 
@@ -529,11 +530,13 @@ def brief_records(kind: str, financing: pd.DataFrame, membership: pd.DataFrame, 
     return table[["table", *columns]].reset_index(drop=True)
 
 
-def items_table_html(financing: pd.DataFrame) -> str:
+def items_table_html(financing: pd.DataFrame, *, compact: bool = False) -> str:
     """The financing items as an HTML table laid out for the page, each row anchored by its record id.
 
     Seven columns (ID, item, amount, binding, instrument, where and minerals, source); agencies, countries and
-    minerals link to their briefs; conflicts and notes follow as a numbered list keyed by ID.
+    minerals link to their briefs; conflicts and notes follow as a list keyed by ID (``item_notes_html``).
+    ``compact`` keeps five (ID, item, amount, binding, source): the overview's list, whose IDs lead to the
+    agency briefs that give the rest.
     """
     from .analysis import items_table
 
@@ -553,14 +556,18 @@ def items_table_html(financing: pd.DataFrame) -> str:
         cell = " · ".join(x for x in (where or "location not stated", mineral_text or "mineral not stated"))
         mobilised = f"<br><small>+ {esc(row['Mobilised'])} mobilised</small>" if row["Mobilised"] else ""
         flag = " *" if raw["conflict"] else ""
+        middle = "" if compact else f'<td>{esc(row["Instrument"])}</td><td>{cell}</td>'
         body.append(
             f'<tr id="{esc(row["ID"])}"><th scope="row"><a href="{brief_href("agency", raw["agency"])}">'
             f'{esc(row["ID"])}</a></th><td>{esc(row["Item"])}</td><td class="num">{esc(row["Amount"])}{mobilised}</td>'
             f'<td><span class="binding binding-{esc(row["Binding"].replace(" ", "-"))}">{esc(row["Binding"])}</span></td>'
-            f'<td>{esc(row["Instrument"])}</td><td>{cell}</td><td class="source">{esc(row["Source"])}{flag}</td></tr>')
+            f'{middle}<td class="source">{esc(row["Source"])}{flag}</td></tr>')
     caption = ("<caption>Financing items, by agency. ID links to the agency's brief; * marks an item whose sources "
                "disagree (see the item's notes).</caption>")
-    return f'<table class="items-table">{caption}{head}<tbody>{"".join(body)}</tbody></table>'
+    if compact:
+        head = re.sub(r'<th scope="col">(Instrument|Where · minerals)</th>', "", head)
+    kind = "items-table items-compact" if compact else "items-table"
+    return f'<table class="{kind}">{caption}{head}<tbody>{"".join(body)}</tbody></table>'
 
 
 def item_notes_html(financing: pd.DataFrame) -> str:
@@ -689,3 +696,8 @@ def agreements_html(membership: pd.DataFrame, empty: str = "No agreement in the 
              'disagree</caption><thead><tr><th scope="col">ID</th><th scope="col">Role</th><th scope="col">Country</th>'
              f'<th scope="col">As written</th><th scope="col">Source</th></tr></thead><tbody>{"".join(body)}</tbody></table>')
     return table + (f'<div class="item-notes"><h3>Notes on the roles</h3><ul>{"".join(notes)}</ul></div>' if notes else "")
+
+
+def mineral_links(financing: pd.DataFrame) -> str:
+    """Markdown: every mineral the items name, each linking to its brief."""
+    return ", ".join(link("mineral", m, m) for m in _mineral_names(financing))
