@@ -179,11 +179,12 @@ def _overview_parts(entries: list[Mapping[str, Any]], processed_dir) -> dict[str
             pass
     built = {(e.get("kind"), e.get("key")): e for e in entries if e.get("html")}
     numbers = headline_numbers(financing)
+    delegations = membership.loc[membership["group"] == "ministerial_participant", "iso3"].nunique()
     esc = _html.escape
     figures = (f"<ul class=\"index-headline\"><li><strong>{numbers['items']}</strong> financing items</li>"
                f"<li><strong>{esc(format_usd(numbers['total_usd']))}</strong> in all (stated totals counted once)</li>"
                f"<li><strong>{esc(format_usd(numbers['binding_usd']))}</strong> binding</li>"
-               f"<li><strong>{membership['iso3'].nunique()}</strong> participants</li></ul>")
+               f"<li><strong>{delegations}</strong> delegations at the ministerial</li></ul>")
     world = participant_svg(membership, {code for (kind, code) in built if kind == "country"})
     return {"findings": findings,
             "html": f"<section class=\"index-overview\"><h2>At a glance</h2>{figures}{world}</section>"}
@@ -224,7 +225,8 @@ def participant_svg(membership, linked: set[str]) -> str:
     return (f'<figure class="index-map"><svg viewBox="0 0 {width:.0f} {height:.0f}" role="img" '
             f'aria-labelledby="index-map-caption" xmlns="http://www.w3.org/2000/svg">'
             f'<g class="land">{"".join(shapes)}</g><g class="participants">{"".join(links)}</g></svg>'
-            f'<figcaption id="index-map-caption">The {len(participants)} participants of the ministerial (in blue); '
+            f'<figcaption id="index-map-caption">The {len(participants)} participants of the ministerial, the host '
+            'included (in blue; small states as dots); '
             'select one to open its brief. Made with Natural Earth.</figcaption></figure>')
 
 

@@ -410,9 +410,11 @@ def one_line_finding(kind: str, financing: pd.DataFrame, membership: pd.DataFram
         return (", ".join(groups) or "no role in the sources").capitalize() + "; no financing item located here."
     if not numbers["items"]:
         return "No financing item in the sources."
-    text = (f"{numbers['items']} item{'s' if numbers['items'] != 1 else ''}, {format_usd(numbers['total_usd'])}, "
-            f"{share_text(numbers['binding_usd'], numbers['total_usd'])} binding")
-    return text + "."
+    items = f"{numbers['items']} item{'s' if numbers['items'] != 1 else ''}"
+    if not numbers["total_usd"]:
+        return f"{items}, no amount stated."
+    return (f"{items}, {format_usd(numbers['total_usd'])}, "
+            f"{share_text(numbers['binding_usd'], numbers['total_usd'])} binding.")
 
 
 def _brief_rows(kind: str, financing: pd.DataFrame, key: str) -> pd.DataFrame:
