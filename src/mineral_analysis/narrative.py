@@ -381,7 +381,7 @@ def key_findings(kind: str, financing: pd.DataFrame, membership: pd.DataFrame, k
             out.append("No item names a mineral.")
     if kind == "country":
         here = membership[membership["iso3"] == key]
-        groups = [GROUP_SHORT[g] for g in GROUPS if g in set(here["group"])]
+        groups = [_lower_role(GROUP_SHORT[g]) for g in GROUPS if g in set(here["group"])]
         name = display_name(key)
         delegations = int(roles_by_country(membership)["ministerial_participant"].sum())
         out.insert(0, f"**{esc(name)}**: " + (esc(", ".join(groups)) if groups else "no role at the ministerial in the sources")
@@ -398,6 +398,11 @@ def key_findings(kind: str, financing: pd.DataFrame, membership: pd.DataFrame, k
         out.append(f"A further {_bn(numbers['mobilized_usd'])} of capital mobilised from others is reported apart, "
                    "never added to the totals.")
     return out[:5]
+
+
+def _lower_role(label: str) -> str:
+    """A role label inside a sentence: lower case, but FORGE stays a name."""
+    return label if label.startswith("FORGE") else label[:1].lower() + label[1:]
 
 
 def one_line_finding(kind: str, financing: pd.DataFrame, membership: pd.DataFrame, key: str = "") -> str:
