@@ -177,6 +177,9 @@ def agency_headline(financing: pd.DataFrame, code: str) -> str:
     rows = financing[financing["agency"] == code]
     numbers = headline_numbers(rows)
     aggregates = rows[rows["is_aggregate"]]
+    if not numbers["total_usd"]:
+        return (f"The sources list **{numbers['items']} item(s)** for {esc(AGENCIES[code].label)}, none with a "
+                "stated amount: they are counted, not summed.")
     text = (f"The sources list **{numbers['items']} items** for {esc(AGENCIES[code].label)}, worth "
             f"**{_bn(numbers['total_usd'])}** (stated totals counted once), of which **{_bn(numbers['binding_usd'])} "
             f"({share_text(numbers['binding_usd'], numbers['total_usd'])}) is binding**; "
@@ -344,7 +347,11 @@ def key_findings(kind: str, financing: pd.DataFrame, membership: pd.DataFrame, k
         out.append(f"**{countries} countries{eu}** sent delegations; "
                    f"**{int(roles['bilateral_framework'].sum())}** signed a bilateral framework or memorandum "
                    "with the United States.")
-    if numbers["items"]:
+    if numbers["items"] and not total:
+        statuses = rows["binding_status"].value_counts()
+        parts = ", ".join(f"{count} {status}" for status, count in statuses.items())
+        out.append(f"**{numbers['items']} financing item(s)**, none with a stated amount ({esc(parts)}).")
+    elif numbers["items"]:
         out.append(f"**{numbers['items']} financing item(s)** worth **{_bn(total)}** (stated totals counted once): "
                    f"**{_bn(numbers['binding_usd'])} ({share_text(numbers['binding_usd'], total)}) binding**, "
                    f"{binding_parts_text(numbers)}.")
@@ -376,7 +383,8 @@ def key_findings(kind: str, financing: pd.DataFrame, membership: pd.DataFrame, k
         minerals = _mineral_names(rows)
         if minerals:
             named = ", ".join(link("mineral", m, m) for m in minerals[:6]) + (" and others" if len(minerals) > 6 else "")
-            out.append(f"{share_text(share * 100, 100)} of the money names no mineral; the items name {named}.")
+            lead = f"{share_text(share * 100, 100)} of the money names no mineral; the" if total else "The"
+            out.append(f"{lead} items name {named}.")
         else:
             out.append("No item names a mineral.")
     if kind == "country":
