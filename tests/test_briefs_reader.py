@@ -15,7 +15,7 @@ from pathlib import Path
 from urllib.parse import unquote
 
 import pytest
-from helpers import CHROMIUM, _chromium, needs_chromium, parse
+from helpers import _chromium, needs_chromium, parse
 from pypdf import PdfReader
 
 from mineral_analysis import load_financing, load_membership
@@ -82,8 +82,9 @@ def test_pdf_pages_a4_bounded_and_filled(reports):
 
 
 def _image_bottoms(pdf: Path) -> dict[int, list[float]]:
-    """Bottom edge (from the top, points) of each image per page, via ``pdfimages -list`` is not enough; use the
-    rendered page: the lowest non-white row above the footer."""
+    """The lowest drawn row above the footer on each page (points from the top), from the page rendered at 20 dpi:
+    figures count as content, which word boxes alone would miss."""
+    import numpy as np
     from PIL import Image
 
     out: dict[int, list[float]] = {}
@@ -91,10 +92,10 @@ def _image_bottoms(pdf: Path) -> dict[int, list[float]]:
         subprocess.run(["pdftoppm", "-png", "-r", "20", str(pdf), f"{tmp}/p"], check=True)
         for path in sorted(Path(tmp).glob("p-*.png")):
             number = int(path.stem.split("-")[1])
-            image = Image.open(path).convert("L")
-            width, height = image.size
+            pixels = np.asarray(Image.open(path).convert("L"))
+            height = pixels.shape[0]
             footer = int(height * (1 - 20 * MM / 841.9))
-            rows = [y for y in range(footer) if min(image.crop((0, y, width, y + 1)).getdata()) < 200]
+            rows = np.flatnonzero(pixels[:footer].min(axis=1) < 200).tolist()
             if rows:
                 out[number] = [rows[-1] / height * 841.9]
     return out

@@ -164,8 +164,8 @@ def _overview_parts(entries: list[Mapping[str, Any]], processed_dir) -> dict[str
     from pathlib import Path as _Path
 
     from mineral_analysis import narrative as nv
-    from mineral_analysis.analysis import headline_numbers
     from mineral_analysis.amounts import format_usd
+    from mineral_analysis.analysis import headline_numbers
     from mineral_analysis.data import load_financing, load_membership
 
     financing = load_financing(_Path(processed_dir))

@@ -477,7 +477,7 @@ def plot_funding_map(financing: pd.DataFrame, *, title: str | None = None) -> Fi
 
             refs = _size_references(vmax)
             x = _size_key(fig, x, refs, _bubble_area(np.array(refs), vmax)) + GAP_X
-        _notes(fig, notes + [CREDIT + "."], x=x)
+        _notes(fig, [*notes, CREDIT + "."], x=x)
     return fig
 
 
@@ -689,5 +689,5 @@ def plot_locator_map(membership: pd.DataFrame, iso3: str, *, title: str | None =
                          for r in ROLE_ORDER if counts.get(r, 0)]
         handles.append(Patch(facecolor=LAND, edgecolor=BORDER, linewidth=0.5, label="Not a participant"))
         legend = _fitted_legend(fig, handles, title="Role (most specific shown)")
-        _notes(fig, notes + [CREDIT + "."], x=MARGIN_X, top=_extent(fig, legend).y0 - 0.01, fontsize=8)
+        _notes(fig, [*notes, CREDIT + "."], x=MARGIN_X, top=_extent(fig, legend).y0 - 0.01, fontsize=8)
     return fig
