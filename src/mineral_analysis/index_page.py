@@ -173,10 +173,7 @@ def _overview_parts(entries: list[Mapping[str, Any]], processed_dir) -> dict[str
     findings = {}
     for entry in entries:
         kind, key = entry.get("kind"), entry.get("key") or ""
-        try:
-            findings[(kind, entry.get("key"))] = nv.one_line_finding(str(kind), financing, membership, str(key))
-        except Exception:  # noqa: BLE001 - a brief the data no longer knows keeps its row without a finding
-            pass
+        findings[(kind, entry.get("key"))] = nv.one_line_finding(str(kind), financing, membership, str(key))
     built = {(e.get("kind"), e.get("key")): e for e in entries if e.get("html")}
     numbers = headline_numbers(financing)
     delegations = membership.loc[membership["group"] == "ministerial_participant", "iso3"].nunique()

@@ -290,7 +290,7 @@ def finding_timeline(financing: pd.DataFrame) -> str:
 
 def display_name(iso3: str, name: object = None) -> str:
     """A country's name as the briefs print it; the EU's code as the body the sources name (European Commission)."""
-    from .countries import country_name
+    from .countries import CountryError, country_name
 
     if iso3 == "EUU":
         return "European Commission"
@@ -298,7 +298,7 @@ def display_name(iso3: str, name: object = None) -> str:
         return name.strip()
     try:
         return country_name(iso3)
-    except Exception:  # noqa: BLE001 - an unknown code shows as itself
+    except CountryError:  # an unknown code shows as itself
         return iso3
 
 
@@ -414,7 +414,10 @@ def _lower_role(label: str) -> str:
 
 
 def one_line_finding(kind: str, financing: pd.DataFrame, membership: pd.DataFrame, key: str = "") -> str:
-    """The brief's finding in one plain-text line (for the index): its items, total and binding share."""
+    """The brief's finding in one plain-text line (for the index): its items, total and binding share ("" for a
+    kind of brief this project does not make)."""
+    if kind not in ("overview", "agency", "country", "mineral"):
+        return ""
     rows = _brief_rows(kind, financing, key)
     numbers = headline_numbers(rows)
     if kind == "country" and not numbers["items"]:
