@@ -69,8 +69,11 @@ def page_text(html: str) -> str:
     return re.sub(r"\s+", " ", "".join(parse(html).text))
 
 
-def assert_self_contained(html: str) -> None:
-    """No script, no handler, no resource from anywhere but data: URIs, the brief's CSP in force."""
+def assert_self_contained(html: str, *, inline_svg: bool = False) -> None:
+    """No script, no handler, no resource from anywhere but data: URIs, the brief's CSP in force.
+
+    ``inline_svg`` admits inline ``<svg>`` drawings (the index's map); their attributes pass the same checks.
+    """
     lowered = html.lower()
     assert "<script" not in lowered
     assert "mathjax" not in lowered and "require.js" not in lowered and "requirejs" not in lowered
@@ -81,7 +84,9 @@ def assert_self_contained(html: str) -> None:
     csp = [a.get("content") for t, a in doc.tags if t == "meta" and (a.get("http-equiv") or "").lower() == "content-security-policy"]
     assert csp and csp[0].startswith("default-src 'none'; img-src data:; style-src 'unsafe-inline'; font-src data:")
     for tag, attrs in doc.tags:
-        assert tag not in {"script", "link", "iframe", "frame", "object", "embed", "base", "form", "svg", "audio", "video"}
+        forbidden = {"script", "link", "iframe", "frame", "object", "embed", "base", "form", "audio", "video",
+                     "foreignobject", "use", "image"} | (set() if inline_svg else {"svg"})
+        assert tag not in forbidden, tag
         for name, value in attrs.items():
             assert not name.startswith("on"), (tag, name)
             value = (value or "").strip()

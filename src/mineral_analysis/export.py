@@ -155,6 +155,7 @@ def brief_metadata(nb: Mapping[str, Any], fallback_title: str | None = None) -> 
     machine, human = _format_built_at(built_at)
     return {
         "title": str(title),
+        "pdf_href": _own_pdf(kind, block.get("key")),
         "subtitle": str(block.get("subtitle") or ""),
         "kind": kind,
         "kicker": KIND_LABELS.get(kind, "Brief"),
@@ -162,6 +163,15 @@ def brief_metadata(nb: Mapping[str, Any], fallback_title: str | None = None) -> 
         "built_at": machine,
         "built_at_display": human,
     }
+
+
+def _own_pdf(kind: str, key: object) -> str:
+    """The file name of the brief's own PDF (beside its HTML in reports/), or "" when the brief is not known."""
+    from mineral_analysis.briefs import KINDS, Brief
+
+    if kind not in KINDS or (kind != "overview" and not key):
+        return ""
+    return f"{Brief(kind, str(key or ''), '').slug}.pdf"
 
 
 def papermill_brief_block(metadata: Mapping[str, Any]) -> dict[str, str]:
@@ -226,7 +236,7 @@ _DROP_WITH_CONTENT = [
 
 _GLOBAL_ATTRS = frozenset({"class", "id", "title", "lang", "dir"})
 _TAG_ATTRS = {
-    "a": {"href"},
+    "a": {"href", "download"},
     "img": {"src", "alt", "width", "height"},
     "td": {"colspan", "rowspan", "style", "align"},
     "th": {"colspan", "rowspan", "style", "align", "scope"},
@@ -245,6 +255,8 @@ _ALLOWED_CSS = [
 ]
 _DATA_IMAGE = re.compile(r"data:image/(png|jpeg|gif|webp|svg\+xml);base64,[A-Za-z0-9+/=\s]*\Z", re.I)
 _SAFE_LINK_SCHEMES = frozenset({"http", "https", "mailto"})
+# A brief's own records as a download: CSV in a data: URL (nothing else may be a data: link).
+_DATA_CSV = re.compile(r"data:text/csv;charset=utf-8;base64,[A-Za-z0-9+/=]*\Z")
 
 
 def _filter_attribute(tag: str, name: str, value: str) -> str | None:
@@ -254,6 +266,8 @@ def _filter_attribute(tag: str, name: str, value: str) -> str | None:
     if tag == "a" and name == "href":
         if value.strip() == "#harmful-link":  # where mistune points a javascript: link
             return None
+        if _DATA_CSV.match(value.strip()):
+            return value
         try:
             scheme = urlsplit(value.strip()).scheme.lower()
         except ValueError:

@@ -70,6 +70,7 @@ def write_index(
     title: str = "Mineral analysis briefs",
     data_version: str | None = None,
     built_at: datetime | str | None = None,
+    processed_dir: str | os.PathLike[str] | None = None,
 ) -> Path:
     """Write the page that lists every brief (self-contained, same CSP and look as the briefs).
 
@@ -78,7 +79,12 @@ def write_index(
     may be None) and ``status``. Entries are grouped by kind and keep their order within a group.
     ``data_version`` and ``built_at`` go under the title when given; the page depends on nothing else,
     so the same arguments give the same bytes. It embeds the subset of the bundled fonts it uses.
+
+    With ``processed_dir`` (the processed tables the briefs were built from) the page opens on the headline
+    figures and an inline SVG world map whose participants link to their country briefs, and each brief's row
+    carries its one-line finding.
     """
+    overview = _overview_parts(entries := list(entries), processed_dir) if processed_dir else None
     esc = _html.escape
     groups: dict[str, list[Mapping[str, Any]]] = {}
     for entry in entries:
@@ -105,9 +111,11 @@ def write_index(
             if not links:
                 links.append('<span class="muted">not built</span>')
             status = str(entry.get("status") or "unknown")
+            finding = (overview or {}).get("findings", {}).get((entry.get("kind"), entry.get("key")), "")
+            finding_html = f'<br><span class="finding">{esc(finding)}</span>' if finding else ""
             rows.append(
                 "<tr>"
-                f'<td class="title">{esc(str(entry.get("title") or entry.get("key") or ""))}</td>'
+                f'<td class="title">{esc(str(entry.get("title") or entry.get("key") or ""))}{finding_html}</td>'
                 f'<td class="key"><code>{esc(str(entry.get("key") or ""))}</code></td>'
                 f'<td class="formats">{"".join(links)}</td>'
                 f'<td class="status-cell"><span class="status status-{_status_slug(status)}">{esc(status)}</span></td>'
@@ -142,9 +150,93 @@ def write_index(
 <p class="brief-meta">{meta_line}</p>
 </header>
 <main class="brief-main">
+{(overview or {}).get("html", "")}
 {chr(10).join(sections)}
 </main>
 </body>
 </html>
 """
     return write_text_atomic(path, embed_fonts(page))
+
+
+def _overview_parts(entries: list[Mapping[str, Any]], processed_dir) -> dict[str, Any]:
+    """The index's opening (headline figures and the linked world map) and each brief's one-line finding."""
+    from pathlib import Path as _Path
+
+    from mineral_analysis import narrative as nv
+    from mineral_analysis.amounts import format_usd
+    from mineral_analysis.analysis import headline_numbers
+    from mineral_analysis.data import load_financing, load_membership
+
+    financing = load_financing(_Path(processed_dir))
+    membership = load_membership(_Path(processed_dir))
+    findings = {}
+    for entry in entries:
+        kind, key = entry.get("kind"), entry.get("key") or ""
+        findings[(kind, entry.get("key"))] = nv.one_line_finding(str(kind), financing, membership, str(key))
+    built = {(e.get("kind"), e.get("key")): e for e in entries if e.get("html")}
+    numbers = headline_numbers(financing)
+    delegations = membership.loc[membership["group"] == "ministerial_participant", "iso3"].nunique()
+    esc = _html.escape
+    figures = (f"<ul class=\"index-headline\"><li><strong>{numbers['items']}</strong> financing items</li>"
+               f"<li><strong>{esc(format_usd(numbers['total_usd']))}</strong> in all (stated totals counted once)</li>"
+               f"<li><strong>{esc(format_usd(numbers['binding_usd']))}</strong> binding</li>"
+               f"<li><strong>{delegations}</strong> delegations at the ministerial</li></ul>")
+    world = participant_svg(membership, {code for (kind, code) in built if kind == "country"})
+    return {"findings": findings,
+            "html": f"<section class=\"index-overview\"><h2>At a glance</h2>{figures}{world}</section>"}
+
+
+def participant_svg(membership, linked: set[str]) -> str:
+    """An inline SVG world map (no script): each participant filled and, where its brief exists, a link to it."""
+    import shapely
+
+    from mineral_analysis import config
+    from mineral_analysis.geo import _cached
+    from mineral_analysis.narrative import brief_href, display_name
+
+    gdf = _cached(str(config.BOUNDARIES_FILE.resolve()))
+    minx, miny, maxx, maxy = gdf.total_bounds
+    width = 1000.0
+    scale = width / (maxx - minx)
+    height = (maxy - miny) * scale
+    participants = set(membership["iso3"])
+    shapes, links = [], []
+    for _, row in gdf.iterrows():
+        geom = shapely.simplify(row.geometry, 25_000)
+        path = _svg_path(geom, minx, maxy, scale)
+        if not path:
+            continue
+        code = row["iso3"]
+        if code in participants:
+            title = _html.escape(display_name(code, row["name"]))
+            shape = f'<path class="participant" d="{path}"><title>{title}</title></path>'
+            if row["area_km2"] < 25_000:
+                cx, cy = (row["point_x"] - minx) * scale, (maxy - row["point_y"]) * scale
+                shape += f'<circle class="participant" cx="{cx:.1f}" cy="{cy:.1f}" r="4"><title>{title}</title></circle>'
+            if code in linked:
+                shape = f'<a href="{_html.escape(brief_href("country", code))}" aria-label="{title}">{shape}</a>'
+            links.append(shape)
+        else:
+            shapes.append(f'<path d="{path}"/>')
+    return (f'<figure class="index-map"><svg viewBox="0 0 {width:.0f} {height:.0f}" role="img" '
+            f'aria-labelledby="index-map-caption" xmlns="http://www.w3.org/2000/svg">'
+            f'<g class="land">{"".join(shapes)}</g><g class="participants">{"".join(links)}</g></svg>'
+            f'<figcaption id="index-map-caption">The {len(participants)} participants of the ministerial, the host '
+            'included (in blue; small states as dots); '
+            'select one to open its brief. Made with Natural Earth.</figcaption></figure>')
+
+
+def _svg_path(geom, minx: float, maxy: float, scale: float) -> str:
+    """SVG path data for a (multi)polygon, in the map's pixel coordinates, rounded to a tenth of a pixel."""
+    import shapely
+
+    parts = []
+    for poly in shapely.get_parts(geom):
+        for ring in (poly.exterior, *poly.interiors):
+            coords = shapely.get_coordinates(ring)
+            if len(coords) < 4:
+                continue
+            points = " ".join(f"{(x - minx) * scale:.1f},{(maxy - y) * scale:.1f}" for x, y in coords[:-1])
+            parts.append(f"M{points}Z")
+    return "".join(parts)

@@ -127,19 +127,21 @@ MARGIN_X = 0.012  # left margin of title, legends and notes (figure fraction)
 GAP_X = 0.02  # space between side-by-side legends and notes
 
 
-def _new_map(title: str | None) -> tuple[Figure, mpl.axes.Axes]:
-    """An 11x6 in figure: the title, one frameless map axes (Equal Earth extent), and a band below it."""
-    fig = new_figure(*FIGSIZE, facecolor="white")
+def _new_map(title: str | None, *, height: float = FIGSIZE[1], bottom: float = BAND) -> tuple[Figure, mpl.axes.Axes]:
+    """An 11 in wide figure: the title, one frameless map axes (Equal Earth extent) from ``bottom`` up, and a band
+    below (legends and notes under ``BAND``; what lies between is the caller's, e.g. inset panels)."""
+    fig = new_figure(FIGSIZE[0], height, facecolor="white")
     FigureCanvasAgg(fig)  # a renderer to measure legends with; saving to any format still works
-    top = 0.915 if title else 0.985
-    ax = fig.add_axes((0.01, BAND, 0.98, top - BAND))
+    top = 1 - 0.085 * FIGSIZE[1] / height if title else 0.985
+    ax = fig.add_axes((0.01, bottom, 0.98, top - bottom))
     ax.set_axis_off()
     _, (x0, x1, y0, y1) = _base_layer(_boundaries_key())
     ax.set_xlim(x0, x1)
     ax.set_ylim(y0, y1)
     ax.set_aspect("equal", adjustable="box", anchor="C")
     if title:
-        fig.text(MARGIN_X, TITLE_Y, title, ha="left", va="top", fontsize=13, fontweight="bold", color=TEXT)
+        fig.text(MARGIN_X, 1 - (1 - TITLE_Y) * FIGSIZE[1] / height, title, ha="left", va="top", fontsize=13,
+                 fontweight="bold", color=TEXT)
     return fig, ax
 
 
@@ -147,6 +149,11 @@ def _draw_countries(ax, facecolors, *, edgecolor: str = BORDER, linewidth: float
     paths, _ = _base_layer(_boundaries_key())
     ax.add_collection(PathCollection(paths, facecolors=facecolors, edgecolors=edgecolor, linewidths=linewidth,
                                      zorder=1), autolim=False)
+
+
+def _band_top(fig: Figure) -> float:
+    """Top of the legend band in figure fractions: the band keeps its height in inches whatever the figure's."""
+    return BAND * FIGSIZE[1] / fig.get_figheight()
 
 
 def _extent(fig: Figure, artist) -> mpl.transforms.Bbox:
@@ -161,7 +168,7 @@ def _band_legend(fig: Figure, handles: list, *, x: float, title: str | None = No
     options = {"fontsize": 8, "title_fontsize": 8.5, "alignment": "left", "frameon": False, "borderpad": 0.2,
                "labelspacing": 0.45, "columnspacing": 1.4, "handlelength": 1.6, "handleheight": 1.0}
     options.update(kwargs)
-    legend = fig.legend(handles=handles, loc="upper left", bbox_to_anchor=(x, BAND - 0.005), ncols=ncols,
+    legend = fig.legend(handles=handles, loc="upper left", bbox_to_anchor=(x, _band_top(fig) - 0.005), ncols=ncols,
                         title=title, **options)
     if title:
         legend.get_title().set_fontweight("bold")
@@ -175,7 +182,7 @@ def _notes(fig: Figure, lines: list[str], *, x: float, top: float | None = None,
     width_in = (1.0 - MARGIN_X - x) * fig.get_figwidth()
     chars = max(30, int(width_in * 72 / (fontsize * 0.56)))
     text = "\n".join(textwrap.fill(line, width=chars, break_on_hyphens=False) for line in lines)
-    fig.text(x, BAND - 0.02 if top is None else top, text, ha="left", va="top", fontsize=fontsize, color=NOTE,
+    fig.text(x, _band_top(fig) - 0.02 if top is None else top, text, ha="left", va="top", fontsize=fontsize, color=NOTE,
              linespacing=1.35)
 
 
@@ -222,24 +229,31 @@ def map_roles(membership: pd.DataFrame) -> pd.DataFrame:
 
 
 def plot_participation_map(membership: pd.DataFrame, *, title: str | None = None,
-                           highlight: str | None = None) -> Figure:
+                           highlight: str | None = None, insets: bool = False) -> Figure:
     """World map of the ministerial's participants, each country coloured by its most specific role.
 
     Roles, most specific first: host > FORGE chair > FORGE member > bilateral framework signed > trade action
     plan or strategic partnership > delegation only; other countries are light grey. Participants smaller than
     ``geo.SMALL_COUNTRY_AREA_KM2`` also get a marker in their role colour. Codes without a polygon (``EUU``,
     the European Commission) are named in a note under the legend. ``highlight`` (an ISO3 code) is outlined in
-    bold, e.g. the subject of a country brief.
+    bold, e.g. the subject of a country brief. ``insets`` adds panels under the map that enlarge Europe and the
+    small states (``INSET_REGIONS``), each participant labelled with its code.
     """
     roles = map_roles(membership)
     key = _boundaries_key()
     gdf = _cached(key)
     with chart_style():
-        fig, ax = _new_map(title)
+        if insets:
+            band = BAND * FIGSIZE[1] / INSET_FIGURE_HEIGHT
+            fig, ax = _new_map(title, height=INSET_FIGURE_HEIGHT, bottom=band + 0.30)
+        else:
+            fig, ax = _new_map(title)
         role_of = dict(zip(roles["iso3"], roles["role"]))
         iso = gdf["iso3"].to_numpy()
         faces = [ROLE_COLOURS[role_of[c]] if c in role_of else LAND for c in iso]
         _draw_countries(ax, faces)
+        if insets:
+            _participation_insets(fig, gdf, role_of, faces, bottom=band + 0.02, height=0.25)
 
         mapped = set(gdf.loc[gdf["iso3"] != "", "iso3"])
         # small participants: a marker at their point, in their role colour
@@ -281,8 +295,11 @@ def plot_participation_map(membership: pd.DataFrame, *, title: str | None = None
             groups = ", ".join(GROUP_SHORT[g] for g in r["groups"])
             extra.append(f"+ {_display_name(r['iso3'], r['name'])} — {kind}: {groups}")
         top = _extent(fig, legend).y0 - 0.01
-        _notes(fig, extra + notes, x=MARGIN_X, top=top, fontsize=8)
+        _notes(fig, extra + notes + [CREDIT + "."], x=MARGIN_X, top=top, fontsize=8)
     return fig
+
+
+INSET_FIGURE_HEIGHT = 8.6  # inches: the participation map with its row of inset panels
 
 
 HIGHLIGHT_RING_BELOW_KM2 = 300_000.0  # a highlighted country smaller than this also gets a ring around it
@@ -448,6 +465,7 @@ def plot_funding_map(financing: pd.DataFrame, *, title: str | None = None) -> Fi
             ax.scatter(bubbles["point_x"], bubbles["point_y"], s=_bubble_area(bubbles["usd"], vmax),
                        facecolors=[mpl.colors.to_rgba(c, 0.55) if f else (1, 1, 1, 0) for c, f in zip(colours, filled)],
                        edgecolors=colours, linewidths=np.where(filled, 0.8, 1.6), zorder=3)
+            _label_largest(ax, bubbles, points)
 
             present = set(bubbles["agency"])
             agencies = [a for a in AGENCIES if a in present] + sorted(present - set(AGENCIES))
@@ -459,8 +477,23 @@ def plot_funding_map(financing: pd.DataFrame, *, title: str | None = None) -> Fi
 
             refs = _size_references(vmax)
             x = _size_key(fig, x, refs, _bubble_area(np.array(refs), vmax)) + GAP_X
-        _notes(fig, notes, x=x)
+        _notes(fig, [*notes, CREDIT + "."], x=x)
     return fig
+
+
+LABELLED_CIRCLES = 5  # the funding map names this many of its largest locations
+
+
+def _label_largest(ax, bubbles: pd.DataFrame, points: pd.DataFrame) -> None:
+    """Name the largest locations of a funding map with their amount (all agencies together)."""
+    totals = bubbles.groupby("iso3", sort=False)["usd"].sum().sort_values(ascending=False, kind="stable")
+    for rank, (code, usd) in enumerate(totals.head(LABELLED_CIRCLES).items()):
+        name = points.loc[code, "name"] if code in points.index else code
+        x, y = points.loc[code, "point_x"], points.loc[code, "point_y"]
+        ax.annotate(f"{name}\n{format_usd(usd)}", (x, y), xytext=(10, -14 - 6 * (rank % 2)), textcoords="offset points",
+                    fontsize=8.5, color=TEXT, zorder=6, ha="left", va="top",
+                    bbox={"boxstyle": "round,pad=0.2", "facecolor": (1, 1, 1, 0.8), "edgecolor": "none"},
+                    arrowprops={"arrowstyle": "-", "color": "#666666", "linewidth": 0.6})
 
 
 def _size_key(fig: Figure, x: float, values: list[float], areas: np.ndarray) -> float:
@@ -477,7 +510,7 @@ def _size_key(fig: Figure, x: float, values: list[float], areas: np.ndarray) -> 
     width_pt = max(2 * r_max + 14 + label_pt, 8.5 * 0.62 * 20) + 4
     height_pt = max(2 * r_max + 2, 10.0 * len(values)) + title_pt + 8
     fig_w, fig_h = fig.get_figwidth() * 72, fig.get_figheight() * 72
-    top = BAND - 0.02
+    top = _band_top(fig) - 0.02
     key = fig.add_axes((x, top - height_pt / fig_h, width_pt / fig_w, height_pt / fig_h))
     key.set_axis_off()
     key.set_xlim(0, width_pt)
@@ -511,3 +544,150 @@ def _circle(colour: str, label: str, *, ring: bool = False) -> Line2D:
 def _bubble_area(usd, vmax: float) -> np.ndarray:
     """Marker area in points² proportional to the amount (the largest gets MAX_BUBBLE_PT2), with a floor."""
     return np.maximum(MAX_BUBBLE_PT2 * np.asarray(usd, dtype=float) / vmax, MIN_BUBBLE_PT2)
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Insets and locator maps
+
+#: Regions enlarged under the participation map, as (west, east, south, north) in degrees: where participants
+#: are too small or too crowded to see on the world map.
+INSET_REGIONS: dict[str, tuple[float, float, float, float]] = {
+    "Europe": (-11.0, 32.0, 35.0, 62.0),
+    "Gulf": (34.0, 60.0, 12.0, 33.0),
+    "Caribbean": (-90.0, -60.0, 8.0, 24.0),
+    "Singapore and Malaysia": (98.0, 120.0, -3.0, 8.5),
+    "South Pacific": (-178.0, -150.0, -26.0, -6.0),
+}
+CREDIT = "Made with Natural Earth"
+
+
+@lru_cache(maxsize=16)
+def _projected_box(west: float, east: float, south: float, north: float) -> tuple[float, float, float, float]:
+    """A lon/lat box in the boundary file's Equal Earth metres: (x0, x1, y0, y1)."""
+    from pyproj import Transformer
+
+    to_map = Transformer.from_crs("EPSG:4326", "EPSG:8857", always_xy=True)
+    lons = np.concatenate([np.linspace(west, east, 25), np.full(25, east), np.linspace(east, west, 25), np.full(25, west)])
+    lats = np.concatenate([np.full(25, south), np.linspace(south, north, 25), np.full(25, north), np.linspace(north, south, 25)])
+    xs, ys = to_map.transform(lons, lats)
+    return float(np.min(xs)), float(np.max(xs)), float(np.min(ys)), float(np.max(ys))
+
+
+def _draw_panel(fig: Figure, rect: tuple[float, float, float, float], extent: tuple[float, float, float, float],
+                faces: list, *, label: str | None = None) -> mpl.axes.Axes:
+    """A framed map panel at ``rect`` (figure fractions) showing ``extent`` (map metres), countries filled."""
+    paths, _ = _base_layer(_boundaries_key())
+    ax = fig.add_axes(rect)
+    ax.add_collection(PathCollection(paths, facecolors=faces, edgecolors=BORDER, linewidths=BORDER_WIDTH, zorder=1),
+                      autolim=False)
+    x0, x1, y0, y1 = extent
+    ax.set_xlim(x0, x1)
+    ax.set_ylim(y0, y1)
+    ax.set_aspect("equal", adjustable="box", anchor="C")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    ax.set_facecolor("white")
+    for spine in ax.spines.values():
+        spine.set_edgecolor("#8a8a8a")
+        spine.set_linewidth(0.6)
+    if label:
+        ax.set_title(label, fontsize=8.5, color=TEXT, pad=2, loc="left")
+    return ax
+
+
+def _label_points(ax, gdf, codes: set[str], extent: tuple[float, float, float, float], *, fontsize: float = 6.5) -> None:
+    """The ISO3 code of each listed country whose marker point lies inside ``extent``, beside the point."""
+    x0, x1, y0, y1 = extent
+    inside = gdf[gdf["iso3"].isin(codes) & gdf["point_x"].between(x0, x1) & gdf["point_y"].between(y0, y1)]
+    for _, row in inside.sort_values("iso3").iterrows():
+        ax.annotate(row["iso3"], (row["point_x"], row["point_y"]), xytext=(2, 2), textcoords="offset points",
+                    fontsize=fontsize, color=TEXT, zorder=6,
+                    bbox={"boxstyle": "round,pad=0.1", "facecolor": (1, 1, 1, 0.7), "edgecolor": "none"})
+
+
+def _participation_insets(fig: Figure, gdf, role_of: dict[str, str], faces: list, *, bottom: float,
+                          height: float) -> None:
+    """Panels under the world map enlarging the regions of INSET_REGIONS that hold a participant."""
+    regions = []
+    for name, box in INSET_REGIONS.items():
+        extent = _projected_box(*box)
+        x0, x1, y0, y1 = extent
+        inside = gdf[gdf["iso3"].isin(role_of) & gdf["point_x"].between(x0, x1) & gdf["point_y"].between(y0, y1)]
+        if len(inside):
+            regions.append((name, extent, inside))
+    if not regions:
+        return
+    weights = [2.2 if name == "Europe" else 1.0 for name, _, _ in regions]
+    usable = 1.0 - 2 * MARGIN_X - GAP_X * (len(regions) - 1)
+    x = MARGIN_X
+    for (name, extent, inside), weight in zip(regions, weights):
+        width = usable * weight / sum(weights)
+        ax = _draw_panel(fig, (x, bottom, width, height), extent, faces, label=name)
+        small = inside[inside["area_km2"] < SMALL_COUNTRY_AREA_KM2]
+        if len(small):
+            ax.scatter(small["point_x"], small["point_y"], s=30, c=[ROLE_COLOURS[role_of[c]] for c in small["iso3"]],
+                       edgecolors="#3a3a3a", linewidths=0.7, zorder=4)
+        _label_points(ax, gdf, set(inside["iso3"]), extent)
+        x += width + GAP_X
+
+
+def plot_locator_map(membership: pd.DataFrame, iso3: str, *, title: str | None = None) -> Figure:
+    """A country's locator map: its region zoomed in, participants in their role colours, the country outlined
+    (ringed when small), neighbours' codes labelled, and a small world map with the region's frame as an inset.
+
+    A code with no territory on the map (``EUU``) gets the Europe panel with a note instead of an outline.
+    """
+    roles = map_roles(membership)
+    key = _boundaries_key()
+    gdf = _cached(key)
+    code = iso3.strip().upper()
+    role_of = dict(zip(roles["iso3"], roles["role"]))
+    faces = [ROLE_COLOURS[role_of[c]] if c in role_of else LAND for c in gdf["iso3"].to_numpy()]
+    mapped = gdf[gdf["iso3"] == code]
+    if len(mapped):
+        row = mapped.iloc[0]
+        minx, miny, maxx, maxy = row.geometry.bounds
+        span = max(maxx - minx, maxy - miny) * 1.5
+        span = min(max(span, 3.2e6), 2.2e7)
+        cx, cy = (minx + maxx) / 2 if span < 2.2e7 else 0.0, (miny + maxy) / 2
+        if maxx - minx > 1.5e7:  # a country across much of the world (Russia, the US): its marker point
+            cx, cy = row["point_x"], row["point_y"]
+        extent = (cx - span * 0.8, cx + span * 0.8, cy - span / 2, cy + span / 2)
+    else:
+        row = None
+        extent = _projected_box(*INSET_REGIONS["Europe"])
+    with chart_style():
+        fig = new_figure(8.0, 5.6, facecolor="white")
+        FigureCanvasAgg(fig)
+        top = 0.92 if title else 0.99
+        if title:
+            fig.text(MARGIN_X, 0.975, title, ha="left", va="top", fontsize=12, fontweight="bold", color=TEXT)
+        ax = _draw_panel(fig, (MARGIN_X, 0.23, 1 - 2 * MARGIN_X, top - 0.23), extent, faces)
+        x0, x1, y0, y1 = ax.get_xlim() + ax.get_ylim()
+        small = gdf[gdf["iso3"].isin(role_of) & (gdf["area_km2"] < SMALL_COUNTRY_AREA_KM2)]
+        if len(small):
+            ax.scatter(small["point_x"], small["point_y"], s=30, c=[ROLE_COLOURS[role_of[c]] for c in small["iso3"]],
+                       edgecolors="#3a3a3a", linewidths=0.7, zorder=4)
+        _label_points(ax, gdf, set(role_of), (x0, x1, y0, y1), fontsize=7.5)
+        notes = []
+        if row is not None:
+            paths, _ = _base_layer(key)
+            ax.add_collection(PathCollection([paths[row.name]], facecolors="none", edgecolors=HIGHLIGHT,
+                                             linewidths=1.6, zorder=3), autolim=False)
+            if row["area_km2"] < HIGHLIGHT_RING_BELOW_KM2:
+                ax.scatter([row["point_x"]], [row["point_y"]], s=26 ** 2, facecolors="none", edgecolors=HIGHLIGHT,
+                           linewidths=1.6, zorder=5)
+        else:
+            notes.append(f"{_display_name(code, None)} has no territory of its own on the map; Europe is shown.")
+        # the world inset, with the region's frame
+        _, (wx0, wx1, wy0, wy1) = _base_layer(key)
+        inset = _draw_panel(fig, (0.71, 0.235, 0.27, 0.2), (wx0, wx1, wy0, wy1), faces)
+        inset.add_patch(mpl.patches.Rectangle((x0, y0), x1 - x0, y1 - y0, fill=False, edgecolor=HIGHLIGHT, linewidth=1.2,
+                                              zorder=5))
+        counts = roles[roles["iso3"].isin(set(gdf["iso3"]))]["role"].value_counts()
+        handles: list = [Patch(facecolor=ROLE_COLOURS[r], edgecolor=BORDER, linewidth=0.5, label=ROLE_LABELS[r])
+                         for r in ROLE_ORDER if counts.get(r, 0)]
+        handles.append(Patch(facecolor=LAND, edgecolor=BORDER, linewidth=0.5, label="Not a participant"))
+        legend = _fitted_legend(fig, handles, title="Role (most specific shown)")
+        _notes(fig, [*notes, CREDIT + "."], x=MARGIN_X, top=_extent(fig, legend).y0 - 0.01, fontsize=8)
+    return fig

@@ -89,7 +89,7 @@ def _present(reports: Path, slug: str, extensions) -> bool:
     return all((reports / f"{slug}.{ext}").is_file() for ext in extensions)
 
 
-def _write_index(reports: Path, manifest: dict, data_version: str) -> str:
+def _write_index(reports: Path, manifest: dict, data_version: str, processed: Path | None = None) -> str:
     """Write ``index.html`` listing every brief (unchanged content is not rewritten); return its sha256."""
     from ..index_page import write_index
 
@@ -106,7 +106,8 @@ def _write_index(reports: Path, manifest: dict, data_version: str) -> str:
     built_times = [e.get("built_at", "") for e in manifest.get("briefs", {}).values() if e.get("built_at")]
     path = reports / record.INDEX
     staged = reports / STAGING_DIR / record.INDEX
-    write_index(entries, staged, data_version=data_version, built_at=max(built_times) if built_times else None)
+    write_index(entries, staged, data_version=data_version, built_at=max(built_times) if built_times else None,
+                processed_dir=processed)
     data = staged.read_bytes()
     if path.exists() and path.read_bytes() == data:
         staged.unlink()
@@ -251,7 +252,7 @@ def _build_locked(only, formats, jobs, force, processed, reports, timeout, progr
             # The index depends only on the manifest and the outputs present: a no-op build leaves it alone
             # (and skips importing the exporters, which costs more than the rest of a no-op build).
             if todo or manifest != record.read_manifest(reports) or not (reports / record.INDEX).exists():
-                manifest["index"] = {record.INDEX: _write_index(reports, manifest, version)}
+                manifest["index"] = {record.INDEX: _write_index(reports, manifest, version, processed)}
                 record.write_record(reports, manifest)
             elif not (reports / SUMS).exists():
                 record.write_record(reports, manifest)

@@ -1,0 +1,72 @@
+"""The briefs' sentences, tables and links, built from the processed tables (fast: no kernel, no browser)."""
+
+from __future__ import annotations
+
+import base64
+import csv
+import io
+import re
+
+import pytest
+
+from mineral_analysis import narrative as nv
+from mineral_analysis.export import sanitize_html
+
+BRIEFS = [("overview", ""), ("agency", "DFC"), ("agency", "EXIM"), ("country", "SGP"), ("country", "KOR"),
+          ("mineral", "copper")]
+
+
+@pytest.mark.parametrize(("kind", "key"), BRIEFS)
+def test_three_to_five_findings_from_the_data(financing, membership, kind, key):
+    findings = nv.key_findings(kind, financing, membership, key)
+    assert 2 <= len(findings) <= 5
+    assert re.search(r"\d", findings[0])
+    assert not any("$0 is" in line for line in findings)
+
+
+def test_findings_count_what_the_tables_hold(financing, membership):
+    first = nv.key_findings("overview", financing, membership)[0]
+    delegations = membership.loc[membership["group"] == "ministerial_participant", "iso3"].nunique()
+    assert f"{delegations - 1} countries and the European Commission" in first
+    assert f"**{len(financing)} financing item(s)**" in nv.key_findings("overview", financing, membership)[1]
+
+
+def test_agency_headline_wording(financing):
+    dfc = nv.agency_headline(financing, "DFC")
+    assert "$0 is not itemised" not in dfc and "only the listed items are counted" in dfc
+    assert "exact $" not in nv.agency_headline(financing, "EXIM")
+
+
+def test_csv_link_round_trips_and_survives_the_sanitizer(financing, membership):
+    records = nv.brief_records("agency", financing, membership, "DOD")
+    html = sanitize_html(nv.csv_link(records, "agency-dod.csv", "Download"))
+    href = re.search(r'href="data:text/csv;charset=utf-8;base64,([^"]+)"', html).group(1)
+    assert 'download="agency-dod.csv"' in html
+    rows = list(csv.DictReader(io.StringIO(base64.b64decode(href).decode("utf-8"))))
+    assert [r["record_id"] for r in rows] == sorted(financing.loc[financing["agency"] == "DOD", "record_id"])
+
+
+def test_only_csv_may_be_a_data_link():
+    page = base64.b64encode(b"<script>alert(1)</script>").decode()
+    assert "data:" not in sanitize_html(f'<a download="x.html" href="data:text/html;base64,{page}">x</a>')
+
+
+def test_items_table_anchors_each_row_and_links_its_names(financing):
+    html = sanitize_html(nv.items_table_html(financing))
+    for record_id in financing["record_id"]:
+        assert f'<tr id="{record_id}">' in html
+    assert 'href="agency-dod.html"' in html and 'href="country-kor.html"' in html
+    assert 'href="mineral-copper.html"' in html
+    assert re.search(r"\d{3} ¶\d+", html) and not re.search(r"\d{3}_[0-9a-f]{16}", html)
+
+
+def test_text_alternatives_are_long_distinct_and_numeric(financing, membership):
+    alts = [nv.alt_funding_by(financing, by) for by in ("agency", "mineral", "instrument", "country")]
+    alts += [nv.alt_funding_map(financing), nv.alt_timeline(financing), nv.alt_mobilized(financing),
+             nv.alt_matrix(financing), nv.alt_participation_map(membership), nv.alt_participation_map(membership, "SGP")]
+    assert all(len(a) >= 40 and re.search(r"\d", a) for a in alts)
+    assert len(set(alts)) == len(alts)
+
+
+def test_the_eu_is_named_as_the_sources_name_it():
+    assert nv.display_name("EUU") == "European Commission"
