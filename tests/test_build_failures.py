@@ -241,7 +241,7 @@ def test_bad_specs_are_refused_before_anything_is_written(tmp_path, processed, m
     def no_kernel(*args, **kwargs):
         raise AssertionError("a kernel was started")
 
-    monkeypatch.setattr(brief_module, "execute", no_kernel)
+    monkeypatch.setattr("mineral_analysis.publish.execute.execute", no_kernel)
     monkeypatch.setattr("mineral_analysis.publish.pool.run_pool", no_kernel)
     reports = tmp_path / "reports"
     with pytest.raises(ParameterError) as error:
@@ -270,7 +270,7 @@ def test_run_brief_refuses_bad_parameters_before_a_kernel_starts(tmp_path, proce
     def no_kernel(*args, **kwargs):
         raise AssertionError("a kernel was started")
 
-    monkeypatch.setattr(brief_module, "execute", no_kernel)
+    monkeypatch.setattr("mineral_analysis.publish.execute.execute", no_kernel)
     monkeypatch.chdir(tmp_path)
     outcome = build.run_brief(brief_data, formats=("html",), reports_dir=str(tmp_path / "reports"),
                               processed_dir=str(processed), timeout=30, data_version="v", fingerprint="f")

@@ -117,7 +117,7 @@ def _cmd_list(args: argparse.Namespace) -> int:
 
 
 def _cmd_build(args: argparse.Namespace) -> int:
-    from .build import BuildLockedError, build_briefs
+    from .publish.build import BuildLockedError, build_briefs
     from .errors import ParameterError
 
     formats = tuple(f.strip() for f in args.formats.split(",") if f.strip())

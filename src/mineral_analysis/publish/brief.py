@@ -20,7 +20,6 @@ from ..atomic import replace_files_atomic, write_text_atomic
 from ..clock import build_time
 from . import record
 from .catalogue import Brief
-from .execute import cell_label, describe_failure, execute, mark_failed_cell, relative_paths
 from .signals import STOPPING, WRITING, signals_deferred
 
 FAILED_DIR = "failed"
@@ -73,6 +72,7 @@ def run_brief(brief_data: dict, *, formats: tuple[str, ...], reports_dir: str, p
 
     from ..errors import ParameterError
     from .catalogue import validate_parameters
+    from .execute import cell_label, describe_failure, execute, mark_failed_cell, relative_paths
 
     started = time.perf_counter()
     brief = Brief(**brief_data)
