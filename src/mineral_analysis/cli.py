@@ -119,6 +119,7 @@ def _cmd_list(args: argparse.Namespace) -> int:
 def _cmd_build(args: argparse.Namespace) -> int:
     from .build import BuildLockedError, build_briefs
     from .errors import ParameterError
+    from .publish.dask_engine import SchedulerUnreachable
 
     formats = tuple(f.strip() for f in args.formats.split(",") if f.strip())
     try:
@@ -132,6 +133,7 @@ def _cmd_build(args: argparse.Namespace) -> int:
             timeout=args.timeout,
             progress=not args.no_progress and sys.stderr.isatty(),
             wait=args.wait,
+            scheduler=args.scheduler,
         )
     except ParameterError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -139,7 +141,7 @@ def _cmd_build(args: argparse.Namespace) -> int:
     except BuildLockedError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_LOCKED
-    except FileNotFoundError as exc:
+    except (FileNotFoundError, SchedulerUnreachable) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_FAILED
     except KeyboardInterrupt as exc:  # SIGINT or SIGTERM: the build cleaned up before this
@@ -325,6 +327,9 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--timeout", type=_positive_int, default=300,
                    help="whole seconds a brief may run before it fails (default: 300)")
     p.add_argument("--wait", action="store_true", help="wait for a running build instead of refusing")
+    p.add_argument("--scheduler", default=None, metavar="tcp://HOST:PORT",
+                   help="run the briefs on this Dask scheduler's workers (outputs come back as bytes; "
+                        "see docs/building.md)")
     p.set_defaults(func=_cmd_build)
 
     p = sub.add_parser("verify", help="check reports/ against its SHA256SUMS and MANIFEST.json")
