@@ -3,7 +3,7 @@
 The build plans, locks and records exactly as a local build (``publish.build``); only the pool is replaced. Each
 brief is one Dask task (``brief_task``) that assumes no shared filesystem:
 
-* the processed tables travel with the tasks (scattered once per build: a few tens of kilobytes);
+* the processed tables travel with each task (a few tens of kilobytes; unpacked once per worker and content);
 * the worker runs the stock per-brief function (``brief.run_brief``) into a scratch folder of its own, with the
   notebooks of its own checkout (refused when they differ from the client's: same environment everywhere);
 * the task returns the brief's files as bytes; the client puts them in place with the same atomic replacement,
@@ -31,7 +31,7 @@ from .. import config
 from .brief import FAILED_DIR, BriefOutcome, _replace_outputs, export_brief, output_path
 from .catalogue import Brief
 
-CONNECT_SECONDS = 20  # how long the client tries to reach the scheduler and find a worker
+CONNECT_SECONDS = 10  # how long the client tries to reach the scheduler and find a worker (the whole refusal stays under 30 s)
 ALLOWED_FAILURES = 1  # worker deaths a brief survives: it is retried once, then reported failed
 _TASK_LOCK = threading.Lock()  # one brief at a time per worker process (the kernel template belongs to it)
 _DATA_CACHE: dict[str, Path] = {}  # processed tables unpacked on this worker, by content hash
@@ -217,7 +217,9 @@ def run_cluster(client, todo, formats, reports, processed, timeout, progress, fi
         bar.close()
         return
     custom_notebooks = None if Path(notebooks).resolve() == config.NOTEBOOKS_DIR.resolve() else str(notebooks)
-    [payload] = client.scatter([processed_payload(processed)], hash=False)
+    # The tables go with every task (not scattered once: data held by a worker is lost with it, and every
+    # brief depending on it would fail with the one worker that died).
+    payload = processed_payload(processed)
     # The overview and large briefs first, so the slowest work does not start last.
     jobs.sort(key=lambda b: (b.kind != "overview", b.kind == "country"))
     run = uuid.uuid4().hex[:8]
@@ -249,8 +251,6 @@ def run_cluster(client, todo, formats, reports, processed, timeout, progress, fi
         raise
     finally:
         bar.close()
-        with contextlib.suppress(Exception):
-            client.cancel([payload])
 
 
 def _brief_data(brief: Brief) -> dict:
