@@ -22,7 +22,7 @@ from pathlib import Path
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_LOCKED = 0, 1, 2, 3
 LOG_VARIABLE = "MINERAL_ANALYSIS_LOG"
 # Commands whose output is a log (timestamped off a terminal); the others print data (lists, tables, CSV).
-LOGGING_COMMANDS = {"data", "validate", "build", "release", "verify"}
+LOGGING_COMMANDS = {"data", "validate", "build", "release", "verify", "preview"}
 
 
 class TimestampedStream(io.TextIOBase):
@@ -151,6 +151,25 @@ def _cmd_build(args: argparse.Namespace) -> int:
         return 128 + signum
     print(result.summary())
     return EXIT_FAILED if result.failed else EXIT_OK
+
+
+def _cmd_preview(args: argparse.Namespace) -> int:
+    from .errors import ParameterError
+    from .publish.preview import run_preview
+
+    try:
+        run_preview(port=args.port, only=args.only or None, jobs=args.jobs, raw_dir=args.raw_dir,
+                    processed_dir=args.processed_dir, reports_dir=args.reports_dir,
+                    log=lambda message: print(message, file=sys.stderr, flush=True))
+    except ParameterError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except OSError as exc:  # e.g. the port is taken
+        print(f"error: the preview could not start: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    except KeyboardInterrupt:
+        print("preview stopped; reports/ holds the last good build", file=sys.stderr)
+    return EXIT_OK
 
 
 def _cmd_verify(args: argparse.Namespace) -> int:
@@ -331,6 +350,15 @@ def make_parser() -> argparse.ArgumentParser:
                    help="run the briefs on this Dask scheduler's workers (outputs come back as bytes; "
                         "see docs/building.md)")
     p.set_defaults(func=_cmd_build)
+
+    p = sub.add_parser("preview", help="build what is stale, serve reports/ on 127.0.0.1 and rebuild on every save")
+    dirs(p)
+    p.add_argument("--port", type=int, default=8000, help="port on 127.0.0.1 (default: 8000)")
+    p.add_argument("--only", action="append", metavar="SPEC", type=_brief_spec,
+                   help="preview only this brief (as for build); repeatable")
+    p.add_argument("--jobs", type=int, default=None, help="warm worker processes (default: one per core)")
+    p.add_argument("--reports-dir", type=Path, default=None, help="output folder (default: reports)")
+    p.set_defaults(func=_cmd_preview)
 
     p = sub.add_parser("verify", help="check reports/ against its SHA256SUMS and MANIFEST.json")
     p.add_argument("--reports-dir", type=Path, default=None, help="the folder to check (default: reports)")
