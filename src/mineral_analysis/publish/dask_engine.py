@@ -241,7 +241,7 @@ def run_cluster(client, todo, formats, reports, processed, timeout, progress, fi
                 arrived(_failed(brief, f"notebook {brief.notebook.name}: the worker building it died twice (killed, "
                                        "or out of memory; tried on a second worker after the first died)"))
                 continue
-            except Exception as exc:  # noqa: BLE001 - the brief fails alone, with the reason the cluster gives
+            except Exception as exc:
                 arrived(_failed(brief, f"notebook {brief.notebook.name}: the Dask task failed: "
                                        f"{type(exc).__name__}: {exc}"))
                 continue

@@ -79,8 +79,8 @@ def inject(page: str, generation: int, error: str, nonce: str) -> str:
                   'border-bottom:2px solid #7a0000;padding:0.6em 1em"><strong>Preview: the last change was not '
                   f'built</strong> (the pages below are the last good build)<pre style="white-space:pre-wrap">'
                   f"{html.escape(error)}</pre></div>")
-    page, count = _CSP_META.subn(lambda m: m.group(1) + html.escape(preview_csp(html.unescape(m.group(2)), nonce))
-                                 + m.group(3), page, count=1)
+    page = _CSP_META.sub(lambda m: m.group(1) + html.escape(preview_csp(html.unescape(m.group(2)), nonce))
+                               + m.group(3), page, count=1)
     body = re.search(r"<body[^>]*>", page, re.IGNORECASE)
     at = body.end() if body else 0
     page = page[:at] + banner + page[at:]
@@ -95,10 +95,10 @@ def make_server(reports: Path, state: PreviewState, port: int) -> ThreadingHTTPS
         def __init__(self, *args, **kwargs):
             super().__init__(*args, directory=str(reports), **kwargs)
 
-        def log_message(self, format, *args):  # noqa: A002 - the base class's name
+        def log_message(self, format, *args):
             pass
 
-        def do_GET(self):  # noqa: N802 - the base class's name
+        def do_GET(self):
             path = self.path.split("?", 1)[0]
             if path == WAIT_PATH:
                 since = re.search(r"since=(-?\d+)", self.path)
