@@ -70,7 +70,7 @@ def cluster(tmp_path_factory):
     try:
         processes.append(subprocess.Popen(
             [DASK, "scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard", "--scheduler-file",
-             str(scheduler_file)], env=env, stdout=subprocess.DEVNULL, stderr=open(folder / "scheduler.log", "w")))
+             str(scheduler_file)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
         deadline = time.monotonic() + WAIT_SECONDS
         while not scheduler_file.exists() and time.monotonic() < deadline:
             time.sleep(0.2)
@@ -79,7 +79,7 @@ def cluster(tmp_path_factory):
         processes.append(subprocess.Popen(
             [DASK, "worker", address, "--host", "127.0.0.1", "--nworkers", "1", "--nthreads", "1", "--no-dashboard"],
             env=env, cwd=config.PROJECT_ROOT, stdout=subprocess.DEVNULL,
-            stderr=open(folder / "worker.log", "w")))
+            stderr=subprocess.DEVNULL))
         yield address
     finally:
         for process in reversed(processes):
@@ -206,3 +206,26 @@ def test_processed_payload_leaves_out_hidden_files(tmp_path):
     folder = dask_engine._unpacked({"financing.parquet": b"a"})
     assert (folder / "financing.parquet").read_bytes() == b"a"
     assert dask_engine._unpacked({"financing.parquet": b"a"}) == folder  # unpacked once per content
+
+
+def test_data_slices_equal_hashing_each_briefs_own_records(processed):
+    """The row hashes computed once give every brief the slice hash of its own records, hashed on their own."""
+    import hashlib
+
+    import pandas as pd
+
+    from mineral_analysis.briefing import Tables
+    from mineral_analysis.publish.catalogue import all_briefs, data_slices
+
+    tables = Tables.load(processed)
+    briefs = all_briefs(tables=tables)
+    expected = {}
+    for brief in briefs:
+        data = tables.brief(brief.kind, brief.key)
+        digest = hashlib.sha256(brief.kind.encode() + b"\0" + brief.key.encode() + b"\0")
+        for frame in (data.financing, data.membership):
+            digest.update(",".join(map(str, frame.columns)).encode())
+            digest.update(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
+        expected[brief.slug] = digest.hexdigest()[:12]
+    assert data_slices(briefs, tables=tables) == expected
+    assert data_slices(briefs, tables=Tables.load(processed)) == expected  # without the catalogue's grouping
