@@ -199,8 +199,8 @@ def prepare(env: dict) -> dict:
     for folder in (raw, processed):
         shutil.rmtree(folder, ignore_errors=True)
     raw.mkdir(parents=True)
-    for name in (config.RAW_FINANCING, config.RAW_MEMBERSHIP):
-        shutil.copyfile(config.raw_path(name), raw / name)
+    for source in sorted(config.RAW_DIR.glob("*.csv")):  # financing, membership and the sources registry
+        shutil.copyfile(source, raw / source.name)
     run([str(BIN / "mineral-analysis"), "data", "--raw-dir", str(raw), "--processed-dir", str(processed)], env)
     return {"raw": raw, "processed": processed}
 
