@@ -1,4 +1,4 @@
-"""The ``mineral-analysis`` command: ``data``, ``validate``, ``build``, ``verify`` and ``list``.
+"""The ``mineral-analysis`` command: ``data``, ``validate``, ``build``, ``preview``, ``verify`` and ``list``.
 
 Exit codes: 0 success; 1 the raw data failed validation, a brief failed or ``verify`` found a difference; 2 a usage
 or parameter error (or no project folder); 3 another build holds the lock; 128 + the signal number when a build is

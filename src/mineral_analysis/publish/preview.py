@@ -148,13 +148,17 @@ def run_preview(*, port: int = 8000, only: list[str] | None = None, jobs: int | 
     import watchfiles
     from distributed import Client, LocalCluster
 
+    from ..errors import ParameterError
     from .build import build_briefs
+    from .catalogue import select_briefs
     from .dask_engine import warm_worker
 
     raw = Path(raw_dir or config.RAW_DIR).resolve()
     processed = Path(processed_dir or config.PROCESSED_DIR).resolve()
     reports = Path(reports_dir or config.REPORTS_DIR).resolve()
     package, notebooks = config.PACKAGE_DIR.resolve(), config.NOTEBOOKS_DIR.resolve()
+    if only and (processed / "financing.parquet").exists():
+        select_briefs(only, processed)  # a bad spec is refused before any worker starts
     reports.mkdir(parents=True, exist_ok=True)
     stop = stop or threading.Event()
     state = PreviewState()
@@ -178,8 +182,13 @@ def run_preview(*, port: int = 8000, only: list[str] | None = None, jobs: int | 
                     log(f"preview: raw data invalid, briefs left as they were:\n{summary['error']}")
                     state.publish(summary["error"])
                     return
-            result = build_briefs(only=only, processed_dir=processed, reports_dir=reports, progress=False,
-                                  wait=True, client=client)
+            try:
+                result = build_briefs(only=only, processed_dir=processed, reports_dir=reports, progress=False,
+                                      wait=True, client=client)
+            except (FileNotFoundError, ParameterError) as exc:  # e.g. no processed tables yet: say so, go on
+                log(f"preview: nothing built: {exc}")
+                state.publish(str(exc))
+                return
             log(f"preview: {result.summary()}")
             failures = "\n".join(f"{o.spec}: {o.error}" for o in result.failed)
             state.publish(f"brief(s) failed:\n{failures}" if failures else "")
