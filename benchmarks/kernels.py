@@ -61,11 +61,14 @@ def main() -> None:
     command = [str(Path(sys.executable).with_name("mineral-analysis")), "build", "--force", "--no-progress",
                "--jobs", str(options.jobs), "--reports-dir", str(reports)]
     for spec in options.briefs:
-        command += ["--only", spec]
+        if spec != "all":  # `--briefs all`: every brief of the catalogue
+            command += ["--only", spec]
     result = measure(command)
-    result |= {"label": options.label, "jobs": options.jobs, "briefs": len(options.briefs),
-               "cpu_per_brief_s": round(result["cpu_s"] / len(options.briefs), 2),
-               "wall_per_brief_s": round(result["wall_s"] / len(options.briefs), 2)}
+    result["summary"] = [line.split("Z ", 1)[-1] for line in result["summary"]]  # without the log timestamp
+    count = int(result["summary"][0].split(" of ")[1].split()[0]) if result["summary"] else len(options.briefs)
+    result |= {"label": options.label, "jobs": options.jobs, "briefs": count,
+               "cpu_per_brief_s": round(result["cpu_s"] / count, 2),
+               "wall_per_brief_s": round(result["wall_s"] / count, 2)}
     print(json.dumps(result, indent=1))
 
 

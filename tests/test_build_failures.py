@@ -241,7 +241,7 @@ def test_bad_specs_are_refused_before_anything_is_written(tmp_path, processed, m
     def no_kernel(*args, **kwargs):
         raise AssertionError("a kernel was started")
 
-    monkeypatch.setattr(brief_module, "execute", no_kernel)
+    monkeypatch.setattr("mineral_analysis.publish.execute.execute", no_kernel)
     monkeypatch.setattr("mineral_analysis.publish.pool.run_pool", no_kernel)
     reports = tmp_path / "reports"
     with pytest.raises(ParameterError) as error:
@@ -270,7 +270,7 @@ def test_run_brief_refuses_bad_parameters_before_a_kernel_starts(tmp_path, proce
     def no_kernel(*args, **kwargs):
         raise AssertionError("a kernel was started")
 
-    monkeypatch.setattr(brief_module, "execute", no_kernel)
+    monkeypatch.setattr("mineral_analysis.publish.execute.execute", no_kernel)
     monkeypatch.chdir(tmp_path)
     outcome = build.run_brief(brief_data, formats=("html",), reports_dir=str(tmp_path / "reports"),
                               processed_dir=str(processed), timeout=30, data_version="v", fingerprint="f")
@@ -421,9 +421,9 @@ def _phase(processes: dict[int, psutil.Process], reports: Path, outputs_before: 
 @pytest.mark.slow
 def test_interrupted_builds_leave_no_partial_files_and_no_processes(tmp_path, processed):
     reports = tmp_path / "reports"
-    _write_sentinels(reports, ["agency-dfc", "mineral-copper"], notebook=True)
+    _write_sentinels(reports, ["agency-dfc", "agency-doe"], notebook=True)
     processed_before = _tree_digest(processed)
-    args = _build_args(processed, reports, "agency:DFC", "mineral:copper", formats="html,pdf", extra=("--force",))
+    args = _build_args(processed, reports, "agency:DFC", "agency:DOE", formats="html,pdf", extra=("--force",))
     points = [(1.0, signal.SIGINT), (4.0, signal.SIGTERM), (8.0, signal.SIGINT), ("first output", signal.SIGTERM)]
     report = []
     for when, signum in points:
@@ -467,7 +467,7 @@ def test_interrupted_builds_leave_no_partial_files_and_no_processes(tmp_path, pr
     assert "built 2, skipped 0 (up to date), failed 0 of 2" in result.stdout
     counts = _check_reports(reports)
     assert counts == {"html": 3, "pdf": 2, "ipynb": 2}  # two briefs and the index
-    for name in ("agency-dfc.html", "mineral-copper.html"):
+    for name in ("agency-dfc.html", "agency-doe.html"):
         assert (reports / name).read_bytes() != SENTINEL_HTML
 
 
@@ -476,7 +476,7 @@ def test_interrupted_builds_leave_no_partial_files_and_no_processes(tmp_path, pr
 @pytest.mark.slow
 def test_a_second_build_refuses_or_waits(tmp_path, processed):
     reports = tmp_path / "reports"
-    args = _build_args(processed, reports, "mineral:copper", extra=("--force",))
+    args = _build_args(processed, reports, "agency:DOE", extra=("--force",))
     first = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 60
     while not _descendants(first.pid):  # the pool starts after the lock is taken
@@ -499,7 +499,7 @@ def test_a_second_build_refuses_or_waits(tmp_path, processed):
     assert waiting.returncode == 0, waiting_err
     assert "built 1" in first_out and "built 1" in waiting_out
     # The waiting build wrote only after the first had finished: its outputs are newer, never interleaved.
-    assert (reports / "mineral-copper.html").stat().st_mtime >= first_done - 1
+    assert (reports / "agency-doe.html").stat().st_mtime >= first_done - 1
     _check_reports(reports)
 
 
@@ -546,22 +546,22 @@ def test_a_polluting_brief_leaves_the_next_one_in_the_same_worker_untouched(tmp_
     """Built after the polluter by the same worker, a brief is byte for byte the brief built without it."""
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "1767225600")
     notebooks = _notebooks_copy(tmp_path / "notebooks")
-    _replace_notebook(notebooks / "agency.ipynb", 'agency = "EXIM"\nprocessed_dir = ""', POLLUTER)
-    _insert_cell(notebooks / "mineral.ipynb", PROBE, tags=("remove-cell",), at_end=True)
+    _replace_notebook(notebooks / "overview.ipynb", 'processed_dir = ""', POLLUTER)  # the overview runs first
+    _insert_cell(notebooks / "agency.ipynb", PROBE, tags=("remove-cell",), at_end=True)
     polluted, clean = tmp_path / "polluted", tmp_path / "clean"
-    first = build.build_briefs(only=["agency:DFC", "mineral:copper"], processed_dir=processed, reports_dir=polluted,
+    first = build.build_briefs(only=["overview", "agency:DFC"], processed_dir=processed, reports_dir=polluted,
                                notebooks_dir=notebooks, jobs=1, progress=False)
     assert not first.failed, first.summary()
     [polluter] = [json.loads(p.read_text()) for p in notebooks.glob("polluter-*.json")]
     [probe] = [json.loads(p.read_text()) for p in notebooks.glob("probe-*.json")]
     assert probe["worker"] == polluter["worker"] and probe["kernel"] != polluter["kernel"]  # same worker
     assert not psutil.pid_exists(polluter["kernel"])
-    second = build.build_briefs(only=["mineral:copper"], processed_dir=processed, reports_dir=clean,
+    second = build.build_briefs(only=["agency:DFC"], processed_dir=processed, reports_dir=clean,
                                 notebooks_dir=notebooks, jobs=1, progress=False)
     assert not second.failed, second.summary()
     for ext in ("html", "pdf"):
-        assert (polluted / f"mineral-copper.{ext}").read_bytes() == (clean / f"mineral-copper.{ext}").read_bytes()
-    assert "POLLUTED" not in (polluted / "mineral-copper.html").read_text(encoding="utf-8")
+        assert (polluted / f"agency-dfc.{ext}").read_bytes() == (clean / f"agency-dfc.{ext}").read_bytes()
+    assert "POLLUTED" not in (polluted / "agency-dfc.html").read_text(encoding="utf-8")
 
 
 USER_CONFIG = {
@@ -589,8 +589,8 @@ def test_the_accounts_own_configuration_does_not_reach_the_briefs(tmp_path, proc
     outputs = {}
     for name, env in (("plain", plain), ("odd", odd)):
         reports = tmp_path / name
-        result, _ = _run(_build_args(processed, reports, "mineral:copper", formats="html,pdf",
+        result, _ = _run(_build_args(processed, reports, "agency:DOE", formats="html,pdf",
                                      extra=("--jobs", "1")), env=env)
         assert result.returncode == 0, result.stderr
-        outputs[name] = {ext: (reports / f"mineral-copper.{ext}").read_bytes() for ext in ("html", "pdf")}
+        outputs[name] = {ext: (reports / f"agency-doe.{ext}").read_bytes() for ext in ("html", "pdf")}
     assert outputs["odd"] == outputs["plain"]

@@ -176,3 +176,62 @@ def test_a_re_run_with_fewer_formats_leaves_no_output_of_an_older_build(tmp_path
     assert not (reports / "agency-doe.pdf").exists()  # the 2026 PDF went with the 2026 HTML
     assert "2027-01-01 00:00 UTC" in (reports / "agency-doe.html").read_text(encoding="utf-8")
     assert record.verify(reports) == []
+
+
+@pytest.mark.slow
+def test_briefs_and_index_print_the_dataset_version_and_plans_agree(tmp_path, processed_dir, monkeypatch):
+    """The dataset's version (not a slice hash) in the brief and the index; the fingerprint a scheduler computes
+    with the library's functions (docs/building.md) is the one the build records."""
+    from mineral_analysis.briefing import Tables
+    from mineral_analysis.publish import fingerprint
+    from mineral_analysis.publish.catalogue import all_briefs, data_slices
+
+    processed = tmp_path / "processed"
+    shutil.copytree(processed_dir, processed)
+    metadata = json.loads((processed / "metadata.json").read_text())
+    metadata["dataset_version"] = "r9-test + unreleased changes"
+    (processed / "metadata.json").write_text(json.dumps(metadata))
+    reports = tmp_path / "reports"
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1767225600")
+    result = build_briefs(only=["agency:DOE"], formats=("html",), processed_dir=processed, reports_dir=reports,
+                          progress=False, jobs=1)
+    assert not result.failed, result.summary()
+    for name in ("agency-doe.html", "index.html"):
+        text = (reports / name).read_text(encoding="utf-8")
+        assert "Data version r9-test + unreleased changes" in text, name
+        assert metadata["data_version"] not in text, name
+
+    tables = Tables.load(processed)
+    (brief,) = [b for b in all_briefs(tables=tables) if b.spec == "agency:DOE"]
+    slices = data_slices([brief], tables=tables)
+    data = f"|{fingerprint.boundaries_fingerprint()}|{fingerprint.dataset_version(processed)}"
+    planned = fingerprint.brief_fingerprint(brief, slices[brief.slug] + data, fingerprint.library_fingerprint())
+    assert json.loads((reports / record.MANIFEST).read_text())["briefs"]["agency-doe"]["fingerprint"] == planned
+
+
+def test_the_library_fingerprint_ignores_the_command_line_and_the_publishing_code():
+    from mineral_analysis import config
+    from mineral_analysis.publish.fingerprint import brief_modules
+
+    names = {str(p.relative_to(config.PACKAGE_DIR)) for p in brief_modules()}
+    assert {"analysis.py", "plots.py", "maps.py", "narrative.py", "export.py", "data.py"} <= names
+    assert "cli.py" not in names and "build.py" not in names
+    # export.py reads the catalogue (briefs.py) for a brief's title; nothing else of the publishing code counts
+    assert {n for n in names if n.startswith("publish/")} <= {"publish/__init__.py", "publish/catalogue.py"}
+
+
+def test_editing_the_command_line_rebuilds_nothing_but_editing_a_chart_module_does(tmp_path, monkeypatch):
+    from mineral_analysis import config
+    from mineral_analysis.publish.fingerprint import library_fingerprint
+
+    package = tmp_path / "mineral_analysis"
+    shutil.copytree(config.PACKAGE_DIR, package, ignore=shutil.ignore_patterns("__pycache__"))
+    monkeypatch.setattr(config, "PACKAGE_DIR", package)
+    before = library_fingerprint(config.NOTEBOOKS_DIR)
+    for name in ("cli.py", "publish/pool.py", "publish/build.py", "build.py"):
+        with open(package / name, "a", encoding="utf-8") as handle:
+            handle.write("\n# an edit\n")
+    assert library_fingerprint(config.NOTEBOOKS_DIR) == before
+    with open(package / "plots.py", "a", encoding="utf-8") as handle:
+        handle.write("\n# an edit\n")
+    assert library_fingerprint(config.NOTEBOOKS_DIR) != before

@@ -143,7 +143,8 @@ def replace_files_atomic(files: Mapping[Path, bytes | None]) -> list[Path]:
             try:
                 for path in changed:
                     if path in temps:
-                        os.replace(temps.pop(path), path)
+                        os.replace(temps[path], path)
+                        del temps[path]
                     else:
                         os.unlink(path)
                     done.append(path)

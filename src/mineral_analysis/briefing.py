@@ -20,7 +20,8 @@ mineral    every record of the agencies that fund it (their      none
            exploded, ``mineral`` == the mineral)
 =========  ==================================================  =================================================
 
-Only pandas and the project's data modules are imported: cheap enough for the first cell of a notebook.
+Only pandas and the project's data modules are imported (pandas when the tables are loaded): cheap enough for
+the first cell of a notebook, and for a build that has nothing to do.
 """
 
 from __future__ import annotations
@@ -28,11 +29,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from .errors import ParameterError
 from .vocab import AGENCIES, MINERALS, NOT_STATED
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 KINDS = ("overview", "agency", "country", "mineral")
 

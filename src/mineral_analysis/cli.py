@@ -117,7 +117,7 @@ def _cmd_list(args: argparse.Namespace) -> int:
 
 
 def _cmd_build(args: argparse.Namespace) -> int:
-    from .build import BuildLockedError, build_briefs
+    from .publish.build import BuildLockedError, build_briefs
     from .errors import ParameterError
     from .publish.dask_engine import SchedulerUnreachable
 
@@ -149,8 +149,11 @@ def _cmd_build(args: argparse.Namespace) -> int:
         print(f"error: build interrupted ({signal.Signals(signum).name}); briefs finished so far are in place, "
               "the others kept their previous outputs; run the build again to finish", file=sys.stderr)
         return 128 + signum
+    except OSError as exc:  # a full disk or an unwritable reports folder before any brief ran
+        print(f"error: {type(exc).__name__}: {exc}; nothing was published", file=sys.stderr)
+        return EXIT_FAILED
     print(result.summary())
-    return EXIT_FAILED if result.failed else EXIT_OK
+    return EXIT_FAILED if result.failed or result.error else EXIT_OK
 
 
 def _cmd_preview(args: argparse.Namespace) -> int:

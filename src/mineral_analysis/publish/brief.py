@@ -20,7 +20,6 @@ from ..atomic import replace_files_atomic, write_text_atomic
 from ..clock import build_time
 from . import record
 from .catalogue import Brief
-from .execute import cell_label, describe_failure, execute, mark_failed_cell, relative_paths
 from .signals import STOPPING, WRITING, signals_deferred
 
 FAILED_DIR = "failed"
@@ -50,7 +49,7 @@ class BriefOutcome:
 def output_path(reports: Path, name: str) -> Path:
     """``reports/<name>``, refused unless ``name`` is a plain output name that stays inside ``reports/``."""
     path = reports / name
-    if not _OUTPUT_NAME.fullmatch(name) or path.resolve().parent != reports.resolve():
+    if not _OUTPUT_NAME.fullmatch(name) or path.parent.resolve() != reports.resolve():  # the link itself, if one
         from ..errors import ParameterError
 
         raise ParameterError(f"unsafe output name {name!r}")
@@ -73,6 +72,7 @@ def run_brief(brief_data: dict, *, formats: tuple[str, ...], reports_dir: str, p
 
     from ..errors import ParameterError
     from .catalogue import validate_parameters
+    from .execute import cell_label, describe_failure, execute, mark_failed_cell, relative_paths
 
     started = time.perf_counter()
     brief = Brief(**brief_data)
@@ -88,6 +88,8 @@ def run_brief(brief_data: dict, *, formats: tuple[str, ...], reports_dir: str, p
                                          Path(processed_dir) if processed_dir else None,
                                          Path(notebooks_dir) if notebooks_dir else None)
         targets = {ext: output_path(reports, f"{brief.slug}.{ext}") for ext in ("html", "pdf", "ipynb")}
+        if (reports / FAILED_DIR).is_symlink():
+            (reports / FAILED_DIR).unlink()
         failed_path = output_path(reports / FAILED_DIR, f"{brief.slug}.ipynb")
     except ParameterError as exc:
         return failed(f"refused before any kernel started: {exc}")
@@ -97,6 +99,8 @@ def run_brief(brief_data: dict, *, formats: tuple[str, ...], reports_dir: str, p
     folders = {"reports": reports, "processed": Path(processed_dir) if processed_dir else None,
                "notebooks": notebook.parent}
     staging = reports / STAGING_DIR
+    if staging.is_symlink():
+        staging.unlink()  # never write through a link out of the reports folder
     staging.mkdir(parents=True, exist_ok=True)
     staged = staging / f"{brief.slug}.{os.getpid()}.ipynb"
     if processed_dir:

@@ -38,6 +38,7 @@ class BuildResult:
 
     outcomes: list[BriefOutcome]
     seconds: float
+    error: str = ""  # what went wrong outside any brief (writing the index or the record)
 
     @property
     def built(self) -> list[BriefOutcome]:
@@ -65,6 +66,8 @@ class BuildResult:
             lines.append(f"  FAILED {outcome.spec}: {outcome.error}{kept}")
         if self.failed:
             lines.append("  the previous outputs of failed briefs were kept")
+        if self.error:
+            lines.append(f"  ERROR {self.error}")
         return "\n".join(lines)
 
 
@@ -86,7 +89,51 @@ def _write_json(path: Path, value: dict) -> bool:
 
 
 def _present(reports: Path, slug: str, extensions) -> bool:
-    return all((reports / f"{slug}.{ext}").is_file() for ext in extensions)
+    """Whether every one of the brief's files is there as a regular file (a link is replaced, never followed)."""
+    return all((reports / f"{slug}.{ext}").is_file() and not (reports / f"{slug}.{ext}").is_symlink()
+               for ext in extensions)
+
+
+def _clear_stale_failures(reports: Path, manifest: dict) -> list[str]:
+    """Remove ``failed/<slug>.ipynb`` records the manifest proves stale (the brief was built since); return them."""
+    failed = reports / FAILED_DIR
+    cleared = []
+    if failed.is_dir() and not failed.is_symlink():
+        for path in sorted(failed.glob("*.ipynb")):
+            if manifest.get("briefs", {}).get(path.stem, {}).get("status") == "built":
+                path.unlink(missing_ok=True)
+                cleared.append(path.name)
+    return cleared
+
+
+@contextlib.contextmanager
+def data_lock(processed: Path, wait: bool):
+    """Hold the processed folder's data lock shared while the build reads it: builds share it, ``mineral-analysis
+    data`` (which takes it exclusively, ``config.data_lock_path``) waits for them and they for it. BuildLockedError
+    when ``data`` holds it and ``wait`` is False. POSIX ``flock``; elsewhere no lock."""
+    try:
+        import fcntl
+    except ImportError:
+        yield
+        return
+    path = config.data_lock_path(processed) if hasattr(config, "data_lock_path") else \
+        processed.parent / f".{processed.name}.lock"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.is_symlink():
+        path.unlink()
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o666)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            if not wait:
+                raise BuildLockedError(f"{processed.name}/ is being rewritten by `mineral-analysis data` (it holds "
+                                       f"{path.name}); wait for it to finish, or pass --wait to queue behind it") \
+                    from None
+            fcntl.flock(fd, fcntl.LOCK_SH)
+        yield
+    finally:
+        os.close(fd)
 
 
 def _write_index(reports: Path, manifest: dict, data_version: str) -> str:
@@ -105,18 +152,35 @@ def _write_index(reports: Path, manifest: dict, data_version: str) -> str:
     entries.sort(key=lambda e: (order.get(e["kind"], 9), e["title"]))
     built_times = [e.get("built_at", "") for e in manifest.get("briefs", {}).values() if e.get("built_at")]
     path = reports / record.INDEX
+    (reports / STAGING_DIR).mkdir(exist_ok=True)
     staged = reports / STAGING_DIR / record.INDEX
     write_index(entries, staged, data_version=data_version, built_at=max(built_times) if built_times else None)
     data = staged.read_bytes()
-    if path.exists() and path.read_bytes() == data:
+    if path.is_file() and not path.is_symlink() and path.read_bytes() == data:
         staged.unlink()
     else:
         os.replace(staged, path)
     return record.sha256_bytes(data)
 
 
+OWN_NAMES = (STAGING_DIR, FAILED_DIR, LOCK, CACHE, record.MANIFEST, SUMS, record.INDEX)
+
+
+def unlink_links(reports: Path) -> list[str]:
+    """Replace nothing through a link: remove every symbolic link among the build's own names in ``reports``
+    (the link itself, never its target); a brief's linked outputs count as missing (``_present``) and are
+    replaced by regular files. Return the names removed."""
+    removed = []
+    for name in OWN_NAMES:
+        if (reports / name).is_symlink():
+            (reports / name).unlink()
+            removed.append(name)
+    return removed
+
+
 def _clean_staging(reports: Path) -> None:
     """Remove what an interrupted or killed build can leave: temporaries, staged notebooks, the staging folder."""
+    unlink_links(reports)
     staging = reports / STAGING_DIR
     for folder in (reports, reports / FAILED_DIR, staging):
         remove_stale_temporaries(folder)
@@ -193,6 +257,8 @@ def build_briefs(*, only: list[str] | None = None, formats: tuple[str, ...] = ("
                                 notebooks_dir=notebooks, client=own_client)
     with interruptible():
         reports.mkdir(parents=True, exist_ok=True)
+        if (reports / LOCK).is_symlink():
+            (reports / LOCK).unlink()  # a lock file opened through a link would truncate its target
         lock = FileLock(str(reports / LOCK))
         try:
             lock.acquire(timeout=-1 if wait else 0)
@@ -200,8 +266,9 @@ def build_briefs(*, only: list[str] | None = None, formats: tuple[str, ...] = ("
             raise BuildLockedError(f"another build is running on {reports.name}/ (it holds {LOCK}); wait for it "
                                    "to finish, or pass --wait to queue behind it") from None
         try:
-            return _build_locked(only, formats, jobs, force, processed, reports, timeout, progress, started,
-                                 notebooks, chosen, client)
+            with data_lock(processed, wait):
+                return _build_locked(only, formats, jobs, force, processed, reports, timeout, progress, started,
+                                     notebooks, chosen, client)
         finally:
             with signals_deferred(redeliver=False):
                 _clean_staging(reports)
@@ -232,6 +299,7 @@ def _build_locked(only, formats, jobs, force, processed, reports, timeout, progr
     library_cache = dict(cache.get("library_modules", {}))
     library_hash = fingerprint.library_fingerprint(notebooks, library_cache)
     manifest = record.read_manifest(reports)
+    _clear_stale_failures(reports, manifest)
     briefs, slices = _brief_list(processed, data_hash, library_hash, cache, only, chosen)
     version = fingerprint.dataset_version(processed)
     boundaries_hash = fingerprint.boundaries_fingerprint()
@@ -242,6 +310,7 @@ def _build_locked(only, formats, jobs, force, processed, reports, timeout, progr
     outcomes = [BriefOutcome(b.spec, b.slug, b.title, b.kind, b.key, "skipped") for b in briefs
                 if plan[b.slug] == "skip"]
     done: list[BriefOutcome] = []
+    error = ""
     built_at = build_time().isoformat(timespec="seconds")  # one build time for every brief this build runs
     try:
         if todo and client is not None:
@@ -265,12 +334,17 @@ def _build_locked(only, formats, jobs, force, processed, reports, timeout, progr
             _write_json(reports / CACHE, cache | {"library_modules": library_cache})
             # The index depends only on the manifest and the outputs present: a no-op build leaves it alone
             # (and skips importing the exporters, which costs more than the rest of a no-op build).
-            if todo or manifest != record.read_manifest(reports) or not (reports / record.INDEX).exists():
-                manifest["index"] = {record.INDEX: _write_index(reports, manifest, version)}
-                record.write_record(reports, manifest)
-            elif not (reports / SUMS).exists():
-                record.write_record(reports, manifest)
-    return BuildResult(outcomes + done, time.perf_counter() - started)
+            try:
+                if todo or manifest != record.read_manifest(reports) or not (reports / record.INDEX).exists():
+                    manifest["index"] = {record.INDEX: _write_index(reports, manifest, version)}
+                    record.write_record(reports, manifest)
+                elif not (reports / SUMS).exists():
+                    record.write_record(reports, manifest)
+            except OSError as exc:  # a full disk, say: the briefs written stay; say what was not
+                error = (f"writing the index and the published record ({record.INDEX}, {record.MANIFEST}, "
+                         f"{SUMS}) failed: {type(exc).__name__}: {exc}; `mineral-analysis verify` will not match "
+                         "until a build completes")
+    return BuildResult(outcomes + done, time.perf_counter() - started, error)
 
 
 def _updated_manifest(manifest: dict, briefs: list[Brief], fingerprints: dict[str, str],

@@ -17,7 +17,8 @@ from pathlib import Path
 from .. import config
 from . import kernels
 
-START_TIMEOUT = 120.0  # seconds for a kernel to start
+START_TIMEOUT = 120.0  # seconds for a fresh kernel to start
+FORKED_START_TIMEOUT = 30.0  # seconds for a forked kernel to answer before a fresh one replaces it
 
 
 def execute(notebook: Path, staged: Path, parameters: dict, timeout: int, state: dict):
@@ -38,12 +39,29 @@ def execute(notebook: Path, staged: Path, parameters: dict, timeout: int, state:
     def on_cell_start(cell, cell_index) -> None:
         state["cell"] = cell_index
 
-    try:
+    def run(start_timeout: float):
         return papermill.execute_notebook(
             str(notebook), str(staged), parameters=parameters, kernel_name=kernels.KERNEL_NAME,
             progress_bar=False, log_output=False, request_save_on_cell_execute=False, cwd=str(notebook.parent),
-            start_timeout=START_TIMEOUT, execution_timeout=timeout, timeout_func=cell_timeout,
-            on_notebook_start=on_notebook_start, on_cell_start=on_cell_start, interrupt_on_timeout=False, shutdown_kernel="immediate")
+            start_timeout=start_timeout, execution_timeout=timeout, timeout_func=cell_timeout,
+            on_notebook_start=on_notebook_start, on_cell_start=on_cell_start, interrupt_on_timeout=False,
+            shutdown_kernel="immediate")
+
+    try:
+        if not kernels.fork_available():
+            return run(START_TIMEOUT)
+        try:
+            return run(FORKED_START_TIMEOUT)
+        except RuntimeError as exc:
+            # A forked kernel answers within a second; one that does not (rare, under heavy load) is killed and
+            # the brief starts again in a fresh kernel.
+            if "cell" in state or not str(exc).startswith("Kernel didn't respond") or \
+                    kernels.LAST_LAUNCH != "forked":
+                raise
+            with kernels.fresh_kernels():
+                result = run(START_TIMEOUT)
+            kernels.LAST_LAUNCH = "fresh (the forked kernel did not answer)"
+            return result
     except DeadKernelError:
         state["exit_code"] = kernels.exit_code_of_last_kernel()
         raise

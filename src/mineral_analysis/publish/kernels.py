@@ -123,6 +123,20 @@ def die_with_parent() -> None:
         _prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
 
 
+@contextlib.contextmanager
+def fresh_kernels():
+    """Within the block, this process starts fresh kernels instead of forking them."""
+    previous = os.environ.get(MODE_VARIABLE)
+    os.environ[MODE_VARIABLE] = "fresh"
+    try:
+        yield
+    finally:
+        if previous is None:
+            os.environ.pop(MODE_VARIABLE, None)
+        else:
+            os.environ[MODE_VARIABLE] = previous
+
+
 def fork_available() -> bool:
     """Whether kernels can be forked from a template here (Linux with fork, and not switched off)."""
     return _SUBREAPER and hasattr(os, "fork") and os.environ.get(MODE_VARIABLE, "forked") != "fresh"

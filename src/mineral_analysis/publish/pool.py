@@ -66,9 +66,36 @@ def _exit_after(seconds: float) -> None:
     timer.start()
 
 
-def _worker_init() -> None:
-    """Workers leave Ctrl-C to the coordinator; SIGTERM kills their kernels at once, then ends them."""
+def _watch_coordinator(coordinator: int) -> None:
+    """End this worker (kernels and template first) as soon as the build's process is gone, even by SIGKILL.
+
+    The fork server cannot tell: every worker keeps it alive (each holds its "alive" pipe). Linux: a pidfd
+    becomes readable when the process ends; elsewhere the pid is polled.
+    """
+    def watch() -> None:
+        try:
+            import select
+
+            fd = os.pidfd_open(coordinator)
+            select.select([fd], [], [])
+        except (AttributeError, OSError):
+            while True:
+                time.sleep(0.5)
+                try:
+                    os.kill(coordinator, 0)
+                except ProcessLookupError:
+                    break
+        kernels.kill_children()
+        os._exit(128 + signal.SIGKILL)
+
+    threading.Thread(target=watch, name="mineral-analysis-watch-build", daemon=True).start()
+
+
+def _worker_init(coordinator: int) -> None:
+    """Workers leave Ctrl-C to the coordinator; SIGTERM kills their kernels at once, then ends them; they end
+    with the build's process."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _watch_coordinator(coordinator)
 
     def stop(signum, frame):
         kernels.kill_children()
@@ -80,7 +107,6 @@ def _worker_init() -> None:
         _stop_kernels_and_exit()
 
     signal.signal(signal.SIGTERM, stop)
-    kernels.die_with_parent()  # the build was killed (its forkserver ends with it): so does this worker
     # Kernels inherit file descriptor 2; their start-up chatter (transport warnings) would flood the build's
     # log, so they write to /dev/null while this worker keeps its own stderr for real errors.
     saved = os.dup(2)
@@ -154,8 +180,9 @@ def run_pool(todo, formats, reports, processed, timeout, progress, fingerprints,
         while queue:
             workers = 1 if isolate else min(jobs, len(queue))
             executor = futures.ProcessPoolExecutor(max_workers=workers, mp_context=context,
-                                                   initializer=_worker_init)
+                                                   initializer=_worker_init, initargs=(os.getpid(),))
             broken: list[tuple[Brief, str]] = []
+            stalled = False
             try:
                 pending = {}
                 for b, action in queue:
@@ -178,6 +205,7 @@ def run_pool(todo, formats, reports, processed, timeout, progress, fingerprints,
                         # No answer for longer than a brief may run: a worker is stopped or hung outside its
                         # notebook. Kill the pool; its briefs run again, one worker at a time.
                         _kill_workers(executor)
+                        stalled = True
                     for future in finished:
                         try:
                             arrived(BriefOutcome(**future.result()))
@@ -195,8 +223,12 @@ def run_pool(todo, formats, reports, processed, timeout, progress, fingerprints,
             if workers == 1:
                 # One worker runs its briefs in order: the first unfinished one was running when it died.
                 culprit = queue.pop(0)[0]
-                arrived(died(culprit, f"notebook {culprit.notebook.name}: the worker process building it died "
-                                     "(killed, or out of memory); its kernel stopped with it"))
+                if stalled:
+                    why = (f"answered nothing for {timeout + STALL_GRACE_SECONDS} s (stopped or hung outside the "
+                           "notebook) and was killed")
+                else:
+                    why = "died (killed, or out of memory); its kernel stopped with it"
+                arrived(died(culprit, f"notebook {culprit.notebook.name}: the worker process building it {why}"))
             isolate = workers > 1
             if deaths >= MAX_WORKER_DEATHS and queue:
                 for brief, _ in queue:

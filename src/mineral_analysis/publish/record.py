@@ -84,7 +84,7 @@ def read_manifest(reports: Path) -> dict:
 
 def _write_if_changed(path: Path, text: str) -> bool:
     try:
-        if path.read_text(encoding="utf-8") == text:
+        if not path.is_symlink() and path.read_text(encoding="utf-8") == text:
             return False
     except (OSError, ValueError):
         pass
