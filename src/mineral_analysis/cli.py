@@ -117,8 +117,8 @@ def _cmd_list(args: argparse.Namespace) -> int:
 
 
 def _cmd_build(args: argparse.Namespace) -> int:
-    from .publish.build import BuildLockedError, build_briefs
     from .errors import ParameterError
+    from .publish.build import BuildLockedError, build_briefs
     from .publish.dask_engine import SchedulerUnreachable
 
     formats = tuple(f.strip() for f in args.formats.split(",") if f.strip())
