@@ -28,8 +28,9 @@ import uuid
 from pathlib import Path
 
 from .. import config
-from .brief import FAILED_DIR, BriefOutcome, _replace_outputs, export_brief, output_path
-from .catalogue import Brief
+
+# Light at import (the command line imports SchedulerUnreachable for every build, and a no-op build must not
+# load pandas): the publishing modules are imported where they are used.
 
 CONNECT_SECONDS = 10  # how long the client tries to reach the scheduler and find a worker (the whole refusal stays under 30 s)
 ALLOWED_FAILURES = 1  # worker deaths a brief survives: it is retried once, then reported failed
@@ -126,7 +127,8 @@ def brief_task(brief_data: dict, payload: dict[str, bytes], *, notebook_sha256: 
     the client fingerprinted.
     """
     from . import kernels
-    from .brief import run_brief
+    from .brief import FAILED_DIR, BriefOutcome, run_brief
+    from .catalogue import Brief
 
     brief = Brief(**brief_data)
     notebook = Path(notebooks_dir or config.NOTEBOOKS_DIR) / brief.notebook.name
@@ -161,9 +163,10 @@ def brief_task(brief_data: dict, payload: dict[str, bytes], *, notebook_sha256: 
 
 # --- On the client -----------------------------------------------------------------------------------------------
 
-def _put_in_place(reports: Path, formats: tuple[str, ...], result: dict) -> BriefOutcome:
-    """Write a task's files into ``reports`` as ``run_brief`` does locally; return the brief's outcome."""
+def _put_in_place(reports: Path, formats: tuple[str, ...], result: dict):
+    """Write a task's files into ``reports`` as ``run_brief`` does locally; return the brief's BriefOutcome."""
     from ..atomic import write_bytes_atomic
+    from .brief import FAILED_DIR, BriefOutcome, _replace_outputs, output_path
     from .signals import signals_deferred
 
     outcome = BriefOutcome(**result["outcome"])
@@ -192,16 +195,18 @@ def _put_in_place(reports: Path, formats: tuple[str, ...], result: dict) -> Brie
 
 
 def run_cluster(client, todo, formats, reports, processed, timeout, progress, fingerprints, version, built_at,
-                notebooks, done: list[BriefOutcome]) -> None:
-    """``pool.run_pool`` on a Dask cluster: append each brief's outcome to ``done`` as it arrives."""
+                notebooks, done: list) -> None:
+    """``pool.run_pool`` on a Dask cluster: append each brief's outcome (BriefOutcome) to ``done`` as it arrives."""
     from distributed import as_completed
     from distributed.scheduler import KilledWorker
     from tqdm import tqdm
 
+    from .brief import BriefOutcome, export_brief
+
     bar = tqdm(total=len(todo), desc="briefs", unit="brief", disable=not progress, file=sys.stderr,
                dynamic_ncols=True)
 
-    def arrived(outcome: BriefOutcome) -> None:
+    def arrived(outcome) -> None:
         done.append(outcome)
         bar.set_postfix_str(outcome.spec, refresh=False)
         bar.update()
@@ -253,9 +258,11 @@ def run_cluster(client, todo, formats, reports, processed, timeout, progress, fi
         bar.close()
 
 
-def _brief_data(brief: Brief) -> dict:
+def _brief_data(brief) -> dict:
     return {"kind": brief.kind, "key": brief.key, "title": brief.title, "parameters": brief.parameters}
 
 
-def _failed(brief: Brief, error: str) -> BriefOutcome:
+def _failed(brief, error: str):
+    from .brief import BriefOutcome
+
     return BriefOutcome(brief.spec, brief.slug, brief.title, brief.kind, brief.key, "failed", error=error)
