@@ -32,7 +32,7 @@ from .. import config
 # Light at import (the command line imports SchedulerUnreachable for every build, and a no-op build must not
 # load pandas): the publishing modules are imported where they are used.
 
-CONNECT_SECONDS = 10  # how long the client tries to reach the scheduler and find a worker (the whole refusal stays under 30 s)
+CONNECT_SECONDS = 8  # how long the client tries to reach the scheduler and find a worker (the whole refusal stays under 30 s)
 ALLOWED_FAILURES = 1  # worker deaths a brief survives: it is retried once, then reported failed
 _TASK_LOCK = threading.Lock()  # one brief at a time per worker process (the kernel template belongs to it)
 _DATA_CACHE: dict[str, Path] = {}  # processed tables unpacked on this worker, by content hash
