@@ -14,6 +14,11 @@ One run measures, on this machine, and prints a table (figure, value, target, me
    100 thousand and 1 million records (``synthetic.py``), each size in its own process: seconds, rows per
    second, peak memory.
 6. The largest HTML and PDF brief.
+7. **Fair peers and new users**: the same shell loop run ``os.cpu_count()`` briefs at a time (``xargs -P``;
+   ``parallel_loop_ratio`` = full build / parallel loop); ``mineral-analysis preview`` on the scratch data, one
+   amount edited, the time from saving it to the rebuild on disk (``preview_edit_s``, ``preview_edit_ratio`` of
+   the full build); planning (catalogue, slices, fingerprints) 2,000 synthetic briefs (``planning.py``,
+   ``plan_2000_s``).
 
 Everything happens in ``benchmarks/scratch/`` (git-ignored): a copy of ``data/raw``, its processed tables, the
 reports of each step. The real ``data/`` and ``reports/`` are never touched. By default the library is measured
@@ -70,7 +75,11 @@ TARGETS = {
     "peak_mem_mb": 2048.0,
     "max_html_mb": 1.5,
     "max_pdf_mb": 2.0,
+    "parallel_loop_ratio": 0.25,  # full build / the shell loop run at the core count
+    "preview_edit_ratio": 0.10,  # preview's edit-to-disk time / the full build's wall time
+    "plan_2000_s": 5.0,
 }
+PLAN_RECORDS = 10_000  # synthetic records per release in the planning step
 SUMMARY = re.compile(r"built (\d+), skipped (\d+) \(up to date\), failed (\d+) of (\d+) briefs in ([\d.]+) s")
 # What legitimately differs between two builds of the same data: the build time, in ISO form and as shown.
 BUILD_TIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:[+-]\d{2}:\d{2}|Z)?|\d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC")
@@ -190,8 +199,8 @@ def prepare(env: dict) -> dict:
     for folder in (raw, processed):
         shutil.rmtree(folder, ignore_errors=True)
     raw.mkdir(parents=True)
-    for name in (config.RAW_FINANCING, config.RAW_MEMBERSHIP):
-        shutil.copyfile(config.raw_path(name), raw / name)
+    for source in sorted(config.RAW_DIR.glob("*.csv")):  # financing, membership and the sources registry
+        shutil.copyfile(source, raw / source.name)
     run([str(BIN / "mineral-analysis"), "data", "--raw-dir", str(raw), "--processed-dir", str(processed)], env)
     return {"raw": raw, "processed": processed}
 
@@ -227,19 +236,93 @@ def only_args(rows: list[dict], everything: bool) -> list[str]:
 
 # --- Steps ---------------------------------------------------------------------------------------------------------
 
-def step_baseline(env: dict, rows: list[dict], processed: Path) -> dict:
-    out = WORK / "baseline"
+def step_baseline(env: dict, rows: list[dict], processed: Path, jobs: int = 1) -> dict:
+    out = WORK / ("baseline" if jobs == 1 else "parallel-loop")
     shutil.rmtree(out, ignore_errors=True)
     out.mkdir(parents=True)
     tsv = out / "briefs.tsv"
     tsv.write_text("".join(f"{r['slug']}\t{r['notebook']}\t{r['parameter']}\t{r['value']}\n" for r in rows),
                    encoding="utf-8")
-    log(f"baseline: {len(rows)} briefs through papermill + nbconvert (html) + nbconvert (pdf), one by one")
+    how = "one by one" if jobs == 1 else f"{jobs} at a time (xargs -P)"
+    log(f"{out.name}: {len(rows)} briefs through papermill + nbconvert (html) + nbconvert (pdf), {how}")
     result = run(["bash", str(HERE / "baseline.sh"), str(tsv), str(out), str(processed), str(config.NOTEBOOKS_DIR),
-                  str(BIN)], env, log_file=WORK / "baseline.log", check=False)
+                  str(BIN), str(jobs)], env, log_file=WORK / f"{out.name}.log", check=False)
     complete = sum((out / f"{r['slug']}.html").exists() and (out / f"{r['slug']}.pdf").exists() for r in rows)
-    return {"seconds": result["seconds"], "briefs": len(rows), "complete": complete,
+    return {"seconds": result["seconds"], "briefs": len(rows), "complete": complete, "jobs": jobs,
             "per_brief_s": result["seconds"] / max(1, len(rows)), "returncode": result["returncode"]}
+
+
+def step_preview(env: dict, data: dict, only: list[str]) -> dict:
+    """``mineral-analysis preview`` on the scratch data: started (not timed), then one raw amount edited; the
+    time from saving the edit to the rebuild's summary line (every affected brief on disk), and to the edited
+    record's agency brief changing on disk."""
+    reports = WORK / "preview"
+    shutil.rmtree(reports, ignore_errors=True)
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    command = [str(BIN / "mineral-analysis"), "preview", "--port", str(port), "--raw-dir", str(data["raw"]),
+               "--processed-dir", str(data["processed"]), "--reports-dir", str(reports), *only]
+    lines: list[str] = []
+    process = subprocess.Popen(command, env=dict(env, MINERAL_ANALYSIS_LOG="plain"), cwd=ROOT,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    reader = threading.Thread(target=lambda: lines.extend(iter(process.stderr.readline, "")), daemon=True)
+    reader.start()
+
+    def wait_for(condition, what: str, limit: float = 900.0) -> float:
+        started = time.perf_counter()
+        while not condition():
+            if process.poll() is not None:
+                raise RuntimeError(f"the preview exited ({process.returncode}) waiting for {what}:\n"
+                                   + "".join(lines[-20:]))
+            if time.perf_counter() - started > limit:
+                raise RuntimeError(f"no {what} after {limit:.0f} s:\n" + "".join(lines[-20:]))
+            time.sleep(0.05)
+        return time.perf_counter() - started
+
+    try:
+        startup = wait_for(lambda: any("preview: serving" in line for line in lines), "preview start-up")
+        log(f"preview: serving after {startup:.1f} s; editing one amount")
+        agency = reports / "agency-doe.html"
+        before = agency.read_bytes() if agency.exists() else b""
+        summaries = sum("preview: built" in line for line in lines)
+        edit = edit_record(data["raw"] / config.RAW_FINANCING, EDITED_RECORD)
+        saved = time.perf_counter()
+        brief_s = None
+
+        def rebuilt() -> bool:
+            nonlocal brief_s
+            if brief_s is None and agency.exists() and agency.read_bytes() != before:
+                brief_s = time.perf_counter() - saved
+            return sum("preview: built" in line for line in lines) > summaries
+
+        wait_for(rebuilt, "rebuild after the edit")
+        rebuild_s = time.perf_counter() - saved
+        summary = next(line for line in reversed(lines) if "preview: built" in line).strip()
+    finally:
+        process.send_signal(2)  # SIGINT, as Ctrl-C
+        try:
+            process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            process.kill()
+    log(f"preview: edit on disk in {rebuild_s:.1f} s ({summary})")
+    return {"startup_s": startup, "edit": edit, "edit_s": rebuild_s, "agency_brief_s": brief_s,
+            "summary": summary, "exit_code": process.returncode}
+
+
+def step_planning(env: dict) -> dict:
+    """Catalogue, slices and fingerprints of 2,000 synthetic briefs (``planning.py``), in its own process."""
+    folder = WORK / "synthetic" / f"planning-{PLAN_RECORDS}"
+    if not (folder / "financing.csv").exists():
+        log(f"planning: generating {PLAN_RECORDS:,} synthetic records")
+        run([sys.executable, str(HERE / "synthetic.py"), "generate", str(folder), str(PLAN_RECORDS)], env)
+    log("planning: catalogue, slices and fingerprints of 2,000 briefs")
+    measured = run([sys.executable, str(HERE / "planning.py"), str(folder)], env, log_file=WORK / "planning.log")
+    result = json.loads(measured["stdout"].strip().splitlines()[-1])
+    log(f"planning: {result['briefs']} briefs in {result['seconds']:.2f} s")
+    return result
 
 
 def build(env: dict, processed: Path, reports: Path, only: list[str], *, memory: bool = False,
@@ -423,6 +506,11 @@ def figures(details: dict, n_briefs: int) -> dict:
         "max_html_mb": details.get("outputs", {}).get("max_html_mb"),
         "max_pdf_mb": details.get("outputs", {}).get("max_pdf_mb"),
         "briefs": n_briefs,
+        "parallel_loop_s": details.get("parallel_loop", {}).get("seconds"),
+        "parallel_loop_ratio": ratio(full.get("seconds"), details.get("parallel_loop", {}).get("seconds")),
+        "preview_edit_s": details.get("preview", {}).get("edit_s"),
+        "preview_edit_ratio": ratio(details.get("preview", {}).get("edit_s"), full.get("seconds")),
+        "plan_2000_s": details.get("planning", {}).get("seconds"),
     }
 
 
@@ -456,10 +544,15 @@ def table(fig: dict, details: dict) -> tuple[str, list[str]]:
     n = fig["briefs"]
     add(f"Baseline: shell loop, {base.get('briefs', n)} briefs", fmt(fig["baseline_s"], " s", 1),
         f"({fmt(base.get('per_brief_s'), ' s/brief', 1)}, {base.get('complete', '-')} complete)")
+    parallel = details.get("parallel_loop", {})
+    add(f"Parallel shell loop, {parallel.get('jobs', '-')} at a time", fmt(fig["parallel_loop_s"], " s", 1),
+        f"({parallel.get('complete', '-')} complete)")
     add("Full build (clean reports/)", fmt(fig["full_build_s"], " s", 1),
         f"({full.get('built', '-')} built, {full.get('failed', '-')} failed)")
     add("  full build / baseline", fmt(fig["full_build_ratio"], "", 3), "<= 0.25",
         under("full_build_ratio", fig["full_build_ratio"]))
+    add("  full build / parallel shell loop", fmt(fig["parallel_loop_ratio"], "", 3), "<= 0.25",
+        under("parallel_loop_ratio", fig["parallel_loop_ratio"]))
     complete = details.get("outputs", {}).get("complete")
     add("  briefs with HTML and PDF", f"{complete if complete is not None else '-'} of {n}", f"all {n}",
         None if complete is None else complete == n and full.get("failed") == 0)
@@ -490,6 +583,18 @@ def table(fig: dict, details: dict) -> tuple[str, list[str]]:
         if not comparison["identical"]:
             add("  identical once stray kernel messages are removed",
                 "yes" if comparison["identical_without_stray"] else "no", "", None)
+    preview = details.get("preview", {})
+    add("Preview: raw edit saved -> rebuilt briefs on disk", fmt(fig["preview_edit_s"], " s", 1),
+        f"({preview.get('summary', 'not run').split('preview: ')[-1].split(' in ')[0]}; first brief "
+        f"{fmt(preview.get('agency_brief_s'), ' s', 1)}; start-up {fmt(preview.get('startup_s'), ' s', 1)})")
+    add("  preview edit / full build", fmt(fig["preview_edit_ratio"], "", 3), "< 0.10",
+        None if fig["preview_edit_ratio"] is None else fig["preview_edit_ratio"] < TARGETS["preview_edit_ratio"])
+    planning = details.get("planning", {})
+    add(f"Planning {planning.get('briefs', 2000):,} synthetic briefs", fmt(fig["plan_2000_s"], " s"), "< 5 s",
+        None if fig["plan_2000_s"] is None else fig["plan_2000_s"] < TARGETS["plan_2000_s"])
+    if planning:
+        add("  (catalogue, slices, fingerprints)", f"{planning['per_brief_ms']:.1f} ms/brief",
+            f"({planning['releases']} releases of {planning['records']:,} records)")
     cleaning = details.get("cleaning", {})
     for size in SIZES:
         c = cleaning.get(str(size))
@@ -566,6 +671,9 @@ def main(argv: list[str] | None = None) -> int:
                 details["load_before_baseline"] = load()
                 details["baseline"] = step_baseline(env, rows, data["processed"])
                 log(f"baseline: {details['baseline']['seconds']:.1f} s")
+                details["load_before_parallel_loop"] = load()
+                details["parallel_loop"] = step_baseline(env, rows, data["processed"], jobs=os.cpu_count() or 1)
+                log(f"parallel loop: {details['parallel_loop']['seconds']:.1f} s")
 
             reports = WORK / "reports"
             shutil.rmtree(reports, ignore_errors=True)
@@ -580,6 +688,10 @@ def main(argv: list[str] | None = None) -> int:
             log(f"no-op rebuild: {details['noop']['seconds']:.2f} s ({details['noop']['built']} rebuilt)")
 
             details["small_change"] = step_small_change(env, data, reports, only, rows)
+            details["load_before_preview"] = load()
+            details["preview"] = step_preview(env, data, only)
+            details["load_before_planning"] = load()
+            details["planning"] = step_planning(env)
         if sizes:
             details["load_before_cleaning"] = load()
             details["cleaning"] = step_cleaning(env, sizes, args.profile)

@@ -97,7 +97,7 @@ def generate(n: int, out_dir: Path, raw_dir: Path, seed: int = 20260204) -> dict
     from mineral_analysis.normalize import normalize_agency, normalize_instrument, normalize_minerals, parse_announced
 
     rng = np.random.default_rng(seed)
-    _, real = _read_rows(raw_dir / "financing.csv")
+    columns, real = _read_rows(raw_dir / "financing.csv")  # the real file's columns, whatever they are
     items = [r for r in real if r["is_aggregate"] == "false"]
     totals = [r for r in real if r["is_aggregate"] == "true"] or items
 
@@ -105,9 +105,10 @@ def generate(n: int, out_dir: Path, raw_dir: Path, seed: int = 20260204) -> dict
         return [values[i] for i in rng.integers(0, len(values), n)]
 
     frame = pd.DataFrame({column: pick([r[column] for r in (items if column in (
-        "title", "instrument_as_written", "amount_as_written") else real)]) for column in COLUMNS})
-    for pair in (("countries", "subnational"), ("mobilized_as_written", "mobilized_from"),
-                 ("source_file", "source_paragraph")):
+        "title", "instrument_as_written", "amount_as_written") else real)]) for column in columns})
+    pairs = [("countries", "subnational"), ("mobilized_as_written", "mobilized_from"),
+             ("source_file", "source_paragraph"), ("citations", "conflict")]  # values that go together
+    for pair in [p for p in pairs if set(p) <= set(columns)]:
         rows = pick([tuple(r[c] for c in pair) for r in real])
         for position, column in enumerate(pair):
             frame[column] = [row[position] for row in rows]
@@ -159,8 +160,10 @@ def generate(n: int, out_dir: Path, raw_dir: Path, seed: int = 20260204) -> dict
         frame.at[position, "amount_as_written"] = f"{prefix}${unique / 10_000:.4f} млн"
 
     out_dir.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(raw_dir / "membership.csv", out_dir / "membership.csv")
-    frame[COLUMNS].to_csv(out_dir / "financing.csv", index=False, lineterminator="\n", quoting=csv.QUOTE_MINIMAL)
+    for name in ("membership.csv", "sources.csv"):
+        if (raw_dir / name).exists():
+            shutil.copyfile(raw_dir / name, out_dir / name)
+    frame[columns].to_csv(out_dir / "financing.csv", index=False, lineterminator="\n", quoting=csv.QUOTE_MINIMAL)
     return {"records": n, "aggregates": len(total_positions), "parts": len(total_positions) * PARTS,
             "distinct_amounts": int(frame["amount_as_written"].nunique()), "repaired_collisions": len(colliding),
             "bytes": (out_dir / "financing.csv").stat().st_size}

@@ -1,4 +1,4 @@
-"""The ``mineral-analysis`` command: ``data``, ``validate``, ``build``, ``verify`` and ``list``.
+"""The ``mineral-analysis`` command: ``data``, ``validate``, ``build``, ``preview``, ``verify`` and ``list``.
 
 Exit codes: 0 success; 1 the raw data failed validation, a brief failed or ``verify`` found a difference; 2 a usage
 or parameter error (or no project folder); 3 another build holds the lock; 128 + the signal number when a build is
@@ -22,7 +22,7 @@ from pathlib import Path
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_LOCKED = 0, 1, 2, 3
 LOG_VARIABLE = "MINERAL_ANALYSIS_LOG"
 # Commands whose output is a log (timestamped off a terminal); the others print data (lists, tables, CSV).
-LOGGING_COMMANDS = {"data", "validate", "build", "release", "verify"}
+LOGGING_COMMANDS = {"data", "validate", "build", "release", "verify", "preview"}
 
 
 class TimestampedStream(io.TextIOBase):
@@ -119,8 +119,9 @@ def _cmd_list(args: argparse.Namespace) -> int:
 
 
 def _cmd_build(args: argparse.Namespace) -> int:
-    from .publish.build import BuildLockedError, build_briefs
     from .errors import ParameterError
+    from .publish.build import BuildLockedError, build_briefs
+    from .publish.dask_engine import SchedulerUnreachable
 
     formats = tuple(f.strip() for f in args.formats.split(",") if f.strip())
     try:
@@ -134,6 +135,7 @@ def _cmd_build(args: argparse.Namespace) -> int:
             timeout=args.timeout,
             progress=not args.no_progress and sys.stderr.isatty(),
             wait=args.wait,
+            scheduler=args.scheduler,
         )
     except ParameterError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -141,7 +143,7 @@ def _cmd_build(args: argparse.Namespace) -> int:
     except BuildLockedError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_LOCKED
-    except FileNotFoundError as exc:
+    except (FileNotFoundError, SchedulerUnreachable) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_FAILED
     except KeyboardInterrupt as exc:  # SIGINT or SIGTERM: the build cleaned up before this
@@ -154,6 +156,25 @@ def _cmd_build(args: argparse.Namespace) -> int:
         return EXIT_FAILED
     print(result.summary())
     return EXIT_FAILED if result.failed or result.error else EXIT_OK
+
+
+def _cmd_preview(args: argparse.Namespace) -> int:
+    from .errors import ParameterError
+    from .publish.preview import run_preview
+
+    try:
+        run_preview(port=args.port, only=args.only or None, jobs=args.jobs, raw_dir=args.raw_dir,
+                    processed_dir=args.processed_dir, reports_dir=args.reports_dir,
+                    log=lambda message: print(message, file=sys.stderr, flush=True))
+    except ParameterError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except OSError as exc:  # e.g. the port is taken
+        print(f"error: the preview could not start: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    except KeyboardInterrupt:
+        print("preview stopped; reports/ holds the last good build", file=sys.stderr)
+    return EXIT_OK
 
 
 def _cmd_verify(args: argparse.Namespace) -> int:
@@ -330,7 +351,19 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--timeout", type=_positive_int, default=300,
                    help="whole seconds a brief may run before it fails (default: 300)")
     p.add_argument("--wait", action="store_true", help="wait for a running build instead of refusing")
+    p.add_argument("--scheduler", default=None, metavar="tcp://HOST:PORT",
+                   help="run the briefs on this Dask scheduler's workers (outputs come back as bytes; "
+                        "see docs/building.md)")
     p.set_defaults(func=_cmd_build)
+
+    p = sub.add_parser("preview", help="build what is stale, serve reports/ on 127.0.0.1 and rebuild on every save")
+    dirs(p)
+    p.add_argument("--port", type=int, default=8000, help="port on 127.0.0.1 (default: 8000)")
+    p.add_argument("--only", action="append", metavar="SPEC", type=_brief_spec,
+                   help="preview only this brief (as for build); repeatable")
+    p.add_argument("--jobs", type=int, default=None, help="warm worker processes (default: one per core)")
+    p.add_argument("--reports-dir", type=Path, default=None, help="output folder (default: reports)")
+    p.set_defaults(func=_cmd_preview)
 
     p = sub.add_parser("verify", help="check reports/ against its SHA256SUMS and MANIFEST.json")
     p.add_argument("--reports-dir", type=Path, default=None, help="the folder to check (default: reports)")

@@ -219,13 +219,16 @@ def _brief_list(processed_dir: Path, data_hash: str, library_hash: str, cache: d
 def build_briefs(*, only: list[str] | None = None, formats: tuple[str, ...] = ("html", "pdf"),
                  jobs: int | None = None, force: bool = False, processed_dir: Path | None = None,
                  reports_dir: Path | None = None, timeout: int = 300, progress: bool = True,
-                 wait: bool = False, notebooks_dir: Path | None = None) -> BuildResult:
+                 wait: bool = False, notebooks_dir: Path | None = None, scheduler: str | None = None,
+                 client=None) -> BuildResult:
     """Build the chosen briefs (all by default) into ``reports_dir``; return every brief's outcome.
 
     Raises ParameterError for an unknown brief spec or format and FileNotFoundError when the processed data is
     missing (both before anything is written or any kernel starts), BuildLockedError when another build runs
     and ``wait`` is False, and BuildInterrupted (a KeyboardInterrupt) on SIGINT or SIGTERM, after clean-up.
-    ``timeout`` is the whole seconds one brief's notebook may run.
+    ``timeout`` is the whole seconds one brief's notebook may run. With ``scheduler`` (``tcp://HOST:PORT``) or a
+    ``distributed.Client`` the briefs run on that Dask cluster (``dask_engine``; SchedulerUnreachable before
+    anything is written when it cannot be reached); the plan, lock and record are the same.
     """
     from filelock import FileLock, Timeout
 
@@ -246,6 +249,13 @@ def build_briefs(*, only: list[str] | None = None, formats: tuple[str, ...] = ("
         from .catalogue import select_briefs
 
         chosen = select_briefs(only, processed)  # a bad spec is refused here, before anything is written
+    if scheduler is not None and client is None:
+        from .dask_engine import connect
+
+        with contextlib.closing(connect(scheduler)) as own_client:  # unreachable: refused before any write
+            return build_briefs(only=only, formats=formats, jobs=jobs, force=force, processed_dir=processed,
+                                reports_dir=reports, timeout=timeout, progress=progress, wait=wait,
+                                notebooks_dir=notebooks, client=own_client)
     with interruptible():
         reports.mkdir(parents=True, exist_ok=True)
         if (reports / LOCK).is_symlink():
@@ -259,7 +269,7 @@ def build_briefs(*, only: list[str] | None = None, formats: tuple[str, ...] = ("
         try:
             with data_lock(processed, wait):
                 return _build_locked(only, formats, jobs, force, processed, reports, timeout, progress, started,
-                                     notebooks, chosen)
+                                     notebooks, chosen, client)
         finally:
             with signals_deferred(redeliver=False):
                 _clean_staging(reports)
@@ -283,7 +293,7 @@ def _plan(briefs: list[Brief], fingerprints: dict[str, str], known: dict, report
 
 
 def _build_locked(only, formats, jobs, force, processed, reports, timeout, progress, started,
-                  notebooks, chosen=None) -> BuildResult:
+                  notebooks, chosen=None, client=None) -> BuildResult:
     _clean_staging(reports)
     data_hash = fingerprint.data_fingerprint(processed)
     cache = _read_json(reports / CACHE)
@@ -304,7 +314,12 @@ def _build_locked(only, formats, jobs, force, processed, reports, timeout, progr
     error = ""
     built_at = build_time().isoformat(timespec="seconds")  # one build time for every brief this build runs
     try:
-        if todo:
+        if todo and client is not None:
+            from .dask_engine import run_cluster
+
+            run_cluster(client, todo, formats, reports, processed, timeout, progress, fingerprints, version,
+                        built_at, notebooks, done)
+        elif todo:
             from .pool import run_pool
 
             run_pool(todo, formats, reports, processed, timeout, progress, fingerprints, version, built_at, jobs,

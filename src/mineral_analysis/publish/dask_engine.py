@@ -1,0 +1,268 @@
+"""Briefs on a Dask cluster: ``mineral-analysis build --scheduler tcp://HOST:PORT`` (and the preview's warm pool).
+
+The build plans, locks and records exactly as a local build (``publish.build``); only the pool is replaced. Each
+brief is one Dask task (``brief_task``) that assumes no shared filesystem:
+
+* the processed tables travel with each task (a few tens of kilobytes; unpacked once per worker and content);
+* the worker runs the stock per-brief function (``brief.run_brief``) into a scratch folder of its own, with the
+  notebooks of its own checkout (refused when they differ from the client's: same environment everywhere);
+* the task returns the brief's files as bytes; the client puts them in place with the same atomic replacement,
+  manifest and checksums as a local build, so the published bytes equal a local build's.
+
+A brief's own error fails it alone (notebook, cell, error). A worker that dies mid-brief gets the brief run once
+more elsewhere (the scheduler's ``allowed-failures`` is set to 1 for that); a second death fails the brief.
+An unreachable scheduler, or one without workers, is ``SchedulerUnreachable`` within ``CONNECT_SECONDS``, raised
+before anything is written.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import shutil
+import sys
+import tempfile
+import threading
+import uuid
+from pathlib import Path
+
+from .. import config
+
+# Light at import (the command line imports SchedulerUnreachable for every build, and a no-op build must not
+# load pandas): the publishing modules are imported where they are used.
+
+CONNECT_SECONDS = 8  # how long the client tries to reach the scheduler and find a worker (the whole refusal stays under 30 s)
+ALLOWED_FAILURES = 1  # worker deaths a brief survives: it is retried once, then reported failed
+_TASK_LOCK = threading.Lock()  # one brief at a time per worker process (the kernel template belongs to it)
+_DATA_CACHE: dict[str, Path] = {}  # processed tables unpacked on this worker, by content hash
+
+
+class SchedulerUnreachable(RuntimeError):
+    """The Dask scheduler could not be reached, or has no worker."""
+
+
+def connect(address: str, timeout: float | None = None):
+    """A ``distributed.Client`` on ``address`` with at least one worker; SchedulerUnreachable within ``timeout``
+    seconds (default ``CONNECT_SECONDS``)."""
+    from distributed import Client
+
+    timeout = CONNECT_SECONDS if timeout is None else timeout
+
+    try:
+        client = Client(address, timeout=f"{timeout}s", set_as_default=False)
+    except (OSError, TimeoutError, ValueError) as exc:
+        raise SchedulerUnreachable(f"no Dask scheduler answers at {address} (tried for {timeout:g} s: {exc}); "
+                                   "start one with `dask scheduler` and its workers with `dask worker "
+                                   f"{address} --nthreads 1`") from None
+    try:
+        client.wait_for_workers(1, timeout=timeout)
+    except (OSError, TimeoutError) as exc:
+        client.close()
+        raise SchedulerUnreachable(f"the Dask scheduler at {address} has no worker (waited {timeout:g} s: "
+                                   f"{type(exc).__name__}); start one with `dask worker {address} --nthreads 1`"
+                                   ) from None
+    client.run_on_scheduler(_limit_retries, ALLOWED_FAILURES)
+    return client
+
+
+def _limit_retries(failures: int, dask_scheduler=None) -> None:
+    """On the scheduler: a task whose worker dies is retried ``failures`` times, then fails (KilledWorker)."""
+    dask_scheduler.allowed_failures = failures
+
+
+# --- On the worker -----------------------------------------------------------------------------------------------
+
+def processed_payload(processed: Path) -> dict[str, bytes]:
+    """The processed folder's files (name -> bytes), as a task carries them; hidden files left out."""
+    return {p.name: p.read_bytes() for p in sorted(Path(processed).iterdir()) if p.is_file()
+            and not p.name.startswith(".")}
+
+
+def _payload_hash(payload: dict[str, bytes]) -> str:
+    digest = hashlib.sha256()
+    for name, data in sorted(payload.items()):
+        digest.update(name.encode() + b"\0" + hashlib.sha256(data).digest())
+    return digest.hexdigest()[:16]
+
+
+def _unpacked(payload: dict[str, bytes]) -> Path:
+    """The payload as a processed folder on this worker (written once per content, removed at exit)."""
+    key = _payload_hash(payload)
+    folder = _DATA_CACHE.get(key)
+    if folder is None or not folder.is_dir():
+        folder = Path(tempfile.mkdtemp(prefix=f"mineral-analysis-data-{key}-"))
+        import atexit
+
+        atexit.register(shutil.rmtree, folder, True)
+        for name, data in payload.items():
+            (folder / name).write_bytes(data)
+        _DATA_CACHE[key] = folder
+    return folder
+
+
+def warm_worker() -> int:
+    """Prepare this worker process for briefs (kernel environment, heavy imports, the kernel template); its pid."""
+    from . import kernels
+
+    kernels.prepare_process(worker=True)
+    import nbformat  # noqa: F401
+    import papermill  # noqa: F401
+
+    from .. import export  # noqa: F401
+
+    with _TASK_LOCK, contextlib.suppress(Exception):
+        if kernels.fork_available() and kernels.TEMPLATE.pid is None:
+            kernels.TEMPLATE._start()
+    return os.getpid()
+
+
+def brief_task(brief_data: dict, payload: dict[str, bytes], *, notebook_sha256: str, formats: tuple[str, ...],
+               timeout: int, data_version: str, fingerprint: str, built_at: str,
+               notebooks_dir: str | None = None) -> dict:
+    """Run one brief on this worker (``run_brief`` into a scratch folder); return its outcome and its files.
+
+    ``{"outcome": BriefOutcome as a dict, "files": {"<slug>.html": bytes, ..., "failed/<slug>.ipynb": bytes}}``.
+    Never raises for a brief's own error. Refuses (a failed outcome) when this worker's notebook is not the one
+    the client fingerprinted.
+    """
+    from . import kernels
+    from .brief import FAILED_DIR, BriefOutcome, run_brief
+    from .catalogue import Brief
+
+    brief = Brief(**brief_data)
+    notebook = Path(notebooks_dir or config.NOTEBOOKS_DIR) / brief.notebook.name
+    try:
+        mine = hashlib.sha256(notebook.read_bytes()).hexdigest()
+    except OSError as exc:
+        mine = f"unreadable ({exc.strerror or exc})"
+    if mine != notebook_sha256:
+        outcome = BriefOutcome(brief.spec, brief.slug, brief.title, brief.kind, brief.key, "failed",
+                               error=f"notebook {notebook.name} on worker {os.uname().nodename} is not the client's "
+                                     f"({mine[:12]} vs {notebook_sha256[:12]}): every machine needs the same "
+                                     "checkout and environment")
+        from dataclasses import asdict
+
+        return {"outcome": asdict(outcome), "files": {}}
+    with _TASK_LOCK:
+        kernels.prepare_process(worker=True)
+        processed = _unpacked(payload)
+        scratch = Path(tempfile.mkdtemp(prefix=f"mineral-analysis-brief-{brief.slug}-"))
+        try:
+            outcome = run_brief(brief_data, formats=formats, reports_dir=str(scratch), processed_dir=str(processed),
+                                timeout=timeout, data_version=data_version, fingerprint=fingerprint,
+                                notebooks_dir=notebooks_dir, built_at=built_at)
+            files = {}
+            for path in [*scratch.glob(f"{brief.slug}.*"), *(scratch / FAILED_DIR).glob(f"{brief.slug}.ipynb")]:
+                files[str(path.relative_to(scratch))] = path.read_bytes()
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
+            kernels.sweep_children()
+    return {"outcome": outcome, "files": files}
+
+
+# --- On the client -----------------------------------------------------------------------------------------------
+
+def _put_in_place(reports: Path, formats: tuple[str, ...], result: dict):
+    """Write a task's files into ``reports`` as ``run_brief`` does locally; return the brief's BriefOutcome."""
+    from ..atomic import write_bytes_atomic
+    from .brief import FAILED_DIR, BriefOutcome, _replace_outputs, output_path
+    from .signals import signals_deferred
+
+    outcome = BriefOutcome(**result["outcome"])
+    files: dict[str, bytes] = result["files"]
+    failed_path = output_path(reports / FAILED_DIR, f"{outcome.slug}.ipynb")
+    if outcome.status == "failed":
+        kept = files.get(f"{FAILED_DIR}/{outcome.slug}.ipynb")
+        if kept is not None:
+            with signals_deferred():
+                write_bytes_atomic(failed_path, kept)
+        return outcome
+    outputs: dict[Path, bytes | None] = {}
+    for ext in ("html", "pdf", "ipynb"):
+        name = f"{outcome.slug}.{ext}"
+        if ext == "ipynb" or ext in formats:
+            if name not in files:
+                outcome.status, outcome.error = "failed", f"the worker returned no {name}"
+                return outcome
+            outputs[output_path(reports, name)] = files[name]
+        else:
+            outputs[output_path(reports, name)] = None  # a format not asked for: dropped, as locally
+    error = _replace_outputs(outputs, failed_path, outcome)
+    if error:
+        outcome.status, outcome.error = "failed", error
+    return outcome
+
+
+def run_cluster(client, todo, formats, reports, processed, timeout, progress, fingerprints, version, built_at,
+                notebooks, done: list) -> None:
+    """``pool.run_pool`` on a Dask cluster: append each brief's outcome (BriefOutcome) to ``done`` as it arrives."""
+    from distributed import as_completed
+    from distributed.scheduler import KilledWorker
+    from tqdm import tqdm
+
+    from .brief import BriefOutcome, export_brief
+
+    bar = tqdm(total=len(todo), desc="briefs", unit="brief", disable=not progress, file=sys.stderr,
+               dynamic_ncols=True)
+
+    def arrived(outcome) -> None:
+        done.append(outcome)
+        bar.set_postfix_str(outcome.spec, refresh=False)
+        bar.update()
+        if not progress:
+            print(f"{outcome.status:>7} {outcome.spec} ({outcome.seconds:.1f} s)", file=sys.stderr, flush=True)
+
+    # Exporting a current executed notebook needs no kernel and reads the client's reports folder: done here.
+    for brief, action in todo:
+        if action == "export":
+            arrived(BriefOutcome(**export_brief(_brief_data(brief), formats=formats, reports_dir=str(reports))))
+    jobs = [brief for brief, action in todo if action != "export"]
+    if not jobs:
+        bar.close()
+        return
+    custom_notebooks = None if Path(notebooks).resolve() == config.NOTEBOOKS_DIR.resolve() else str(notebooks)
+    # The tables go with every task (not scattered once: data held by a worker is lost with it, and every
+    # brief depending on it would fail with the one worker that died).
+    payload = processed_payload(processed)
+    # The overview and large briefs first, so the slowest work does not start last.
+    jobs.sort(key=lambda b: (b.kind != "overview", b.kind == "country"))
+    run = uuid.uuid4().hex[:8]
+    futures = {}
+    for priority, brief in enumerate(reversed(jobs)):
+        notebook = Path(notebooks) / brief.notebook.name
+        future = client.submit(
+            brief_task, _brief_data(brief), payload, notebook_sha256=hashlib.sha256(notebook.read_bytes()).hexdigest(),
+            formats=formats, timeout=timeout, data_version=version, fingerprint=fingerprints[brief.slug],
+            built_at=built_at, notebooks_dir=custom_notebooks, key=f"brief-{brief.slug}-{run}", pure=False,
+            priority=priority, retries=0)
+        futures[future] = brief
+    try:
+        for future in as_completed(futures, loop=client.loop):
+            brief = futures[future]
+            try:
+                result = future.result()
+            except KilledWorker:
+                arrived(_failed(brief, f"notebook {brief.notebook.name}: the worker building it died twice (killed, "
+                                       "or out of memory; tried on a second worker after the first died)"))
+                continue
+            except Exception as exc:
+                arrived(_failed(brief, f"notebook {brief.notebook.name}: the Dask task failed: "
+                                       f"{type(exc).__name__}: {exc}"))
+                continue
+            arrived(_put_in_place(reports, formats, result))
+    except KeyboardInterrupt:
+        client.cancel(list(futures), force=True)
+        raise
+    finally:
+        bar.close()
+
+
+def _brief_data(brief) -> dict:
+    return {"kind": brief.kind, "key": brief.key, "title": brief.title, "parameters": brief.parameters}
+
+
+def _failed(brief, error: str):
+    from .brief import BriefOutcome
+
+    return BriefOutcome(brief.spec, brief.slug, brief.title, brief.kind, brief.key, "failed", error=error)

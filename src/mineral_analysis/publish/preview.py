@@ -1,0 +1,218 @@
+"""``mineral-analysis preview``: build what is stale, serve ``reports/`` on 127.0.0.1, rebuild on every save.
+
+* **Warm workers.** The briefs run on a local Dask cluster (``dask_engine``) started once: its worker processes
+  keep their imports and their kernel template between rebuilds, so a rebuild pays only for the briefs an edit
+  affects. The cleaning runs on a worker too. A change to the library restarts the workers (their template holds
+  the old code); a change to raw data or a notebook does not.
+* **Watching.** ``watchfiles`` watches ``data/raw/``, ``notebooks/`` and the package. A change re-runs the
+  cleaning (``pipeline.build_processed``) and the build (``build_briefs``: only briefs whose fingerprint changed).
+* **Reloading.** The files on disk are exactly a build's. Only the server's responses change: an HTML page is
+  served with a small script that waits (long poll on ``/__preview__/wait``) for the next rebuild and reloads.
+  The briefs' Content-Security-Policy forbids scripts, so the served copy's policy gets ``script-src`` for that
+  one script's nonce and ``connect-src 'self'`` (nothing else is loosened). A validation error or a failed brief
+  is shown in a banner on every page while the last good briefs stay in place.
+* **Stopping.** Ctrl-C (or SIGTERM) stops the watcher, the server and the cluster (workers and their kernels);
+  a build in progress is interrupted like any build (no partial file).
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import logging
+import os
+import re
+import secrets
+import signal
+import sys
+import threading
+from http import HTTPStatus
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+from .. import config
+
+HOST = "127.0.0.1"
+WAIT_PATH = "/__preview__/wait"
+POLL_SECONDS = 25.0  # a long poll is answered after at most this long, changed or not
+_CSP_META = re.compile(r'(<meta http-equiv="Content-Security-Policy" content=")([^"]*)(")', re.IGNORECASE)
+
+
+class PreviewState:
+    """What the pages show besides the files: the rebuild count (``generation``) and the current error."""
+
+    def __init__(self) -> None:
+        self.generation = 0
+        self.error = ""
+        self.changed = threading.Condition()
+
+    def publish(self, error: str) -> None:
+        """A rebuild finished (or failed with ``error``): wake every waiting page."""
+        with self.changed:
+            self.generation += 1
+            self.error = error
+            self.changed.notify_all()
+
+    def wait(self, since: int, timeout: float) -> int:
+        """The generation once it differs from ``since`` (or after ``timeout`` seconds)."""
+        with self.changed:
+            self.changed.wait_for(lambda: self.generation != since, timeout=timeout)
+            return self.generation
+
+
+def preview_csp(policy: str, nonce: str) -> str:
+    """``policy`` with the preview's script (by ``nonce``) and its long poll to this server allowed."""
+    directives = [d.strip() for d in policy.split(";") if d.strip()]
+    kept = [d for d in directives if d.split()[0].lower() not in ("script-src", "connect-src")]
+    return "; ".join([*kept, f"script-src 'nonce-{nonce}'", "connect-src 'self'"])
+
+
+def inject(page: str, generation: int, error: str, nonce: str) -> str:
+    """The page as the preview serves it: the reload script and, when there is one, the error banner."""
+    script = (f'<script nonce="{nonce}">(async () => {{ const since = {generation}; for (;;) {{ try {{ '
+              f"const answer = await (await fetch('{WAIT_PATH}?since=' + since)).json(); "
+              "if (answer.generation !== since) { location.reload(); return; } } catch (e) { "
+              "await new Promise(r => setTimeout(r, 1000)); } } })();</script>")
+    banner = ""
+    if error:
+        banner = ('<div id="preview-error" style="position:sticky;top:0;z-index:9;background:#fde8e8;color:#7a0000;'
+                  'border-bottom:2px solid #7a0000;padding:0.6em 1em"><strong>Preview: the last change was not '
+                  f'built</strong> (the pages below are the last good build)<pre style="white-space:pre-wrap">'
+                  f"{html.escape(error)}</pre></div>")
+    page = _CSP_META.sub(lambda m: m.group(1) + html.escape(preview_csp(html.unescape(m.group(2)), nonce))
+                               + m.group(3), page, count=1)
+    body = re.search(r"<body[^>]*>", page, re.IGNORECASE)
+    at = body.end() if body else 0
+    page = page[:at] + banner + page[at:]
+    end = page.lower().rfind("</body>")
+    return page + script if end < 0 else page[:end] + script + page[end:]
+
+
+def make_server(reports: Path, state: PreviewState, port: int) -> ThreadingHTTPServer:
+    """An HTTP server on 127.0.0.1:``port`` serving ``reports`` with the preview's additions."""
+
+    class Handler(SimpleHTTPRequestHandler):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, directory=str(reports), **kwargs)
+
+        def log_message(self, format, *args):
+            pass
+
+        def do_GET(self):
+            path = self.path.split("?", 1)[0]
+            if path == WAIT_PATH:
+                since = re.search(r"since=(-?\d+)", self.path)
+                generation = state.wait(int(since.group(1)) if since else -1, POLL_SECONDS)
+                return self._send(json.dumps({"generation": generation}).encode(), "application/json")
+            if path == "/":
+                path = "/index.html"
+            target = Path(self.translate_path(path))
+            if target.suffix == ".html" and target.is_file():
+                nonce = secrets.token_urlsafe(12)
+                page = inject(target.read_text(encoding="utf-8"), state.generation, state.error, nonce)
+                return self._send(page.encode("utf-8"), "text/html; charset=utf-8")
+            return super().do_GET()
+
+        def _send(self, data: bytes, kind: str) -> None:
+            self.send_response(HTTPStatus.OK)
+            self.send_header("Content-Type", kind)
+            self.send_header("Content-Length", str(len(data)))
+            self.send_header("Cache-Control", "no-store")
+            self.end_headers()
+            self.wfile.write(data)
+
+    server = ThreadingHTTPServer((HOST, port), Handler)
+    server.daemon_threads = True
+    return server
+
+
+def _clean_on_worker(raw_dir: str | None, processed_dir: str | None) -> dict:
+    """``build_processed`` on a worker: the summary, or ``{"error": report}`` for invalid raw data."""
+    from ..errors import DataValidationError
+    from ..pipeline import build_processed
+
+    try:
+        return build_processed(raw_dir, processed_dir, wait=True)
+    except DataValidationError as exc:
+        return {"error": exc.report()}
+
+
+def _library_changed(changes, package: Path) -> bool:
+    return any(Path(path).is_relative_to(package) and Path(path).suffix == ".py" for _, path in changes)
+
+
+def run_preview(*, port: int = 8000, only: list[str] | None = None, jobs: int | None = None,
+                raw_dir: Path | None = None, processed_dir: Path | None = None, reports_dir: Path | None = None,
+                log=print, stop: threading.Event | None = None) -> None:
+    """Build what is stale, serve it, and rebuild on every change until Ctrl-C (or ``stop`` is set)."""
+    import watchfiles
+    from distributed import Client, LocalCluster
+
+    from ..errors import ParameterError
+    from .build import build_briefs
+    from .catalogue import select_briefs
+    from .dask_engine import warm_worker
+
+    raw = Path(raw_dir or config.RAW_DIR).resolve()
+    processed = Path(processed_dir or config.PROCESSED_DIR).resolve()
+    reports = Path(reports_dir or config.REPORTS_DIR).resolve()
+    package, notebooks = config.PACKAGE_DIR.resolve(), config.NOTEBOOKS_DIR.resolve()
+    if only and (processed / "financing.parquet").exists():
+        select_briefs(only, processed)  # a bad spec is refused before any worker starts
+    reports.mkdir(parents=True, exist_ok=True)
+    stop = stop or threading.Event()
+    state = PreviewState()
+    server = make_server(reports, state, port)  # a busy port is refused before any worker starts
+    if config.PROJECT_ROOT is not None:
+        os.environ[config.ROOT_VARIABLE] = str(config.PROJECT_ROOT)  # the workers find the same project
+    previous_term = signal.signal(signal.SIGTERM, signal.default_int_handler)
+    cluster = client = serving = None
+    try:
+        cluster = LocalCluster(n_workers=max(1, jobs or os.cpu_count() or 1), threads_per_worker=1, processes=True,
+                               host=HOST, scheduler_port=0, dashboard_address=None, silence_logs=logging.ERROR)
+        client = Client(cluster, set_as_default=False)
+        client.run(warm_worker)
+        serving = threading.Thread(target=server.serve_forever, daemon=True)
+        serving.start()
+
+        def refresh(clean: bool) -> None:
+            if clean:
+                summary = client.submit(_clean_on_worker, str(raw), str(processed), pure=False).result()
+                if "error" in summary:
+                    log(f"preview: raw data invalid, briefs left as they were:\n{summary['error']}")
+                    state.publish(summary["error"])
+                    return
+            try:
+                result = build_briefs(only=only, processed_dir=processed, reports_dir=reports, progress=False,
+                                      wait=True, client=client)
+            except (FileNotFoundError, ParameterError) as exc:  # e.g. no processed tables yet: say so, go on
+                log(f"preview: nothing built: {exc}")
+                state.publish(str(exc))
+                return
+            log(f"preview: {result.summary()}")
+            failures = "\n".join(f"{o.spec}: {o.error}" for o in result.failed)
+            state.publish(f"brief(s) failed:\n{failures}" if failures else "")
+
+        refresh(clean=True)
+        log(f"preview: serving {reports.name}/ at http://{HOST}:{server.server_address[1]}/ ; watching "
+            f"{raw.name}/, {notebooks.name}/ and the library; Ctrl-C stops")
+        for changes in watchfiles.watch(raw, notebooks, package, stop_event=stop, debounce=400, step=50,
+                                        rust_timeout=500, yield_on_timeout=False):
+            if _library_changed(changes, package):
+                log("preview: the library changed: restarting the workers")
+                client.restart()
+                client.run(warm_worker)
+            names = sorted({Path(p).name for _, p in changes})
+            log(f"preview: changed {', '.join(names)}")
+            clean = any(Path(p).is_relative_to(raw) for _, p in changes) or _library_changed(changes, package)
+            refresh(clean)
+    finally:
+        signal.signal(signal.SIGTERM, previous_term)
+        if serving is not None:
+            server.shutdown()
+        server.server_close()
+        if client is not None:
+            client.close()
+        if cluster is not None:
+            cluster.close()
+        sys.stderr.flush()
