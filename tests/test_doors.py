@@ -53,6 +53,9 @@ def test_readme_cron_line_runs_green_in_a_bare_environment(tmp_path):
     assert len(summaries) == 2, lines
     assert re.search(r"built 0, skipped (\d+) \(up to date\), failed 0 of \1 briefs", summaries[1]), summaries[1]
     assert (project / "reports" / "agency-doe.html").exists() and (project / "reports" / "agency-doe.pdf").exists()
+    # The briefs show the copy's own data (DOE's items alone), not the checkout the library was installed from.
+    overview = (project / "reports" / "overview.html").read_text(encoding="utf-8")
+    assert "$1.11 bn" in overview and "$34.0 bn" not in overview
 
 
 # --- The library outside the checkout ---------------------------------------------------------------------------

@@ -38,6 +38,8 @@ from typing import Any
 
 from jupyter_client.provisioning import LocalProvisioner
 
+from .. import config
+
 KERNEL_NAME = "mineral-analysis-build"
 PROVISIONER = "mineral-analysis-fork"
 MODE_VARIABLE = "MINERAL_ANALYSIS_KERNELS"  # "fresh": no template, a new interpreter per brief
@@ -70,7 +72,11 @@ def kernel_environment(home: Path) -> dict[str, str]:
         folder.mkdir(parents=True, exist_ok=True)
     (spec_dir / "kernel.json").write_text(json.dumps(kernel_spec(), indent=1), encoding="utf-8")
     paths = [str(home / "share"), *filter(None, os.environ.get("JUPYTER_PATH", "").split(os.pathsep))]
-    return {**KERNEL_ENV, **{k: str(v) for k, v in folders.items()}, "JUPYTER_PATH": os.pathsep.join(paths)}
+    # The kernels work on the build's project, whatever folder they start in (a forked kernel's template
+    # imported the library elsewhere: template.py re-points config from this variable after the fork).
+    project = {config.ROOT_VARIABLE: str(config.PROJECT_ROOT)} if config.PROJECT_ROOT is not None else {}
+    return {**KERNEL_ENV, **{k: str(v) for k, v in folders.items()}, "JUPYTER_PATH": os.pathsep.join(paths),
+            **project}
 
 
 _HOME: Path | None = None

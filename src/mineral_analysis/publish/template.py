@@ -67,6 +67,9 @@ def _become_kernel(request: dict, worker: int, middle: int, base_path: list[str]
         os.environ.update(request["env"])
         time.tzset()
         sys.path[:] = [request["cwd"], *base_path]
+        if "mineral_analysis.config" in sys.modules:  # imported in the template's folder: find the project again
+            config = sys.modules["mineral_analysis.config"]
+            config.use_project(config.find_project_root())
         if "numpy" in sys.modules:
             sys.modules["numpy"].random.seed()  # as a fresh interpreter would (random reseeds itself on fork)
         sys.argv = ["ipykernel_launcher", *request["argv"][3:]]
