@@ -23,8 +23,16 @@ import psutil
 
 HERE = Path(__file__).resolve().parent
 SCRATCH = HERE / "scratch" / "kernels"
-DEFAULT = ["overview", "agency:DFC", "agency:DOE", "country:KOR", "country:USA", "country:AUS", "mineral:copper",
-           "mineral:lithium"]
+DEFAULT = [
+    "overview",
+    "agency:DFC",
+    "agency:DOE",
+    "country:KOR",
+    "country:USA",
+    "country:AUS",
+    "mineral:copper",
+    "mineral:lithium",
+]
 
 
 def measure(args: list[str]) -> dict:
@@ -46,8 +54,13 @@ def measure(args: list[str]) -> dict:
                 pass
         time.sleep(0.05)
     out, err = proc.communicate()
-    return {"wall_s": round(time.monotonic() - started, 2), "cpu_s": round(sum(cpu.values()), 2),
-            "exit": proc.returncode, "summary": out.strip().splitlines()[:1], "stderr": err[-500:]}
+    return {
+        "wall_s": round(time.monotonic() - started, 2),
+        "cpu_s": round(sum(cpu.values()), 2),
+        "exit": proc.returncode,
+        "summary": out.strip().splitlines()[:1],
+        "stderr": err[-500:],
+    }
 
 
 def main() -> None:
@@ -58,17 +71,29 @@ def main() -> None:
     options = parser.parse_args()
     reports = SCRATCH / "reports"
     shutil.rmtree(reports, ignore_errors=True)
-    command = [str(Path(sys.executable).with_name("mineral-analysis")), "build", "--force", "--no-progress",
-               "--jobs", str(options.jobs), "--reports-dir", str(reports)]
+    command = [
+        str(Path(sys.executable).with_name("mineral-analysis")),
+        "build",
+        "--force",
+        "--no-progress",
+        "--jobs",
+        str(options.jobs),
+        "--reports-dir",
+        str(reports),
+    ]
     for spec in options.briefs:
         if spec != "all":  # `--briefs all`: every brief of the catalogue
             command += ["--only", spec]
     result = measure(command)
     result["summary"] = [line.split("Z ", 1)[-1] for line in result["summary"]]  # without the log timestamp
     count = int(result["summary"][0].split(" of ")[1].split()[0]) if result["summary"] else len(options.briefs)
-    result |= {"label": options.label, "jobs": options.jobs, "briefs": count,
-               "cpu_per_brief_s": round(result["cpu_s"] / count, 2),
-               "wall_per_brief_s": round(result["wall_s"] / count, 2)}
+    result |= {
+        "label": options.label,
+        "jobs": options.jobs,
+        "briefs": count,
+        "cpu_per_brief_s": round(result["cpu_s"] / count, 2),
+        "wall_per_brief_s": round(result["wall_s"] / count, 2),
+    }
     print(json.dumps(result, indent=1))
 
 

@@ -51,8 +51,13 @@ def measure(raw_dir: Path, target: int = TARGET_BRIEFS) -> dict:
         keep = [i for i in range(len(financing)) if i % releases != r]
         briefs += plan_release(financing.iloc[keep].reset_index(drop=True), membership, library_hash)
     seconds = time.perf_counter() - started
-    return {"seconds": seconds, "briefs": briefs, "releases": releases, "records": len(financing),
-            "per_brief_ms": 1000 * seconds / max(1, briefs)}
+    return {
+        "seconds": seconds,
+        "briefs": briefs,
+        "releases": releases,
+        "records": len(financing),
+        "per_brief_ms": 1000 * seconds / max(1, briefs),
+    }
 
 
 if __name__ == "__main__":

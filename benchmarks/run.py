@@ -86,14 +86,18 @@ BUILD_TIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:[+-]\d{2}:\d{2}|
 DATA_VERSION = re.compile(r"(Data version )[0-9a-f]{6,64}")
 # A stream output (stdout/stderr) in a brief: the notebooks print nothing, so any is a stray kernel message, such
 # as IPython's "ERROR! Session/line number was not unique in database. History logging moved to new session N".
-STRAY_STREAM = re.compile(r'<section class="cell cell-output">\s*<div class="output output-stream">.*?</section>\s*',
-                          re.DOTALL)
-STRAY_PDF = re.compile(r"ERROR!\s+Session/line\s+number\s+was\s+not\s+unique\s+in\s+database\.\s+History\s+"
-                       r"logging\s+moved\s+to\s+new\s+session\s+\d+\s*")
+STRAY_STREAM = re.compile(
+    r'<section class="cell cell-output">\s*<div class="output output-stream">.*?</section>\s*', re.DOTALL
+)
+STRAY_PDF = re.compile(
+    r"ERROR!\s+Session/line\s+number\s+was\s+not\s+unique\s+in\s+database\.\s+History\s+"
+    r"logging\s+moved\s+to\s+new\s+session\s+\d+\s*"
+)
 BRIEF_SECONDS = re.compile(r"^\s*built (.+?) \(([\d.]+) s\)$", re.MULTILINE)
 
 
 # --- Helpers -------------------------------------------------------------------------------------------------------
+
 
 def log(message: str) -> None:
     print(f"[{dt.datetime.now():%H:%M:%S}] {message}", file=sys.stderr, flush=True)
@@ -142,11 +146,12 @@ class TreeMemory(threading.Thread):
         self.join()
 
 
-def run(command: list[str], env: dict, *, log_file: Path | None = None, sample_memory: bool = False,
-        check: bool = True) -> dict:
+def run(
+    command: list[str], env: dict, *, log_file: Path | None = None, sample_memory: bool = False, check: bool = True
+) -> dict:
     """Run ``command``; return its wall time, output and (optionally) the peak memory of its process tree."""
     started = time.perf_counter()
-    with (open(log_file, "ab") if log_file else open(os.devnull, "wb")) as errors:
+    with open(log_file, "ab") if log_file else open(os.devnull, "wb") as errors:
         process = subprocess.Popen(command, env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=errors)
         sampler = TreeMemory(process.pid) if sample_memory else None
         if sampler:
@@ -160,12 +165,17 @@ def run(command: list[str], env: dict, *, log_file: Path | None = None, sample_m
         with open(log_file, "a", encoding="utf-8") as handle:
             handle.write(text)
     if check and process.returncode != 0:
-        raise RuntimeError(f"{' '.join(map(str, command[:3]))} ... exited {process.returncode}:\n{text[-2000:]}"
-                           + (f"\n(see {log_file.relative_to(ROOT)})" if log_file else ""))
+        raise RuntimeError(
+            f"{' '.join(map(str, command[:3]))} ... exited {process.returncode}:\n{text[-2000:]}"
+            + (f"\n(see {log_file.relative_to(ROOT)})" if log_file else "")
+        )
     result = {"seconds": seconds, "returncode": process.returncode, "stdout": text}
     if sampler:
-        result |= {"peak_rss_mb": sampler.peak_rss / MIB, "peak_pss_mb": sampler.peak_pss / MIB,
-                   "peak_processes": sampler.peak_processes}
+        result |= {
+            "peak_rss_mb": sampler.peak_rss / MIB,
+            "peak_pss_mb": sampler.peak_pss / MIB,
+            "peak_processes": sampler.peak_processes,
+        }
     return result
 
 
@@ -174,11 +184,17 @@ def build_summary(stdout: str) -> dict:
     if not match:
         raise RuntimeError(f"no build summary in the output:\n{stdout[-1000:]}")
     built, skipped, failed, total, seconds = match.groups()
-    return {"built": int(built), "skipped": int(skipped), "failed": int(failed), "total": int(total),
-            "reported_s": float(seconds)}
+    return {
+        "built": int(built),
+        "skipped": int(skipped),
+        "failed": int(failed),
+        "total": int(total),
+        "reported_s": float(seconds),
+    }
 
 
 # --- Set-up --------------------------------------------------------------------------------------------------------
+
 
 def environment(live: bool) -> dict:
     """The environment every step runs in: the Makefile's settings, and the library snapshot unless ``live``."""
@@ -186,8 +202,9 @@ def environment(live: bool) -> dict:
     if not live:
         snapshot = WORK / "src"
         shutil.rmtree(snapshot, ignore_errors=True)
-        shutil.copytree(config.PACKAGE_DIR, snapshot / "mineral_analysis",
-                        ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+        shutil.copytree(
+            config.PACKAGE_DIR, snapshot / "mineral_analysis", ignore=shutil.ignore_patterns("__pycache__", "*.pyc")
+        )
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(snapshot), env.get("PYTHONPATH", "")]))
         env["MINERAL_ANALYSIS_ROOT"] = str(ROOT)
     return env
@@ -225,7 +242,7 @@ def brief_rows(env: dict, processed: Path, args: argparse.Namespace) -> list[dic
     if args.briefs:
         rows = rows[: args.briefs]
     for r in rows:
-        (name, value), = r["parameters"].items() if r["parameters"] else (("-", "-"),)
+        ((name, value),) = r["parameters"].items() if r["parameters"] else (("-", "-"),)
         r["parameter"], r["value"] = name, value
     return rows
 
@@ -236,20 +253,41 @@ def only_args(rows: list[dict], everything: bool) -> list[str]:
 
 # --- Steps ---------------------------------------------------------------------------------------------------------
 
+
 def step_baseline(env: dict, rows: list[dict], processed: Path, jobs: int = 1) -> dict:
     out = WORK / ("baseline" if jobs == 1 else "parallel-loop")
     shutil.rmtree(out, ignore_errors=True)
     out.mkdir(parents=True)
     tsv = out / "briefs.tsv"
-    tsv.write_text("".join(f"{r['slug']}\t{r['notebook']}\t{r['parameter']}\t{r['value']}\n" for r in rows),
-                   encoding="utf-8")
+    tsv.write_text(
+        "".join(f"{r['slug']}\t{r['notebook']}\t{r['parameter']}\t{r['value']}\n" for r in rows), encoding="utf-8"
+    )
     how = "one by one" if jobs == 1 else f"{jobs} at a time (xargs -P)"
     log(f"{out.name}: {len(rows)} briefs through papermill + nbconvert (html) + nbconvert (pdf), {how}")
-    result = run(["bash", str(HERE / "baseline.sh"), str(tsv), str(out), str(processed), str(config.NOTEBOOKS_DIR),
-                  str(BIN), str(jobs)], env, log_file=WORK / f"{out.name}.log", check=False)
+    result = run(
+        [
+            "bash",
+            str(HERE / "baseline.sh"),
+            str(tsv),
+            str(out),
+            str(processed),
+            str(config.NOTEBOOKS_DIR),
+            str(BIN),
+            str(jobs),
+        ],
+        env,
+        log_file=WORK / f"{out.name}.log",
+        check=False,
+    )
     complete = sum((out / f"{r['slug']}.html").exists() and (out / f"{r['slug']}.pdf").exists() for r in rows)
-    return {"seconds": result["seconds"], "briefs": len(rows), "complete": complete, "jobs": jobs,
-            "per_brief_s": result["seconds"] / max(1, len(rows)), "returncode": result["returncode"]}
+    return {
+        "seconds": result["seconds"],
+        "briefs": len(rows),
+        "complete": complete,
+        "jobs": jobs,
+        "per_brief_s": result["seconds"] / max(1, len(rows)),
+        "returncode": result["returncode"],
+    }
 
 
 def step_preview(env: dict, data: dict, only: list[str]) -> dict:
@@ -263,11 +301,28 @@ def step_preview(env: dict, data: dict, only: list[str]) -> dict:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    command = [str(BIN / "mineral-analysis"), "preview", "--port", str(port), "--raw-dir", str(data["raw"]),
-               "--processed-dir", str(data["processed"]), "--reports-dir", str(reports), *only]
+    command = [
+        str(BIN / "mineral-analysis"),
+        "preview",
+        "--port",
+        str(port),
+        "--raw-dir",
+        str(data["raw"]),
+        "--processed-dir",
+        str(data["processed"]),
+        "--reports-dir",
+        str(reports),
+        *only,
+    ]
     lines: list[str] = []
-    process = subprocess.Popen(command, env=dict(env, MINERAL_ANALYSIS_LOG="plain"), cwd=ROOT,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        command,
+        env=dict(env, MINERAL_ANALYSIS_LOG="plain"),
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     reader = threading.Thread(target=lambda: lines.extend(iter(process.stderr.readline, "")), daemon=True)
     reader.start()
 
@@ -275,8 +330,9 @@ def step_preview(env: dict, data: dict, only: list[str]) -> dict:
         started = time.perf_counter()
         while not condition():
             if process.poll() is not None:
-                raise RuntimeError(f"the preview exited ({process.returncode}) waiting for {what}:\n"
-                                   + "".join(lines[-20:]))
+                raise RuntimeError(
+                    f"the preview exited ({process.returncode}) waiting for {what}:\n" + "".join(lines[-20:])
+                )
             if time.perf_counter() - started > limit:
                 raise RuntimeError(f"no {what} after {limit:.0f} s:\n" + "".join(lines[-20:]))
             time.sleep(0.05)
@@ -308,8 +364,14 @@ def step_preview(env: dict, data: dict, only: list[str]) -> dict:
         except subprocess.TimeoutExpired:
             process.kill()
     log(f"preview: edit on disk in {rebuild_s:.1f} s ({summary})")
-    return {"startup_s": startup, "edit": edit, "edit_s": rebuild_s, "agency_brief_s": brief_s,
-            "summary": summary, "exit_code": process.returncode}
+    return {
+        "startup_s": startup,
+        "edit": edit,
+        "edit_s": rebuild_s,
+        "agency_brief_s": brief_s,
+        "summary": summary,
+        "exit_code": process.returncode,
+    }
 
 
 def step_planning(env: dict) -> dict:
@@ -325,24 +387,37 @@ def step_planning(env: dict) -> dict:
     return result
 
 
-def build(env: dict, processed: Path, reports: Path, only: list[str], *, memory: bool = False,
-          name: str = "build") -> dict:
-    command = [str(BIN / "mineral-analysis"), "build", "--processed-dir", str(processed), "--reports-dir",
-               str(reports), "--no-progress", *only]
+def build(
+    env: dict, processed: Path, reports: Path, only: list[str], *, memory: bool = False, name: str = "build"
+) -> dict:
+    command = [
+        str(BIN / "mineral-analysis"),
+        "build",
+        "--processed-dir",
+        str(processed),
+        "--reports-dir",
+        str(reports),
+        "--no-progress",
+        *only,
+    ]
     result = run(command, env, log_file=WORK / f"{name}.log", sample_memory=memory, check=False)
     summary = build_summary(result["stdout"])
     return {k: v for k, v in result.items() if k != "stdout"} | summary
 
 
 def outputs(reports: Path, rows: list[dict]) -> dict:
-    complete = sum((reports / f"{r['slug']}.html").exists() and (reports / f"{r['slug']}.pdf").exists()
-                   for r in rows)
+    complete = sum((reports / f"{r['slug']}.html").exists() and (reports / f"{r['slug']}.pdf").exists() for r in rows)
     sizes = {}
     for ext in ("html", "pdf"):
         files = [reports / f"{r['slug']}.{ext}" for r in rows]
         sizes[ext] = max(((f.stat().st_size, f.name) for f in files if f.exists()), default=(0, ""))
-    return {"complete": complete, "max_html_mb": sizes["html"][0] / MIB, "max_html": sizes["html"][1],
-            "max_pdf_mb": sizes["pdf"][0] / MIB, "max_pdf": sizes["pdf"][1]}
+    return {
+        "complete": complete,
+        "max_html_mb": sizes["html"][0] / MIB,
+        "max_html": sizes["html"][1],
+        "max_pdf_mb": sizes["pdf"][0] / MIB,
+        "max_pdf": sizes["pdf"][1],
+    }
 
 
 def edit_record(path: Path, record_id: str) -> dict:
@@ -352,13 +427,12 @@ def edit_record(path: Path, record_id: str) -> dict:
     amount = header.index("amount_as_written")
     candidates = [i for i, line in enumerate(lines[1:], 1) if line.startswith(f"{record_id},")]
     if not candidates:  # the record is gone from the data: take the first one with a number in its amount
-        candidates = [i for i, line in enumerate(lines[1:], 1)
-                      if re.search(r"\d", next(csv.reader([line]))[amount])]
+        candidates = [i for i, line in enumerate(lines[1:], 1) if re.search(r"\d", next(csv.reader([line]))[amount])]
     index = candidates[0]
     row = next(csv.reader([lines[index]]))
     before = row[amount]
     match = re.search(r"\d+", before)
-    row[amount] = before[: match.start()] + str(int(match.group()) + 1) + before[match.end():]
+    row[amount] = before[: match.start()] + str(int(match.group()) + 1) + before[match.end() :]
     buffer = io.StringIO()
     csv.writer(buffer, lineterminator="\n").writerow(row)
     lines[index] = buffer.getvalue()
@@ -382,8 +456,12 @@ def pdf_text(path: Path, drop_stray: bool = False) -> list[str]:
 
 def stray_streams(reports: Path, rows: list[dict]) -> list[str]:
     """Briefs whose HTML shows a stream output (a stray kernel message: the notebooks print nothing)."""
-    return [r["spec"] for r in rows if (reports / f"{r['slug']}.html").exists()
-            and STRAY_STREAM.search((reports / f"{r['slug']}.html").read_text(encoding="utf-8"))]
+    return [
+        r["spec"]
+        for r in rows
+        if (reports / f"{r['slug']}.html").exists()
+        and STRAY_STREAM.search((reports / f"{r['slug']}.html").read_text(encoding="utf-8"))
+    ]
 
 
 def compare(left: Path, right: Path, rows: list[dict]) -> dict:
@@ -399,18 +477,23 @@ def compare(left: Path, right: Path, rows: list[dict]) -> dict:
             a, b = left / f"{r['slug']}.pdf", right / f"{r['slug']}.pdf"
             if not (a.exists() and b.exists()) or pdf_text(a, drop) != pdf_text(b, drop):
                 pdf_diff.append(r["spec"])
-        result |= {f"identical{label}": not html_diff and not pdf_diff, f"html_differ{label}": html_diff,
-                   f"pdf_differ{label}": pdf_diff}
+        result |= {
+            f"identical{label}": not html_diff and not pdf_diff,
+            f"html_differ{label}": html_diff,
+            f"pdf_differ{label}": pdf_diff,
+        }
     return result
 
 
 def changed_content(before: Path, after: Path, rows: list[dict]) -> list[str]:
     """Briefs whose HTML content changed with the edit (build time, data version and stray kernel messages
     masked): the least an incremental build has to rebuild."""
-    return [r["spec"] for r in rows
-            if not (before / f"{r['slug']}.html").exists()
-            or html_text(before / f"{r['slug']}.html", True, True)
-            != html_text(after / f"{r['slug']}.html", True, True)]
+    return [
+        r["spec"]
+        for r in rows
+        if not (before / f"{r['slug']}.html").exists()
+        or html_text(before / f"{r['slug']}.html", True, True) != html_text(after / f"{r['slug']}.html", True, True)
+    ]
 
 
 def brief_seconds(log_file: Path) -> dict[str, float]:
@@ -425,11 +508,22 @@ def step_small_change(env: dict, data: dict, reports: Path, only: list[str], row
     shutil.copytree(reports, before, ignore=shutil.ignore_patterns("*.ipynb", "*.pdf", ".*"))
     edit = edit_record(data["raw"] / config.RAW_FINANCING, EDITED_RECORD)
     log(f"small change: {edit['record_id']} amount {edit['before']!r} -> {edit['after']!r}")
-    refresh = run([str(BIN / "mineral-analysis"), "data", "--raw-dir", str(data["raw"]), "--processed-dir",
-                   str(data["processed"])], env)
+    refresh = run(
+        [
+            str(BIN / "mineral-analysis"),
+            "data",
+            "--raw-dir",
+            str(data["raw"]),
+            "--processed-dir",
+            str(data["processed"]),
+        ],
+        env,
+    )
     incremental = build(env, data["processed"], reports, only, name="small-change")
-    log(f"small change: rebuilt {incremental['built']}, skipped {incremental['skipped']} in "
-        f"{incremental['seconds']:.1f} s; now a full build of the edited data from an empty folder to compare")
+    log(
+        f"small change: rebuilt {incremental['built']}, skipped {incremental['skipped']} in "
+        f"{incremental['seconds']:.1f} s; now a full build of the edited data from an empty folder to compare"
+    )
     check = WORK / "reports-check"
     shutil.rmtree(check, ignore_errors=True)
     clean = build(env, data["processed"], check, only, name="small-change-check")
@@ -437,11 +531,17 @@ def step_small_change(env: dict, data: dict, reports: Path, only: list[str], row
     needed = changed_content(before, check, rows)
     per_brief = brief_seconds(WORK / "full-build.log")
     rebuilt = set(brief_seconds(WORK / "small-change.log"))
-    return {"edit": edit, "data_step_s": refresh["seconds"], "build": incremental, "check_build": clean,
-            "comparison": comparison, "content_changed": needed,
-            "changed_but_not_rebuilt": [spec for spec in needed if spec not in rebuilt],
-            "content_changed_worker_s": sum(per_brief.get(spec, 0.0) for spec in needed),
-            "stray_streams_check_build": stray_streams(check, rows)}
+    return {
+        "edit": edit,
+        "data_step_s": refresh["seconds"],
+        "build": incremental,
+        "check_build": clean,
+        "comparison": comparison,
+        "content_changed": needed,
+        "changed_but_not_rebuilt": [spec for spec in needed if spec not in rebuilt],
+        "content_changed_worker_s": sum(per_brief.get(spec, 0.0) for spec in needed),
+        "stray_streams_check_build": stray_streams(check, rows),
+    }
 
 
 def step_cleaning(env: dict, sizes: list[int], profile: bool) -> dict:
@@ -456,29 +556,43 @@ def step_cleaning(env: dict, sizes: list[int], profile: bool) -> dict:
             log(f"cleaning: generating {n:,} synthetic records")
             shutil.rmtree(folder, ignore_errors=True)
             generated = run([sys.executable, str(HERE / "synthetic.py"), "generate", str(folder), str(n)], env)
-            info = json.loads(generated["stdout"].strip().splitlines()[-1]) | {"signature": signature,
-                                                                                "generate_s": generated["seconds"]}
+            info = json.loads(generated["stdout"].strip().splitlines()[-1]) | {
+                "signature": signature,
+                "generate_s": generated["seconds"],
+            }
             stamp.write_text(json.dumps(info))
         log(f"cleaning: {n:,} records")
-        measured = run([sys.executable, str(HERE / "synthetic.py"), "measure", str(folder)], env,
-                       log_file=WORK / "cleaning.log")
+        measured = run(
+            [sys.executable, str(HERE / "synthetic.py"), "measure", str(folder)], env, log_file=WORK / "cleaning.log"
+        )
         result = json.loads(measured["stdout"].strip().splitlines()[-1])
         result["rows_per_s"] = result["rows"] / result["seconds"]
         result["generated"] = info
         results[str(n)] = result
-        log(f"cleaning: {n:,} records in {result['seconds']:.2f} s ({result['rows_per_s']:,.0f} rows/s), "
-            f"peak {result['peak_mb']:,.0f} MiB")
+        log(
+            f"cleaning: {n:,} records in {result['seconds']:.2f} s ({result['rows_per_s']:,.0f} rows/s), "
+            f"peak {result['peak_mb']:,.0f} MiB"
+        )
     if profile and sizes:
         largest = max(sizes)
         log(f"cleaning: profiling {largest:,} records")
-        profiled = run([sys.executable, str(HERE / "synthetic.py"), "profile", str(WORK / "synthetic" / str(largest)),
-                        str(WORK / f"profile-clean-{largest}.prof")], env)
+        profiled = run(
+            [
+                sys.executable,
+                str(HERE / "synthetic.py"),
+                "profile",
+                str(WORK / "synthetic" / str(largest)),
+                str(WORK / f"profile-clean-{largest}.prof"),
+            ],
+            env,
+        )
         (WORK / f"profile-clean-{largest}.txt").write_text(profiled["stdout"], encoding="utf-8")
         results["profile"] = f"benchmarks/scratch/profile-clean-{largest}.txt"
     return results
 
 
 # --- Report --------------------------------------------------------------------------------------------------------
+
 
 def ratio(a, b):
     return a / b if a is not None and b else None
@@ -542,114 +656,215 @@ def table(fig: dict, details: dict) -> tuple[str, list[str]]:
 
     base, full = details.get("baseline", {}), details.get("full_build", {})
     n = fig["briefs"]
-    add(f"Baseline: shell loop, {base.get('briefs', n)} briefs", fmt(fig["baseline_s"], " s", 1),
-        f"({fmt(base.get('per_brief_s'), ' s/brief', 1)}, {base.get('complete', '-')} complete)")
+    add(
+        f"Baseline: shell loop, {base.get('briefs', n)} briefs",
+        fmt(fig["baseline_s"], " s", 1),
+        f"({fmt(base.get('per_brief_s'), ' s/brief', 1)}, {base.get('complete', '-')} complete)",
+    )
     parallel = details.get("parallel_loop", {})
-    add(f"Parallel shell loop, {parallel.get('jobs', '-')} at a time", fmt(fig["parallel_loop_s"], " s", 1),
-        f"({parallel.get('complete', '-')} complete)")
-    add("Full build (clean reports/)", fmt(fig["full_build_s"], " s", 1),
-        f"({full.get('built', '-')} built, {full.get('failed', '-')} failed)")
-    add("  full build / baseline", fmt(fig["full_build_ratio"], "", 3), "<= 0.25",
-        under("full_build_ratio", fig["full_build_ratio"]))
-    add("  full build / parallel shell loop", fmt(fig["parallel_loop_ratio"], "", 3), "<= 0.25",
-        under("parallel_loop_ratio", fig["parallel_loop_ratio"]))
+    add(
+        f"Parallel shell loop, {parallel.get('jobs', '-')} at a time",
+        fmt(fig["parallel_loop_s"], " s", 1),
+        f"({parallel.get('complete', '-')} complete)",
+    )
+    add(
+        "Full build (clean reports/)",
+        fmt(fig["full_build_s"], " s", 1),
+        f"({full.get('built', '-')} built, {full.get('failed', '-')} failed)",
+    )
+    add(
+        "  full build / baseline",
+        fmt(fig["full_build_ratio"], "", 3),
+        "<= 0.25",
+        under("full_build_ratio", fig["full_build_ratio"]),
+    )
+    add(
+        "  full build / parallel shell loop",
+        fmt(fig["parallel_loop_ratio"], "", 3),
+        "<= 0.25",
+        under("parallel_loop_ratio", fig["parallel_loop_ratio"]),
+    )
     complete = details.get("outputs", {}).get("complete")
-    add("  briefs with HTML and PDF", f"{complete if complete is not None else '-'} of {n}", f"all {n}",
-        None if complete is None else complete == n and full.get("failed") == 0)
+    add(
+        "  briefs with HTML and PDF",
+        f"{complete if complete is not None else '-'} of {n}",
+        f"all {n}",
+        None if complete is None else complete == n and full.get("failed") == 0,
+    )
     stray = details.get("outputs", {}).get("stray_streams")
     if stray is not None:
         add("  briefs showing a stray kernel message", f"{len(stray)} of {n}", "0", not stray)
     noop = details.get("noop", {})
-    add("No-op rebuild", fmt(fig["noop_rebuild_s"], " s"), "< 1 s",
-        None if fig["noop_rebuild_s"] is None else fig["noop_rebuild_s"] < TARGETS["noop_rebuild_s"])
+    add(
+        "No-op rebuild",
+        fmt(fig["noop_rebuild_s"], " s"),
+        "< 1 s",
+        None if fig["noop_rebuild_s"] is None else fig["noop_rebuild_s"] < TARGETS["noop_rebuild_s"],
+    )
     if noop:
         add("  briefs rebuilt by the no-op", str(noop.get("built")), "0", noop.get("built") == 0)
     small = details.get("small_change", {})
     if small:
         b = small["build"]
-        add(f"Small change ({small['edit']['record_id']} amount edited)", fmt(fig["small_change_s"], " s", 1),
-            f"({b['built']} rebuilt, {b['skipped']} skipped; data step {small['data_step_s']:.1f} s)")
-        add("  small change / full build", fmt(fig["small_change_ratio"], "", 3), "< 0.10",
-            None if fig["small_change_ratio"] is None else fig["small_change_ratio"] < TARGETS["small_change_ratio"])
-        add("  briefs whose content changed", f"{len(small['content_changed'])} of {n}",
-            f"(the least a rebuild must redo: {small['content_changed_worker_s']:.1f} worker-s in the full build)")
+        add(
+            f"Small change ({small['edit']['record_id']} amount edited)",
+            fmt(fig["small_change_s"], " s", 1),
+            f"({b['built']} rebuilt, {b['skipped']} skipped; data step {small['data_step_s']:.1f} s)",
+        )
+        add(
+            "  small change / full build",
+            fmt(fig["small_change_ratio"], "", 3),
+            "< 0.10",
+            None if fig["small_change_ratio"] is None else fig["small_change_ratio"] < TARGETS["small_change_ratio"],
+        )
+        add(
+            "  briefs whose content changed",
+            f"{len(small['content_changed'])} of {n}",
+            f"(the least a rebuild must redo: {small['content_changed_worker_s']:.1f} worker-s in the full build)",
+        )
         missed = small["changed_but_not_rebuilt"]
-        add("  changed briefs left stale", f"{len(missed)}" + (f" ({', '.join(missed)})" if missed else ""), "0",
-            not missed)
+        add(
+            "  changed briefs left stale",
+            f"{len(missed)}" + (f" ({', '.join(missed)})" if missed else ""),
+            "0",
+            not missed,
+        )
         comparison = small["comparison"]
-        add("  identical to a full build of the edited data", "yes" if comparison["identical"] else
-            f"no ({len(set(comparison['html_differ'] + comparison['pdf_differ']))} briefs differ)", "identical",
-            comparison["identical"])
+        add(
+            "  identical to a full build of the edited data",
+            "yes"
+            if comparison["identical"]
+            else f"no ({len(set(comparison['html_differ'] + comparison['pdf_differ']))} briefs differ)",
+            "identical",
+            comparison["identical"],
+        )
         if not comparison["identical"]:
-            add("  identical once stray kernel messages are removed",
-                "yes" if comparison["identical_without_stray"] else "no", "", None)
+            add(
+                "  identical once stray kernel messages are removed",
+                "yes" if comparison["identical_without_stray"] else "no",
+                "",
+                None,
+            )
     preview = details.get("preview", {})
-    add("Preview: raw edit saved -> rebuilt briefs on disk", fmt(fig["preview_edit_s"], " s", 1),
+    add(
+        "Preview: raw edit saved -> rebuilt briefs on disk",
+        fmt(fig["preview_edit_s"], " s", 1),
         f"({preview.get('summary', 'not run').split('preview: ')[-1].split(' in ')[0]}; first brief "
-        f"{fmt(preview.get('agency_brief_s'), ' s', 1)}; start-up {fmt(preview.get('startup_s'), ' s', 1)})")
-    add("  preview edit / full build", fmt(fig["preview_edit_ratio"], "", 3), "< 0.10",
-        None if fig["preview_edit_ratio"] is None else fig["preview_edit_ratio"] < TARGETS["preview_edit_ratio"])
+        f"{fmt(preview.get('agency_brief_s'), ' s', 1)}; start-up {fmt(preview.get('startup_s'), ' s', 1)})",
+    )
+    add(
+        "  preview edit / full build",
+        fmt(fig["preview_edit_ratio"], "", 3),
+        "< 0.10",
+        None if fig["preview_edit_ratio"] is None else fig["preview_edit_ratio"] < TARGETS["preview_edit_ratio"],
+    )
     planning = details.get("planning", {})
-    add(f"Planning {planning.get('briefs', 2000):,} synthetic briefs", fmt(fig["plan_2000_s"], " s"), "< 5 s",
-        None if fig["plan_2000_s"] is None else fig["plan_2000_s"] < TARGETS["plan_2000_s"])
+    add(
+        f"Planning {planning.get('briefs', 2000):,} synthetic briefs",
+        fmt(fig["plan_2000_s"], " s"),
+        "< 5 s",
+        None if fig["plan_2000_s"] is None else fig["plan_2000_s"] < TARGETS["plan_2000_s"],
+    )
     if planning:
-        add("  (catalogue, slices, fingerprints)", f"{planning['per_brief_ms']:.1f} ms/brief",
-            f"({planning['releases']} releases of {planning['records']:,} records)")
+        add(
+            "  (catalogue, slices, fingerprints)",
+            f"{planning['per_brief_ms']:.1f} ms/brief",
+            f"({planning['releases']} releases of {planning['records']:,} records)",
+        )
     cleaning = details.get("cleaning", {})
     for size in SIZES:
         c = cleaning.get(str(size))
         if c:
-            add(f"Cleaning {size:,} records", f"{c['seconds']:.2f} s, {c['rows_per_s']:,.0f} rows/s",
-                f"peak {c['peak_mb']:,.0f} MiB")
-    add("  cleaning 1M records", fmt(fig["clean_1m_s"], " s"), "< 10 s",
-        None if fig["clean_1m_s"] is None else fig["clean_1m_s"] < TARGETS["clean_1m_s"])
-    add("  1M / 100k time ratio", fmt(fig["clean_scaling_ratio"], "", 2), "<= 12",
-        under("clean_scaling_ratio", fig["clean_scaling_ratio"]))
-    add("Full build peak memory (process tree, RSS)", fmt(fig["peak_mem_mb"], " MiB", 0), "< 2048 MiB",
-        None if fig["peak_mem_mb"] is None else fig["peak_mem_mb"] < TARGETS["peak_mem_mb"])
+            add(
+                f"Cleaning {size:,} records",
+                f"{c['seconds']:.2f} s, {c['rows_per_s']:,.0f} rows/s",
+                f"peak {c['peak_mb']:,.0f} MiB",
+            )
+    add(
+        "  cleaning 1M records",
+        fmt(fig["clean_1m_s"], " s"),
+        "< 10 s",
+        None if fig["clean_1m_s"] is None else fig["clean_1m_s"] < TARGETS["clean_1m_s"],
+    )
+    add(
+        "  1M / 100k time ratio",
+        fmt(fig["clean_scaling_ratio"], "", 2),
+        "<= 12",
+        under("clean_scaling_ratio", fig["clean_scaling_ratio"]),
+    )
+    add(
+        "Full build peak memory (process tree, RSS)",
+        fmt(fig["peak_mem_mb"], " MiB", 0),
+        "< 2048 MiB",
+        None if fig["peak_mem_mb"] is None else fig["peak_mem_mb"] < TARGETS["peak_mem_mb"],
+    )
     out = details.get("outputs", {})
-    add("Largest HTML brief", fmt(fig["max_html_mb"], " MiB") + (f" ({out.get('max_html')})" if out else ""),
-        "<= 1.5 MiB", under("max_html_mb", fig["max_html_mb"]))
-    add("Largest PDF brief", fmt(fig["max_pdf_mb"], " MiB") + (f" ({out.get('max_pdf')})" if out else ""),
-        "<= 2 MiB", under("max_pdf_mb", fig["max_pdf_mb"]))
+    add(
+        "Largest HTML brief",
+        fmt(fig["max_html_mb"], " MiB") + (f" ({out.get('max_html')})" if out else ""),
+        "<= 1.5 MiB",
+        under("max_html_mb", fig["max_html_mb"]),
+    )
+    add(
+        "Largest PDF brief",
+        fmt(fig["max_pdf_mb"], " MiB") + (f" ({out.get('max_pdf')})" if out else ""),
+        "<= 2 MiB",
+        under("max_pdf_mb", fig["max_pdf_mb"]),
+    )
     widths = [max(len(str(r[i])) for r in rows + [("figure", "value", "target", "met")]) for i in range(4)]
-    lines = [" | ".join(str(c).ljust(w) for c, w in zip(("figure", "value", "target", "met"), widths)),
-             "-+-".join("-" * w for w in widths)]
+    lines = [
+        " | ".join(str(c).ljust(w) for c, w in zip(("figure", "value", "target", "met"), widths)),
+        "-+-".join("-" * w for w in widths),
+    ]
     lines += [" | ".join(str(c).ljust(w) for c, w in zip(r, widths)) for r in rows]
     return "\n".join(lines), gaps
 
 
 # --- Main ----------------------------------------------------------------------------------------------------------
 
+
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true",
-                        help=f"{len(QUICK_BRIEFS)} briefs and 10k/100k records instead of everything")
+    parser = argparse.ArgumentParser(
+        description=__doc__.splitlines()[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--quick", action="store_true", help=f"{len(QUICK_BRIEFS)} briefs and 10k/100k records instead of everything"
+    )
     parser.add_argument("--briefs", type=int, default=None, help="only the first N briefs of `mineral-analysis list`")
-    parser.add_argument("--sizes", default=None,
-                        help="comma-separated record counts for the cleaning step (default 10000,100000,1000000; "
-                             "empty: no cleaning step)")
+    parser.add_argument(
+        "--sizes",
+        default=None,
+        help="comma-separated record counts for the cleaning step (default 10000,100000,1000000; "
+        "empty: no cleaning step)",
+    )
     parser.add_argument("--skip-baseline", action="store_true", help="skip the shell loop (no ratio to it)")
     parser.add_argument("--skip-build", action="store_true", help="skip steps 2-4 and 6 (cleaning only)")
     parser.add_argument("--profile", action="store_true", help="also profile the largest cleaning (cProfile)")
-    parser.add_argument("--live", action="store_true",
-                        help="measure src/ as it is during the run, not a snapshot taken at the start")
+    parser.add_argument(
+        "--live", action="store_true", help="measure src/ as it is during the run, not a snapshot taken at the start"
+    )
     parser.add_argument("--output", type=Path, default=LATEST, help="where to write the figures (JSON)")
     return parser.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    sizes = ([int(s) for s in args.sizes.split(",") if s.strip()] if args.sizes is not None
-             else list(SIZES[:2] if args.quick else SIZES))
+    sizes = (
+        [int(s) for s in args.sizes.split(",") if s.strip()]
+        if args.sizes is not None
+        else list(SIZES[:2] if args.quick else SIZES)
+    )
     WORK.mkdir(parents=True, exist_ok=True)
     for stale in WORK.glob("*.log"):
         stale.unlink()
     started = time.perf_counter()
     env = environment(args.live)
-    details: dict = {"started": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-                     "cpus": os.cpu_count(), "snapshot": not args.live, "load_at_start": load()}
+    details: dict = {
+        "started": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "cpus": os.cpu_count(),
+        "snapshot": not args.live,
+        "load_at_start": load(),
+    }
     try:
         n_briefs = 0
         if not args.skip_build:
@@ -662,8 +877,13 @@ def main(argv: list[str] | None = None) -> int:
             details["briefs"] = [r["spec"] for r in rows]
 
             log("warm-up: one brief, to check the set-up and fill the disk cache")
-            warm = build(env, data["processed"], WORK / "warmup", ["--only", rows[0]["spec"], "--formats", "html",
-                                                                   "--force"], name="warmup")
+            warm = build(
+                env,
+                data["processed"],
+                WORK / "warmup",
+                ["--only", rows[0]["spec"], "--formats", "html", "--force"],
+                name="warmup",
+            )
             if warm["failed"]:
                 raise RuntimeError("the warm-up brief failed; see benchmarks/scratch/warmup.log")
 
@@ -713,8 +933,10 @@ def main(argv: list[str] | None = None) -> int:
         c = small["comparison"]
         print(f"  differing briefs: HTML {c['html_differ']}, PDF {c['pdf_differ']}")
         if not c["identical_without_stray"]:
-            print(f"  still differing without stray kernel messages: HTML {c['html_differ_without_stray']}, "
-                  f"PDF {c['pdf_differ_without_stray']}")
+            print(
+                f"  still differing without stray kernel messages: HTML {c['html_differ_without_stray']}, "
+                f"PDF {c['pdf_differ_without_stray']}"
+            )
     if small:
         print(f"  briefs whose content changed with the edit: {', '.join(small['content_changed']) or 'none'}")
     stray = details.get("outputs", {}).get("stray_streams")
@@ -723,8 +945,10 @@ def main(argv: list[str] | None = None) -> int:
     args.output.write_text(json.dumps(rounded(fig), indent=2) + "\n", encoding="utf-8")
     DETAILS.write_text(json.dumps(rounded(details), indent=1, default=str) + "\n", encoding="utf-8")
     where = args.output.relative_to(ROOT) if args.output.is_relative_to(ROOT) else args.output
-    print(f"\nfigures written to {where}; details in {DETAILS.relative_to(ROOT)} "
-          f"(run took {details['total_s'] / 60:.1f} min, load average at start {details['load_at_start']})")
+    print(
+        f"\nfigures written to {where}; details in {DETAILS.relative_to(ROOT)} "
+        f"(run took {details['total_s'] / 60:.1f} min, load average at start {details['load_at_start']})"
+    )
     return 0
 
 

@@ -38,9 +38,24 @@ AGGREGATE_EVERY = 500  # one stated total (with PARTS parts) per this many recor
 PARTS = 3
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)?")
 _LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-COLUMNS = ["record_id", "agency", "title", "amount_as_written", "instrument_as_written", "announced", "countries",
-           "subnational", "minerals_as_written", "mobilized_as_written", "mobilized_from", "is_aggregate",
-           "parent_id", "source_file", "source_paragraph", "note"]
+COLUMNS = [
+    "record_id",
+    "agency",
+    "title",
+    "amount_as_written",
+    "instrument_as_written",
+    "announced",
+    "countries",
+    "subnational",
+    "minerals_as_written",
+    "mobilized_as_written",
+    "mobilized_from",
+    "is_aggregate",
+    "parent_id",
+    "source_file",
+    "source_paragraph",
+    "note",
+]
 
 
 def _read_rows(path: Path) -> tuple[list[str], list[dict[str, str]]]:
@@ -73,7 +88,7 @@ def _with_number(template: str, number: float | str) -> str:
     text = number if isinstance(number, str) else f"{number:g}"
     if "," in match.group(0) and "." in text:
         text = text.replace(".", ",")  # the template writes a decimal comma ($1,25 млрд); keep that spelling
-    return template[: match.start()] + text + template[match.end():]
+    return template[: match.start()] + text + template[match.end() :]
 
 
 def _record_ids(codes: list[str]) -> list[str]:
@@ -104,10 +119,23 @@ def generate(n: int, out_dir: Path, raw_dir: Path, seed: int = 20260204) -> dict
     def pick(values: list) -> list:
         return [values[i] for i in rng.integers(0, len(values), n)]
 
-    frame = pd.DataFrame({column: pick([r[column] for r in (items if column in (
-        "title", "instrument_as_written", "amount_as_written") else real)]) for column in columns})
-    pairs = [("countries", "subnational"), ("mobilized_as_written", "mobilized_from"),
-             ("source_file", "source_paragraph"), ("citations", "conflict")]  # values that go together
+    frame = pd.DataFrame(
+        {
+            column: pick(
+                [
+                    r[column]
+                    for r in (items if column in ("title", "instrument_as_written", "amount_as_written") else real)
+                ]
+            )
+            for column in columns
+        }
+    )
+    pairs = [
+        ("countries", "subnational"),
+        ("mobilized_as_written", "mobilized_from"),
+        ("source_file", "source_paragraph"),
+        ("citations", "conflict"),
+    ]  # values that go together
     for pair in [p for p in pairs if set(p) <= set(columns)]:
         rows = pick([tuple(r[c] for c in pair) for r in real])
         for position, column in enumerate(pair):
@@ -129,8 +157,9 @@ def generate(n: int, out_dir: Path, raw_dir: Path, seed: int = 20260204) -> dict
         frame.loc[total_positions, column] = [total[column] for total in chosen]
     frame.loc[total_positions, ["mobilized_as_written", "mobilized_from"]] = ""
     frame.loc[total_positions, "is_aggregate"] = "true"
-    frame.loc[total_positions, "amount_as_written"] = [f"более ${_source_number(rng, 'bn'):g} млрд"
-                                                        for _ in total_positions]
+    frame.loc[total_positions, "amount_as_written"] = [
+        f"более ${_source_number(rng, 'bn'):g} млрд" for _ in total_positions
+    ]
     parts = (total_positions[:, None] + np.arange(1, PARTS + 1)).ravel()
     owners = np.repeat(total_positions, PARTS)
     frame.loc[parts, "agency"] = frame.loc[owners, "agency"].to_numpy()  # a part belongs to its total's agency
@@ -144,13 +173,17 @@ def generate(n: int, out_dir: Path, raw_dir: Path, seed: int = 20260204) -> dict
         return frame[column].map({value: function(value) for value in frame[column].unique()})
 
     usd = mapped("amount_as_written", lambda text: parse_amount(text).value_usd if text else None)
-    key = pd.DataFrame({
-        "agency": agency_code, "usd": usd,
-        "instrument": mapped("instrument_as_written", normalize_instrument),
-        "countries": mapped("countries", lambda text: ";".join(resolve_countries(text))),
-        "subnational": frame["subnational"], "minerals": mapped("minerals_as_written", normalize_minerals),
-        "announced": mapped("announced", lambda text: parse_announced(text)[0]),
-    })
+    key = pd.DataFrame(
+        {
+            "agency": agency_code,
+            "usd": usd,
+            "instrument": mapped("instrument_as_written", normalize_instrument),
+            "countries": mapped("countries", lambda text: ";".join(resolve_countries(text))),
+            "subnational": frame["subnational"],
+            "minerals": mapped("minerals_as_written", normalize_minerals),
+            "announced": mapped("announced", lambda text: parse_announced(text)[0]),
+        }
+    )
     colliding = np.flatnonzero((key.duplicated(keep="first") & key["usd"].notna()).to_numpy())
     # Own amounts for the colliding records: 100.0001..999.9999 million with a non-zero last decimal, a spelling
     # the source-like numbers above (at most one decimal in millions) never produce, each used once.
@@ -164,9 +197,14 @@ def generate(n: int, out_dir: Path, raw_dir: Path, seed: int = 20260204) -> dict
         if (raw_dir / name).exists():
             shutil.copyfile(raw_dir / name, out_dir / name)
     frame[columns].to_csv(out_dir / "financing.csv", index=False, lineterminator="\n", quoting=csv.QUOTE_MINIMAL)
-    return {"records": n, "aggregates": len(total_positions), "parts": len(total_positions) * PARTS,
-            "distinct_amounts": int(frame["amount_as_written"].nunique()), "repaired_collisions": len(colliding),
-            "bytes": (out_dir / "financing.csv").stat().st_size}
+    return {
+        "records": n,
+        "aggregates": len(total_positions),
+        "parts": len(total_positions) * PARTS,
+        "distinct_amounts": int(frame["amount_as_written"].nunique()),
+        "repaired_collisions": len(colliding),
+        "bytes": (out_dir / "financing.csv").stat().st_size,
+    }
 
 
 def measure(raw_dir: Path) -> dict:

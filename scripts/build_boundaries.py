@@ -30,7 +30,6 @@ from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
-import pandas as pd
 import pycountry
 import shapely
 from shapely.geometry import MultiPolygon, Polygon, box
@@ -173,8 +172,12 @@ def check(gdf: gpd.GeoDataFrame) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("source", type=Path, help="path of countries-50m.json from the unpacked world-atlas package")
-    parser.add_argument("--output", type=Path, default=BOUNDARIES_FILE,
-                        help="GeoParquet file to write (default: the project's boundary file)")
+    parser.add_argument(
+        "--output",
+        type=Path,
+        default=BOUNDARIES_FILE,
+        help="GeoParquet file to write (default: the project's boundary file)",
+    )
     args = parser.parse_args(argv)
     start = time.perf_counter()
     gdf = build(args.source)
@@ -182,9 +185,10 @@ def main(argv: list[str] | None = None) -> int:
     args.output.parent.mkdir(parents=True, exist_ok=True)
     gdf.to_parquet(args.output, index=False, compression="zstd", schema_version="1.0.0")
     size = args.output.stat().st_size
-    print(f"wrote {len(gdf)} countries to {args.output.name} ({size / 1e6:.2f} MB, {gdf.crs.to_string()}) "
-          f"in {time.perf_counter() - start:.1f} s; without ISO code: "
-          + ", ".join(gdf.loc[gdf['iso3'] == '', 'name']))
+    print(
+        f"wrote {len(gdf)} countries to {args.output.name} ({size / 1e6:.2f} MB, {gdf.crs.to_string()}) "
+        f"in {time.perf_counter() - start:.1f} s; without ISO code: " + ", ".join(gdf.loc[gdf["iso3"] == "", "name"])
+    )
     return 0
 
 

@@ -25,8 +25,10 @@ def needs_chromium(test):
     @functools.wraps(test)
     def run(*args, **kwargs):
         if CHROMIUM is None:
-            pytest.fail("Chromium is not installed: run `make system` as root, or "
-                        "`sudo apt-get install --no-install-recommends chromium`")
+            pytest.fail(
+                "Chromium is not installed: run `make system` as root, or "
+                "`sudo apt-get install --no-install-recommends chromium`"
+            )
         return test(*args, **kwargs)
 
     return pytest.mark.slow(run)
@@ -81,11 +83,28 @@ def assert_self_contained(html: str, *, inline_svg: bool = False) -> None:
     for url in re.findall(r"url\(\s*['\"]?([^'\")\s]+)", html):
         assert url.startswith("data:"), url
     doc = parse(html)
-    csp = [a.get("content") for t, a in doc.tags if t == "meta" and (a.get("http-equiv") or "").lower() == "content-security-policy"]
+    csp = [
+        a.get("content")
+        for t, a in doc.tags
+        if t == "meta" and (a.get("http-equiv") or "").lower() == "content-security-policy"
+    ]
     assert csp and csp[0].startswith("default-src 'none'; img-src data:; style-src 'unsafe-inline'; font-src data:")
     for tag, attrs in doc.tags:
-        forbidden = {"script", "link", "iframe", "frame", "object", "embed", "base", "form", "audio", "video",
-                     "foreignobject", "use", "image"} | (set() if inline_svg else {"svg"})
+        forbidden = {
+            "script",
+            "link",
+            "iframe",
+            "frame",
+            "object",
+            "embed",
+            "base",
+            "form",
+            "audio",
+            "video",
+            "foreignobject",
+            "use",
+            "image",
+        } | (set() if inline_svg else {"svg"})
         assert tag not in forbidden, tag
         for name, value in attrs.items():
             assert not name.startswith("on"), (tag, name)
@@ -107,9 +126,17 @@ def assert_self_contained(html: str, *, inline_svg: bool = False) -> None:
 def _chromium(tmp_path: Path, *args: str, timeout: int = 120) -> subprocess.CompletedProcess:
     profile = tmp_path / f"profile-{len(list(tmp_path.glob('profile-*')))}"
     command = [
-        CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync",
-        "--disable-dev-shm-usage", f"--user-data-dir={profile}", *args,
+        CHROMIUM,
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--disable-dev-shm-usage",
+        f"--user-data-dir={profile}",
+        *args,
     ]
     return subprocess.run(command, capture_output=True, timeout=timeout, stdin=subprocess.DEVNULL)
 
@@ -144,7 +171,10 @@ def pdf_words(path: Path) -> list[tuple[int, str, float, float, float]]:
     words = []
     for number, page in enumerate(re.findall(r"<page (.*?)</page>", out, re.S), start=1):
         width = float(re.search(r'width="([\d.]+)"', page).group(1))
-        for x_min, x_max, word in re.findall(r'<word xMin="([\d.-]+)" yMin="[\d.-]+" xMax="([\d.-]+)" '
-                                             r'yMax="[\d.-]+">(.*?)</word>', page):
+        for x_min, x_max, word in re.findall(
+            r'<word xMin="([\d.-]+)" yMin="[\d.-]+" xMax="([\d.-]+)" '
+            r'yMax="[\d.-]+">(.*?)</word>',
+            page,
+        ):
             words.append((number, html.unescape(word), float(x_min), float(x_max), width))
     return words

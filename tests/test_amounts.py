@@ -31,10 +31,12 @@ def _financing_rows() -> list[dict[str, str]]:
 
 
 def _written_amounts() -> list[tuple[str, str, str]]:
-    return [(row["record_id"], column, row[column])
-            for row in _financing_rows()
-            for column in ("amount_as_written", "mobilized_as_written")
-            if row[column].strip()]
+    return [
+        (row["record_id"], column, row[column])
+        for row in _financing_rows()
+        for column in ("amount_as_written", "mobilized_as_written")
+        if row[column].strip()
+    ]
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -172,8 +174,9 @@ def test_qualifier_vocabulary_matches_vocab() -> None:
 # ---------------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("record_id", "column", "text"), _written_amounts(),
-                         ids=lambda v: v if isinstance(v, str) and len(v) < 30 else None)
+@pytest.mark.parametrize(
+    ("record_id", "column", "text"), _written_amounts(), ids=lambda v: v if isinstance(v, str) and len(v) < 30 else None
+)
 def test_every_written_amount_parses(record_id: str, column: str, text: str) -> None:
     parsed = parse_amount(text)
     assert parsed.value_usd >= 1e6, f"{record_id} {column}: every amount in the file is at least a million"
@@ -338,13 +341,61 @@ def test_format_usd_rejects_non_numbers(value: object) -> None:
 _PIECES = (
     [w for words in QUALIFIER_WORDS.values() for w in words]
     + list(NUMBER_WORDS)
-    + ["$", "US$", "USD", "usd", "долларов", "доллара", "долл.", "dollars", "США", "€", "EUR", "руб", "юаней",
-       "млн", "млн.", "млрд", "миллиарда", "миллионов", "тыс", "bn", "b", "m", "mn", "k", "million", "billion",
-       "пол", "-", "−", ",", ".", " ", "\u00a0", "\u2009", "~", "менее", "и", ";", "0", "00", "000", "1", "25",
-       "250", "1,25", "1.3", "1,250", "999", "10"]
+    + [
+        "$",
+        "US$",
+        "USD",
+        "usd",
+        "долларов",
+        "доллара",
+        "долл.",
+        "dollars",
+        "США",
+        "€",
+        "EUR",
+        "руб",
+        "юаней",
+        "млн",
+        "млн.",
+        "млрд",
+        "миллиарда",
+        "миллионов",
+        "тыс",
+        "bn",
+        "b",
+        "m",
+        "mn",
+        "k",
+        "million",
+        "billion",
+        "пол",
+        "-",
+        "−",
+        ",",
+        ".",
+        " ",
+        "\u00a0",
+        "\u2009",
+        "~",
+        "менее",
+        "и",
+        ";",
+        "0",
+        "00",
+        "000",
+        "1",
+        "25",
+        "250",
+        "1,25",
+        "1.3",
+        "1,250",
+        "999",
+        "10",
+    ]
 )
-amount_like = st.lists(st.sampled_from(_PIECES), min_size=1, max_size=7).map(" ".join) | \
-    st.lists(st.sampled_from(_PIECES), min_size=1, max_size=7).map("".join)
+amount_like = st.lists(st.sampled_from(_PIECES), min_size=1, max_size=7).map(" ".join) | st.lists(
+    st.sampled_from(_PIECES), min_size=1, max_size=7
+).map("".join)
 
 
 def _check_contract(text: str) -> None:
@@ -417,8 +468,11 @@ def test_thousands_groups_round_trip(number: int, separator: str) -> None:
 
 
 @FAST
-@given(st.sampled_from(sorted({(w, q) for q, ws in QUALIFIER_WORDS.items() for w in ws})),
-       st.integers(1, 999), st.sampled_from(["млн", "млрд", "million", "bn"]))
+@given(
+    st.sampled_from(sorted({(w, q) for q, ws in QUALIFIER_WORDS.items() for w in ws})),
+    st.integers(1, 999),
+    st.sampled_from(["млн", "млрд", "million", "bn"]),
+)
 def test_every_qualifier_word_round_trips(word_and_qualifier: tuple[str, str], number: int, scale: str) -> None:
     word, qualifier = word_and_qualifier
     parsed = parse_amount(f"{word} ${number} {scale}")
@@ -442,9 +496,13 @@ def test_format_never_fails_on_finite_numbers(value: float) -> None:
     assert text == NOT_STATED if math.isnan(value) else text.lstrip("-").startswith("$")
 
 
-@given(qualifier=st.sampled_from(["", "до ", "более "]), whole=st.integers(1, 9999),
-       decimals=st.one_of(st.just(""), st.integers(0, 99).map(lambda d: f"{d:02d}"), st.integers(0, 9).map(str)),
-       mark=st.sampled_from([".", ","]), scale=st.sampled_from(["млн", "млрд"]))
+@given(
+    qualifier=st.sampled_from(["", "до ", "более "]),
+    whole=st.integers(1, 9999),
+    decimals=st.one_of(st.just(""), st.integers(0, 99).map(lambda d: f"{d:02d}"), st.integers(0, 9).map(str)),
+    mark=st.sampled_from([".", ","]),
+    scale=st.sampled_from(["млн", "млрд"]),
+)
 @settings(max_examples=800, deadline=None)
 def test_common_form_fast_path_agrees_with_the_general_parser(qualifier, whole, decimals, mark, scale):
     from mineral_analysis.amounts import _parse_amount_general

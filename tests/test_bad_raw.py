@@ -100,14 +100,45 @@ json.dump(results, sys.stdout)
 
 # The issue's list of broken inputs, each covered by at least one case folder (by name).
 REQUIRED = [
-    "too-many-fields", "too-few-fields", "missing-required-column", "extra-unknown-column", "byte-order-mark",
-    "windows-1251-financing", "windows-1251-membership", "blank-line", "comment-line", "duplicate-record-id",
-    "unknown-agency", "unreadable-amount", "zero-amount", "negative-amount", "other-currency", "unknown-qualifier",
-    "unknown-country", "iso-code-not-exist", "date-wrong-format", "date-impossible", "parent-missing-total",
-    "parts-exceed-total", "cycle-of-parts", "mineral-outside-vocabulary", "empty-file", "header-only",
-    "very-long-field", "formula-cell", "unclosed-quote", "blank-record-id", "parent-not-aggregate",
-    "parts-different-agency", "duplicate-membership-country", "unknown-membership-group", "mobilized-without-from",
-    "mixed-script-name", "unregistered-source", "bad-citation", "source-hash-mismatch",
+    "too-many-fields",
+    "too-few-fields",
+    "missing-required-column",
+    "extra-unknown-column",
+    "byte-order-mark",
+    "windows-1251-financing",
+    "windows-1251-membership",
+    "blank-line",
+    "comment-line",
+    "duplicate-record-id",
+    "unknown-agency",
+    "unreadable-amount",
+    "zero-amount",
+    "negative-amount",
+    "other-currency",
+    "unknown-qualifier",
+    "unknown-country",
+    "iso-code-not-exist",
+    "date-wrong-format",
+    "date-impossible",
+    "parent-missing-total",
+    "parts-exceed-total",
+    "cycle-of-parts",
+    "mineral-outside-vocabulary",
+    "empty-file",
+    "header-only",
+    "very-long-field",
+    "formula-cell",
+    "unclosed-quote",
+    "blank-record-id",
+    "parent-not-aggregate",
+    "parts-different-agency",
+    "duplicate-membership-country",
+    "unknown-membership-group",
+    "mobilized-without-from",
+    "mixed-script-name",
+    "unregistered-source",
+    "bad-citation",
+    "source-hash-mismatch",
 ]
 
 
@@ -130,8 +161,11 @@ def _expected(case: Path) -> dict:
 
 def _hashes(folder: Path) -> dict[str, str]:
     """Relative path -> sha256 of every file under ``folder`` (so added or removed files show too)."""
-    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
 
 
 @dataclass
@@ -150,7 +184,6 @@ class CaseRuns:
     processed_before: dict[str, str]
     processed_after: dict[str, str]
     cold: dict[str, Run]
-
 
 
 @pytest.fixture(scope="module")
@@ -177,8 +210,16 @@ def cli_runs(tmp_path_factory, good_processed) -> dict[str, CaseRuns]:
 
     def cold(argv: list[str]) -> Run:
         started = time.perf_counter()
-        done = subprocess.run([script, *argv], capture_output=True, text=True, encoding="utf-8",
-                              errors="backslashreplace", cwd=work, env=env, timeout=300)
+        done = subprocess.run(
+            [script, *argv],
+            capture_output=True,
+            text=True,
+            encoding="utf-8",
+            errors="backslashreplace",
+            cwd=work,
+            env=env,
+            timeout=300,
+        )
         return Run(done.returncode, done.stdout, done.stderr, time.perf_counter() - started)
 
     def warm(all_argv: list[list[str]]) -> list[Run]:
@@ -187,14 +228,29 @@ def cli_runs(tmp_path_factory, good_processed) -> dict[str, CaseRuns]:
                 return list(pool.map(cold, all_argv))
         outputs = work / "outputs"
         outputs.mkdir(exist_ok=True)
-        jobs = [{"argv": argv, "cwd": str(work), "stdout": str(outputs / f"{i}.out"),
-                 "stderr": str(outputs / f"{i}.err")} for i, argv in enumerate(all_argv)]
-        done = subprocess.run([sys.executable, "-c", _LAUNCHER, script, str(WORKERS)], input=json.dumps(jobs),
-                              capture_output=True, text=True, encoding="utf-8", env=env, timeout=600)
+        jobs = [
+            {"argv": argv, "cwd": str(work), "stdout": str(outputs / f"{i}.out"), "stderr": str(outputs / f"{i}.err")}
+            for i, argv in enumerate(all_argv)
+        ]
+        done = subprocess.run(
+            [sys.executable, "-c", _LAUNCHER, script, str(WORKERS)],
+            input=json.dumps(jobs),
+            capture_output=True,
+            text=True,
+            encoding="utf-8",
+            env=env,
+            timeout=600,
+        )
         assert done.returncode == 0, done.stderr
-        return [Run(r["returncode"], Path(job["stdout"]).read_text("utf-8", "backslashreplace"),
-                    Path(job["stderr"]).read_text("utf-8", "backslashreplace"), r["seconds"])
-                for r, job in zip(json.loads(done.stdout), jobs)]
+        return [
+            Run(
+                r["returncode"],
+                Path(job["stdout"]).read_text("utf-8", "backslashreplace"),
+                Path(job["stderr"]).read_text("utf-8", "backslashreplace"),
+                r["seconds"],
+            )
+            for r, job in zip(json.loads(done.stdout), jobs)
+        ]
 
     processed = {}
     for case in CASES:
@@ -202,8 +258,7 @@ def cli_runs(tmp_path_factory, good_processed) -> dict[str, CaseRuns]:
         shutil.copytree(good_processed, processed[case.name])
     before = {c.name: (_hashes(c), _hashes(processed[c.name])) for c in CASES}
     jobs = {(c.name, "validate"): ["validate", "--raw-dir", str(c)] for c in CASES}
-    jobs |= {(c.name, "data"): ["data", "--raw-dir", str(c), "--processed-dir", str(processed[c.name])]
-             for c in CASES}
+    jobs |= {(c.name, "data"): ["data", "--raw-dir", str(c), "--processed-dir", str(processed[c.name])] for c in CASES}
 
     sample = [key for key in jobs if key[0] in COLD_SAMPLE]
     started = time.perf_counter()
@@ -212,12 +267,21 @@ def cli_runs(tmp_path_factory, good_processed) -> dict[str, CaseRuns]:
     with ThreadPoolExecutor(max_workers=WORKERS) as pool:
         cold_results = dict(zip(sample, pool.map(cold, [jobs[key] for key in sample])))
     cold_wall = time.perf_counter() - started - warm_wall
-    print(f"\nbad-raw corpus: {len(jobs)} CLI runs over {len(CASES)} cases in {warm_wall:.1f} s (launcher); "
-          f"{len(sample)} cold runs in {cold_wall:.1f} s ({WORKERS} at a time)")
-    return {c.name: CaseRuns({cmd: results[(c.name, cmd)] for cmd in COMMANDS}, before[c.name][0], _hashes(c),
-                             before[c.name][1], _hashes(processed[c.name]),
-                             {cmd: cold_results[(c.name, cmd)] for cmd in COMMANDS if (c.name, cmd) in cold_results})
-            for c in CASES}
+    print(
+        f"\nbad-raw corpus: {len(jobs)} CLI runs over {len(CASES)} cases in {warm_wall:.1f} s (launcher); "
+        f"{len(sample)} cold runs in {cold_wall:.1f} s ({WORKERS} at a time)"
+    )
+    return {
+        c.name: CaseRuns(
+            {cmd: results[(c.name, cmd)] for cmd in COMMANDS},
+            before[c.name][0],
+            _hashes(c),
+            before[c.name][1],
+            _hashes(processed[c.name]),
+            {cmd: cold_results[(c.name, cmd)] for cmd in COMMANDS if (c.name, cmd) in cold_results},
+        )
+        for c in CASES
+    }
 
 
 def _shown(value: str) -> str:
@@ -235,8 +299,11 @@ def _matching_line(stderr: str, expected: dict) -> str | None:
         if expected["column"] is not None and f", column '{expected['column']}'" not in line:
             continue
         value = expected["value_contains"]
-        if value is not None and not (f"(value '{value}" in line or f'(value "{value}' in line
-                                      or _shown(value) in line if value else "(value ''" in line):
+        if value is not None and not (
+            f"(value '{value}" in line or f'(value "{value}' in line or _shown(value) in line
+            if value
+            else "(value ''" in line
+        ):
             continue
         if all(fragment in line for fragment in expected["message_contains"]):
             return line
@@ -245,13 +312,17 @@ def _matching_line(stderr: str, expected: dict) -> str | None:
 
 def _problem_matches(problem: Problem, expected: dict) -> bool:
     value = expected["value_contains"]
-    return (problem.file == expected["file"] and problem.line == expected["line"]
-            and problem.column == expected["column"]
-            and (value is None or (problem.value is not None and value in problem.value))
-            and all(fragment in problem.message for fragment in expected["message_contains"]))
+    return (
+        problem.file == expected["file"]
+        and problem.line == expected["line"]
+        and problem.column == expected["column"]
+        and (value is None or (problem.value is not None and value in problem.value))
+        and all(fragment in problem.message for fragment in expected["message_contains"])
+    )
 
 
 # --- The corpus itself ---------------------------------------------------------------------------------------
+
 
 def test_corpus_covers_the_issue():
     assert len(CASES) >= 30, f"only {len(CASES)} cases in {CORPUS}"
@@ -262,14 +333,19 @@ def test_corpus_covers_the_issue():
 @pytest.mark.parametrize("case", CASES, ids=CASE_IDS)
 def test_case_folder_is_complete(case: Path):
     expected = _expected(case)
-    assert sorted(p.name for p in case.iterdir()) == ["expected.json", config.RAW_FINANCING, config.RAW_MEMBERSHIP,
-                                                      config.RAW_SOURCES]
+    assert sorted(p.name for p in case.iterdir()) == [
+        "expected.json",
+        config.RAW_FINANCING,
+        config.RAW_MEMBERSHIP,
+        config.RAW_SOURCES,
+    ]
     assert expected["file"] in (config.RAW_FINANCING, config.RAW_MEMBERSHIP, config.RAW_SOURCES)
     assert set(expected) == {"file", "line", "column", "value_contains", "message_contains", "description"}
     assert expected["message_contains"] and expected["description"]
 
 
 # --- In process: the error carries file, line, column and value ---------------------------------------------
+
 
 @pytest.mark.parametrize("case", CASES, ids=CASE_IDS)
 def test_load_raw_locates_the_problem(case: Path):
@@ -285,6 +361,7 @@ def test_load_raw_locates_the_problem(case: Path):
 
 
 # --- Through the command line --------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("command", COMMANDS)
 @pytest.mark.parametrize("case", CASES, ids=CASE_IDS)
@@ -324,8 +401,15 @@ def test_default_folders_unchanged_by_a_bad_run(tmp_path, good_processed):
     shutil.copytree(case, root / "data" / "raw", ignore=shutil.ignore_patterns("expected.json"))
     shutil.copytree(good_processed, root / "data" / "processed")
     before = _hashes(root)
-    done = subprocess.run([_console_script(), "data"], capture_output=True, text=True, encoding="utf-8",
-                          cwd=tmp_path, env={**os.environ, "MINERAL_ANALYSIS_ROOT": str(root)}, timeout=300)
+    done = subprocess.run(
+        [_console_script(), "data"],
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        cwd=tmp_path,
+        env={**os.environ, "MINERAL_ANALYSIS_ROOT": str(root)},
+        timeout=300,
+    )
     assert done.returncode == EXIT_FAILED
     assert _matching_line(done.stderr, _expected(case))
     assert "nothing was written; data/processed/ is unchanged" in done.stderr
@@ -333,6 +417,7 @@ def test_default_folders_unchanged_by_a_bad_run(tmp_path, good_processed):
 
 
 # --- Files that cannot be read at all -------------------------------------------------------------------------
+
 
 def test_missing_and_unreadable_files_are_reported(tmp_path):
     (tmp_path / config.RAW_FINANCING).mkdir()  # a folder where the file should be

@@ -24,8 +24,12 @@ from mineral_analysis.narrative import brief_records
 
 pytestmark = pytest.mark.slow
 SUBSET = ["overview", "agency:DOD", "country:SGP", "mineral:copper"]
-SLUGS = {"overview": ("overview", ""), "agency-dod": ("agency", "DOD"), "country-sgp": ("country", "SGP"),
-         "mineral-copper": ("mineral", "copper")}
+SLUGS = {
+    "overview": ("overview", ""),
+    "agency-dod": ("agency", "DOD"),
+    "country-sgp": ("country", "SGP"),
+    "mineral-copper": ("mineral", "copper"),
+}
 MM = 72 / 25.4
 
 
@@ -48,8 +52,9 @@ def _words(pdf: Path) -> list[tuple[int, str, float, float, float]]:
     words = []
     for number, page in enumerate(re.findall(r"<page (.*?)</page>", out, re.S), start=1):
         height = float(re.search(r'height="([\d.]+)"', page).group(1))
-        for y0, y1, word in re.findall(r'<word xMin="[\d.-]+" yMin="([\d.-]+)" xMax="[\d.-]+" yMax="([\d.-]+)">(.*?)</word>',
-                                       page):
+        for y0, y1, word in re.findall(
+            r'<word xMin="[\d.-]+" yMin="([\d.-]+)" xMax="[\d.-]+" yMax="([\d.-]+)">(.*?)</word>', page
+        ):
             words.append((number, word, float(y0), float(y1), height))
     return words
 
@@ -59,7 +64,9 @@ def test_first_page_stands_alone(reports):
         reader = PdfReader(reports / f"{slug}.pdf")
         first = reader.pages[0].extract_text()
         assert "Key findings" in first, slug
-        assert re.search(r"\$\d" if slug != "country-sgp" else r"\d+ delegations", first), f"{slug}: no figure on page 1"
+        assert re.search(r"\$\d" if slug != "country-sgp" else r"\d+ delegations", first), (
+            f"{slug}: no figure on page 1"
+        )
         assert len(reader.pages[0].images) >= 1, f"{slug}: the main visual is not on page 1"
 
 
@@ -170,7 +177,7 @@ def test_wording_defects_are_gone(reports):
 def test_index_opens_on_a_linked_map(reports, processed_dir):
     html = _html(reports, "index")
     assert "<script" not in html.lower()
-    svg = html[html.index("<svg"):html.index("</svg>")]
+    svg = html[html.index("<svg") : html.index("</svg>")]
     linked = set(re.findall(r'<a href="(country-[a-z]+\.html)"', svg))
     assert linked == {"country-sgp.html"}  # the only country brief built here
     assert html.index("<svg") < html.index('class="index-group"')
@@ -181,17 +188,25 @@ def test_index_opens_on_a_linked_map(reports, processed_dir):
 def test_axe_finds_no_serious_violation(reports, tmp_path):
     npm = shutil.which("npm")
     assert npm, "npm is required for the accessibility check"
-    subprocess.run([npm, "pack", "axe-core@4", "--silent", "--pack-destination", str(tmp_path)], cwd=tmp_path,
-                   check=True, capture_output=True, timeout=300)
+    subprocess.run(
+        [npm, "pack", "axe-core@4", "--silent", "--pack-destination", str(tmp_path)],
+        cwd=tmp_path,
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
     tarball = next(tmp_path.glob("axe-core-*.tgz"))
     subprocess.run(["tar", "-xzf", str(tarball), "-C", str(tmp_path)], check=True)
     for slug in SLUGS:
         # A copy of the brief with axe added (the brief itself stays script-free; its CSP is dropped in the copy).
-        page = re.sub(r'<meta[^>]*Content-Security-Policy[^>]*>', "", _html(reports, slug), flags=re.I)
-        runner = ('<script src="package/axe.min.js"></script>' "<script>axe.run(document, {resultTypes: ['violations']}).then(r => {"
-                  "const p = document.createElement('pre'); p.id = 'axe-result';"
-                  "p.textContent = JSON.stringify(r.violations.map(v => [v.id, v.impact, v.nodes.length]));"
-                  "document.body.appendChild(p); });</script>")
+        page = re.sub(r"<meta[^>]*Content-Security-Policy[^>]*>", "", _html(reports, slug), flags=re.I)
+        runner = (
+            '<script src="package/axe.min.js"></script>'
+            "<script>axe.run(document, {resultTypes: ['violations']}).then(r => {"
+            "const p = document.createElement('pre'); p.id = 'axe-result';"
+            "p.textContent = JSON.stringify(r.violations.map(v => [v.id, v.impact, v.nodes.length]));"
+            "document.body.appendChild(p); });</script>"
+        )
         copy = tmp_path / f"{slug}.html"
         copy.write_text(page.replace("</body>", runner + "</body>"), encoding="utf-8")
         result = _chromium(tmp_path, "--virtual-time-budget=30000", "--dump-dom", copy.as_uri(), timeout=180)
@@ -216,9 +231,17 @@ def test_no_sideways_scrolling_at_desktop_and_phone_widths(reports, tmp_path):
                 "document.getElementById('f').addEventListener('load', e => { const d = e.target.contentDocument;"
                 "const p = document.createElement('pre'); p.id = 'widths';"
                 "p.textContent = JSON.stringify([d.documentElement.scrollWidth, d.documentElement.clientWidth]);"
-                "document.body.appendChild(p); });</script></body></html>", encoding="utf-8")
-            result = _chromium(tmp_path, "--window-size=1400,1000", "--allow-file-access-from-files",
-                               "--virtual-time-budget=5000", "--dump-dom", wrapper.as_uri())
+                "document.body.appendChild(p); });</script></body></html>",
+                encoding="utf-8",
+            )
+            result = _chromium(
+                tmp_path,
+                "--window-size=1400,1000",
+                "--allow-file-access-from-files",
+                "--virtual-time-budget=5000",
+                "--dump-dom",
+                wrapper.as_uri(),
+            )
             found = re.search(r'<pre id="widths">\[(\d+),(\d+)\]</pre>', result.stdout.decode("utf-8", "replace"))
             assert found, f"{slug} at {width}px: no measurement"
             scroll, view = int(found.group(1)), int(found.group(2))

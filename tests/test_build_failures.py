@@ -28,11 +28,11 @@ from hypothesis import strategies as st
 
 from mineral_analysis import build, config
 from mineral_analysis.briefing import KINDS
+from mineral_analysis.errors import ParameterError
+from mineral_analysis.pipeline import build_processed
 from mineral_analysis.publish import brief as brief_module
 from mineral_analysis.publish.catalogue import Brief
 from mineral_analysis.publish.execute import relative_paths
-from mineral_analysis.errors import ParameterError
-from mineral_analysis.pipeline import build_processed
 
 CLI = [sys.executable, "-m", "mineral_analysis.cli"]
 SENTINEL_HTML = b"<!DOCTYPE html>\n<html><body><p>previous good brief (sentinel)</p></body></html>\n"
@@ -41,6 +41,7 @@ BUILT_AT = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00|\d{4}-\d\d-\d\d \d
 
 
 # --- Helpers -----------------------------------------------------------------------------------------------------
+
 
 @pytest.fixture(scope="module")
 def processed(tmp_path_factory) -> Path:
@@ -80,8 +81,11 @@ def _replace_notebook(path: Path, parameters: str, source: str) -> None:
 
 
 def _tree_digest(folder: Path) -> dict[str, str]:
-    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
 
 
 class _Strict(HTMLParser):
@@ -102,8 +106,9 @@ def _check_reports(reports: Path) -> dict[str, int]:
             assert not any(path.iterdir()) or path.name == "failed", f"leftovers in {path}: {list(path.iterdir())}"
             continue
         name = path.name
-        assert not name.endswith(".tmp") and not name.startswith(".") or name in (build.LOCK, build.CACHE), \
+        assert (not name.endswith(".tmp") and not name.startswith(".")) or name in (build.LOCK, build.CACHE), (
             f"temporary or unexpected file left: {path.relative_to(reports)}"
+        )
         data = path.read_bytes()
         if name.endswith(".html"):
             text = data.decode("utf-8")
@@ -179,8 +184,18 @@ def _kernels_of(pids: set[int]) -> list[psutil.Process]:
 
 
 def _build_args(processed: Path, reports: Path, *specs: str, formats: str = "html", extra: tuple = ()) -> list[str]:
-    args = [*CLI, "build", "--processed-dir", str(processed), "--reports-dir", str(reports), "--no-progress",
-            "--formats", formats, *extra]
+    args = [
+        *CLI,
+        "build",
+        "--processed-dir",
+        str(processed),
+        "--reports-dir",
+        str(reports),
+        "--no-progress",
+        "--formats",
+        formats,
+        *extra,
+    ]
     for spec in specs:
         args += ["--only", spec]
     return args
@@ -209,8 +224,9 @@ def test_slug_is_a_plain_name_inside_reports(tmp_path_factory, kind, key):
         assert path.resolve().parent == reports.resolve()
 
 
-@pytest.mark.parametrize("name", ["../x.html", "/etc/passwd", "a/b.html", ".hidden.html", "x.html\n", "X.html",
-                                  "x.exe", "..html", "-x.pdf"])
+@pytest.mark.parametrize(
+    "name", ["../x.html", "/etc/passwd", "a/b.html", ".hidden.html", "x.html\n", "X.html", "x.exe", "..html", "-x.pdf"]
+)
 def test_output_names_outside_the_pattern_are_refused(tmp_path, name):
     with pytest.raises(ParameterError):
         brief_module.output_path(tmp_path, name)
@@ -230,10 +246,21 @@ def test_parameters_reach_the_notebook_as_literals(value):
         assert isinstance(node.value, ast.Constant) and node.value.value == value
 
 
-BAD_SPECS = ["country:../../etc", "mineral:<script>", "agency:NOPE", "country:/etc/passwd",
-             "mineral:../../../tmp/x", "agency:DFC; rm -rf /", "overview:../../x", "../../etc", "/etc/passwd",
-             "mineral:copper\n__import__('os').system('touch pwned')", "country:KOR/../../x",
-             "agency:" + "A" * 5000, "nope:DFC"]
+BAD_SPECS = [
+    "country:../../etc",
+    "mineral:<script>",
+    "agency:NOPE",
+    "country:/etc/passwd",
+    "mineral:../../../tmp/x",
+    "agency:DFC; rm -rf /",
+    "overview:../../x",
+    "../../etc",
+    "/etc/passwd",
+    "mineral:copper\n__import__('os').system('touch pwned')",
+    "country:KOR/../../x",
+    "agency:" + "A" * 5000,
+    "nope:DFC",
+]
 
 
 @pytest.mark.parametrize("spec", BAD_SPECS, ids=lambda s: repr(s[:30]))
@@ -254,26 +281,47 @@ def test_bad_specs_are_refused_before_anything_is_written(tmp_path, processed, m
 @pytest.mark.parametrize("formats", [("html", "exe"), ("../x",), ()])
 def test_bad_formats_are_refused(tmp_path, processed, formats):
     with pytest.raises(ParameterError, match="valid: html, pdf"):
-        build.build_briefs(only=["overview"], formats=formats, processed_dir=processed,
-                           reports_dir=tmp_path / "reports", progress=False)
+        build.build_briefs(
+            only=["overview"],
+            formats=formats,
+            processed_dir=processed,
+            reports_dir=tmp_path / "reports",
+            progress=False,
+        )
     assert not (tmp_path / "reports").exists()
 
 
-@pytest.mark.parametrize("brief_data", [
-    {"kind": "agency", "key": "DFC", "title": "t", "parameters": {"agency": "__import__('os').system('touch pwned')"}},
-    {"kind": "country", "key": "KOR", "title": "t", "parameters": {"country": "../../etc"}},
-    {"kind": "mineral", "key": "copper", "title": "t", "parameters": {"mineral": "copper", "code": "1/0"}},
-    {"kind": "../../etc", "key": "x", "title": "t", "parameters": {}},
-    {"kind": "agency", "key": "DFC", "title": "t", "parameters": {"agency": ["DFC"]}},
-], ids=["code-as-value", "path-as-country", "unknown-parameter", "unknown-kind", "not-text"])
+@pytest.mark.parametrize(
+    "brief_data",
+    [
+        {
+            "kind": "agency",
+            "key": "DFC",
+            "title": "t",
+            "parameters": {"agency": "__import__('os').system('touch pwned')"},
+        },
+        {"kind": "country", "key": "KOR", "title": "t", "parameters": {"country": "../../etc"}},
+        {"kind": "mineral", "key": "copper", "title": "t", "parameters": {"mineral": "copper", "code": "1/0"}},
+        {"kind": "../../etc", "key": "x", "title": "t", "parameters": {}},
+        {"kind": "agency", "key": "DFC", "title": "t", "parameters": {"agency": ["DFC"]}},
+    ],
+    ids=["code-as-value", "path-as-country", "unknown-parameter", "unknown-kind", "not-text"],
+)
 def test_run_brief_refuses_bad_parameters_before_a_kernel_starts(tmp_path, processed, monkeypatch, brief_data):
     def no_kernel(*args, **kwargs):
         raise AssertionError("a kernel was started")
 
     monkeypatch.setattr("mineral_analysis.publish.execute.execute", no_kernel)
     monkeypatch.chdir(tmp_path)
-    outcome = build.run_brief(brief_data, formats=("html",), reports_dir=str(tmp_path / "reports"),
-                              processed_dir=str(processed), timeout=30, data_version="v", fingerprint="f")
+    outcome = build.run_brief(
+        brief_data,
+        formats=("html",),
+        reports_dir=str(tmp_path / "reports"),
+        processed_dir=str(processed),
+        timeout=30,
+        data_version="v",
+        fingerprint="f",
+    )
     assert outcome["status"] == "failed"
     assert outcome["error"].startswith("refused before any kernel started")
     assert not (tmp_path / "pwned").exists()
@@ -283,9 +331,12 @@ def test_run_brief_refuses_bad_parameters_before_a_kernel_starts(tmp_path, proce
 def test_cli_refuses_bad_specs_fast_with_the_valid_values(tmp_path, processed):
     """Exit 2, the valid values listed, in a few seconds, and nothing written."""
     reports = tmp_path / "reports"
-    for spec, expected in [("country:../../etc", "Valid countries: "), ("mineral:<script>", "valid values: "),
-                           ("agency:NOPE", "valid values: EXIM, DOE, DOD, DFC, USTR, DOS"),
-                           ("/etc/passwd", "valid kinds: overview, agency, country, mineral")]:
+    for spec, expected in [
+        ("country:../../etc", "Valid countries: "),
+        ("mineral:<script>", "valid values: "),
+        ("agency:NOPE", "valid values: EXIM, DOE, DOD, DFC, USTR, DOS"),
+        ("/etc/passwd", "valid kinds: overview, agency, country, mineral"),
+    ]:
         result, seconds = _run(_build_args(processed, reports, spec), timeout=60)
         assert result.returncode == 2, result.stderr
         assert expected in result.stderr
@@ -304,7 +355,7 @@ def test_path_stripping_covers_folders_outside_the_project(tmp_path):
 
 # --- A failing brief fails alone (slow) --------------------------------------------------------------------------
 
-FAULTS = '''import json, os, signal, time  # injected faults
+FAULTS = """import json, os, signal, time  # injected faults
 import psutil
 
 def _alive(pid):
@@ -326,7 +377,7 @@ if agency == "EXIM":
 if agency == "DOD":
     os.kill(os.getppid(), signal.SIGKILL)  # the worker process dies (its kernel must not outlive it)
     time.sleep(600)
-'''
+"""
 TIME_LIMIT = 15
 
 
@@ -343,8 +394,12 @@ def test_failing_briefs_fail_alone(tmp_path, processed):
     specs = ["agency:DFC", "agency:DOE", "agency:EXIM", "agency:DOD", "agency:USTR", "agency:DOS"]
     env = {**os.environ, "MINERAL_ANALYSIS_ROOT": str(root)}
 
-    result, seconds = _run(_build_args(processed, reports, *specs, formats="html,pdf",
-                                       extra=("--jobs", "1", "--timeout", str(TIME_LIMIT))), env=env)
+    result, seconds = _run(
+        _build_args(
+            processed, reports, *specs, formats="html,pdf", extra=("--jobs", "1", "--timeout", str(TIME_LIMIT))
+        ),
+        env=env,
+    )
     print(f"\nbuild with 4 faults: {seconds:.1f} s\n{result.stdout}{result.stderr[-2000:]}")
     assert result.returncode == 1, result.stderr
 
@@ -353,8 +408,10 @@ def test_failing_briefs_fail_alone(tmp_path, processed):
     out = result.stdout
     assert f"FAILED agency:DFC: {label}: ValueError: injected fault in a cell" in out
     assert f"FAILED agency:DOE: {label}: DeadKernelError: the kernel died while running this cell (exit code 3)" in out
-    assert (f"FAILED agency:EXIM: {label}: TimeoutError: the brief ran past its time limit of {TIME_LIMIT} s; "
-            "its kernel was killed") in out
+    assert (
+        f"FAILED agency:EXIM: {label}: TimeoutError: the brief ran past its time limit of {TIME_LIMIT} s; "
+        "its kernel was killed"
+    ) in out
     assert "FAILED agency:DOD: notebook agency.ipynb: the worker process building it died" in out
     assert "built 2, skipped 0 (up to date), failed 4 of 6 briefs" in out
 
@@ -368,8 +425,13 @@ def test_failing_briefs_fail_alone(tmp_path, processed):
         assert not (reports / "failed" / f"{slug}.ipynb").exists()
     manifest = json.loads((reports / build.MANIFEST).read_text())["briefs"]
     assert {slug: e["status"] for slug, e in manifest.items()} == {
-        "agency-dfc": "failed", "agency-doe": "failed", "agency-exim": "failed", "agency-dod": "failed",
-        "agency-ustr": "built", "agency-dos": "built"}
+        "agency-dfc": "failed",
+        "agency-doe": "failed",
+        "agency-exim": "failed",
+        "agency-dod": "failed",
+        "agency-ustr": "built",
+        "agency-dos": "built",
+    }
     _check_reports(reports)
 
     # The failed executed notebooks are kept, show the error, and carry no path of this machine.
@@ -388,19 +450,23 @@ def test_failing_briefs_fail_alone(tmp_path, processed):
     assert not (reports / "failed" / "agency-dod.ipynb").exists()  # its worker died with the notebook
 
     # Every brief got a kernel of its own; a failure left the worker in place; no kernel outlived its brief.
-    records = {a: json.loads((notebooks / f"kernel-{a}.json").read_text())
-               for a in ("DFC", "DOE", "EXIM", "DOD", "USTR", "DOS")}
+    records = {
+        a: json.loads((notebooks / f"kernel-{a}.json").read_text())
+        for a in ("DFC", "DOE", "EXIM", "DOD", "USTR", "DOS")
+    }
     assert len({records[a]["worker"] for a in ("DFC", "DOE", "EXIM", "DOD")}) == 1
     assert records["USTR"]["worker"] == records["DOS"]["worker"] != records["DOD"]["worker"]
     assert len({records[a]["kernel"] for a in records}) == 6
     assert records["DOE"]["alive_before"] == {"DFC": False}
     assert records["USTR"]["alive_before"] == {"DFC": False, "DOE": False, "EXIM": False, "DOD": False}
     for record in records.values():
-        assert not psutil.pid_exists(record["kernel"]) or \
-            psutil.Process(record["kernel"]).status() == psutil.STATUS_ZOMBIE
+        assert (
+            not psutil.pid_exists(record["kernel"]) or psutil.Process(record["kernel"]).status() == psutil.STATUS_ZOMBIE
+        )
 
 
 # --- Interrupts (slow) -------------------------------------------------------------------------------------------
+
 
 def _phase(processes: dict[int, psutil.Process], reports: Path, outputs_before: dict[str, str]) -> str:
     kernels = workers = 0
@@ -413,8 +479,11 @@ def _phase(processes: dict[int, psutil.Process], reports: Path, outputs_before: 
             continue
         kernels += _is_kernel(command)
         workers += "forkserver" in command
-    written = sum(1 for name, digest in _tree_digest(reports).items()
-                  if name.endswith((".html", ".pdf")) and outputs_before.get(name) != digest)
+    written = sum(
+        1
+        for name, digest in _tree_digest(reports).items()
+        if name.endswith((".html", ".pdf")) and outputs_before.get(name) != digest
+    )
     return f"{max(workers - 1, 0)} worker(s), {kernels} kernel(s), {written} new output file(s)"
 
 
@@ -435,8 +504,9 @@ def test_interrupted_builds_leave_no_partial_files_and_no_processes(tmp_path, pr
             for child in _descendants(proc.pid):
                 seen.setdefault(child.pid, child)
             if when == "first output":
-                changed = [n for n, d in _tree_digest(reports).items()
-                           if n.endswith(".pdf") and outputs_before.get(n) != d]
+                changed = [
+                    n for n, d in _tree_digest(reports).items() if n.endswith(".pdf") and outputs_before.get(n) != d
+                ]
                 if changed:
                     break
             elif time.monotonic() - started >= when:
@@ -473,6 +543,7 @@ def test_interrupted_builds_leave_no_partial_files_and_no_processes(tmp_path, pr
 
 # --- Two builds at once (slow) -----------------------------------------------------------------------------------
 
+
 @pytest.mark.slow
 def test_a_second_build_refuses_or_waits(tmp_path, processed):
     reports = tmp_path / "reports"
@@ -505,15 +576,15 @@ def test_a_second_build_refuses_or_waits(tmp_path, processed):
 
 # --- Every brief in a kernel of its own (slow) ------------------------------------------------------------------
 
-PROBE = r'''import json as _json, os as _os
+PROBE = r"""import json as _json, os as _os
 with open(f"probe-{_os.getpid()}.json", "w") as _f:
     _json.dump({"worker": _os.getppid(), "kernel": _os.getpid()}, _f)
-'''
+"""
 
 # A brief that changes its interpreter in ways no reset could see: a library class monkeypatched, a matplotlib
 # unit converter registered (a registry changed in place), builtins edited, the project's vocabulary and
 # matplotlib's settings changed, a thread left running.
-POLLUTER = r'''import builtins, json, os, threading, time
+POLLUTER = r"""import builtins, json, os, threading, time
 import matplotlib as mpl, matplotlib.units as munits, matplotlib.ticker as mticker, numpy as np, pandas as pd
 import mineral_analysis.vocab as vocab
 
@@ -538,7 +609,7 @@ mpl.rcParams["font.size"] = 30
 threading.Thread(target=time.sleep, args=(600,), daemon=True).start()
 with open(f"polluter-{os.getpid()}.json", "w") as _f:
     json.dump({"worker": os.getppid(), "kernel": os.getpid()}, _f)
-'''
+"""
 
 
 @pytest.mark.slow
@@ -549,15 +620,22 @@ def test_a_polluting_brief_leaves_the_next_one_in_the_same_worker_untouched(tmp_
     _replace_notebook(notebooks / "overview.ipynb", 'processed_dir = ""', POLLUTER)  # the overview runs first
     _insert_cell(notebooks / "agency.ipynb", PROBE, tags=("remove-cell",), at_end=True)
     polluted, clean = tmp_path / "polluted", tmp_path / "clean"
-    first = build.build_briefs(only=["overview", "agency:DFC"], processed_dir=processed, reports_dir=polluted,
-                               notebooks_dir=notebooks, jobs=1, progress=False)
+    first = build.build_briefs(
+        only=["overview", "agency:DFC"],
+        processed_dir=processed,
+        reports_dir=polluted,
+        notebooks_dir=notebooks,
+        jobs=1,
+        progress=False,
+    )
     assert not first.failed, first.summary()
     [polluter] = [json.loads(p.read_text()) for p in notebooks.glob("polluter-*.json")]
     [probe] = [json.loads(p.read_text()) for p in notebooks.glob("probe-*.json")]
     assert probe["worker"] == polluter["worker"] and probe["kernel"] != polluter["kernel"]  # same worker
     assert not psutil.pid_exists(polluter["kernel"])
-    second = build.build_briefs(only=["agency:DFC"], processed_dir=processed, reports_dir=clean,
-                                notebooks_dir=notebooks, jobs=1, progress=False)
+    second = build.build_briefs(
+        only=["agency:DFC"], processed_dir=processed, reports_dir=clean, notebooks_dir=notebooks, jobs=1, progress=False
+    )
     assert not second.failed, second.summary()
     for ext in ("html", "pdf"):
         assert (polluted / f"agency-dfc.{ext}").read_bytes() == (clean / f"agency-dfc.{ext}").read_bytes()
@@ -583,14 +661,21 @@ def test_the_accounts_own_configuration_does_not_reach_the_briefs(tmp_path, proc
         (home / name).write_text(text)
     plain = {k: v for k, v in os.environ.items() if k not in ("MPLCONFIGDIR", "IPYTHONDIR", "JUPYTER_CONFIG_DIR")}
     plain["SOURCE_DATE_EPOCH"] = "1767225600"
-    odd = {**plain, "HOME": str(home), "XDG_CONFIG_HOME": str(home / ".config"),
-           "MATPLOTLIBRC": str(home / "rc"), "MPLCONFIGDIR": str(home / ".config/matplotlib"),
-           "IPYTHONDIR": str(home / ".ipython"), "JUPYTER_CONFIG_DIR": str(home / ".jupyter")}
+    odd = {
+        **plain,
+        "HOME": str(home),
+        "XDG_CONFIG_HOME": str(home / ".config"),
+        "MATPLOTLIBRC": str(home / "rc"),
+        "MPLCONFIGDIR": str(home / ".config/matplotlib"),
+        "IPYTHONDIR": str(home / ".ipython"),
+        "JUPYTER_CONFIG_DIR": str(home / ".jupyter"),
+    }
     outputs = {}
     for name, env in (("plain", plain), ("odd", odd)):
         reports = tmp_path / name
-        result, _ = _run(_build_args(processed, reports, "agency:DOE", formats="html,pdf",
-                                     extra=("--jobs", "1")), env=env)
+        result, _ = _run(
+            _build_args(processed, reports, "agency:DOE", formats="html,pdf", extra=("--jobs", "1")), env=env
+        )
         assert result.returncode == 0, result.stderr
         outputs[name] = {ext: (reports / f"agency-doe.{ext}").read_bytes() for ext in ("html", "pdf")}
     assert outputs["odd"] == outputs["plain"]

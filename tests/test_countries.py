@@ -50,28 +50,72 @@ DECLENSIONS = {
     "MEX": ["Мексика", "Мексики", "Мексике", "Мексику", "Мексикой"],
     "ARG": ["Аргентина", "Аргентины", "Аргентине", "Аргентину", "Аргентиной"],
     "GIN": ["Гвинея", "Гвинеи", "Гвинее", "Гвинею", "Гвинеей"],
-    "GBR": ["Соединенное Королевство", "Соединённого Королевства", "Соединенному Королевству",
-            "Соединенным Королевством", "Соединенном Королевстве", "Великобритания", "Великобритании",
-            "Великобританию", "Великобританией"],
+    "GBR": [
+        "Соединенное Королевство",
+        "Соединённого Королевства",
+        "Соединенному Королевству",
+        "Соединенным Королевством",
+        "Соединенном Королевстве",
+        "Великобритания",
+        "Великобритании",
+        "Великобританию",
+        "Великобританией",
+    ],
     "SAU": ["Саудовская Аравия", "Саудовской Аравии", "Саудовскую Аравию", "Саудовской Аравией"],
-    "COD": ["Демократическая Республика Конго", "Демократической Республики Конго",
-            "Демократической Республике Конго", "Демократическую Республику Конго",
-            "Демократической Республикой Конго", "ДРК"],
+    "COD": [
+        "Демократическая Республика Конго",
+        "Демократической Республики Конго",
+        "Демократической Республике Конго",
+        "Демократическую Республику Конго",
+        "Демократической Республикой Конго",
+        "ДРК",
+    ],
     "JPN": ["Япония", "Японии", "Японию", "Японией"],
     "UKR": ["Украина", "Украины", "Украине", "Украину", "Украиной"],
     "BRA": ["Бразилия", "Бразилии", "Бразилию", "Бразилией"],
-    "KOR": ["Республика Корея", "Республики Корея", "Республике Корея", "Республику Корея",
-            "Республикой Корея", "Южная Корея", "Южной Кореи", "Южной Корее", "Южную Корею"],
-    "USA": ["США", "Соединенные Штаты", "Соединенных Штатов", "Соединенным Штатам", "Соединенными Штатами",
-            "Соединенных Штатах", "Соединённые Штаты Америки"],
-    "ARE": ["ОАЭ", "Объединенные Арабские Эмираты", "Объединенных Арабских Эмиратов",
-            "Объединенным Арабским Эмиратам", "Объединенных Арабских Эмиратах"],
+    "KOR": [
+        "Республика Корея",
+        "Республики Корея",
+        "Республике Корея",
+        "Республику Корея",
+        "Республикой Корея",
+        "Южная Корея",
+        "Южной Кореи",
+        "Южной Корее",
+        "Южную Корею",
+    ],
+    "USA": [
+        "США",
+        "Соединенные Штаты",
+        "Соединенных Штатов",
+        "Соединенным Штатам",
+        "Соединенными Штатами",
+        "Соединенных Штатах",
+        "Соединённые Штаты Америки",
+    ],
+    "ARE": [
+        "ОАЭ",
+        "Объединенные Арабские Эмираты",
+        "Объединенных Арабских Эмиратов",
+        "Объединенным Арабским Эмиратам",
+        "Объединенных Арабских Эмиратах",
+    ],
     "NLD": ["Нидерланды", "Нидерландов", "Нидерландам", "Нидерландами", "Нидерландах", "Голландия"],
     "COK": ["Острова Кука", "Островов Кука", "Островам Кука", "Островами Кука", "Островах Кука"],
     "CZE": ["Чехия", "Чехии", "Чехией", "Чешская Республика", "Чешской Республике", "Чешскую Республику"],
-    "EUU": ["Европейская комиссия", "Европейской комиссии", "Европейскую комиссию", "Европейской комиссией",
-            "Еврокомиссия", "Еврокомиссии", "ЕС", "Евросоюз", "Евросоюза", "Европейский союз",
-            "Европейского союза"],
+    "EUU": [
+        "Европейская комиссия",
+        "Европейской комиссии",
+        "Европейскую комиссию",
+        "Европейской комиссией",
+        "Еврокомиссия",
+        "Еврокомиссии",
+        "ЕС",
+        "Евросоюз",
+        "Евросоюза",
+        "Европейский союз",
+        "Европейского союза",
+    ],
     "ISR": ["Израиль", "Израиля", "Израилю", "Израилем", "Израиле"],
     "PHL": ["Филиппины", "Филиппин", "Филиппинам", "Филиппинах"],
     "NER": ["Нигер", "Нигера", "Нигере"],
@@ -91,26 +135,71 @@ def test_russian_declensions(code: str, name: str) -> None:
 
 
 ALIASES = [
-    ("США", "USA"), ("US", "USA"), ("USA", "USA"), ("U.S.", "USA"), ("United States", "USA"),
-    ("United States of America", "USA"), ("the United States", "USA"),
-    ("ОАЭ", "ARE"), ("UAE", "ARE"), ("United Arab Emirates", "ARE"),
-    ("ДРК", "COD"), ("DRC", "COD"), ("DR Congo", "COD"), ("Democratic Republic of the Congo", "COD"),
+    ("США", "USA"),
+    ("US", "USA"),
+    ("USA", "USA"),
+    ("U.S.", "USA"),
+    ("United States", "USA"),
+    ("United States of America", "USA"),
+    ("the United States", "USA"),
+    ("ОАЭ", "ARE"),
+    ("UAE", "ARE"),
+    ("United Arab Emirates", "ARE"),
+    ("ДРК", "COD"),
+    ("DRC", "COD"),
+    ("DR Congo", "COD"),
+    ("Democratic Republic of the Congo", "COD"),
     ("Congo, The Democratic Republic of the", "COD"),
-    ("Республика Конго", "COG"), ("Republic of the Congo", "COG"), ("Конго-Браззавиль", "COG"),
-    ("Великобритания", "GBR"), ("UK", "GBR"), ("United Kingdom", "GBR"), ("Great Britain", "GBR"),
-    ("Республика Корея", "KOR"), ("Южная Корея", "KOR"), ("Republic of Korea", "KOR"), ("South Korea", "KOR"),
-    ("Korea, Republic of", "KOR"), ("КНДР", "PRK"), ("North Korea", "PRK"),
-    ("Чехия", "CZE"), ("Чешская Республика", "CZE"), ("Czechia", "CZE"), ("Czech Republic", "CZE"),
-    ("Нидерланды", "NLD"), ("the Netherlands", "NLD"), ("Netherlands", "NLD"), ("Holland", "NLD"),
-    ("Острова Кука", "COK"), ("Cook Islands", "COK"),
-    ("EU", "EUU"), ("European Commission", "EUU"), ("European Union", "EUU"), ("EUU", "EUU"),
-    ("Россия", "RUS"), ("Russia", "RUS"), ("Russian Federation", "RUS"),
-    ("Türkiye", "TUR"), ("Turkey", "TUR"), ("Кот-д’Ивуар", "CIV"), ("Côte d'Ivoire", "CIV"),
-    ("Cote d'Ivoire", "CIV"), ("Ivory Coast", "CIV"),
-    ("Гвинея-Бисау", "GNB"), ("Гвинее-Бисау", "GNB"), ("Экваториальная Гвинея", "GNQ"),
-    ("Экваториальной Гвинее", "GNQ"), ("Папуа — Новая Гвинея", "PNG"), ("Папуа-Новая Гвинея", "PNG"),
-    ("Папуа - Новой Гвинее", "PNG"), ("Гвинейская Республика", "GIN"),
-    ("ЮАР", "ZAF"), ("КНР", "CHN"), ("Китай", "CHN"), ("Молдова", "MDA"), ("Молдавия", "MDA"),
+    ("Республика Конго", "COG"),
+    ("Republic of the Congo", "COG"),
+    ("Конго-Браззавиль", "COG"),
+    ("Великобритания", "GBR"),
+    ("UK", "GBR"),
+    ("United Kingdom", "GBR"),
+    ("Great Britain", "GBR"),
+    ("Республика Корея", "KOR"),
+    ("Южная Корея", "KOR"),
+    ("Republic of Korea", "KOR"),
+    ("South Korea", "KOR"),
+    ("Korea, Republic of", "KOR"),
+    ("КНДР", "PRK"),
+    ("North Korea", "PRK"),
+    ("Чехия", "CZE"),
+    ("Чешская Республика", "CZE"),
+    ("Czechia", "CZE"),
+    ("Czech Republic", "CZE"),
+    ("Нидерланды", "NLD"),
+    ("the Netherlands", "NLD"),
+    ("Netherlands", "NLD"),
+    ("Holland", "NLD"),
+    ("Острова Кука", "COK"),
+    ("Cook Islands", "COK"),
+    ("EU", "EUU"),
+    ("European Commission", "EUU"),
+    ("European Union", "EUU"),
+    ("EUU", "EUU"),
+    ("Россия", "RUS"),
+    ("Russia", "RUS"),
+    ("Russian Federation", "RUS"),
+    ("Türkiye", "TUR"),
+    ("Turkey", "TUR"),
+    ("Кот-д’Ивуар", "CIV"),
+    ("Côte d'Ivoire", "CIV"),
+    ("Cote d'Ivoire", "CIV"),
+    ("Ivory Coast", "CIV"),
+    ("Гвинея-Бисау", "GNB"),
+    ("Гвинее-Бисау", "GNB"),
+    ("Экваториальная Гвинея", "GNQ"),
+    ("Экваториальной Гвинее", "GNQ"),
+    ("Папуа — Новая Гвинея", "PNG"),
+    ("Папуа-Новая Гвинея", "PNG"),
+    ("Папуа - Новой Гвинее", "PNG"),
+    ("Гвинейская Республика", "GIN"),
+    ("ЮАР", "ZAF"),
+    ("КНР", "CHN"),
+    ("Китай", "CHN"),
+    ("Молдова", "MDA"),
+    ("Молдавия", "MDA"),
 ]
 
 
@@ -119,15 +208,35 @@ def test_aliases_and_english_names(name: str, code: str) -> None:
     assert resolve_country(name) == code
 
 
-@pytest.mark.parametrize("name", ["UNITED KINGDOM", "united kingdom", "United Kingdom", "uNiTeD kInGdOm",
-                                  "  United   Kingdom  ", "United\u00a0Kingdom"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "UNITED KINGDOM",
+        "united kingdom",
+        "United Kingdom",
+        "uNiTeD kInGdOm",
+        "  United   Kingdom  ",
+        "United\u00a0Kingdom",
+    ],
+)
 def test_case_and_space_insensitive(name: str) -> None:
     assert resolve_country(name) == "GBR"
 
 
-@pytest.mark.parametrize(("code", "expected"), [("KOR", "KOR"), ("kor", "KOR"), ("Kor", "KOR"), ("KR", "KOR"),
-                                                ("kr", "KOR"), ("GB", "GBR"), ("gbr", "GBR"), ("EUU", "EUU"),
-                                                ("EC", "ECU")])
+@pytest.mark.parametrize(
+    ("code", "expected"),
+    [
+        ("KOR", "KOR"),
+        ("kor", "KOR"),
+        ("Kor", "KOR"),
+        ("KR", "KOR"),
+        ("kr", "KOR"),
+        ("GB", "GBR"),
+        ("gbr", "GBR"),
+        ("EUU", "EUU"),
+        ("EC", "ECU"),
+    ],
+)
 def test_iso_codes_given_directly(code: str, expected: str) -> None:
     assert resolve_country(code) == expected
 
@@ -143,8 +252,10 @@ def test_unknown_iso_looking_code(code: str) -> None:
         resolve_country(code)
 
 
-@pytest.mark.parametrize("name", ["Конго", "Congo", "конго", "Корея", "Кореи", "Корее", "Korea", "РК", "Америка",
-                                  "Виргинские острова", "Македония"])
+@pytest.mark.parametrize(
+    "name",
+    ["Конго", "Congo", "конго", "Корея", "Кореи", "Корее", "Korea", "РК", "Америка", "Виргинские острова", "Македония"],
+)
 def test_ambiguous_names_are_refused(name: str) -> None:
     with pytest.raises(CountryError, match="ambiguous") as caught:
         resolve_country(name)
@@ -234,8 +345,9 @@ def test_every_membership_name_resolves(row: dict[str, str]) -> None:
 
 
 def test_ministerial_participants_are_54_countries_and_the_eu() -> None:
-    codes = [resolve_country(r["name_as_written"]) for r in _rows(RAW_MEMBERSHIP)
-             if r["group"] == "ministerial_participant"]
+    codes = [
+        resolve_country(r["name_as_written"]) for r in _rows(RAW_MEMBERSHIP) if r["group"] == "ministerial_participant"
+    ]
     assert len(codes) == len(set(codes)), "no delegation listed twice"
     assert "EUU" in codes
     assert len(set(codes) - set(SUPRANATIONAL)) == 54
@@ -286,8 +398,9 @@ def test_every_pycountry_country_resolves(country) -> None:
     code = country.alpha_3
     assert resolve_country(code) == code
     assert resolve_country(country.alpha_2) == code
-    for name in filter(None, {country.name, getattr(country, "official_name", None),
-                              getattr(country, "common_name", None)}):
+    for name in filter(
+        None, {country.name, getattr(country, "official_name", None), getattr(country, "common_name", None)}
+    ):
         for spelling in (name, RU.gettext(name)):
             if spelling not in REFUSED:
                 assert resolve_country(spelling) == code, spelling
@@ -318,11 +431,25 @@ def test_no_key_silently_resolves_to_two_codes() -> None:
 # country_name
 # ---------------------------------------------------------------------------------------------------
 
-NAMES = [("USA", "United States"), ("GBR", "United Kingdom"), ("KOR", "South Korea"), ("PRK", "North Korea"),
-         ("COD", "DR Congo"), ("COG", "Republic of the Congo"), ("EUU", "European Union"), ("RUS", "Russia"),
-         ("IRN", "Iran"), ("CZE", "Czechia"), ("NLD", "Netherlands"), ("COK", "Cook Islands"),
-         ("ARE", "United Arab Emirates"), ("AUS", "Australia"), ("VNM", "Vietnam"), ("TZA", "Tanzania"),
-         ("kor", "South Korea")]
+NAMES = [
+    ("USA", "United States"),
+    ("GBR", "United Kingdom"),
+    ("KOR", "South Korea"),
+    ("PRK", "North Korea"),
+    ("COD", "DR Congo"),
+    ("COG", "Republic of the Congo"),
+    ("EUU", "European Union"),
+    ("RUS", "Russia"),
+    ("IRN", "Iran"),
+    ("CZE", "Czechia"),
+    ("NLD", "Netherlands"),
+    ("COK", "Cook Islands"),
+    ("ARE", "United Arab Emirates"),
+    ("AUS", "Australia"),
+    ("VNM", "Vietnam"),
+    ("TZA", "Tanzania"),
+    ("kor", "South Korea"),
+]
 
 
 @pytest.mark.parametrize(("code", "name"), NAMES)
@@ -365,12 +492,37 @@ def test_repeated_lookups_are_fast() -> None:
 # Properties
 # ---------------------------------------------------------------------------------------------------
 
-_KNOWN_SPELLINGS = sorted({n for names in DECLENSIONS.values() for n in names} | {a for a, _ in ALIASES}
-                          | {r["alias"] for r in _alias_rows()})
-_JUNK = ["", " ", "-", "—", ";", ",", ".", "'", "и", "the", "of", "Республика", "Острова", "ой", "ии", "ы",
-         "A", "С", "1", "\u00a0", "Ё", "ё", "́"]
-name_like = st.builds(lambda a, b, c: f"{a}{b}{c}", st.sampled_from(_JUNK), st.sampled_from(_KNOWN_SPELLINGS),
-                      st.sampled_from(_JUNK))
+_KNOWN_SPELLINGS = sorted(
+    {n for names in DECLENSIONS.values() for n in names} | {a for a, _ in ALIASES} | {r["alias"] for r in _alias_rows()}
+)
+_JUNK = [
+    "",
+    " ",
+    "-",
+    "—",
+    ";",
+    ",",
+    ".",
+    "'",
+    "и",
+    "the",
+    "of",
+    "Республика",
+    "Острова",
+    "ой",
+    "ии",
+    "ы",
+    "A",
+    "С",
+    "1",
+    "\u00a0",
+    "Ё",
+    "ё",
+    "́",
+]
+name_like = st.builds(
+    lambda a, b, c: f"{a}{b}{c}", st.sampled_from(_JUNK), st.sampled_from(_KNOWN_SPELLINGS), st.sampled_from(_JUNK)
+)
 
 
 def _check_contract(text: str) -> None:
@@ -395,8 +547,9 @@ def test_name_like_text_resolves_or_raises_country_error(text: str) -> None:
 
 
 @FAST
-@given(st.lists(st.sampled_from(_financing_parts() + [r["name_as_written"] for r in _rows(RAW_MEMBERSHIP)]),
-                max_size=6))
+@given(
+    st.lists(st.sampled_from(_financing_parts() + [r["name_as_written"] for r in _rows(RAW_MEMBERSHIP)]), max_size=6)
+)
 def test_resolve_countries_is_ordered_and_unique(names: list[str]) -> None:
     expected = list(dict.fromkeys(resolve_country(n) for n in names))
     assert resolve_countries(" ; ".join(names)) == expected
@@ -413,8 +566,7 @@ def test_resolve_countries_on_arbitrary_text(text: str) -> None:
 
 
 @FAST
-@given(st.sampled_from(sorted(c.name for c in pycountry.countries if c.name not in REFUSED)),
-       st.integers(0, 2**64 - 1))
+@given(st.sampled_from(sorted(c.name for c in pycountry.countries if c.name not in REFUSED)), st.integers(0, 2**64 - 1))
 def test_english_names_resolve_in_any_letter_case(name: str, mask: int) -> None:
     mangled = "".join(ch.upper() if mask >> (i % 64) & 1 else ch.lower() for i, ch in enumerate(name))
     assert resolve_country(mangled) == resolve_country(name)

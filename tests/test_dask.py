@@ -68,18 +68,49 @@ def cluster(tmp_path_factory):
     env = {**os.environ, "MINERAL_ANALYSIS_ROOT": str(config.PROJECT_ROOT), "SOURCE_DATE_EPOCH": EPOCH}
     processes = []
     try:
-        processes.append(subprocess.Popen(
-            [DASK, "scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard", "--scheduler-file",
-             str(scheduler_file)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        processes.append(
+            subprocess.Popen(
+                [
+                    DASK,
+                    "scheduler",
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    "0",
+                    "--no-dashboard",
+                    "--scheduler-file",
+                    str(scheduler_file),
+                ],
+                env=env,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+        )
         deadline = time.monotonic() + WAIT_SECONDS
         while not scheduler_file.exists() and time.monotonic() < deadline:
             time.sleep(0.2)
         address = json.loads(scheduler_file.read_text())["address"]
         assert address.startswith("tcp://127.0.0.1:")
-        processes.append(subprocess.Popen(
-            [DASK, "worker", address, "--host", "127.0.0.1", "--nworkers", "1", "--nthreads", "1", "--no-dashboard"],
-            env=env, cwd=config.PROJECT_ROOT, stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL))
+        processes.append(
+            subprocess.Popen(
+                [
+                    DASK,
+                    "worker",
+                    address,
+                    "--host",
+                    "127.0.0.1",
+                    "--nworkers",
+                    "1",
+                    "--nthreads",
+                    "1",
+                    "--no-dashboard",
+                ],
+                env=env,
+                cwd=config.PROJECT_ROOT,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+        )
         yield address
     finally:
         for process in reversed(processes):
@@ -99,13 +130,17 @@ def _faulty_notebooks(folder: Path, marks: Path) -> Path:
     path = folder / "agency.ipynb"
     nb = nbformat.read(path, as_version=4)
     index = next(i for i, c in enumerate(nb.cells) if "parameters" in c.metadata.get("tags", [])) + 1
-    nb.cells.insert(index, nbformat.v4.new_code_cell(
-        "import os, pathlib, time  # planted faults\n"
-        "if agency == 'EXIM':\n"
-        "    raise ValueError('planted failure')\n"
-        "if agency == 'DFC':\n"
-        f"    pathlib.Path({str(marks)!r}, str(os.getpid())).write_text(str(os.getppid()))\n"
-        "    time.sleep(600)\n"))
+    nb.cells.insert(
+        index,
+        nbformat.v4.new_code_cell(
+            "import os, pathlib, time  # planted faults\n"
+            "if agency == 'EXIM':\n"
+            "    raise ValueError('planted failure')\n"
+            "if agency == 'DFC':\n"
+            f"    pathlib.Path({str(marks)!r}, str(os.getpid())).write_text(str(os.getppid()))\n"
+            "    time.sleep(600)\n"
+        ),
+    )
     nbformat.write(nb, path)
     return folder
 
@@ -118,22 +153,40 @@ def test_cluster_build_equals_a_local_build(tmp_path, processed, cluster):
     only = [arg for spec in specs for arg in ("--only", spec)]
     env = {**os.environ, "SOURCE_DATE_EPOCH": EPOCH}
     common = ["build", "--processed-dir", str(processed), "--no-progress", *only]
-    on_cluster = subprocess.run([*CLI, *common, "--reports-dir", str(tmp_path / "dask"), "--scheduler", cluster],
-                                env=env, capture_output=True, text=True, timeout=600)
+    on_cluster = subprocess.run(
+        [*CLI, *common, "--reports-dir", str(tmp_path / "dask"), "--scheduler", cluster],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert on_cluster.returncode == 0, on_cluster.stderr + on_cluster.stdout
     assert "built 2, skipped 0 (up to date), failed 0 of 2 briefs" in on_cluster.stdout
-    local = subprocess.run([*CLI, *common, "--reports-dir", str(tmp_path / "local"), "--jobs", "1"],
-                           env=env, capture_output=True, text=True, timeout=600)
+    local = subprocess.run(
+        [*CLI, *common, "--reports-dir", str(tmp_path / "local"), "--jobs", "1"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert local.returncode == 0, local.stderr
-    published = sorted(p.name for p in (tmp_path / "local").iterdir() if not p.name.startswith(".")
-                       and (p.suffix in (".html", ".pdf", ".json") or p.name == "SHA256SUMS"))
+    published = sorted(
+        p.name
+        for p in (tmp_path / "local").iterdir()
+        if not p.name.startswith(".") and (p.suffix in (".html", ".pdf", ".json") or p.name == "SHA256SUMS")
+    )
     assert len(published) == 2 * 2 + 3  # html and pdf per brief, index.html, MANIFEST.json, SHA256SUMS
     for name in published:
         assert (tmp_path / "dask" / name).read_bytes() == (tmp_path / "local" / name).read_bytes(), name
     assert verify(tmp_path / "dask") == []
     assert not list((tmp_path / "dask").glob(".*.tmp")) and not (tmp_path / "dask" / ".staging").exists()
-    again = subprocess.run([*CLI, *common, "--reports-dir", str(tmp_path / "dask"), "--scheduler", cluster],
-                           env=env, capture_output=True, text=True, timeout=600)
+    again = subprocess.run(
+        [*CLI, *common, "--reports-dir", str(tmp_path / "dask"), "--scheduler", cluster],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert "built 0, skipped 2 (up to date)" in again.stdout  # the same manifest: an unchanged build is a no-op
 
 
@@ -162,9 +215,16 @@ def test_a_failing_brief_and_a_killed_worker_fail_alone(tmp_path, processed, clu
 
     thread = threading.Thread(target=killer, daemon=True)
     thread.start()
-    result = build_briefs(only=["agency:DOE", "agency:EXIM", "agency:DFC"], processed_dir=processed,
-                          reports_dir=reports, notebooks_dir=notebooks, formats=("html",), progress=False,
-                          scheduler=cluster, timeout=300)
+    result = build_briefs(
+        only=["agency:DOE", "agency:EXIM", "agency:DFC"],
+        processed_dir=processed,
+        reports_dir=reports,
+        notebooks_dir=notebooks,
+        formats=("html",),
+        progress=False,
+        scheduler=cluster,
+        timeout=300,
+    )
     thread.join(timeout=WAIT_SECONDS)
     outcomes = {o.spec: o for o in result.outcomes}
     assert len(killed) == 2 and killed[0] != killed[1]
@@ -179,7 +239,10 @@ def test_a_failing_brief_and_a_killed_worker_fail_alone(tmp_path, processed, clu
     assert dfc.status == "failed" and "the worker building it died twice" in dfc.error
     manifest = json.loads((reports / "MANIFEST.json").read_text())["briefs"]
     assert {slug: e["status"] for slug, e in manifest.items()} == {
-        "agency-doe": "built", "agency-exim": "failed", "agency-dfc": "failed"}
+        "agency-doe": "built",
+        "agency-exim": "failed",
+        "agency-dfc": "failed",
+    }
     assert verify(reports) == []
 
 
@@ -188,9 +251,23 @@ def test_an_unreachable_scheduler_is_a_clear_error_and_nothing_is_written(tmp_pa
     reports = tmp_path / "reports"
     address = f"tcp://127.0.0.1:{_free_port()}"
     started = time.monotonic()
-    result = subprocess.run([*CLI, "build", "--processed-dir", str(processed), "--reports-dir", str(reports),
-                             "--only", "agency:DOE", "--scheduler", address], capture_output=True, text=True,
-                            timeout=120)
+    result = subprocess.run(
+        [
+            *CLI,
+            "build",
+            "--processed-dir",
+            str(processed),
+            "--reports-dir",
+            str(reports),
+            "--only",
+            "agency:DOE",
+            "--scheduler",
+            address,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     print(f"refused in {time.monotonic() - started:.1f} s")
     assert result.returncode == 1
     assert f"error: no Dask scheduler answers at {address}" in result.stderr

@@ -100,8 +100,10 @@ def test_readers_never_see_a_mixed_set_while_data_alternates(tmp_path):
     processed = tmp_path / "processed"
     build_processed(config.RAW_DIR, processed)
     raws = [str(edited_raw(tmp_path)), str(config.RAW_DIR)]
-    code = ("import sys\nfrom mineral_analysis.pipeline import build_processed\n"
-            "for i in range(12):\n    build_processed(sys.argv[1 + i % 2], sys.argv[3], wait=True)\n")
+    code = (
+        "import sys\nfrom mineral_analysis.pipeline import build_processed\n"
+        "for i in range(12):\n    build_processed(sys.argv[1 + i % 2], sys.argv[3], wait=True)\n"
+    )
     writer = subprocess.Popen([sys.executable, "-c", code, *raws, str(processed)])
     checks = 0
     try:
@@ -122,8 +124,18 @@ def test_a_killed_data_run_leaves_one_whole_set(tmp_path, delay):
     processed = tmp_path / "processed"
     build_processed(config.RAW_DIR, processed)
     before = {p.name: p.read_bytes() for p in processed.iterdir()}
-    run = subprocess.Popen([sys.executable, "-m", "mineral_analysis.cli", "data", "--raw-dir",
-                            str(edited_raw(tmp_path)), "--processed-dir", str(processed)])
+    run = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "mineral_analysis.cli",
+            "data",
+            "--raw-dir",
+            str(edited_raw(tmp_path)),
+            "--processed-dir",
+            str(processed),
+        ]
+    )
     time.sleep(delay)
     run.send_signal(signal.SIGKILL)
     run.wait(timeout=60)

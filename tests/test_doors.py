@@ -11,15 +11,16 @@ import sys
 from pathlib import Path
 
 import pytest
+from projects import keep_rows, link_environment, tracked_copy
 
 from mineral_analysis import cli, config
-from projects import keep_rows, link_environment, tracked_copy
 
 ROOT = config.PROJECT_ROOT
 TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ ")
 
 
 # --- The cron line ------------------------------------------------------------------------------------------
+
 
 def readme_cron_command() -> str:
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
@@ -79,25 +80,52 @@ def test_wheel_in_a_fresh_environment_runs_a_notebook_cell_from_another_folder(t
     env = {**os.environ, "UV_PYTHON_DOWNLOADS": "never", "UV_COMPILE_BYTECODE": "0"}
     env.pop(config.ROOT_VARIABLE, None)
     uv = [sys.executable, "-m", "uv"]
-    data = subprocess.run([sys.executable, "-m", "mineral_analysis.cli", "--project", str(project), "data"],
-                          capture_output=True, text=True, timeout=300, env=env)
+    data = subprocess.run(
+        [sys.executable, "-m", "mineral_analysis.cli", "--project", str(project), "data"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+    )
     assert data.returncode == 0, data.stderr
     wheelhouse = tmp_path / "dist"
-    subprocess.run([*uv, "build", "--wheel", "--out-dir", str(wheelhouse), "--quiet", str(project)], check=True,
-                   timeout=600, env=env)
+    subprocess.run(
+        [*uv, "build", "--wheel", "--out-dir", str(wheelhouse), "--quiet", str(project)],
+        check=True,
+        timeout=600,
+        env=env,
+    )
     (wheel,) = wheelhouse.glob("mineral_analysis-*.whl")
     venv = tmp_path / "venv"
     subprocess.run([*uv, "venv", "--quiet", "--python", sys.executable, str(venv)], check=True, timeout=300, env=env)
-    subprocess.run([*uv, "pip", "install", "--quiet", "--python", str(venv / "bin" / "python"),
-                    "-c", str(ROOT / "requirements" / "constraints.txt"), str(wheel)],
-                   check=True, timeout=900, env=env)
+    subprocess.run(
+        [
+            *uv,
+            "pip",
+            "install",
+            "--quiet",
+            "--python",
+            str(venv / "bin" / "python"),
+            "-c",
+            str(ROOT / "requirements" / "constraints.txt"),
+            str(wheel),
+        ],
+        check=True,
+        timeout=900,
+        env=env,
+    )
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(NOTEBOOK_CELL)])
     nbformat.write(notebook, elsewhere / "mine.ipynb")
-    run = subprocess.run([str(venv / "bin" / "papermill"), "mine.ipynb", "out.ipynb", "--kernel", "python3",
-                          "--no-progress-bar"], cwd=elsewhere, capture_output=True, text=True, timeout=300,
-                         env={**env, "MPLBACKEND": "Agg"})
+    run = subprocess.run(
+        [str(venv / "bin" / "papermill"), "mine.ipynb", "out.ipynb", "--kernel", "python3", "--no-progress-bar"],
+        cwd=elsewhere,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**env, "MPLBACKEND": "Agg"},
+    )
     assert run.returncode == 0, run.stderr[-3000:]
     executed = nbformat.read(elsewhere / "out.ipynb", as_version=4)
     printed = "".join(o.get("text", "") for o in executed.cells[0].outputs)
@@ -105,14 +133,21 @@ def test_wheel_in_a_fresh_environment_runs_a_notebook_cell_from_another_folder(t
     assert expected in printed, printed
     assert (elsewhere / "participants.png").stat().st_size > 20000
     # The commands need a project: outside one they say so in one line.
-    listed = subprocess.run([str(venv / "bin" / "mineral-analysis"), "list"], cwd=elsewhere, capture_output=True,
-                            text=True, timeout=120, env=env)
+    listed = subprocess.run(
+        [str(venv / "bin" / "mineral-analysis"), "list"],
+        cwd=elsewhere,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+    )
     assert listed.returncode == 2
     assert listed.stderr.count("\n") == 1 and "no mineral-analysis project" in listed.stderr
     assert "Traceback" not in listed.stderr
 
 
 # --- Commands, options and logs (in-process: fast) --------------------------------------------------------------
+
 
 @pytest.fixture
 def no_project():
@@ -147,9 +182,10 @@ def test_every_command_takes_the_shared_options():
     parser = cli.make_parser()
     commands = parser._subparsers._group_actions[0].choices
     for name in commands:
-        args = parser.parse_args([name, "--no-progress", "--project", "."] + (["--since", "x"] if name == "changes"
-                                                                               else ["x"] if name == "release"
-                                                                               else []))
+        args = parser.parse_args(
+            [name, "--no-progress", "--project", "."]
+            + (["--since", "x"] if name == "changes" else ["x"] if name == "release" else [])
+        )
         assert args.no_progress is True and args.project == Path(".")
     assert parser.parse_args(["--no-progress", "list"]).no_progress is True
 
@@ -162,8 +198,9 @@ def test_timestamped_stream_prefixes_every_line():
     stream.write("one\ntwo")
     stream.write(" still two\n")
     stream.write("three\n")
-    assert sink.getvalue() == ("2026-02-04T00:00:00Z one\n2026-02-04T00:00:00Z two still two\n"
-                               "2026-02-04T00:00:00Z three\n")
+    assert sink.getvalue() == (
+        "2026-02-04T00:00:00Z one\n2026-02-04T00:00:00Z two still two\n2026-02-04T00:00:00Z three\n"
+    )
 
 
 def test_timestamps_follow_the_terminal_unless_told():
@@ -226,21 +263,30 @@ def test_the_project_kernel_shows_figures_inline_as_jupyterlab_does(tmp_path):
     from nbclient import NotebookClient
 
     notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in LAB_CELLS])
-    notebook.metadata["kernelspec"] = {"name": "mineral-analysis", "display_name": "Python (mineral-analysis)",
-                                       "language": "python"}
+    notebook.metadata["kernelspec"] = {
+        "name": "mineral-analysis",
+        "display_name": "Python (mineral-analysis)",
+        "language": "python",
+    }
     env = {k: v for k, v in os.environ.items() if k != "MPLBACKEND"}
     saved = os.environ.copy()
     os.environ.clear()
     os.environ.update(env)  # the kernel inherits this process's environment, as under `make lab`
     try:
-        NotebookClient(notebook, timeout=300, kernel_name="mineral-analysis",
-                       resources={"metadata": {"path": str(config.NOTEBOOKS_DIR)}}).execute()
+        NotebookClient(
+            notebook,
+            timeout=300,
+            kernel_name="mineral-analysis",
+            resources={"metadata": {"path": str(config.NOTEBOOKS_DIR)}},
+        ).execute()
     finally:
         os.environ.clear()
         os.environ.update(saved)
     chart, own_plot, check = notebook.cells[1], notebook.cells[2], notebook.cells[3]
     assert any("image/png" in o.get("data", {}) for o in chart.outputs), chart.outputs
-    assert not any("<Figure size" in o.get("data", {}).get("text/plain", "") and "image/png" not in o.get("data", {})
-                   for o in chart.outputs)
+    assert not any(
+        "<Figure size" in o.get("data", {}).get("text/plain", "") and "image/png" not in o.get("data", {})
+        for o in chart.outputs
+    )
     assert any("image/png" in o.get("data", {}) for o in own_plot.outputs), own_plot.outputs
     assert "True True" in "".join(o.get("text", "") for o in check.outputs)

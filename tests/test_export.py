@@ -23,15 +23,23 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import matplotlib.pyplot as plt  # noqa: E402
-import nbformat  # noqa: E402
-import pandas as pd  # noqa: E402
-import pytest  # noqa: E402
-from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output  # noqa: E402
+import matplotlib.pyplot as plt
+import nbformat
+import pandas as pd
+import pytest
+from helpers import (  # noqa: F401
+    CHROMIUM,
+    _chromium,
+    _page_requests,
+    assert_self_contained,
+    needs_chromium,
+    page_text,
+    parse,
+    pdf_words,
+)
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
-from helpers import CHROMIUM, _chromium, _page_requests, assert_self_contained, needs_chromium, page_text, parse, pdf_words  # noqa: E402,F401
-
-from mineral_analysis import export  # noqa: E402
+from mineral_analysis import export
 
 TITLE = 'Cobalt & "copper" <brief> for DFC'
 DATA_VERSION = "2024-06-30.1"
@@ -105,16 +113,22 @@ def make_notebook(title: str = TITLE) -> nbformat.NotebookNode:
                 )
             ],
         ),
-        new_code_cell("print(...)", execution_count=4, outputs=[
-            new_output("stream", name="stdout", text=KNOWN_TEXT + "\n"),
-            # narrative.show_markdown: markdown whose data parts were HTML-escaped beforehand
-            new_output("display_data", data={"text/markdown": f"**Lead:** {html_lib.escape(ESCAPED_DATA)}"}),
-        ]),
+        new_code_cell(
+            "print(...)",
+            execution_count=4,
+            outputs=[
+                new_output("stream", name="stdout", text=KNOWN_TEXT + "\n"),
+                # narrative.show_markdown: markdown whose data parts were HTML-escaped beforehand
+                new_output("display_data", data={"text/markdown": f"**Lead:** {html_lib.escape(ESCAPED_DATA)}"}),
+            ],
+        ),
         new_code_cell(
             "hostile()",
             execution_count=5,
             outputs=[
-                new_output("display_data", data={"application/javascript": "alert(3)", "text/plain": "JS_FALLBACK_TEXT"}),
+                new_output(
+                    "display_data", data={"application/javascript": "alert(3)", "text/plain": "JS_FALLBACK_TEXT"}
+                ),
                 new_output(
                     "display_data",
                     data={
@@ -129,8 +143,12 @@ def make_notebook(title: str = TITLE) -> nbformat.NotebookNode:
                 ),
             ],
         ),
-        new_code_cell("hidden", execution_count=6, metadata={"tags": ["remove-cell"]},
-                      outputs=[new_output("stream", name="stdout", text="REMOVED_CELL_TEXT\n")]),
+        new_code_cell(
+            "hidden",
+            execution_count=6,
+            metadata={"tags": ["remove-cell"]},
+            outputs=[new_output("stream", name="stdout", text="REMOVED_CELL_TEXT\n")],
+        ),
     ]
     export.set_brief_metadata(nb, title=title, data_version=DATA_VERSION, built_at=BUILT_AT, kind="agency")
     nbformat.validate(nb)
@@ -253,7 +271,11 @@ def test_missing_metadata_falls_back(notebook):
         ("<svg><script>alert(1)</script></svg>ok", ["svg", "alert"], "ok"),
         ("<math><mi xlink:href='javascript:alert(1)'>x</mi></math>ok", ["math", "javascript"], "ok"),
         ("<form action='http://x'><input name=q><button>b</button></form>ok", ["form", "action"], "ok"),
-        ("<span style='color: red; background-image: url(http://x)'>s</span>", ["url(", "background-image"], "color:red"),
+        (
+            "<span style='color: red; background-image: url(http://x)'>s</span>",
+            ["url(", "background-image"],
+            "color:red",
+        ),
         ("<!-- <script>alert(1)</script> -->c", ["script", "<!--"], "c"),
         ("<noscript><p title='</noscript><img src=x onerror=alert(1)>'></p></noscript>ok", ["onerror"], "ok"),
         ("<table><tr><td>1,250.5</td><td>Zambia</td></tr></table>", [], '<td class="num">1,250.5</td>'),
@@ -302,8 +324,13 @@ def test_pdf_has_pages_title_text_and_page_numbers(brief_pdf):
 def test_pdf_long_tables_repeat_their_header():
     rows = pd.DataFrame({"year": range(1900, 2020), "value": [i * 1.5 for i in range(120)]})
     nb = make_notebook()
-    nb.cells = [new_code_cell("rows", execution_count=1, outputs=[
-        new_output("execute_result", execution_count=1, data={"text/html": rows.to_html(index=False)})])]
+    nb.cells = [
+        new_code_cell(
+            "rows",
+            execution_count=1,
+            outputs=[new_output("execute_result", execution_count=1, data={"text/html": rows.to_html(index=False)})],
+        )
+    ]
     from pypdf import PdfReader
 
     reader = PdfReader(io.BytesIO(export.render_pdf(nb)))
@@ -316,8 +343,13 @@ def test_pdf_wide_tables_stay_inside_the_page(tmp_path):
     columns = [f"indicator_{i}_long_name" for i in range(16)]
     wide = pd.DataFrame([[123456.7 + i + j for j in range(16)] for i in range(4)], columns=columns)
     nb = make_notebook()
-    nb.cells = [new_code_cell("wide", execution_count=1, outputs=[
-        new_output("execute_result", execution_count=1, data={"text/html": wide.to_html()})])]
+    nb.cells = [
+        new_code_cell(
+            "wide",
+            execution_count=1,
+            outputs=[new_output("execute_result", execution_count=1, data={"text/html": wide.to_html()})],
+        )
+    ]
     html = export.render_html(nb)
     assert "table-wide" in html
     pdf = tmp_path / "wide.pdf"
@@ -334,24 +366,33 @@ LONG_WORD = "Ж" + "W" * 1988 + "🚀"  # 1,990 characters, under the raw data's
 @pytest.mark.slow
 def test_pdf_long_unbroken_words_wrap_and_every_column_stays_on_the_page(tmp_path):
     """A 1,990-character word in a table cell, a heading and the title: every amount still on its page."""
-    rows = pd.DataFrame({
-        "ID": [f"X-{i:02d}" for i in range(36)],
-        "Agency": "DFC",
-        "Item": [LONG_WORD if i == 3 else f"Item {i}" for i in range(36)],
-        "Amount": [f"${i}.25 bn" for i in range(36)],
-        "Binding": "yes",
-    })
+    rows = pd.DataFrame(
+        {
+            "ID": [f"X-{i:02d}" for i in range(36)],
+            "Agency": "DFC",
+            "Item": [LONG_WORD if i == 3 else f"Item {i}" for i in range(36)],
+            "Amount": [f"${i}.25 bn" for i in range(36)],
+            "Binding": "yes",
+        }
+    )
     nb = make_notebook(title="Title " + LONG_WORD)
-    nb.cells = [new_markdown_cell("## " + LONG_WORD), new_code_cell("rows", execution_count=1, outputs=[
-        new_output("execute_result", execution_count=1, data={"text/html": rows.to_html(index=False)})])]
+    nb.cells = [
+        new_markdown_cell("## " + LONG_WORD),
+        new_code_cell(
+            "rows",
+            execution_count=1,
+            outputs=[new_output("execute_result", execution_count=1, data={"text/html": rows.to_html(index=False)})],
+        ),
+    ]
     html = export.render_html(nb)
     assert 'class="long-word"' in html
-    assert not re.search(r'<table[^>]*table-xwide', html)  # one long word does not shrink the whole table
+    assert not re.search(r"<table[^>]*table-xwide", html)  # one long word does not shrink the whole table
     pdf = tmp_path / "long.pdf"
     pdf.write_bytes(export.html_to_pdf(html))
     words = pdf_words(pdf)
-    outside = [(page, word[:20], x_min, x_max) for page, word, x_min, x_max, width in words
-               if x_min < 0 or x_max > width + 0.5]
+    outside = [
+        (page, word[:20], x_min, x_max) for page, word, x_min, x_max, width in words if x_min < 0 or x_max > width + 0.5
+    ]
     assert not outside, f"text off the page: {outside[:5]}"
     placed = {word for _, word, *_ in words}
     for i in range(36):
@@ -415,7 +456,10 @@ def test_jupyter_nbconvert_command_line(tmp_path, notebook, to, suffix):
     nbformat.write(notebook, source)
     done = subprocess.run(
         [_jupyter(), "nbconvert", "--to", to, source.name],
-        cwd=tmp_path, capture_output=True, text=True, timeout=300,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert done.returncode == 0, done.stderr
     out = tmp_path / f"sample brief{suffix}"
@@ -465,12 +509,42 @@ def test_write_bytes_atomic_never_leaves_half_a_file(tmp_path, monkeypatch):
 
 def test_write_index(tmp_path):
     entries = [
-        {"kind": "mineral", "key": "cobalt", "title": "Cobalt", "html": "mineral-cobalt.html", "pdf": "mineral-cobalt.pdf", "status": "ok"},
-        {"kind": "agency", "key": "DFC", "title": 'DFC <script>alert(1)</script> & "co"', "html": "agency DFC.html", "pdf": None, "status": "failed"},
-        {"kind": "overview", "key": "overview", "title": "Overview", "html": "overview.html", "pdf": "overview.pdf", "status": "ok"},
-        {"kind": "country", "key": "ZM", "title": "Zambia", "html": "country-ZM.html", "pdf": "country-ZM.pdf", "status": "ok"},
+        {
+            "kind": "mineral",
+            "key": "cobalt",
+            "title": "Cobalt",
+            "html": "mineral-cobalt.html",
+            "pdf": "mineral-cobalt.pdf",
+            "status": "ok",
+        },
+        {
+            "kind": "agency",
+            "key": "DFC",
+            "title": 'DFC <script>alert(1)</script> & "co"',
+            "html": "agency DFC.html",
+            "pdf": None,
+            "status": "failed",
+        },
+        {
+            "kind": "overview",
+            "key": "overview",
+            "title": "Overview",
+            "html": "overview.html",
+            "pdf": "overview.pdf",
+            "status": "ok",
+        },
+        {
+            "kind": "country",
+            "key": "ZM",
+            "title": "Zambia",
+            "html": "country-ZM.html",
+            "pdf": "country-ZM.pdf",
+            "status": "ok",
+        },
     ]
-    path = export.write_index(entries, tmp_path / "reports" / "index.html", data_version=DATA_VERSION, built_at=BUILT_AT)
+    path = export.write_index(
+        entries, tmp_path / "reports" / "index.html", data_version=DATA_VERSION, built_at=BUILT_AT
+    )
     html = path.read_text(encoding="utf-8")
     assert_self_contained(html)
     text = page_text(html)
@@ -478,8 +552,15 @@ def test_write_index(tmp_path):
     headings = [m for m in re.findall(r"<h2>([A-Za-z]+)", html)]
     assert headings == ["Overview", "Agencies", "Countries", "Minerals"]
     hrefs = [a["href"] for t, a in parse(html).tags if t == "a"]
-    assert hrefs == ["overview.html", "overview.pdf", "agency%20DFC.html", "country-ZM.html", "country-ZM.pdf",
-                     "mineral-cobalt.html", "mineral-cobalt.pdf"]
+    assert hrefs == [
+        "overview.html",
+        "overview.pdf",
+        "agency%20DFC.html",
+        "country-ZM.html",
+        "country-ZM.pdf",
+        "mineral-cobalt.html",
+        "mineral-cobalt.pdf",
+    ]
     assert f"Data version {DATA_VERSION}" in text and BUILT_SHOWN in text
     assert "status-failed" in html
     again = export.write_index(entries, tmp_path / "again.html", data_version=DATA_VERSION, built_at=BUILT_AT)
@@ -530,8 +611,14 @@ def test_chromium_sets_the_brief_in_the_embedded_fonts_with_a_visible_glyph_for_
     listing = subprocess.run(["pdffonts", str(printed)], capture_output=True, text=True, check=True).stdout
     names = {line.split()[0].split("+", 1)[-1] for line in listing.splitlines()[2:]}
     assert "LastResortHE-Regular" in names, listing  # the browser accepted the embedded fallback face
-    assert names <= {"DejaVuSans", "DejaVuSans-Bold", "DejaVuSans-Oblique", "DejaVuSans-BoldOblique",
-                     "DejaVuSansMono", "LastResortHE-Regular"}, listing
+    assert names <= {
+        "DejaVuSans",
+        "DejaVuSans-Bold",
+        "DejaVuSans-Oblique",
+        "DejaVuSans-BoldOblique",
+        "DejaVuSansMono",
+        "LastResortHE-Regular",
+    }, listing
 
 
 @pytest.mark.slow
@@ -541,8 +628,7 @@ def test_chromium_loads_nothing_over_the_network(tmp_path, brief_html):
         page = tmp_path / f"{name}.html"
         page.write_text(html, encoding="utf-8")
         netlog = tmp_path / f"{name}.netlog.json"
-        _chromium(tmp_path, f"--log-net-log={netlog}", "--net-log-capture-mode=Everything",
-                  "--dump-dom", page.as_uri())
+        _chromium(tmp_path, f"--log-net-log={netlog}", "--net-log-capture-mode=Everything", "--dump-dom", page.as_uri())
         assert netlog.exists(), "Chromium wrote no net log"
         return _page_requests(netlog)
 
@@ -552,6 +638,6 @@ def test_chromium_loads_nothing_over_the_network(tmp_path, brief_html):
 
     assert requests_for(brief_html, "brief") == []
     # Not thanks to the CSP alone: without it the page still asks for nothing.
-    without_csp = re.sub(r'<meta[^>]*Content-Security-Policy[^>]*>', "", brief_html)
+    without_csp = re.sub(r"<meta[^>]*Content-Security-Policy[^>]*>", "", brief_html)
     assert without_csp != brief_html
     assert requests_for(without_csp, "brief-no-csp") == []

@@ -3,9 +3,8 @@ visible glyph for every character (emoji included), never an empty box."""
 
 from __future__ import annotations
 
-import fnmatch
-
 import base64
+import fnmatch
 import io
 import re
 import tomllib
@@ -17,19 +16,32 @@ from pypdf import PdfReader
 from mineral_analysis import config, export, fonts
 
 SAMPLE = "Cobalt for Zambia — Кобальт для Замбии, 1 250 млн $ 🚀 ✅ 漢"
-BRIEF_FONT_NAMES = {"Brief-Sans", "Brief-Sans-Bold", "Brief-Sans-Italic", "Brief-Sans-BoldItalic", "Brief-Mono",
-                    "Brief-Fallback"}
+BRIEF_FONT_NAMES = {
+    "Brief-Sans",
+    "Brief-Sans-Bold",
+    "Brief-Sans-Italic",
+    "Brief-Sans-BoldItalic",
+    "Brief-Mono",
+    "Brief-Fallback",
+}
 # The bundled files under their own names: WeasyPrint's configuration holds them too, for a character a subset
 # lacks (an emoji in a bold heading, say). Still the bundled fonts, never a system one.
-BUNDLED_FONT_NAMES = BRIEF_FONT_NAMES | {"DejaVu-Sans", "DejaVu-Sans-Bold", "DejaVu-Sans-Oblique",
-                                         "DejaVu-Sans-Bold-Oblique", "DejaVu-Sans-Mono",
-                                         "Last-Resort-High-Efficiency"}
+BUNDLED_FONT_NAMES = BRIEF_FONT_NAMES | {
+    "DejaVu-Sans",
+    "DejaVu-Sans-Bold",
+    "DejaVu-Sans-Oblique",
+    "DejaVu-Sans-Bold-Oblique",
+    "DejaVu-Sans-Mono",
+    "Last-Resort-High-Efficiency",
+}
 
 
 def _page(body: str, title: str = "Fonts") -> str:
-    return (f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{title}</title><style>"
-            + export.STYLESHEET.read_text(encoding="utf-8")
-            + f"</style></head><body class='brief'>{body}</body></html>")
+    return (
+        f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{title}</title><style>"
+        + export.STYLESHEET.read_text(encoding="utf-8")
+        + f"</style></head><body class='brief'>{body}</body></html>"
+    )
 
 
 def _faces(css: str) -> dict[tuple[str, str, str], list[TTFont]]:
@@ -73,8 +85,7 @@ def test_font_files_ship_with_their_licences():
 
 def test_the_main_family_has_latin_cyrillic_and_four_faces():
     sans = [f for f in fonts.FONT_FACES if f.family == fonts.FONT_FAMILY]
-    assert {(f.weight, f.style) for f in sans} == {(400, "normal"), (700, "normal"), (400, "italic"),
-                                                  (700, "italic")}
+    assert {(f.weight, f.style) for f in sans} == {(400, "normal"), (700, "normal"), (400, "italic"), (700, "italic")}
     for face in sans:
         cmap = TTFont(face.path, lazy=True).getBestCmap()
         assert all(ord(c) in cmap for c in "AZaz09Ёё Жж Щщ €")
@@ -105,13 +116,18 @@ def test_html_embeds_a_subset_of_each_face_with_every_character_it_shows():
 
 
 def test_characters_beyond_the_base_set_get_an_extra_face_with_their_unicode_range():
-    css = fonts.font_face_css(fonts.page_characters("<html><head></head><body>ok ∑ ☺ 🚀</body></html>"),
-                              fonts.faces_used("<html><head></head><body><b>ok</b></body></html>"))
+    css = fonts.font_face_css(
+        fonts.page_characters("<html><head></head><body>ok ∑ ☺ 🚀</body></html>"),
+        fonts.faces_used("<html><head></head><body><b>ok</b></body></html>"),
+    )
     ranges = re.findall(r"unicode-range: ([^;]+);", css)
     assert ranges == ["U+2211, U+263A", "U+2211, U+263A"]  # regular and bold; the rocket goes to the fallback
     faces = _faces(css)
-    assert set(faces) == {("Brief Sans", "400", "normal"), ("Brief Sans", "700", "normal"),
-                          ("Brief Fallback", "400", "normal")}  # no italic or mono markup: no such faces
+    assert set(faces) == {
+        ("Brief Sans", "400", "normal"),
+        ("Brief Sans", "700", "normal"),
+        ("Brief Fallback", "400", "normal"),
+    }  # no italic or mono markup: no such faces
     fallback = faces[("Brief Fallback", "400", "normal")][0]
     assert set(fallback.getBestCmap()) == {ord("🚀"), 0x20, 0xA0}
     space = fallback.getBestCmap()[0x20]  # a blank, not Last Resort's framed "Basic Latin" symbol
@@ -124,8 +140,11 @@ def test_faces_used_follow_the_markup():
     def names(html):
         return {(f.family, f.weight, f.style) for f in fonts.faces_used(html)}
 
-    base = {(fonts.FONT_FAMILY, 400, "normal"), (fonts.FONT_FAMILY, 700, "normal"),
-            (fonts.FALLBACK_FAMILY, 400, "normal")}
+    base = {
+        (fonts.FONT_FAMILY, 400, "normal"),
+        (fonts.FONT_FAMILY, 700, "normal"),
+        (fonts.FALLBACK_FAMILY, 400, "normal"),
+    }
     assert names("<p>x</p>") == base
     assert (fonts.FONT_FAMILY, 700, "italic") in names("<p><em>x</em></p>")
     assert (fonts.FONT_FAMILY, 400, "italic") in names('<span style="font-style: italic">x</span>')

@@ -30,10 +30,10 @@ from mineral_analysis.publish.brief import BriefOutcome
 CLI = [sys.executable, "-m", "mineral_analysis.cli"]
 
 
-def _build(processed: Path, reports: Path, *specs: str, extra: tuple = (), env: dict | None = None,
-           wait: bool = True, **popen) -> subprocess.CompletedProcess | subprocess.Popen:
-    args = [*CLI, "build", "--processed-dir", str(processed), "--reports-dir", str(reports), "--no-progress",
-            *extra]
+def _build(
+    processed: Path, reports: Path, *specs: str, extra: tuple = (), env: dict | None = None, wait: bool = True, **popen
+) -> subprocess.CompletedProcess | subprocess.Popen:
+    args = [*CLI, "build", "--processed-dir", str(processed), "--reports-dir", str(reports), "--no-progress", *extra]
     for spec in specs:
         args += ["--only", spec]
     if not wait:
@@ -46,6 +46,7 @@ def _tree(folder: Path) -> dict[str, bytes]:
 
 
 # --- Options validated before any work (fast) --------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("value", ["20.5", "0.5", "inf", "nan", "0", "-3", ""])
 def test_timeout_must_be_a_positive_whole_number(value, capsys, tmp_path):
@@ -77,19 +78,39 @@ def test_the_library_refuses_an_empty_value_too(processed_dir, tmp_path):
 
 # --- A full disk (fast: the pool and the disk are stand-ins) -----------------------------------------------------
 
+
 def test_a_full_disk_gives_an_error_and_the_summary_not_a_traceback(processed_dir, tmp_path, monkeypatch, capsys):
     def one_failed_brief(todo, *args):
         brief = todo[0][0]
-        args[-1].append(BriefOutcome(brief.spec, brief.slug, brief.title, brief.kind, brief.key, "failed",
-                                     error="writing its outputs: OSError: [Errno 28] No space left on device"))
+        args[-1].append(
+            BriefOutcome(
+                brief.spec,
+                brief.slug,
+                brief.title,
+                brief.kind,
+                brief.key,
+                "failed",
+                error="writing its outputs: OSError: [Errno 28] No space left on device",
+            )
+        )
 
     def no_space(*args, **kwargs):
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
     monkeypatch.setattr("mineral_analysis.publish.pool.run_pool", one_failed_brief)
     monkeypatch.setattr(build_module, "_write_index", no_space)
-    code = cli.main(["build", "--only", "agency:DOE", "--processed-dir", str(processed_dir), "--reports-dir",
-                     str(tmp_path / "reports"), "--no-progress"])
+    code = cli.main(
+        [
+            "build",
+            "--only",
+            "agency:DOE",
+            "--processed-dir",
+            str(processed_dir),
+            "--reports-dir",
+            str(tmp_path / "reports"),
+            "--no-progress",
+        ]
+    )
     out = capsys.readouterr()
     assert code == 1
     assert "Traceback" not in out.out + out.err
@@ -98,6 +119,7 @@ def test_a_full_disk_gives_an_error_and_the_summary_not_a_traceback(processed_di
 
 
 # --- Links out of reports/ (slow) --------------------------------------------------------------------------------
+
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory) -> tuple[Path, Path]:
@@ -113,8 +135,14 @@ def built(tmp_path_factory) -> tuple[Path, Path]:
 
 
 LINKS = {  # name in reports/ -> what the link points at ("dir" or "file")
-    ".staging": "dir", "failed": "dir", "agency-doe.html": "file", "agency-doe.ipynb": "file",
-    "index.html": "file", "MANIFEST.json": "file", "SHA256SUMS": "file", ".build.lock": "file",
+    ".staging": "dir",
+    "failed": "dir",
+    "agency-doe.html": "file",
+    "agency-doe.ipynb": "file",
+    "index.html": "file",
+    "MANIFEST.json": "file",
+    "SHA256SUMS": "file",
+    ".build.lock": "file",
     ".build-cache.json": "file",
 }
 
@@ -148,6 +176,7 @@ def test_a_link_in_reports_is_replaced_never_followed(built, tmp_path, name):
 
 
 # --- The build's processes die with it (slow) --------------------------------------------------------------------
+
 
 def _descendants(pid: int) -> list[psutil.Process]:
     try:
@@ -222,8 +251,9 @@ def test_a_stopped_worker_is_killed_and_its_brief_built_again(built, tmp_path):
     reports = tmp_path / "reports"
     env = {**os.environ}
     started = time.monotonic()
-    proc = _build(processed, reports, "agency:DFC", "agency:DOE", extra=("--jobs", "1", "--timeout", "10"),
-                  wait=False, env=env)
+    proc = _build(
+        processed, reports, "agency:DFC", "agency:DOE", extra=("--jobs", "1", "--timeout", "10"), wait=False, env=env
+    )
     worker = None
     while time.monotonic() - started < 120 and proc.poll() is None and worker is None:
         for child in _descendants(proc.pid):
@@ -237,17 +267,19 @@ def test_a_stopped_worker_is_killed_and_its_brief_built_again(built, tmp_path):
     seconds = time.monotonic() - started
     print(f"\nbuild with a stopped worker: exit {proc.returncode} in {seconds:.1f} s\n{out}")
     assert proc.returncode == 1, out + err
-    assert ("FAILED agency:DFC: notebook agency.ipynb: the worker process building it answered nothing for 40 s "
-            "(stopped or hung outside the notebook) and was killed") in out
+    assert (
+        "FAILED agency:DFC: notebook agency.ipynb: the worker process building it answered nothing for 40 s "
+        "(stopped or hung outside the notebook) and was killed"
+    ) in out
     assert "built 1, skipped 0 (up to date), failed 1 of 2 briefs" in out  # DOE, in a new worker
     assert not psutil.pid_exists(worker.pid) or worker.status() == psutil.STATUS_ZOMBIE
 
 
-SESSION_CHILD = '''import json, os, subprocess
+SESSION_CHILD = """import json, os, subprocess
 _child = subprocess.Popen(["sleep", "600"], start_new_session=True)
 with open("child.json", "w") as _f:
     json.dump({"pid": _child.pid}, _f)
-'''
+"""
 
 
 @pytest.mark.slow
@@ -258,8 +290,15 @@ def test_a_notebooks_child_in_its_own_session_does_not_outlive_the_brief(built, 
     nb = nbformat.read(notebooks / "agency.ipynb", as_version=4)
     nb.cells.append(nbformat.v4.new_code_cell(SESSION_CHILD, metadata={"tags": ["remove-cell"]}))
     nbformat.write(nb, notebooks / "agency.ipynb")
-    result = build_module.build_briefs(only=["agency:DOE"], processed_dir=processed, reports_dir=tmp_path / "r",
-                                       notebooks_dir=notebooks, jobs=1, progress=False, formats=("html",))
+    result = build_module.build_briefs(
+        only=["agency:DOE"],
+        processed_dir=processed,
+        reports_dir=tmp_path / "r",
+        notebooks_dir=notebooks,
+        jobs=1,
+        progress=False,
+        formats=("html",),
+    )
     assert not result.failed, result.summary()
     child = json.loads((notebooks / "child.json").read_text())["pid"]
     deadline = time.monotonic() + 5
@@ -269,6 +308,7 @@ def test_a_notebooks_child_in_its_own_session_does_not_outlive_the_brief(built, 
 
 
 # --- The data lock (slow: a subprocess build) --------------------------------------------------------------------
+
 
 @pytest.mark.slow
 def test_a_build_refuses_while_data_rewrites_the_tables(built, tmp_path):
@@ -281,6 +321,7 @@ def test_a_build_refuses_while_data_rewrites_the_tables(built, tmp_path):
 
 
 # --- A brief's files replaced together or not at all (fast) ------------------------------------------------------
+
 
 def test_a_failed_rename_puts_back_the_files_already_replaced(tmp_path, monkeypatch):
     from mineral_analysis import atomic
@@ -332,6 +373,7 @@ def test_the_message_says_none_of_the_files_was_replaced(tmp_path, monkeypatch):
         raise PermissionError(errno.EPERM, "Operation not permitted")
 
     monkeypatch.setattr(brief, "replace_files_atomic", refuse)
-    error = brief._replace_outputs({tmp_path / "agency-doe.html": b"x"}, tmp_path / "failed" / "agency-doe.ipynb",
-                                   outcome)
+    error = brief._replace_outputs(
+        {tmp_path / "agency-doe.html": b"x"}, tmp_path / "failed" / "agency-doe.ipynb", outcome
+    )
     assert "none of its files was replaced (the previous ones are in place)" in error

@@ -16,9 +16,64 @@ from mineral_analysis import config, geo, maps
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 # Every code the curated membership file names (the 54 countries at the ministerial, the host, EUU aside).
-PARTICIPANTS = ("USA AGO ARG ARM AUS BHR BEL BOL BRA CAN COK CZE COD DOM ECU EST FIN FRA DEU GRC GIN IND ISR "
-                "ITA JPN JOR KAZ KEN LTU MYS MEX MNG MAR NZL NOR OMN PAK PRY PER PHL POL QAT KOR ROU SAU SLE "
-                "SGP SWE THA NLD UKR ARE GBR UZB ZMB JAM").split()
+PARTICIPANTS = [
+    "USA",
+    "AGO",
+    "ARG",
+    "ARM",
+    "AUS",
+    "BHR",
+    "BEL",
+    "BOL",
+    "BRA",
+    "CAN",
+    "COK",
+    "CZE",
+    "COD",
+    "DOM",
+    "ECU",
+    "EST",
+    "FIN",
+    "FRA",
+    "DEU",
+    "GRC",
+    "GIN",
+    "IND",
+    "ISR",
+    "ITA",
+    "JPN",
+    "JOR",
+    "KAZ",
+    "KEN",
+    "LTU",
+    "MYS",
+    "MEX",
+    "MNG",
+    "MAR",
+    "NZL",
+    "NOR",
+    "OMN",
+    "PAK",
+    "PRY",
+    "PER",
+    "PHL",
+    "POL",
+    "QAT",
+    "KOR",
+    "ROU",
+    "SAU",
+    "SLE",
+    "SGP",
+    "SWE",
+    "THA",
+    "NLD",
+    "UKR",
+    "ARE",
+    "GBR",
+    "UZB",
+    "ZMB",
+    "JAM",
+]
 
 
 @pytest.fixture(scope="module")
@@ -66,8 +121,9 @@ def financing() -> pd.DataFrame:
         ("USTR-01", "USTR", np.nan, np.nan, "MEX", False),
         ("USTR-02", "USTR", 40e6, 40e6, "EUU", False),
     ]
-    return pd.DataFrame(rows, columns=["record_id", "agency", "amount_usd", "counted_usd", "country_iso3",
-                                       "is_binding"])
+    return pd.DataFrame(
+        rows, columns=["record_id", "agency", "amount_usd", "counted_usd", "country_iso3", "is_binding"]
+    )
 
 
 def _all_text(fig: Figure) -> str:
@@ -116,7 +172,7 @@ def test_no_part_spans_more_than_half_the_globe(lonlat):
     for name, geom in zip(lonlat["name"], lonlat.geometry):
         for part in shapely.get_parts(geom):
             minx, _, maxx, _ = part.bounds
-            assert -180.0 - 1e-6 <= minx and maxx <= 180.0 + 1e-6, name
+            assert minx >= -180.0 - 1e-6 and maxx <= 180.0 + 1e-6, name
             assert maxx - minx <= 180.0, f"{name}: a part spans {maxx - minx:.0f} degrees"
 
 
@@ -218,8 +274,11 @@ def test_participation_map_highlight(membership, tmp_path):
     for code, name in (("SGP", "Singapore"), ("KOR", "Republic of Korea")):
         small = maps.plot_participation_map(membership, highlight=code)
         assert f"Outlined: {name}" in _all_text(small)
-        rings = [c for c in small.axes[0].collections
-                 if c.get_offsets().shape[0] == 1 and np.isclose(c.get_linewidths(), 1.6).all()]
+        rings = [
+            c
+            for c in small.axes[0].collections
+            if c.get_offsets().shape[0] == 1 and np.isclose(c.get_linewidths(), 1.6).all()
+        ]
         assert len(rings) == 1
 
     eu = maps.plot_participation_map(membership, highlight="EUU")
@@ -303,6 +362,7 @@ def test_maps_are_the_same_bytes_every_time(membership, financing):
         fig.savefig(buffer, format="png", dpi=60, metadata=PNG_METADATA)
         return buffer.getvalue()
 
-    assert png(maps.plot_participation_map(membership, highlight="KOR")) == \
-        png(maps.plot_participation_map(membership, highlight="KOR"))
+    assert png(maps.plot_participation_map(membership, highlight="KOR")) == png(
+        maps.plot_participation_map(membership, highlight="KOR")
+    )
     assert png(maps.plot_funding_map(financing)) == png(maps.plot_funding_map(financing))

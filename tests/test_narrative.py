@@ -12,8 +12,14 @@ import pytest
 from mineral_analysis import narrative as nv
 from mineral_analysis.export import sanitize_html
 
-BRIEFS = [("overview", ""), ("agency", "DFC"), ("agency", "EXIM"), ("country", "SGP"), ("country", "KOR"),
-          ("mineral", "copper")]
+BRIEFS = [
+    ("overview", ""),
+    ("agency", "DFC"),
+    ("agency", "EXIM"),
+    ("country", "SGP"),
+    ("country", "KOR"),
+    ("mineral", "copper"),
+]
 
 
 @pytest.mark.parametrize(("kind", "key"), BRIEFS)
@@ -62,8 +68,14 @@ def test_items_table_anchors_each_row_and_links_its_names(financing):
 
 def test_text_alternatives_are_long_distinct_and_numeric(financing, membership):
     alts = [nv.alt_funding_by(financing, by) for by in ("agency", "mineral", "instrument", "country")]
-    alts += [nv.alt_funding_map(financing), nv.alt_timeline(financing), nv.alt_mobilized(financing),
-             nv.alt_matrix(financing), nv.alt_participation_map(membership), nv.alt_participation_map(membership, "SGP")]
+    alts += [
+        nv.alt_funding_map(financing),
+        nv.alt_timeline(financing),
+        nv.alt_mobilized(financing),
+        nv.alt_matrix(financing),
+        nv.alt_participation_map(membership),
+        nv.alt_participation_map(membership, "SGP"),
+    ]
     assert all(len(a) >= 40 and re.search(r"\d", a) for a in alts)
     assert len(set(alts)) == len(alts)
 

@@ -39,8 +39,9 @@ def test_committed_without_outputs_and_with_literal_parameters(path):
     assert len(tagged) == 1, "exactly one cell tagged 'parameters'"
     tree = ast.parse(tagged[0].source)
     for node in tree.body:
-        assert isinstance(node, ast.AnnAssign) and isinstance(node.value, ast.Constant), \
+        assert isinstance(node, ast.AnnAssign) and isinstance(node.value, ast.Constant), (
             f"{path.name}: parameters must be typed literal assignments (papermill overrides them)"
+        )
     assert nb.metadata["kernelspec"]["name"] == KERNEL_NAME
     text = path.read_text(encoding="utf-8")
     assert str(config.PROJECT_ROOT) not in text
@@ -81,8 +82,12 @@ def test_parameter_descriptions_list_exactly_the_valid_values(processed_dir):
 
 @pytest.mark.slow
 def test_papermill_help_notebook_command(tmp_path):
-    result = subprocess.run([_papermill(), "--help-notebook", str(config.NOTEBOOKS_DIR / "mineral.ipynb")],
-                            capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [_papermill(), "--help-notebook", str(config.NOTEBOOKS_DIR / "mineral.ipynb")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stderr
     assert "Unknown type" not in result.stdout
     assert 'mineral: str (default "copper")' in result.stdout and "rare earths" in result.stdout
@@ -97,8 +102,17 @@ def _papermill() -> str:
 def test_notebook_runs_headless_under_papermill(path, processed_dir, tmp_path):
     out = tmp_path / path.name
     # No --kernel: papermill starts the kernel the notebook names, as JupyterLab does.
-    args = [_papermill(), str(path), str(out), "--cwd", str(config.NOTEBOOKS_DIR),
-            "-p", "processed_dir", str(processed_dir), "--no-progress-bar"]
+    args = [
+        _papermill(),
+        str(path),
+        str(out),
+        "--cwd",
+        str(config.NOTEBOOKS_DIR),
+        "-p",
+        "processed_dir",
+        str(processed_dir),
+        "--no-progress-bar",
+    ]
     for name, value in SAMPLES[path.name].items():
         args += ["-p", name, value]
     result = subprocess.run(args, capture_output=True, text=True, timeout=300)
@@ -106,8 +120,13 @@ def test_notebook_runs_headless_under_papermill(path, processed_dir, tmp_path):
     nb = nbformat.read(out, as_version=4)
     images = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs if "image/png" in o.get("data", {})]
     errors = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
-    warnings = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs
-                if o.output_type == "stream" and o.name == "stderr"]
+    warnings = [
+        o
+        for c in nb.cells
+        if c.cell_type == "code"
+        for o in c.outputs
+        if o.output_type == "stream" and o.name == "stderr"
+    ]
     assert not errors
     assert not warnings, "a brief must not print warnings: " + json.dumps(warnings)[:500]
     assert len(images) >= (5 if path.name == "overview.ipynb" else 1)

@@ -29,8 +29,11 @@ def test_environment_yml_and_pyproject_declare_the_same_dependencies():
     declared = {r.replace(" ", "") for r in project["dependencies"] + extras["test"] + extras["dev"]}
     text = (ROOT / "environment.yml").read_text(encoding="utf-8")
     section = text.split("dependencies:", 1)[1].split("  - pip:", 1)[0]
-    conda = {line.strip()[2:].replace(" ", "") for line in section.splitlines()
-             if line.startswith("  - ") and not line.strip().startswith(("- python", "- pip"))}
+    conda = {
+        line.strip()[2:].replace(" ", "")
+        for line in section.splitlines()
+        if line.startswith("  - ") and not line.strip().startswith(("- python", "- pip"))
+    }
     assert conda == declared
 
 
@@ -39,7 +42,10 @@ def test_constraints_pin_every_dependency_without_urls():
     assert "://" not in text and "@ file" not in text
     pinned = {_name(line) for line in text.splitlines() if "==" in line}
     project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
-    for requirement in [*project["dependencies"], *(r for extra in project["optional-dependencies"].values() for r in extra)]:
+    for requirement in [
+        *project["dependencies"],
+        *(r for extra in project["optional-dependencies"].values() for r in extra),
+    ]:
         assert _name(requirement) in pinned, requirement
     for lock in ("uv.lock", "poetry.lock", "Pipfile.lock"):
         assert not (ROOT / lock).exists()
@@ -53,13 +59,21 @@ def test_readme_gives_the_two_commands():
         assert re.search(rf"^{target}", makefile, re.M), target
     ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
     assert "make test" in ci
-    assert "scripts/system-deps.sh test" in makefile and "apt-get update" in (ROOT / "scripts" / "system-deps.sh").read_text()
+    assert (
+        "scripts/system-deps.sh test" in makefile
+        and "apt-get update" in (ROOT / "scripts" / "system-deps.sh").read_text()
+    )
 
 
 def test_no_machine_paths_in_tracked_text():
     home = os.path.expanduser("~")
-    for path in [*ROOT.glob("*.md"), *ROOT.glob("docs/*.md"), *ROOT.glob("src/mineral_analysis/**/*.py"),
-                 *ROOT.glob("notebooks/*.ipynb"), *ROOT.glob("data/raw/*")]:
+    for path in [
+        *ROOT.glob("*.md"),
+        *ROOT.glob("docs/*.md"),
+        *ROOT.glob("src/mineral_analysis/**/*.py"),
+        *ROOT.glob("notebooks/*.ipynb"),
+        *ROOT.glob("data/raw/*"),
+    ]:
         text = path.read_text(encoding="utf-8", errors="replace")
         assert str(ROOT) not in text, path
         assert f"{home}/" not in text, path
@@ -76,8 +90,9 @@ def test_readme_reuse_example_runs(processed_dir, tmp_path):
     (project / "data").mkdir(parents=True)
     (project / "data" / "processed").symlink_to(processed_dir)
     env = {**os.environ, "MINERAL_ANALYSIS_ROOT": str(project), "MPLBACKEND": "Agg"}
-    result = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True,
-                            timeout=180)
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=180
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     assert "EXIM" in result.stdout
     assert (tmp_path / "dfc_minerals.png").stat().st_size > 5000
@@ -87,9 +102,13 @@ def test_readme_reuse_example_runs(processed_dir, tmp_path):
 def test_cli_validate_and_data(tmp_path):
     result = subprocess.run([CLI, "validate"], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0 and "raw data valid" in result.stdout
-    result = subprocess.run([CLI, "data", "--processed-dir", str(tmp_path)], capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [CLI, "data", "--processed-dir", str(tmp_path)], capture_output=True, text=True, timeout=120
+    )
     assert result.returncode == 0, result.stderr
-    assert "total $34.0 bn, binding $14.4 bn, not binding $19.0 bn, not stated $565 m, mobilised $5.44 bn" in result.stdout
+    assert (
+        "total $34.0 bn, binding $14.4 bn, not binding $19.0 bn, not stated $565 m, mobilised $5.44 bn" in result.stdout
+    )
     assert "dataset r2-full-article" in result.stdout
     assert (tmp_path / "financing.parquet").exists()
     again = subprocess.run([CLI, "data", "--processed-dir", str(tmp_path)], capture_output=True, text=True, timeout=120)
@@ -97,16 +116,21 @@ def test_cli_validate_and_data(tmp_path):
 
 
 def test_cli_build_refuses_unknown_values_before_any_kernel(processed_dir, tmp_path):
-    result = subprocess.run([CLI, "build", "--only", "agency:NASA", "--processed-dir", str(processed_dir),
-                             "--reports-dir", str(tmp_path)], capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [CLI, "build", "--only", "agency:NASA", "--processed-dir", str(processed_dir), "--reports-dir", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 2
     assert "unknown agency 'NASA'" in result.stderr and "EXIM, DOE, DOD, DFC, USTR, DOS" in result.stderr
     assert not any(tmp_path.glob("*.html"))
 
 
 def test_cli_list(processed_dir):
-    result = subprocess.run([CLI, "list", "--processed-dir", str(processed_dir)], capture_output=True, text=True,
-                            timeout=120)
+    result = subprocess.run(
+        [CLI, "list", "--processed-dir", str(processed_dir)], capture_output=True, text=True, timeout=120
+    )
     specs = [line.split()[0] for line in result.stdout.splitlines()]
     assert specs[0] == "overview"
     assert {"agency:EXIM", "country:KOR", "country:EUU", "country:JAM", "mineral:copper"} <= set(specs)
@@ -114,6 +138,7 @@ def test_cli_list(processed_dir):
 
 
 # --- Analysis helpers ---------------------------------------------------------------------------------------
+
 
 def test_summaries_never_double_count(financing):
     from mineral_analysis import funding_summary

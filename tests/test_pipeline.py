@@ -32,6 +32,7 @@ def _by_id(financing: pd.DataFrame) -> pd.DataFrame:
 
 # --- The curated records --------------------------------------------------------------------------------------
 
+
 def test_raw_data_validates_and_counts(financing, membership):
     assert len(financing) == 36
     assert len(membership) == 73
@@ -40,7 +41,9 @@ def test_raw_data_validates_and_counts(financing, membership):
     assert delegations["iso3"].nunique() == 55
     assert (delegations["iso3"] != "EUU").sum() == 54 and (delegations["iso3"] == "EUU").sum() == 1
     bilateral = membership[membership["group"] == "bilateral_framework"]
-    assert sorted(bilateral["iso3"]) == sorted(["ARG", "COK", "ECU", "GIN", "MAR", "PRY", "PER", "PHL", "ARE", "GBR", "UZB"])
+    assert sorted(bilateral["iso3"]) == sorted(
+        ["ARG", "COK", "ECU", "GIN", "MAR", "PRY", "PER", "PHL", "ARE", "GBR", "UZB"]
+    )
     assert set(bilateral["iso3"]) <= set(delegations["iso3"])
     assert membership.loc[membership["group"] == "host", "iso3"].tolist() == ["USA"]
     assert membership.loc[membership["group"] == "forge_chair", "iso3"].tolist() == ["KOR"]
@@ -133,8 +136,10 @@ def test_every_record_cites_a_real_paragraph():
     """Each raw record's source file and paragraph exist in the source articles (when they are beside the repo)."""
     if not SEEDS.is_dir():
         pytest.skip("shared/seeds is not beside this checkout (CI and the project's own machines have it)")
-    paragraphs = {p.name[:3]: [line for line in p.read_text(encoding="utf-8").splitlines() if line.strip()]
-                  for p in SEEDS.glob("*.txt")}
+    paragraphs = {
+        p.name[:3]: [line for line in p.read_text(encoding="utf-8").splitlines() if line.strip()]
+        for p in SEEDS.glob("*.txt")
+    }
     for name in (config.RAW_FINANCING, config.RAW_MEMBERSHIP):
         with open(config.raw_path(name), encoding="utf-8", newline="") as handle:
             for row in csv.DictReader(handle):
@@ -163,10 +168,17 @@ def test_amounts_as_written_appear_in_the_cited_paragraph():
 
 # --- Outputs -------------------------------------------------------------------------------------------------
 
+
 def test_processed_outputs_and_dictionary(processed_dir):
     names = sorted(p.name for p in processed_dir.iterdir())
-    assert names == ["data_dictionary.md", "financing.csv", "financing.parquet", "membership.csv",
-                     "membership.parquet", "metadata.json"]
+    assert names == [
+        "data_dictionary.md",
+        "financing.csv",
+        "financing.parquet",
+        "membership.csv",
+        "membership.parquet",
+        "metadata.json",
+    ]
     dictionary = (processed_dir / "data_dictionary.md").read_text(encoding="utf-8")
     for name in (*columns.FINANCING, *columns.MEMBERSHIP):
         assert f"`{name}`" in dictionary
@@ -236,23 +248,31 @@ def test_replace_files_atomic_all_or_nothing(tmp_path, monkeypatch):
 
 
 def test_counted_amounts_nested_remainders():
-    frame = pd.DataFrame({
-        "record_id": ["T", "A", "B", "C"], "parent_id": ["", "T", "T", ""],
-        "is_aggregate": [True, False, False, False], "amount_usd": [100.0, 30.0, 20.0, math.nan],
-    })
+    frame = pd.DataFrame(
+        {
+            "record_id": ["T", "A", "B", "C"],
+            "parent_id": ["", "T", "T", ""],
+            "is_aggregate": [True, False, False, False],
+            "amount_usd": [100.0, 30.0, 20.0, math.nan],
+        }
+    )
     assert counted_amounts(frame).fillna(-1).tolist() == [50.0, 30.0, 20.0, -1]
 
 
 def test_line_numbers_survive_multiline_fields(tmp_path):
     path = tmp_path / "membership.csv"
-    path.write_text("record_id,name_as_written,group,citations,conflict,note\n"
-                    'PART-01,Ангола,ministerial_participant,001:5,,"two\nlines"\n'
-                    "PART-02,Аргентина,ministerial_participant,001:5,,\n", encoding="utf-8")
+    path.write_text(
+        "record_id,name_as_written,group,citations,conflict,note\n"
+        'PART-01,Ангола,ministerial_participant,001:5,,"two\nlines"\n'
+        "PART-02,Аргентина,ministerial_participant,001:5,,\n",
+        encoding="utf-8",
+    )
     table = read_raw_table(path, list(columns.RAW_MEMBERSHIP))
     assert table.frame["_line"].tolist() == [2, 4]
 
 
 # --- Loaders ----------------------------------------------------------------------------------------------------
+
 
 def test_loaders_types_and_docstrings(financing, membership):
     assert financing["amount_usd"].dtype == "float64" and financing["is_binding"].dtype == bool
@@ -287,7 +307,10 @@ def test_load_raw_reports_both_files_at_once(tmp_path):
 
 
 def test_raw_schema_documents_cover_every_column():
-    for name, spec in (("financing.schema.md", columns.RAW_FINANCING), ("membership.schema.md", columns.RAW_MEMBERSHIP)):
+    for name, spec in (
+        ("financing.schema.md", columns.RAW_FINANCING),
+        ("membership.schema.md", columns.RAW_MEMBERSHIP),
+    ):
         text = (config.RAW_DIR / name).read_text(encoding="utf-8")
         for column in spec:
             assert f"`{column}`" in text, (name, column)

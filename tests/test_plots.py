@@ -19,20 +19,81 @@ def _frame() -> pd.DataFrame:
     """Five items: one in two countries, one naming two minerals, a stated total with its part, one with no amount."""
     rows = [
         # record_id, agency, title, amount, counted, binding, aggregate, mobilised, instrument, date, iso3, minerals
-        ("DFC-01", "DFC", "Loan to a cobalt mine", 500e6, 500e6, True, False, 100e6, "Direct loan", "2025-09-01",
-         "COD;ZMB", "cobalt"),
-        ("DFC-02", "DFC", "Copper and cobalt equity", 200e6, 200e6, False, False, None, "Equity", "2025-10-15",
-         "ZMB", "copper;cobalt"),
-        ("EXIM-01", "EXIM", "Programme total", 1e9, 400e6, False, True, None, "Letter of interest", None, "",
-         "not stated"),
-        ("EXIM-02", "EXIM", "Part of the programme", 600e6, 600e6, True, False, None, "Direct loan", "2025-11-01",
-         "AUS", "lithium"),
-        ("DOE-01", "DOE", "Grant, no amount", None, None, False, False, None, "Grant", "2025-12-01", "USA",
-         "graphite"),
+        (
+            "DFC-01",
+            "DFC",
+            "Loan to a cobalt mine",
+            500e6,
+            500e6,
+            True,
+            False,
+            100e6,
+            "Direct loan",
+            "2025-09-01",
+            "COD;ZMB",
+            "cobalt",
+        ),
+        (
+            "DFC-02",
+            "DFC",
+            "Copper and cobalt equity",
+            200e6,
+            200e6,
+            False,
+            False,
+            None,
+            "Equity",
+            "2025-10-15",
+            "ZMB",
+            "copper;cobalt",
+        ),
+        (
+            "EXIM-01",
+            "EXIM",
+            "Programme total",
+            1e9,
+            400e6,
+            False,
+            True,
+            None,
+            "Letter of interest",
+            None,
+            "",
+            "not stated",
+        ),
+        (
+            "EXIM-02",
+            "EXIM",
+            "Part of the programme",
+            600e6,
+            600e6,
+            True,
+            False,
+            None,
+            "Direct loan",
+            "2025-11-01",
+            "AUS",
+            "lithium",
+        ),
+        ("DOE-01", "DOE", "Grant, no amount", None, None, False, False, None, "Grant", "2025-12-01", "USA", "graphite"),
     ]
-    frame = pd.DataFrame(rows, columns=["record_id", "agency", "title", "amount_usd", "counted_usd", "is_binding",
-                                        "is_aggregate", "mobilized_usd", "instrument_label", "announced_date",
-                                        "country_iso3", "minerals"])
+    frame = pd.DataFrame(
+        rows,
+        columns=[
+            "record_id",
+            "agency",
+            "title",
+            "amount_usd",
+            "counted_usd",
+            "is_binding",
+            "is_aggregate",
+            "mobilized_usd",
+            "instrument_label",
+            "announced_date",
+            "country_iso3",
+            "minerals",
+        ],
+    )
     frame["announced_date"] = pd.to_datetime(frame["announced_date"])
     frame["country_names"] = frame["country_iso3"]
     frame["binding_status"] = ["binding", "not binding", "not binding", "binding", "not stated"]
@@ -73,9 +134,13 @@ def test_funding_by_notes_a_view_that_does_not_add_up():
 
 @pytest.mark.parametrize(
     "helper",
-    [plots.plot_timeline, plots.plot_mobilized, plots.plot_agency_mineral_matrix,
-     lambda frame, **kw: plots.plot_funding_by(frame, "agency", **kw),
-     lambda frame, **kw: plots.plot_funding_by(frame, "mineral", **kw)],
+    [
+        plots.plot_timeline,
+        plots.plot_mobilized,
+        plots.plot_agency_mineral_matrix,
+        lambda frame, **kw: plots.plot_funding_by(frame, "agency", **kw),
+        lambda frame, **kw: plots.plot_funding_by(frame, "mineral", **kw),
+    ],
 )
 def test_an_empty_selection_draws_a_nothing_here_figure(helper):
     empty = _frame().iloc[0:0]
@@ -133,8 +198,9 @@ def test_helpers_leave_the_callers_matplotlib_alone():
     assert mpl.colors.to_hex(fig.axes[0].get_facecolor()) == "#ffffff"  # the chart ignores it
     assert plt.get_fignums() == before_figures
     assert mpl.rcParams._get("backend") == backend
-    assert {k: v for k, v in mpl.rcParams.items() if k != "backend"} == \
-        {k: v for k, v in before_rc.items() if k != "backend"}
+    assert {k: v for k, v in mpl.rcParams.items() if k != "backend"} == {
+        k: v for k, v in before_rc.items() if k != "backend"
+    }
 
 
 def test_charts_use_the_bundled_font_and_show_any_character(caplog):

@@ -37,8 +37,10 @@ def test_preview_csp_allows_only_its_own_script_and_this_server():
 
 
 def test_inject_adds_the_reload_script_and_the_banner_to_the_response_only():
-    page = (f'<html><head><meta http-equiv="Content-Security-Policy" content="{BRIEF_CSP}"></head>'
-            "<body><p>brief</p></body></html>")
+    page = (
+        f'<html><head><meta http-equiv="Content-Security-Policy" content="{BRIEF_CSP}"></head>'
+        "<body><p>brief</p></body></html>"
+    )
     served = inject(page, 3, "financing.csv, line 4: <bad>", "N1")
     assert '<script nonce="N1">' in served and "const since = 3;" in served
     assert served.index("<script") < served.index("</body>")
@@ -97,9 +99,27 @@ def test_an_edit_rebuilds_the_brief_and_ctrl_c_leaves_nothing(tmp_path):
     port = _free_port()
     env = {**os.environ, "SOURCE_DATE_EPOCH": EPOCH, "MINERAL_ANALYSIS_LOG": "plain"}
     preview = subprocess.Popen(
-        [*CLI, "preview", "--port", str(port), "--only", "agency:DOE", "--jobs", "1", "--raw-dir", str(raw),
-         "--processed-dir", str(processed), "--reports-dir", str(reports)],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        [
+            *CLI,
+            "preview",
+            "--port",
+            str(port),
+            "--only",
+            "agency:DOE",
+            "--jobs",
+            "1",
+            "--raw-dir",
+            str(raw),
+            "--processed-dir",
+            str(processed),
+            "--reports-dir",
+            str(reports),
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     log: list[str] = []
     threading.Thread(target=lambda: log.extend(iter(preview.stderr.readline, "")), daemon=True).start()
     brief = reports / "agency-doe.html"
@@ -116,14 +136,28 @@ def test_an_edit_rebuilds_the_brief_and_ctrl_c_leaves_nothing(tmp_path):
         assert "<script nonce=" in _get(port, "")  # the index too
 
         # One amount edited: the brief on disk changes, to the bytes of a one-shot build of the edited data.
-        _set_amount(raw / config.RAW_FINANCING, "DOE-03", lambda old: re.sub(r"\d+", lambda m: str(int(m.group()) + 1),
-                                                                            old, count=1))
+        _set_amount(
+            raw / config.RAW_FINANCING,
+            "DOE-03",
+            lambda old: re.sub(r"\d+", lambda m: str(int(m.group()) + 1), old, count=1),
+        )
         second = _wait_for(lambda: brief.read_bytes() != first and brief.read_bytes(), "the brief to change")
         _wait_for(lambda: any("built 1, skipped 0" in line for line in log[-5:]), "the rebuild to finish")
         check = tmp_path / "check"
-        for command in (["data", "--raw-dir", str(raw), "--processed-dir", str(tmp_path / "check-processed")],
-                        ["build", "--only", "agency:DOE", "--processed-dir", str(tmp_path / "check-processed"),
-                         "--reports-dir", str(check), "--jobs", "1"]):
+        for command in (
+            ["data", "--raw-dir", str(raw), "--processed-dir", str(tmp_path / "check-processed")],
+            [
+                "build",
+                "--only",
+                "agency:DOE",
+                "--processed-dir",
+                str(tmp_path / "check-processed"),
+                "--reports-dir",
+                str(check),
+                "--jobs",
+                "1",
+            ],
+        ):
             done = subprocess.run([*CLI, *command], env=env, capture_output=True, text=True, timeout=600)
             assert done.returncode == 0, done.stderr
         assert (check / "agency-doe.html").read_bytes() == brief.read_bytes() == second
@@ -131,8 +165,9 @@ def test_an_edit_rebuilds_the_brief_and_ctrl_c_leaves_nothing(tmp_path):
 
         # Invalid raw data: the error is on the page, the last good brief stays.
         _set_amount(raw / config.RAW_FINANCING, "DOE-03", lambda old: "сколько-то денег")
-        page = _wait_for(lambda: (text := _get(port, "agency-doe.html")) and "preview-error" in text and text,
-                         "the error banner")
+        page = _wait_for(
+            lambda: (text := _get(port, "agency-doe.html")) and "preview-error" in text and text, "the error banner"
+        )
         assert "financing.csv" in page  # the report names the file, line, column and value
         assert brief.read_bytes() == second
     finally:

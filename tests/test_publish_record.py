@@ -21,17 +21,25 @@ def published(tmp_path):
     """A reports folder with two briefs' files, an index and the record a build writes for them."""
     reports = tmp_path / "reports"
     reports.mkdir()
-    files = {"agency-dfc.html": b"<html>dfc</html>\n", "agency-dfc.pdf": b"%PDF-1.7 dfc\n%%EOF\n",
-             "country-kor.html": b"<html>kor</html>\n", "index.html": b"<html>index</html>\n"}
+    files = {
+        "agency-dfc.html": b"<html>dfc</html>\n",
+        "agency-dfc.pdf": b"%PDF-1.7 dfc\n%%EOF\n",
+        "country-kor.html": b"<html>kor</html>\n",
+        "index.html": b"<html>index</html>\n",
+    }
     for name, data in files.items():
         (reports / name).write_bytes(data)
     (reports / "agency-dfc.ipynb").write_text("{}")  # the build's working record, not published
     (reports / "failed").mkdir()
     (reports / "failed" / "country-usa.ipynb").write_text("{}")
-    manifest = {"dataset_version": "v1", "index": {"index.html": record.sha256_bytes(files["index.html"])},
-                "briefs": {slug: {"outputs": {n: record.sha256_bytes(d) for n, d in files.items()
-                                              if n.startswith(slug)}}
-                           for slug in ("agency-dfc", "country-kor")}}
+    manifest = {
+        "dataset_version": "v1",
+        "index": {"index.html": record.sha256_bytes(files["index.html"])},
+        "briefs": {
+            slug: {"outputs": {n: record.sha256_bytes(d) for n, d in files.items() if n.startswith(slug)}}
+            for slug in ("agency-dfc", "country-kor")
+        },
+    }
     assert record.write_record(reports, manifest)
     assert not record.write_record(reports, manifest)  # unchanged: nothing rewritten
     return reports
@@ -50,11 +58,13 @@ def test_a_published_folder_verifies(published, capsys):
 
 
 def test_sha256sum_checks_the_folder(published):
-    result = subprocess.run(["sha256sum", "--strict", "-c", record.SUMS], cwd=published, capture_output=True,
-                            text=True, check=False)
+    result = subprocess.run(
+        ["sha256sum", "--strict", "-c", record.SUMS], cwd=published, capture_output=True, text=True, check=False
+    )
     assert result.returncode == 0, result.stdout + result.stderr
-    assert sorted(result.stdout.splitlines()) == sorted(f"{n}: OK" for n in (
-        "agency-dfc.html", "agency-dfc.pdf", "country-kor.html", "index.html"))
+    assert sorted(result.stdout.splitlines()) == sorted(
+        f"{n}: OK" for n in ("agency-dfc.html", "agency-dfc.pdf", "country-kor.html", "index.html")
+    )
 
 
 def test_verify_names_a_one_byte_change(published, capsys):
@@ -110,9 +120,13 @@ def test_verify_reports_a_damaged_record_without_a_traceback(published, capsys, 
     code, text = _verify(published, capsys)
     assert code == 1
     assert "Traceback" not in text
-    assert {"no sums": "SHA256SUMS is missing", "bad line": "SHA256SUMS line 5 is not",
-            "no manifest": "missing: MANIFEST.json", "bad manifest": "MANIFEST.json is not a readable manifest",
-            "manifest differs": "index.html is recorded differently"}[damage] in text
+    assert {
+        "no sums": "SHA256SUMS is missing",
+        "bad line": "SHA256SUMS line 5 is not",
+        "no manifest": "missing: MANIFEST.json",
+        "bad manifest": "MANIFEST.json is not a readable manifest",
+        "manifest differs": "index.html is recorded differently",
+    }[damage] in text
 
 
 def test_verify_of_a_folder_that_does_not_exist(tmp_path, capsys):
@@ -133,16 +147,23 @@ def _pdf_text(path) -> str:
 def test_another_format_is_exported_without_running_the_brief_again(tmp_path, processed_dir, monkeypatch, capsys):
     reports = tmp_path / "reports"
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "1767225600")  # 2026-01-01 00:00 UTC
-    first = build_briefs(only=["agency:DOE"], formats=("html",), processed_dir=processed_dir, reports_dir=reports,
-                         progress=False, jobs=1)
+    first = build_briefs(
+        only=["agency:DOE"], formats=("html",), processed_dir=processed_dir, reports_dir=reports, progress=False, jobs=1
+    )
     assert [o.status for o in first.outcomes] == ["built"], first.summary()
     assert not (reports / "agency-doe.pdf").exists()
     executed = (reports / "agency-doe.ipynb").read_bytes()
     html = (reports / "agency-doe.html").read_bytes()
 
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "1798761600")  # a year later: a re-run would print 2027
-    second = build_briefs(only=["agency:DOE"], formats=("html", "pdf"), processed_dir=processed_dir,
-                          reports_dir=reports, progress=False, jobs=1)
+    second = build_briefs(
+        only=["agency:DOE"],
+        formats=("html", "pdf"),
+        processed_dir=processed_dir,
+        reports_dir=reports,
+        progress=False,
+        jobs=1,
+    )
     assert [o.status for o in second.outcomes] == ["exported"], second.summary()
     assert "exported 1 (formats only, not re-run)" in second.summary()
     assert (reports / "agency-doe.ipynb").read_bytes() == executed  # not executed again
@@ -170,8 +191,15 @@ def test_a_re_run_with_fewer_formats_leaves_no_output_of_an_older_build(tmp_path
     build_briefs(only=["agency:DOE"], processed_dir=processed_dir, reports_dir=reports, progress=False, jobs=1)
     assert (reports / "agency-doe.pdf").exists()
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "1798761600")
-    result = build_briefs(only=["agency:DOE"], formats=("html",), processed_dir=processed_dir, reports_dir=reports,
-                          progress=False, jobs=1, force=True)
+    result = build_briefs(
+        only=["agency:DOE"],
+        formats=("html",),
+        processed_dir=processed_dir,
+        reports_dir=reports,
+        progress=False,
+        jobs=1,
+        force=True,
+    )
     assert [o.status for o in result.outcomes] == ["built"]
     assert not (reports / "agency-doe.pdf").exists()  # the 2026 PDF went with the 2026 HTML
     assert "2027-01-01 00:00 UTC" in (reports / "agency-doe.html").read_text(encoding="utf-8")
@@ -193,8 +221,9 @@ def test_briefs_and_index_print_the_dataset_version_and_plans_agree(tmp_path, pr
     (processed / "metadata.json").write_text(json.dumps(metadata))
     reports = tmp_path / "reports"
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "1767225600")
-    result = build_briefs(only=["agency:DOE"], formats=("html",), processed_dir=processed, reports_dir=reports,
-                          progress=False, jobs=1)
+    result = build_briefs(
+        only=["agency:DOE"], formats=("html",), processed_dir=processed, reports_dir=reports, progress=False, jobs=1
+    )
     assert not result.failed, result.summary()
     for name in ("agency-doe.html", "index.html"):
         text = (reports / name).read_text(encoding="utf-8")

@@ -59,19 +59,59 @@ def scratch(tmp_path_factory):
 # --- rawio.read_raw_table ------------------------------------------------------------------------------------
 
 HEADER = ",".join(MEMBERSHIP_RAW_COLUMNS)
-PIECES = st.sampled_from([
-    "", " ", ",", ",,", '"', '""', '"a,b"', '"x""y"', "\n", "\r\n", "\r", "#", "# note", "\ufeff", "\x00", "\x1b",
-    "\u202e", "\u00a0", "=cmd|' /C calc'!A0", "+1", "@SUM(A1)", "HOST-01", "PART-99", "США", "Кaзахстан",
-    "host", "ministerial_participant", "001_79e6948ded2d222d.txt", "5", "12;15", "ё", "x" * 2100, "\t", ";",
-])
+PIECES = st.sampled_from(
+    [
+        "",
+        " ",
+        ",",
+        ",,",
+        '"',
+        '""',
+        '"a,b"',
+        '"x""y"',
+        "\n",
+        "\r\n",
+        "\r",
+        "#",
+        "# note",
+        "\ufeff",
+        "\x00",
+        "\x1b",
+        "\u202e",
+        "\u00a0",
+        "=cmd|' /C calc'!A0",
+        "+1",
+        "@SUM(A1)",
+        "HOST-01",
+        "PART-99",
+        "США",
+        "Кaзахстан",
+        "host",
+        "ministerial_participant",
+        "001_79e6948ded2d222d.txt",
+        "5",
+        "12;15",
+        "ё",
+        "x" * 2100,
+        "\t",
+        ";",
+    ]
+)
 CELL_TEXT = st.one_of(PIECES, st.text(max_size=12), st.lists(PIECES, max_size=4).map("".join))
 ROW = st.lists(CELL_TEXT, min_size=0, max_size=8).map(",".join)
 
 
 @st.composite
 def csv_like(draw) -> bytes:
-    header = draw(st.one_of(st.just(HEADER), st.just(HEADER + ",extra"), st.just(HEADER.replace("group,", "")),
-                            st.just(HEADER.upper()), ROW))
+    header = draw(
+        st.one_of(
+            st.just(HEADER),
+            st.just(HEADER + ",extra"),
+            st.just(HEADER.replace("group,", "")),
+            st.just(HEADER.upper()),
+            ROW,
+        )
+    )
     rows = draw(st.lists(ROW, max_size=8))
     ending = draw(st.sampled_from(["\n", "\r\n", "\r", ""]))
     text = ending.join([header, *rows]) + draw(st.sampled_from(["", "\n", "\n\n"]))
@@ -113,8 +153,13 @@ def test_read_raw_table_on_csv_like_input(scratch, data):
 
 
 @settings(max_examples=300, **SETTINGS)
-@given(st.lists(st.lists(CELL_TEXT, min_size=len(MEMBERSHIP_RAW_COLUMNS), max_size=len(MEMBERSHIP_RAW_COLUMNS)),
-                min_size=1, max_size=6))
+@given(
+    st.lists(
+        st.lists(CELL_TEXT, min_size=len(MEMBERSHIP_RAW_COLUMNS), max_size=len(MEMBERSHIP_RAW_COLUMNS)),
+        min_size=1,
+        max_size=6,
+    )
+)
 def test_read_raw_table_reads_back_what_csv_writes(scratch, rows):
     """Any cells written by a CSV writer (quoted as needed) read back unchanged, or are refused for a reason."""
     buffer = io.StringIO(newline="")
@@ -134,11 +179,28 @@ def test_read_raw_table_reads_back_what_csv_writes(scratch, rows):
 
 WORDS = st.one_of(
     st.text(max_size=40),
-    st.sampled_from([alias for agency in AGENCIES.values() for alias in agency.aliases]
-                    + [alias for inst in INSTRUMENTS.values() for alias in inst.aliases]
-                    + [stem for mineral in MINERALS.values() for stem in mineral.stems]
-                    + ["true", "false", "TRUE", " false ", "not stated", ";", "; ;", "2026-02-30", "٢٠٢٥",
-                       "2025-1-5", "2026-02-04\n", "0000", "9999-12-31", "1990", "2100-12-31"]),
+    st.sampled_from(
+        [alias for agency in AGENCIES.values() for alias in agency.aliases]
+        + [alias for inst in INSTRUMENTS.values() for alias in inst.aliases]
+        + [stem for mineral in MINERALS.values() for stem in mineral.stems]
+        + [
+            "true",
+            "false",
+            "TRUE",
+            " false ",
+            "not stated",
+            ";",
+            "; ;",
+            "2026-02-30",
+            "٢٠٢٥",
+            "2025-1-5",
+            "2026-02-04\n",
+            "0000",
+            "9999-12-31",
+            "1990",
+            "2100-12-31",
+        ]
+    ),
 )
 DATE_LIKE = st.text(alphabet=string.digits + "-٠١٢٣٤٥٦٧٨٩０１２ \n", max_size=12)
 
@@ -209,10 +271,39 @@ def test_format_source_never_fails(source_file, paragraphs):
 NASTY_CELLS = st.one_of(
     PIECES,
     st.text(max_size=20),
-    st.sampled_from(["", "true", "false", "EXIM-02", "DFC-01", "EXIM-99", "DOE-01", "$0 млн", "-$5 млн",
-                     "$1 трлн", "$1e400 млрд", "более $1 млрд", "около $14 млрд", "€5 млн", "2025-02-30", "2026-02",
-                     "США; ; Китай", "ZZZ", "Кaзахстан", "меди; алмазов", "not stated", "host", "observer",
-                     "Республика Корея", "Европейская комиссия", "Европейской комиссии", "12;15", "0", "1;1"]),
+    st.sampled_from(
+        [
+            "",
+            "true",
+            "false",
+            "EXIM-02",
+            "DFC-01",
+            "EXIM-99",
+            "DOE-01",
+            "$0 млн",
+            "-$5 млн",
+            "$1 трлн",
+            "$1e400 млрд",
+            "более $1 млрд",
+            "около $14 млрд",
+            "€5 млн",
+            "2025-02-30",
+            "2026-02",
+            "США; ; Китай",
+            "ZZZ",
+            "Кaзахстан",
+            "меди; алмазов",
+            "not stated",
+            "host",
+            "observer",
+            "Республика Корея",
+            "Европейская комиссия",
+            "Европейской комиссии",
+            "12;15",
+            "0",
+            "1;1",
+        ]
+    ),
 )
 
 
@@ -255,17 +346,17 @@ def byte_mutation(draw) -> tuple[str, bytes]:
             data = data[:at] + piece + data[at:]
         elif kind == "delete" and data:
             at = draw(st.integers(0, len(data) - 1))
-            data = data[:at] + data[at + draw(st.integers(1, 40)):]
+            data = data[:at] + data[at + draw(st.integers(1, 40)) :]
         elif kind == "double":
             i = draw(st.integers(0, len(lines) - 1))
-            data = b"\n".join([*lines[: i + 1], lines[i], *lines[i + 1:]])
+            data = b"\n".join([*lines[: i + 1], lines[i], *lines[i + 1 :]])
         elif kind == "swap":
             i, j = draw(st.integers(0, len(lines) - 1)), draw(st.integers(0, len(lines) - 1))
             lines[i], lines[j] = lines[j], lines[i]
             data = b"\n".join(lines)
         elif kind == "drop":
             i = draw(st.integers(0, len(lines) - 1))
-            data = b"\n".join(lines[:i] + lines[i + 1:])
+            data = b"\n".join(lines[:i] + lines[i + 1 :])
         elif kind == "truncate":
             data = data[: draw(st.integers(0, len(data)))]
         elif kind == "encode":
@@ -280,14 +371,17 @@ def _load_mutated(scratch, name: str, data: bytes) -> None:
     files = {**GOOD, name: data}
     for file, content in files.items():
         (folder / file).write_bytes(content)
-    (folder / config.RAW_SOURCES).write_bytes(config.raw_path(config.RAW_SOURCES).read_bytes())  # the registry, unchanged
+    (folder / config.RAW_SOURCES).write_bytes(
+        config.raw_path(config.RAW_SOURCES).read_bytes()
+    )  # the registry, unchanged
     try:
         tables = load_raw(folder)
     except DataValidationError as exc:
         _assert_located(exc.problems, files)
         for problem in exc.problems:
-            assert problem.column is None or problem.column in RAW_COLUMNS[problem.file] \
-                or problem.line == 1, problem  # header problems may name the unknown column found
+            assert problem.column is None or problem.column in RAW_COLUMNS[problem.file] or problem.line == 1, (
+                problem
+            )  # header problems may name the unknown column found
         return
     assume(data != GOOD[name])
     assert list(tables.financing.columns) == list(columns.FINANCING)

@@ -17,15 +17,28 @@ import sys
 from pathlib import Path
 
 import pytest
+from projects import link_environment, tracked_copy
 
 from mineral_analysis import config
-from projects import link_environment, tracked_copy
 
 README = config.PROJECT_ROOT / "README.md"
 SHELL_BLOCKS = ("bash", "sh", "shell", "console")
 # Targets too long, too large or too interactive to run inside the suite; `make -n` proves them here.
-DRY_RUN_TARGETS = {"report", "test", "test-fast", "bench", "lab", "env", "kernel", "system", "format", "lint",
-                   "wheel", "clean", "distclean"}
+DRY_RUN_TARGETS = {
+    "report",
+    "test",
+    "test-fast",
+    "bench",
+    "lab",
+    "env",
+    "kernel",
+    "system",
+    "format",
+    "lint",
+    "wheel",
+    "clean",
+    "distclean",
+}
 RUN_ELSEWHERE = {
     "make report": "test_doors.py::test_readme_cron_line_runs_green_in_a_bare_environment runs it under cron",
     "make wheel": "test_doors.py::test_wheel_in_a_fresh_environment_runs_a_notebook_cell_from_another_folder",
@@ -75,15 +88,20 @@ def test_every_make_target_the_readme_names_exists():
 def project(tmp_path_factory):
     """A fresh copy of the project with its processed tables built, as after `make data`."""
     copy = link_environment(tracked_copy(tmp_path_factory.mktemp("readme") / "mineral-analysis"))
-    result = subprocess.run([sys.executable, "-m", "mineral_analysis.cli", "data"], cwd=copy, capture_output=True,
-                            text=True, timeout=300)
+    result = subprocess.run(
+        [sys.executable, "-m", "mineral_analysis.cli", "data"], cwd=copy, capture_output=True, text=True, timeout=300
+    )
     assert result.returncode == 0, result.stderr
     return copy
 
 
 def run_shown(command: str, project: Path) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PATH": f"{Path(sys.prefix) / 'bin'}:{os.environ['PATH']}", "MINERAL_ANALYSIS_LOG": "plain",
-           "MPLBACKEND": "Agg"}
+    env = {
+        **os.environ,
+        "PATH": f"{Path(sys.prefix) / 'bin'}:{os.environ['PATH']}",
+        "MINERAL_ANALYSIS_LOG": "plain",
+        "MPLBACKEND": "Agg",
+    }
     env.pop(config.ROOT_VARIABLE, None)
     command = command.replace(" DIR ", f" {shlex.quote(str(project))} ")  # the placeholder for a project folder
     words = shlex.split(command)
@@ -92,8 +110,9 @@ def run_shown(command: str, project: Path) -> subprocess.CompletedProcess:
     if words[0] == "source":
         command = f". {shlex.join(words[1:])} && command -v mineral-analysis"
     if words[0] == "sha256sum":
-        return subprocess.run(command, shell=True, cwd=project / "reports", env=env, capture_output=True, text=True,
-                              timeout=600)
+        return subprocess.run(
+            command, shell=True, cwd=project / "reports", env=env, capture_output=True, text=True, timeout=600
+        )
     return subprocess.run(["bash", "-c", command], cwd=project, env=env, capture_output=True, text=True, timeout=900)
 
 

@@ -134,8 +134,9 @@ def test_a_long_word_and_emoji_in_the_data_keep_every_column_on_the_page(hostile
     text = page_text((hostile_reports / "agency-dfc.html").read_text(encoding="utf-8"))
     assert LONG_TITLE in text
     words = pdf_words(hostile_reports / "agency-dfc.pdf")
-    outside = [(page, word[:20], x_max, width) for page, word, x_min, x_max, width in words
-               if x_min < 0 or x_max > width + 0.5]
+    outside = [
+        (page, word[:20], x_max, width) for page, word, x_min, x_max, width in words if x_min < 0 or x_max > width + 0.5
+    ]
     assert not outside, f"text off the page: {outside[:5]}"
     placed = [word for _, word, *_ in words]
     assert "DFC-01" in placed and "DFC-03" in placed  # the items table's ID column is still there

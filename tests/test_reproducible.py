@@ -21,9 +21,9 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from helpers import page_text
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
-from helpers import page_text
 from mineral_analysis import config, export
 
 pytestmark = pytest.mark.slow
@@ -75,8 +75,9 @@ def _env(**changes: str | None) -> dict[str, str]:
 
 
 def _python(script: str, *args: str, env: dict[str, str], cwd: Path | None = None) -> subprocess.CompletedProcess:
-    done = subprocess.run([sys.executable, "-c", script, *args], env=env, cwd=cwd, capture_output=True, text=True,
-                          timeout=300)
+    done = subprocess.run(
+        [sys.executable, "-c", script, *args], env=env, cwd=cwd, capture_output=True, text=True, timeout=300
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     return done
 
@@ -86,8 +87,11 @@ def no_fonts(tmp_path_factory) -> Path:
     """A fontconfig configuration that lists no font at all (a minimal container)."""
     folder = tmp_path_factory.mktemp("no-fonts")
     conf = folder / "fonts.conf"
-    conf.write_text('<?xml version="1.0"?>\n<!DOCTYPE fontconfig SYSTEM "urn:fontconfig:fonts.dtd">\n'
-                    f"<fontconfig><cachedir>{folder / 'cache'}</cachedir></fontconfig>\n", encoding="utf-8")
+    conf.write_text(
+        '<?xml version="1.0"?>\n<!DOCTYPE fontconfig SYSTEM "urn:fontconfig:fonts.dtd">\n'
+        f"<fontconfig><cachedir>{folder / 'cache'}</cachedir></fontconfig>\n",
+        encoding="utf-8",
+    )
     return conf
 
 
@@ -101,11 +105,15 @@ def charts(tmp_path_factory) -> Path:
 def _brief_notebook(charts: Path, *, built_at: str | None) -> nbformat.NotebookNode:
     """An executed brief as the build leaves it: markdown, real chart PNGs, a table, text in three scripts."""
     nb = new_notebook()
-    outputs = [new_output("display_data", data={"image/png": base64.b64encode(png.read_bytes()).decode()})
-               for png in sorted(charts.glob("*.png"))]
-    table = ("<table><thead><tr><th>Item</th><th>Amount</th></tr></thead><tbody>"
-             + "".join(f"<tr><td>Item {i} Кобальт ✅</td><td>${i}.5 bn</td></tr>" for i in range(40))
-             + "</tbody></table>")
+    outputs = [
+        new_output("display_data", data={"image/png": base64.b64encode(png.read_bytes()).decode()})
+        for png in sorted(charts.glob("*.png"))
+    ]
+    table = (
+        "<table><thead><tr><th>Item</th><th>Amount</th></tr></thead><tbody>"
+        + "".join(f"<tr><td>Item {i} Кобальт ✅</td><td>${i}.5 bn</td></tr>" for i in range(40))
+        + "</tbody></table>"
+    )
     nb.cells = [
         new_markdown_cell("## Summary\n\nCobalt — Кобальт — 🚀 and **bold** *italic*."),
         new_code_cell("charts", outputs=outputs),
@@ -155,9 +163,12 @@ def test_charts_are_the_same_bytes_whatever_the_account_and_the_system_fonts(tmp
         "savefig.transparent: True\naxes.prop_cycle: cycler('color', ['00ff00'])\ntimezone: Asia/Tokyo\n"
         "axes.grid: True\ngrid.linewidth: 4\naxes.linewidth: 5\nxtick.labelsize: 20\nytick.color: red\n"
         "patch.force_edgecolor: True\npatch.edgecolor: red\nhatch.color: red\n",
-        encoding="utf-8")
-    for name, env in {"hostile-rc": _env(MPLCONFIGDIR=str(hostile)),
-                      "no-fonts": _env(FONTCONFIG_FILE=str(no_fonts))}.items():
+        encoding="utf-8",
+    )
+    for name, env in {
+        "hostile-rc": _env(MPLCONFIGDIR=str(hostile)),
+        "no-fonts": _env(FONTCONFIG_FILE=str(no_fonts)),
+    }.items():
         folder = tmp_path / name
         folder.mkdir()
         _python(CHART_SCRIPT, str(folder), env=env)
@@ -196,13 +207,36 @@ def test_papermill_then_nbconvert_gives_the_brief_its_title_kind_and_data_versio
     expected_version = version.get("dataset_version") or version["data_version"]
     env = _env(SOURCE_DATE_EPOCH=EPOCH)
     run = subprocess.run(
-        [papermill, str(config.NOTEBOOKS_DIR / "agency.ipynb"), "out.ipynb", "-p", "agency", "DFC",
-         "-p", "processed_dir", str(processed_dir), "-k", "python3", "--no-progress-bar"],
-        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
+        [
+            papermill,
+            str(config.NOTEBOOKS_DIR / "agency.ipynb"),
+            "out.ipynb",
+            "-p",
+            "agency",
+            "DFC",
+            "-p",
+            "processed_dir",
+            str(processed_dir),
+            "-k",
+            "python3",
+            "--no-progress-bar",
+        ],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert run.returncode == 0, run.stderr[-3000:]
     for to, suffix in (("brief_html", ".html"), ("brief_pdf", ".pdf")):
-        done = subprocess.run([jupyter, "nbconvert", "--to", to, "out.ipynb"], cwd=tmp_path, env=env,
-                              capture_output=True, text=True, timeout=600)
+        done = subprocess.run(
+            [jupyter, "nbconvert", "--to", to, "out.ipynb"],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
         assert done.returncode == 0, done.stderr[-3000:]
         assert (tmp_path / f"out{suffix}").stat().st_size > 1000
     text = page_text((tmp_path / "out.html").read_text(encoding="utf-8"))

@@ -43,6 +43,7 @@ def rows(tables):
 
 # --- Sources and citations -----------------------------------------------------------------------------------
 
+
 def test_registry_lists_both_articles():
     sources = load_sources()
     assert sorted(sources) == ["000", "001"]
@@ -87,6 +88,7 @@ def test_several_sources_and_the_conflict_are_exposed(tables, rows):
 
 # --- Binding status -------------------------------------------------------------------------------------------
 
+
 def test_binding_status_has_three_values(tables, rows):
     fin = tables.financing
     assert set(fin["binding_status"]) == {"binding", "not binding", "not stated"}
@@ -95,27 +97,32 @@ def test_binding_status_has_three_values(tables, rows):
     assert rows.loc["DFC-05", "binding_status"] == "not binding"
     numbers = headline_numbers(fin)
     assert numbers["not_stated_usd"] == pytest.approx(565 * M)
-    assert numbers["binding_usd"] + numbers["non_binding_usd"] + numbers["not_stated_usd"] == pytest.approx(numbers["total_usd"])
+    assert numbers["binding_usd"] + numbers["non_binding_usd"] + numbers["not_stated_usd"] == pytest.approx(
+        numbers["total_usd"]
+    )
 
 
 # --- Tiny hand-made frames: analysis and the what-changed text -----------------------------------------------
 
+
 def _tiny() -> pd.DataFrame:
     """Five rows: an item in two countries, a stated total with two parts, an item with no mineral stated."""
-    return pd.DataFrame({
-        "record_id": ["A-01", "A-02", "A-03", "A-04", "B-01"],
-        "agency": ["EXIM", "EXIM", "EXIM", "EXIM", "DFC"],
-        "title": ["two countries", "total", "part 1", "part 2", "no mineral"],
-        "amount_usd": [100.0, 50.0, 20.0, 10.0, 7.0],
-        "counted_usd": [100.0, 20.0, 20.0, 10.0, 7.0],
-        "binding_status": ["binding", "not binding", "not binding", "not binding", "not stated"],
-        "is_binding": [True, False, False, False, False],
-        "is_aggregate": [False, True, False, False, False],
-        "parent_id": ["", "", "A-02", "A-02", ""],
-        "mobilized_usd": [5.0, math.nan, math.nan, math.nan, math.nan],
-        "country_iso3": ["USA;AUS", "", "USA", "", ""],
-        "minerals": ["copper", "not stated", "tin", "tin", "not stated"],
-    })
+    return pd.DataFrame(
+        {
+            "record_id": ["A-01", "A-02", "A-03", "A-04", "B-01"],
+            "agency": ["EXIM", "EXIM", "EXIM", "EXIM", "DFC"],
+            "title": ["two countries", "total", "part 1", "part 2", "no mineral"],
+            "amount_usd": [100.0, 50.0, 20.0, 10.0, 7.0],
+            "counted_usd": [100.0, 20.0, 20.0, 10.0, 7.0],
+            "binding_status": ["binding", "not binding", "not binding", "not binding", "not stated"],
+            "is_binding": [True, False, False, False, False],
+            "is_aggregate": [False, True, False, False, False],
+            "parent_id": ["", "", "A-02", "A-02", ""],
+            "mobilized_usd": [5.0, math.nan, math.nan, math.nan, math.nan],
+            "country_iso3": ["USA;AUS", "", "USA", "", ""],
+            "minerals": ["copper", "not stated", "tin", "tin", "not stated"],
+        }
+    )
 
 
 def test_headline_numbers_on_a_tiny_frame():
@@ -139,13 +146,20 @@ def test_what_changed_text_lists_changes_and_deltas():
     new = old.copy()
     new.loc[new["record_id"] == "B-01", ["amount_usd", "counted_usd"]] = [9.0, 9.0]
     new = new[new["record_id"] != "A-04"]
-    changes = diff_tables({"financing": old, "membership": old.iloc[0:0]},
-                          {"financing": new, "membership": old.iloc[0:0]})
+    changes = diff_tables(
+        {"financing": old, "membership": old.iloc[0:0]}, {"financing": new, "membership": old.iloc[0:0]}
+    )
     assert set(zip(changes["record_id"], changes["change"])) == {("A-04", "removed"), ("B-01", "changed")}
     text = what_changed_text(changes, old, new, "r9", dict(zip(old["record_id"], old["title"])))
-    assert "Since release **r9** (0 added, 1 removed, 1 changed)" in text and "A-04" in text and "amount_usd: 7.00 → 9.00" in text
+    assert (
+        "Since release **r9** (0 added, 1 removed, 1 changed)" in text
+        and "A-04" in text
+        and "amount_usd: 7.00 → 9.00" in text
+    )
     assert "not stated +$2" in text
-    empty = diff_tables({"financing": old, "membership": old.iloc[0:0]}, {"financing": old, "membership": old.iloc[0:0]})
+    empty = diff_tables(
+        {"financing": old, "membership": old.iloc[0:0]}, {"financing": old, "membership": old.iloc[0:0]}
+    )
     assert what_changed_text(empty, old, old, "r9", {}) == "No change since r9."
 
 
@@ -159,6 +173,7 @@ def test_brief_selector_picks_the_same_rows_in_any_version():
 
 
 # --- Releases and changes -------------------------------------------------------------------------------------
+
 
 def test_shipped_releases_oldest_first():
     releases = list_releases()
@@ -226,10 +241,16 @@ def test_dataset_version_and_what_changed_after_an_edit(tmp_path, releases_copy)
     processed = tmp_path / "processed"
     summary = build_processed(processed_dir=processed, releases_dir=releases_copy)
     assert summary["dataset_version"] == "r2-full-article"
-    assert summary["release"] == {"name": "r2-full-article", "date": "2026-02-04",
-                                  "citation": list_releases(releases_copy)[-1].citation}
+    assert summary["release"] == {
+        "name": "r2-full-article",
+        "date": "2026-02-04",
+        "citation": list_releases(releases_copy)[-1].citation,
+    }
     first = what_changed("agency", "DOE", processed, releases_copy)  # data = r2: compared with r1
-    assert first.startswith("Since release **r1-preview** (7 added, 0 removed, 0 changed)") and "**DOE-01** Rare-earth demonstration facility: added" in first
+    assert (
+        first.startswith("Since release **r1-preview** (7 added, 0 removed, 0 changed)")
+        and "**DOE-01** Rare-earth demonstration facility: added" in first
+    )
     raw = tmp_path / "raw"
     shutil.copytree(config.RAW_DIR, raw)
     path = raw / "financing.csv"
@@ -244,6 +265,7 @@ def test_dataset_version_and_what_changed_after_an_edit(tmp_path, releases_copy)
 
 
 # --- Cleaning fixes from the review ---------------------------------------------------------------------------
+
 
 def test_review_fixes_in_the_data(rows):
     assert rows.loc["DFC-06", "country_iso3"] == "" and "Saudi Arabia" in rows.loc["DFC-06", "note"]
@@ -265,8 +287,17 @@ def test_as_written_cells_hold_the_source_words():
             assert piece.lower().replace("ё", "е") in text.replace("ё", "е"), (rid, piece)
 
 
-@pytest.mark.parametrize(("name", "code"), [("в Казахстане", "KAZ"), ("с Мексикой", "MEX"), ("Korea, Rep.", "KOR"),
-                                            ("Cook Is.", "COK"), ("Congo, Dem. Rep.", "COD"), ("St. Lucia", "LCA")])
+@pytest.mark.parametrize(
+    ("name", "code"),
+    [
+        ("в Казахстане", "KAZ"),
+        ("с Мексикой", "MEX"),
+        ("Korea, Rep.", "KOR"),
+        ("Cook Is.", "COK"),
+        ("Congo, Dem. Rep.", "COD"),
+        ("St. Lucia", "LCA"),
+    ],
+)
 def test_names_with_prepositions_and_world_bank_spellings(name, code):
     assert resolve_country(name) == code
 
@@ -286,6 +317,7 @@ def test_ambiguous_comma_names_both_readings():
 
 
 # --- Processed-table contract ---------------------------------------------------------------------------------
+
 
 def test_contract_refuses_counted_above_amount(tables):
     bad = tables.financing.copy()

@@ -75,8 +75,17 @@ def test_analyst_workflow_on_a_synthetic_third_release(project: Path):
     # 1. Register the source.
     with open(raw / "sources.csv", "a", encoding="utf-8", newline="") as handle:
         csv.writer(handle, lineterminator="\n").writerow(
-            ["002", SYNTHETIC_SOURCE, "Synthetic follow-up used by the workflow test", "the test suite",
-             "2026-03-01", "as stated: written for the test", "en", digest])
+            [
+                "002",
+                SYNTHETIC_SOURCE,
+                "Synthetic follow-up used by the workflow test",
+                "the test suite",
+                "2026-03-01",
+                "as stated: written for the test",
+                "en",
+                digest,
+            ]
+        )
 
     # 2. One amount changed, one record added, one removed.
     def edit(header, body):
@@ -113,8 +122,11 @@ def test_analyst_workflow_on_a_synthetic_third_release(project: Path):
     done = _run(project, "changes", "--since", "r2-full-article", "--format", "csv")
     assert done.returncode == 0, done.stderr
     changes = list(csv.DictReader(io.StringIO(done.stdout)))
-    assert {(r["record_id"], r["change"]) for r in changes} == {("DOE-08", "added"), ("DOS-01", "removed"),
-                                                                ("DOE-01", "changed")}
+    assert {(r["record_id"], r["change"]) for r in changes} == {
+        ("DOE-08", "added"),
+        ("DOS-01", "removed"),
+        ("DOE-01", "changed"),
+    }
     fields = {r["field"]: (r["old"], r["new"]) for r in changes if r["record_id"] == "DOE-01"}
     assert fields["amount_as_written"] == ("$134 млн", "$143 млн")
     assert fields["amount_usd"] == ("134000000.00", "143000000.00") and "source_count" in fields

@@ -54,7 +54,7 @@ import pycountry
 
 from mineral_analysis.vocab import NOT_STATED, QUALIFIERS
 
-__all__ = ["AmountError", "ParsedAmount", "parse_amount", "format_usd"]
+__all__ = ["AmountError", "ParsedAmount", "format_usd", "parse_amount"]
 
 
 class AmountError(ValueError):
@@ -82,14 +82,55 @@ EXAMPLES = "'$1.3 млрд', 'до $700 млн', '$1,25 млрд' or 'более
 # ---------------------------------------------------------------------------------------------------
 
 QUALIFIER_WORDS: dict[str, tuple[str, ...]] = {
-    "up to": ("до", "вплоть до", "не более", "не более чем", "не больше", "не свыше", "максимум",
-              "up to", "at most", "no more than", "not more than"),
-    "more than": ("более", "более чем", "свыше", "больше", "больше чем", "не менее", "не меньше",
-                  "как минимум", "минимум", "more than", "over", "above", "in excess of", "at least",
-                  "upwards of"),
-    "about": ("около", "примерно", "приблизительно", "порядка", "почти", "ориентировочно", "ок.",
-              "about", "approximately", "approx.", "approx", "around", "roughly", "nearly", "almost",
-              "~", "≈"),
+    "up to": (
+        "до",
+        "вплоть до",
+        "не более",
+        "не более чем",
+        "не больше",
+        "не свыше",
+        "максимум",
+        "up to",
+        "at most",
+        "no more than",
+        "not more than",
+    ),
+    "more than": (
+        "более",
+        "более чем",
+        "свыше",
+        "больше",
+        "больше чем",
+        "не менее",
+        "не меньше",
+        "как минимум",
+        "минимум",
+        "more than",
+        "over",
+        "above",
+        "in excess of",
+        "at least",
+        "upwards of",
+    ),
+    "about": (
+        "около",
+        "примерно",
+        "приблизительно",
+        "порядка",
+        "почти",
+        "ориентировочно",
+        "ок.",
+        "about",
+        "approximately",
+        "approx.",
+        "approx",
+        "around",
+        "roughly",
+        "nearly",
+        "almost",
+        "~",
+        "≈",
+    ),
 }
 
 _RU_CASES = r"(?:ов|ами|ах|ам|ом|а|у|е|ы)?"
@@ -124,19 +165,26 @@ _END = r"(?![a-zа-я0-9])"  # a word ends here
 _WORD_BEFORE = r"(?<![a-zа-я0-9])"
 
 _RU_DOLLAR = rf"(?:долл\.|долл{_END}|доллар{_RU_CASES}{_END})"
-_USD_WORD = (rf"(?:(?:американск(?:их|ого|ий|ие|им|ими|ом)\s+)?{_RU_DOLLAR}(?:\s*сша{_END})?"
-             rf"|(?:(?:us|u\.s\.)\s+)?dollars?{_END}(?:\s*(?:us|u\.s\.|usa){_END})?)")
+_USD_WORD = (
+    rf"(?:(?:американск(?:их|ого|ий|ие|им|ими|ом)\s+)?{_RU_DOLLAR}(?:\s*сша{_END})?"
+    rf"|(?:(?:us|u\.s\.)\s+)?dollars?{_END}(?:\s*(?:us|u\.s\.|usa){_END})?)"
+)
 _CURRENCY_PREFIX_RE = re.compile(r"(?:us\s?\$|u\.s\.\s?\$|\$|usd(?![a-zа-я]))\s*")
 _CURRENCY_SUFFIX_RE = re.compile(rf"\s*(?:us\s?\$|\$|usd{_END}|{_USD_WORD})")
 
 _QUALIFIER_OF = {w: q for q, words in QUALIFIER_WORDS.items() for w in words}
 _QUALIFIER_RE = re.compile(
-    "(" + "|".join(re.escape(w) + ("" if not w[-1].isalpha() else _END)
-                   for w in sorted(_QUALIFIER_OF, key=len, reverse=True)) + r")\s*")
+    "("
+    + "|".join(
+        re.escape(w) + ("" if not w[-1].isalpha() else _END) for w in sorted(_QUALIFIER_OF, key=len, reverse=True)
+    )
+    + r")\s*"
+)
 _NUMBER_RE = re.compile(r"[0-9]{1,3}(?: [0-9]{3})+(?:[.,][0-9]+)?(?![0-9])|[0-9]+(?:[.,][0-9]+)*")
 _NUMBER_WORD_RE = re.compile(
     "(" + "|".join(re.escape(w) for w in sorted(NUMBER_WORDS, key=len, reverse=True)) + rf"){_END}\s*"
-    r"|(пол)-?(?=милл|трил|тыс)")
+    r"|(пол)-?(?=милл|трил|тыс)"
+)
 _SCALE_RE = re.compile(r"\s*(?:" + "|".join(f"(?P<e{exp}>(?:{pat}){_END})" for exp, pat in SCALES) + ")")
 _NEGATIVE_RE = re.compile(rf"(?:-|минус{_END}|minus{_END})")
 _LEADING_WORD_RE = re.compile(r"[a-zа-я]+(?:[ .-]+[a-zа-я]+)?")
@@ -144,8 +192,18 @@ _AMOUNT_HINT_RE = re.compile(r"[0-9$]|млн|млрд|тыс|трлн|милли
 
 _SPACES_RE = re.compile(r"\s+")
 _INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"))
-_LOOKALIKES = {ord("＄"): "$", ord("﹩"): "$", ord("ё"): "е", ord("−"): "-", ord("–"): "-", ord("—"): "-",
-               ord("‒"): "-", ord("―"): "-", ord("‐"): "-", ord("‑"): "-"}
+_LOOKALIKES = {
+    ord("＄"): "$",
+    ord("﹩"): "$",
+    ord("ё"): "е",
+    ord("−"): "-",
+    ord("–"): "-",
+    ord("—"): "-",
+    ord("‒"): "-",
+    ord("―"): "-",
+    ord("‐"): "-",
+    ord("‑"): "-",
+}
 
 # Other currencies, recognised so that the error can name them.
 _FOREIGN: tuple[tuple[str, str], ...] = (
@@ -163,8 +221,11 @@ _FOREIGN: tuple[tuple[str, str], ...] = (
     ("Swiss franc (CHF)", rf"{_WORD_BEFORE}(?:франк[а-я]*|francs?){_END}"),
     ("a currency other than the US dollar", r"[₫₱₦฿₣₿₲₵₡₭₮₼₾]"),
     ("a non-US dollar", rf"{_WORD_BEFORE}(?!американск)[а-я]{{1,30}}(?:ск|цк)(?:их|ого|ий|ие|им|ими|ом)\s+доллар"),
-    ("a non-US dollar", rf"{_WORD_BEFORE}(?:canadian|australian|hong kong|singapore|new zealand|taiwan|"
-                        rf"new taiwan|zimbabwe|jamaican|namibian|fijian|brunei|east caribbean)\s+dollars?{_END}"),
+    (
+        "a non-US dollar",
+        rf"{_WORD_BEFORE}(?:canadian|australian|hong kong|singapore|new zealand|taiwan|"
+        rf"new taiwan|zimbabwe|jamaican|namibian|fijian|brunei|east caribbean)\s+dollars?{_END}",
+    ),
     ("a non-US dollar", r"(?<![a-z.])(?!us\$)[a-z]{1,3}\$"),
 )
 _FOREIGN_RE = [(label, re.compile(pattern)) for label, pattern in _FOREIGN]
@@ -187,12 +248,16 @@ def _reject_foreign_currency(original: str, norm: str) -> None:
     for label, pattern in _FOREIGN_RE:
         found = pattern.search(norm)
         if found:
-            raise AmountError(f"amount {original!r} is in {label} ({found.group().strip()!r}); only US dollars "
-                              f"are supported: write $, US$, USD or 'долларов'")
+            raise AmountError(
+                f"amount {original!r} is in {label} ({found.group().strip()!r}); only US dollars "
+                f"are supported: write $, US$, USD or 'долларов'"
+            )
     for code in _UPPER_CODE_RE.findall(original):
         if code != "USD" and code in _ISO_CURRENCIES:
-            raise AmountError(f"amount {original!r} is in {_ISO_CURRENCIES[code]} ({code}); only US dollars "
-                              f"are supported: write $, US$, USD or 'долларов'")
+            raise AmountError(
+                f"amount {original!r} is in {_ISO_CURRENCIES[code]} ({code}); only US dollars "
+                f"are supported: write $, US$, USD or 'долларов'"
+            )
 
 
 def _group_ok(groups: list[str]) -> bool:
@@ -203,9 +268,12 @@ def _group_ok(groups: list[str]) -> bool:
 
 def _parse_digits(token: str, original: str) -> Decimal:
     """Read a digit string under the comma rule of the module docstring."""
+
     def bad() -> AmountError:
-        return AmountError(f"cannot read the number {token!r} in {original!r}: use one decimal mark "
-                           f"('1,25' or '1.25') and thousands groups of three ('1,250' or '1 250')")
+        return AmountError(
+            f"cannot read the number {token!r} in {original!r}: use one decimal mark "
+            f"('1,25' or '1.25') and thousands groups of three ('1,250' or '1 250')"
+        )
 
     if " " in token:  # space-grouped thousands, then an optional decimal mark of either kind
         integer, _, fraction = token.replace(",", ".").partition(".")
@@ -299,26 +367,36 @@ def _parse_amount_general(text: str) -> ParsedAmount:
         whole, fraction = digits.split(",")
         as_decimal = format_usd(float(Decimal(f"{whole}.{fraction}").scaleb(exponent)))
         as_thousands = format_usd(float(Decimal(whole + fraction).scaleb(exponent)))
-        raise AmountError(f"amount {text!r} is ambiguous: the comma reads as a decimal mark ({as_decimal}) or as a "
-                          f"thousands separator ({as_thousands}); write '{whole}.{fraction}' or '{whole}{fraction}' "
-                          "as the source means it, and say which in the note")
+        raise AmountError(
+            f"amount {text!r} is ambiguous: the comma reads as a decimal mark ({as_decimal}) or as a "
+            f"thousands separator ({as_thousands}); write '{whole}.{fraction}' or '{whole}{fraction}' "
+            "as the source means it, and say which in the note"
+        )
 
     if number is None and exponent is None:
         word = _LEADING_WORD_RE.match(s, pos)
         if word and _AMOUNT_HINT_RE.search(s, word.end()):
-            raise AmountError(f"unknown qualifier {word.group()!r} in {text!r}: valid qualifiers are "
-                              f"{_valid_qualifiers()}; 'less than' and ranges are not supported")
-        raise AmountError(f"no amount found in {text!r}: write a number with a scale and the currency, "
-                          f"such as {EXAMPLES}")
+            raise AmountError(
+                f"unknown qualifier {word.group()!r} in {text!r}: valid qualifiers are "
+                f"{_valid_qualifiers()}; 'less than' and ranges are not supported"
+            )
+        raise AmountError(
+            f"no amount found in {text!r}: write a number with a scale and the currency, such as {EXAMPLES}"
+        )
     if rest:
-        raise AmountError(f"unexpected text {rest!r} after the amount in {text!r}: write one amount such as "
-                          f"{EXAMPLES} (ranges and comments are not supported)")
+        raise AmountError(
+            f"unexpected text {rest!r} after the amount in {text!r}: write one amount such as "
+            f"{EXAMPLES} (ranges and comments are not supported)"
+        )
     if needs_scale and exponent is None:
-        raise AmountError(f"amount {text!r} uses a number word that needs a scale word after it "
-                          f"('a billion', 'полмиллиарда')")
+        raise AmountError(
+            f"amount {text!r} uses a number word that needs a scale word after it ('a billion', 'полмиллиарда')"
+        )
     if not currency:
-        raise AmountError(f"amount {text!r} names no currency: write $, US$, USD or 'долларов' "
-                          f"(only US dollars are supported, and none is assumed)")
+        raise AmountError(
+            f"amount {text!r} names no currency: write $, US$, USD or 'долларов' "
+            f"(only US dollars are supported, and none is assumed)"
+        )
 
     with localcontext() as ctx:
         ctx.prec = 60
@@ -335,8 +413,13 @@ def _parse_amount_general(text: str) -> ParsedAmount:
 # ---------------------------------------------------------------------------------------------------
 
 # (unit, power of ten, keep ".0"): billions and trillions always show one decimal, smaller units drop ".0".
-_UNITS: tuple[tuple[str, int, bool], ...] = (("", 0, False), (" k", 3, False), (" m", 6, False),
-                                             (" bn", 9, True), (" tn", 12, True))
+_UNITS: tuple[tuple[str, int, bool], ...] = (
+    ("", 0, False),
+    (" k", 3, False),
+    (" m", 6, False),
+    (" bn", 9, True),
+    (" tn", 12, True),
+)
 
 
 def format_usd(value: float | None) -> str:
@@ -362,7 +445,7 @@ def format_usd(value: float | None) -> str:
     exact = Decimal(repr(abs(number)))  # the shortest decimal that reads back as this float
     with localcontext() as ctx:
         ctx.prec = 400  # room for every float up to 1.8e308 with one decimal
-        for unit, power, keep_zero in _UNITS:  # the smallest unit that shows less than 1000 (else the last)
+        for unit, power, keep_zero in _UNITS:  # noqa: B007 - the unit found is used after the loop
             shown = exact.scaleb(-power).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
             if shown < 1000:
                 break

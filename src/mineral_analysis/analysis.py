@@ -14,8 +14,15 @@ from .vocab import AGENCIES, BINDING, GROUP_SHORT, GROUPS, NOT_BINDING, NOT_STAT
 LOCATION_NOT_STATED = "Location not stated"
 
 # The most specific role first: a country's "primary role" on a map is the first of these it holds.
-ROLE_PRIORITY = ("host", "forge_chair", "forge_member", "bilateral_framework", "trade_action_plan",
-                 "strategic_partnership", "ministerial_participant")
+ROLE_PRIORITY = (
+    "host",
+    "forge_chair",
+    "forge_member",
+    "bilateral_framework",
+    "trade_action_plan",
+    "strategic_partnership",
+    "ministerial_participant",
+)
 
 
 # The three parts of every total, in display order, with the key each carries in summaries.
@@ -33,7 +40,7 @@ def headline_numbers(financing: pd.DataFrame) -> dict[str, float]:
         "total_usd": float(counted.sum()),
         **{key: float(counted[status == part].sum()) for part, key in BINDING_PARTS.items()},
         "mobilized_usd": float(financing["mobilized_usd"].fillna(0.0).sum()),
-        "items": int(len(financing)),
+        "items": len(financing),
         "items_with_amount": int(financing["amount_usd"].notna().sum()),
         "items_without_amount": int(financing["amount_usd"].isna().sum()),
         "aggregates": int(financing["is_aggregate"].sum()),
@@ -66,17 +73,22 @@ def _split_binding(frame: pd.DataFrame, key: str) -> pd.DataFrame:
     grouped = counted.groupby(key, sort=False)
     sizes = grouped.size()
     sums = counted.groupby([key, "binding_status"], sort=False)["counted"].sum()
-    table = pd.DataFrame({
-        column: sums.xs(part, level="binding_status").reindex(sizes.index, fill_value=0.0)
-        if part in sums.index.get_level_values("binding_status") else pd.Series(0.0, index=sizes.index)
-        for part, column in BINDING_PARTS.items()
-    }, index=sizes.index)
+    table = pd.DataFrame(
+        {
+            column: sums.xs(part, level="binding_status").reindex(sizes.index, fill_value=0.0)
+            if part in sums.index.get_level_values("binding_status")
+            else pd.Series(0.0, index=sizes.index)
+            for part, column in BINDING_PARTS.items()
+        },
+        index=sizes.index,
+    )
     table["mobilized_usd"] = grouped["mobilized"].sum()
     table["items"] = grouped.size()
     table["total_usd"] = table[list(BINDING_PARTS.values())].sum(axis=1)
     table.index.name = key
-    return table.reset_index().sort_values(["total_usd", "items", key], ascending=[False, False, True],
-                                           ignore_index=True)
+    return table.reset_index().sort_values(
+        ["total_usd", "items", key], ascending=[False, False, True], ignore_index=True
+    )
 
 
 def funding_summary(financing: pd.DataFrame, by: str = "agency") -> pd.DataFrame:
@@ -156,22 +168,26 @@ def items_table(financing: pd.DataFrame) -> pd.DataFrame:
         return text
 
     ordered = financing.sort_values(["agency", "record_id"])
-    return pd.DataFrame({
-        "ID": ordered["record_id"],
-        "Agency": ordered["agency"],
-        "Item": ordered["title"],
-        "Amount": ordered.apply(amount, axis=1),
-        "Instrument": ordered["instrument_label"],
-        "Binding": ordered["binding_status"],
-        "Mobilised": ordered["mobilized_usd"].map(lambda v: "" if pd.isna(v) else format_usd(v)),
-        "Announced": ordered["announced"],
-        "Location": [", ".join(x for x in (c.replace(";", ", "), s.replace(";", ", ")) if x) or NOT_STATED
-                     for c, s in zip(ordered["country_names"], ordered["subnational"])],
-        "Minerals": ordered["minerals"].str.replace(";", ", "),
-        "Source": ordered["source"],
-        "Sources": ordered["source_count"],
-        "Conflict": ordered["conflict"],
-    }).reset_index(drop=True)
+    return pd.DataFrame(
+        {
+            "ID": ordered["record_id"],
+            "Agency": ordered["agency"],
+            "Item": ordered["title"],
+            "Amount": ordered.apply(amount, axis=1),
+            "Instrument": ordered["instrument_label"],
+            "Binding": ordered["binding_status"],
+            "Mobilised": ordered["mobilized_usd"].map(lambda v: "" if pd.isna(v) else format_usd(v)),
+            "Announced": ordered["announced"],
+            "Location": [
+                ", ".join(x for x in (c.replace(";", ", "), s.replace(";", ", ")) if x) or NOT_STATED
+                for c, s in zip(ordered["country_names"], ordered["subnational"])
+            ],
+            "Minerals": ordered["minerals"].str.replace(";", ", "),
+            "Source": ordered["source"],
+            "Sources": ordered["source_count"],
+            "Conflict": ordered["conflict"],
+        }
+    ).reset_index(drop=True)
 
 
 def share_text(part: float, whole: float) -> str:

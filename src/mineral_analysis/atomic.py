@@ -173,8 +173,10 @@ def _put_back(done: list[Path], backups: Mapping[Path, Path | None], cause: OSEr
         except OSError:
             stuck.append(path.name)
     if stuck:
-        raise PartialReplaceError(f"{cause}; and {', '.join(sorted(stuck))} could not be put back, so they are "
-                                  "the new version while the others are the old one") from cause
+        raise PartialReplaceError(
+            f"{cause}; and {', '.join(sorted(stuck))} could not be put back, so they are "
+            "the new version while the others are the old one"
+        ) from cause
 
 
 def remove_stale_temporaries(folder: Path) -> int:
@@ -226,8 +228,9 @@ def replace_folder_atomic(folder: Path, files: Mapping[str, bytes]) -> list[str]
     if folder.is_symlink():
         raise OSError(f"{folder} is a symbolic link; refusing to replace what it points to (make it a real folder)")
     folder.mkdir(parents=True, exist_ok=True)
-    changed = sorted(name for name, data in files.items()
-                     if not ((folder / name).is_file() and (folder / name).read_bytes() == data))
+    changed = sorted(
+        name for name, data in files.items() if not ((folder / name).is_file() and (folder / name).read_bytes() == data)
+    )
     remove_stale_folders(folder.parent, folder.name)
     if not changed:
         return []

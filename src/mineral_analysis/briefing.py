@@ -80,19 +80,23 @@ class Tables:
     @cached_property
     def _groups(self) -> dict[str, dict]:
         """Row positions per value: in ``financing`` by agency, in the exploded tables by country and mineral."""
-        return {"agency": self.financing.groupby("agency", sort=False).indices,
-                "country": self.by_country.groupby("country", sort=False).indices,
-                "mineral": self.by_mineral.groupby("mineral", sort=False).indices}
+        return {
+            "agency": self.financing.groupby("agency", sort=False).indices,
+            "country": self.by_country.groupby("country", sort=False).indices,
+            "mineral": self.by_mineral.groupby("mineral", sort=False).indices,
+        }
 
     def valid_keys(self) -> dict[str, list[str]]:
         """The values each kind of brief accepts: agencies, countries (participants and project locations) and
         minerals present in the data, in the vocabulary's order (countries alphabetical)."""
         groups = self._groups
         countries = set(self.membership["iso3"]) | {c for c in groups["country"] if c}
-        return {"overview": [""],
-                "agency": [code for code in AGENCIES if code in groups["agency"]],
-                "country": sorted(countries),
-                "mineral": [m for m in MINERALS if m in groups["mineral"] and m != NOT_STATED]}
+        return {
+            "overview": [""],
+            "agency": [code for code in AGENCIES if code in groups["agency"]],
+            "country": sorted(countries),
+            "mineral": [m for m in MINERALS if m in groups["mineral"] and m != NOT_STATED],
+        }
 
     def resolve(self, kind: str, value: str | None) -> str:
         """``value`` as the canonical key of a ``kind`` brief; ParameterError listing the valid values if none."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .briefing import KINDS, Tables  # noqa: F401
+from .briefing import KINDS, Tables
 from .publish.catalogue import (  # noqa: F401
     Brief,
     all_briefs,

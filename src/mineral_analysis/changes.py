@@ -20,8 +20,15 @@ from .releases import TABLES, get_release, latest_release, list_releases, read_r
 
 CHANGE_COLUMNS = ["record_id", "change", "field", "old", "new"]
 # Labels derived one-to-one from another column: a change shows in that column, so these would only repeat it.
-DERIVED_LABELS = {"agency_name", "instrument_label", "country_names", "announced_date", "announced_precision",
-                  "group_label", "name"}
+DERIVED_LABELS = {
+    "agency_name",
+    "instrument_label",
+    "country_names",
+    "announced_date",
+    "announced_precision",
+    "group_label",
+    "name",
+}
 MAX_LISTED = 25  # records listed in a brief's "What changed"; the command line lists every one
 DELTA_KEYS = ("total_usd", *BINDING_PARTS.values(), "mobilized_usd")
 Snapshot = dict[str, pd.DataFrame]
@@ -33,8 +40,9 @@ def current_tables(processed_dir: Path | None = None) -> Snapshot:
     for table in TABLES:
         path = config.processed_path(f"{table}.csv", processed_dir)
         if not path.is_file():
-            raise FileNotFoundError(f"{path.name} is missing from the processed-data folder; run "
-                                    "`mineral-analysis data` first")
+            raise FileNotFoundError(
+                f"{path.name} is missing from the processed-data folder; run `mineral-analysis data` first"
+            )
         tables[table] = read_table_csv(path.read_bytes(), table)
     return tables
 
@@ -84,8 +92,13 @@ def total_deltas(old: pd.DataFrame, new: pd.DataFrame) -> pd.DataFrame:
     for agency in [*agencies, "All"]:
         pick = (lambda f: f) if agency == "All" else (lambda f, a=agency: f[f["agency"] == a])
         before, after = headline_numbers(pick(old)), headline_numbers(pick(new))
-        rows.append({"agency": agency, **{f"{k}_delta": after[k] - before[k] for k in DELTA_KEYS},
-                     **{f"{k}_new": after[k] for k in DELTA_KEYS}})
+        rows.append(
+            {
+                "agency": agency,
+                **{f"{k}_delta": after[k] - before[k] for k in DELTA_KEYS},
+                **{f"{k}_new": after[k] for k in DELTA_KEYS},
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -98,8 +111,14 @@ def format_changes(changes: pd.DataFrame, deltas: pd.DataFrame, fmt: str = "tabl
     if fmt == "csv":
         return changes.to_csv(index=False, lineterminator="\n")
     if fmt == "json":
-        return json.dumps({"changes": changes.to_dict("records"),
-                           "total_deltas": deltas.to_dict("records")}, indent=2, ensure_ascii=False) + "\n"
+        return (
+            json.dumps(
+                {"changes": changes.to_dict("records"), "total_deltas": deltas.to_dict("records")},
+                indent=2,
+                ensure_ascii=False,
+            )
+            + "\n"
+        )
     if fmt != "table":
         raise ValueError(f"format must be table, csv or json, not {fmt!r}")
     lines = []
@@ -109,19 +128,23 @@ def format_changes(changes: pd.DataFrame, deltas: pd.DataFrame, fmt: str = "tabl
         else:
             lines.append(f"{row.record_id:<10} {row.change}")
     counts = changes.drop_duplicates(["record_id", "change"])["change"].value_counts()
-    lines.append(f"{counts.get('added', 0)} added, {counts.get('removed', 0)} removed, "
-                 f"{counts.get('changed', 0)} changed")
+    lines.append(
+        f"{counts.get('added', 0)} added, {counts.get('removed', 0)} removed, {counts.get('changed', 0)} changed"
+    )
     lines.append("")
     lines.append("Totals' deltas by agency (total; binding / not binding / not stated; mobilised apart):")
     for row in deltas.to_dict("records"):
         parts = " / ".join(_signed(row[f"{k}_delta"]) for k in BINDING_PARTS.values())
-        lines.append(f"  {row['agency']:<5} total {_signed(row['total_usd_delta'])} (now {format_usd(row['total_usd_new'])}); "
-                     f"{parts}; mobilised {_signed(row['mobilized_usd_delta'])}")
+        lines.append(
+            f"  {row['agency']:<5} total {_signed(row['total_usd_delta'])} (now {format_usd(row['total_usd_new'])}); "
+            f"{parts}; mobilised {_signed(row['mobilized_usd_delta'])}"
+        )
     return "\n".join(lines) + "\n"
 
 
-def changes_between(since: str, until: str | None = None, processed_dir: Path | None = None,
-                    releases_dir: Path | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+def changes_between(
+    since: str, until: str | None = None, processed_dir: Path | None = None, releases_dir: Path | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(changes, totals' deltas) from release ``since`` to release ``until`` or the current processed data."""
     get_release(since, releases_dir)
     if until is not None:
@@ -133,11 +156,13 @@ def changes_between(since: str, until: str | None = None, processed_dir: Path | 
 
 # --- "What changed" in a brief --------------------------------------------------------------------------------
 
+
 def brief_selector(kind: str, value: str = "") -> Callable[[str, pd.DataFrame], pd.DataFrame]:
     """The rows of a table (``financing`` or ``membership``) that belong to a brief: the same rule for any version.
 
     ``kind`` is overview, agency (value: code), country (value: ISO3) or mineral (value: canonical name).
     """
+
     def select(table: str, frame: pd.DataFrame) -> pd.DataFrame:
         if kind == "overview":
             return frame
@@ -150,16 +175,23 @@ def brief_selector(kind: str, value: str = "") -> Callable[[str, pd.DataFrame], 
             mask = [value in str(cell).split(";") for cell in frame[column]]
             return frame.loc[pd.Series(mask, index=frame.index, dtype=bool)]
         raise ValueError(f"kind must be overview, agency, country or mineral, not {kind!r}")
+
     return select
 
 
-def comparison_base(processed_dir: Path | None = None, releases_dir: Path | None = None) -> tuple[str | None, str | None]:
+def comparison_base(
+    processed_dir: Path | None = None, releases_dir: Path | None = None
+) -> tuple[str | None, str | None]:
     """(baseline release, label of the current data) for "What changed".
 
     When the data equal the latest release, the baseline is the release before it; otherwise the latest one.
     """
     metadata_path = config.processed_path("metadata.json", processed_dir)
-    version = json.loads(metadata_path.read_text(encoding="utf-8")).get("dataset_version") if metadata_path.is_file() else None
+    version = (
+        json.loads(metadata_path.read_text(encoding="utf-8")).get("dataset_version")
+        if metadata_path.is_file()
+        else None
+    )
     releases = list_releases(releases_dir)
     if not releases:
         return None, version
@@ -169,8 +201,9 @@ def comparison_base(processed_dir: Path | None = None, releases_dir: Path | None
     return latest.name, version or f"{latest.name} + unreleased changes"
 
 
-def what_changed_text(changes: pd.DataFrame, old: pd.DataFrame, new: pd.DataFrame, since: str,
-                      titles: dict[str, str]) -> str:
+def what_changed_text(
+    changes: pd.DataFrame, old: pd.DataFrame, new: pd.DataFrame, since: str, titles: dict[str, str]
+) -> str:
     """Markdown: the brief's changes since ``since`` with the deltas of its totals, or "No change since ...".
 
     ``old``/``new`` are the brief's financing rows in each version; ``titles`` names records for the reader.
@@ -187,30 +220,45 @@ def what_changed_text(changes: pd.DataFrame, old: pd.DataFrame, new: pd.DataFram
         kind = group["change"].iat[0]
         title = esc(titles.get(rid, ""))
         if kind == "changed":
-            fields = "; ".join(f"{esc(r.field)}: {esc(r.old) or '(empty)'} → {esc(r.new) or '(empty)'}"
-                               for r in group.itertuples(index=False))
+            fields = "; ".join(
+                f"{esc(r.field)}: {esc(r.old) or '(empty)'} → {esc(r.new) or '(empty)'}"
+                for r in group.itertuples(index=False)
+            )
             lines.append(f"- **{esc(rid)}** {title}: changed ({fields})")
         else:
             lines.append(f"- **{esc(rid)}** {title}: {kind}")
     if len(groups) > MAX_LISTED:
-        lines.append(f"- … and {len(groups) - MAX_LISTED} more records (`mineral-analysis changes --since "
-                     f"{esc(since)}` lists them all)")
+        lines.append(
+            f"- … and {len(groups) - MAX_LISTED} more records (`mineral-analysis changes --since "
+            f"{esc(since)}` lists them all)"
+        )
     before, after = headline_numbers(old), headline_numbers(new)
-    deltas = ", ".join(f"{label} {_signed(after[key] - before[key])}" for label, key in
-                       (("total", "total_usd"), ("binding", "binding_usd"), ("not binding", "non_binding_usd"),
-                        ("not stated", "not_stated_usd"), ("mobilised", "mobilized_usd")))
+    deltas = ", ".join(
+        f"{label} {_signed(after[key] - before[key])}"
+        for label, key in (
+            ("total", "total_usd"),
+            ("binding", "binding_usd"),
+            ("not binding", "non_binding_usd"),
+            ("not stated", "not_stated_usd"),
+            ("mobilised", "mobilized_usd"),
+        )
+    )
     lines += ["", f"Totals here: now {format_usd(after['total_usd'])} ({deltas})."]
     return "\n".join(lines)
 
 
-def what_changed(kind: str, value: str = "", processed_dir: Path | None = None,
-                 releases_dir: Path | None = None) -> str:
+def what_changed(
+    kind: str, value: str = "", processed_dir: Path | None = None, releases_dir: Path | None = None
+) -> str:
     """The "What changed" section of one brief (Markdown), comparing the brief's own records across versions."""
     since, _ = comparison_base(processed_dir, releases_dir)
     if since is None:
         first = latest_release(releases_dir)
-        return (f"First release ({first.name}): nothing earlier to compare with." if first
-                else "No release yet: nothing to compare with.")
+        return (
+            f"First release ({first.name}): nothing earlier to compare with."
+            if first
+            else "No release yet: nothing to compare with."
+        )
     old_all, new_all = read_release(since, releases_dir), current_tables(processed_dir)
     select = brief_selector(kind, value)
     old = {t: select(t, old_all[t]) for t in TABLES}
@@ -225,5 +273,10 @@ def what_changed(kind: str, value: str = "", processed_dir: Path | None = None,
 
 def release_history(releases_dir: Path | None = None) -> pd.DataFrame:
     """The releases, oldest first: name, date, sources and citation (for the overview)."""
-    return pd.DataFrame([{"Release": r.name, "Date": r.date, "Sources": ", ".join(r.sources), "Citation": r.citation}
-                         for r in list_releases(releases_dir)], columns=["Release", "Date", "Sources", "Citation"])
+    return pd.DataFrame(
+        [
+            {"Release": r.name, "Date": r.date, "Sources": ", ".join(r.sources), "Citation": r.citation}
+            for r in list_releases(releases_dir)
+        ],
+        columns=["Release", "Date", "Sources", "Citation"],
+    )

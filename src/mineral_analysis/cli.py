@@ -85,12 +85,14 @@ def _cmd_data(args: argparse.Namespace) -> int:
         print(f"error: the processed tables were not replaced: {exc}", file=sys.stderr)
         return EXIT_FAILED
     changed = ", ".join(summary["changed"]) or "nothing (already up to date)"
-    print(f"dataset {summary['dataset_version']} (data version {summary['data_version']}): "
-          f"{summary['financing_records']} financing records, "
-          f"{summary['membership_rows']} membership rows; "
-          f"total {_usd(summary['total_usd'])}, binding {_usd(summary['binding_usd'])}, "
-          f"not binding {_usd(summary['non_binding_usd'])}, not stated {_usd(summary['not_stated_usd'])}, "
-          f"mobilised {_usd(summary['mobilized_usd'])}")
+    print(
+        f"dataset {summary['dataset_version']} (data version {summary['data_version']}): "
+        f"{summary['financing_records']} financing records, "
+        f"{summary['membership_rows']} membership rows; "
+        f"total {_usd(summary['total_usd'])}, binding {_usd(summary['binding_usd'])}, "
+        f"not binding {_usd(summary['non_binding_usd'])}, not stated {_usd(summary['not_stated_usd'])}, "
+        f"mobilised {_usd(summary['mobilized_usd'])}"
+    )
     print(f"wrote {changed}")
     return EXIT_OK
 
@@ -105,8 +107,10 @@ def _cmd_validate(args: argparse.Namespace) -> int:
         print(f"error: {exc.report()}", file=sys.stderr)
         return EXIT_FAILED
     summary = summarize(tables)
-    print(f"raw data valid (data version {summary['data_version']}): {summary['financing_records']} financing "
-          f"records, {summary['membership_rows']} membership rows; nothing written")
+    print(
+        f"raw data valid (data version {summary['data_version']}): {summary['financing_records']} financing "
+        f"records, {summary['membership_rows']} membership rows; nothing written"
+    )
     return EXIT_OK
 
 
@@ -148,8 +152,11 @@ def _cmd_build(args: argparse.Namespace) -> int:
         return EXIT_FAILED
     except KeyboardInterrupt as exc:  # SIGINT or SIGTERM: the build cleaned up before this
         signum = getattr(exc, "signum", signal.SIGINT)
-        print(f"error: build interrupted ({signal.Signals(signum).name}); briefs finished so far are in place, "
-              "the others kept their previous outputs; run the build again to finish", file=sys.stderr)
+        print(
+            f"error: build interrupted ({signal.Signals(signum).name}); briefs finished so far are in place, "
+            "the others kept their previous outputs; run the build again to finish",
+            file=sys.stderr,
+        )
         return 128 + signum
     except OSError as exc:  # a full disk or an unwritable reports folder before any brief ran
         print(f"error: {type(exc).__name__}: {exc}; nothing was published", file=sys.stderr)
@@ -163,9 +170,15 @@ def _cmd_preview(args: argparse.Namespace) -> int:
     from .publish.preview import run_preview
 
     try:
-        run_preview(port=args.port, only=args.only or None, jobs=args.jobs, raw_dir=args.raw_dir,
-                    processed_dir=args.processed_dir, reports_dir=args.reports_dir,
-                    log=lambda message: print(message, file=sys.stderr, flush=True))
+        run_preview(
+            port=args.port,
+            only=args.only or None,
+            jobs=args.jobs,
+            raw_dir=args.raw_dir,
+            processed_dir=args.processed_dir,
+            reports_dir=args.reports_dir,
+            log=lambda message: print(message, file=sys.stderr, flush=True),
+        )
     except ParameterError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -211,12 +224,15 @@ def _brief_spec(text: str) -> str:
     """An argparse type: a brief spec with no empty part (``country:`` is what an unset variable gives)."""
     kind, colon, value = text.partition(":")
     if not kind.strip() or (colon and not value.strip()):
-        raise argparse.ArgumentTypeError(f"empty brief spec {text!r}: write overview, agency:DFC, country:KOR, "
-                                         "mineral:copper, or a kind alone (country) for all of that kind")
+        raise argparse.ArgumentTypeError(
+            f"empty brief spec {text!r}: write overview, agency:DFC, country:KOR, "
+            "mineral:copper, or a kind alone (country) for all of that kind"
+        )
     return text
 
 
 # --- Releases and changes (the tracker) -------------------------------------------------------------------
+
 
 def _cmd_release(args: argparse.Namespace) -> int:
     from .errors import DataValidationError
@@ -224,18 +240,23 @@ def _cmd_release(args: argparse.Namespace) -> int:
 
     only = {s.strip() for s in args.sources.split(",") if s.strip()} if args.sources else None
     try:
-        release = make_release(args.name, raw_dir=args.raw_dir, releases_dir=args.releases_dir,
-                               only_sources=only, date=args.date)
+        release = make_release(
+            args.name, raw_dir=args.raw_dir, releases_dir=args.releases_dir, only_sources=only, date=args.date
+        )
     except ReleaseError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except DataValidationError as exc:
         print(f"error: {exc.report()}", file=sys.stderr)
-        print(f"no release was made; fix the raw data and run `mineral-analysis release {args.name}` again",
-              file=sys.stderr)
+        print(
+            f"no release was made; fix the raw data and run `mineral-analysis release {args.name}` again",
+            file=sys.stderr,
+        )
         return EXIT_FAILED
-    print(f"release {release.name} ({release.date}, sources {', '.join(release.sources)}) made; "
-          "run `mineral-analysis data` so that the briefs name it")
+    print(
+        f"release {release.name} ({release.date}, sources {', '.join(release.sources)}) made; "
+        "run `mineral-analysis data` so that the briefs name it"
+    )
     print(release.citation)
     return EXIT_OK
 
@@ -271,15 +292,22 @@ def _cmd_changes(args: argparse.Namespace) -> int:
 
 def _add_tracker_commands(sub: argparse._SubParsersAction) -> None:
     """The parser entries of ``release``, ``releases`` and ``changes``."""
+
     def releases_dir(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--releases-dir", type=Path, default=None, help="folder of the releases (default: data/releases)")
+        p.add_argument(
+            "--releases-dir", type=Path, default=None, help="folder of the releases (default: data/releases)"
+        )
 
     p = sub.add_parser("release", help="validate data/raw and store it as a named, immutable release")
     p.add_argument("name", help="release name: lower-case letters, digits, '.', '_', '-' (e.g. 2026-03-update)")
     p.add_argument("--raw-dir", type=Path, default=None, help="folder of the raw files (default: data/raw)")
-    p.add_argument("--sources", default=None, metavar="IDS",
-                   help="comma-separated source ids: build the release from the records citing these alone "
-                        "(for past releases, e.g. 000)")
+    p.add_argument(
+        "--sources",
+        default=None,
+        metavar="IDS",
+        help="comma-separated source ids: build the release from the records citing these alone "
+        "(for past releases, e.g. 000)",
+    )
     p.add_argument("--date", default=None, help="release date YYYY-MM-DD (default: today, or SOURCE_DATE_EPOCH's day)")
     releases_dir(p)
     p.set_defaults(func=_cmd_release)
@@ -290,9 +318,13 @@ def _add_tracker_commands(sub: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser("changes", help="records added, removed or changed since a release")
     p.add_argument("--since", required=True, metavar="NAME", help="the release to compare from")
-    p.add_argument("--until", default=None, metavar="NAME", help="a later release (default: the current processed data)")
+    p.add_argument(
+        "--until", default=None, metavar="NAME", help="a later release (default: the current processed data)"
+    )
     p.add_argument("--format", choices=("table", "csv", "json"), default="table")
-    p.add_argument("--processed-dir", type=Path, default=None, help="folder of the processed tables (default: data/processed)")
+    p.add_argument(
+        "--processed-dir", type=Path, default=None, help="folder of the processed tables (default: data/processed)"
+    )
     releases_dir(p)
     p.set_defaults(func=_cmd_changes)
 
@@ -302,11 +334,20 @@ def make_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mineral-analysis", description=__doc__.splitlines()[0])
     # Options every command takes (before or after the command's name), so one ARGS can serve them all.
     shared = argparse.ArgumentParser(add_help=False)
-    shared.add_argument("--project", type=Path, default=argparse.SUPPRESS, metavar="DIR",
-                        help="the project folder (default: MINERAL_ANALYSIS_ROOT, else the folder holding "
-                             "data/raw/ at or above the working directory)")
-    shared.add_argument("--no-progress", action="store_true", default=argparse.SUPPRESS,
-                        help="never draw a progress bar (none is drawn off a terminal anyway)")
+    shared.add_argument(
+        "--project",
+        type=Path,
+        default=argparse.SUPPRESS,
+        metavar="DIR",
+        help="the project folder (default: MINERAL_ANALYSIS_ROOT, else the folder holding "
+        "data/raw/ at or above the working directory)",
+    )
+    shared.add_argument(
+        "--no-progress",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="never draw a progress bar (none is drawn off a terminal anyway)",
+    )
     for action in shared._actions:
         if action.option_strings and action.dest != "help":
             parser._add_action(action)
@@ -320,11 +361,19 @@ def make_parser() -> argparse.ArgumentParser:
 
     def dirs(p: argparse.ArgumentParser, raw: bool = True, processed: bool = True) -> None:
         if raw:
-            p.add_argument("--raw-dir", type=Path, default=None,
-                           help="folder with financing.csv and membership.csv (default: data/raw)")
+            p.add_argument(
+                "--raw-dir",
+                type=Path,
+                default=None,
+                help="folder with financing.csv and membership.csv (default: data/raw)",
+            )
         if processed:
-            p.add_argument("--processed-dir", type=Path, default=None,
-                           help="folder of the processed tables (default: data/processed)")
+            p.add_argument(
+                "--processed-dir",
+                type=Path,
+                default=None,
+                help="folder of the processed tables (default: data/processed)",
+            )
 
     p = sub.add_parser("data", help="validate data/raw and rebuild data/processed atomically")
     dirs(p)
@@ -341,26 +390,43 @@ def make_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("build", help="build briefs (HTML and PDF) into reports/")
     dirs(p, raw=False)
-    p.add_argument("--only", action="append", metavar="SPEC", type=_brief_spec,
-                   help="build only this brief: overview, agency:DFC, country:KOR (or a name), mineral:copper; "
-                        "repeatable; a kind alone (country) builds all of that kind")
+    p.add_argument(
+        "--only",
+        action="append",
+        metavar="SPEC",
+        type=_brief_spec,
+        help="build only this brief: overview, agency:DFC, country:KOR (or a name), mineral:copper; "
+        "repeatable; a kind alone (country) builds all of that kind",
+    )
     p.add_argument("--formats", default="html,pdf", help="comma-separated: html, pdf (default: both)")
     p.add_argument("--jobs", type=int, default=None, help="parallel workers (default: one per core)")
     p.add_argument("--force", action="store_true", help="rebuild even when nothing changed")
     p.add_argument("--reports-dir", type=Path, default=None, help="output folder (default: reports)")
-    p.add_argument("--timeout", type=_positive_int, default=300,
-                   help="whole seconds a brief may run before it fails (default: 300)")
+    p.add_argument(
+        "--timeout",
+        type=_positive_int,
+        default=300,
+        help="whole seconds a brief may run before it fails (default: 300)",
+    )
     p.add_argument("--wait", action="store_true", help="wait for a running build instead of refusing")
-    p.add_argument("--scheduler", default=None, metavar="tcp://HOST:PORT",
-                   help="run the briefs on this Dask scheduler's workers (outputs come back as bytes; "
-                        "see docs/building.md)")
+    p.add_argument(
+        "--scheduler",
+        default=None,
+        metavar="tcp://HOST:PORT",
+        help="run the briefs on this Dask scheduler's workers (outputs come back as bytes; see docs/building.md)",
+    )
     p.set_defaults(func=_cmd_build)
 
     p = sub.add_parser("preview", help="build what is stale, serve reports/ on 127.0.0.1 and rebuild on every save")
     dirs(p)
     p.add_argument("--port", type=int, default=8000, help="port on 127.0.0.1 (default: 8000)")
-    p.add_argument("--only", action="append", metavar="SPEC", type=_brief_spec,
-                   help="preview only this brief (as for build); repeatable")
+    p.add_argument(
+        "--only",
+        action="append",
+        metavar="SPEC",
+        type=_brief_spec,
+        help="preview only this brief (as for build); repeatable",
+    )
     p.add_argument("--jobs", type=int, default=None, help="warm worker processes (default: one per core)")
     p.add_argument("--reports-dir", type=Path, default=None, help="output folder (default: reports)")
     p.set_defaults(func=_cmd_preview)
@@ -399,6 +465,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _needs_project(args: argparse.Namespace) -> bool:
     """Every command works on a project folder, unless its folders are all named on the command line."""
+
     def given(name: str) -> bool:
         return getattr(args, name, None) is not None
 

@@ -23,8 +23,7 @@ def source_date_epoch(environ: dict[str, str] | None = None) -> int | None:
     if not value:
         return None
     if not value.isdigit():
-        raise ClockError(f"{SOURCE_DATE_EPOCH} must be a whole number of seconds since 1970-01-01 UTC, "
-                         f"not {value!r}")
+        raise ClockError(f"{SOURCE_DATE_EPOCH} must be a whole number of seconds since 1970-01-01 UTC, not {value!r}")
     return int(value)
 
 

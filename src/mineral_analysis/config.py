@@ -94,7 +94,8 @@ def require_project() -> Path:
         where = f"{PROJECT_ROOT}" if PROJECT_ROOT is not None else f"{Path.cwd()} or any folder above it"
         raise ProjectNotFound(
             f"no mineral-analysis project at {where} (a project has data/raw/{RAW_FINANCING}); run the command "
-            f"inside a project folder, or name one with --project DIR or {ROOT_VARIABLE}=DIR")
+            f"inside a project folder, or name one with --project DIR or {ROOT_VARIABLE}=DIR"
+        )
     return PROJECT_ROOT
 
 

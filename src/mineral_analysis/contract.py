@@ -26,37 +26,49 @@ def _columns(spec: dict[str, tuple[str, str]], checks: dict[str, list[pa.Check]]
 
 
 FINANCING_SCHEMA = pa.DataFrameSchema(
-    _columns(columns.FINANCING, {
-        "record_id": [pa.Check(lambda s: ~s.duplicated(), error="record_id must be unique")],
-        "agency": [pa.Check.isin(list(AGENCIES))],
-        "amount_usd": [pa.Check.ge(0)],
-        "amount_qualifier": [pa.Check.isin([*QUALIFIERS, NOT_STATED])],
-        "counted_usd": [pa.Check.ge(0)],
-        "instrument": [pa.Check.isin(list(INSTRUMENTS))],
-        "binding_status": [pa.Check.isin(list(BINDING_STATUSES))],
-        "mobilized_usd": [pa.Check.ge(0)],
-        "announced_precision": [pa.Check.isin(["day", "month", "year", "none"])],
-        "source_count": [pa.Check.ge(1)],
-    }),
+    _columns(
+        columns.FINANCING,
+        {
+            "record_id": [pa.Check(lambda s: ~s.duplicated(), error="record_id must be unique")],
+            "agency": [pa.Check.isin(list(AGENCIES))],
+            "amount_usd": [pa.Check.ge(0)],
+            "amount_qualifier": [pa.Check.isin([*QUALIFIERS, NOT_STATED])],
+            "counted_usd": [pa.Check.ge(0)],
+            "instrument": [pa.Check.isin(list(INSTRUMENTS))],
+            "binding_status": [pa.Check.isin(list(BINDING_STATUSES))],
+            "mobilized_usd": [pa.Check.ge(0)],
+            "announced_precision": [pa.Check.isin(["day", "month", "year", "none"])],
+            "source_count": [pa.Check.ge(1)],
+        },
+    ),
     checks=[
-        pa.Check(lambda f: f["counted_usd"].isna() | (f["counted_usd"] <= f["amount_usd"] * (1 + 1e-12)),
-                 error="counted_usd must not exceed amount_usd"),
-        pa.Check(lambda f: f["counted_usd"].isna() == f["amount_usd"].isna(),
-                 error="counted_usd must be empty exactly when amount_usd is"),
-        pa.Check(lambda f: f["is_binding"] == (f["binding_status"] == BINDING),
-                 error="is_binding must equal (binding_status == 'binding')"),
+        pa.Check(
+            lambda f: f["counted_usd"].isna() | (f["counted_usd"] <= f["amount_usd"] * (1 + 1e-12)),
+            error="counted_usd must not exceed amount_usd",
+        ),
+        pa.Check(
+            lambda f: f["counted_usd"].isna() == f["amount_usd"].isna(),
+            error="counted_usd must be empty exactly when amount_usd is",
+        ),
+        pa.Check(
+            lambda f: f["is_binding"] == (f["binding_status"] == BINDING),
+            error="is_binding must equal (binding_status == 'binding')",
+        ),
     ],
     strict=True,
     ordered=True,
 )
 
 MEMBERSHIP_SCHEMA = pa.DataFrameSchema(
-    _columns(columns.MEMBERSHIP, {
-        "iso3": [pa.Check.str_matches(r"^[A-Z]{3}$")],
-        "group": [pa.Check.isin(list(GROUPS))],
-        "record_id": [pa.Check(lambda s: ~s.duplicated(), error="record_id must be unique")],
-        "source_count": [pa.Check.ge(1)],
-    }),
+    _columns(
+        columns.MEMBERSHIP,
+        {
+            "iso3": [pa.Check.str_matches(r"^[A-Z]{3}$")],
+            "group": [pa.Check.isin(list(GROUPS))],
+            "record_id": [pa.Check(lambda s: ~s.duplicated(), error="record_id must be unique")],
+            "source_count": [pa.Check.ge(1)],
+        },
+    ),
     strict=True,
     ordered=True,
 )
@@ -65,18 +77,29 @@ MEMBERSHIP_SCHEMA = pa.DataFrameSchema(
 def check_processed(financing: pd.DataFrame, membership: pd.DataFrame) -> None:
     """Validate both processed tables against the contract; raise DataValidationError naming row and column."""
     problems: list[Problem] = []
-    for name, schema, frame in (("processed financing", FINANCING_SCHEMA, financing),
-                                ("processed membership", MEMBERSHIP_SCHEMA, membership)):
+    for name, schema, frame in (
+        ("processed financing", FINANCING_SCHEMA, financing),
+        ("processed membership", MEMBERSHIP_SCHEMA, membership),
+    ):
         try:
             schema.validate(frame, lazy=True)
         except pa.errors.SchemaErrors as exc:
             for case in exc.failure_cases.itertuples(index=False):
                 index = case.index
-                record = (str(frame["record_id"].iat[int(index)])
-                          if index is not None and not pd.isna(index) and int(index) < len(frame) else "")
-                problems.append(Problem(name, None, None if pd.isna(case.column) else str(case.column),
-                                        None if pd.isna(case.failure_case) else str(case.failure_case),
-                                        f"breaks the processed-table contract ({case.check})"
-                                        + (f" in record {record}" if record else "")))
+                record = (
+                    str(frame["record_id"].iat[int(index)])
+                    if index is not None and not pd.isna(index) and int(index) < len(frame)
+                    else ""
+                )
+                problems.append(
+                    Problem(
+                        name,
+                        None,
+                        None if pd.isna(case.column) else str(case.column),
+                        None if pd.isna(case.failure_case) else str(case.failure_case),
+                        f"breaks the processed-table contract ({case.check})"
+                        + (f" in record {record}" if record else ""),
+                    )
+                )
     if problems:
         raise DataValidationError(problems)

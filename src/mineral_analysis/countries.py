@@ -55,7 +55,7 @@ from rapidfuzz import fuzz, process
 
 from mineral_analysis.vocab import SUPRANATIONAL
 
-__all__ = ["CountryError", "resolve_country", "resolve_countries", "country_name", "known_codes"]
+__all__ = ["CountryError", "country_name", "known_codes", "resolve_countries", "resolve_country"]
 
 ALIASES_RESOURCE = "country_aliases.csv"
 ALIAS_COLUMNS = ("alias", "iso3", "note")
@@ -181,19 +181,21 @@ def _read_aliases() -> list[tuple[str, str, str]]:
     text = resources.files("mineral_analysis").joinpath("resources", ALIASES_RESOURCE).read_text("utf-8")
     reader = csv.DictReader(io.StringIO(text))
     if tuple(reader.fieldnames or ()) != ALIAS_COLUMNS:
-        raise ValueError(f"{ALIASES_RESOURCE}: columns must be {', '.join(ALIAS_COLUMNS)}, "
-                         f"found {reader.fieldnames}")
+        raise ValueError(f"{ALIASES_RESOURCE}: columns must be {', '.join(ALIAS_COLUMNS)}, found {reader.fieldnames}")
     rows = []
     for line, row in enumerate(reader, start=2):
         alias, iso3, note = (row[c].strip() for c in ALIAS_COLUMNS)
         if not alias:
             raise ValueError(f"{ALIASES_RESOURCE} line {line}: empty alias")
         if iso3 and iso3 not in SUPRANATIONAL and pycountry.countries.get(alpha_3=iso3) is None:
-            raise ValueError(f"{ALIASES_RESOURCE} line {line}: {iso3!r} is not an ISO 3166-1 alpha-3 code "
-                             f"nor one of {sorted(SUPRANATIONAL)}")
+            raise ValueError(
+                f"{ALIASES_RESOURCE} line {line}: {iso3!r} is not an ISO 3166-1 alpha-3 code "
+                f"nor one of {sorted(SUPRANATIONAL)}"
+            )
         if not iso3 and not note:
-            raise ValueError(f"{ALIASES_RESOURCE} line {line}: a refused alias ({alias!r}, empty iso3) "
-                             f"needs a note saying why")
+            raise ValueError(
+                f"{ALIASES_RESOURCE} line {line}: a refused alias ({alias!r}, empty iso3) needs a note saying why"
+            )
         rows.append((alias, iso3, note))
     return rows
 
@@ -274,8 +276,7 @@ def _suggest(key: str, limit: int = 3) -> str:
     table = _index().suggestions
     found: list[str] = []
     seen: set[str] = set()
-    for match, _score, _ in process.extract(key, list(table), scorer=fuzz.WRatio, limit=limit * 4,
-                                            score_cutoff=60):
+    for match, _score, _ in process.extract(key, list(table), scorer=fuzz.WRatio, limit=limit * 4, score_cutoff=60):
         spelling, code = table[match]
         if code not in seen:
             seen.add(code)
@@ -319,8 +320,16 @@ def _resolve_text(name: str) -> str:
 _PREPOSITIONS = frozenset({"в", "во", "с", "со", "из", "на", "для", "у", "к", "ко", "по", "о", "об", "от", "до", "при"})
 # World Bank-style abbreviations ("Korea, Rep.", "Cook Is.", "Congo, Dem. Rep."), expanded only when written
 # with their dot, so that a plain word is never rewritten.
-_ABBREVIATIONS = {"rep": "republic", "dem": "democratic", "is": "islands", "isl": "islands", "st": "saint",
-                  "fed": "federated", "sts": "states", "arab": "arab"}
+_ABBREVIATIONS = {
+    "rep": "republic",
+    "dem": "democratic",
+    "is": "islands",
+    "isl": "islands",
+    "st": "saint",
+    "fed": "federated",
+    "sts": "states",
+    "arab": "arab",
+}
 
 
 def _expand(name: str, tokens: list[str]) -> list[str]:
@@ -337,8 +346,10 @@ def _resolve_uncached(name: str) -> str:
         raise CountryError(f"empty country name {name!r}: write a country name or an ISO 3166-1 code")
     for token in tokens:
         if _CYRILLIC_RE.search(token) and _LATIN_RE.search(token):
-            raise CountryError(f"country name {name!r} mixes Latin and Cyrillic letters in {token!r} "
-                               f"(a look-alike letter?); write it in one alphabet")
+            raise CountryError(
+                f"country name {name!r} mixes Latin and Cyrillic letters in {token!r} "
+                f"(a look-alike letter?); write it in one alphabet"
+            )
     index = _index()
     key = _exact_key(tokens)
     entry = index.exact.get(key)
@@ -346,13 +357,17 @@ def _resolve_uncached(name: str) -> str:
         return _from_entry(entry, name)
     if _CODE_LIKE_RE.fullmatch(name.strip()):
         kind = "alpha-3" if len(name.strip()) == 3 else "alpha-2"
-        raise CountryError(f"{name.strip()!r} is not an ISO 3166-1 {kind} code nor a known name; "
-                           f"use a code such as 'KOR' or a name such as 'Республика Корея'")
+        raise CountryError(
+            f"{name.strip()!r} is not an ISO 3166-1 {kind} code nor a known name; "
+            f"use a code such as 'KOR' or a name such as 'Республика Корея'"
+        )
     entry = index.lemma.get(_lemma_key(tokens, _lookup_lemma))
     if entry is not None:
         return _from_entry(entry, name)
-    raise CountryError(f"unknown country name {name!r}: {_suggest(key)} "
-                       f"(a valid spelling that is missing belongs in resources/{ALIASES_RESOURCE})")
+    raise CountryError(
+        f"unknown country name {name!r}: {_suggest(key)} "
+        f"(a valid spelling that is missing belongs in resources/{ALIASES_RESOURCE})"
+    )
 
 
 def resolve_country(name: str) -> str:
@@ -374,8 +389,7 @@ def _resolve_list(text: str) -> tuple[str, ...]:
     parts = text.split(";")
     for number, part in enumerate(parts, start=1):
         if not part.strip():
-            raise CountryError(f"part {number} of {len(parts)} in {text!r} is empty "
-                               f"(a doubled or trailing ';'?)")
+            raise CountryError(f"part {number} of {len(parts)} in {text!r} is empty (a doubled or trailing ';'?)")
         code, error = _outcome(part.strip())
         if code is None:
             if len(parts) == 1:
@@ -409,8 +423,10 @@ def country_name(iso3: str) -> str:
         raise CountryError(f"expected an ISO 3166-1 alpha-3 code as text, got {type(iso3).__name__} {iso3!r}")
     name = _index().display.get(iso3.strip().upper())
     if name is None:
-        raise CountryError(f"{iso3!r} is not an ISO 3166-1 alpha-3 code nor one of {sorted(SUPRANATIONAL)}; "
-                           f"resolve names with resolve_country first")
+        raise CountryError(
+            f"{iso3!r} is not an ISO 3166-1 alpha-3 code nor one of {sorted(SUPRANATIONAL)}; "
+            f"resolve names with resolve_country first"
+        )
     return name
 
 

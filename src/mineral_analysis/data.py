@@ -25,10 +25,12 @@ def _require(path: Path) -> Path:
         if path.parent == config.BUNDLED_DIR:
             raise FileNotFoundError(
                 f"no project folder here and this installation carries no tables ({path.name}); work inside a "
-                f"project folder, set {config.ROOT_VARIABLE}=DIR, or pass processed_dir=")
+                f"project folder, set {config.ROOT_VARIABLE}=DIR, or pass processed_dir="
+            )
         raise FileNotFoundError(
             f"{path.name} is missing from the processed-data folder; build it with `make data` "
-            "(or `mineral-analysis data`) first")
+            "(or `mineral-analysis data`) first"
+        )
     return path
 
 
@@ -51,8 +53,7 @@ def load_financing(processed_dir: Path | None = None) -> pd.DataFrame:
 
 
 def load_membership(processed_dir: Path | None = None) -> pd.DataFrame:
-    """Return the membership table: one row per country (or the EU) and role. Columns:
-    """
+    """Return the membership table: one row per country (or the EU) and role. Columns:"""
     return _load("membership", processed_dir)
 
 

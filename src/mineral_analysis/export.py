@@ -50,7 +50,7 @@ from nbconvert.preprocessors import Preprocessor
 from traitlets import Bool, Unicode, default
 from traitlets.config import Config
 
-from mineral_analysis.atomic import write_bytes_atomic, write_text_atomic  # noqa: F401 - re-exported
+from mineral_analysis.atomic import write_bytes_atomic, write_text_atomic
 from mineral_analysis.clock import build_time
 from mineral_analysis.config import TEMPLATES_DIR
 from mineral_analysis.fonts import bundled_font_config, embed_fonts
@@ -103,7 +103,6 @@ KIND_LABELS = {
     "country": "Country brief",
     "mineral": "Mineral brief",
 }
-
 
 
 # --------------------------------------------------------------------------------------------------
@@ -203,7 +202,7 @@ def papermill_brief_block(metadata: Mapping[str, Any]) -> dict[str, str]:
         try:
             (brief,) = select_briefs([spec], processed_dir)
             block["title"], block["key"] = brief.title, brief.key
-        except Exception:  # noqa: BLE001 - an unknown key or missing data: the header falls back to the file name
+        except Exception:
             pass
     try:
         data = load_metadata(processed_dir)
@@ -222,16 +221,97 @@ def papermill_brief_block(metadata: Mapping[str, Any]) -> dict[str, str]:
 # --------------------------------------------------------------------------------------------------
 
 _ALLOWED_TAGS = frozenset(
-    """a abbr b blockquote br caption cite code col colgroup dd del details dfn div dl dt em figcaption
-    figure h1 h2 h3 h4 h5 h6 hr i img input ins kbd li mark ol p pre q s samp small span strong sub
-    summary sup table tbody td tfoot th thead time tr u ul var wbr""".split()
+    [
+        "a",
+        "abbr",
+        "b",
+        "blockquote",
+        "br",
+        "caption",
+        "cite",
+        "code",
+        "col",
+        "colgroup",
+        "dd",
+        "del",
+        "details",
+        "dfn",
+        "div",
+        "dl",
+        "dt",
+        "em",
+        "figcaption",
+        "figure",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "hr",
+        "i",
+        "img",
+        "input",
+        "ins",
+        "kbd",
+        "li",
+        "mark",
+        "ol",
+        "p",
+        "pre",
+        "q",
+        "s",
+        "samp",
+        "small",
+        "span",
+        "strong",
+        "sub",
+        "summary",
+        "sup",
+        "table",
+        "tbody",
+        "td",
+        "tfoot",
+        "th",
+        "thead",
+        "time",
+        "tr",
+        "u",
+        "ul",
+        "var",
+        "wbr",
+    ]
 )
 
 #: Elements removed together with everything inside them (a plain sanitizer would keep their text).
 _DROP_WITH_CONTENT = [
-    "script", "style", "noscript", "template", "iframe", "frame", "frameset", "object", "embed",
-    "applet", "link", "meta", "base", "head", "title", "form", "button", "select", "textarea",
-    "svg", "math", "audio", "video", "canvas", "source", "track", "portal",
+    "script",
+    "style",
+    "noscript",
+    "template",
+    "iframe",
+    "frame",
+    "frameset",
+    "object",
+    "embed",
+    "applet",
+    "link",
+    "meta",
+    "base",
+    "head",
+    "title",
+    "form",
+    "button",
+    "select",
+    "textarea",
+    "svg",
+    "math",
+    "audio",
+    "video",
+    "canvas",
+    "source",
+    "track",
+    "portal",
 ]
 
 _GLOBAL_ATTRS = frozenset({"class", "id", "title", "lang", "dir"})
@@ -250,8 +330,16 @@ _TAG_ATTRS = {
     "details": {"open"},
 }
 _ALLOWED_CSS = [
-    "text-align", "vertical-align", "font-weight", "font-style", "color", "background-color",
-    "white-space", "text-decoration", "min-width", "width",
+    "text-align",
+    "vertical-align",
+    "font-weight",
+    "font-style",
+    "color",
+    "background-color",
+    "white-space",
+    "text-decoration",
+    "min-width",
+    "width",
 ]
 _DATA_IMAGE = re.compile(r"data:image/(png|jpeg|gif|webp|svg\+xml);base64,[A-Za-z0-9+/=\s]*\Z", re.I)
 _SAFE_LINK_SCHEMES = frozenset({"http", "https", "mailto"})
@@ -371,9 +459,7 @@ def _style_tables(soup) -> None:
             if _longest_word(cell.get_text()) > _LONG_WORD_CHARS and _cell_kind(cell.get_text()) != "num":
                 _add_class(cell, "long-word")
         rows = [tr.find_all(["td", "th"], recursive=False) for tr in body_rows]
-        spans = any(
-            cell.get("colspan", "1") != "1" or cell.get("rowspan", "1") != "1" for row in rows for cell in row
-        )
+        spans = any(cell.get("colspan", "1") != "1" or cell.get("rowspan", "1") != "1" for row in rows for cell in row)
         if spans or not rows:
             # Irregular grid: decide cell by cell.
             for row in rows:

@@ -21,7 +21,7 @@ import io
 import os
 import re
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, lru_cache
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -71,10 +71,11 @@ _ALWAYS = "".join(chr(c) for c in range(0x20, 0x7F)) + "\u00a0•◦▪–—‐
 #: Every page carries these characters in each face it uses: printable ASCII, Latin-1, Latin Extended-A, basic
 #: Cyrillic and typographic marks. Their subsets are cut once per process (cutting a font takes a fraction of a
 #: second), so most briefs cost nothing more; a page's other characters get a small extra face of their own.
-BASE_CHARACTERS = "".join(sorted(
-    {chr(c) for c in (*range(0x20, 0x7F), *range(0xA0, 0x180), *range(0x400, 0x460))}
-    | set(_ALWAYS) | set("„‰′″₽")
-))
+BASE_CHARACTERS = "".join(
+    sorted(
+        {chr(c) for c in (*range(0x20, 0x7F), *range(0xA0, 0x180), *range(0x400, 0x460))} | set(_ALWAYS) | set("„‰′″₽")
+    )
+)
 _BASE_SET = frozenset(BASE_CHARACTERS)
 
 # What makes a page use the italic and mono faces (the regular and bold faces are always used).
@@ -102,7 +103,7 @@ def page_characters(html: str) -> str:
     return "".join(sorted(chars))
 
 
-@lru_cache(maxsize=None)
+@cache
 def _cmap(path: Path) -> frozenset[int]:
     from fontTools.ttLib import TTFont
 
@@ -180,8 +181,9 @@ def faces_used(html: str) -> tuple[FontFace, ...]:
     that asks for them."""
     italic = bool(_USES_ITALIC.search(html))
     mono = bool(_USES_MONO.search(html))
-    return tuple(face for face in FONT_FACES
-                 if (face.style != "italic" or italic) and (face.family != MONO_FAMILY or mono))
+    return tuple(
+        face for face in FONT_FACES if (face.style != "italic" or italic) and (face.family != MONO_FAMILY or mono)
+    )
 
 
 def _unicode_range(chars: str) -> str:
@@ -232,7 +234,7 @@ def embed_fonts(html: str) -> str:
     if match is None:
         raise ValueError("the page has no </head>: nowhere to declare its fonts")
     block = f'<style type="text/css">\n/* Bundled fonts (see the package\'s resources/fonts) */\n{css}\n</style>\n'
-    return html[: match.start()] + block + html[match.start():]
+    return html[: match.start()] + block + html[match.start() :]
 
 
 def _fontconfig_create():

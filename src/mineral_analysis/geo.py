@@ -31,7 +31,8 @@ def _read(path: str) -> gpd.GeoDataFrame:
     if not file.exists():
         raise FileNotFoundError(
             f"boundary file not found: {file.name} (expected under data/external/boundaries/; "
-            "rebuild it with scripts/build_boundaries.py, see the README there)")
+            "rebuild it with scripts/build_boundaries.py, see the README there)"
+        )
     gdf = gpd.read_parquet(file)
     if gdf.crs is None or gdf.crs.to_epsg() != 8857:
         gdf = gdf.to_crs(EQUAL_EARTH)  # only for a foreign file: the project's file is already Equal Earth
@@ -83,8 +84,9 @@ def country_points(iso3_codes: Iterable[str] | str, *, path: str | Path | None =
     return out[["iso3", "name", "x", "y", "area_km2"]]
 
 
-def marker_points(iso3_codes: Iterable[str] | str, *, threshold_km2: float = SMALL_COUNTRY_AREA_KM2,
-                  path: str | Path | None = None) -> gpd.GeoDataFrame:
+def marker_points(
+    iso3_codes: Iterable[str] | str, *, threshold_km2: float = SMALL_COUNTRY_AREA_KM2, path: str | Path | None = None
+) -> gpd.GeoDataFrame:
     """Return points for those given countries whose area is below ``threshold_km2`` (too small to see).
 
     The result is a GeoDataFrame (Equal Earth) with ``iso3``, ``name``, ``x``, ``y``, ``area_km2`` and a point

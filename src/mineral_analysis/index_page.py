@@ -9,7 +9,7 @@ import html as _html
 import os
 import re
 from collections.abc import Iterable, Mapping
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit
@@ -20,8 +20,7 @@ from mineral_analysis.fonts import embed_fonts
 
 #: Content-Security-Policy of every page written here: no scripts, no network, inline CSS, data: images.
 BRIEF_CSP = (
-    "default-src 'none'; img-src data:; style-src 'unsafe-inline'; font-src data:; "
-    "base-uri 'none'; form-action 'none'"
+    "default-src 'none'; img-src data:; style-src 'unsafe-inline'; font-src data:; base-uri 'none'; form-action 'none'"
 )
 
 STYLESHEET = TEMPLATES_DIR / "brief" / "static" / "brief.css"
@@ -42,7 +41,7 @@ def _format_built_at(value: Any) -> tuple[str, str]:
             return text, text
     if moment.tzinfo is None:
         return moment.isoformat(timespec="seconds"), moment.strftime("%Y-%m-%d %H:%M")
-    moment = moment.astimezone(timezone.utc)
+    moment = moment.astimezone(UTC)
     return moment.isoformat(timespec="seconds"), moment.strftime("%Y-%m-%d %H:%M UTC")
 
 
@@ -178,13 +177,17 @@ def _overview_parts(entries: list[Mapping[str, Any]], processed_dir) -> dict[str
     numbers = headline_numbers(financing)
     delegations = membership.loc[membership["group"] == "ministerial_participant", "iso3"].nunique()
     esc = _html.escape
-    figures = (f"<ul class=\"index-headline\"><li><strong>{numbers['items']}</strong> financing items</li>"
-               f"<li><strong>{esc(format_usd(numbers['total_usd']))}</strong> in all (stated totals counted once)</li>"
-               f"<li><strong>{esc(format_usd(numbers['binding_usd']))}</strong> binding</li>"
-               f"<li><strong>{delegations}</strong> delegations at the ministerial</li></ul>")
+    figures = (
+        f'<ul class="index-headline"><li><strong>{numbers["items"]}</strong> financing items</li>'
+        f"<li><strong>{esc(format_usd(numbers['total_usd']))}</strong> in all (stated totals counted once)</li>"
+        f"<li><strong>{esc(format_usd(numbers['binding_usd']))}</strong> binding</li>"
+        f"<li><strong>{delegations}</strong> delegations at the ministerial</li></ul>"
+    )
     world = participant_svg(membership, {code for (kind, code) in built if kind == "country"})
-    return {"findings": findings,
-            "html": f"<section class=\"index-overview\"><h2>At a glance</h2>{figures}{world}</section>"}
+    return {
+        "findings": findings,
+        "html": f'<section class="index-overview"><h2>At a glance</h2>{figures}{world}</section>',
+    }
 
 
 def participant_svg(membership, linked: set[str]) -> str:
@@ -213,18 +216,22 @@ def participant_svg(membership, linked: set[str]) -> str:
             shape = f'<path class="participant" d="{path}"><title>{title}</title></path>'
             if row["area_km2"] < 25_000:
                 cx, cy = (row["point_x"] - minx) * scale, (maxy - row["point_y"]) * scale
-                shape += f'<circle class="participant" cx="{cx:.1f}" cy="{cy:.1f}" r="4"><title>{title}</title></circle>'
+                shape += (
+                    f'<circle class="participant" cx="{cx:.1f}" cy="{cy:.1f}" r="4"><title>{title}</title></circle>'
+                )
             if code in linked:
                 shape = f'<a href="{_html.escape(brief_href("country", code))}" aria-label="{title}">{shape}</a>'
             links.append(shape)
         else:
             shapes.append(f'<path d="{path}"/>')
-    return (f'<figure class="index-map"><svg viewBox="0 0 {width:.0f} {height:.0f}" role="img" '
-            f'aria-labelledby="index-map-caption" xmlns="http://www.w3.org/2000/svg">'
-            f'<g class="land">{"".join(shapes)}</g><g class="participants">{"".join(links)}</g></svg>'
-            f'<figcaption id="index-map-caption">The {len(participants)} participants of the ministerial, the host '
-            'included (in blue; small states as dots); '
-            'select one to open its brief. Made with Natural Earth.</figcaption></figure>')
+    return (
+        f'<figure class="index-map"><svg viewBox="0 0 {width:.0f} {height:.0f}" role="img" '
+        f'aria-labelledby="index-map-caption" xmlns="http://www.w3.org/2000/svg">'
+        f'<g class="land">{"".join(shapes)}</g><g class="participants">{"".join(links)}</g></svg>'
+        f'<figcaption id="index-map-caption">The {len(participants)} participants of the ministerial, the host '
+        "included (in blue; small states as dots); "
+        "select one to open its brief. Made with Natural Earth.</figcaption></figure>"
+    )
 
 
 def _svg_path(geom, minx: float, maxy: float, scale: float) -> str:

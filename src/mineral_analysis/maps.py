@@ -41,8 +41,14 @@ HIGHLIGHT = "#000000"
 
 # Roles from most to least specific: a country is coloured by the first role it holds. ``agreement`` stands
 # for the two groups that are neither a framework signed at the ministerial nor a mere delegation.
-ROLE_ORDER: tuple[str, ...] = ("host", "forge_chair", "forge_member", "bilateral_framework", "agreement",
-                               "ministerial_participant")
+ROLE_ORDER: tuple[str, ...] = (
+    "host",
+    "forge_chair",
+    "forge_member",
+    "bilateral_framework",
+    "agreement",
+    "ministerial_participant",
+)
 ROLE_OF_GROUP: dict[str, str] = {
     "host": "host",
     "forge_chair": "forge_chair",
@@ -140,15 +146,25 @@ def _new_map(title: str | None, *, height: float = FIGSIZE[1], bottom: float = B
     ax.set_ylim(y0, y1)
     ax.set_aspect("equal", adjustable="box", anchor="C")
     if title:
-        fig.text(MARGIN_X, 1 - (1 - TITLE_Y) * FIGSIZE[1] / height, title, ha="left", va="top", fontsize=13,
-                 fontweight="bold", color=TEXT)
+        fig.text(
+            MARGIN_X,
+            1 - (1 - TITLE_Y) * FIGSIZE[1] / height,
+            title,
+            ha="left",
+            va="top",
+            fontsize=13,
+            fontweight="bold",
+            color=TEXT,
+        )
     return fig, ax
 
 
 def _draw_countries(ax, facecolors, *, edgecolor: str = BORDER, linewidth: float = BORDER_WIDTH) -> None:
     paths, _ = _base_layer(_boundaries_key())
-    ax.add_collection(PathCollection(paths, facecolors=facecolors, edgecolors=edgecolor, linewidths=linewidth,
-                                     zorder=1), autolim=False)
+    ax.add_collection(
+        PathCollection(paths, facecolors=facecolors, edgecolors=edgecolor, linewidths=linewidth, zorder=1),
+        autolim=False,
+    )
 
 
 def _band_top(fig: Figure) -> float:
@@ -162,14 +178,30 @@ def _extent(fig: Figure, artist) -> mpl.transforms.Bbox:
     return box.transformed(fig.transFigure.inverted())
 
 
-def _band_legend(fig: Figure, handles: list, *, x: float, title: str | None = None, ncols: int = 1,
-                 **kwargs) -> mpl.legend.Legend:
+def _band_legend(
+    fig: Figure, handles: list, *, x: float, title: str | None = None, ncols: int = 1, **kwargs
+) -> mpl.legend.Legend:
     """A legend in the band under the map, its top-left corner at ``x`` (figure fraction)."""
-    options = {"fontsize": 8, "title_fontsize": 8.5, "alignment": "left", "frameon": False, "borderpad": 0.2,
-               "labelspacing": 0.45, "columnspacing": 1.4, "handlelength": 1.6, "handleheight": 1.0}
+    options = {
+        "fontsize": 8,
+        "title_fontsize": 8.5,
+        "alignment": "left",
+        "frameon": False,
+        "borderpad": 0.2,
+        "labelspacing": 0.45,
+        "columnspacing": 1.4,
+        "handlelength": 1.6,
+        "handleheight": 1.0,
+    }
     options.update(kwargs)
-    legend = fig.legend(handles=handles, loc="upper left", bbox_to_anchor=(x, _band_top(fig) - 0.005), ncols=ncols,
-                        title=title, **options)
+    legend = fig.legend(
+        handles=handles,
+        loc="upper left",
+        bbox_to_anchor=(x, _band_top(fig) - 0.005),
+        ncols=ncols,
+        title=title,
+        **options,
+    )
     if title:
         legend.get_title().set_fontweight("bold")
     return legend
@@ -182,8 +214,16 @@ def _notes(fig: Figure, lines: list[str], *, x: float, top: float | None = None,
     width_in = (1.0 - MARGIN_X - x) * fig.get_figwidth()
     chars = max(30, int(width_in * 72 / (fontsize * 0.56)))
     text = "\n".join(textwrap.fill(line, width=chars, break_on_hyphens=False) for line in lines)
-    fig.text(x, _band_top(fig) - 0.02 if top is None else top, text, ha="left", va="top", fontsize=fontsize, color=NOTE,
-             linespacing=1.35)
+    fig.text(
+        x,
+        _band_top(fig) - 0.02 if top is None else top,
+        text,
+        ha="left",
+        va="top",
+        fontsize=fontsize,
+        color=NOTE,
+        linespacing=1.35,
+    )
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -218,18 +258,21 @@ def map_roles(membership: pd.DataFrame) -> pd.DataFrame:
     first_name = frame.dropna(subset=["name"]).drop_duplicates("iso3").set_index("iso3")["name"]
     frame["name"] = frame["iso3"].map(first_name).fillna(frame["iso3"])
     table = roles_by_country(frame[["iso3", "name", "group"]])
-    roles = pd.DataFrame({
-        "iso3": table["iso3"],
-        "name": table["name"],
-        "role": table["primary_role"].map(ROLE_OF_GROUP),
-        "groups": [[g for g in GROUPS if row[g]] for _, row in table.iterrows()],
-    })
+    roles = pd.DataFrame(
+        {
+            "iso3": table["iso3"],
+            "name": table["name"],
+            "role": table["primary_role"].map(ROLE_OF_GROUP),
+            "groups": [[g for g in GROUPS if row[g]] for _, row in table.iterrows()],
+        }
+    )
     order = {code: i for i, code in enumerate(dict.fromkeys(frame["iso3"]))}
     return roles.sort_values("iso3", key=lambda codes: codes.map(order), ignore_index=True)
 
 
-def plot_participation_map(membership: pd.DataFrame, *, title: str | None = None,
-                           highlight: str | None = None, insets: bool = False) -> Figure:
+def plot_participation_map(
+    membership: pd.DataFrame, *, title: str | None = None, highlight: str | None = None, insets: bool = False
+) -> Figure:
     """World map of the ministerial's participants, each country coloured by its most specific role.
 
     Roles, most specific first: host > FORGE chair > FORGE member > bilateral framework signed > trade action
@@ -261,8 +304,15 @@ def plot_participation_map(membership: pd.DataFrame, *, title: str | None = None
         if len(small):
             order = np.argsort([-ROLE_ORDER.index(role_of[c]) for c in small["iso3"]], kind="stable")
             small = small.iloc[order]
-            ax.scatter(small["point_x"], small["point_y"], s=34, c=[ROLE_COLOURS[role_of[c]] for c in small["iso3"]],
-                       edgecolors="#3a3a3a", linewidths=0.7, zorder=4)
+            ax.scatter(
+                small["point_x"],
+                small["point_y"],
+                s=34,
+                c=[ROLE_COLOURS[role_of[c]] for c in small["iso3"]],
+                edgecolors="#3a3a3a",
+                linewidths=0.7,
+                zorder=4,
+            )
 
         notes: list[str] = []
         names = dict(zip(roles["iso3"], roles["name"]))
@@ -275,13 +325,26 @@ def plot_participation_map(membership: pd.DataFrame, *, title: str | None = None
 
         # legend: the roles present, with counts of mapped countries
         counts = roles[roles["iso3"].isin(mapped)]["role"].value_counts()
-        handles: list = [Patch(facecolor=ROLE_COLOURS[r], edgecolor=BORDER, linewidth=0.5,
-                               label=f"{ROLE_LABELS[r]} ({counts[r]})") for r in ROLE_ORDER if counts.get(r, 0)]
+        handles: list = [
+            Patch(facecolor=ROLE_COLOURS[r], edgecolor=BORDER, linewidth=0.5, label=f"{ROLE_LABELS[r]} ({counts[r]})")
+            for r in ROLE_ORDER
+            if counts.get(r, 0)
+        ]
         handles.append(Patch(facecolor=LAND, edgecolor=BORDER, linewidth=0.5, label="Not a participant"))
         if len(small):
-            handles.append(Line2D([], [], linestyle="none", marker="o", markersize=6, markerfacecolor="white",
-                                  markeredgecolor="#3a3a3a", markeredgewidth=0.7,
-                                  label="Marker: participant too small to see"))
+            handles.append(
+                Line2D(
+                    [],
+                    [],
+                    linestyle="none",
+                    marker="o",
+                    markersize=6,
+                    markerfacecolor="white",
+                    markeredgecolor="#3a3a3a",
+                    markeredgewidth=0.7,
+                    label="Marker: participant too small to see",
+                )
+            )
         if highlight_code and highlight_code in mapped:
             own = names.get(highlight_code)
             name = own if own and own != highlight_code else gdf.loc[gdf["iso3"] == highlight_code, "name"].iloc[0]
@@ -310,8 +373,12 @@ def _outline(fig: Figure, ax, row: pd.Series, key: str) -> None:
     and a ring around it, so that it stands out and its colour stays visible."""
     paths, (x0, x1, y0, y1) = _base_layer(key)
     small = row["area_km2"] < HIGHLIGHT_RING_BELOW_KM2
-    ax.add_collection(PathCollection([paths[row.name]], facecolors="none", edgecolors=HIGHLIGHT,
-                                     linewidths=0.9 if small else 1.6, zorder=3), autolim=False)
+    ax.add_collection(
+        PathCollection(
+            [paths[row.name]], facecolors="none", edgecolors=HIGHLIGHT, linewidths=0.9 if small else 1.6, zorder=3
+        ),
+        autolim=False,
+    )
     if small:
         pos = ax.get_position()
         scale = min(pos.width * fig.get_figwidth() / (x1 - x0), pos.height * fig.get_figheight() / (y1 - y0))
@@ -319,8 +386,15 @@ def _outline(fig: Figure, ax, row: pd.Series, key: str) -> None:
         radius_pt = max(0.5 * math.hypot(maxx - minx, maxy - miny) * scale * 72, 3.0) + 5.0
         if row["area_km2"] < SMALL_COUNTRY_AREA_KM2:  # scattered islands: ring the marker, not the bounds
             radius_pt = 9.0
-        ax.scatter([row["point_x"]], [row["point_y"]], s=(2 * radius_pt) ** 2, facecolors="none",
-                   edgecolors=HIGHLIGHT, linewidths=1.6, zorder=5)
+        ax.scatter(
+            [row["point_x"]],
+            [row["point_y"]],
+            s=(2 * radius_pt) ** 2,
+            facecolors="none",
+            edgecolors=HIGHLIGHT,
+            linewidths=1.6,
+            zorder=5,
+        )
 
 
 def _display_name(iso3: str, name: object) -> str:
@@ -357,7 +431,7 @@ def _size_references(vmax: float) -> list[float]:
     if not vmax > 0:
         return []
     exponent = math.floor(math.log10(vmax))
-    top = max(m * 10.0 ** exponent for m in (1, 2, 5) if m * 10.0 ** exponent <= vmax * (1 + 1e-9))
+    top = max(m * 10.0**exponent for m in (1, 2, 5) if m * 10.0**exponent <= vmax * (1 + 1e-9))
     return [v for v in (top, top / 10, top / 100) if v >= 1e6] or [top]
 
 
@@ -423,19 +497,25 @@ def plot_funding_map(financing: pd.DataFrame, *, title: str | None = None) -> Fi
     if len(multi):
         ids = list(multi["record_id"])
         shown = ", ".join(ids[:6]) + (f" and {len(ids) - 6} more" if len(ids) > 6 else "")
-        notes.append(f"{_plural(len(multi))} located in several countries ({shown}) "
-                     f"{'is' if len(multi) == 1 else 'are'} drawn in full at each location, so those circles "
-                     "repeat the same money.")
+        notes.append(
+            f"{_plural(len(multi))} located in several countries ({shown}) "
+            f"{'is' if len(multi) == 1 else 'are'} drawn in full at each location, so those circles "
+            "repeat the same money."
+        )
     first_rows = rows.drop_duplicates("record_id")
     first_has = first_rows["counted_usd"].gt(0)
     no_location = first_rows[(first_rows["n_locations"] == 0) & first_has]
     if len(no_location):
-        notes.append(f"Location not stated: {format_usd(no_location['counted_usd'].sum())} "
-                     f"({_plural(len(no_location))}, not drawn).")
+        notes.append(
+            f"Location not stated: {format_usd(no_location['counted_usd'].sum())} "
+            f"({_plural(len(no_location))}, not drawn)."
+        )
     for code, sub in rows[has_amount & (rows["iso3"] != "") & ~located].groupby("iso3", sort=True):
         kind = "supranational, no territory on the map" if code in SUPRANATIONAL else "not on the map"
-        notes.append(f"{SUPRANATIONAL.get(code, code)}: {format_usd(sub['counted_usd'].sum())} "
-                     f"({_plural(len(sub))}; {kind}, not drawn).")
+        notes.append(
+            f"{SUPRANATIONAL.get(code, code)}: {format_usd(sub['counted_usd'].sum())} "
+            f"({_plural(len(sub))}; {kind}, not drawn)."
+        )
     first_amount = amount.loc[first_rows.index]
     no_amount = int((~first_has & first_amount.isna()).sum())
     not_counted = int((~first_has & first_amount.notna()).sum())
@@ -452,19 +532,34 @@ def plot_funding_map(financing: pd.DataFrame, *, title: str | None = None) -> Fi
         _draw_countries(ax, LAND, edgecolor="white", linewidth=0.35)
         x = MARGIN_X
         if drawn.empty:
-            ax.text(0.5, 0.5, "No located funding", transform=ax.transAxes, ha="center", va="center",
-                    fontsize=14, color=NOTE,
-                    bbox={"boxstyle": "round,pad=0.5", "facecolor": "white", "edgecolor": "#cccccc"})
+            ax.text(
+                0.5,
+                0.5,
+                "No located funding",
+                transform=ax.transAxes,
+                ha="center",
+                va="center",
+                fontsize=14,
+                color=NOTE,
+                bbox={"boxstyle": "round,pad=0.5", "facecolor": "white", "edgecolor": "#cccccc"},
+            )
         else:
-            bubbles = (drawn.groupby(["iso3", "agency", "is_binding"], as_index=False, sort=False)
-                       .agg(usd=("counted_usd", "sum"), items=("record_id", "nunique")))
+            bubbles = drawn.groupby(["iso3", "agency", "is_binding"], as_index=False, sort=False).agg(
+                usd=("counted_usd", "sum"), items=("record_id", "nunique")
+            )
             bubbles = bubbles.join(points, on="iso3").sort_values("usd", ascending=False)  # small ones on top
             vmax = float(bubbles["usd"].max())
             colours = [agency_colour(a) for a in bubbles["agency"]]
             filled = bubbles["is_binding"].to_numpy(dtype=bool)
-            ax.scatter(bubbles["point_x"], bubbles["point_y"], s=_bubble_area(bubbles["usd"], vmax),
-                       facecolors=[mpl.colors.to_rgba(c, 0.55) if f else (1, 1, 1, 0) for c, f in zip(colours, filled)],
-                       edgecolors=colours, linewidths=np.where(filled, 0.8, 1.6), zorder=3)
+            ax.scatter(
+                bubbles["point_x"],
+                bubbles["point_y"],
+                s=_bubble_area(bubbles["usd"], vmax),
+                facecolors=[mpl.colors.to_rgba(c, 0.55) if f else (1, 1, 1, 0) for c, f in zip(colours, filled)],
+                edgecolors=colours,
+                linewidths=np.where(filled, 0.8, 1.6),
+                zorder=3,
+            )
             _label_largest(ax, bubbles, points)
 
             present = set(bubbles["agency"])
@@ -490,10 +585,19 @@ def _label_largest(ax, bubbles: pd.DataFrame, points: pd.DataFrame) -> None:
     for rank, (code, usd) in enumerate(totals.head(LABELLED_CIRCLES).items()):
         name = points.loc[code, "name"] if code in points.index else code
         x, y = points.loc[code, "point_x"], points.loc[code, "point_y"]
-        ax.annotate(f"{name}\n{format_usd(usd)}", (x, y), xytext=(10, -14 - 6 * (rank % 2)), textcoords="offset points",
-                    fontsize=8.5, color=TEXT, zorder=6, ha="left", va="top",
-                    bbox={"boxstyle": "round,pad=0.2", "facecolor": (1, 1, 1, 0.8), "edgecolor": "none"},
-                    arrowprops={"arrowstyle": "-", "color": "#666666", "linewidth": 0.6})
+        ax.annotate(
+            f"{name}\n{format_usd(usd)}",
+            (x, y),
+            xytext=(10, -14 - 6 * (rank % 2)),
+            textcoords="offset points",
+            fontsize=8.5,
+            color=TEXT,
+            zorder=6,
+            ha="left",
+            va="top",
+            bbox={"boxstyle": "round,pad=0.2", "facecolor": (1, 1, 1, 0.8), "edgecolor": "none"},
+            arrowprops={"arrowstyle": "-", "color": "#666666", "linewidth": 0.6},
+        )
 
 
 def _size_key(fig: Figure, x: float, values: list[float], areas: np.ndarray) -> float:
@@ -515,8 +619,7 @@ def _size_key(fig: Figure, x: float, values: list[float], areas: np.ndarray) -> 
     key.set_axis_off()
     key.set_xlim(0, width_pt)
     key.set_ylim(0, height_pt)
-    key.text(0, height_pt, "Amount (circle area)", ha="left", va="top", fontsize=8.5, fontweight="bold",
-             color=TEXT)
+    key.text(0, height_pt, "Amount (circle area)", ha="left", va="top", fontsize=8.5, fontweight="bold", color=TEXT)
     cx = r_max + 2
     label_y = -np.inf
     for r, label in sorted(zip(radii, labels)):  # smallest first: labels move up to stay 10 pt apart
@@ -536,9 +639,17 @@ def _as_bool(value) -> bool:
 
 
 def _circle(colour: str, label: str, *, ring: bool = False) -> Line2D:
-    return Line2D([], [], linestyle="none", marker="o", markersize=8, label=label,
-                  markerfacecolor="none" if ring else mpl.colors.to_rgba(colour, 0.55), markeredgecolor=colour,
-                  markeredgewidth=1.6 if ring else 0.8)
+    return Line2D(
+        [],
+        [],
+        linestyle="none",
+        marker="o",
+        markersize=8,
+        label=label,
+        markerfacecolor="none" if ring else mpl.colors.to_rgba(colour, 0.55),
+        markeredgecolor=colour,
+        markeredgewidth=1.6 if ring else 0.8,
+    )
 
 
 def _bubble_area(usd, vmax: float) -> np.ndarray:
@@ -567,19 +678,30 @@ def _projected_box(west: float, east: float, south: float, north: float) -> tupl
     from pyproj import Transformer
 
     to_map = Transformer.from_crs("EPSG:4326", "EPSG:8857", always_xy=True)
-    lons = np.concatenate([np.linspace(west, east, 25), np.full(25, east), np.linspace(east, west, 25), np.full(25, west)])
-    lats = np.concatenate([np.full(25, south), np.linspace(south, north, 25), np.full(25, north), np.linspace(north, south, 25)])
+    lons = np.concatenate(
+        [np.linspace(west, east, 25), np.full(25, east), np.linspace(east, west, 25), np.full(25, west)]
+    )
+    lats = np.concatenate(
+        [np.full(25, south), np.linspace(south, north, 25), np.full(25, north), np.linspace(north, south, 25)]
+    )
     xs, ys = to_map.transform(lons, lats)
     return float(np.min(xs)), float(np.max(xs)), float(np.min(ys)), float(np.max(ys))
 
 
-def _draw_panel(fig: Figure, rect: tuple[float, float, float, float], extent: tuple[float, float, float, float],
-                faces: list, *, label: str | None = None) -> mpl.axes.Axes:
+def _draw_panel(
+    fig: Figure,
+    rect: tuple[float, float, float, float],
+    extent: tuple[float, float, float, float],
+    faces: list,
+    *,
+    label: str | None = None,
+) -> mpl.axes.Axes:
     """A framed map panel at ``rect`` (figure fractions) showing ``extent`` (map metres), countries filled."""
     paths, _ = _base_layer(_boundaries_key())
     ax = fig.add_axes(rect)
-    ax.add_collection(PathCollection(paths, facecolors=faces, edgecolors=BORDER, linewidths=BORDER_WIDTH, zorder=1),
-                      autolim=False)
+    ax.add_collection(
+        PathCollection(paths, facecolors=faces, edgecolors=BORDER, linewidths=BORDER_WIDTH, zorder=1), autolim=False
+    )
     x0, x1, y0, y1 = extent
     ax.set_xlim(x0, x1)
     ax.set_ylim(y0, y1)
@@ -595,18 +717,28 @@ def _draw_panel(fig: Figure, rect: tuple[float, float, float, float], extent: tu
     return ax
 
 
-def _label_points(ax, gdf, codes: set[str], extent: tuple[float, float, float, float], *, fontsize: float = 6.5) -> None:
+def _label_points(
+    ax, gdf, codes: set[str], extent: tuple[float, float, float, float], *, fontsize: float = 6.5
+) -> None:
     """The ISO3 code of each listed country whose marker point lies inside ``extent``, beside the point."""
     x0, x1, y0, y1 = extent
     inside = gdf[gdf["iso3"].isin(codes) & gdf["point_x"].between(x0, x1) & gdf["point_y"].between(y0, y1)]
     for _, row in inside.sort_values("iso3").iterrows():
-        ax.annotate(row["iso3"], (row["point_x"], row["point_y"]), xytext=(2, 2), textcoords="offset points",
-                    fontsize=fontsize, color=TEXT, zorder=6,
-                    bbox={"boxstyle": "round,pad=0.1", "facecolor": (1, 1, 1, 0.7), "edgecolor": "none"})
+        ax.annotate(
+            row["iso3"],
+            (row["point_x"], row["point_y"]),
+            xytext=(2, 2),
+            textcoords="offset points",
+            fontsize=fontsize,
+            color=TEXT,
+            zorder=6,
+            bbox={"boxstyle": "round,pad=0.1", "facecolor": (1, 1, 1, 0.7), "edgecolor": "none"},
+        )
 
 
-def _participation_insets(fig: Figure, gdf, role_of: dict[str, str], faces: list, *, bottom: float,
-                          height: float) -> None:
+def _participation_insets(
+    fig: Figure, gdf, role_of: dict[str, str], faces: list, *, bottom: float, height: float
+) -> None:
     """Panels under the world map enlarging the regions of INSET_REGIONS that hold a participant."""
     regions = []
     for name, box in INSET_REGIONS.items():
@@ -625,8 +757,15 @@ def _participation_insets(fig: Figure, gdf, role_of: dict[str, str], faces: list
         ax = _draw_panel(fig, (x, bottom, width, height), extent, faces, label=name)
         small = inside[inside["area_km2"] < SMALL_COUNTRY_AREA_KM2]
         if len(small):
-            ax.scatter(small["point_x"], small["point_y"], s=30, c=[ROLE_COLOURS[role_of[c]] for c in small["iso3"]],
-                       edgecolors="#3a3a3a", linewidths=0.7, zorder=4)
+            ax.scatter(
+                small["point_x"],
+                small["point_y"],
+                s=30,
+                c=[ROLE_COLOURS[role_of[c]] for c in small["iso3"]],
+                edgecolors="#3a3a3a",
+                linewidths=0.7,
+                zorder=4,
+            )
         _label_points(ax, gdf, set(inside["iso3"]), extent)
         x += width + GAP_X
 
@@ -666,27 +805,47 @@ def plot_locator_map(membership: pd.DataFrame, iso3: str, *, title: str | None =
         x0, x1, y0, y1 = ax.get_xlim() + ax.get_ylim()
         small = gdf[gdf["iso3"].isin(role_of) & (gdf["area_km2"] < SMALL_COUNTRY_AREA_KM2)]
         if len(small):
-            ax.scatter(small["point_x"], small["point_y"], s=30, c=[ROLE_COLOURS[role_of[c]] for c in small["iso3"]],
-                       edgecolors="#3a3a3a", linewidths=0.7, zorder=4)
+            ax.scatter(
+                small["point_x"],
+                small["point_y"],
+                s=30,
+                c=[ROLE_COLOURS[role_of[c]] for c in small["iso3"]],
+                edgecolors="#3a3a3a",
+                linewidths=0.7,
+                zorder=4,
+            )
         _label_points(ax, gdf, set(role_of), (x0, x1, y0, y1), fontsize=7.5)
         notes = []
         if row is not None:
             paths, _ = _base_layer(key)
-            ax.add_collection(PathCollection([paths[row.name]], facecolors="none", edgecolors=HIGHLIGHT,
-                                             linewidths=1.6, zorder=3), autolim=False)
+            ax.add_collection(
+                PathCollection([paths[row.name]], facecolors="none", edgecolors=HIGHLIGHT, linewidths=1.6, zorder=3),
+                autolim=False,
+            )
             if row["area_km2"] < HIGHLIGHT_RING_BELOW_KM2:
-                ax.scatter([row["point_x"]], [row["point_y"]], s=26 ** 2, facecolors="none", edgecolors=HIGHLIGHT,
-                           linewidths=1.6, zorder=5)
+                ax.scatter(
+                    [row["point_x"]],
+                    [row["point_y"]],
+                    s=26**2,
+                    facecolors="none",
+                    edgecolors=HIGHLIGHT,
+                    linewidths=1.6,
+                    zorder=5,
+                )
         else:
             notes.append(f"{_display_name(code, None)} has no territory of its own on the map; Europe is shown.")
         # the world inset, with the region's frame
         _, (wx0, wx1, wy0, wy1) = _base_layer(key)
         inset = _draw_panel(fig, (0.71, 0.235, 0.27, 0.2), (wx0, wx1, wy0, wy1), faces)
-        inset.add_patch(mpl.patches.Rectangle((x0, y0), x1 - x0, y1 - y0, fill=False, edgecolor=HIGHLIGHT, linewidth=1.2,
-                                              zorder=5))
+        inset.add_patch(
+            mpl.patches.Rectangle((x0, y0), x1 - x0, y1 - y0, fill=False, edgecolor=HIGHLIGHT, linewidth=1.2, zorder=5)
+        )
         counts = roles[roles["iso3"].isin(set(gdf["iso3"]))]["role"].value_counts()
-        handles: list = [Patch(facecolor=ROLE_COLOURS[r], edgecolor=BORDER, linewidth=0.5, label=ROLE_LABELS[r])
-                         for r in ROLE_ORDER if counts.get(r, 0)]
+        handles: list = [
+            Patch(facecolor=ROLE_COLOURS[r], edgecolor=BORDER, linewidth=0.5, label=ROLE_LABELS[r])
+            for r in ROLE_ORDER
+            if counts.get(r, 0)
+        ]
         handles.append(Patch(facecolor=LAND, edgecolor=BORDER, linewidth=0.5, label="Not a participant"))
         legend = _fitted_legend(fig, handles, title="Role (most specific shown)")
         _notes(fig, [*notes, CREDIT + "."], x=MARGIN_X, top=_extent(fig, legend).y0 - 0.01, fontsize=8)

@@ -31,8 +31,7 @@ def show_figure(fig, *, alt: str = "") -> None:
     from IPython.display import Image, display
 
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=PNG_DPI, bbox_inches="tight", facecolor="white",
-                metadata={"Software": None})
+    fig.savefig(buffer, format="png", dpi=PNG_DPI, bbox_inches="tight", facecolor="white", metadata={"Software": None})
     display(Image(data=buffer.getvalue(), format="png", alt=alt or None))
     fig.clear()
 
@@ -78,13 +77,18 @@ def overview_headline(financing: pd.DataFrame, membership: pd.DataFrame) -> str:
         f"worth **{_bn(numbers['total_usd'])}** once stated totals are counted once; "
         f"**{_bn(numbers['binding_usd'])} ({share_text(numbers['binding_usd'], numbers['total_usd'])}) is binding**, "
         f"{_bn(numbers['non_binding_usd'])} is not (letters, notices, conditional commitments and plans)"
-        + (f" and for {_bn(numbers['not_stated_usd'])} the sources name no instrument or stage. "
-           if numbers["not_stated_usd"] else ". ") +
-        f"A further {_bn(numbers['mobilized_usd'])} of capital mobilised from others is reported apart.",
+        + (
+            f" and for {_bn(numbers['not_stated_usd'])} the sources name no instrument or stage. "
+            if numbers["not_stated_usd"]
+            else ". "
+        )
+        + f"A further {_bn(numbers['mobilized_usd'])} of capital mobilised from others is reported apart.",
     ]
     if lead is not None:
-        parts.append(f"{esc(AGENCIES[lead['agency']].label)} accounts for "
-                     f"{share_text(lead['total_usd'], numbers['total_usd'])} of the money.")
+        parts.append(
+            f"{esc(AGENCIES[lead['agency']].label)} accounts for "
+            f"{share_text(lead['total_usd'], numbers['total_usd'])} of the money."
+        )
     return "\n\n".join(parts)
 
 
@@ -95,8 +99,10 @@ def finding_by_agency(financing: pd.DataFrame) -> str:
         return "No amounts stated"
     total = table["total_usd"].sum()
     lead = table.iloc[0]
-    return (f"{lead['agency']} accounts for {share_text(lead['total_usd'], total)} of {_bn(total)}; "
-            f"{share_text(table['binding_usd'].sum(), total)} of it is binding")
+    return (
+        f"{lead['agency']} accounts for {share_text(lead['total_usd'], total)} of {_bn(total)}; "
+        f"{share_text(table['binding_usd'].sum(), total)} of it is binding"
+    )
 
 
 def finding_by_mineral(financing: pd.DataFrame) -> str:
@@ -107,8 +113,10 @@ def finding_by_mineral(financing: pd.DataFrame) -> str:
     if named.empty or named["total_usd"].max() == 0:
         return f"No mineral is named for {share} of the money"
     lead = named.iloc[0]
-    return (f"{lead['mineral'].capitalize()} leads the named minerals with {_bn(lead['total_usd'])}; "
-            f"{share} of the money names no mineral")
+    return (
+        f"{lead['mineral'].capitalize()} leads the named minerals with {_bn(lead['total_usd'])}; "
+        f"{share} of the money names no mineral"
+    )
 
 
 def finding_by_instrument(financing: pd.DataFrame) -> str:
@@ -139,27 +147,44 @@ def participants_table(membership: pd.DataFrame) -> pd.DataFrame:
 def agreements_table(membership: pd.DataFrame) -> pd.DataFrame:
     """Every role other than the delegation itself (frameworks, FORGE, plans, partnerships), with sources."""
     rows = membership[membership["group"] != "ministerial_participant"]
-    return pd.DataFrame({
-        "Role": rows["group"].map(GROUP_SHORT),
-        "Country": rows["name"],
-        "As written": rows["name_as_written"],
-        "Source": rows["source"],
-        "Sources": rows["source_count"],
-        "Conflict": rows["conflict"],
-        "Note": rows["note"],
-    }).reset_index(drop=True)
+    return pd.DataFrame(
+        {
+            "Role": rows["group"].map(GROUP_SHORT),
+            "Country": rows["name"],
+            "As written": rows["name_as_written"],
+            "Source": rows["source"],
+            "Sources": rows["source_count"],
+            "Conflict": rows["conflict"],
+            "Note": rows["note"],
+        }
+    ).reset_index(drop=True)
 
 
 def headline_table(financing: pd.DataFrame) -> pd.DataFrame:
     """Total, binding, non-binding and mobilised USD for a slice, as a two-column table."""
     numbers = headline_numbers(financing)
-    return pd.DataFrame({
-        "Measure": ["Items", "Items with no amount", "Total (stated totals counted once)", "Binding",
-                    "Not binding", "Binding status not stated", "Mobilised from others (not in totals)"],
-        "Value": [str(numbers["items"]), str(numbers["items_without_amount"]), _bn(numbers["total_usd"]),
-                  _bn(numbers["binding_usd"]), _bn(numbers["non_binding_usd"]), _bn(numbers["not_stated_usd"]),
-                  _bn(numbers["mobilized_usd"])],
-    })
+    return pd.DataFrame(
+        {
+            "Measure": [
+                "Items",
+                "Items with no amount",
+                "Total (stated totals counted once)",
+                "Binding",
+                "Not binding",
+                "Binding status not stated",
+                "Mobilised from others (not in totals)",
+            ],
+            "Value": [
+                str(numbers["items"]),
+                str(numbers["items_without_amount"]),
+                _bn(numbers["total_usd"]),
+                _bn(numbers["binding_usd"]),
+                _bn(numbers["non_binding_usd"]),
+                _bn(numbers["not_stated_usd"]),
+                _bn(numbers["mobilized_usd"]),
+            ],
+        }
+    )
 
 
 def binding_parts_text(numbers: dict[str, float]) -> str:
@@ -178,20 +203,26 @@ def agency_headline(financing: pd.DataFrame, code: str) -> str:
     numbers = headline_numbers(rows)
     aggregates = rows[rows["is_aggregate"]]
     if not numbers["total_usd"]:
-        return (f"The sources list **{numbers['items']} item(s)** for {esc(AGENCIES[code].label)}, none with a "
-                "stated amount: they are counted, not summed.")
-    text = (f"The sources list **{numbers['items']} items** for {esc(AGENCIES[code].label)}, worth "
-            f"**{_bn(numbers['total_usd'])}** (stated totals counted once), of which **{_bn(numbers['binding_usd'])} "
-            f"({share_text(numbers['binding_usd'], numbers['total_usd'])}) is binding**; "
-            f"{binding_parts_text(numbers)}.")
+        return (
+            f"The sources list **{numbers['items']} item(s)** for {esc(AGENCIES[code].label)}, none with a "
+            "stated amount: they are counted, not summed."
+        )
+    text = (
+        f"The sources list **{numbers['items']} items** for {esc(AGENCIES[code].label)}, worth "
+        f"**{_bn(numbers['total_usd'])}** (stated totals counted once), of which **{_bn(numbers['binding_usd'])} "
+        f"({share_text(numbers['binding_usd'], numbers['total_usd'])}) is binding**; "
+        f"{binding_parts_text(numbers)}."
+    )
     if numbers["mobilized_usd"]:
         text += f" The items report a further {_bn(numbers['mobilized_usd'])} mobilised from others, shown apart."
     for _, total in aggregates.iterrows():
         parts = rows[rows["parent_id"] == total["record_id"]]
         qualifier = "" if total["amount_qualifier"] == "exact" else f"{esc(total['amount_qualifier'])} "
         listed = float(parts["counted_usd"].fillna(0).sum())
-        text += (f"\n\n{esc(total['record_id'])} is a stated total ({qualifier}{_bn(total['amount_usd'])}); "
-                 f"{len(parts)} of its items are listed separately ({_bn(listed)})")
+        text += (
+            f"\n\n{esc(total['record_id'])} is a stated total ({qualifier}{_bn(total['amount_usd'])}); "
+            f"{len(parts)} of its items are listed separately ({_bn(listed)})"
+        )
         if total["counted_usd"] > 0:
             text += f" and the remaining {_bn(total['counted_usd'])} is not itemised in the source."
         else:
@@ -202,16 +233,22 @@ def agency_headline(financing: pd.DataFrame, code: str) -> str:
 def country_headline(financing_here: pd.DataFrame, membership: pd.DataFrame, iso3: str, name: str) -> str:
     """The country brief's opening paragraph: its roles and the money located there."""
     roles = membership[membership["iso3"] == iso3]
-    role_text = ", ".join(GROUP_SHORT[g] for g in GROUPS if g in set(roles["group"])) or "no ministerial role in the sources"
+    role_text = (
+        ", ".join(GROUP_SHORT[g] for g in GROUPS if g in set(roles["group"])) or "no ministerial role in the sources"
+    )
     numbers = headline_numbers(financing_here)
     text = f"**{esc(name)}** ({esc(iso3)}). Roles: {esc(role_text)}."
     if numbers["items"]:
-        text += (f"\n\n**{numbers['items']} financing item(s)** are located here, worth **{_bn(numbers['total_usd'])}**, "
-                 f"of which {_bn(numbers['binding_usd'])} is binding; {binding_parts_text(numbers)}.")
+        text += (
+            f"\n\n**{numbers['items']} financing item(s)** are located here, worth **{_bn(numbers['total_usd'])}**, "
+            f"of which {_bn(numbers['binding_usd'])} is binding; {binding_parts_text(numbers)}."
+        )
         shared = financing_here[financing_here["country_iso3"].str.contains(";")]
         if len(shared):
-            text += (f" {len(shared)} of them are also located in other countries; their full amounts are shown "
-                     "here because the sources do not say how they split.")
+            text += (
+                f" {len(shared)} of them are also located in other countries; their full amounts are shown "
+                "here because the sources do not say how they split."
+            )
     else:
         text += "\n\nNo financing item in the sources is located here."
     return text
@@ -233,24 +270,28 @@ def mineral_headline(financing: pd.DataFrame, mineral: str) -> str:
     scope_total = float(scope["counted_usd"].fillna(0).sum())
     unstated_usd = float(scope.loc[scope["minerals"] == NOT_STATED, "counted_usd"].fillna(0).sum())
     names = ", ".join(esc(code) for code in agencies)
-    return (f"**{numbers['items']} item(s)** name {esc(mineral)}, worth **{_bn(numbers['total_usd'])}** "
-            f"({_bn(numbers['binding_usd'])} binding; {binding_parts_text(numbers)}), through {names}.\n\n"
-            f"The same agencies list **{_bn(unstated_usd)} ({share_text(unstated_usd, scope_total)} of their "
-            f"money)** with no mineral stated. Some of it may go to {esc(mineral)}, but the sources do not say, so "
-            "it is not counted here.")
+    return (
+        f"**{numbers['items']} item(s)** name {esc(mineral)}, worth **{_bn(numbers['total_usd'])}** "
+        f"({_bn(numbers['binding_usd'])} binding; {binding_parts_text(numbers)}), through {names}.\n\n"
+        f"The same agencies list **{_bn(unstated_usd)} ({share_text(unstated_usd, scope_total)} of their "
+        f"money)** with no mineral stated. Some of it may go to {esc(mineral)}, but the sources do not say, so "
+        "it is not counted here."
+    )
 
 
 def summary_table(summary: pd.DataFrame) -> pd.DataFrame:
     """A ``funding_summary`` result formatted for display (USD as text)."""
-    return pd.DataFrame({
-        "Group": summary["label"],
-        "Items": summary["items"],
-        "Total": summary["total_usd"].map(_bn),
-        "Binding": summary["binding_usd"].map(_bn),
-        "Not binding": summary["non_binding_usd"].map(_bn),
-        "Not stated": summary["not_stated_usd"].map(_bn),
-        "Mobilised (apart)": summary["mobilized_usd"].map(lambda v: _bn(v) if v else ""),
-    })
+    return pd.DataFrame(
+        {
+            "Group": summary["label"],
+            "Items": summary["items"],
+            "Total": summary["total_usd"].map(_bn),
+            "Binding": summary["binding_usd"].map(_bn),
+            "Not binding": summary["non_binding_usd"].map(_bn),
+            "Not stated": summary["not_stated_usd"].map(_bn),
+            "Mobilised (apart)": summary["mobilized_usd"].map(lambda v: _bn(v) if v else ""),
+        }
+    )
 
 
 def or_none(frame: pd.DataFrame, message: str) -> pd.DataFrame:
@@ -258,12 +299,12 @@ def or_none(frame: pd.DataFrame, message: str) -> pd.DataFrame:
     return frame if len(frame) else pd.DataFrame({"": [message]})
 
 
-
 def item_notes_table(financing: pd.DataFrame) -> pd.DataFrame:
     """The curator's note for every item that has one (ambiguities, inferences), keyed by item ID."""
     rows = financing[financing["note"] != ""].sort_values(["agency", "record_id"])
-    return or_none(pd.DataFrame({"ID": rows["record_id"], "Note": rows["note"]}).reset_index(drop=True),
-                   "No notes on these items")
+    return or_none(
+        pd.DataFrame({"ID": rows["record_id"], "Note": rows["note"]}).reset_index(drop=True), "No notes on these items"
+    )
 
 
 def finding_participation(membership: pd.DataFrame) -> str:
@@ -272,8 +313,7 @@ def finding_participation(membership: pd.DataFrame) -> str:
     delegations = roles[roles["ministerial_participant"]]
     countries = int((delegations["iso3"] != "EUU").sum())
     eu = " and the European Commission" if (delegations["iso3"] == "EUU").any() else ""
-    return (f"{countries} countries{eu} took part; "
-            f"{int(roles['bilateral_framework'].sum())} signed bilateral frameworks")
+    return f"{countries} countries{eu} took part; {int(roles['bilateral_framework'].sum())} signed bilateral frameworks"
 
 
 def finding_timeline(financing: pd.DataFrame) -> str:
@@ -344,45 +384,57 @@ def key_findings(kind: str, financing: pd.DataFrame, membership: pd.DataFrame, k
         delegations = roles[roles["ministerial_participant"]]
         countries = int((delegations["iso3"] != "EUU").sum())
         eu = " and the European Commission" if (delegations["iso3"] == "EUU").any() else ""
-        out.append(f"**{countries} countries{eu}** sent delegations; "
-                   f"**{int(roles['bilateral_framework'].sum())}** signed a bilateral framework or memorandum "
-                   "with the United States.")
+        out.append(
+            f"**{countries} countries{eu}** sent delegations; "
+            f"**{int(roles['bilateral_framework'].sum())}** signed a bilateral framework or memorandum "
+            "with the United States."
+        )
     if numbers["items"] and not total:
         statuses = rows["binding_status"].value_counts()
         parts = ", ".join(f"{count} {status}" for status, count in statuses.items())
         out.append(f"**{numbers['items']} financing item(s)**, none with a stated amount ({esc(parts)}).")
     elif numbers["items"]:
-        out.append(f"**{numbers['items']} financing item(s)** worth **{_bn(total)}** (stated totals counted once): "
-                   f"**{_bn(numbers['binding_usd'])} ({share_text(numbers['binding_usd'], total)}) binding**, "
-                   f"{binding_parts_text(numbers)}.")
+        out.append(
+            f"**{numbers['items']} financing item(s)** worth **{_bn(total)}** (stated totals counted once): "
+            f"**{_bn(numbers['binding_usd'])} ({share_text(numbers['binding_usd'], total)}) binding**, "
+            f"{binding_parts_text(numbers)}."
+        )
     else:
         out.append("The sources list no financing item for this brief.")
     if kind in ("overview", "country", "mineral") and numbers["items"]:
         by_agency = funding_summary(rows, "agency")
         lead = by_agency.iloc[0]
         if lead["total_usd"] > 0:
-            out.append(f"{link('agency', lead['agency'], AGENCIES[lead['agency']].label)} provides the most: "
-                       f"{_bn(lead['total_usd'])} ({share_text(lead['total_usd'], total)}).")
+            out.append(
+                f"{link('agency', lead['agency'], AGENCIES[lead['agency']].label)} provides the most: "
+                f"{_bn(lead['total_usd'])} ({share_text(lead['total_usd'], total)})."
+            )
     if kind in ("overview", "agency", "mineral") and numbers["items"]:
         places = funding_summary(rows, "country")
         places = places[(places["country"] != "Location not stated") & (places["total_usd"] > 0)]
         if len(places):
             top = places.iloc[0]
             if kind == "mineral" or top["country"] != "USA":
-                out.append(f"The largest located amount goes to {link('country', top['country'], display_name(top['country']))}: "
-                           f"{_bn(top['total_usd'])}.")
+                out.append(
+                    f"The largest located amount goes to {link('country', top['country'], display_name(top['country']))}: "
+                    f"{_bn(top['total_usd'])}."
+                )
             else:
                 abroad = places[places["country"] != "USA"]
                 text = f"Most located money stays in the {link('country', 'USA', 'United States')} ({_bn(top['total_usd'])})"
                 if len(abroad):
-                    text += (f"; abroad, {link('country', abroad.iloc[0]['country'], display_name(abroad.iloc[0]['country']))} "
-                             f"leads with {_bn(abroad.iloc[0]['total_usd'])}")
+                    text += (
+                        f"; abroad, {link('country', abroad.iloc[0]['country'], display_name(abroad.iloc[0]['country']))} "
+                        f"leads with {_bn(abroad.iloc[0]['total_usd'])}"
+                    )
                 out.append(text + ".")
     if kind in ("overview", "agency") and numbers["items"]:
         share = not_stated_share(rows)
         minerals = _mineral_names(rows)
         if minerals:
-            named = ", ".join(link("mineral", m, m) for m in minerals[:6]) + (" and others" if len(minerals) > 6 else "")
+            named = ", ".join(link("mineral", m, m) for m in minerals[:6]) + (
+                " and others" if len(minerals) > 6 else ""
+            )
             lead = f"{share_text(share * 100, 100)} of the money names no mineral; the" if total else "The"
             out.append(f"{lead} items name {named}.")
         else:
@@ -392,19 +444,31 @@ def key_findings(kind: str, financing: pd.DataFrame, membership: pd.DataFrame, k
         groups = [_lower_role(GROUP_SHORT[g]) for g in GROUPS if g in set(here["group"])]
         name = display_name(key)
         delegations = int(roles_by_country(membership)["ministerial_participant"].sum())
-        out.insert(0, f"**{esc(name)}**: " + (esc(", ".join(groups)) if groups else "no role at the ministerial in the sources")
-                   + (f"; one of the {delegations} delegations at the ministerial." if "ministerial_participant" in set(here["group"]) else "."))
+        out.insert(
+            0,
+            f"**{esc(name)}**: "
+            + (esc(", ".join(groups)) if groups else "no role at the ministerial in the sources")
+            + (
+                f"; one of the {delegations} delegations at the ministerial."
+                if "ministerial_participant" in set(here["group"])
+                else "."
+            ),
+        )
     if kind == "mineral":
         exploded = explode_minerals(financing)
         agencies = [a for a in AGENCIES if a in set(rows["agency"])]
         scope = financing[financing["agency"].isin(agencies)]
         unstated = float(scope.loc[scope["minerals"] == NOT_STATED, "counted_usd"].fillna(0).sum())
-        out.append(f"The same agencies list {_bn(unstated)} with no mineral named; some may go to {esc(key)}, "
-                   "the sources do not say.")
+        out.append(
+            f"The same agencies list {_bn(unstated)} with no mineral named; some may go to {esc(key)}, "
+            "the sources do not say."
+        )
         del exploded
     if numbers["mobilized_usd"]:
-        out.append(f"A further {_bn(numbers['mobilized_usd'])} of capital mobilised from others is reported apart, "
-                   "never added to the totals.")
+        out.append(
+            f"A further {_bn(numbers['mobilized_usd'])} of capital mobilised from others is reported apart, "
+            "never added to the totals."
+        )
     return out[:5]
 
 
@@ -429,8 +493,10 @@ def one_line_finding(kind: str, financing: pd.DataFrame, membership: pd.DataFram
     items = f"{numbers['items']} item{'s' if numbers['items'] != 1 else ''}"
     if not numbers["total_usd"]:
         return f"{items}, no amount stated."
-    return (f"{items}, {format_usd(numbers['total_usd'])}, "
-            f"{share_text(numbers['binding_usd'], numbers['total_usd'])} binding.")
+    return (
+        f"{items}, {format_usd(numbers['total_usd'])}, "
+        f"{share_text(numbers['binding_usd'], numbers['total_usd'])} binding."
+    )
 
 
 def _brief_rows(kind: str, financing: pd.DataFrame, key: str) -> pd.DataFrame:
@@ -488,9 +554,11 @@ def sources_key(ids: list[str], processed_dir=None) -> str:
         source = registry.get(sid)
         if source is None:
             continue
-        lines.append(f"- **{esc(sid)}**: {esc(source.title)}. Publisher: {esc(source.publisher)}. "
-                     f"Dated {esc(source.published)} ({esc(source.published_note.split(':')[0])}); "
-                     f"in {esc('Russian' if source.language == 'ru' else source.language)}.")
+        lines.append(
+            f"- **{esc(sid)}**: {esc(source.title)}. Publisher: {esc(source.publisher)}. "
+            f"Dated {esc(source.published)} ({esc(source.published_note.split(':')[0])}); "
+            f"in {esc('Russian' if source.language == 'ru' else source.language)}."
+        )
     return "\n".join(lines)
 
 
@@ -516,8 +584,10 @@ def csv_link(frame: pd.DataFrame, filename: str, label: str) -> str:
 
     data = frame.to_csv(index=False, lineterminator="\n").encode("utf-8")
     href = "data:text/csv;charset=utf-8;base64," + base64.b64encode(data).decode("ascii")
-    return (f'<p class="download"><a download="{esc(filename)}" href="{href}">{esc(label)}</a> '
-            f'<span class="muted">({len(frame)} records, CSV, {max(1, round(len(data) / 1024))} kB)</span></p>')
+    return (
+        f'<p class="download"><a download="{esc(filename)}" href="{href}">{esc(label)}</a> '
+        f'<span class="muted">({len(frame)} records, CSV, {max(1, round(len(data) / 1024))} kB)</span></p>'
+    )
 
 
 def how_to_cite(title: str, metadata: dict, ids: list[str], processed_dir=None) -> str:
@@ -527,24 +597,55 @@ def how_to_cite(title: str, metadata: dict, ids: list[str], processed_dir=None) 
     version = metadata.get("dataset_version") or metadata.get("data_version") or "unknown"
     date = release.get("date") or ""
     sources = "; ".join(f"{esc(registry[s].title)} ({esc(registry[s].published)})" for s in ids if s in registry)
-    return (f"**How to cite:** *{esc(title)}*. Mineral analysis briefs, data version {esc(version)}"
-            + (f" ({esc(date)})" if date else "") + f". Sources: {sources}.")
+    return (
+        f"**How to cite:** *{esc(title)}*. Mineral analysis briefs, data version {esc(version)}"
+        + (f" ({esc(date)})" if date else "")
+        + f". Sources: {sources}."
+    )
 
 
 def brief_records(kind: str, financing: pd.DataFrame, membership: pd.DataFrame, key: str = "") -> pd.DataFrame:
     """The records a brief shows, for its CSV download: its financing items (and, for a country, its roles)."""
     rows = _brief_rows(kind, financing, key).drop_duplicates("record_id")
     rows = financing[financing["record_id"].isin(rows["record_id"])]
-    columns = ["record_id", "agency", "title", "amount_as_written", "amount_usd", "amount_qualifier", "counted_usd",
-               "instrument_label", "binding_status", "mobilized_usd", "announced", "country_names", "minerals",
-               "source", "conflict", "note"]
+    columns = [
+        "record_id",
+        "agency",
+        "title",
+        "amount_as_written",
+        "amount_usd",
+        "amount_qualifier",
+        "counted_usd",
+        "instrument_label",
+        "binding_status",
+        "mobilized_usd",
+        "announced",
+        "country_names",
+        "minerals",
+        "source",
+        "conflict",
+        "note",
+    ]
     table = rows[columns].assign(table="financing")
     if kind == "country":
         roles = membership[membership["iso3"] == key]
-        table = pd.concat([table, pd.DataFrame({"record_id": roles["record_id"], "title": roles["group_label"],
-                                                "country_names": roles["name"], "source": roles["source"],
-                                                "conflict": roles["conflict"], "note": roles["note"],
-                                                "table": "membership"})], ignore_index=True)
+        table = pd.concat(
+            [
+                table,
+                pd.DataFrame(
+                    {
+                        "record_id": roles["record_id"],
+                        "title": roles["group_label"],
+                        "country_names": roles["name"],
+                        "source": roles["source"],
+                        "conflict": roles["conflict"],
+                        "note": roles["note"],
+                        "table": "membership",
+                    }
+                ),
+            ],
+            ignore_index=True,
+        )
     return table[["table", *columns]].reset_index(drop=True)
 
 
@@ -560,9 +661,11 @@ def items_table_html(financing: pd.DataFrame, *, compact: bool = False) -> str:
 
     table = items_table(financing)
     ordered = financing.sort_values(["agency", "record_id"]).reset_index(drop=True)
-    head = ("<thead><tr><th scope=\"col\">ID</th><th scope=\"col\">Item</th><th scope=\"col\">Amount</th>"
-            "<th scope=\"col\">Binding</th><th scope=\"col\">Instrument</th><th scope=\"col\">Where · minerals</th>"
-            "<th scope=\"col\">Source</th></tr></thead>")
+    head = (
+        '<thead><tr><th scope="col">ID</th><th scope="col">Item</th><th scope="col">Amount</th>'
+        '<th scope="col">Binding</th><th scope="col">Instrument</th><th scope="col">Where · minerals</th>'
+        '<th scope="col">Source</th></tr></thead>'
+    )
     body = []
     for (_, row), (_, raw) in zip(table.iterrows(), ordered.iterrows()):
         codes = [c for c in str(raw["country_iso3"]).split(";") if c]
@@ -574,14 +677,17 @@ def items_table_html(financing: pd.DataFrame, *, compact: bool = False) -> str:
         cell = " · ".join(x for x in (where or "location not stated", mineral_text or "mineral not stated"))
         mobilised = f"<br><small>+ {esc(row['Mobilised'])} mobilised</small>" if row["Mobilised"] else ""
         flag = " *" if raw["conflict"] else ""
-        middle = "" if compact else f'<td>{esc(row["Instrument"])}</td><td>{cell}</td>'
+        middle = "" if compact else f"<td>{esc(row['Instrument'])}</td><td>{cell}</td>"
         body.append(
             f'<tr id="{esc(row["ID"])}"><th scope="row"><a href="{brief_href("agency", raw["agency"])}">'
             f'{esc(row["ID"])}</a></th><td>{esc(row["Item"])}</td><td class="num">{esc(row["Amount"])}{mobilised}</td>'
             f'<td><span class="binding binding-{esc(row["Binding"].replace(" ", "-"))}">{esc(row["Binding"])}</span></td>'
-            f'{middle}<td class="source">{esc(row["Source"])}{flag}</td></tr>')
-    caption = ("<caption>Financing items, by agency. ID links to the agency's brief; * marks an item whose sources "
-               "disagree (see the item's notes).</caption>")
+            f'{middle}<td class="source">{esc(row["Source"])}{flag}</td></tr>'
+        )
+    caption = (
+        "<caption>Financing items, by agency. ID links to the agency's brief; * marks an item whose sources "
+        "disagree (see the item's notes).</caption>"
+    )
     if compact:
         head = re.sub(r'<th scope="col">(Instrument|Where · minerals)</th>', "", head)
     kind = "items-table items-compact" if compact else "items-table"
@@ -609,21 +715,30 @@ def item_notes_html(financing: pd.DataFrame) -> str:
 def _top_groups(financing: pd.DataFrame, by: str, n: int = 4) -> str:
     table = funding_summary(financing, by)
     if by == "country":
-        table = table.assign(label=[display_name(c, lbl) if c != "Location not stated" else lbl
-                                    for c, lbl in zip(table["country"], table["label"])])
+        table = table.assign(
+            label=[
+                display_name(c, lbl) if c != "Location not stated" else lbl
+                for c, lbl in zip(table["country"], table["label"])
+            ]
+        )
     table = table[table["total_usd"] > 0].head(n)
-    return "; ".join(f"{row['label']} {format_usd(row['total_usd'])} ({format_usd(row['binding_usd'])} binding)"
-                     for _, row in table.iterrows())
+    return "; ".join(
+        f"{row['label']} {format_usd(row['total_usd'])} ({format_usd(row['binding_usd'])} binding)"
+        for _, row in table.iterrows()
+    )
 
 
 def alt_funding_by(financing: pd.DataFrame, by: str) -> str:
     """Alternative text of a bar chart of money by ``by``: the chart, the total and the largest groups."""
     numbers = headline_numbers(financing)
-    what = {"agency": "agency", "mineral": "mineral named", "instrument": "instrument",
-            "country": "project location"}[by]
+    what = {"agency": "agency", "mineral": "mineral named", "instrument": "instrument", "country": "project location"}[
+        by
+    ]
     top = _top_groups(financing, by)
-    return (f"Bar chart of {format_usd(numbers['total_usd'])} by {what}, split into binding, not binding and not "
-            f"stated: " + (top or "no amounts stated") + ".")
+    return (
+        f"Bar chart of {format_usd(numbers['total_usd'])} by {what}, split into binding, not binding and not "
+        f"stated: " + (top or "no amounts stated") + "."
+    )
 
 
 def alt_participation_map(membership: pd.DataFrame, highlight: str | None = None) -> str:
@@ -635,19 +750,25 @@ def alt_participation_map(membership: pd.DataFrame, highlight: str | None = None
     if highlight:
         here = roles[roles["iso3"] == highlight]
         role = here.iloc[0]["roles"] if len(here) else "no role in the sources"
-        return (f"Map locating {display_name(highlight)} in its region, with a world inset; its roles: {role}. "
-                f"It is one of {delegations} delegations at the ministerial.")
-    return (f"World map of the {delegations} delegations (countries and the European Commission), coloured by "
-            f"role: {frameworks} signed bilateral frameworks, {forge} are in FORGE; insets enlarge Europe and "
-            "small states.")
+        return (
+            f"Map locating {display_name(highlight)} in its region, with a world inset; its roles: {role}. "
+            f"It is one of {delegations} delegations at the ministerial."
+        )
+    return (
+        f"World map of the {delegations} delegations (countries and the European Commission), coloured by "
+        f"role: {frameworks} signed bilateral frameworks, {forge} are in FORGE; insets enlarge Europe and "
+        "small states."
+    )
 
 
 def alt_funding_map(financing: pd.DataFrame) -> str:
     """Alternative text of the funding map: circles by location, the largest named."""
     top = _top_groups(financing[financing["country_iso3"] != ""], "country", 3)
     located = headline_numbers(financing[financing["country_iso3"] != ""])["total_usd"]
-    return (f"World map with a circle per location and agency, area by amount; {format_usd(located)} is located. "
-            f"Largest: {top or 'none'}.")
+    return (
+        f"World map with a circle per location and agency, area by amount; {format_usd(located)} is located. "
+        f"Largest: {top or 'none'}."
+    )
 
 
 def alt_timeline(financing: pd.DataFrame) -> str:
@@ -655,8 +776,10 @@ def alt_timeline(financing: pd.DataFrame) -> str:
     dated = financing.dropna(subset=["announced_date"])
     if dated.empty:
         return f"Timeline of announcements: none of the {len(financing)} items has a stated date."
-    return (f"Timeline of the {len(dated)} dated items of {len(financing)}, announced {finding_timeline(financing)[16:]}, "
-            f"worth {format_usd(dated['counted_usd'].fillna(0).sum())}.")
+    return (
+        f"Timeline of the {len(dated)} dated items of {len(financing)}, announced {finding_timeline(financing)[16:]}, "
+        f"worth {format_usd(dated['counted_usd'].fillna(0).sum())}."
+    )
 
 
 def alt_mobilized(financing: pd.DataFrame) -> str:
@@ -664,15 +787,20 @@ def alt_mobilized(financing: pd.DataFrame) -> str:
     rows = financing[financing["mobilized_usd"].notna()]
     by = rows.groupby("agency")["mobilized_usd"].sum().sort_values(ascending=False)
     parts = "; ".join(f"{code} {format_usd(v)}" for code, v in by.items())
-    return (f"Bar chart of capital mobilised from others beside each agency's own amount, "
-            f"{format_usd(rows['mobilized_usd'].sum())} in all: {parts}.")
+    return (
+        f"Bar chart of capital mobilised from others beside each agency's own amount, "
+        f"{format_usd(rows['mobilized_usd'].sum())} in all: {parts}."
+    )
 
 
 def alt_matrix(financing: pd.DataFrame) -> str:
     """Alternative text of the agency-by-mineral matrix."""
     minerals = _mineral_names(financing)
-    return (f"Matrix of agencies by mineral named ({len(minerals)} minerals: {', '.join(minerals)}); each cell holds "
-            "the agency's amount for the mineral. " + f"Largest mineral: {_top_groups(financing[financing['minerals'] != NOT_STATED], 'mineral', 1)}.")
+    return (
+        f"Matrix of agencies by mineral named ({len(minerals)} minerals: {', '.join(minerals)}); each cell holds "
+        "the agency's amount for the mineral. "
+        + f"Largest mineral: {_top_groups(financing[financing['minerals'] != NOT_STATED], 'mineral', 1)}."
+    )
 
 
 def participants_html(membership: pd.DataFrame) -> str:
@@ -685,12 +813,16 @@ def participants_html(membership: pd.DataFrame) -> str:
         members = roles[roles["primary_role"] == role]
         if members.empty:
             continue
-        names = ", ".join(f'<a href="{brief_href("country", r["iso3"])}">{esc(display_name(r["iso3"], r["name"]))}</a>'
-                          for _, r in members.iterrows())
+        names = ", ".join(
+            f'<a href="{brief_href("country", r["iso3"])}">{esc(display_name(r["iso3"], r["name"]))}</a>'
+            for _, r in members.iterrows()
+        )
         label = "Delegation only" if role == "ministerial_participant" else GROUP_SHORT[role]
         entries.append(f"<dt>{esc(label)} ({len(members)})</dt><dd>{names}</dd>")
-    return (f'<div class="participants"><h3>Participants by their most specific role ({len(roles)})</h3>'
-            f'<dl>{"".join(entries)}</dl></div>')
+    return (
+        f'<div class="participants"><h3>Participants by their most specific role ({len(roles)})</h3>'
+        f"<dl>{''.join(entries)}</dl></div>"
+    )
 
 
 def agreements_html(membership: pd.DataFrame, empty: str = "No agreement in the sources") -> str:
@@ -701,19 +833,25 @@ def agreements_html(membership: pd.DataFrame, empty: str = "No agreement in the 
     body, notes = [], []
     for _, r in rows.iterrows():
         flag = " *" if r["conflict"] else ""
-        body.append(f'<tr id="{esc(r["record_id"])}"><th scope="row">{esc(r["record_id"])}</th>'
-                    f'<td>{esc(GROUP_SHORT[r["group"]])}</td>'
-                    f'<td><a href="{brief_href("country", r["iso3"])}">{esc(display_name(r["iso3"], r["name"]))}</a></td>'
-                    f'<td lang="ru">{esc(r["name_as_written"])}</td><td class="source">{esc(r["source"])}{flag}</td></tr>')
+        body.append(
+            f'<tr id="{esc(r["record_id"])}"><th scope="row">{esc(r["record_id"])}</th>'
+            f"<td>{esc(GROUP_SHORT[r['group']])}</td>"
+            f'<td><a href="{brief_href("country", r["iso3"])}">{esc(display_name(r["iso3"], r["name"]))}</a></td>'
+            f'<td lang="ru">{esc(r["name_as_written"])}</td><td class="source">{esc(r["source"])}{flag}</td></tr>'
+        )
         text = esc(r["note"])
         if r["conflict"]:
             text += (" " if text else "") + f"<em>Sources differ:</em> {esc(r['conflict'])}"
         if text:
             notes.append(f'<li><a href="#{esc(r["record_id"])}">{esc(r["record_id"])}</a>: {text}</li>')
-    table = ('<table class="agreements-table"><caption>Roles beyond the delegation; * marks a role whose sources '
-             'disagree</caption><thead><tr><th scope="col">ID</th><th scope="col">Role</th><th scope="col">Country</th>'
-             f'<th scope="col">As written</th><th scope="col">Source</th></tr></thead><tbody>{"".join(body)}</tbody></table>')
-    return table + (f'<div class="item-notes"><h3>Notes on the roles</h3><ul>{"".join(notes)}</ul></div>' if notes else "")
+    table = (
+        '<table class="agreements-table"><caption>Roles beyond the delegation; * marks a role whose sources '
+        'disagree</caption><thead><tr><th scope="col">ID</th><th scope="col">Role</th><th scope="col">Country</th>'
+        f'<th scope="col">As written</th><th scope="col">Source</th></tr></thead><tbody>{"".join(body)}</tbody></table>'
+    )
+    return table + (
+        f'<div class="item-notes"><h3>Notes on the roles</h3><ul>{"".join(notes)}</ul></div>' if notes else ""
+    )
 
 
 def mineral_links(financing: pd.DataFrame) -> str:

@@ -37,8 +37,10 @@ def normalize_agency(text: str) -> str:
 
         near = process.extractOne(_fold(text), list(_AGENCY_INDEX), score_cutoff=70) if text.strip() else None
         hint = f" Did you mean {_AGENCY_INDEX[near[0]]} ('{near[0]}')?" if near else ""
-        raise ValueError(f"unknown agency; valid codes are {', '.join(AGENCIES)} "
-                         f"(or their names listed in data/raw/financing.schema.md).{hint}")
+        raise ValueError(
+            f"unknown agency; valid codes are {', '.join(AGENCIES)} "
+            f"(or their names listed in data/raw/financing.schema.md).{hint}"
+        )
     return code
 
 
@@ -49,9 +51,12 @@ def normalize_instrument(text: str) -> str:
         return "not_stated"
     code = _INSTRUMENT_INDEX.get(_fold(text))
     if code is None:
-        raise ValueError("unknown instrument; valid values are the codes " + ", ".join(INSTRUMENTS)
-                         + " or their spellings listed in data/raw/financing.schema.md; leave it empty when "
-                         "the source states none")
+        raise ValueError(
+            "unknown instrument; valid values are the codes "
+            + ", ".join(INSTRUMENTS)
+            + " or their spellings listed in data/raw/financing.schema.md; leave it empty when "
+            "the source states none"
+        )
     return code
 
 
@@ -74,8 +79,10 @@ def normalize_minerals(text: str) -> str:
         matches = [code for code, pattern in _MINERAL_PATTERNS if pattern.search(folded)]
         if len(matches) != 1:
             reason = "matches no mineral" if not matches else f"matches several minerals ({', '.join(matches)})"
-            raise ValueError(f"'{part}' {reason}; valid minerals are {', '.join(MINERALS)} "
-                             "(write one mineral per ';'-separated part)")
+            raise ValueError(
+                f"'{part}' {reason}; valid minerals are {', '.join(MINERALS)} "
+                "(write one mineral per ';'-separated part)"
+            )
         if matches[0] not in found:
             found.append(matches[0])
     return ";".join(found)
@@ -101,13 +108,16 @@ def parse_announced(text: str) -> tuple[str, dt.date | None, str]:
             try:
                 day = dt.datetime.strptime(text, fmt).date()
             except ValueError:
-                raise ValueError("impossible date (no such day or month); use a real calendar date as YYYY-MM-DD, "
-                                 "YYYY-MM or YYYY") from None
+                raise ValueError(
+                    "impossible date (no such day or month); use a real calendar date as YYYY-MM-DD, YYYY-MM or YYYY"
+                ) from None
             if not 1990 <= day.year <= 2100:
                 raise ValueError("year outside 1990-2100; check the date (YYYY-MM-DD)")
             return text, day, precision
-    raise ValueError("date must be YYYY-MM-DD, YYYY-MM or YYYY (ISO 8601, e.g. 2026-02-04 for 4 February 2026), "
-                     "or empty when the source gives none")
+    raise ValueError(
+        "date must be YYYY-MM-DD, YYYY-MM or YYYY (ISO 8601, e.g. 2026-02-04 for 4 February 2026), "
+        "or empty when the source gives none"
+    )
 
 
 def parse_bool(text: str) -> bool:

@@ -77,9 +77,12 @@ def _not_formula(free_text: bool = False) -> pa.Check:
     # In free text a leading "-" is refused too ("-2+3+cmd|..." runs in a spreadsheet); amount columns keep it
     # so that a negative amount gets the amount parser's own, more precise message.
     prefixes = FORMULA_PREFIXES + ("-",) if free_text else FORMULA_PREFIXES
-    return pa.Check(lambda s: ~s.str.startswith(prefixes), element_wise=False,
-                    error="starts like a spreadsheet formula (=, +, @, or - in text), which a spreadsheet would run; "
-                          "remove or rephrase the leading character")
+    return pa.Check(
+        lambda s: ~s.str.startswith(prefixes),
+        element_wise=False,
+        error="starts like a spreadsheet formula (=, +, @, or - in text), which a spreadsheet would run; "
+        "remove or rephrase the leading character",
+    )
 
 
 def _required() -> pa.Check:
@@ -88,21 +91,37 @@ def _required() -> pa.Check:
 
 RAW_FINANCING_SCHEMA = pa.DataFrameSchema(
     {
-        "record_id": _text(_required(), pa.Check.str_matches(_ID, error="record_id must look like AGENCY-NN, e.g. EXIM-07")),
+        "record_id": _text(
+            _required(), pa.Check.str_matches(_ID, error="record_id must look like AGENCY-NN, e.g. EXIM-07")
+        ),
         "title": _text(_required(), _not_formula(free_text=True)),
         "is_aggregate": _text(pa.Check.isin(["true", "false"], error="must be 'true' or 'false'")),
-        "parent_id": _text(pa.Check(lambda s: (s == "") | s.str.match(_ID), error="must be empty or a record_id like DFC-01")),
+        "parent_id": _text(
+            pa.Check(lambda s: (s == "") | s.str.match(_ID), error="must be empty or a record_id like DFC-01")
+        ),
         **{name: _text(_not_formula()) for name in ("amount_as_written", "mobilized_as_written", "announced")},
-        **{name: _text(_not_formula(free_text=True)) for name in (
-            "agency", "instrument_as_written", "countries", "subnational", "minerals_as_written", "mobilized_from",
-            "conflict", "note")},
+        **{
+            name: _text(_not_formula(free_text=True))
+            for name in (
+                "agency",
+                "instrument_as_written",
+                "countries",
+                "subnational",
+                "minerals_as_written",
+                "mobilized_from",
+                "conflict",
+                "note",
+            )
+        },
     },
     strict=False,
 )
 
 RAW_MEMBERSHIP_SCHEMA = pa.DataFrameSchema(
     {
-        "record_id": _text(_required(), pa.Check.str_matches(_ID, error="record_id must look like GROUP-NN, e.g. PART-12")),
+        "record_id": _text(
+            _required(), pa.Check.str_matches(_ID, error="record_id must look like GROUP-NN, e.g. PART-12")
+        ),
         "name_as_written": _text(_required(), _not_formula(free_text=True)),
         "group": _text(pa.Check.isin(list(GROUPS), error="must be one of " + ", ".join(GROUPS))),
         "conflict": _text(_not_formula(free_text=True)),
@@ -123,7 +142,15 @@ def _schema_problems(schema: pa.DataFrameSchema, table: RawTable) -> list[Proble
             message = _check_message(schema, case.column, check)
             index = case.index
             line = int(table.frame[LINE_COLUMN].iat[int(index)]) if index is not None and not pd.isna(index) else None
-            problems.append(Problem(table.name, line, case.column, None if pd.isna(case.failure_case) else str(case.failure_case), message))
+            problems.append(
+                Problem(
+                    table.name,
+                    line,
+                    case.column,
+                    None if pd.isna(case.failure_case) else str(case.failure_case),
+                    message,
+                )
+            )
         return problems
     return []
 
@@ -138,6 +165,7 @@ def _check_message(schema: pa.DataFrameSchema, column: str | None, check: str) -
 
 
 # --- Cell parsing with located errors ------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Parsed:
@@ -156,8 +184,14 @@ class Parsed:
         return pd.Series(distinct.take(self.codes))
 
 
-def _map_column(table: RawTable, column: str, parse: Callable[[str], object], problems: list[Problem],
-                *, errors: tuple[type[Exception], ...] = (ValueError,)) -> Parsed:
+def _map_column(
+    table: RawTable,
+    column: str,
+    parse: Callable[[str], object],
+    problems: list[Problem],
+    *,
+    errors: tuple[type[Exception], ...] = (ValueError,),
+) -> Parsed:
     """Parse each distinct value of ``column`` once; record a Problem on every line of a bad value."""
     series = table.frame[column]
     codes, uniques = pd.factorize(series)
@@ -176,8 +210,15 @@ def _map_column(table: RawTable, column: str, parse: Callable[[str], object], pr
             for position in positions[:MAX_LINES_PER_VALUE]:
                 problems.append(Problem(table.name, int(lines.iat[position]), column, value, message))
             if len(positions) > MAX_LINES_PER_VALUE:
-                problems.append(Problem(table.name, None, column, value,
-                                        f"the same value is wrong on {len(positions) - MAX_LINES_PER_VALUE} more line(s)"))
+                problems.append(
+                    Problem(
+                        table.name,
+                        None,
+                        column,
+                        value,
+                        f"the same value is wrong on {len(positions) - MAX_LINES_PER_VALUE} more line(s)",
+                    )
+                )
     return Parsed(codes, values)
 
 
@@ -195,12 +236,20 @@ def _duplicate_problems(table: RawTable, column: str, label: str) -> list[Proble
     first_line = dict(zip(series[first], table.frame.loc[first, LINE_COLUMN]))
     for position in np.flatnonzero(duplicated.to_numpy())[:MAX_LINES_PER_VALUE]:
         value = series.iat[position]
-        problems.append(Problem(table.name, int(table.frame[LINE_COLUMN].iat[position]), column, value,
-                                f"duplicate {label}: already used on line {first_line[value]}; ids must be unique"))
+        problems.append(
+            Problem(
+                table.name,
+                int(table.frame[LINE_COLUMN].iat[position]),
+                column,
+                value,
+                f"duplicate {label}: already used on line {first_line[value]}; ids must be unique",
+            )
+        )
     return problems
 
 
 # --- Financing -------------------------------------------------------------------------------------------------
+
 
 def _citation_columns(table: RawTable, registry: dict[str, Source] | None, problems: list[Problem]) -> dict:
     """``source``, ``source_count`` and ``conflict`` of the processed table, from the raw citations.
@@ -214,9 +263,16 @@ def _citation_columns(table: RawTable, registry: dict[str, Source] | None, probl
     for position in np.flatnonzero((raw["conflict"] != "").to_numpy()):
         value = citations.values[citations.codes[position]]
         if value is not None and len({sid for sid, _ in value}) < 2 and len(value) < 2:
-            problems.append(Problem(table.name, int(raw[LINE_COLUMN].iat[position]), "conflict", raw["conflict"].iat[position],
-                                    "a conflict note needs at least two cited paragraphs that disagree; cite both in "
-                                    "'citations' or move the text to 'note'"))
+            problems.append(
+                Problem(
+                    table.name,
+                    int(raw[LINE_COLUMN].iat[position]),
+                    "conflict",
+                    raw["conflict"].iat[position],
+                    "a conflict note needs at least two cited paragraphs that disagree; cite both in "
+                    "'citations' or move the text to 'note'",
+                )
+            )
     if problems:
         return {}
     return {
@@ -247,44 +303,54 @@ def clean_financing(table: RawTable, registry: dict[str, Source] | None = None) 
 
     for position in np.flatnonzero(((raw["mobilized_as_written"] != "") != (raw["mobilized_from"] != "")).to_numpy()):
         has_amount = raw["mobilized_as_written"].iat[position] != ""
-        problems.append(Problem(
-            table.name, int(raw[LINE_COLUMN].iat[position]), "mobilized_from" if has_amount else "mobilized_as_written",
-            raw["mobilized_from"].iat[position] if has_amount else raw["mobilized_as_written"].iat[position],
-            f"mobilized_as_written is '{raw['mobilized_as_written'].iat[position]}' but mobilized_from is empty: "
-            "name who provides the mobilised capital (e.g. 'private investors')" if has_amount
-            else f"mobilized_from is '{raw['mobilized_from'].iat[position]}' but mobilized_as_written is empty: "
-                 "write the mobilised amount, or clear mobilized_from"))
+        problems.append(
+            Problem(
+                table.name,
+                int(raw[LINE_COLUMN].iat[position]),
+                "mobilized_from" if has_amount else "mobilized_as_written",
+                raw["mobilized_from"].iat[position] if has_amount else raw["mobilized_as_written"].iat[position],
+                f"mobilized_as_written is '{raw['mobilized_as_written'].iat[position]}' but mobilized_from is empty: "
+                "name who provides the mobilised capital (e.g. 'private investors')"
+                if has_amount
+                else f"mobilized_from is '{raw['mobilized_from'].iat[position]}' but mobilized_as_written is empty: "
+                "write the mobilised amount, or clear mobilized_from",
+            )
+        )
     if problems:
         raise DataValidationError(problems)
 
-    frame = pd.DataFrame({
-        "record_id": raw["record_id"],
-        "agency": agency.derive_text(str),
-        "agency_name": agency.derive_text(lambda code: AGENCIES[code].label),
-        "title": raw["title"],
-        "amount_as_written": raw["amount_as_written"],
-        "amount_usd": amount.derive(lambda a: math.nan if a is None else a.value_usd, "float64"),
-        "amount_qualifier": amount.derive_text(lambda a: NOT_STATED if a is None else a.qualifier),
-        "counted_usd": np.nan,
-        "instrument": instrument.derive_text(str),
-        "instrument_label": instrument.derive_text(lambda code: INSTRUMENTS[code].label),
-        "binding_status": instrument.derive_text(lambda code: INSTRUMENTS[code].binding_status),
-        "is_binding": instrument.derive(lambda code: INSTRUMENTS[code].is_binding, bool),
-        "is_aggregate": is_aggregate.derive(bool, bool),
-        "parent_id": raw["parent_id"],
-        "mobilized_usd": mobilized.derive(lambda a: math.nan if a is None else a.value_usd, "float64"),
-        "mobilized_from": raw["mobilized_from"],
-        "announced": announced.derive_text(lambda a: a[0]),
-        "announced_date": pd.to_datetime(announced.derive(lambda a: a[1])),
-        "announced_precision": announced.derive_text(lambda a: a[2]),
-        "country_iso3": countries.derive_text(lambda codes: ";".join(codes)),
-        "country_names": countries.derive_text(lambda codes: ";".join(country_name(c) for c in codes)),
-        "subnational": raw["subnational"],
-        "minerals": minerals.derive_text(str),
-        **cited,
-        "note": raw["note"],
-    })
-    problems = check_aggregates(frame, raw[LINE_COLUMN], table.name) + check_duplicate_items(frame, raw[LINE_COLUMN], table.name)
+    frame = pd.DataFrame(
+        {
+            "record_id": raw["record_id"],
+            "agency": agency.derive_text(str),
+            "agency_name": agency.derive_text(lambda code: AGENCIES[code].label),
+            "title": raw["title"],
+            "amount_as_written": raw["amount_as_written"],
+            "amount_usd": amount.derive(lambda a: math.nan if a is None else a.value_usd, "float64"),
+            "amount_qualifier": amount.derive_text(lambda a: NOT_STATED if a is None else a.qualifier),
+            "counted_usd": np.nan,
+            "instrument": instrument.derive_text(str),
+            "instrument_label": instrument.derive_text(lambda code: INSTRUMENTS[code].label),
+            "binding_status": instrument.derive_text(lambda code: INSTRUMENTS[code].binding_status),
+            "is_binding": instrument.derive(lambda code: INSTRUMENTS[code].is_binding, bool),
+            "is_aggregate": is_aggregate.derive(bool, bool),
+            "parent_id": raw["parent_id"],
+            "mobilized_usd": mobilized.derive(lambda a: math.nan if a is None else a.value_usd, "float64"),
+            "mobilized_from": raw["mobilized_from"],
+            "announced": announced.derive_text(lambda a: a[0]),
+            "announced_date": pd.to_datetime(announced.derive(lambda a: a[1])),
+            "announced_precision": announced.derive_text(lambda a: a[2]),
+            "country_iso3": countries.derive_text(lambda codes: ";".join(codes)),
+            "country_names": countries.derive_text(lambda codes: ";".join(country_name(c) for c in codes)),
+            "subnational": raw["subnational"],
+            "minerals": minerals.derive_text(str),
+            **cited,
+            "note": raw["note"],
+        }
+    )
+    problems = check_aggregates(frame, raw[LINE_COLUMN], table.name) + check_duplicate_items(
+        frame, raw[LINE_COLUMN], table.name
+    )
     if problems:
         raise DataValidationError(problems)
     frame["counted_usd"] = counted_amounts(frame)
@@ -304,9 +370,16 @@ def check_aggregates(frame: pd.DataFrame, lines: pd.Series, file: str) -> list[P
     referenced = frame["record_id"].isin(set(frame.loc[linked, "parent_id"])).to_numpy()
     for position in np.flatnonzero(aggregates_all & np.isnan(amounts_all) & ~referenced):
         rid = frame["record_id"].iat[position]
-        problems.append(Problem(file, int(lines.iat[position]), "amount_as_written", "",
-                                f"{rid} is a stated total (is_aggregate=true) but has no amount; write the "
-                                "total as the source states it, or set is_aggregate=false"))
+        problems.append(
+            Problem(
+                file,
+                int(lines.iat[position]),
+                "amount_as_written",
+                "",
+                f"{rid} is a stated total (is_aggregate=true) but has no amount; write the "
+                "total as the source states it, or set is_aggregate=false",
+            )
+        )
     involved = linked | referenced
     if not involved.any():
         return problems
@@ -320,25 +393,53 @@ def check_aggregates(frame: pd.DataFrame, lines: pd.Series, file: str) -> list[P
     valid_totals = ", ".join(totals[:10]) + (f" and {len(totals) - 10} more" if len(totals) > 10 else "")
     for rid, pid in parent_of.items():
         if pid not in line_of:
-            problems.append(Problem(file, int(line_of[rid]), "parent_id", pid,
-                                    f"points to a total that does not exist; valid totals are "
-                                    f"{valid_totals or 'none (no row has is_aggregate=true)'}"))
+            problems.append(
+                Problem(
+                    file,
+                    int(line_of[rid]),
+                    "parent_id",
+                    pid,
+                    f"points to a total that does not exist; valid totals are "
+                    f"{valid_totals or 'none (no row has is_aggregate=true)'}",
+                )
+            )
         elif not is_aggregate[pid]:
-            problems.append(Problem(file, int(line_of[rid]), "parent_id", pid,
-                                    f"points to {pid}, which is not a stated total; set is_aggregate=true on line {line_of[pid]} or clear parent_id"))
+            problems.append(
+                Problem(
+                    file,
+                    int(line_of[rid]),
+                    "parent_id",
+                    pid,
+                    f"points to {pid}, which is not a stated total; set is_aggregate=true on line {line_of[pid]} or clear parent_id",
+                )
+            )
         elif agency_of[pid] != agency_of[rid]:
-            problems.append(Problem(file, int(line_of[rid]), "parent_id", pid,
-                                    f"a part must belong to the same agency as its total ({agency_of[pid]}, not {agency_of[rid]}); "
-                                    f"point parent_id to a {agency_of[rid]} total or clear it"))
+            problems.append(
+                Problem(
+                    file,
+                    int(line_of[rid]),
+                    "parent_id",
+                    pid,
+                    f"a part must belong to the same agency as its total ({agency_of[pid]}, not {agency_of[rid]}); "
+                    f"point parent_id to a {agency_of[rid]} total or clear it",
+                )
+            )
     for start in parent_of:
         seen = [start]
         current = parent_of.get(start)
         while current is not None:
             if current in seen:
-                cycle = " -> ".join([*seen[seen.index(current):], current])
-                if start == min(seen[seen.index(current):]):
-                    problems.append(Problem(file, int(line_of[start]), "parent_id", parent_of[start],
-                                            f"parts form a cycle ({cycle}); a total cannot be its own part"))
+                cycle = " -> ".join([*seen[seen.index(current) :], current])
+                if start == min(seen[seen.index(current) :]):
+                    problems.append(
+                        Problem(
+                            file,
+                            int(line_of[start]),
+                            "parent_id",
+                            parent_of[start],
+                            f"parts form a cycle ({cycle}); a total cannot be its own part",
+                        )
+                    )
                 break
             seen.append(current)
             current = parent_of.get(current)
@@ -354,16 +455,34 @@ def check_aggregates(frame: pd.DataFrame, lines: pd.Series, file: str) -> list[P
         parts_total = float(np.nansum([amounts[r] for r in parts]))
         total = amounts[pid]
         if is_aggregate.get(pid) and math.isnan(total):
-            problems.append(Problem(file, int(line_of[pid]), "amount_as_written", "",
-                                    f"{pid} is a stated total (is_aggregate=true) with parts "
-                                    f"({', '.join(parts)}) but no amount; write the total as the source states it"))
+            problems.append(
+                Problem(
+                    file,
+                    int(line_of[pid]),
+                    "amount_as_written",
+                    "",
+                    f"{pid} is a stated total (is_aggregate=true) with parts "
+                    f"({', '.join(parts)}) but no amount; write the total as the source states it",
+                )
+            )
             continue
-        allowed = {"exact": total * (1 + 1e-9), "up to": total * (1 + 1e-9), "about": total * (1 + ABOUT_TOLERANCE),
-                   "more than": math.inf}.get(qualifiers[pid], total)
+        allowed = {
+            "exact": total * (1 + 1e-9),
+            "up to": total * (1 + 1e-9),
+            "about": total * (1 + ABOUT_TOLERANCE),
+            "more than": math.inf,
+        }.get(qualifiers[pid], total)
         if parts_total > allowed:
-            problems.append(Problem(file, int(line_of[pid]), "amount_as_written", written[pid],
-                                    f"its parts ({', '.join(parts)}) add up to ${parts_total:,.0f}, more than the stated total "
-                                    f"${total:,.0f}; fix an amount or a parent_id"))
+            problems.append(
+                Problem(
+                    file,
+                    int(line_of[pid]),
+                    "amount_as_written",
+                    written[pid],
+                    f"its parts ({', '.join(parts)}) add up to ${parts_total:,.0f}, more than the stated total "
+                    f"${total:,.0f}; fix an amount or a parent_id",
+                )
+            )
     return problems
 
 
@@ -377,9 +496,16 @@ def check_duplicate_items(frame: pd.DataFrame, lines: pd.Series, file: str) -> l
         row = frame.iloc[position]
         same = (frame[key] == frame[key].iloc[position]).all(axis=1) & with_amount
         first = int(np.flatnonzero(same.to_numpy())[0])
-        problems.append(Problem(file, int(lines.iat[position]), "record_id", row["record_id"],
-                                f"same item as line {int(lines.iat[first])} ({frame['record_id'].iat[first]}): an item "
-                                "listed twice is one record; cite both paragraphs in source_paragraph (e.g. 12;15)"))
+        problems.append(
+            Problem(
+                file,
+                int(lines.iat[position]),
+                "record_id",
+                row["record_id"],
+                f"same item as line {int(lines.iat[first])} ({frame['record_id'].iat[first]}): an item "
+                "listed twice is one record; cite both paragraphs in source_paragraph (e.g. 12;15)",
+            )
+        )
     return problems
 
 
@@ -393,6 +519,7 @@ def counted_amounts(frame: pd.DataFrame) -> pd.Series:
 
 # --- Membership ------------------------------------------------------------------------------------------------
 
+
 def clean_membership(table: RawTable, registry: dict[str, Source] | None = None) -> pd.DataFrame:
     """Turn the raw membership table into the processed one (columns.MEMBERSHIP); raise DataValidationError."""
     raw = table.frame
@@ -402,28 +529,40 @@ def clean_membership(table: RawTable, registry: dict[str, Source] | None = None)
     iso3 = _map_column(table, "name_as_written", resolve_country, problems, errors=(CountryError,))
     if problems:
         raise DataValidationError(problems)
-    frame = pd.DataFrame({
-        "iso3": iso3.derive_text(str),
-        "name": iso3.derive_text(country_name),
-        "group": raw["group"],
-        "group_label": raw["group"].map(GROUPS),
-        "name_as_written": raw["name_as_written"],
-        "record_id": raw["record_id"],
-        **cited,
-        "note": raw["note"],
-    })
+    frame = pd.DataFrame(
+        {
+            "iso3": iso3.derive_text(str),
+            "name": iso3.derive_text(country_name),
+            "group": raw["group"],
+            "group_label": raw["group"].map(GROUPS),
+            "name_as_written": raw["name_as_written"],
+            "record_id": raw["record_id"],
+            **cited,
+            "note": raw["note"],
+        }
+    )
     repeated = frame.duplicated(["iso3", "group"], keep="first")
     for position in np.flatnonzero(repeated.to_numpy()):
-        first = frame.index[(frame["iso3"] == frame["iso3"].iat[position]) & (frame["group"] == frame["group"].iat[position])][0]
-        problems.append(Problem(table.name, int(raw[LINE_COLUMN].iat[position]), "name_as_written", raw["name_as_written"].iat[position],
-                                f"{frame['name'].iat[position]} is already listed in group {frame['group'].iat[position]} "
-                                f"on line {int(raw[LINE_COLUMN].iat[first])}; a country appears once per group"))
+        first = frame.index[
+            (frame["iso3"] == frame["iso3"].iat[position]) & (frame["group"] == frame["group"].iat[position])
+        ][0]
+        problems.append(
+            Problem(
+                table.name,
+                int(raw[LINE_COLUMN].iat[position]),
+                "name_as_written",
+                raw["name_as_written"].iat[position],
+                f"{frame['name'].iat[position]} is already listed in group {frame['group'].iat[position]} "
+                f"on line {int(raw[LINE_COLUMN].iat[first])}; a country appears once per group",
+            )
+        )
     if problems:
         raise DataValidationError(problems)
     return frame
 
 
 # --- Whole pipeline --------------------------------------------------------------------------------------------
+
 
 def _restrict(table: RawTable, source_ids: frozenset[str]) -> RawTable:
     """Only the rows citing one of ``source_ids``, their citations cut to those sources (for past releases).
@@ -459,16 +598,27 @@ def load_raw(raw_dir: Path | None = None, *, only_sources: set[str] | None = Non
     registry = None
     try:
         registry = load_sources(raw_dir)
-        hashes[config.RAW_SOURCES] = hashlib.sha256(config.raw_path(config.RAW_SOURCES, raw_dir).read_bytes()).hexdigest()
+        hashes[config.RAW_SOURCES] = hashlib.sha256(
+            config.raw_path(config.RAW_SOURCES, raw_dir).read_bytes()
+        ).hexdigest()
     except DataValidationError as exc:
         problems += exc.problems
     if only_sources is not None and registry is not None:
         unknown = sorted(set(only_sources) - set(registry))
         if unknown:
-            problems.append(Problem(config.RAW_SOURCES, None, "source_id", ", ".join(unknown),
-                                    f"not registered; registered sources are {', '.join(sorted(registry))}"))
-    for name, raw_columns, clean in ((config.RAW_FINANCING, FINANCING_RAW_COLUMNS, clean_financing),
-                                     (config.RAW_MEMBERSHIP, MEMBERSHIP_RAW_COLUMNS, clean_membership)):
+            problems.append(
+                Problem(
+                    config.RAW_SOURCES,
+                    None,
+                    "source_id",
+                    ", ".join(unknown),
+                    f"not registered; registered sources are {', '.join(sorted(registry))}",
+                )
+            )
+    for name, raw_columns, clean in (
+        (config.RAW_FINANCING, FINANCING_RAW_COLUMNS, clean_financing),
+        (config.RAW_MEMBERSHIP, MEMBERSHIP_RAW_COLUMNS, clean_membership),
+    ):
         path = config.raw_path(name, raw_dir)
         try:
             table = read_raw_table(path, raw_columns)
@@ -480,8 +630,9 @@ def load_raw(raw_dir: Path | None = None, *, only_sources: set[str] | None = Non
             problems += exc.problems
     if problems:
         raise DataValidationError(problems)
-    return CleanTables(financing=results[config.RAW_FINANCING], membership=results[config.RAW_MEMBERSHIP],
-                       raw_hashes=hashes)
+    return CleanTables(
+        financing=results[config.RAW_FINANCING], membership=results[config.RAW_MEMBERSHIP], raw_hashes=hashes
+    )
 
 
 def summarize(tables: CleanTables) -> dict:
@@ -502,14 +653,18 @@ def summarize(tables: CleanTables) -> dict:
         "data_version": tables.data_version,
         "library_version": __version__,
         "raw_files": dict(sorted(tables.raw_hashes.items())),
-        "financing_records": int(len(fin)),
+        "financing_records": len(fin),
         "financing_with_amount": numbers["items_with_amount"],
         "aggregates": numbers["aggregates"],
         **{key: numbers[key] for key in TOTAL_KEYS},
         "by_agency": by_agency,
-        "membership_rows": int(len(members)),
-        "ministerial_countries": int(((members["group"] == "ministerial_participant") & (members["iso3"] != "EUU")).sum()),
-        "ministerial_supranational": int(((members["group"] == "ministerial_participant") & (members["iso3"] == "EUU")).sum()),
+        "membership_rows": len(members),
+        "ministerial_countries": int(
+            ((members["group"] == "ministerial_participant") & (members["iso3"] != "EUU")).sum()
+        ),
+        "ministerial_supranational": int(
+            ((members["group"] == "ministerial_participant") & (members["iso3"] == "EUU")).sum()
+        ),
         "countries_named": int(members["iso3"].nunique()),
     }
 
@@ -527,8 +682,12 @@ def _parquet_bytes(frame: pd.DataFrame) -> bytes:
 
 def data_dictionary_markdown() -> str:
     """The processed tables' columns and meanings as Markdown (written beside the tables)."""
-    lines = ["# Data dictionary: data/processed", "",
-             "Generated by `mineral-analysis data` from `mineral_analysis.columns`; do not edit by hand.", ""]
+    lines = [
+        "# Data dictionary: data/processed",
+        "",
+        "Generated by `mineral-analysis data` from `mineral_analysis.columns`; do not edit by hand.",
+        "",
+    ]
     for table, spec in (("financing", columns.FINANCING), ("membership", columns.MEMBERSHIP)):
         lines += [f"## {table} (`{table}.csv`, `{table}.parquet`)", "", "| column | type | meaning |", "|---|---|---|"]
         lines += [f"| `{name}` | {dtype} | {meaning} |" for name, (dtype, meaning) in spec.items()]
@@ -540,8 +699,13 @@ class DataLockedError(RuntimeError):
     """Another `data` run or a build holds the processed folder's lock."""
 
 
-def build_processed(raw_dir: Path | None = None, processed_dir: Path | None = None,
-                    releases_dir: Path | None = None, *, wait: bool = False) -> dict:
+def build_processed(
+    raw_dir: Path | None = None,
+    processed_dir: Path | None = None,
+    releases_dir: Path | None = None,
+    *,
+    wait: bool = False,
+) -> dict:
     """Validate the raw data and write the processed tables as one set; return the summary.
 
     Nothing is written unless every check passes, and nothing at all when no file's content changed. The folder
@@ -572,8 +736,10 @@ def build_processed(raw_dir: Path | None = None, processed_dir: Path | None = No
     try:
         lock.acquire(timeout=-1 if wait else 0)
     except Timeout:
-        raise DataLockedError(f"{processed_dir.name}/ is in use by another `data` run or a build (it holds "
-                              f"{lock_path.name}); wait for it to finish, or pass --wait to queue behind it") from None
+        raise DataLockedError(
+            f"{processed_dir.name}/ is in use by another `data` run or a build (it holds "
+            f"{lock_path.name}); wait for it to finish, or pass --wait to queue behind it"
+        ) from None
     try:
         changed = replace_folder_atomic(processed_dir, files)
     finally:
@@ -581,4 +747,3 @@ def build_processed(raw_dir: Path | None = None, processed_dir: Path | None = No
     summary["changed"] = changed
     summary["processed_dir"] = str(processed_dir)
     return summary
-

@@ -20,7 +20,7 @@ from matplotlib.ticker import FuncFormatter
 from .analysis import funding_summary
 from .style import GRID_COLOUR, NOTE_COLOUR, TEXT_COLOUR, chart_style
 from .style import new_figure as _new_brief_figure
-from .vocab import AGENCIES, NOT_STATED, agency_colour  # noqa: F401 - agency_colour is re-exported
+from .vocab import AGENCIES, NOT_STATED, agency_colour
 
 NOT_STATED_LABEL = NOT_STATED
 
@@ -60,8 +60,17 @@ def nothing_here(message: str, *, title: str | None = None, width: float = 10.0,
     """A figure that says there is nothing to draw for this selection (never a blank or a crash)."""
     with chart_style():
         fig, ax = new_figure(width, height)
-        ax.text(0.5, 0.5, message, ha="center", va="center", transform=ax.transAxes, color=TEXT_COLOUR,
-                fontsize=11, bbox={"boxstyle": "round,pad=0.6", "facecolor": "#f6f7f9", "edgecolor": "#cccccc"})
+        ax.text(
+            0.5,
+            0.5,
+            message,
+            ha="center",
+            va="center",
+            transform=ax.transAxes,
+            color=TEXT_COLOUR,
+            fontsize=11,
+            bbox={"boxstyle": "round,pad=0.6", "facecolor": "#f6f7f9", "edgecolor": "#cccccc"},
+        )
         ax.set_axis_off()
         if title:
             ax.set_title(title)
@@ -74,20 +83,24 @@ def _check_frame(financing: object, columns: list[str], helper: str) -> None:
         raise TypeError(f"{helper} takes the financing table as a pandas DataFrame, not {type(financing).__name__}")
     missing = [c for c in columns if c not in financing.columns]
     if missing:
-        raise ValueError(f"{helper}: the financing table has no column(s) {', '.join(missing)} "
-                         "(load it with mineral_analysis.load_financing())")
+        raise ValueError(
+            f"{helper}: the financing table has no column(s) {', '.join(missing)} "
+            "(load it with mineral_analysis.load_financing())"
+        )
 
 
 def _check_agencies(financing: pd.DataFrame, helper: str) -> None:
     """Refuse agency codes the vocabulary does not know, listing the valid ones."""
     unknown = sorted(set(financing["agency"].dropna().astype(str)) - set(AGENCIES))
     if unknown:
-        raise ValueError(f"{helper}: unknown agency code(s) {', '.join(map(repr, unknown))}; "
-                         f"valid codes: {', '.join(AGENCIES)}")
+        raise ValueError(
+            f"{helper}: unknown agency code(s) {', '.join(map(repr, unknown))}; valid codes: {', '.join(AGENCIES)}"
+        )
 
 
-def plot_funding_by(financing: pd.DataFrame, by: str = "agency", *, title: str | None = None,
-                    top: int | None = 15) -> Figure:
+def plot_funding_by(
+    financing: pd.DataFrame, by: str = "agency", *, title: str | None = None, top: int | None = 15
+) -> Figure:
     """Horizontal bars of counted USD per group, split into binding (dark), not binding (light) and not stated (dotted).
 
     ``by`` is ``agency``, ``mineral``, ``instrument`` or ``country``. Bars for agencies use the agency's colour
@@ -106,13 +119,20 @@ def plot_funding_by(financing: pd.DataFrame, by: str = "agency", *, title: str |
     additive = summary.attrs.get("additive", True)
     summary = summary[summary["total_usd"] > 0]
     if top is not None and len(summary) > top:
-        head, tail = summary.iloc[: top - 1], summary.iloc[top - 1:]
-        other = pd.DataFrame([{
-            "label": f"Other ({len(tail)})", "binding_usd": tail["binding_usd"].sum(),
-            "non_binding_usd": tail["non_binding_usd"].sum(), "not_stated_usd": tail["not_stated_usd"].sum(),
-            "total_usd": tail["total_usd"].sum(),
-            by: "", "items": tail["items"].sum(),
-        }])
+        head, tail = summary.iloc[: top - 1], summary.iloc[top - 1 :]
+        other = pd.DataFrame(
+            [
+                {
+                    "label": f"Other ({len(tail)})",
+                    "binding_usd": tail["binding_usd"].sum(),
+                    "non_binding_usd": tail["non_binding_usd"].sum(),
+                    "not_stated_usd": tail["not_stated_usd"].sum(),
+                    "total_usd": tail["total_usd"].sum(),
+                    by: "",
+                    "items": tail["items"].sum(),
+                }
+            ]
+        )
         summary = pd.concat([head, other], ignore_index=True)
     if summary.empty:
         return nothing_here("Nothing here: no amounts stated for this selection", title=title)
@@ -128,25 +148,46 @@ def plot_funding_by(financing: pd.DataFrame, by: str = "agency", *, title: str |
         if by == "agency":
             colours = [agency_colour(code) for code in summary["agency"].tolist()[::-1]]
             ax.barh(y, binding, color=colours, edgecolor=colours, height=0.62)
-            ax.barh(y, non_binding, left=binding, color="white", edgecolor=colours, hatch="///", height=0.62,
-                    linewidth=1.2)
-            ax.barh(y, not_stated, left=binding + non_binding, color="white", edgecolor=colours, hatch="...",
-                    height=0.62, linewidth=1.2)
-            legend = [Patch(facecolor="#555555", label="Binding"),
-                      Patch(facecolor="white", edgecolor="#555555", hatch="///", label="Not binding"),
-                      Patch(facecolor="white", edgecolor="#555555", hatch="...", label="Not stated")]
+            ax.barh(
+                y, non_binding, left=binding, color="white", edgecolor=colours, hatch="///", height=0.62, linewidth=1.2
+            )
+            ax.barh(
+                y,
+                not_stated,
+                left=binding + non_binding,
+                color="white",
+                edgecolor=colours,
+                hatch="...",
+                height=0.62,
+                linewidth=1.2,
+            )
+            legend = [
+                Patch(facecolor="#555555", label="Binding"),
+                Patch(facecolor="white", edgecolor="#555555", hatch="///", label="Not binding"),
+                Patch(facecolor="white", edgecolor="#555555", hatch="...", label="Not stated"),
+            ]
         else:
             ax.barh(y, binding, color=BINDING_COLOUR, height=0.62)
             ax.barh(y, non_binding, left=binding, color=NON_BINDING_COLOUR, height=0.62)
-            ax.barh(y, not_stated, left=binding + non_binding, color="white", edgecolor=NON_BINDING_COLOUR,
-                    hatch="...", height=0.62)
-            legend = [Patch(facecolor=BINDING_COLOUR, label="Binding"),
-                      Patch(facecolor=NON_BINDING_COLOUR, label="Not binding"),
-                      Patch(facecolor="white", edgecolor=NON_BINDING_COLOUR, hatch="...", label="Not stated")]
+            ax.barh(
+                y,
+                not_stated,
+                left=binding + non_binding,
+                color="white",
+                edgecolor=NON_BINDING_COLOUR,
+                hatch="...",
+                height=0.62,
+            )
+            legend = [
+                Patch(facecolor=BINDING_COLOUR, label="Binding"),
+                Patch(facecolor=NON_BINDING_COLOUR, label="Not binding"),
+                Patch(facecolor="white", edgecolor=NON_BINDING_COLOUR, hatch="...", label="Not stated"),
+            ]
         totals = binding + non_binding + not_stated
         for position, total in zip(y, totals):
-            ax.text(total, position, "  " + _label(total, divisor), va="center", ha="left", fontsize=9.5,
-                    color=TEXT_COLOUR)
+            ax.text(
+                total, position, "  " + _label(total, divisor), va="center", ha="left", fontsize=9.5, color=TEXT_COLOUR
+            )
         ax.set_yticks(y, labels)
         ax.set_xlim(0, totals.max() * 1.22)
         ax.xaxis.set_major_formatter(_usd_formatter(divisor))
@@ -158,8 +199,15 @@ def plot_funding_by(financing: pd.DataFrame, by: str = "agency", *, title: str |
             ax.set_title(title)
         if not additive:
             noun = "countries" if by == "country" else "minerals"
-            fig.text(0, -0.02, f"An item naming several {noun} counts in full under each, so bars do not add up "
-                     "to the total.", fontsize=9, color=NOTE_COLOUR, ha="left", va="top")
+            fig.text(
+                0,
+                -0.02,
+                f"An item naming several {noun} counts in full under each, so bars do not add up to the total.",
+                fontsize=9,
+                color=NOTE_COLOUR,
+                ha="left",
+                va="top",
+            )
     return fig
 
 
@@ -175,8 +223,14 @@ def plot_timeline(financing: pd.DataFrame, *, title: str | None = None) -> Figur
     with chart_style():
         fig, ax = new_figure(10, max(2.4, 0.6 * len(agencies) + 1.6))
         if dated.empty:
-            ax.text(0.5, 0.5, "Nothing here: no dated items in this selection", ha="center", va="center",
-                    transform=ax.transAxes)
+            ax.text(
+                0.5,
+                0.5,
+                "Nothing here: no dated items in this selection",
+                ha="center",
+                va="center",
+                transform=ax.transAxes,
+            )
             ax.set_axis_off()
         else:
             lane = {code: i for i, code in enumerate(agencies[::-1])}
@@ -186,10 +240,25 @@ def plot_timeline(financing: pd.DataFrame, *, title: str | None = None) -> Figur
             filled = amounts > 0
             ys = dated["agency"].map(lane).to_numpy()
             xs = dated["announced_date"].to_numpy()
-            ax.scatter(xs[filled], ys[filled], s=sizes[filled], c=np.array(colours, dtype=object)[filled],
-                       alpha=0.75, edgecolors="white", linewidths=0.8, zorder=3)
-            ax.scatter(xs[~filled], ys[~filled], s=sizes[~filled], facecolors="white",
-                       edgecolors=np.array(colours, dtype=object)[~filled], linewidths=1.6, zorder=3)
+            ax.scatter(
+                xs[filled],
+                ys[filled],
+                s=sizes[filled],
+                c=np.array(colours, dtype=object)[filled],
+                alpha=0.75,
+                edgecolors="white",
+                linewidths=0.8,
+                zorder=3,
+            )
+            ax.scatter(
+                xs[~filled],
+                ys[~filled],
+                s=sizes[~filled],
+                facecolors="white",
+                edgecolors=np.array(colours, dtype=object)[~filled],
+                linewidths=1.6,
+                zorder=3,
+            )
             ax.set_yticks(list(lane.values()), list(lane.keys()))
             ax.set_ylim(-0.7, len(lane) - 0.3)
             ax.grid(axis="x", color=GRID_COLOUR)
@@ -253,8 +322,9 @@ def plot_agency_mineral_matrix(financing: pd.DataFrame, *, title: str | None = N
     if exploded.empty:
         return nothing_here("Nothing here: no amounts stated for this selection", title=title)
     with chart_style():
-        matrix = exploded.pivot_table(index="agency", columns="mineral", values="counted_usd", aggfunc="sum",
-                                      fill_value=0.0)
+        matrix = exploded.pivot_table(
+            index="agency", columns="mineral", values="counted_usd", aggfunc="sum", fill_value=0.0
+        )
         columns = [c for c in matrix.sum().sort_values(ascending=False).index if c != NOT_STATED_LABEL]
         if NOT_STATED_LABEL in matrix.columns:
             columns.append(NOT_STATED_LABEL)
@@ -263,14 +333,30 @@ def plot_agency_mineral_matrix(financing: pd.DataFrame, *, title: str | None = N
         divisor, unit = usd_scale(matrix.to_numpy().max())
         labels = matrix.map(lambda v: "" if v == 0 else _label(v, divisor).replace(" bn", "").replace(" m", ""))
         fig, ax = new_figure(10, 0.55 * len(matrix) + 2.2)
-        sns.heatmap(matrix / divisor, ax=ax, annot=labels, fmt="", cmap="Blues", linewidths=0.6, linecolor="white",
-                    cbar_kws={"label": unit, "shrink": 0.8}, annot_kws={"fontsize": 8.5})
+        sns.heatmap(
+            matrix / divisor,
+            ax=ax,
+            annot=labels,
+            fmt="",
+            cmap="Blues",
+            linewidths=0.6,
+            linecolor="white",
+            cbar_kws={"label": unit, "shrink": 0.8},
+            annot_kws={"fontsize": 8.5},
+        )
         ax.set_xlabel("")
         ax.set_ylabel("")
         ax.set_xticklabels([t.get_text().capitalize() for t in ax.get_xticklabels()], rotation=30, ha="right")
         ax.tick_params(axis="y", rotation=0)
         if title:
             ax.set_title(title)
-        fig.text(0, -0.02, f"Cells in {unit}. An item naming several minerals counts under each.", fontsize=9,
-                 color=NOTE_COLOUR, ha="left", va="top")
+        fig.text(
+            0,
+            -0.02,
+            f"Cells in {unit}. An item naming several minerals counts under each.",
+            fontsize=9,
+            color=NOTE_COLOUR,
+            ha="left",
+            va="top",
+        )
     return fig

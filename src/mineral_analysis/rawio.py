@@ -55,11 +55,19 @@ def _field_at(line_text: str, offset: int) -> tuple[int, str] | None:
 
 def _decode(name: str, data: bytes, columns: list[str]) -> str:
     if data.startswith(BOM):
-        first = data[len(BOM):].split(b",", 1)[0].split(b"\n", 1)[0].decode("utf-8", "replace").strip()
-        raise DataValidationError([Problem(
-            name, 1, columns[0], "\ufeff" + first,
-            "the file starts with a UTF-8 byte-order mark (bytes EF BB BF, invisible in most editors); "
-            "remove the BOM: save the file as 'UTF-8' (not 'UTF-8 with BOM')")])
+        first = data[len(BOM) :].split(b",", 1)[0].split(b"\n", 1)[0].decode("utf-8", "replace").strip()
+        raise DataValidationError(
+            [
+                Problem(
+                    name,
+                    1,
+                    columns[0],
+                    "\ufeff" + first,
+                    "the file starts with a UTF-8 byte-order mark (bytes EF BB BF, invisible in most editors); "
+                    "remove the BOM: save the file as 'UTF-8' (not 'UTF-8 with BOM')",
+                )
+            ]
+        )
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -67,24 +75,32 @@ def _decode(name: str, data: bytes, columns: list[str]) -> str:
         line = data.count(b"\n", 0, start) + 1
         line_begin = data.rfind(b"\n", 0, start) + 1
         line_end = data.find(b"\n", start)
-        line_bytes = data[line_begin: len(data) if line_end < 0 else line_end].rstrip(b"\r")
-        bad = data[start: exc.end]
+        line_bytes = data[line_begin : len(data) if line_end < 0 else line_end].rstrip(b"\r")
+        bad = data[start : exc.end]
         lenient = data.decode("utf-8", "replace")
         other_utf8 = any(ord(ch) > 127 and ch != "\ufffd" for ch in lenient)
         looks_1251 = not other_utf8 and _decodes(data, "cp1251")
         # One character per byte in the single-byte views, so offsets stay byte offsets.
         view = line_bytes.decode("cp1251", "replace") if looks_1251 else line_bytes.decode("utf-8", "backslashreplace")
-        offset = start - line_begin if looks_1251 else len(line_bytes[: start - line_begin].decode("utf-8", "backslashreplace"))
+        offset = (
+            start - line_begin
+            if looks_1251
+            else len(line_bytes[: start - line_begin].decode("utf-8", "backslashreplace"))
+        )
         located = _field_at(view, offset)
         column = columns[located[0]] if located and line > 1 and located[0] < len(columns) else None
         value = located[1] if located else bad.hex(" ")
         where = f"byte {bad.hex(' ').upper()} at character {offset + 1} of the line"
         if looks_1251:
-            message = (f"the file is not UTF-8 ({where}): it looks like Windows-1251 (Cyrillic), as which the value "
-                       "is shown; re-save the file as UTF-8 (Excel: 'CSV UTF-8'; a text editor: encoding UTF-8)")
+            message = (
+                f"the file is not UTF-8 ({where}): it looks like Windows-1251 (Cyrillic), as which the value "
+                "is shown; re-save the file as UTF-8 (Excel: 'CSV UTF-8'; a text editor: encoding UTF-8)"
+            )
         elif other_utf8:
-            message = (f"{where} is not UTF-8, although the rest of the file is: the text was probably pasted "
-                       "from another program; retype the value or re-save the file as UTF-8")
+            message = (
+                f"{where} is not UTF-8, although the rest of the file is: the text was probably pasted "
+                "from another program; retype the value or re-save the file as UTF-8"
+            )
         else:
             message = f"the file is not UTF-8 ({where}); re-save it as UTF-8"
         raise DataValidationError([Problem(name, line, column, value, message)]) from None
@@ -109,29 +125,67 @@ def _header_problems(name: str, header: list[str], columns: list[str]) -> list[P
     seen: set[str] = set()
     for position, column in enumerate(header, start=1):
         if column in seen:
-            problems.append(Problem(name, 1, column, column, f"column '{column}' appears twice in the header "
-                                    f"(again as column {position}); delete the repeat; {expected}"))
+            problems.append(
+                Problem(
+                    name,
+                    1,
+                    column,
+                    column,
+                    f"column '{column}' appears twice in the header "
+                    f"(again as column {position}); delete the repeat; {expected}",
+                )
+            )
         seen.add(column)
         if column in columns:
             continue
         if not column:
-            problems.append(Problem(name, 1, None, shown, f"column {position} of the header has no name "
-                                    f"(a stray comma?); {expected}"))
+            problems.append(
+                Problem(
+                    name, 1, None, shown, f"column {position} of the header has no name (a stray comma?); {expected}"
+                )
+            )
             continue
         close = difflib.get_close_matches(column.lower(), missing, n=1, cutoff=0.6)
-        hint = (f"did you mean '{close[0]}'? " if close
-                else "remove it (put remarks in the 'note' column); " if "note" in columns else "remove it; ")
-        problems.append(Problem(name, 1, column, column,
-                                f"unknown column '{column}' (column {position} of the header): {hint}{expected}"))
+        hint = (
+            f"did you mean '{close[0]}'? "
+            if close
+            else "remove it (put remarks in the 'note' column); "
+            if "note" in columns
+            else "remove it; "
+        )
+        problems.append(
+            Problem(
+                name,
+                1,
+                column,
+                column,
+                f"unknown column '{column}' (column {position} of the header): {hint}{expected}",
+            )
+        )
     for column in missing:
         after = columns[columns.index(column) - 1] if columns.index(column) else None
         place = f"after '{after}'" if after else "first"
-        problems.append(Problem(name, 1, column, shown,
-                                f"required column '{column}' is missing from the header (it comes {place}); {expected}"))
+        problems.append(
+            Problem(
+                name,
+                1,
+                column,
+                shown,
+                f"required column '{column}' is missing from the header (it comes {place}); {expected}",
+            )
+        )
     if not problems:
         position, found, wanted = next((i, h, c) for i, (h, c) in enumerate(zip(header, columns), start=1) if h != c)
-        problems.append(Problem(name, 1, wanted, found, f"columns are in the wrong order: column {position} of the "
-                                f"header is '{found}' but should be '{wanted}'; {expected}"))
+        problems.append(
+            Problem(
+                name,
+                1,
+                wanted,
+                found,
+                f"columns are in the wrong order: column {position} of the "
+                f"header is '{found}' but should be '{wanted}'; {expected}",
+            )
+        )
     return problems
 
 
@@ -143,11 +197,11 @@ def _quote_problem_at(line_text: str) -> tuple[int, str, bool] | None:
         ch = line_text[i]
         if in_quotes:
             if ch == '"':
-                if line_text[i + 1: i + 2] == '"':
+                if line_text[i + 1 : i + 2] == '"':
                     i += 2
                     continue
                 in_quotes = False
-                if line_text[i + 1: i + 2] not in ("", ",", "\r", "\n"):
+                if line_text[i + 1 : i + 2] not in ("", ",", "\r", "\n"):
                     return (*opened, False)
         elif ch == '"' and at_start:
             in_quotes, opened = True, (field, line_text[field_start:].rstrip("\r\n"))
@@ -174,7 +228,7 @@ def read_raw_table(path: Path, columns: list[str]) -> RawTable:
 # A quote with neither a delimiter nor another quote on either side: text after a closing quote, or a quote in
 # the middle of a field, which only the strict reader reports.
 _STRAY_QUOTE = re.compile(rb'"(?![,\r\n"])(?<=[^,\r\n"]")')  # starts with the quote, so the scan is fast
-_ASCII_CONTROLS = bytes(range(0x00, 0x09)) + b"\x0b\x0c" + bytes(range(0x0e, 0x20)) + b"\x7f"
+_ASCII_CONTROLS = bytes(range(0x00, 0x09)) + b"\x0b\x0c" + bytes(range(0x0E, 0x20)) + b"\x7f"
 _NOT_ASCII_CONTROL = bytes(b for b in range(256) if b not in _ASCII_CONTROLS)
 
 
@@ -193,15 +247,22 @@ def _read_well_formed(path: Path, columns: list[str]) -> RawTable | None:
         # single-byte controls by deleting every other byte; the rest only when their lead bytes occur.
         if data.translate(None, _NOT_ASCII_CONTROL):
             return None
-        if any(lead in data for lead in (b"\xc2", b"\xe2\x80", b"\xe2\x81")) and _CONTROL_RE.search(data.decode("utf-8")):
+        if any(lead in data for lead in (b"\xc2", b"\xe2\x80", b"\xe2\x81")) and _CONTROL_RE.search(
+            data.decode("utf-8")
+        ):
             return None
         if _STRAY_QUOTE.search(data):
             return None  # pyarrow accepts text after a closing quote; the strict reader reports it
         table = pacsv.read_csv(
-            pa.py_buffer(data), read_options=pacsv.ReadOptions(block_size=1 << 26),
+            pa.py_buffer(data),
+            read_options=pacsv.ReadOptions(block_size=1 << 26),
             parse_options=pacsv.ParseOptions(newlines_in_values=False, ignore_empty_lines=False),
-            convert_options=pacsv.ConvertOptions(column_types={c: pa.string() for c in columns},
-                                                 strings_can_be_null=False, quoted_strings_can_be_null=False))
+            convert_options=pacsv.ConvertOptions(
+                column_types={c: pa.string() for c in columns},
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
+            ),
+        )
     except (OSError, UnicodeDecodeError, pa.ArrowInvalid):
         return None
     rows = table.num_rows
@@ -228,16 +289,29 @@ def _read_strict(path: Path, columns: list[str]) -> RawTable:
     path = Path(path)
     name = path.name
     if not path.exists():
-        raise DataValidationError([Problem(name, None, None, None, f"file not found: {name} (expected in the raw-data folder)")])
+        raise DataValidationError(
+            [Problem(name, None, None, None, f"file not found: {name} (expected in the raw-data folder)")]
+        )
     try:
         data = path.read_bytes()
     except OSError as exc:
-        raise DataValidationError([Problem(name, None, None, None, f"cannot read the file: {exc.strerror or exc}")]) from None
+        raise DataValidationError(
+            [Problem(name, None, None, None, f"cannot read the file: {exc.strerror or exc}")]
+        ) from None
     text = _decode(name, data, columns)
     if not text.strip():
-        raise DataValidationError([Problem(name, 1, None, "" if not text else text[:80],
-                                           f"the file is empty; it must start with the header line "
-                                           f"{','.join(columns)} followed by one line per record")])
+        raise DataValidationError(
+            [
+                Problem(
+                    name,
+                    1,
+                    None,
+                    "" if not text else text[:80],
+                    f"the file is empty; it must start with the header line "
+                    f"{','.join(columns)} followed by one line per record",
+                )
+            ]
+        )
     problems: list[Problem] = []
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     try:
@@ -261,18 +335,39 @@ def _read_strict(path: Path, columns: list[str]) -> RawTable:
             elif not row or all(not field.strip() for field in row):
                 problems.append(Problem(name, start, None, "", "blank line inside the data; delete it"))
             elif row[0].lstrip().startswith("#"):
-                problems.append(Problem(name, start, columns[0], row[0],
-                                        "comment lines are not allowed in raw data; move the remark to the note column"))
+                problems.append(
+                    Problem(
+                        name,
+                        start,
+                        columns[0],
+                        row[0],
+                        "comment lines are not allowed in raw data; move the remark to the note column",
+                    )
+                )
             elif len(row) > n_columns:
-                problems.append(Problem(name, start, None, ",".join(row),
-                                        f"row has {len(row)} fields but the header has {n_columns}: a field probably "
-                                        "contains an unquoted comma; quote fields that contain commas "
-                                        "(\"Ambler Metals, Inc.\")"))
+                problems.append(
+                    Problem(
+                        name,
+                        start,
+                        None,
+                        ",".join(row),
+                        f"row has {len(row)} fields but the header has {n_columns}: a field probably "
+                        "contains an unquoted comma; quote fields that contain commas "
+                        '("Ambler Metals, Inc.")',
+                    )
+                )
             elif len(row) != n_columns:
-                problems.append(Problem(name, start, None, ",".join(row),
-                                        f"row has {len(row)} fields but the header has {n_columns}: a field or its "
-                                        f"comma is missing; every row needs {n_columns} comma-separated fields, "
-                                        "empty ones included"))
+                problems.append(
+                    Problem(
+                        name,
+                        start,
+                        None,
+                        ",".join(row),
+                        f"row has {len(row)} fields but the header has {n_columns}: a field or its "
+                        f"comma is missing; every row needs {n_columns} comma-separated fields, "
+                        "empty ones included",
+                    )
+                )
             else:
                 rows.append(row)
                 lines.append(start)
@@ -280,37 +375,69 @@ def _read_strict(path: Path, columns: list[str]) -> RawTable:
         physical = list(io.StringIO(text, newline=""))
         located = _quote_problem_at(physical[line_start - 1]) if line_start <= len(physical) else None
         column = columns[located[0]] if located and located[0] < n_columns else None
-        value = located[1] if located else (physical[line_start - 1].rstrip("\r\n") if line_start <= len(physical) else None)
+        value = (
+            located[1]
+            if located
+            else (physical[line_start - 1].rstrip("\r\n") if line_start <= len(physical) else None)
+        )
         if located and located[2]:
-            what = (f"malformed CSV: the quote that opens this field is not closed on this line, so the field runs "
-                    f"on to line {reader.line_num}; close the quote")
+            what = (
+                f"malformed CSV: the quote that opens this field is not closed on this line, so the field runs "
+                f"on to line {reader.line_num}; close the quote"
+            )
         else:
-            what = ("malformed CSV: text follows the closing quote of this field; quote the whole field")
-        problems.append(Problem(name, line_start, column, value,
-                                f"{what}, and double any quote inside it (\"a \"\"quoted\"\" word\"). "
-                                f"Lines after this one were not checked ({exc})"))
+            what = "malformed CSV: text follows the closing quote of this field; quote the whole field"
+        problems.append(
+            Problem(
+                name,
+                line_start,
+                column,
+                value,
+                f'{what}, and double any quote inside it ("a ""quoted"" word"). '
+                f"Lines after this one were not checked ({exc})",
+            )
+        )
     if not rows and not problems:
-        raise DataValidationError([Problem(name, 2, None, "", "the file has a header but no records; add one line "
-                                           "per record below the header")])
+        raise DataValidationError(
+            [
+                Problem(
+                    name, 2, None, "", "the file has a header but no records; add one line per record below the header"
+                )
+            ]
+        )
     frame = pd.DataFrame(
-        {c: pd.array(v, dtype="str") for c, v in zip(columns, zip(*rows))} if rows
+        {c: pd.array(v, dtype="str") for c, v in zip(columns, zip(*rows))}
+        if rows
         else {c: pd.array([], dtype="str") for c in columns}
     )
     for column in columns:
         lengths = frame[column].str.len()
         for position in (lengths > MAX_FIELD_CHARS).to_numpy().nonzero()[0]:
             value = frame[column].iat[position]
-            problems.append(Problem(name, lines[position], column, value,
-                                    f"field is {len(value)} characters long; the limit is {MAX_FIELD_CHARS}: "
-                                    "shorten it"))
+            problems.append(
+                Problem(
+                    name,
+                    lines[position],
+                    column,
+                    value,
+                    f"field is {len(value)} characters long; the limit is {MAX_FIELD_CHARS}: shorten it",
+                )
+            )
         for position in frame[column].str.contains(_CONTROL_RE).to_numpy().nonzero()[0]:
             value = frame[column].iat[position]
             found = _CONTROL_RE.search(value)
             char = found.group()
             label = unicodedata.name(char, "control character")
-            problems.append(Problem(name, lines[position], column, value,
-                                    f"field contains the invisible character U+{ord(char):04X} ({label}) at "
-                                    f"character {found.start() + 1}; delete it (it usually comes from copy-paste)"))
+            problems.append(
+                Problem(
+                    name,
+                    lines[position],
+                    column,
+                    value,
+                    f"field contains the invisible character U+{ord(char):04X} ({label}) at "
+                    f"character {found.start() + 1}; delete it (it usually comes from copy-paste)",
+                )
+            )
         frame[column] = frame[column].str.strip()
     if problems:
         raise DataValidationError(problems)

@@ -79,8 +79,10 @@ def read_table_csv(data: bytes, table: str) -> pd.DataFrame:
 def check_name(name: str) -> None:
     """Refuse a release name with odd characters (lower-case letters, digits, '.', '_', '-'; at most 48)."""
     if not NAME_PATTERN.fullmatch(name):
-        raise ReleaseError(f"release name {name!r} is not allowed: use 1-48 lower-case letters, digits, '.', '_' "
-                           "or '-', starting with a letter or digit (e.g. 2026-03-update)")
+        raise ReleaseError(
+            f"release name {name!r} is not allowed: use 1-48 lower-case letters, digits, '.', '_' "
+            "or '-', starting with a letter or digit (e.g. 2026-03-update)"
+        )
 
 
 def list_releases(releases_dir: Path | None = None) -> list[Release]:
@@ -88,16 +90,25 @@ def list_releases(releases_dir: Path | None = None) -> list[Release]:
     folder = Path(releases_dir or config.RELEASES_DIR)
     if not folder.is_dir():
         return []
-    found = [_manifest(path) for path in sorted(folder.iterdir())
-             if not path.name.startswith(".") and (path / MANIFEST).is_file()]
+    found = [
+        _manifest(path)
+        for path in sorted(folder.iterdir())
+        if not path.name.startswith(".") and (path / MANIFEST).is_file()
+    ]
     return sorted(found, key=lambda r: r.sequence)
 
 
 def _manifest(folder: Path) -> Release:
     try:
         data = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
-        return Release(data["name"], int(data["sequence"]), data["date"], tuple(data["sources"]), data["citation"],
-                       dict(data["files"]))
+        return Release(
+            data["name"],
+            int(data["sequence"]),
+            data["date"],
+            tuple(data["sources"]),
+            data["citation"],
+            dict(data["files"]),
+        )
     except (ValueError, KeyError, TypeError) as exc:
         raise ReleaseError(f"release {folder.name}: {MANIFEST} is unreadable ({exc}); restore it from git") from None
 
@@ -125,9 +136,11 @@ def read_release(name: str, releases_dir: Path | None = None) -> dict[str, pd.Da
         data = path.read_bytes()
         actual = hashlib.sha256(data).hexdigest()
         if actual != release.files.get(file):
-            raise ReleaseError(f"release {name}: {file} is corrupted (SHA-256 {actual[:12]}..., expected "
-                               f"{str(release.files.get(file))[:12]}...); a release never changes: restore it "
-                               "from git, and make a new release for new data")
+            raise ReleaseError(
+                f"release {name}: {file} is corrupted (SHA-256 {actual[:12]}..., expected "
+                f"{str(release.files.get(file))[:12]}...); a release never changes: restore it "
+                "from git, and make a new release for new data"
+            )
         tables[table] = read_table_csv(data, table)
     # No contract check here: make_release checked it before writing, and the hashes prove the bytes are those.
     # (Briefs read releases; pandera would register pandas accessors inside their kernels.)
@@ -176,8 +189,14 @@ def citation_text(name: str, date: str, sources: tuple[str, ...], registry: dict
     return f"{PROJECT_NAME}, release {name} ({date}); sources: {', '.join(described) or 'none'}."
 
 
-def make_release(name: str, *, raw_dir: Path | None = None, releases_dir: Path | None = None,
-                 only_sources: set[str] | None = None, date: str | None = None) -> Release:
+def make_release(
+    name: str,
+    *,
+    raw_dir: Path | None = None,
+    releases_dir: Path | None = None,
+    only_sources: set[str] | None = None,
+    date: str | None = None,
+) -> Release:
     """Validate the raw data (optionally as it stood with ``only_sources``) and store it as release ``name``.
 
     Refuses an odd or existing name and data that fails validation (DataValidationError); writes the release
@@ -191,8 +210,10 @@ def make_release(name: str, *, raw_dir: Path | None = None, releases_dir: Path |
     folder = Path(releases_dir or config.RELEASES_DIR)
     existing = list_releases(folder)
     if any(r.name == name for r in existing) or (folder / name).exists():
-        raise ReleaseError(f"release {name!r} already exists; a release never changes: choose a new name "
-                           f"(existing: {', '.join(r.name for r in existing)})")
+        raise ReleaseError(
+            f"release {name!r} already exists; a release never changes: choose a new name "
+            f"(existing: {', '.join(r.name for r in existing)})"
+        )
     date = date or build_time().date().isoformat()
     try:
         dt.date.fromisoformat(date)
@@ -202,9 +223,14 @@ def make_release(name: str, *, raw_dir: Path | None = None, releases_dir: Path |
     check_processed(clean.financing, clean.membership)  # the contract, before the release is written
     data = {f"{t}.csv": csv_bytes(getattr(clean, t)) for t in TABLES}
     sources = _cited_sources({t: getattr(clean, t) for t in TABLES})
-    release = Release(name, (existing[-1].sequence + 1) if existing else 1, date, sources,
-                      citation_text(name, date, sources, load_sources(raw_dir)),
-                      {file: hashlib.sha256(content).hexdigest() for file, content in data.items()})
+    release = Release(
+        name,
+        (existing[-1].sequence + 1) if existing else 1,
+        date,
+        sources,
+        citation_text(name, date, sources, load_sources(raw_dir)),
+        {file: hashlib.sha256(content).hexdigest() for file, content in data.items()},
+    )
     folder.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{name}.", dir=folder))
     try:

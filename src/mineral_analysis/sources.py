@@ -115,8 +115,11 @@ def _source_problems(file: str, line: int, source: Source, seen: dict[str, Sourc
     elif match and (seeds_dir / source.file).is_file():
         actual = file_sha256(seeds_dir / source.file)
         if actual != source.sha256:
-            bad("sha256", f"does not match the file {source.file} at hand (its SHA-256 is {actual}): the source "
-                          "changed or the registry is wrong; register a changed source as a new source_id")
+            bad(
+                "sha256",
+                f"does not match the file {source.file} at hand (its SHA-256 is {actual}): the source "
+                "changed or the registry is wrong; register a changed source as a new source_id",
+            )
     return problems
 
 
@@ -128,8 +131,9 @@ def parse_citations(text: str) -> tuple[tuple[str, int], ...]:
     for part in text.split(";"):
         match = _CITATION.fullmatch(part.strip())
         if not match:
-            raise ValueError(f"'{part}' is not a citation; write SOURCE:PARAGRAPH pairs separated by ';', "
-                             "e.g. 001:12;000:7")
+            raise ValueError(
+                f"'{part}' is not a citation; write SOURCE:PARAGRAPH pairs separated by ';', e.g. 001:12;000:7"
+            )
         pair = (match.group(1), int(match.group(2)))
         if pair in pairs:
             raise ValueError(f"'{part}' is cited twice")
@@ -137,8 +141,9 @@ def parse_citations(text: str) -> tuple[tuple[str, int], ...]:
     return tuple(pairs)
 
 
-def citation_problems(table: RawTable, column: str, sources: dict[str, Source],
-                      seeds_dir: Path | None = None) -> list[Problem]:
+def citation_problems(
+    table: RawTable, column: str, sources: dict[str, Source], seeds_dir: Path | None = None
+) -> list[Problem]:
     """Check every citation of ``table[column]``: well formed, registered source, paragraph inside the file."""
     seeds_dir = Path(seeds_dir or config.SEEDS_DIR)
     problems: list[Problem] = []
@@ -151,12 +156,26 @@ def citation_problems(table: RawTable, column: str, sources: dict[str, Source],
             continue
         for sid, paragraph in pairs:
             if sid not in sources:
-                problems.append(Problem(table.name, int(line), column, text,
-                                        f"source {sid} is not registered in {config.RAW_SOURCES}; registered sources "
-                                        f"are {', '.join(sorted(sources)) or 'none'}"))
+                problems.append(
+                    Problem(
+                        table.name,
+                        int(line),
+                        column,
+                        text,
+                        f"source {sid} is not registered in {config.RAW_SOURCES}; registered sources "
+                        f"are {', '.join(sorted(sources)) or 'none'}",
+                    )
+                )
             elif sid in lengths and paragraph > lengths[sid]:
-                problems.append(Problem(table.name, int(line), column, text,
-                                        f"source {sid} has {lengths[sid]} paragraphs; there is no paragraph {paragraph}"))
+                problems.append(
+                    Problem(
+                        table.name,
+                        int(line),
+                        column,
+                        text,
+                        f"source {sid} has {lengths[sid]} paragraphs; there is no paragraph {paragraph}",
+                    )
+                )
     return problems
 
 

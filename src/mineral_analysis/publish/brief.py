@@ -56,9 +56,18 @@ def output_path(reports: Path, name: str) -> Path:
     return path
 
 
-def run_brief(brief_data: dict, *, formats: tuple[str, ...], reports_dir: str, processed_dir: str | None,
-              timeout: float, data_version: str, fingerprint: str, notebooks_dir: str | None = None,
-              built_at: str | None = None) -> dict:
+def run_brief(
+    brief_data: dict,
+    *,
+    formats: tuple[str, ...],
+    reports_dir: str,
+    processed_dir: str | None,
+    timeout: float,
+    data_version: str,
+    fingerprint: str,
+    notebooks_dir: str | None = None,
+    built_at: str | None = None,
+) -> dict:
     """Execute one brief and write its outputs; return a BriefOutcome as a dict. Never raises for a brief error.
 
     The brief's kind and parameters are checked against the data before a kernel starts. Success writes
@@ -84,20 +93,26 @@ def run_brief(brief_data: dict, *, formats: tuple[str, ...], reports_dir: str, p
         return asdict(outcome) | {"seconds": time.perf_counter() - started}
 
     try:
-        parameters = validate_parameters(brief.kind, dict(brief.parameters),
-                                         Path(processed_dir) if processed_dir else None,
-                                         Path(notebooks_dir) if notebooks_dir else None)
+        parameters = validate_parameters(
+            brief.kind,
+            dict(brief.parameters),
+            Path(processed_dir) if processed_dir else None,
+            Path(notebooks_dir) if notebooks_dir else None,
+        )
         targets = {ext: output_path(reports, f"{brief.slug}.{ext}") for ext in ("html", "pdf", "ipynb")}
         if (reports / FAILED_DIR).is_symlink():
             (reports / FAILED_DIR).unlink()
         failed_path = output_path(reports / FAILED_DIR, f"{brief.slug}.ipynb")
     except ParameterError as exc:
         return failed(f"refused before any kernel started: {exc}")
-    except Exception as exc:  # noqa: BLE001 - e.g. the processed data went missing
+    except Exception as exc:
         return failed(f"its parameters could not be checked: {type(exc).__name__}: {exc}")
     notebook = Path(notebooks_dir or config.NOTEBOOKS_DIR) / brief.notebook.name
-    folders = {"reports": reports, "processed": Path(processed_dir) if processed_dir else None,
-               "notebooks": notebook.parent}
+    folders = {
+        "reports": reports,
+        "processed": Path(processed_dir) if processed_dir else None,
+        "notebooks": notebook.parent,
+    }
     staging = reports / STAGING_DIR
     if staging.is_symlink():
         staging.unlink()  # never write through a link out of the reports folder
@@ -112,11 +127,12 @@ def run_brief(brief_data: dict, *, formats: tuple[str, ...], reports_dir: str, p
         if nb is None:
             return ""
         try:
-            nb.metadata.get("papermill", {}).update({"input_path": f"notebooks/{notebook.name}",
-                                                     "output_path": f"reports/{FAILED_DIR}/{brief.slug}.ipynb"})
+            nb.metadata.get("papermill", {}).update(
+                {"input_path": f"notebooks/{notebook.name}", "output_path": f"reports/{FAILED_DIR}/{brief.slug}.ipynb"}
+            )
             with signals_deferred():
                 write_text_atomic(failed_path, relative_paths(nbformat.writes(nb), folders))
-        except Exception as exc:  # noqa: BLE001 - the failure itself is what must be reported
+        except Exception as exc:
             return f" (its executed notebook could not be kept: {type(exc).__name__}: {exc})"
         outcome.failed_notebook = f"{FAILED_DIR}/{brief.slug}.ipynb"
         return ""
@@ -126,7 +142,7 @@ def run_brief(brief_data: dict, *, formats: tuple[str, ...], reports_dir: str, p
             nb = execute(notebook, staged, parameters, timeout, state)
         except KeyboardInterrupt:
             raise
-        except BaseException as exc:  # noqa: BLE001 - every failure of one brief is reported, not raised
+        except BaseException as exc:
             failed_nb = state.get("nb")
             with contextlib.suppress(Exception):
                 if staged.exists():  # papermill saved it with its error banner
@@ -140,19 +156,25 @@ def run_brief(brief_data: dict, *, formats: tuple[str, ...], reports_dir: str, p
         outcome.kernel = state.get("kernel_note", "")
         outcome.built_at = built_at or build_time().isoformat(timespec="seconds")
         nb.metadata["mineral_analysis"] = {
-            "title": brief.title, "kind": brief.kind, "key": brief.key, "spec": brief.spec,
-            "data_version": data_version, "built_at": outcome.built_at, "fingerprint": fingerprint,
+            "title": brief.title,
+            "kind": brief.kind,
+            "key": brief.key,
+            "spec": brief.spec,
+            "data_version": data_version,
+            "built_at": outcome.built_at,
+            "fingerprint": fingerprint,
             "library_version": __version__,
         }
-        nb.metadata.get("papermill", {}).update({"input_path": f"notebooks/{notebook.name}",
-                                                 "output_path": f"reports/{brief.slug}.ipynb"})
+        nb.metadata.get("papermill", {}).update(
+            {"input_path": f"notebooks/{notebook.name}", "output_path": f"reports/{brief.slug}.ipynb"}
+        )
         try:
             # The published files are made from the executed notebook as stored (paths stripped), so exporting
             # it again later (another format) gives the same bytes.
             executed = relative_paths(nbformat.writes(nb), folders)
             outputs = _rendered(nbformat.reads(executed, as_version=4), formats, targets, stale=True)
             outputs[targets["ipynb"]] = executed.encode("utf-8")
-        except Exception as exc:  # noqa: BLE001 - an export failure fails this brief only
+        except Exception as exc:
             note = keep_failed(nb)
             return failed(f"export of {brief.slug} ({notebook.name} ran): {type(exc).__name__}: {exc}{note}")
         error = _replace_outputs(outputs, failed_path, outcome)
@@ -193,11 +215,16 @@ def _replace_outputs(outputs: dict[Path, bytes | None], failed_path: Path, outco
     except PartialReplaceError as exc:
         return f"writing {outcome.slug}'s outputs: {exc}"
     except OSError as exc:  # e.g. a full disk or an immutable file
-        return (f"writing {outcome.slug}'s outputs: {type(exc).__name__}: {exc}; none of its files was replaced "
-                "(the previous ones are in place)")
+        return (
+            f"writing {outcome.slug}'s outputs: {type(exc).__name__}: {exc}; none of its files was replaced "
+            "(the previous ones are in place)"
+        )
     outcome.outputs = sorted(path.name for path, data in outputs.items() if data is not None)
-    outcome.sums = {path.name: record.sha256_bytes(data) for path, data in outputs.items()
-                    if data is not None and path.suffix in record.PUBLISHED_SUFFIXES}
+    outcome.sums = {
+        path.name: record.sha256_bytes(data)
+        for path, data in outputs.items()
+        if data is not None and path.suffix in record.PUBLISHED_SUFFIXES
+    }
     return ""
 
 
@@ -216,7 +243,7 @@ def export_brief(brief_data: dict, *, formats: tuple[str, ...], reports_dir: str
         nb = nbformat.read(targets["ipynb"], as_version=4)
         outcome.built_at = nb.metadata.get("mineral_analysis", {}).get("built_at", "")
         outputs = _rendered(nb, formats, targets, stale=False)
-    except Exception as exc:  # noqa: BLE001 - the brief fails alone; the next build runs it again
+    except Exception as exc:
         outcome.status, outcome.error = "failed", f"export of {brief.slug}.ipynb: {type(exc).__name__}: {exc}"
         return asdict(outcome) | {"seconds": time.perf_counter() - started}
     error = _replace_outputs(outputs, output_path(reports / FAILED_DIR, f"{brief.slug}.ipynb"), outcome)

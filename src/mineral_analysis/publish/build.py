@@ -59,8 +59,12 @@ class BuildResult:
     def summary(self) -> str:
         """A short report: counts, then every failure with its notebook, cell and error."""
         exported = f"exported {len(self.exported)} (formats only, not re-run), " if self.exported else ""
-        lines = [(f"built {len(self.built)}, {exported}skipped {len(self.skipped)} (up to date), "
-                  f"failed {len(self.failed)} of {len(self.outcomes)} briefs in {self.seconds:.1f} s")]
+        lines = [
+            (
+                f"built {len(self.built)}, {exported}skipped {len(self.skipped)} (up to date), "
+                f"failed {len(self.failed)} of {len(self.outcomes)} briefs in {self.seconds:.1f} s"
+            )
+        ]
         for outcome in self.failed:
             kept = f" (executed notebook: {outcome.failed_notebook})" if outcome.failed_notebook else ""
             lines.append(f"  FAILED {outcome.spec}: {outcome.error}{kept}")
@@ -90,8 +94,9 @@ def _write_json(path: Path, value: dict) -> bool:
 
 def _present(reports: Path, slug: str, extensions) -> bool:
     """Whether every one of the brief's files is there as a regular file (a link is replaced, never followed)."""
-    return all((reports / f"{slug}.{ext}").is_file() and not (reports / f"{slug}.{ext}").is_symlink()
-               for ext in extensions)
+    return all(
+        (reports / f"{slug}.{ext}").is_file() and not (reports / f"{slug}.{ext}").is_symlink() for ext in extensions
+    )
 
 
 def _clear_stale_failures(reports: Path, manifest: dict) -> list[str]:
@@ -116,8 +121,11 @@ def data_lock(processed: Path, wait: bool):
     except ImportError:
         yield
         return
-    path = config.data_lock_path(processed) if hasattr(config, "data_lock_path") else \
-        processed.parent / f".{processed.name}.lock"
+    path = (
+        config.data_lock_path(processed)
+        if hasattr(config, "data_lock_path")
+        else processed.parent / f".{processed.name}.lock"
+    )
     path.parent.mkdir(parents=True, exist_ok=True)
     if path.is_symlink():
         path.unlink()
@@ -127,9 +135,10 @@ def data_lock(processed: Path, wait: bool):
             fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
         except BlockingIOError:
             if not wait:
-                raise BuildLockedError(f"{processed.name}/ is being rewritten by `mineral-analysis data` (it holds "
-                                       f"{path.name}); wait for it to finish, or pass --wait to queue behind it") \
-                    from None
+                raise BuildLockedError(
+                    f"{processed.name}/ is being rewritten by `mineral-analysis data` (it holds "
+                    f"{path.name}); wait for it to finish, or pass --wait to queue behind it"
+                ) from None
             fcntl.flock(fd, fcntl.LOCK_SH)
         yield
     finally:
@@ -142,20 +151,29 @@ def _write_index(reports: Path, manifest: dict, data_version: str, processed: Pa
 
     entries = []
     for slug, entry in manifest.get("briefs", {}).items():
-        entries.append({
-            "kind": entry["kind"], "key": entry["key"], "title": entry["title"],
-            "html": f"{slug}.html" if (reports / f"{slug}.html").exists() else None,
-            "pdf": f"{slug}.pdf" if (reports / f"{slug}.pdf").exists() else None,
-            "status": entry.get("status", "built"),
-        })
+        entries.append(
+            {
+                "kind": entry["kind"],
+                "key": entry["key"],
+                "title": entry["title"],
+                "html": f"{slug}.html" if (reports / f"{slug}.html").exists() else None,
+                "pdf": f"{slug}.pdf" if (reports / f"{slug}.pdf").exists() else None,
+                "status": entry.get("status", "built"),
+            }
+        )
     order = {"overview": 0, "agency": 1, "country": 2, "mineral": 3}
     entries.sort(key=lambda e: (order.get(e["kind"], 9), e["title"]))
     built_times = [e.get("built_at", "") for e in manifest.get("briefs", {}).values() if e.get("built_at")]
     path = reports / record.INDEX
     (reports / STAGING_DIR).mkdir(exist_ok=True)
     staged = reports / STAGING_DIR / record.INDEX
-    write_index(entries, staged, data_version=data_version, built_at=max(built_times) if built_times else None,
-                processed_dir=processed)
+    write_index(
+        entries,
+        staged,
+        data_version=data_version,
+        built_at=max(built_times) if built_times else None,
+        processed_dir=processed,
+    )
     data = staged.read_bytes()
     if path.is_file() and not path.is_symlink() and path.read_bytes() == data:
         staged.unlink()
@@ -195,14 +213,24 @@ def _clean_staging(reports: Path) -> None:
 
 # --- The build ---------------------------------------------------------------------------------------------------
 
-def _brief_list(processed_dir: Path, data_hash: str, library_hash: str, cache: dict, only: list[str] | None,
-                chosen: list[Brief] | None = None) -> tuple[list[Brief], dict[str, str]]:
+
+def _brief_list(
+    processed_dir: Path,
+    data_hash: str,
+    library_hash: str,
+    cache: dict,
+    only: list[str] | None,
+    chosen: list[Brief] | None = None,
+) -> tuple[list[Brief], dict[str, str]]:
     """The briefs to consider and each one's data slice hash (``catalogue.data_slices``).
 
     Both are cached (``CACHE``) per data hash, so a no-op build neither loads the tables nor imports pandas.
     """
-    fresh = (cache.get("data_hash") == data_hash and cache.get("library") == library_hash
-             and len(cache.get("slices", {})) == len(cache.get("briefs", [])))
+    fresh = (
+        cache.get("data_hash") == data_hash
+        and cache.get("library") == library_hash
+        and len(cache.get("slices", {})) == len(cache.get("briefs", []))
+    )
     if fresh and chosen is None and only is None:
         return [Brief(**b) for b in cache["briefs"]], dict(cache.get("slices", {}))
     from ..briefing import Tables
@@ -216,11 +244,21 @@ def _brief_list(processed_dir: Path, data_hash: str, library_hash: str, cache: d
     return briefs, {b.slug: slices[b.slug] for b in briefs}
 
 
-def build_briefs(*, only: list[str] | None = None, formats: tuple[str, ...] = ("html", "pdf"),
-                 jobs: int | None = None, force: bool = False, processed_dir: Path | None = None,
-                 reports_dir: Path | None = None, timeout: int = 300, progress: bool = True,
-                 wait: bool = False, notebooks_dir: Path | None = None, scheduler: str | None = None,
-                 client=None) -> BuildResult:
+def build_briefs(
+    *,
+    only: list[str] | None = None,
+    formats: tuple[str, ...] = ("html", "pdf"),
+    jobs: int | None = None,
+    force: bool = False,
+    processed_dir: Path | None = None,
+    reports_dir: Path | None = None,
+    timeout: int = 300,
+    progress: bool = True,
+    wait: bool = False,
+    notebooks_dir: Path | None = None,
+    scheduler: str | None = None,
+    client=None,
+) -> BuildResult:
     """Build the chosen briefs (all by default) into ``reports_dir``; return every brief's outcome.
 
     Raises ParameterError for an unknown brief spec or format and FileNotFoundError when the processed data is
@@ -253,9 +291,19 @@ def build_briefs(*, only: list[str] | None = None, formats: tuple[str, ...] = ("
         from .dask_engine import connect
 
         with contextlib.closing(connect(scheduler)) as own_client:  # unreachable: refused before any write
-            return build_briefs(only=only, formats=formats, jobs=jobs, force=force, processed_dir=processed,
-                                reports_dir=reports, timeout=timeout, progress=progress, wait=wait,
-                                notebooks_dir=notebooks, client=own_client)
+            return build_briefs(
+                only=only,
+                formats=formats,
+                jobs=jobs,
+                force=force,
+                processed_dir=processed,
+                reports_dir=reports,
+                timeout=timeout,
+                progress=progress,
+                wait=wait,
+                notebooks_dir=notebooks,
+                client=own_client,
+            )
     with interruptible():
         reports.mkdir(parents=True, exist_ok=True)
         if (reports / LOCK).is_symlink():
@@ -264,27 +312,46 @@ def build_briefs(*, only: list[str] | None = None, formats: tuple[str, ...] = ("
         try:
             lock.acquire(timeout=-1 if wait else 0)
         except Timeout:
-            raise BuildLockedError(f"another build is running on {reports.name}/ (it holds {LOCK}); wait for it "
-                                   "to finish, or pass --wait to queue behind it") from None
+            raise BuildLockedError(
+                f"another build is running on {reports.name}/ (it holds {LOCK}); wait for it "
+                "to finish, or pass --wait to queue behind it"
+            ) from None
         try:
             with data_lock(processed, wait):
-                return _build_locked(only, formats, jobs, force, processed, reports, timeout, progress, started,
-                                     notebooks, chosen, client)
+                return _build_locked(
+                    only,
+                    formats,
+                    jobs,
+                    force,
+                    processed,
+                    reports,
+                    timeout,
+                    progress,
+                    started,
+                    notebooks,
+                    chosen,
+                    client,
+                )
         finally:
             with signals_deferred(redeliver=False):
                 _clean_staging(reports)
                 lock.release()
 
 
-def _plan(briefs: list[Brief], fingerprints: dict[str, str], known: dict, reports: Path, formats, force: bool
-          ) -> dict[str, str]:
+def _plan(
+    briefs: list[Brief], fingerprints: dict[str, str], known: dict, reports: Path, formats, force: bool
+) -> dict[str, str]:
     """What each brief needs: ``skip`` (current), ``export`` (its executed notebook is current, a format asked
     for is missing) or ``execute``."""
     plan = {}
     for brief in briefs:
         entry = known.get(brief.slug, {})
-        current = (not force and entry.get("fingerprint") == fingerprints[brief.slug]
-                   and entry.get("status") == "built" and _present(reports, brief.slug, ("ipynb",)))
+        current = (
+            not force
+            and entry.get("fingerprint") == fingerprints[brief.slug]
+            and entry.get("status") == "built"
+            and _present(reports, brief.slug, ("ipynb",))
+        )
         if current and _present(reports, brief.slug, formats):
             plan[brief.slug] = "skip"
         else:
@@ -292,8 +359,9 @@ def _plan(briefs: list[Brief], fingerprints: dict[str, str], known: dict, report
     return plan
 
 
-def _build_locked(only, formats, jobs, force, processed, reports, timeout, progress, started,
-                  notebooks, chosen=None, client=None) -> BuildResult:
+def _build_locked(
+    only, formats, jobs, force, processed, reports, timeout, progress, started, notebooks, chosen=None, client=None
+) -> BuildResult:
     _clean_staging(reports)
     data_hash = fingerprint.data_fingerprint(processed)
     cache = _read_json(reports / CACHE)
@@ -304,12 +372,17 @@ def _build_locked(only, formats, jobs, force, processed, reports, timeout, progr
     briefs, slices = _brief_list(processed, data_hash, library_hash, cache, only, chosen)
     version = fingerprint.dataset_version(processed)
     boundaries_hash = fingerprint.boundaries_fingerprint()
-    fingerprints = {b.slug: fingerprint.brief_fingerprint(b, f"{slices[b.slug]}|{boundaries_hash}|{version}",
-                                                          library_hash, notebooks) for b in briefs}
+    fingerprints = {
+        b.slug: fingerprint.brief_fingerprint(
+            b, f"{slices[b.slug]}|{boundaries_hash}|{version}", library_hash, notebooks
+        )
+        for b in briefs
+    }
     plan = _plan(briefs, fingerprints, manifest.get("briefs", {}), reports, formats, force)
     todo = [(b, plan[b.slug]) for b in briefs if plan[b.slug] != "skip"]
-    outcomes = [BriefOutcome(b.spec, b.slug, b.title, b.kind, b.key, "skipped") for b in briefs
-                if plan[b.slug] == "skip"]
+    outcomes = [
+        BriefOutcome(b.spec, b.slug, b.title, b.kind, b.key, "skipped") for b in briefs if plan[b.slug] == "skip"
+    ]
     done: list[BriefOutcome] = []
     error = ""
     built_at = build_time().isoformat(timespec="seconds")  # one build time for every brief this build runs
@@ -317,21 +390,50 @@ def _build_locked(only, formats, jobs, force, processed, reports, timeout, progr
         if todo and client is not None:
             from .dask_engine import run_cluster
 
-            run_cluster(client, todo, formats, reports, processed, timeout, progress, fingerprints, version,
-                        built_at, notebooks, done)
+            run_cluster(
+                client,
+                todo,
+                formats,
+                reports,
+                processed,
+                timeout,
+                progress,
+                fingerprints,
+                version,
+                built_at,
+                notebooks,
+                done,
+            )
         elif todo:
             from .pool import run_pool
 
-            run_pool(todo, formats, reports, processed, timeout, progress, fingerprints, version, built_at, jobs,
-                     notebooks, done)
+            run_pool(
+                todo,
+                formats,
+                reports,
+                processed,
+                timeout,
+                progress,
+                fingerprints,
+                version,
+                built_at,
+                jobs,
+                notebooks,
+                done,
+            )
     finally:
         # Also after an interrupt: the briefs finished so far are recorded, so the next build skips them.
         with signals_deferred():
             manifest = _updated_manifest(manifest, briefs, fingerprints, outcomes + done, only, version)
             if only is None:
-                cache = {"data_hash": data_hash, "library": library_hash, "slices": slices,
-                         "briefs": [{"kind": b.kind, "key": b.key, "title": b.title, "parameters": b.parameters}
-                                    for b in briefs]}
+                cache = {
+                    "data_hash": data_hash,
+                    "library": library_hash,
+                    "slices": slices,
+                    "briefs": [
+                        {"kind": b.kind, "key": b.key, "title": b.title, "parameters": b.parameters} for b in briefs
+                    ],
+                }
             _write_json(reports / CACHE, cache | {"library_modules": library_cache})
             # The index depends only on the manifest and the outputs present: a no-op build leaves it alone
             # (and skips importing the exporters, which costs more than the rest of a no-op build).
@@ -342,14 +444,22 @@ def _build_locked(only, formats, jobs, force, processed, reports, timeout, progr
                 elif not (reports / SUMS).exists():
                     record.write_record(reports, manifest)
             except OSError as exc:  # a full disk, say: the briefs written stay; say what was not
-                error = (f"writing the index and the published record ({record.INDEX}, {record.MANIFEST}, "
-                         f"{SUMS}) failed: {type(exc).__name__}: {exc}; `mineral-analysis verify` will not match "
-                         "until a build completes")
+                error = (
+                    f"writing the index and the published record ({record.INDEX}, {record.MANIFEST}, "
+                    f"{SUMS}) failed: {type(exc).__name__}: {exc}; `mineral-analysis verify` will not match "
+                    "until a build completes"
+                )
     return BuildResult(outcomes + done, time.perf_counter() - started, error)
 
 
-def _updated_manifest(manifest: dict, briefs: list[Brief], fingerprints: dict[str, str],
-                      outcomes: list[BriefOutcome], only: list[str] | None, version: str) -> dict:
+def _updated_manifest(
+    manifest: dict,
+    briefs: list[Brief],
+    fingerprints: dict[str, str],
+    outcomes: list[BriefOutcome],
+    only: list[str] | None,
+    version: str,
+) -> dict:
     """The published manifest after this build's outcomes (without its tools, which ``record`` adds)."""
     by_slug = {b.slug: b for b in briefs}
     entries = dict(manifest.get("briefs", {}))
@@ -359,15 +469,29 @@ def _updated_manifest(manifest: dict, briefs: list[Brief], fingerprints: dict[st
         previous = entries.get(outcome.slug, {})
         if outcome.status == "built":
             entries[outcome.slug] = {
-                "kind": brief.kind, "key": brief.key, "title": brief.title, "spec": brief.spec,
-                "parameters": dict(brief.parameters), "dataset_version": version,
-                "fingerprint": fingerprints[outcome.slug], "status": "built", "built_at": outcome.built_at,
-                "tools": tools, "outputs": dict(outcome.sums)}
+                "kind": brief.kind,
+                "key": brief.key,
+                "title": brief.title,
+                "spec": brief.spec,
+                "parameters": dict(brief.parameters),
+                "dataset_version": version,
+                "fingerprint": fingerprints[outcome.slug],
+                "status": "built",
+                "built_at": outcome.built_at,
+                "tools": tools,
+                "outputs": dict(outcome.sums),
+            }
         elif outcome.status == "exported":
             entries[outcome.slug] = previous | {"outputs": previous.get("outputs", {}) | outcome.sums}
         elif outcome.status == "failed":
-            base = previous or {"kind": brief.kind, "key": brief.key, "title": brief.title, "spec": brief.spec,
-                                "parameters": dict(brief.parameters), "outputs": {}}
+            base = previous or {
+                "kind": brief.kind,
+                "key": brief.key,
+                "title": brief.title,
+                "spec": brief.spec,
+                "parameters": dict(brief.parameters),
+                "outputs": {},
+            }
             entries[outcome.slug] = base | {"status": "failed", "fingerprint": ""}
     if only is None:
         current = {b.slug for b in briefs}

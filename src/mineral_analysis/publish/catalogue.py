@@ -51,7 +51,7 @@ class Brief:
         slug = _SLUG_UNSAFE.sub("-", text.lower()).strip("-")
         if not slug or len(slug) > _SLUG_MAX:
             digest = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:12]
-            slug = f"{slug[:_SLUG_MAX - 13].strip('-')}-{digest}".strip("-")
+            slug = f"{slug[: _SLUG_MAX - 13].strip('-')}-{digest}".strip("-")
         return slug
 
     @property
@@ -81,8 +81,9 @@ def key_parameter(kind: str, notebooks_dir: Path | None = None) -> str | None:
     """The parameter that names the brief's subject (``agency``, ``country``, ``mineral``); None for the overview."""
     names = [n for n in declared_parameters(kind, notebooks_dir) if n not in SETTINGS]
     if len(names) > 1:
-        raise ParameterError(f"the {kind} notebook declares {', '.join(names)}: expected one parameter besides "
-                             f"{', '.join(SETTINGS)}")
+        raise ParameterError(
+            f"the {kind} notebook declares {', '.join(names)}: expected one parameter besides {', '.join(SETTINGS)}"
+        )
     return names[0] if names else None
 
 
@@ -108,8 +109,9 @@ def all_briefs(processed_dir: Path | None = None, tables: Tables | None = None) 
     return [make_brief(kind, key) for kind in KINDS for key in keys[kind]]
 
 
-def select_briefs(only: list[str] | None, processed_dir: Path | None = None,
-                  tables: Tables | None = None) -> list[Brief]:
+def select_briefs(
+    only: list[str] | None, processed_dir: Path | None = None, tables: Tables | None = None
+) -> list[Brief]:
     """Turn ``--only`` specs (``overview``, ``country``, ``agency:DFC``, ``country:South Korea``...) into briefs.
 
     Raises ParameterError naming the bad spec and listing the valid values; no notebook is touched.
@@ -125,8 +127,10 @@ def select_briefs(only: list[str] | None, processed_dir: Path | None = None,
         if kind not in KINDS:
             raise ParameterError(f"unknown brief kind {kind!r} in {spec!r}; valid kinds: {', '.join(KINDS)}")
         if colon and not value.strip():
-            raise ParameterError(f"empty value in brief spec {spec!r} (an unset variable?); valid: overview, "
-                                 "agency:DFC, country:KOR, mineral:copper, or a kind alone for all of that kind")
+            raise ParameterError(
+                f"empty value in brief spec {spec!r} (an unset variable?); valid: overview, "
+                "agency:DFC, country:KOR, mineral:copper, or a kind alone for all of that kind"
+            )
         if kind == "overview" and value:
             raise ParameterError(f"the overview takes no value, not {value!r} in {spec!r}; write `overview`")
         if kind == "overview" or not value:
@@ -138,8 +142,9 @@ def select_briefs(only: list[str] | None, processed_dir: Path | None = None,
     return chosen
 
 
-def validate_parameters(kind: str, parameters: dict, processed_dir: Path | None = None,
-                        notebooks_dir: Path | None = None) -> dict:
+def validate_parameters(
+    kind: str, parameters: dict, processed_dir: Path | None = None, notebooks_dir: Path | None = None
+) -> dict:
     """Check a notebook's parameters before a kernel starts; return them with the key canonicalised.
 
     Names the notebook does not declare, and values not in the data, are refused with the valid ones listed.
@@ -149,8 +154,10 @@ def validate_parameters(kind: str, parameters: dict, processed_dir: Path | None 
     allowed = set(declared_parameters(kind, notebooks_dir))
     unknown = set(parameters) - allowed
     if unknown:
-        raise ParameterError(f"unknown parameter(s) {', '.join(sorted(unknown))} for the {kind} notebook; "
-                             f"valid: {', '.join(sorted(allowed))}")
+        raise ParameterError(
+            f"unknown parameter(s) {', '.join(sorted(unknown))} for the {kind} notebook; "
+            f"valid: {', '.join(sorted(allowed))}"
+        )
     checked = dict(parameters)
     name = key_parameter(kind, notebooks_dir)
     if name in parameters:
@@ -176,8 +183,10 @@ def _positions_tables(tables: Tables) -> Tables:
 
     financing, membership = tables.financing, tables.membership
     kept = [c for c in _SELECTING if c in financing.columns]
-    narrow = Tables(financing[kept].assign(**{_POSITION: np.arange(len(financing))}),
-                    membership.iloc[:, :0].assign(**{_POSITION: np.arange(len(membership))}))
+    narrow = Tables(
+        financing[kept].assign(**{_POSITION: np.arange(len(financing))}),
+        membership.iloc[:, :0].assign(**{_POSITION: np.arange(len(membership))}),
+    )
     if "_groups" in vars(tables):  # the rows' grouping, already made for the catalogue, is the same rows'
         vars(narrow)["_groups"] = vars(tables)["_groups"]
     return narrow
@@ -189,8 +198,7 @@ def _rows_digest(frame, row_hashes, positions, digest) -> None:
     digest.update(row_hashes[positions].tobytes())
 
 
-def data_slices(briefs: list[Brief], processed_dir: Path | None = None,
-                tables: Tables | None = None) -> dict[str, str]:
+def data_slices(briefs: list[Brief], processed_dir: Path | None = None, tables: Tables | None = None) -> dict[str, str]:
     """For each brief (by slug), a hash of exactly the records it draws on (``briefing.Tables.brief``).
 
     The tables are grouped and their rows hashed once for all briefs (planning 2,000 briefs stays in seconds). A brief is rebuilt when its slice changes, so editing one record

@@ -32,7 +32,9 @@ from .. import config
 # Light at import (the command line imports SchedulerUnreachable for every build, and a no-op build must not
 # load pandas): the publishing modules are imported where they are used.
 
-CONNECT_SECONDS = 8  # how long the client tries to reach the scheduler and find a worker (the whole refusal stays under 30 s)
+CONNECT_SECONDS = (
+    8  # how long the client tries to reach the scheduler and find a worker (the whole refusal stays under 30 s)
+)
 ALLOWED_FAILURES = 1  # worker deaths a brief survives: it is retried once, then reported failed
 _TASK_LOCK = threading.Lock()  # one brief at a time per worker process (the kernel template belongs to it)
 _DATA_CACHE: dict[str, Path] = {}  # processed tables unpacked on this worker, by content hash
@@ -52,16 +54,19 @@ def connect(address: str, timeout: float | None = None):
     try:
         client = Client(address, timeout=f"{timeout}s", set_as_default=False)
     except (OSError, TimeoutError, ValueError) as exc:
-        raise SchedulerUnreachable(f"no Dask scheduler answers at {address} (tried for {timeout:g} s: {exc}); "
-                                   "start one with `dask scheduler` and its workers with `dask worker "
-                                   f"{address} --nthreads 1`") from None
+        raise SchedulerUnreachable(
+            f"no Dask scheduler answers at {address} (tried for {timeout:g} s: {exc}); "
+            "start one with `dask scheduler` and its workers with `dask worker "
+            f"{address} --nthreads 1`"
+        ) from None
     try:
         client.wait_for_workers(1, timeout=timeout)
     except (OSError, TimeoutError) as exc:
         client.close()
-        raise SchedulerUnreachable(f"the Dask scheduler at {address} has no worker (waited {timeout:g} s: "
-                                   f"{type(exc).__name__}); start one with `dask worker {address} --nthreads 1`"
-                                   ) from None
+        raise SchedulerUnreachable(
+            f"the Dask scheduler at {address} has no worker (waited {timeout:g} s: "
+            f"{type(exc).__name__}); start one with `dask worker {address} --nthreads 1`"
+        ) from None
     client.run_on_scheduler(_limit_retries, ALLOWED_FAILURES)
     return client
 
@@ -73,10 +78,12 @@ def _limit_retries(failures: int, dask_scheduler=None) -> None:
 
 # --- On the worker -----------------------------------------------------------------------------------------------
 
+
 def processed_payload(processed: Path) -> dict[str, bytes]:
     """The processed folder's files (name -> bytes), as a task carries them; hidden files left out."""
-    return {p.name: p.read_bytes() for p in sorted(Path(processed).iterdir()) if p.is_file()
-            and not p.name.startswith(".")}
+    return {
+        p.name: p.read_bytes() for p in sorted(Path(processed).iterdir()) if p.is_file() and not p.name.startswith(".")
+    }
 
 
 def _payload_hash(payload: dict[str, bytes]) -> str:
@@ -117,9 +124,18 @@ def warm_worker() -> int:
     return os.getpid()
 
 
-def brief_task(brief_data: dict, payload: dict[str, bytes], *, notebook_sha256: str, formats: tuple[str, ...],
-               timeout: int, data_version: str, fingerprint: str, built_at: str,
-               notebooks_dir: str | None = None) -> dict:
+def brief_task(
+    brief_data: dict,
+    payload: dict[str, bytes],
+    *,
+    notebook_sha256: str,
+    formats: tuple[str, ...],
+    timeout: int,
+    data_version: str,
+    fingerprint: str,
+    built_at: str,
+    notebooks_dir: str | None = None,
+) -> dict:
     """Run one brief on this worker (``run_brief`` into a scratch folder); return its outcome and its files.
 
     ``{"outcome": BriefOutcome as a dict, "files": {"<slug>.html": bytes, ..., "failed/<slug>.ipynb": bytes}}``.
@@ -137,10 +153,17 @@ def brief_task(brief_data: dict, payload: dict[str, bytes], *, notebook_sha256: 
     except OSError as exc:
         mine = f"unreadable ({exc.strerror or exc})"
     if mine != notebook_sha256:
-        outcome = BriefOutcome(brief.spec, brief.slug, brief.title, brief.kind, brief.key, "failed",
-                               error=f"notebook {notebook.name} on worker {os.uname().nodename} is not the client's "
-                                     f"({mine[:12]} vs {notebook_sha256[:12]}): every machine needs the same "
-                                     "checkout and environment")
+        outcome = BriefOutcome(
+            brief.spec,
+            brief.slug,
+            brief.title,
+            brief.kind,
+            brief.key,
+            "failed",
+            error=f"notebook {notebook.name} on worker {os.uname().nodename} is not the client's "
+            f"({mine[:12]} vs {notebook_sha256[:12]}): every machine needs the same "
+            "checkout and environment",
+        )
         from dataclasses import asdict
 
         return {"outcome": asdict(outcome), "files": {}}
@@ -149,9 +172,17 @@ def brief_task(brief_data: dict, payload: dict[str, bytes], *, notebook_sha256: 
         processed = _unpacked(payload)
         scratch = Path(tempfile.mkdtemp(prefix=f"mineral-analysis-brief-{brief.slug}-"))
         try:
-            outcome = run_brief(brief_data, formats=formats, reports_dir=str(scratch), processed_dir=str(processed),
-                                timeout=timeout, data_version=data_version, fingerprint=fingerprint,
-                                notebooks_dir=notebooks_dir, built_at=built_at)
+            outcome = run_brief(
+                brief_data,
+                formats=formats,
+                reports_dir=str(scratch),
+                processed_dir=str(processed),
+                timeout=timeout,
+                data_version=data_version,
+                fingerprint=fingerprint,
+                notebooks_dir=notebooks_dir,
+                built_at=built_at,
+            )
             files = {}
             for path in [*scratch.glob(f"{brief.slug}.*"), *(scratch / FAILED_DIR).glob(f"{brief.slug}.ipynb")]:
                 files[str(path.relative_to(scratch))] = path.read_bytes()
@@ -162,6 +193,7 @@ def brief_task(brief_data: dict, payload: dict[str, bytes], *, notebook_sha256: 
 
 
 # --- On the client -----------------------------------------------------------------------------------------------
+
 
 def _put_in_place(reports: Path, formats: tuple[str, ...], result: dict):
     """Write a task's files into ``reports`` as ``run_brief`` does locally; return the brief's BriefOutcome."""
@@ -194,8 +226,9 @@ def _put_in_place(reports: Path, formats: tuple[str, ...], result: dict):
     return outcome
 
 
-def run_cluster(client, todo, formats, reports, processed, timeout, progress, fingerprints, version, built_at,
-                notebooks, done: list) -> None:
+def run_cluster(
+    client, todo, formats, reports, processed, timeout, progress, fingerprints, version, built_at, notebooks, done: list
+) -> None:
     """``pool.run_pool`` on a Dask cluster: append each brief's outcome (BriefOutcome) to ``done`` as it arrives."""
     from distributed import as_completed
     from distributed.scheduler import KilledWorker
@@ -203,8 +236,7 @@ def run_cluster(client, todo, formats, reports, processed, timeout, progress, fi
 
     from .brief import BriefOutcome, export_brief
 
-    bar = tqdm(total=len(todo), desc="briefs", unit="brief", disable=not progress, file=sys.stderr,
-               dynamic_ncols=True)
+    bar = tqdm(total=len(todo), desc="briefs", unit="brief", disable=not progress, file=sys.stderr, dynamic_ncols=True)
 
     def arrived(outcome) -> None:
         done.append(outcome)
@@ -232,10 +264,21 @@ def run_cluster(client, todo, formats, reports, processed, timeout, progress, fi
     for priority, brief in enumerate(reversed(jobs)):
         notebook = Path(notebooks) / brief.notebook.name
         future = client.submit(
-            brief_task, _brief_data(brief), payload, notebook_sha256=hashlib.sha256(notebook.read_bytes()).hexdigest(),
-            formats=formats, timeout=timeout, data_version=version, fingerprint=fingerprints[brief.slug],
-            built_at=built_at, notebooks_dir=custom_notebooks, key=f"brief-{brief.slug}-{run}", pure=False,
-            priority=priority, retries=0)
+            brief_task,
+            _brief_data(brief),
+            payload,
+            notebook_sha256=hashlib.sha256(notebook.read_bytes()).hexdigest(),
+            formats=formats,
+            timeout=timeout,
+            data_version=version,
+            fingerprint=fingerprints[brief.slug],
+            built_at=built_at,
+            notebooks_dir=custom_notebooks,
+            key=f"brief-{brief.slug}-{run}",
+            pure=False,
+            priority=priority,
+            retries=0,
+        )
         futures[future] = brief
     try:
         for future in as_completed(futures, loop=client.loop):
@@ -243,12 +286,18 @@ def run_cluster(client, todo, formats, reports, processed, timeout, progress, fi
             try:
                 result = future.result()
             except KilledWorker:
-                arrived(_failed(brief, f"notebook {brief.notebook.name}: the worker building it died twice (killed, "
-                                       "or out of memory; tried on a second worker after the first died)"))
+                arrived(
+                    _failed(
+                        brief,
+                        f"notebook {brief.notebook.name}: the worker building it died twice (killed, "
+                        "or out of memory; tried on a second worker after the first died)",
+                    )
+                )
                 continue
             except Exception as exc:
-                arrived(_failed(brief, f"notebook {brief.notebook.name}: the Dask task failed: "
-                                       f"{type(exc).__name__}: {exc}"))
+                arrived(
+                    _failed(brief, f"notebook {brief.notebook.name}: the Dask task failed: {type(exc).__name__}: {exc}")
+                )
                 continue
             arrived(_put_in_place(reports, formats, result))
     except KeyboardInterrupt:

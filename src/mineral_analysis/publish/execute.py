@@ -41,11 +41,22 @@ def execute(notebook: Path, staged: Path, parameters: dict, timeout: int, state:
 
     def run(start_timeout: float):
         return papermill.execute_notebook(
-            str(notebook), str(staged), parameters=parameters, kernel_name=kernels.KERNEL_NAME,
-            progress_bar=False, log_output=False, request_save_on_cell_execute=False, cwd=str(notebook.parent),
-            start_timeout=start_timeout, execution_timeout=timeout, timeout_func=cell_timeout,
-            on_notebook_start=on_notebook_start, on_cell_start=on_cell_start, interrupt_on_timeout=False,
-            shutdown_kernel="immediate")
+            str(notebook),
+            str(staged),
+            parameters=parameters,
+            kernel_name=kernels.KERNEL_NAME,
+            progress_bar=False,
+            log_output=False,
+            request_save_on_cell_execute=False,
+            cwd=str(notebook.parent),
+            start_timeout=start_timeout,
+            execution_timeout=timeout,
+            timeout_func=cell_timeout,
+            on_notebook_start=on_notebook_start,
+            on_cell_start=on_cell_start,
+            interrupt_on_timeout=False,
+            shutdown_kernel="immediate",
+        )
 
     try:
         if not kernels.fork_available():
@@ -55,8 +66,7 @@ def execute(notebook: Path, staged: Path, parameters: dict, timeout: int, state:
         except RuntimeError as exc:
             # A forked kernel answers within a second; one that does not (rare, under heavy load) is killed and
             # the brief starts again in a fresh kernel.
-            if "cell" in state or not str(exc).startswith("Kernel didn't respond") or \
-                    kernels.LAST_LAUNCH != "forked":
+            if "cell" in state or not str(exc).startswith("Kernel didn't respond") or kernels.LAST_LAUNCH != "forked":
                 raise
             with kernels.fresh_kernels():
                 result = run(START_TIMEOUT)

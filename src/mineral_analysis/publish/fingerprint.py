@@ -61,7 +61,7 @@ def _imports(tree: ast.AST, module: str, is_package: bool) -> set[str]:
         elif isinstance(node, ast.ImportFrom):
             if node.level:
                 base = module.split(".")
-                base = base[:len(base) - node.level + (1 if is_package else 0)]
+                base = base[: len(base) - node.level + (1 if is_package else 0)]
                 source = ".".join(base + ([node.module] if node.module else []))
             else:
                 source = node.module or ""
@@ -135,8 +135,11 @@ def library_fingerprint(notebooks_dir: Path | None = None, cache: dict | None = 
         if cache is not None:
             cache.clear()
             cache.update(signature=signature, modules=[str(p.relative_to(config.PACKAGE_DIR)) for p in modules])
-    data = [p for p in config.PACKAGE_DIR.rglob("*") if p.is_file() and p.suffix not in DATA_SUFFIXES
-            and "__pycache__" not in p.parts and not p.name.startswith(".")]
+    data = [
+        p
+        for p in config.PACKAGE_DIR.rglob("*")
+        if p.is_file() and p.suffix not in DATA_SUFFIXES and "__pycache__" not in p.parts and not p.name.startswith(".")
+    ]
     digest = hashlib.sha256()
     for path in sorted(modules + data):
         digest.update(str(path.relative_to(config.PACKAGE_DIR)).encode() + b"\0" + path.read_bytes() + b"\0")

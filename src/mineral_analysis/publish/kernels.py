@@ -46,9 +46,16 @@ MODE_VARIABLE = "MINERAL_ANALYSIS_KERNELS"  # "fresh": no template, a new interp
 # Single-threaded BLAS and no jemalloc background thread (pyarrow): the template must hold no thread when it
 # forks (a lock held by another thread would be held forever in the child); the same for fresh kernels, so both
 # give the same bytes.
-KERNEL_ENV = {"MPLBACKEND": "Agg", "PYDEVD_DISABLE_FILE_VALIDATION": "1", "PYTHONWARNINGS": "ignore",
-              "JUPYTER_NO_CONFIG": "1", "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1",
-              "MKL_NUM_THREADS": "1", "JE_ARROW_MALLOC_CONF": "background_thread:false"}
+KERNEL_ENV = {
+    "MPLBACKEND": "Agg",
+    "PYDEVD_DISABLE_FILE_VALIDATION": "1",
+    "PYTHONWARNINGS": "ignore",
+    "JUPYTER_NO_CONFIG": "1",
+    "OPENBLAS_NUM_THREADS": "1",
+    "OMP_NUM_THREADS": "1",
+    "MKL_NUM_THREADS": "1",
+    "JE_ARROW_MALLOC_CONF": "background_thread:false",
+}
 USER_CONFIG = ("MATPLOTLIBRC", "PYTHONSTARTUP", "JUPYTER_CONFIG_PATH")  # removed from a kernel's environment
 # No IPython history database: a build's kernels would contend for the history file.
 KERNEL_ARGUMENTS = ("--HistoryManager.enabled=False",)
@@ -58,9 +65,12 @@ PR_SET_CHILD_SUBREAPER = 36
 
 def kernel_spec() -> dict[str, Any]:
     """The build-only kernelspec: this interpreter's ipykernel, launched by ``ForkProvisioner``."""
-    return {"argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}", *KERNEL_ARGUMENTS],
-            "display_name": "mineral-analysis (build only)", "language": "python",
-            "metadata": {"kernel_provisioner": {"provisioner_name": PROVISIONER}}}
+    return {
+        "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}", *KERNEL_ARGUMENTS],
+        "display_name": "mineral-analysis (build only)",
+        "language": "python",
+        "metadata": {"kernel_provisioner": {"provisioner_name": PROVISIONER}},
+    }
 
 
 def kernel_environment(home: Path) -> dict[str, str]:
@@ -75,8 +85,7 @@ def kernel_environment(home: Path) -> dict[str, str]:
     # The kernels work on the build's project, whatever folder they start in (a forked kernel's template
     # imported the library elsewhere: template.py re-points config from this variable after the fork).
     project = {config.ROOT_VARIABLE: str(config.PROJECT_ROOT)} if config.PROJECT_ROOT is not None else {}
-    return {**KERNEL_ENV, **{k: str(v) for k, v in folders.items()}, "JUPYTER_PATH": os.pathsep.join(paths),
-            **project}
+    return {**KERNEL_ENV, **{k: str(v) for k, v in folders.items()}, "JUPYTER_PATH": os.pathsep.join(paths), **project}
 
 
 _HOME: Path | None = None
@@ -113,8 +122,9 @@ def _register_provisioner() -> None:
 
     factory = KernelProvisionerFactory.instance()
     if PROVISIONER not in factory.provisioners:
-        factory.provisioners[PROVISIONER] = EntryPoint(PROVISIONER, f"{__name__}:ForkProvisioner",
-                                                       KernelProvisionerFactory.GROUP_NAME)
+        factory.provisioners[PROVISIONER] = EntryPoint(
+            PROVISIONER, f"{__name__}:ForkProvisioner", KernelProvisionerFactory.GROUP_NAME
+        )
 
 
 def _prctl(option: int, value: int) -> None:
@@ -150,6 +160,7 @@ def fork_available() -> bool:
 
 # --- The template ------------------------------------------------------------------------------------------------
 
+
 class Template:
     """This process's warm template (``publish.template``), started on first use."""
 
@@ -173,8 +184,12 @@ class Template:
 
     def _start(self) -> None:
         self.stop()
-        self.process = subprocess.Popen([sys.executable, "-m", "mineral_analysis.publish.template"],
-                                        stdin=subprocess.PIPE, stdout=subprocess.PIPE, cwd=tempfile.gettempdir())
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "mineral_analysis.publish.template"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            cwd=tempfile.gettempdir(),
+        )
         ready = self._answer()  # {"ready": pid, "threads": n}: everything imported
         if ready.get("threads", 1) != 1:
             self.unsafe = f"the template holds {ready['threads']} threads"
@@ -283,8 +298,11 @@ def sweep_children(keep: tuple[int | None, ...] = ()) -> list[int]:
 
     spared = {TEMPLATE.pid, *keep}
     try:
-        victims = [p for p in psutil.Process().children(recursive=True) if p.pid not in spared
-                   and not any(parent.pid in spared for parent in _parents(p))]
+        victims = [
+            p
+            for p in psutil.Process().children(recursive=True)
+            if p.pid not in spared and not any(parent.pid in spared for parent in _parents(p))
+        ]
     except psutil.Error:
         return []
     for process in victims:

@@ -57,6 +57,7 @@ def _stop_kernels_and_exit() -> None:
 
 def _exit_after(seconds: float) -> None:
     """A watchdog: end this worker after ``seconds`` even if the interrupt got lost (never during renames)."""
+
     def hard_exit() -> None:
         with WRITING:
             os._exit(128 + signal.SIGTERM)
@@ -72,6 +73,7 @@ def _watch_coordinator(coordinator: int) -> None:
     The fork server cannot tell: every worker keeps it alive (each holds its "alive" pipe). Linux: a pidfd
     becomes readable when the process ends; elsewhere the pid is polled.
     """
+
     def watch() -> None:
         try:
             import select
@@ -152,15 +154,26 @@ def _stop_pool(executor: futures.ProcessPoolExecutor) -> None:
                     process.join(timeout=5)
 
 
-def run_pool(todo, formats, reports, processed, timeout, progress, fingerprints, version, built_at, jobs,
-             notebooks, done: list[BriefOutcome]) -> None:
+def run_pool(
+    todo,
+    formats,
+    reports,
+    processed,
+    timeout,
+    progress,
+    fingerprints,
+    version,
+    built_at,
+    jobs,
+    notebooks,
+    done: list[BriefOutcome],
+) -> None:
     """Run the briefs in worker processes; append each outcome to ``done`` as it arrives."""
     from tqdm import tqdm
 
     jobs = max(1, min(jobs or os.cpu_count() or 1, len(todo)))
     context = multiprocessing.get_context("forkserver" if sys.platform != "win32" else "spawn")
-    bar = tqdm(total=len(todo), desc="briefs", unit="brief", disable=not progress, file=sys.stderr,
-               dynamic_ncols=True)
+    bar = tqdm(total=len(todo), desc="briefs", unit="brief", disable=not progress, file=sys.stderr, dynamic_ncols=True)
 
     def arrived(outcome: BriefOutcome) -> None:
         done.append(outcome)
@@ -179,8 +192,9 @@ def run_pool(todo, formats, reports, processed, timeout, progress, fingerprints,
     try:
         while queue:
             workers = 1 if isolate else min(jobs, len(queue))
-            executor = futures.ProcessPoolExecutor(max_workers=workers, mp_context=context,
-                                                   initializer=_worker_init, initargs=(os.getpid(),))
+            executor = futures.ProcessPoolExecutor(
+                max_workers=workers, mp_context=context, initializer=_worker_init, initargs=(os.getpid(),)
+            )
             broken: list[tuple[Brief, str]] = []
             stalled = False
             try:
@@ -188,19 +202,28 @@ def run_pool(todo, formats, reports, processed, timeout, progress, fingerprints,
                 for b, action in queue:
                     brief_data = {"kind": b.kind, "key": b.key, "title": b.title, "parameters": b.parameters}
                     if action == "export":
-                        future = executor.submit(_worker_run, brief_data, export_only=True, formats=formats,
-                                                 reports_dir=str(reports))
+                        future = executor.submit(
+                            _worker_run, brief_data, export_only=True, formats=formats, reports_dir=str(reports)
+                        )
                     else:
                         future = executor.submit(
-                            _worker_run, brief_data, formats=formats, reports_dir=str(reports),
+                            _worker_run,
+                            brief_data,
+                            formats=formats,
+                            reports_dir=str(reports),
                             processed_dir=str(processed) if processed != config.PROCESSED_DIR.resolve() else None,
-                            timeout=timeout, data_version=version, fingerprint=fingerprints[b.slug],
-                            notebooks_dir=str(notebooks), built_at=built_at)
+                            timeout=timeout,
+                            data_version=version,
+                            fingerprint=fingerprints[b.slug],
+                            notebooks_dir=str(notebooks),
+                            built_at=built_at,
+                        )
                     pending[future] = (b, action)
                 remaining = set(pending)
                 while remaining:
-                    finished, remaining = futures.wait(remaining, timeout=timeout + STALL_GRACE_SECONDS,
-                                                       return_when=futures.FIRST_COMPLETED)
+                    finished, remaining = futures.wait(
+                        remaining, timeout=timeout + STALL_GRACE_SECONDS, return_when=futures.FIRST_COMPLETED
+                    )
                     if not finished:
                         # No answer for longer than a brief may run: a worker is stopped or hung outside its
                         # notebook. Kill the pool; its briefs run again, one worker at a time.
@@ -224,8 +247,10 @@ def run_pool(todo, formats, reports, processed, timeout, progress, fingerprints,
                 # One worker runs its briefs in order: the first unfinished one was running when it died.
                 culprit = queue.pop(0)[0]
                 if stalled:
-                    why = (f"answered nothing for {timeout + STALL_GRACE_SECONDS} s (stopped or hung outside the "
-                           "notebook) and was killed")
+                    why = (
+                        f"answered nothing for {timeout + STALL_GRACE_SECONDS} s (stopped or hung outside the "
+                        "notebook) and was killed"
+                    )
                 else:
                     why = "died (killed, or out of memory); its kernel stopped with it"
                 arrived(died(culprit, f"notebook {culprit.notebook.name}: the worker process building it {why}"))

@@ -69,18 +69,23 @@ def preview_csp(policy: str, nonce: str) -> str:
 
 def inject(page: str, generation: int, error: str, nonce: str) -> str:
     """The page as the preview serves it: the reload script and, when there is one, the error banner."""
-    script = (f'<script nonce="{nonce}">(async () => {{ const since = {generation}; for (;;) {{ try {{ '
-              f"const answer = await (await fetch('{WAIT_PATH}?since=' + since)).json(); "
-              "if (answer.generation !== since) { location.reload(); return; } } catch (e) { "
-              "await new Promise(r => setTimeout(r, 1000)); } } })();</script>")
+    script = (
+        f'<script nonce="{nonce}">(async () => {{ const since = {generation}; for (;;) {{ try {{ '
+        f"const answer = await (await fetch('{WAIT_PATH}?since=' + since)).json(); "
+        "if (answer.generation !== since) { location.reload(); return; } } catch (e) { "
+        "await new Promise(r => setTimeout(r, 1000)); } } })();</script>"
+    )
     banner = ""
     if error:
-        banner = ('<div id="preview-error" style="position:sticky;top:0;z-index:9;background:#fde8e8;color:#7a0000;'
-                  'border-bottom:2px solid #7a0000;padding:0.6em 1em"><strong>Preview: the last change was not '
-                  f'built</strong> (the pages below are the last good build)<pre style="white-space:pre-wrap">'
-                  f"{html.escape(error)}</pre></div>")
-    page = _CSP_META.sub(lambda m: m.group(1) + html.escape(preview_csp(html.unescape(m.group(2)), nonce))
-                               + m.group(3), page, count=1)
+        banner = (
+            '<div id="preview-error" style="position:sticky;top:0;z-index:9;background:#fde8e8;color:#7a0000;'
+            'border-bottom:2px solid #7a0000;padding:0.6em 1em"><strong>Preview: the last change was not '
+            f'built</strong> (the pages below are the last good build)<pre style="white-space:pre-wrap">'
+            f"{html.escape(error)}</pre></div>"
+        )
+    page = _CSP_META.sub(
+        lambda m: m.group(1) + html.escape(preview_csp(html.unescape(m.group(2)), nonce)) + m.group(3), page, count=1
+    )
     body = re.search(r"<body[^>]*>", page, re.IGNORECASE)
     at = body.end() if body else 0
     page = page[:at] + banner + page[at:]
@@ -141,9 +146,17 @@ def _library_changed(changes, package: Path) -> bool:
     return any(Path(path).is_relative_to(package) and Path(path).suffix == ".py" for _, path in changes)
 
 
-def run_preview(*, port: int = 8000, only: list[str] | None = None, jobs: int | None = None,
-                raw_dir: Path | None = None, processed_dir: Path | None = None, reports_dir: Path | None = None,
-                log=print, stop: threading.Event | None = None) -> None:
+def run_preview(
+    *,
+    port: int = 8000,
+    only: list[str] | None = None,
+    jobs: int | None = None,
+    raw_dir: Path | None = None,
+    processed_dir: Path | None = None,
+    reports_dir: Path | None = None,
+    log=print,
+    stop: threading.Event | None = None,
+) -> None:
     """Build what is stale, serve it, and rebuild on every change until Ctrl-C (or ``stop`` is set)."""
     import watchfiles
     from distributed import Client, LocalCluster
@@ -168,8 +181,15 @@ def run_preview(*, port: int = 8000, only: list[str] | None = None, jobs: int | 
     previous_term = signal.signal(signal.SIGTERM, signal.default_int_handler)
     cluster = client = serving = None
     try:
-        cluster = LocalCluster(n_workers=max(1, jobs or os.cpu_count() or 1), threads_per_worker=1, processes=True,
-                               host=HOST, scheduler_port=0, dashboard_address=None, silence_logs=logging.ERROR)
+        cluster = LocalCluster(
+            n_workers=max(1, jobs or os.cpu_count() or 1),
+            threads_per_worker=1,
+            processes=True,
+            host=HOST,
+            scheduler_port=0,
+            dashboard_address=None,
+            silence_logs=logging.ERROR,
+        )
         client = Client(cluster, set_as_default=False)
         client.run(warm_worker)
         serving = threading.Thread(target=server.serve_forever, daemon=True)
@@ -183,8 +203,9 @@ def run_preview(*, port: int = 8000, only: list[str] | None = None, jobs: int | 
                     state.publish(summary["error"])
                     return
             try:
-                result = build_briefs(only=only, processed_dir=processed, reports_dir=reports, progress=False,
-                                      wait=True, client=client)
+                result = build_briefs(
+                    only=only, processed_dir=processed, reports_dir=reports, progress=False, wait=True, client=client
+                )
             except (FileNotFoundError, ParameterError) as exc:  # e.g. no processed tables yet: say so, go on
                 log(f"preview: nothing built: {exc}")
                 state.publish(str(exc))
@@ -194,10 +215,13 @@ def run_preview(*, port: int = 8000, only: list[str] | None = None, jobs: int | 
             state.publish(f"brief(s) failed:\n{failures}" if failures else "")
 
         refresh(clean=True)
-        log(f"preview: serving {reports.name}/ at http://{HOST}:{server.server_address[1]}/ ; watching "
-            f"{raw.name}/, {notebooks.name}/ and the library; Ctrl-C stops")
-        for changes in watchfiles.watch(raw, notebooks, package, stop_event=stop, debounce=400, step=50,
-                                        rust_timeout=500, yield_on_timeout=False):
+        log(
+            f"preview: serving {reports.name}/ at http://{HOST}:{server.server_address[1]}/ ; watching "
+            f"{raw.name}/, {notebooks.name}/ and the library; Ctrl-C stops"
+        )
+        for changes in watchfiles.watch(
+            raw, notebooks, package, stop_event=stop, debounce=400, step=50, rust_timeout=500, yield_on_timeout=False
+        ):
             if _library_changed(changes, package):
                 log("preview: the library changed: restarting the workers")
                 client.restart()

@@ -28,8 +28,22 @@ SUMS = "SHA256SUMS"
 MANIFEST = "MANIFEST.json"
 INDEX = "index.html"
 PUBLISHED_SUFFIXES = (".html", ".pdf")
-TOOLS = ("mineral-analysis", "papermill", "nbclient", "nbconvert", "nbformat", "ipykernel", "jupyter-client",
-         "weasyprint", "pydyf", "matplotlib", "pandas", "numpy", "geopandas", "shapely")
+TOOLS = (
+    "mineral-analysis",
+    "papermill",
+    "nbclient",
+    "nbconvert",
+    "nbformat",
+    "ipykernel",
+    "jupyter-client",
+    "weasyprint",
+    "pydyf",
+    "matplotlib",
+    "pandas",
+    "numpy",
+    "geopandas",
+    "shapely",
+)
 _SUMS_LINE = re.compile(r"([0-9a-f]{64}) [ *](.+)")
 
 
@@ -122,8 +136,12 @@ def _listed(reports: Path) -> tuple[dict[str, str], list[str]]:
 
 def _is_bookkeeping(relative: Path) -> bool:
     """The build's own working files, which are not published: hidden, failed/, executed notebooks, logs."""
-    return (any(part.startswith(".") for part in relative.parts) or relative.parts[0] == "failed"
-            or relative.name in (SUMS, MANIFEST) or relative.suffix in (".ipynb", ".log"))
+    return (
+        any(part.startswith(".") for part in relative.parts)
+        or relative.parts[0] == "failed"
+        or relative.name in (SUMS, MANIFEST)
+        or relative.suffix in (".ipynb", ".log")
+    )
 
 
 def verify(reports: Path) -> list[str]:
@@ -151,7 +169,7 @@ def verify(reports: Path) -> list[str]:
             problems.append(f"changed: {name} (sha256 differs from {SUMS})")
     for path in sorted(reports.rglob("*")):
         relative = path.relative_to(reports)
-        if _is_bookkeeping(relative) or path.is_dir() and not path.is_symlink():
+        if _is_bookkeeping(relative) or (path.is_dir() and not path.is_symlink()):
             continue
         if relative.as_posix() not in listed:
             problems.append(f"unexpected: {relative.as_posix()} (not in {SUMS})")

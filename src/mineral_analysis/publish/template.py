@@ -23,11 +23,31 @@ import sys
 import time
 
 PR_SET_PDEATHSIG = 1
-PRELOAD = ("ipykernel.kernelapp", "ipykernel.ipkernel", "ipykernel.zmqshell", "IPython.core.interactiveshell",
-           "IPython.display", "matplotlib_inline.backend_inline", "jupyter_client.session", "zmq", "tornado.ioloop",
-           "mineral_analysis", "mineral_analysis.analysis", "mineral_analysis.maps", "mineral_analysis.narrative",
-           "mineral_analysis.plots", "mineral_analysis.countries", "mineral_analysis.geo", "mineral_analysis.data",
-           "matplotlib.pyplot", "seaborn", "geopandas", "shapely", "PIL.Image", "pyarrow.parquet")
+PRELOAD = (
+    "ipykernel.kernelapp",
+    "ipykernel.ipkernel",
+    "ipykernel.zmqshell",
+    "IPython.core.interactiveshell",
+    "IPython.display",
+    "matplotlib_inline.backend_inline",
+    "jupyter_client.session",
+    "zmq",
+    "tornado.ioloop",
+    "mineral_analysis",
+    "mineral_analysis.analysis",
+    "mineral_analysis.maps",
+    "mineral_analysis.narrative",
+    "mineral_analysis.plots",
+    "mineral_analysis.countries",
+    "mineral_analysis.geo",
+    "mineral_analysis.data",
+    "matplotlib.pyplot",
+    "seaborn",
+    "geopandas",
+    "shapely",
+    "PIL.Image",
+    "pyarrow.parquet",
+)
 
 
 def die_with_parent(libc=None) -> None:
@@ -79,7 +99,7 @@ def _become_kernel(request: dict, worker: int, middle: int, base_path: list[str]
         code = 0
     except SystemExit as exc:
         code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-    except BaseException:  # noqa: BLE001 - the kernel's own failure: its exit code says so
+    except BaseException:
         import traceback
 
         traceback.print_exc()
