@@ -363,6 +363,7 @@ def test_load_raw_locates_the_problem(case: Path):
 # --- Through the command line --------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("command", COMMANDS)
 @pytest.mark.parametrize("case", CASES, ids=CASE_IDS)
 def test_cli_refuses_with_a_located_message(cli_runs, case: Path, command: str):
@@ -378,6 +379,7 @@ def test_cli_refuses_with_a_located_message(cli_runs, case: Path, command: str):
         assert "nothing was written" in run.stderr
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("command", COMMANDS)
 @pytest.mark.parametrize("case", [c for c in CASES if c.name in COLD_SAMPLE], ids=lambda c: c.name)
 def test_cold_start_gives_the_same_output(cli_runs, case: Path, command: str):
@@ -386,6 +388,7 @@ def test_cold_start_gives_the_same_output(cli_runs, case: Path, command: str):
     assert (cold.returncode, cold.stdout, cold.stderr) == (warm.returncode, warm.stdout, warm.stderr)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("case", CASES, ids=CASE_IDS)
 def test_cli_changes_no_file(cli_runs, case: Path):
     runs = cli_runs[case.name]
@@ -394,6 +397,7 @@ def test_cli_changes_no_file(cli_runs, case: Path):
     assert len(runs.processed_before) == 6  # the four tables, the dictionary and metadata.json
 
 
+@pytest.mark.slow
 def test_default_folders_unchanged_by_a_bad_run(tmp_path, good_processed):
     """Without --raw-dir/--processed-dir: a project whose data/raw is broken keeps data/ byte-for-byte."""
     case = CORPUS / "01-too-many-fields"

@@ -95,6 +95,7 @@ def test_a_second_data_run_is_refused_while_the_lock_is_held(tmp_path, capsys):
     assert consistent(processed)
 
 
+@pytest.mark.slow
 def test_readers_never_see_a_mixed_set_while_data_alternates(tmp_path):
     """A reader checks the set over and over while another process rewrites it 12 times between two datasets."""
     processed = tmp_path / "processed"

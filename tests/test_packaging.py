@@ -99,6 +99,7 @@ def test_readme_reuse_example_runs(processed_dir, tmp_path):
     assert (tmp_path / "participants.png").stat().st_size > 20000
 
 
+@pytest.mark.slow
 def test_cli_validate_and_data(tmp_path):
     result = subprocess.run([CLI, "validate"], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0 and "raw data valid" in result.stdout
@@ -115,6 +116,7 @@ def test_cli_validate_and_data(tmp_path):
     assert "nothing (already up to date)" in again.stdout
 
 
+@pytest.mark.slow
 def test_cli_build_refuses_unknown_values_before_any_kernel(processed_dir, tmp_path):
     result = subprocess.run(
         [CLI, "build", "--only", "agency:NASA", "--processed-dir", str(processed_dir), "--reports-dir", str(tmp_path)],
@@ -127,6 +129,7 @@ def test_cli_build_refuses_unknown_values_before_any_kernel(processed_dir, tmp_p
     assert not any(tmp_path.glob("*.html"))
 
 
+@pytest.mark.slow
 def test_cli_list(processed_dir):
     result = subprocess.run(
         [CLI, "list", "--processed-dir", str(processed_dir)], capture_output=True, text=True, timeout=120

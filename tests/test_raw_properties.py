@@ -389,12 +389,14 @@ def _load_mutated(scratch, name: str, data: bytes) -> None:
     assert (tables.financing["counted_usd"].fillna(0) >= 0).all()
 
 
+@pytest.mark.slow
 @settings(max_examples=150, **SETTINGS)
 @given(cell_mutation())
 def test_load_raw_on_files_with_changed_cells(scratch, mutation):
     _load_mutated(scratch, *mutation)
 
 
+@pytest.mark.slow
 @settings(max_examples=150, **SETTINGS)
 @given(byte_mutation())
 def test_load_raw_on_files_with_broken_bytes(scratch, mutation):
