@@ -51,8 +51,10 @@ report: $(STAMP) ## Build the processed data and every brief (HTML + PDF) into r
 	@$(BIN)/mineral-analysis data
 	@$(BIN)/mineral-analysis build $(ARGS)
 
-test: system $(STAMP) lint ## Run the whole test suite (unit, notebooks, rendered HTML/PDF, browser), about 6 min
-	$(BIN)/python -m pytest $(ARGS)
+# Two test processes: most of the slow layer waits on kernels, browsers and builds, so two share the cores well.
+# --dist loadfile keeps each test file (and its module fixtures) in one process.
+test: system $(STAMP) lint ## Run the whole test suite (unit, notebooks, rendered HTML/PDF, browser), about 8 min
+	$(BIN)/python -m pytest -n 2 --dist loadfile $(ARGS)
 
 test-fast: $(STAMP) ## Unit tests only: no kernel, no browser, no subprocess build (under a minute)
 	$(BIN)/python -m pytest -m "not slow" $(ARGS)

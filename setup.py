@@ -11,7 +11,7 @@ from pathlib import Path
 from setuptools import setup
 from setuptools.command.build_py import build_py
 
-BUNDLED = ("financing.parquet", "membership.parquet", "metadata.json", "data_dictionary.md")
+BUNDLED = ("financing.parquet", "membership.parquet", "metadata.json", "data_dictionary.md", "sources.csv")
 
 
 class BuildWithTables(build_py):

@@ -394,7 +394,7 @@ def test_cli_changes_no_file(cli_runs, case: Path):
     runs = cli_runs[case.name]
     assert runs.raw_after == runs.raw_before
     assert runs.processed_after == runs.processed_before
-    assert len(runs.processed_before) == 6  # the four tables, the dictionary and metadata.json
+    assert len(runs.processed_before) == 7  # the four tables, the dictionary, the sources registry and metadata.json
 
 
 @pytest.mark.slow

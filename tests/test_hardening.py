@@ -7,6 +7,7 @@ signals and exit codes matter) into temporary folders.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import json
 import os
@@ -196,6 +197,14 @@ def _alive(processes) -> list[psutil.Process]:
     return alive
 
 
+def _command_line(process: psutil.Process) -> str:
+    """The process's command line, or "" once it has gone (it may end between being listed and being read)."""
+    try:
+        return " ".join(process.cmdline())
+    except (psutil.NoSuchProcess, psutil.ZombieProcess, psutil.AccessDenied, FileNotFoundError):
+        return ""
+
+
 @pytest.mark.slow
 def test_kill_9_of_the_build_leaves_no_process_and_the_next_build_recovers(built, tmp_path):
     processed, _ = built
@@ -208,12 +217,12 @@ def test_kill_9_of_the_build_leaves_no_process_and_the_next_build_recovers(built
     while time.monotonic() < deadline and proc.poll() is None:
         for child in _descendants(proc.pid):
             seen.setdefault(child.pid, child)
-        kernels = sum(1 for p in _alive(seen.values()) if "mineral_analysis.publish.template" in " ".join(p.cmdline()))
+        kernels = sum(1 for p in _alive(seen.values()) if "mineral_analysis.publish.template" in _command_line(p))
         if kernels >= 3:  # both templates and at least one kernel forked from them
             break
         time.sleep(0.05)
     assert proc.poll() is None, proc.communicate()
-    assert kernels >= 3, f"no kernel seen: {[p.cmdline() for p in _alive(seen.values())]}"
+    assert kernels >= 3, f"no kernel seen: {[_command_line(p) for p in _alive(seen.values())]}"
     for child in _descendants(proc.pid):
         seen.setdefault(child.pid, child)
     os.kill(proc.pid, signal.SIGKILL)
@@ -225,7 +234,7 @@ def test_kill_9_of_the_build_leaves_no_process_and_the_next_build_recovers(built
         left = _alive(left)
     session = [p for p in psutil.process_iter() if _session(p) == proc.pid]
     print(f"\n{len(seen)} processes of the build; all gone {time.monotonic() - killed:.1f} s after kill -9")
-    assert not left, f"left after 15 s: {[(p.pid, p.cmdline()) for p in left]}"
+    assert not left, f"left after 15 s: {[(p.pid, _command_line(p)) for p in left]}"
     assert not _alive(session), f"processes of the build's session remain: {session}"
 
     (reports / "failed").mkdir(exist_ok=True)
@@ -257,9 +266,10 @@ def test_a_stopped_worker_is_killed_and_its_brief_built_again(built, tmp_path):
     worker = None
     while time.monotonic() - started < 120 and proc.poll() is None and worker is None:
         for child in _descendants(proc.pid):
-            command = " ".join(child.cmdline())
+            command = _command_line(child)
             if "mineral_analysis.publish.template" in command:
-                worker = child.parent()
+                with contextlib.suppress(psutil.NoSuchProcess):
+                    worker = child.parent()
         time.sleep(0.05)
     assert worker is not None, proc.communicate()
     worker.send_signal(signal.SIGSTOP)

@@ -525,16 +525,11 @@ def show_html(fragment: str) -> None:
 
 
 def _source_registry(processed_dir=None):
+    """The sources registry that travels with the processed tables (``mineral-analysis data`` copies it there)."""
     from . import config
     from .sources import load_sources
 
-    raw = None
-    if processed_dir:
-        from pathlib import Path
-
-        candidate = Path(processed_dir).parent / "raw"
-        raw = candidate if (candidate / "sources.csv").exists() else None
-    return load_sources(raw or config.RAW_DIR)
+    return load_sources(config.processed_path(config.RAW_SOURCES, processed_dir).parent)
 
 
 def sources_cited(*frames: pd.DataFrame) -> list[str]:

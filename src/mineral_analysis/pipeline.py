@@ -726,6 +726,8 @@ def build_processed(
         "membership.csv": csv_bytes(tables.membership),
         "membership.parquet": _parquet_bytes(tables.membership),
         config.DATA_DICTIONARY: data_dictionary_markdown().encode("utf-8"),
+        # The sources registry travels with the tables, so a brief names its sources wherever the tables go.
+        config.RAW_SOURCES: config.raw_path(config.RAW_SOURCES, raw_dir).read_bytes(),
     }
     summary["files"] = {name: hashlib.sha256(data).hexdigest() for name, data in sorted(files.items())}
     summary["dataset_version"], summary["release"] = dataset_version(files, releases_dir)
