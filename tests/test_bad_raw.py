@@ -391,6 +391,7 @@ def test_cold_start_gives_the_same_output(cli_runs, case: Path, command: str):
 @pytest.mark.slow
 @pytest.mark.parametrize("case", CASES, ids=CASE_IDS)
 def test_cli_changes_no_file(cli_runs, case: Path):
+    _expected(case)  # a case that needs the source articles skips without them (the data is then valid)
     runs = cli_runs[case.name]
     assert runs.raw_after == runs.raw_before
     assert runs.processed_after == runs.processed_before

@@ -178,6 +178,7 @@ def test_processed_outputs_and_dictionary(processed_dir):
         "membership.csv",
         "membership.parquet",
         "metadata.json",
+        "sources.csv",
     ]
     dictionary = (processed_dir / "data_dictionary.md").read_text(encoding="utf-8")
     for name in (*columns.FINANCING, *columns.MEMBERSHIP):
@@ -196,7 +197,7 @@ def test_rebuild_is_idempotent(tmp_path):
     first = build_processed(config.RAW_DIR, tmp_path)
     stamps = {p.name: p.stat().st_mtime_ns for p in tmp_path.iterdir()}
     second = build_processed(config.RAW_DIR, tmp_path)
-    assert len(first["changed"]) == 6 and second["changed"] == []
+    assert len(first["changed"]) == 7 and second["changed"] == []  # the tables, dictionary, sources, metadata
     assert {p.name: p.stat().st_mtime_ns for p in tmp_path.iterdir()} == stamps
     assert first["data_version"] == second["data_version"]
 
