@@ -322,6 +322,7 @@ def test_format_usd(value: float, text: str) -> None:
 
 def test_format_usd_not_stated() -> None:
     import pandas as pd
+
     assert format_usd(None) == NOT_STATED
     assert format_usd(float("nan")) == NOT_STATED
     assert format_usd(pd.NA) == NOT_STATED
