@@ -256,11 +256,17 @@ LAB_CELLS = [
 
 
 @pytest.mark.slow
-def test_the_project_kernel_shows_figures_inline_as_jupyterlab_does(tmp_path):
-    """As `make lab` runs it: the kernel the notebooks name, no MPLBACKEND; a returned chart and the analyst's
-    own pyplot figure both display as images, and importing the library left the backend alone."""
+def test_the_project_kernel_shows_figures_inline_as_jupyterlab_does(tmp_path, processed_dir):
+    """As `make lab` runs it: the kernel the notebooks name, started in a project's notebooks/ folder with no
+    MPLBACKEND; a returned chart and the analyst's own pyplot figure both display as images, and importing the
+    library left the backend alone."""
+    import shutil
+
     import nbformat
     from nbclient import NotebookClient
+
+    project = tracked_copy(tmp_path / "project")  # a clone after `make data`: its own processed tables
+    shutil.copytree(processed_dir, project / "data" / "processed", dirs_exist_ok=True)
 
     notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in LAB_CELLS])
     notebook.metadata["kernelspec"] = {
@@ -268,7 +274,7 @@ def test_the_project_kernel_shows_figures_inline_as_jupyterlab_does(tmp_path):
         "display_name": "Python (mineral-analysis)",
         "language": "python",
     }
-    env = {k: v for k, v in os.environ.items() if k != "MPLBACKEND"}
+    env = {k: v for k, v in os.environ.items() if k not in ("MPLBACKEND", config.ROOT_VARIABLE)}
     saved = os.environ.copy()
     os.environ.clear()
     os.environ.update(env)  # the kernel inherits this process's environment, as under `make lab`
@@ -277,7 +283,7 @@ def test_the_project_kernel_shows_figures_inline_as_jupyterlab_does(tmp_path):
             notebook,
             timeout=300,
             kernel_name="mineral-analysis",
-            resources={"metadata": {"path": str(config.NOTEBOOKS_DIR)}},
+            resources={"metadata": {"path": str(project / "notebooks")}},
         ).execute()
     finally:
         os.environ.clear()
