@@ -13,8 +13,9 @@ import pytest
 from mineral_analysis import config
 from mineral_analysis.amounts import AmountError, parse_amount
 from mineral_analysis.analysis import explode_countries, funding_summary, headline_numbers
+from mineral_analysis.briefing import Tables
 from mineral_analysis.changes import (
-    brief_selector,
+    brief_snapshot,
     changes_between,
     diff_tables,
     format_changes,
@@ -163,13 +164,28 @@ def test_what_changed_text_lists_changes_and_deltas():
     assert what_changed_text(empty, old, old, "r9", {}) == "No change since r9."
 
 
-def test_brief_selector_picks_the_same_rows_in_any_version():
-    frame = _tiny()
-    assert brief_selector("country", "AUS")("financing", frame)["record_id"].tolist() == ["A-01"]
-    assert brief_selector("mineral", "tin")("financing", frame)["record_id"].tolist() == ["A-03", "A-04"]
-    assert len(brief_selector("overview")("financing", frame)) == 5
-    empty = brief_selector("country", "AUS")("financing", frame.iloc[0:0])  # a release with no financing yet
-    assert empty.empty and list(empty.columns) == list(frame.columns)
+def _tiny_membership() -> pd.DataFrame:
+    return pd.DataFrame(
+        {"record_id": ["M-01", "M-02"], "iso3": ["AUS", "USA"], "name": ["Australia", "United States"]}
+    )
+
+
+def test_brief_snapshot_picks_the_same_records_as_the_brief_in_any_version():
+    tables = {"financing": _tiny(), "membership": _tiny_membership()}
+    country = brief_snapshot(tables, "country", "AUS")
+    assert country["financing"]["record_id"].tolist() == ["A-01"]
+    assert country["membership"]["record_id"].tolist() == ["M-01"]  # its own roles, not every participant
+    mineral = brief_snapshot(tables, "mineral", "tin")
+    assert mineral["financing"]["record_id"].tolist() == ["A-03", "A-04"]  # not every record of its agencies
+    assert mineral["membership"].empty
+    assert brief_snapshot(tables, "agency", "DFC")["financing"]["record_id"].tolist() == ["B-01"]
+    overview = brief_snapshot(tables, "overview")
+    assert len(overview["financing"]) == 5 and len(overview["membership"]) == 2
+    # the same definition as the brief's own records (briefing.BriefData.items / roles)
+    brief = Tables(_tiny(), _tiny_membership()).brief("country", "AUS")
+    assert brief.items["record_id"].tolist() == country["financing"]["record_id"].tolist()
+    empty = brief_snapshot({"financing": _tiny().iloc[0:0], "membership": tables["membership"]}, "country", "AUS")
+    assert empty["financing"].empty and list(empty["financing"].columns) == list(_tiny().columns)
 
 
 # --- Releases and changes -------------------------------------------------------------------------------------

@@ -371,11 +371,10 @@ def _mineral_names(financing: pd.DataFrame) -> list[str]:
 def key_findings(kind: str, financing: pd.DataFrame, membership: pd.DataFrame, key: str = "") -> list[str]:
     """Three to five sentences (Markdown, data escaped) that say what a brief finds, built from the tables.
 
-    ``financing`` is the whole table; the brief's own slice is taken here (agency, location country or mineral).
+    ``financing`` is the whole table or the brief's own records (``briefing.open_brief``); the brief's rows are
+    taken here with ``briefing.Tables.brief``.
     """
-    from .analysis import explode_minerals
-
-    rows = _brief_rows(kind, financing, key)
+    rows = _brief(kind, financing, membership, key).rows
     numbers = headline_numbers(rows)
     total = numbers["total_usd"]
     out: list[str] = []
@@ -455,7 +454,6 @@ def key_findings(kind: str, financing: pd.DataFrame, membership: pd.DataFrame, k
             ),
         )
     if kind == "mineral":
-        exploded = explode_minerals(financing)
         agencies = [a for a in AGENCIES if a in set(rows["agency"])]
         scope = financing[financing["agency"].isin(agencies)]
         unstated = float(scope.loc[scope["minerals"] == NOT_STATED, "counted_usd"].fillna(0).sum())
@@ -463,7 +461,6 @@ def key_findings(kind: str, financing: pd.DataFrame, membership: pd.DataFrame, k
             f"The same agencies list {_bn(unstated)} with no mineral named; some may go to {esc(key)}, "
             "the sources do not say."
         )
-        del exploded
     if numbers["mobilized_usd"]:
         out.append(
             f"A further {_bn(numbers['mobilized_usd'])} of capital mobilised from others is reported apart, "
@@ -482,7 +479,7 @@ def one_line_finding(kind: str, financing: pd.DataFrame, membership: pd.DataFram
     kind of brief this project does not make)."""
     if kind not in ("overview", "agency", "country", "mineral"):
         return ""
-    rows = _brief_rows(kind, financing, key)
+    rows = _brief(kind, financing, membership, key).rows
     numbers = headline_numbers(rows)
     if kind == "country" and not numbers["items"]:
         here = membership[membership["iso3"] == key]
@@ -499,17 +496,11 @@ def one_line_finding(kind: str, financing: pd.DataFrame, membership: pd.DataFram
     )
 
 
-def _brief_rows(kind: str, financing: pd.DataFrame, key: str) -> pd.DataFrame:
-    """The financing rows a brief draws on (every item for the overview)."""
-    from .analysis import explode_countries, explode_minerals
+def _brief(kind: str, financing: pd.DataFrame, membership: pd.DataFrame, key: str):
+    """The brief's records (``briefing.Tables.brief``: the one definition of what a brief draws on)."""
+    from .briefing import Tables
 
-    if kind == "agency":
-        return financing[financing["agency"] == key]
-    if kind == "country":
-        return explode_countries(financing).query("country == @key")
-    if kind == "mineral":
-        return explode_minerals(financing).query("mineral == @key")
-    return financing
+    return Tables(financing, membership).brief(kind, key)
 
 
 def show_findings(findings: list[str]) -> None:
@@ -601,8 +592,8 @@ def how_to_cite(title: str, metadata: dict, ids: list[str], processed_dir=None) 
 
 def brief_records(kind: str, financing: pd.DataFrame, membership: pd.DataFrame, key: str = "") -> pd.DataFrame:
     """The records a brief shows, for its CSV download: its financing items (and, for a country, its roles)."""
-    rows = _brief_rows(kind, financing, key).drop_duplicates("record_id")
-    rows = financing[financing["record_id"].isin(rows["record_id"])]
+    brief = _brief(kind, financing, membership, key)
+    rows = brief.items
     columns = [
         "record_id",
         "agency",
@@ -623,7 +614,7 @@ def brief_records(kind: str, financing: pd.DataFrame, membership: pd.DataFrame, 
     ]
     table = rows[columns].assign(table="financing")
     if kind == "country":
-        roles = membership[membership["iso3"] == key]
+        roles = brief.roles
         table = pd.concat(
             [
                 table,
