@@ -165,9 +165,7 @@ def test_what_changed_text_lists_changes_and_deltas():
 
 
 def _tiny_membership() -> pd.DataFrame:
-    return pd.DataFrame(
-        {"record_id": ["M-01", "M-02"], "iso3": ["AUS", "USA"], "name": ["Australia", "United States"]}
-    )
+    return pd.DataFrame({"record_id": ["M-01", "M-02"], "iso3": ["AUS", "USA"], "name": ["Australia", "United States"]})
 
 
 def test_brief_snapshot_picks_the_same_records_as_the_brief_in_any_version():
