@@ -37,7 +37,7 @@ def plan_release(financing, membership, library_hash: str) -> int:
 
 def measure(raw_dir: Path, target: int = TARGET_BRIEFS) -> dict:
     """Clean ``raw_dir`` (not timed), then time the planning of enough releases to reach ``target`` briefs."""
-    from mineral_analysis.pipeline import load_raw
+    from mineral_analysis.clean.pipeline import load_raw
     from mineral_analysis.publish import fingerprint
 
     clean = load_raw(raw_dir)

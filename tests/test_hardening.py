@@ -126,7 +126,7 @@ def test_a_full_disk_gives_an_error_and_the_summary_not_a_traceback(processed_di
 def built(tmp_path_factory) -> tuple[Path, Path]:
     """One brief built (HTML) into a reports folder, and its processed tables."""
     processed = tmp_path_factory.mktemp("processed")
-    from mineral_analysis.pipeline import build_processed
+    from mineral_analysis.clean.pipeline import build_processed
 
     build_processed(config.RAW_DIR, processed)
     reports = tmp_path_factory.mktemp("reports-base") / "reports"

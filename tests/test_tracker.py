@@ -11,7 +11,6 @@ import pandas as pd
 import pytest
 
 from mineral_analysis import config
-from mineral_analysis.amounts import AmountError, parse_amount
 from mineral_analysis.analysis import explode_countries, funding_summary, headline_numbers
 from mineral_analysis.briefing import Tables
 from mineral_analysis.changes import (
@@ -22,12 +21,14 @@ from mineral_analysis.changes import (
     what_changed,
     what_changed_text,
 )
-from mineral_analysis.contract import check_processed
-from mineral_analysis.countries import CountryError, resolve_country
-from mineral_analysis.errors import DataValidationError
-from mineral_analysis.pipeline import build_processed, load_raw
-from mineral_analysis.releases import ReleaseError, list_releases, make_release, read_release
-from mineral_analysis.sources import format_citations, load_sources, parse_citations
+from mineral_analysis.clean.amounts import parse_amount
+from mineral_analysis.clean.contract import check_processed
+from mineral_analysis.clean.countries import CountryError, resolve_country
+from mineral_analysis.clean.new_release import make_release
+from mineral_analysis.clean.pipeline import build_processed, load_raw
+from mineral_analysis.clean.sources import format_citations, load_sources, parse_citations
+from mineral_analysis.errors import AmountError, DataValidationError
+from mineral_analysis.releases import ReleaseError, list_releases, read_release
 
 M = 1e6
 
@@ -55,7 +56,7 @@ def test_registry_lists_both_articles():
 def test_registry_hash_matches_the_seed_files():
     if not config.SEEDS_DIR.is_dir():
         pytest.skip("shared/seeds is not beside this checkout")
-    from mineral_analysis.sources import file_sha256
+    from mineral_analysis.clean.sources import file_sha256
 
     for source in load_sources().values():
         assert file_sha256(config.SEEDS_DIR / source.file) == source.sha256

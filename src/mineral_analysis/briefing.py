@@ -131,14 +131,14 @@ class Tables:
         if kind == "agency":
             candidate = text.upper()
             if candidate not in valid:
-                from .normalize import normalize_agency
+                from .clean.normalize import normalize_agency
 
                 try:
                     candidate = normalize_agency(text)
                 except ValueError:
                     pass
         elif kind == "country":
-            from .countries import CountryError, resolve_country
+            from .clean.countries import CountryError, resolve_country
 
             try:
                 candidate = resolve_country(text)

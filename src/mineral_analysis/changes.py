@@ -13,9 +13,9 @@ from pathlib import Path
 import pandas as pd
 
 from . import config
-from .amounts import format_usd
 from .analysis import BINDING_PARTS, headline_numbers
 from .releases import TABLES, get_release, latest_release, list_releases, read_release, read_table_csv
+from .usd import format_usd
 
 CHANGE_COLUMNS = ["record_id", "change", "field", "old", "new"]
 # Labels derived one-to-one from another column: a change shows in that column, so these would only repeat it.

@@ -63,14 +63,14 @@ def timestamps_wanted(stream, environ=None) -> bool:
 
 
 def _usd(value: float) -> str:
-    from .amounts import format_usd
+    from .usd import format_usd
 
     return format_usd(value)
 
 
 def _cmd_data(args: argparse.Namespace) -> int:
+    from .clean.pipeline import DataLockedError, build_processed
     from .errors import DataValidationError
-    from .pipeline import DataLockedError, build_processed
 
     try:
         summary = build_processed(args.raw_dir, args.processed_dir, wait=args.wait)
@@ -98,8 +98,8 @@ def _cmd_data(args: argparse.Namespace) -> int:
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
+    from .clean.pipeline import load_raw, summarize
     from .errors import DataValidationError
-    from .pipeline import load_raw, summarize
 
     try:
         tables = load_raw(args.raw_dir)
@@ -115,7 +115,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
 
 def _cmd_list(args: argparse.Namespace) -> int:
-    from .briefs import all_briefs
+    from .publish.catalogue import all_briefs
 
     for brief in all_briefs(args.processed_dir):
         print(f"{brief.spec:<24} {brief.title}")
@@ -235,8 +235,9 @@ def _brief_spec(text: str) -> str:
 
 
 def _cmd_release(args: argparse.Namespace) -> int:
+    from .clean.new_release import make_release
     from .errors import DataValidationError
-    from .releases import ReleaseError, make_release
+    from .releases import ReleaseError
 
     only = {s.strip() for s in args.sources.split(",") if s.strip()} if args.sources else None
     try:

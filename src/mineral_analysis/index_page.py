@@ -163,9 +163,9 @@ def _overview_parts(entries: list[Mapping[str, Any]], processed_dir) -> dict[str
     from pathlib import Path as _Path
 
     from mineral_analysis import narrative as nv
-    from mineral_analysis.amounts import format_usd
     from mineral_analysis.analysis import headline_numbers
     from mineral_analysis.data import load_financing, load_membership
+    from mineral_analysis.usd import format_usd
 
     financing = load_financing(_Path(processed_dir))
     membership = load_membership(_Path(processed_dir))

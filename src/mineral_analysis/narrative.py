@@ -14,8 +14,8 @@ import re
 
 import pandas as pd
 
-from .amounts import format_usd
 from .analysis import funding_summary, headline_numbers, not_stated_share, roles_by_country, share_text
+from .usd import format_usd
 from .vocab import AGENCIES, GROUP_SHORT, GROUPS, NOT_STATED
 
 PNG_DPI = 110
@@ -330,7 +330,7 @@ def finding_timeline(financing: pd.DataFrame) -> str:
 
 def display_name(iso3: str, name: object = None) -> str:
     """A country's name as the briefs print it; the EU's code as the body the sources name (European Commission)."""
-    from .countries import CountryError, country_name
+    from .clean.countries import CountryError, country_name
 
     if iso3 == "EUU":
         return "European Commission"
@@ -344,7 +344,7 @@ def display_name(iso3: str, name: object = None) -> str:
 
 def brief_href(kind: str, key: str = "") -> str:
     """The relative file name of a brief's HTML page (the build's ``Brief.slug``)."""
-    from .briefs import Brief
+    from .publish.catalogue import Brief
 
     return f"{Brief(kind, key, '').slug}.html"
 
@@ -518,7 +518,7 @@ def show_html(fragment: str) -> None:
 def _source_registry(processed_dir=None):
     """The sources registry that travels with the processed tables (``mineral-analysis data`` copies it there)."""
     from . import config
-    from .sources import load_sources
+    from .clean.sources import load_sources
 
     return load_sources(config.processed_path(config.RAW_SOURCES, processed_dir).parent)
 

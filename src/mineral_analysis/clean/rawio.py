@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .errors import DataValidationError, Problem
+from ..errors import DataValidationError, Problem
 
 MAX_FIELD_CHARS = 2_000
 LINE_COLUMN = "_line"

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import config
-from .errors import DataValidationError, Problem
+from .. import config
+from ..errors import DataValidationError, Problem
 from .rawio import LINE_COLUMN, RawTable, read_raw_table
 
 COLUMNS: dict[str, str] = {
