@@ -257,7 +257,9 @@ def test_the_library_fingerprint_ignores_the_command_line_the_cleaning_and_the_p
     assert {n for n in names if n.startswith("publish/")} <= {"publish/__init__.py", "publish/catalogue.py"}
 
 
-def test_editing_the_command_line_or_the_cleaning_rebuilds_nothing_but_editing_a_chart_module_does(tmp_path, monkeypatch):
+def test_editing_the_command_line_or_the_cleaning_rebuilds_nothing_but_editing_a_chart_module_does(
+    tmp_path, monkeypatch
+):
     from mineral_analysis import config
     from mineral_analysis.publish.fingerprint import library_fingerprint
 

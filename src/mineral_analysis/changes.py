@@ -194,7 +194,7 @@ def what_changed_text(
 
     ``old``/``new`` are the brief's financing rows in each version; ``titles`` names records for the reader.
     """
-    from .narrative import esc
+    from .display import esc
 
     if changes.empty:
         return f"No change since {esc(since)}."

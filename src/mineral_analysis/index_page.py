@@ -196,7 +196,7 @@ def participant_svg(membership, linked: set[str]) -> str:
 
     from mineral_analysis import config
     from mineral_analysis.geo import _cached
-    from mineral_analysis.narrative import brief_href, display_name
+    from mineral_analysis.links import brief_href, display_name
 
     gdf = _cached(str(config.BOUNDARIES_FILE.resolve()))
     minx, miny, maxx, maxy = gdf.total_bounds
