@@ -81,9 +81,9 @@ def test_the_library_refuses_an_empty_value_too(processed_dir, tmp_path):
 
 
 def test_a_full_disk_gives_an_error_and_the_summary_not_a_traceback(processed_dir, tmp_path, monkeypatch, capsys):
-    def one_failed_brief(todo, *args):
+    def one_failed_brief(todo, *args, done, **kwargs):
         brief = todo[0][0]
-        args[-1].append(
+        done.append(
             BriefOutcome(
                 brief.spec,
                 brief.slug,

@@ -16,6 +16,13 @@ from .sources import Source, citation_problems, format_citations, parse_citation
 MAX_LINES_PER_VALUE = 20  # a bad value repeated on many lines is reported on the first few only
 
 
+def row_problem(table: RawTable, position: int, column: str, message: str) -> Problem:
+    """A Problem at row ``position`` of ``table``: its file and line, ``column`` and the raw value there."""
+    return Problem(
+        table.name, int(table.frame[LINE_COLUMN].iat[position]), column, table.frame[column].iat[position], message
+    )
+
+
 @dataclass(frozen=True)
 class Parsed:
     """A column parsed once per distinct value: ``values[codes[i]]`` is row i's parsed value."""
@@ -86,11 +93,10 @@ def duplicate_problems(table: RawTable, column: str, label: str) -> list[Problem
     for position in np.flatnonzero(duplicated.to_numpy())[:MAX_LINES_PER_VALUE]:
         value = series.iat[position]
         problems.append(
-            Problem(
-                table.name,
-                int(table.frame[LINE_COLUMN].iat[position]),
+            row_problem(
+                table,
+                position,
                 column,
-                value,
                 f"duplicate {label}: already used on line {first_line[value]}; ids must be unique",
             )
         )
@@ -110,11 +116,10 @@ def citation_columns(table: RawTable, registry: dict[str, Source] | None, proble
         value = citations.values[citations.codes[position]]
         if value is not None and len({sid for sid, _ in value}) < 2 and len(value) < 2:
             problems.append(
-                Problem(
-                    table.name,
-                    int(raw[LINE_COLUMN].iat[position]),
+                row_problem(
+                    table,
+                    position,
                     "conflict",
-                    raw["conflict"].iat[position],
                     "a conflict note needs at least two cited paragraphs that disagree; cite both in "
                     "'citations' or move the text to 'note'",
                 )

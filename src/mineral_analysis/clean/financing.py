@@ -11,7 +11,14 @@ import pandas as pd
 from ..errors import DataValidationError, Problem
 from ..vocab import AGENCIES, INSTRUMENTS, NOT_STATED
 from .amounts import AmountError
-from .cells import MAX_LINES_PER_VALUE, citation_columns, duplicate_problems, map_column, parse_optional_amount
+from .cells import (
+    MAX_LINES_PER_VALUE,
+    citation_columns,
+    duplicate_problems,
+    map_column,
+    parse_optional_amount,
+    row_problem,
+)
 from .countries import CountryError, country_name, resolve_countries
 from .normalize import normalize_agency, normalize_instrument, normalize_minerals, parse_announced, parse_bool
 from .raw_schemas import RAW_FINANCING_SCHEMA, schema_problems
@@ -43,11 +50,10 @@ def clean_financing(table: RawTable, registry: dict[str, Source] | None = None) 
     for position in np.flatnonzero(((raw["mobilized_as_written"] != "") != (raw["mobilized_from"] != "")).to_numpy()):
         has_amount = raw["mobilized_as_written"].iat[position] != ""
         problems.append(
-            Problem(
-                table.name,
-                int(raw[LINE_COLUMN].iat[position]),
+            row_problem(
+                table,
+                position,
                 "mobilized_from" if has_amount else "mobilized_as_written",
-                raw["mobilized_from"].iat[position] if has_amount else raw["mobilized_as_written"].iat[position],
                 f"mobilized_as_written is '{raw['mobilized_as_written'].iat[position]}' but mobilized_from is empty: "
                 "name who provides the mobilised capital (e.g. 'private investors')"
                 if has_amount
@@ -132,37 +138,23 @@ def check_aggregates(frame: pd.DataFrame, lines: pd.Series, file: str) -> list[P
     valid_totals = ", ".join(totals[:10]) + (f" and {len(totals) - 10} more" if len(totals) > 10 else "")
     for rid, pid in parent_of.items():
         if pid not in line_of:
-            problems.append(
-                Problem(
-                    file,
-                    int(line_of[rid]),
-                    "parent_id",
-                    pid,
-                    f"points to a total that does not exist; valid totals are "
-                    f"{valid_totals or 'none (no row has is_aggregate=true)'}",
-                )
+            wrong = (
+                f"points to a total that does not exist; valid totals are "
+                f"{valid_totals or 'none (no row has is_aggregate=true)'}"
             )
         elif not is_aggregate[pid]:
-            problems.append(
-                Problem(
-                    file,
-                    int(line_of[rid]),
-                    "parent_id",
-                    pid,
-                    f"points to {pid}, which is not a stated total; set is_aggregate=true on line {line_of[pid]} or clear parent_id",
-                )
+            wrong = (
+                f"points to {pid}, which is not a stated total; set is_aggregate=true on line {line_of[pid]} "
+                "or clear parent_id"
             )
         elif agency_of[pid] != agency_of[rid]:
-            problems.append(
-                Problem(
-                    file,
-                    int(line_of[rid]),
-                    "parent_id",
-                    pid,
-                    f"a part must belong to the same agency as its total ({agency_of[pid]}, not {agency_of[rid]}); "
-                    f"point parent_id to a {agency_of[rid]} total or clear it",
-                )
+            wrong = (
+                f"a part must belong to the same agency as its total ({agency_of[pid]}, not {agency_of[rid]}); "
+                f"point parent_id to a {agency_of[rid]} total or clear it"
             )
+        else:
+            continue
+        problems.append(Problem(file, int(line_of[rid]), "parent_id", pid, wrong))
     for start in parent_of:
         seen = [start]
         current = parent_of.get(start)

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..errors import DataValidationError, Problem
+from ..errors import DataValidationError
 from ..vocab import GROUPS
-from .cells import citation_columns, duplicate_problems, map_column
+from .cells import citation_columns, duplicate_problems, map_column, row_problem
 from .countries import CountryError, country_name, resolve_country
 from .raw_schemas import RAW_MEMBERSHIP_SCHEMA, schema_problems
 from .rawio import LINE_COLUMN, RawTable
@@ -41,11 +41,10 @@ def clean_membership(table: RawTable, registry: dict[str, Source] | None = None)
             (frame["iso3"] == frame["iso3"].iat[position]) & (frame["group"] == frame["group"].iat[position])
         ][0]
         problems.append(
-            Problem(
-                table.name,
-                int(raw[LINE_COLUMN].iat[position]),
+            row_problem(
+                table,
+                position,
                 "name_as_written",
-                raw["name_as_written"].iat[position],
                 f"{frame['name'].iat[position]} is already listed in group {frame['group'].iat[position]} "
                 f"on line {int(raw[LINE_COLUMN].iat[first])}; a country appears once per group",
             )
