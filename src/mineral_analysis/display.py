@@ -38,7 +38,7 @@ def show_table(frame: pd.DataFrame, *, caption: str | None = None) -> None:
 
 
 def show_markdown(text: str) -> None:
-    """Display Markdown built by the functions below (their data parts are already escaped)."""
+    """Display Markdown built by the library (its data parts are already escaped)."""
     from IPython.display import Markdown, display
 
     # A bare "$" would open a LaTeX formula in Markdown; amounts are money, never math.
