@@ -244,6 +244,14 @@ def test_release_refuses_an_existing_name_and_invalid_data(releases_copy, tmp_pa
     assert sorted(p.name for p in releases_copy.iterdir()) == before
 
 
+def test_release_refuses_data_equal_to_the_latest_release(releases_copy):
+    """The shipped raw data are r2-full-article: releasing them again under a new name would add an empty step."""
+    before = sorted(p.name for p in releases_copy.iterdir())
+    with pytest.raises(ReleaseError, match="equal the latest release, r2-full-article: nothing new to release"):
+        make_release("r3-same", releases_dir=releases_copy)
+    assert sorted(p.name for p in releases_copy.iterdir()) == before
+
+
 def test_corrupted_snapshot_is_refused(releases_copy):
     path = releases_copy / "r2-full-article" / "financing.csv"
     path.write_text(path.read_text(encoding="utf-8").replace("10000000000.00", "11000000000.00", 1), encoding="utf-8")

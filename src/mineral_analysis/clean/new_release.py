@@ -59,8 +59,8 @@ def make_release(
 ) -> Release:
     """Validate the raw data (optionally as it stood with ``only_sources``) and store it as release ``name``.
 
-    Refuses an odd or existing name and data that fails validation (DataValidationError); writes the release
-    folder complete or not at all.
+    Refuses an odd or existing name, data that fails validation (DataValidationError) and data equal to the
+    latest release; writes the release folder complete or not at all.
     """
     from .contract import check_processed
     from .pipeline import load_raw
@@ -82,6 +82,12 @@ def make_release(
     clean = load_raw(raw_dir, only_sources=only_sources)
     check_processed(clean.financing, clean.membership)  # the contract, before the release is written
     data = {f"{t}.csv": csv_bytes(getattr(clean, t)) for t in TABLES}
+    hashes = {file: hashlib.sha256(content).hexdigest() for file, content in data.items()}
+    if existing and hashes == existing[-1].files:
+        raise ReleaseError(
+            f"the data equal the latest release, {existing[-1].name}: nothing new to release; add or change records "
+            "first (`mineral-analysis changes --since` lists what differs)"
+        )
     sources = _cited_sources({t: getattr(clean, t) for t in TABLES})
     release = Release(
         name,
@@ -89,7 +95,7 @@ def make_release(
         date,
         sources,
         citation_text(name, date, sources, load_sources(raw_dir)),
-        {file: hashlib.sha256(content).hexdigest() for file, content in data.items()},
+        hashes,
     )
     folder.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{name}.", dir=folder))
