@@ -437,7 +437,7 @@ NAMES = [
     ("PRK", "North Korea"),
     ("COD", "DR Congo"),
     ("COG", "Republic of the Congo"),
-    ("EUU", "European Union"),
+    ("EUU", "European Commission"),
     ("RUS", "Russia"),
     ("IRN", "Iran"),
     ("CZE", "Czechia"),

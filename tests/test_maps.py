@@ -249,7 +249,7 @@ def test_participation_map_draws_roles_markers_and_eu_note(membership, tmp_path)
     assert mpl.rcParams["font.size"] == font_size  # style applied locally only
     text = _all_text(fig)
     assert "Who took part" in text
-    assert "+ European Union (European Commission) — supranational, not on the map" in text
+    assert "+ European Commission — supranational, not on the map" in text
     assert "FORGE chair (1)" in text and "Delegation only (3)" in text
     ax = fig.axes[0]
     # small participants (Singapore, Bahrain, Cook Islands) are drawn as markers in their role colour
@@ -282,7 +282,7 @@ def test_participation_map_highlight(membership, tmp_path):
         assert len(rings) == 1
 
     eu = maps.plot_participation_map(membership, highlight="EUU")
-    assert "European Union (European Commission) has no territory on the map" in _all_text(eu)
+    assert "European Commission has no territory on the map" in _all_text(eu)
 
 
 def test_participation_map_with_no_participants(tmp_path):
@@ -316,7 +316,7 @@ def test_funding_map_draws_bubbles_and_notes(financing, tmp_path):
     text = _all_text(fig)
     assert "Location not stated: $1.5 bn (2 items, not drawn)" in text
     assert "located in several countries" in text and "EXIM-06" in text and "DOD-05" in text
-    assert "European Union" in text and "$40 m" in text
+    assert "European Commission" in text and "$40 m" in text
     assert "1 item without a stated amount" in text
     assert "$10.0 bn" in text and "$1.0 bn" in text  # size key
     assert "EXIM" in text and "DFC" in text  # agency legend
