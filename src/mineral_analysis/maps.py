@@ -303,16 +303,7 @@ def plot_participation_map(
         small = gdf[(gdf["iso3"].isin(role_of)) & (gdf["area_km2"] < SMALL_COUNTRY_AREA_KM2)]
         if len(small):
             order = np.argsort([-ROLE_ORDER.index(role_of[c]) for c in small["iso3"]], kind="stable")
-            small = small.iloc[order]
-            ax.scatter(
-                small["point_x"],
-                small["point_y"],
-                s=34,
-                c=[ROLE_COLOURS[role_of[c]] for c in small["iso3"]],
-                edgecolors="#3a3a3a",
-                linewidths=0.7,
-                zorder=4,
-            )
+            _small_markers(ax, small.iloc[order], role_of, size=34)
 
         notes: list[str] = []
         names = dict(zip(roles["iso3"], roles["name"]))
@@ -736,6 +727,20 @@ def _label_points(
         )
 
 
+def _small_markers(ax, rows: pd.DataFrame, role_of: dict[str, str], *, size: float = 30) -> None:
+    """A marker in its role colour at the point of each participant in ``rows`` (countries too small to see)."""
+    if len(rows):
+        ax.scatter(
+            rows["point_x"],
+            rows["point_y"],
+            s=size,
+            c=[ROLE_COLOURS[role_of[c]] for c in rows["iso3"]],
+            edgecolors="#3a3a3a",
+            linewidths=0.7,
+            zorder=4,
+        )
+
+
 def _participation_insets(
     fig: Figure, gdf, role_of: dict[str, str], faces: list, *, bottom: float, height: float
 ) -> None:
@@ -755,19 +760,13 @@ def _participation_insets(
     for (name, extent, inside), weight in zip(regions, weights):
         width = usable * weight / sum(weights)
         ax = _draw_panel(fig, (x, bottom, width, height), extent, faces, label=name)
-        small = inside[inside["area_km2"] < SMALL_COUNTRY_AREA_KM2]
-        if len(small):
-            ax.scatter(
-                small["point_x"],
-                small["point_y"],
-                s=30,
-                c=[ROLE_COLOURS[role_of[c]] for c in small["iso3"]],
-                edgecolors="#3a3a3a",
-                linewidths=0.7,
-                zorder=4,
-            )
+        _small_markers(ax, inside[inside["area_km2"] < SMALL_COUNTRY_AREA_KM2], role_of)
         _label_points(ax, gdf, set(inside["iso3"]), extent)
         x += width + GAP_X
+
+
+LOCATOR_ZOOM_SMALL = 6.0  # a small country's locator spans this many times its own extent...
+LOCATOR_MIN_SPAN_SMALL_M = 60_000.0  # ...and at least this many metres (Rarotonga is about 11 km across)
 
 
 def plot_locator_map(membership: pd.DataFrame, iso3: str, *, title: str | None = None) -> Figure:
@@ -786,8 +785,11 @@ def plot_locator_map(membership: pd.DataFrame, iso3: str, *, title: str | None =
     if len(mapped):
         row = mapped.iloc[0]
         minx, miny, maxx, maxy = row.geometry.bounds
-        span = max(maxx - minx, maxy - miny) * 1.5
-        span = min(max(span, 3.2e6), 2.2e7)
+        size = max(maxx - minx, maxy - miny)
+        if row["area_km2"] < SMALL_COUNTRY_AREA_KM2:  # an island or city state: close enough to see its shape
+            span = max(size * LOCATOR_ZOOM_SMALL, LOCATOR_MIN_SPAN_SMALL_M)
+        else:
+            span = min(max(size * 1.5, 3.2e6), 2.2e7)
         cx, cy = (minx + maxx) / 2 if span < 2.2e7 else 0.0, (miny + maxy) / 2
         if maxx - minx > 1.5e7:  # a country across much of the world (Russia, the US): its marker point
             cx, cy = row["point_x"], row["point_y"]
@@ -803,17 +805,9 @@ def plot_locator_map(membership: pd.DataFrame, iso3: str, *, title: str | None =
             fig.text(MARGIN_X, 0.975, title, ha="left", va="top", fontsize=12, fontweight="bold", color=TEXT)
         ax = _draw_panel(fig, (MARGIN_X, 0.23, 1 - 2 * MARGIN_X, top - 0.23), extent, faces)
         x0, x1, y0, y1 = ax.get_xlim() + ax.get_ylim()
-        small = gdf[gdf["iso3"].isin(role_of) & (gdf["area_km2"] < SMALL_COUNTRY_AREA_KM2)]
-        if len(small):
-            ax.scatter(
-                small["point_x"],
-                small["point_y"],
-                s=30,
-                c=[ROLE_COLOURS[role_of[c]] for c in small["iso3"]],
-                edgecolors="#3a3a3a",
-                linewidths=0.7,
-                zorder=4,
-            )
+        # a small subject is zoomed in far enough to show its own shape: no marker over it
+        small = gdf[gdf["iso3"].isin(role_of) & (gdf["area_km2"] < SMALL_COUNTRY_AREA_KM2) & (gdf["iso3"] != code)]
+        _small_markers(ax, small, role_of)
         _label_points(ax, gdf, set(role_of), (x0, x1, y0, y1), fontsize=7.5)
         notes = []
         if row is not None:
@@ -822,7 +816,7 @@ def plot_locator_map(membership: pd.DataFrame, iso3: str, *, title: str | None =
                 PathCollection([paths[row.name]], facecolors="none", edgecolors=HIGHLIGHT, linewidths=1.6, zorder=3),
                 autolim=False,
             )
-            if row["area_km2"] < HIGHLIGHT_RING_BELOW_KM2:
+            if row["area_km2"] < HIGHLIGHT_RING_BELOW_KM2 and size < 0.05 * span:  # still too small to find
                 ax.scatter(
                     [row["point_x"]],
                     [row["point_y"]],
@@ -840,6 +834,16 @@ def plot_locator_map(membership: pd.DataFrame, iso3: str, *, title: str | None =
         inset.add_patch(
             mpl.patches.Rectangle((x0, y0), x1 - x0, y1 - y0, fill=False, edgecolor=HIGHLIGHT, linewidth=1.2, zorder=5)
         )
+        if x1 - x0 < 0.03 * (wx1 - wx0):  # a frame too small to see on the world map: ring it
+            inset.scatter(
+                [(x0 + x1) / 2],
+                [(y0 + y1) / 2],
+                s=12**2,
+                facecolors="none",
+                edgecolors=HIGHLIGHT,
+                linewidths=1.2,
+                zorder=5,
+            )
         counts = roles[roles["iso3"].isin(set(gdf["iso3"]))]["role"].value_counts()
         handles: list = [
             Patch(facecolor=ROLE_COLOURS[r], edgecolor=BORDER, linewidth=0.5, label=ROLE_LABELS[r])
