@@ -8,6 +8,7 @@ matplotlib draws them and an escape would show as "&amp;".
 
 from __future__ import annotations
 
+import base64
 import html
 import io
 import re
@@ -19,6 +20,10 @@ from .analysis import funding_summary, headline_numbers, not_stated_share, roles
 from .vocab import AGENCIES, GROUP_SHORT, GROUPS, NOT_STATED
 
 PNG_DPI = 110
+#: A phone figure (4.2 in) at this resolution is about 740 pixels wide: sharp at twice a phone's 366 CSS pixels.
+PHONE_PNG_DPI = 175
+#: The key of a figure's phone variant in a display output (a JSON mimetype, so Jupyter shows the PNG beside it).
+PHONE_MIMETYPE = "application/vnd.mineral-analysis.phone-figure+json"
 
 
 def esc(value: object) -> str:
@@ -26,13 +31,27 @@ def esc(value: object) -> str:
     return html.escape(str(value), quote=True)
 
 
-def show_figure(fig, *, alt: str = "") -> None:
-    """Display a matplotlib Figure as an inline PNG and release it (no figure stays open)."""
-    from IPython.display import Image, display
-
+def _png(fig, dpi: float) -> str:
+    """The figure as a PNG (no software version in it: same drawing, same bytes), base64-encoded."""
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=PNG_DPI, bbox_inches="tight", facecolor="white", metadata={"Software": None})
-    display(Image(data=buffer.getvalue(), format="png", alt=alt or None))
+    fig.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight", facecolor="white", metadata={"Software": None})
+    return base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def show_figure(fig, *, alt: str = "") -> None:
+    """Display a matplotlib Figure as an inline PNG and release it (no figure stays open).
+
+    A figure that has a phone variant (:func:`mineral_analysis.style.with_phone_variant`) carries it too, under
+    :data:`PHONE_MIMETYPE` (``{"image/png": base64}``): the brief shows it on narrow screens, Jupyter ignores it.
+    """
+    from IPython.display import display
+
+    data = {"image/png": _png(fig, PNG_DPI), "text/plain": "<Figure>"}
+    phone = fig.phone_variant() if callable(getattr(fig, "phone_variant", None)) else None
+    if phone is not None:
+        data[PHONE_MIMETYPE] = {"image/png": _png(phone, PHONE_PNG_DPI)}
+        phone.clear()
+    display(data, raw=True, metadata={"image/png": {"alt": alt}} if alt else {})
     fig.clear()
 
 
