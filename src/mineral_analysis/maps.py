@@ -28,7 +28,17 @@ from . import config
 from .amounts import format_usd
 from .analysis import roles_by_country
 from .geo import SMALL_COUNTRY_AREA_KM2, _cached
-from .style import NOTE_COLOUR, TEXT_COLOUR, chart_style, new_figure
+from .style import (
+    NOTE_COLOUR,
+    PAGE,
+    PHONE_MIN_FONT_PT,
+    TEXT_COLOUR,
+    chart_style,
+    fit_text,
+    layout,
+    new_figure,
+    with_phone_variant,
+)
 from .vocab import AGENCIES, GROUPS, SUPRANATIONAL, agency_colour
 
 FIGSIZE = (11.0, 6.0)
@@ -133,9 +143,28 @@ MARGIN_X = 0.012  # left margin of title, legends and notes (figure fraction)
 GAP_X = 0.02  # space between side-by-side legends and notes
 
 
-def _new_map(title: str | None, *, height: float = FIGSIZE[1], bottom: float = BAND) -> tuple[Figure, mpl.axes.Axes]:
+PHONE_BAND_IN = 0.08  # on a phone, legends and notes hang below the map (the saved image grows to hold them)
+
+
+def _phone_title(title: str | None, width_in: float, fontsize: float) -> tuple[str | None, float]:
+    """A map title wrapped for a phone, and the height it takes at the top of the figure (inches)."""
+    if not title:
+        return title, 0.05
+    title = fit_text(title, width_in - 0.1, fontsize)
+    return title, 0.1 + (title.count("\n") + 1) * fontsize * 1.25 / 72
+
+
+def _new_map(
+    title: str | None, *, height: float = FIGSIZE[1], bottom: float = BAND, below_in: float = 0.0
+) -> tuple[Figure, mpl.axes.Axes]:
     """An 11 in wide figure: the title, one frameless map axes (Equal Earth extent) from ``bottom`` up, and a band
-    below (legends and notes under ``BAND``; what lies between is the caller's, e.g. inset panels)."""
+    below (legends and notes under ``BAND``; what lies between is the caller's, e.g. inset panels).
+
+    On a phone the figure is the layout's width and as tall as the title and the map need, plus ``below_in``
+    inches for the caller's panels; ``height`` and ``bottom`` are not used (legends and notes hang below).
+    """
+    if layout() is not PAGE:
+        return _new_phone_map(title, below_in)
     fig = new_figure(FIGSIZE[0], height, facecolor="white")
     FigureCanvasAgg(fig)  # a renderer to measure legends with; saving to any format still works
     top = 1 - 0.085 * FIGSIZE[1] / height if title else 0.985
@@ -159,6 +188,26 @@ def _new_map(title: str | None, *, height: float = FIGSIZE[1], bottom: float = B
     return fig, ax
 
 
+def _new_phone_map(title: str | None, below_in: float) -> tuple[Figure, mpl.axes.Axes]:
+    """The phone form of :func:`_new_map`: title, world map, ``below_in`` inches for panels, a thin band."""
+    width = layout().map_width
+    title, title_in = _phone_title(title, width, 13)
+    _, (x0, x1, y0, y1) = _base_layer(_boundaries_key())
+    map_in = (1 - 2 * MARGIN_X) * width * (y1 - y0) / (x1 - x0)
+    height = title_in + map_in + below_in + PHONE_BAND_IN
+    fig = new_figure(width, height, facecolor="white")
+    fig.band_in = PHONE_BAND_IN
+    FigureCanvasAgg(fig)
+    ax = fig.add_axes((MARGIN_X, (below_in + PHONE_BAND_IN) / height, 1 - 2 * MARGIN_X, map_in / height))
+    ax.set_axis_off()
+    ax.set_xlim(x0, x1)
+    ax.set_ylim(y0, y1)
+    ax.set_aspect("equal", adjustable="box", anchor="C")
+    if title:
+        fig.text(MARGIN_X, 1 - 0.05 / height, title, ha="left", va="top", fontsize=13, fontweight="bold", color=TEXT)
+    return fig, ax
+
+
 def _draw_countries(ax, facecolors, *, edgecolor: str = BORDER, linewidth: float = BORDER_WIDTH) -> None:
     paths, _ = _base_layer(_boundaries_key())
     ax.add_collection(
@@ -168,8 +217,9 @@ def _draw_countries(ax, facecolors, *, edgecolor: str = BORDER, linewidth: float
 
 
 def _band_top(fig: Figure) -> float:
-    """Top of the legend band in figure fractions: the band keeps its height in inches whatever the figure's."""
-    return BAND * FIGSIZE[1] / fig.get_figheight()
+    """Top of the legend band in figure fractions: the band keeps its height in inches whatever the figure's
+    (``fig.band_in`` when the figure has one of its own, as a phone map has)."""
+    return getattr(fig, "band_in", BAND * FIGSIZE[1]) / fig.get_figheight()
 
 
 def _extent(fig: Figure, artist) -> mpl.transforms.Bbox:
@@ -270,6 +320,7 @@ def map_roles(membership: pd.DataFrame) -> pd.DataFrame:
     return roles.sort_values("iso3", key=lambda codes: codes.map(order), ignore_index=True)
 
 
+@with_phone_variant
 def plot_participation_map(
     membership: pd.DataFrame, *, title: str | None = None, highlight: str | None = None, insets: bool = False
 ) -> Figure:
@@ -286,17 +337,21 @@ def plot_participation_map(
     key = _boundaries_key()
     gdf = _cached(key)
     with chart_style():
-        if insets:
+        role_of = dict(zip(roles["iso3"], roles["role"]))
+        regions = _inset_regions(gdf, role_of) if insets else []
+        if regions and layout() is not PAGE:  # a phone: the panels two by two under the map
+            rows = math.ceil(len(regions) / 2)
+            fig, ax = _new_map(title, below_in=rows * (PHONE_PANEL_IN + 0.3))
+        elif regions:
             band = BAND * FIGSIZE[1] / INSET_FIGURE_HEIGHT
             fig, ax = _new_map(title, height=INSET_FIGURE_HEIGHT, bottom=band + 0.30)
         else:
             fig, ax = _new_map(title)
-        role_of = dict(zip(roles["iso3"], roles["role"]))
         iso = gdf["iso3"].to_numpy()
         faces = [ROLE_COLOURS[role_of[c]] if c in role_of else LAND for c in iso]
         _draw_countries(ax, faces)
-        if insets:
-            _participation_insets(fig, gdf, role_of, faces, bottom=band + 0.02, height=0.25)
+        if regions:
+            _participation_insets(fig, gdf, role_of, faces, regions)
 
         mapped = set(gdf.loc[gdf["iso3"] != "", "iso3"])
         # small participants: a marker at their point, in their role colour
@@ -457,6 +512,7 @@ def _plural(n: int, word: str = "item") -> str:
     return f"{n} {word}{'' if n == 1 else 's'}"
 
 
+@with_phone_variant
 def plot_funding_map(financing: pd.DataFrame, *, title: str | None = None) -> Figure:
     """World map of where the money goes: a circle per location country and agency, area ∝ ``counted_usd``.
 
@@ -521,7 +577,7 @@ def plot_funding_map(financing: pd.DataFrame, *, title: str | None = None) -> Fi
     with chart_style():
         fig, ax = _new_map(title)
         _draw_countries(ax, LAND, edgecolor="white", linewidth=0.35)
-        x = MARGIN_X
+        x, notes_top = MARGIN_X, None
         if drawn.empty:
             ax.text(
                 0.5,
@@ -559,11 +615,14 @@ def plot_funding_map(financing: pd.DataFrame, *, title: str | None = None) -> Fi
             if not filled.all():
                 handles += [_circle("#888888", "filled: binding"), _circle("#888888", "ring: not binding", ring=True)]
             legend = _band_legend(fig, handles, x=x, title="Agency", ncols=math.ceil(len(handles) / 4))
-            x = _extent(fig, legend).x1 + GAP_X
-
             refs = _size_references(vmax)
-            x = _size_key(fig, x, refs, _bubble_area(np.array(refs), vmax)) + GAP_X
-        _notes(fig, [*notes, CREDIT + "."], x=x)
+            if layout() is PAGE:  # legend, size key and notes side by side
+                x = _extent(fig, legend).x1 + GAP_X
+                x = _size_key(fig, x, refs, _bubble_area(np.array(refs), vmax)) + GAP_X
+            else:  # a phone: stacked, the notes under the key
+                _size_key(fig, x, refs, _bubble_area(np.array(refs), vmax), top=_extent(fig, legend).y0 - 0.01)
+                notes_top = fig.axes[-1].get_position().y0 - 0.01
+        _notes(fig, [*notes, CREDIT + "."], x=x, top=notes_top)
     return fig
 
 
@@ -591,7 +650,7 @@ def _label_largest(ax, bubbles: pd.DataFrame, points: pd.DataFrame) -> None:
         )
 
 
-def _size_key(fig: Figure, x: float, values: list[float], areas: np.ndarray) -> float:
+def _size_key(fig: Figure, x: float, values: list[float], areas: np.ndarray, *, top: float | None = None) -> float:
     """Nested circles for reference amounts (bottom-aligned, labelled at their tops) in the band at ``x``.
 
     The key is drawn in a small axes whose data units are points, so its circles match the map's bubbles
@@ -605,7 +664,7 @@ def _size_key(fig: Figure, x: float, values: list[float], areas: np.ndarray) -> 
     width_pt = max(2 * r_max + 14 + label_pt, 8.5 * 0.62 * 20) + 4
     height_pt = max(2 * r_max + 2, 10.0 * len(values)) + title_pt + 8
     fig_w, fig_h = fig.get_figwidth() * 72, fig.get_figheight() * 72
-    top = _band_top(fig) - 0.02
+    top = _band_top(fig) - 0.02 if top is None else top
     key = fig.add_axes((x, top - height_pt / fig_h, width_pt / fig_w, height_pt / fig_h))
     key.set_axis_off()
     key.set_xlim(0, width_pt)
@@ -714,6 +773,8 @@ def _label_points(
     """The ISO3 code of each listed country whose marker point lies inside ``extent``, beside the point."""
     x0, x1, y0, y1 = extent
     inside = gdf[gdf["iso3"].isin(codes) & gdf["point_x"].between(x0, x1) & gdf["point_y"].between(y0, y1)]
+    if layout() is not PAGE:
+        fontsize = max(fontsize, PHONE_MIN_FONT_PT)
     for _, row in inside.sort_values("iso3").iterrows():
         ax.annotate(
             row["iso3"],
@@ -741,10 +802,11 @@ def _small_markers(ax, rows: pd.DataFrame, role_of: dict[str, str], *, size: flo
         )
 
 
-def _participation_insets(
-    fig: Figure, gdf, role_of: dict[str, str], faces: list, *, bottom: float, height: float
-) -> None:
-    """Panels under the world map enlarging the regions of INSET_REGIONS that hold a participant."""
+PHONE_PANEL_IN = 1.5  # height of an inset panel on a phone
+
+
+def _inset_regions(gdf, role_of: dict[str, str]) -> list[tuple[str, tuple[float, float, float, float], pd.DataFrame]]:
+    """The regions of INSET_REGIONS that hold a participant: (name, extent in map metres, participants inside)."""
     regions = []
     for name, box in INSET_REGIONS.items():
         extent = _projected_box(*box)
@@ -752,23 +814,49 @@ def _participation_insets(
         inside = gdf[gdf["iso3"].isin(role_of) & gdf["point_x"].between(x0, x1) & gdf["point_y"].between(y0, y1)]
         if len(inside):
             regions.append((name, extent, inside))
-    if not regions:
-        return
-    weights = [2.2 if name == "Europe" else 1.0 for name, _, _ in regions]
-    usable = 1.0 - 2 * MARGIN_X - GAP_X * (len(regions) - 1)
-    x = MARGIN_X
-    for (name, extent, inside), weight in zip(regions, weights):
-        width = usable * weight / sum(weights)
-        ax = _draw_panel(fig, (x, bottom, width, height), extent, faces, label=name)
+    return regions
+
+
+def _inset_rects(fig: Figure, names: list[str]) -> list[tuple[float, float, float, float]]:
+    """Where the inset panels go (figure fractions): one row under the map on a page, Europe wider; two by two
+    on a phone."""
+    if layout() is PAGE:
+        band = BAND * FIGSIZE[1] / fig.get_figheight()
+        weights = [2.2 if name == "Europe" else 1.0 for name in names]
+        usable = 1.0 - 2 * MARGIN_X - GAP_X * (len(names) - 1)
+        rects, x = [], MARGIN_X
+        for weight in weights:
+            width = usable * weight / sum(weights)
+            rects.append((x, band + 0.02, width, 0.25))
+            x += width + GAP_X
+        return rects
+    height = fig.get_figheight()
+    width = (1.0 - 2 * MARGIN_X - GAP_X) / 2
+    top = _band_top(fig) + math.ceil(len(names) / 2) * (PHONE_PANEL_IN + 0.3) / height
+    return [
+        (
+            MARGIN_X + (i % 2) * (width + GAP_X),
+            top - (i // 2 + 1) * (PHONE_PANEL_IN + 0.3) / height,
+            width,
+            PHONE_PANEL_IN / height,
+        )
+        for i in range(len(names))
+    ]
+
+
+def _participation_insets(fig: Figure, gdf, role_of: dict[str, str], faces: list, regions: list) -> None:
+    """Panels under the world map enlarging ``regions`` (:func:`_inset_regions`), participants labelled."""
+    for (name, extent, inside), rect in zip(regions, _inset_rects(fig, [name for name, _, _ in regions])):
+        ax = _draw_panel(fig, rect, extent, faces, label=name)
         _small_markers(ax, inside[inside["area_km2"] < SMALL_COUNTRY_AREA_KM2], role_of)
         _label_points(ax, gdf, set(inside["iso3"]), extent)
-        x += width + GAP_X
 
 
 LOCATOR_ZOOM_SMALL = 6.0  # a small country's locator spans this many times its own extent...
 LOCATOR_MIN_SPAN_SMALL_M = 60_000.0  # ...and at least this many metres (Rarotonga is about 11 km across)
 
 
+@with_phone_variant
 def plot_locator_map(membership: pd.DataFrame, iso3: str, *, title: str | None = None) -> Figure:
     """A country's locator map: its region zoomed in, participants in their role colours, the country outlined
     (ringed when small), neighbours' codes labelled, and a small world map with the region's frame as an inset.
@@ -798,12 +886,31 @@ def plot_locator_map(membership: pd.DataFrame, iso3: str, *, title: str | None =
         row = None
         extent = _projected_box(*INSET_REGIONS["Europe"])
     with chart_style():
-        fig = new_figure(8.0, 5.6, facecolor="white")
+        if layout() is PAGE:
+            fig = new_figure(8.0, 5.6, facecolor="white")
+            top, bottom, world = (0.92 if title else 0.99), 0.23, (0.71, 0.235, 0.27, 0.2)
+        else:  # a phone: as tall as the title and the region need; legend and notes hang below
+            width = layout().map_width
+            title, title_in = _phone_title(title, width, 12)
+            panel_in = (1 - 2 * MARGIN_X) * width / 1.6  # the region's extent is 1.6 times as wide as tall
+            height = title_in + panel_in + PHONE_BAND_IN + 0.05
+            fig = new_figure(width, height, facecolor="white")
+            fig.band_in = PHONE_BAND_IN
+            top, bottom = 1 - title_in / height, (PHONE_BAND_IN + 0.05) / height
+            world = (0.6, bottom + 0.01, 0.39, 0.39 * width / 2.1 / height)
         FigureCanvasAgg(fig)
-        top = 0.92 if title else 0.99
         if title:
-            fig.text(MARGIN_X, 0.975, title, ha="left", va="top", fontsize=12, fontweight="bold", color=TEXT)
-        ax = _draw_panel(fig, (MARGIN_X, 0.23, 1 - 2 * MARGIN_X, top - 0.23), extent, faces)
+            fig.text(
+                MARGIN_X,
+                1 - 0.025 * 5.6 / fig.get_figheight(),
+                title,
+                ha="left",
+                va="top",
+                fontsize=12,
+                fontweight="bold",
+                color=TEXT,
+            )
+        ax = _draw_panel(fig, (MARGIN_X, bottom, 1 - 2 * MARGIN_X, top - bottom), extent, faces)
         x0, x1, y0, y1 = ax.get_xlim() + ax.get_ylim()
         # a small subject is zoomed in far enough to show its own shape: no marker over it
         small = gdf[gdf["iso3"].isin(role_of) & (gdf["area_km2"] < SMALL_COUNTRY_AREA_KM2) & (gdf["iso3"] != code)]
@@ -830,7 +937,7 @@ def plot_locator_map(membership: pd.DataFrame, iso3: str, *, title: str | None =
             notes.append(f"{_display_name(code, None)} has no territory of its own on the map; Europe is shown.")
         # the world inset, with the region's frame
         _, (wx0, wx1, wy0, wy1) = _base_layer(key)
-        inset = _draw_panel(fig, (0.71, 0.235, 0.27, 0.2), (wx0, wx1, wy0, wy1), faces)
+        inset = _draw_panel(fig, world, (wx0, wx1, wy0, wy1), faces)
         inset.add_patch(
             mpl.patches.Rectangle((x0, y0), x1 - x0, y1 - y0, fill=False, edgecolor=HIGHLIGHT, linewidth=1.2, zorder=5)
         )
