@@ -10,7 +10,7 @@ import re
 import pytest
 
 from mineral_analysis import narrative as nv
-from mineral_analysis.export import sanitize_html
+from mineral_analysis.publish.sanitize import sanitize_html
 
 BRIEFS = [
     ("overview", ""),
