@@ -437,7 +437,7 @@ NAMES = [
     ("PRK", "North Korea"),
     ("COD", "DR Congo"),
     ("COG", "Republic of the Congo"),
-    ("EUU", "European Commission"),
+    ("EUU", "European Union"),
     ("RUS", "Russia"),
     ("IRN", "Iran"),
     ("CZE", "Czechia"),

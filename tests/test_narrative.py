@@ -94,3 +94,12 @@ def test_text_alternatives_are_long_distinct_and_numeric(financing, membership):
 
 def test_the_eu_is_named_as_the_sources_name_it():
     assert nv.display_name("EUU") == "European Commission"
+
+
+def test_the_eu_code_is_printed_as_the_body_the_sources_name():
+    from mineral_analysis.countries import country_name
+    from mineral_analysis.publish.catalogue import make_brief
+
+    assert country_name("EUU") == "European Union"  # the processed tables' name, unchanged
+    assert nv.display_name("EUU") == nv.display_name("EUU", "European Union") == "European Commission"
+    assert make_brief("country", "EUU").title == "European Commission"

@@ -62,6 +62,7 @@ ALIAS_COLUMNS = ("alias", "iso3", "note")
 
 # Short English display names where pycountry's ``common_name``/``name`` reads badly in a brief.
 DISPLAY_OVERRIDES: dict[str, str] = {
+    "EUU": "European Union",
     "COD": "DR Congo",
     "COG": "Republic of the Congo",
     "RUS": "Russia",
@@ -416,7 +417,7 @@ def country_name(iso3: str) -> str:
     """Return a short English display name for an ISO 3166-1 alpha-3 code (or ``EUU``).
 
     Uses pycountry's ``common_name`` when it has one, else ``name``, with a few readable overrides
-    (``DR Congo``, ``Russia``; ``EUU`` is the ``European Commission``, as the sources name it). Raises :class:`CountryError` for an unknown code.
+    (``DR Congo``, ``Russia``, ``European Union``...). Raises :class:`CountryError` for an unknown code.
     """
     if not isinstance(iso3, str):
         raise CountryError(f"expected an ISO 3166-1 alpha-3 code as text, got {type(iso3).__name__} {iso3!r}")

@@ -253,5 +253,6 @@ QUALIFIERS: dict[str, str] = {
 }
 
 #: Codes without a country, with the name the briefs print: the body the sources name (the ministerial had "54
-#: countries and the European Commission"; the code is the World Bank's for the European Union).
+#: countries and the European Commission"; the code is the World Bank's for the European Union, and the processed
+#: tables keep "European Union" as its name, ``countries.country_name``).
 SUPRANATIONAL = {"EUU": "European Commission"}
