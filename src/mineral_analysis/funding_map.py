@@ -31,7 +31,7 @@ from .map_layers import (
     _new_map,
     _notes,
 )
-from .style import PAGE, chart_style, layout, with_phone_variant
+from .style import PAGE, chart_style, layout, type_size, with_phone_variant
 from .vocab import AGENCIES, SUPRANATIONAL, agency_colour
 
 MAX_BUBBLE_PT2 = 1600.0  # marker area (points²) of the largest amount on a funding map
@@ -213,7 +213,7 @@ def _label_largest(ax, bubbles: pd.DataFrame, points: pd.DataFrame) -> None:
             (x, y),
             xytext=(10, -14 - 6 * (rank % 2)),
             textcoords="offset points",
-            fontsize=8.5,
+            fontsize=type_size(8.5),
             color=TEXT,
             zorder=6,
             ha="left",
@@ -242,7 +242,16 @@ def _size_key(fig: Figure, x: float, values: list[float], areas: np.ndarray, *, 
     key.set_axis_off()
     key.set_xlim(0, width_pt)
     key.set_ylim(0, height_pt)
-    key.text(0, height_pt, "Amount (circle area)", ha="left", va="top", fontsize=8.5, fontweight="bold", color=TEXT)
+    key.text(
+        0,
+        height_pt,
+        "Amount (circle area)",
+        ha="left",
+        va="top",
+        fontsize=type_size(8.5),
+        fontweight="bold",
+        color=TEXT,
+    )
     cx = r_max + 2
     label_y = -np.inf
     for r, label in sorted(zip(radii, labels)):  # smallest first: labels move up to stay 10 pt apart
@@ -250,7 +259,7 @@ def _size_key(fig: Figure, x: float, values: list[float], areas: np.ndarray, *, 
         top_y = 2 + 2 * r
         label_y = max(top_y, label_y + 10.0)
         key.plot([cx, 2 * r_max + 6, 2 * r_max + 10], [top_y, top_y, label_y], color="#999999", linewidth=0.5)
-        key.text(2 * r_max + 12, label_y, label, ha="left", va="center", fontsize=8, color=TEXT)
+        key.text(2 * r_max + 12, label_y, label, ha="left", va="center", fontsize=type_size(8), color=TEXT)
     return x + width_pt / fig_w
 
 

@@ -23,7 +23,7 @@ from matplotlib.path import Path as MplPath
 
 from . import config
 from .geo import _cached
-from .style import NOTE_COLOUR, PAGE, PHONE_MIN_FONT_PT, TEXT_COLOUR, fit_text, layout, new_figure
+from .style import NOTE_COLOUR, PAGE, TEXT_COLOUR, fit_text, layout, new_figure, type_size
 
 FIGSIZE = (11.0, 6.0)
 LAND = "#e4e4e4"  # non-participants / land without money
@@ -167,8 +167,8 @@ def _band_legend(
 ) -> mpl.legend.Legend:
     """A legend in the band under the map, its top-left corner at ``x`` (figure fraction)."""
     options = {
-        "fontsize": 8,
-        "title_fontsize": 8.5,
+        "fontsize": type_size(8),
+        "title_fontsize": type_size(8.5),
         "alignment": "left",
         "frameon": False,
         "borderpad": 0.2,
@@ -195,6 +195,7 @@ def _notes(fig: Figure, lines: list[str], *, x: float, top: float | None = None,
     """Notes from ``x`` to the right margin, wrapped to fit, top-aligned in the band (or at ``top``)."""
     if not lines:
         return
+    fontsize = type_size(fontsize)
     width_in = (1.0 - MARGIN_X - x) * fig.get_figwidth()
     chars = max(30, int(width_in * 72 / (fontsize * 0.56)))
     text = "\n".join(textwrap.fill(line, width=chars, break_on_hyphens=False) for line in lines)
@@ -278,7 +279,7 @@ def _draw_panel(
         spine.set_edgecolor("#8a8a8a")
         spine.set_linewidth(0.6)
     if label:
-        ax.set_title(label, fontsize=8.5, color=TEXT, pad=2, loc="left")
+        ax.set_title(label, fontsize=type_size(8.5), color=TEXT, pad=2, loc="left")
     return ax
 
 
@@ -288,8 +289,7 @@ def _label_points(
     """The ISO3 code of each listed country whose marker point lies inside ``extent``, beside the point."""
     x0, x1, y0, y1 = extent
     inside = gdf[gdf["iso3"].isin(codes) & gdf["point_x"].between(x0, x1) & gdf["point_y"].between(y0, y1)]
-    if layout() is not PAGE:
-        fontsize = max(fontsize, PHONE_MIN_FONT_PT)
+    fontsize = type_size(fontsize)
     for _, row in inside.sort_values("iso3").iterrows():
         ax.annotate(
             row["iso3"],

@@ -123,7 +123,7 @@ class Layout:
 PAGE = Layout("page", chart_width=10.0, map_width=11.0)
 PHONE = Layout("phone", chart_width=4.2, map_width=4.2)
 #: The smallest type of a phone figure, in points (about 9 CSS pixels at 390 pixels wide).
-PHONE_MIN_FONT_PT = 7.5
+PHONE_MIN_FONT_PT = 8.5
 
 _LAYOUT: contextvars.ContextVar[Layout] = contextvars.ContextVar("mineral_analysis_layout", default=PAGE)
 
@@ -141,6 +141,11 @@ def phone_layout() -> Iterator[None]:
         yield
     finally:
         _LAYOUT.reset(token)
+
+
+def type_size(points: float) -> float:
+    """A type size as drawn in the current layout: on a phone, never under :data:`PHONE_MIN_FONT_PT`."""
+    return points if layout() is PAGE else max(points, PHONE_MIN_FONT_PT)
 
 
 def fit_text(text: str, width_in: float, fontsize: float) -> str:
