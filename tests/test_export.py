@@ -39,7 +39,8 @@ from helpers import (  # noqa: F401
 )
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
-from mineral_analysis import export
+from mineral_analysis import atomic
+from mineral_analysis.publish import export, index_page, sanitize
 
 TITLE = 'Cobalt & "copper" <brief> for DFC'
 DATA_VERSION = "2024-06-30.1"
@@ -282,7 +283,7 @@ def test_missing_metadata_falls_back(notebook):
     ],
 )
 def test_sanitize_html(fragment, forbidden, kept):
-    clean = export.sanitize_html(fragment)
+    clean = sanitize.sanitize_html(fragment)
     for word in forbidden:
         assert word.lower() not in clean.lower(), clean
     assert kept in clean
@@ -294,7 +295,7 @@ def test_sanitize_html(fragment, forbidden, kept):
 
 def test_sanitize_keeps_inline_data_images():
     data = "data:image/png;base64," + base64.b64encode(PNG).decode()
-    clean = export.sanitize_html(f'<p><img src="{data}" alt="chart"></p>')
+    clean = sanitize.sanitize_html(f'<p><img src="{data}" alt="chart"></p>')
     assert ("img", {"alt": "chart", "src": data}) in parse(clean).tags
 
 
@@ -479,16 +480,16 @@ def test_jupyter_nbconvert_command_line(tmp_path, notebook, to, suffix):
 
 def test_write_bytes_atomic_replaces_whole_files(tmp_path):
     target = tmp_path / "sub" / "brief.pdf"
-    export.write_bytes_atomic(target, b"first")
+    atomic.write_bytes_atomic(target, b"first")
     assert target.read_bytes() == b"first"
     mask = os.umask(0)
     os.umask(mask)
     assert stat.S_IMODE(target.stat().st_mode) == 0o666 & ~mask  # like open(), not mkstemp's 0600
     target.chmod(0o640)
-    export.write_bytes_atomic(target, b"second")
+    atomic.write_bytes_atomic(target, b"second")
     assert target.read_bytes() == b"second"
     assert stat.S_IMODE(target.stat().st_mode) == 0o640  # an existing file keeps its mode
-    export.write_text_atomic(tmp_path / "t.html", "é<>")
+    atomic.write_text_atomic(tmp_path / "t.html", "é<>")
     assert (tmp_path / "t.html").read_text(encoding="utf-8") == "é<>"
     assert sorted(p.name for p in target.parent.iterdir()) == ["brief.pdf"]
 
@@ -502,7 +503,7 @@ def test_write_bytes_atomic_never_leaves_half_a_file(tmp_path, monkeypatch):
 
     monkeypatch.setattr(os, "replace", broken_replace)
     with pytest.raises(OSError, match="disk gone"):
-        export.write_bytes_atomic(target, b"new" * 1000)
+        atomic.write_bytes_atomic(target, b"new" * 1000)
     assert target.read_bytes() == b"old"
     assert [p.name for p in tmp_path.iterdir()] == ["brief.html"]
 
@@ -542,7 +543,7 @@ def test_write_index(tmp_path):
             "status": "ok",
         },
     ]
-    path = export.write_index(
+    path = index_page.write_index(
         entries, tmp_path / "reports" / "index.html", data_version=DATA_VERSION, built_at=BUILT_AT
     )
     html = path.read_text(encoding="utf-8")
@@ -563,12 +564,12 @@ def test_write_index(tmp_path):
     ]
     assert f"Data version {DATA_VERSION}" in text and BUILT_SHOWN in text
     assert "status-failed" in html
-    again = export.write_index(entries, tmp_path / "again.html", data_version=DATA_VERSION, built_at=BUILT_AT)
+    again = index_page.write_index(entries, tmp_path / "again.html", data_version=DATA_VERSION, built_at=BUILT_AT)
     assert again.read_bytes() == path.read_bytes()  # deterministic: a no-op build can compare bytes
     assert html.count("@font-face") >= 2 and 'font-family: "Brief Sans"' in html  # the briefs' own type
     for bad in ("https://example.org/x.html", "/abs/x.html", "../up.html", "//host/x.html"):
         with pytest.raises(ValueError):
-            export.write_index([{**entries[0], "html": bad}], tmp_path / "bad.html")
+            index_page.write_index([{**entries[0], "html": bad}], tmp_path / "bad.html")
 
 
 # ---------------------------------------------------------------------------------------------------

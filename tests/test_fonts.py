@@ -13,7 +13,8 @@ import pytest
 from fontTools.ttLib import TTFont
 from pypdf import PdfReader
 
-from mineral_analysis import config, export, fonts
+from mineral_analysis import config, fonts
+from mineral_analysis.publish import export
 
 SAMPLE = "Cobalt for Zambia — Кобальт для Замбии, 1 250 млн $ 🚀 ✅ 漢"
 BRIEF_FONT_NAMES = {

@@ -11,7 +11,7 @@ import pytest
 import shapely
 from matplotlib.figure import Figure
 
-from mineral_analysis import config, geo, maps
+from mineral_analysis import config, funding_map, geo, map_layers, maps
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
@@ -249,7 +249,7 @@ def test_participation_map_draws_roles_markers_and_eu_note(membership, tmp_path)
     assert mpl.rcParams["font.size"] == font_size  # style applied locally only
     text = _all_text(fig)
     assert "Who took part" in text
-    assert "+ European Union (European Commission) — supranational, not on the map" in text
+    assert "+ European Commission — supranational, not on the map" in text
     assert "FORGE chair (1)" in text and "Delegation only (3)" in text
     ax = fig.axes[0]
     # small participants (Singapore, Bahrain, Cook Islands) are drawn as markers in their role colour
@@ -282,7 +282,7 @@ def test_participation_map_highlight(membership, tmp_path):
         assert len(rings) == 1
 
     eu = maps.plot_participation_map(membership, highlight="EUU")
-    assert "European Union (European Commission) has no territory on the map" in _all_text(eu)
+    assert "European Commission has no territory on the map" in _all_text(eu)
 
 
 def test_participation_map_with_no_participants(tmp_path):
@@ -308,15 +308,15 @@ def test_funding_map_draws_bubbles_and_notes(financing, tmp_path):
     # USA: EXIM + DOD; KOR: DOD; AUS: EXIM (two non-binding items, one group); GBR: EXIM; UKR: DFC
     assert bubbles.get_offsets().shape[0] == 6
     sizes = sorted(bubbles.get_sizes())
-    assert math.isclose(sizes[-1], maps.MAX_BUBBLE_PT2)
+    assert math.isclose(sizes[-1], funding_map.MAX_BUBBLE_PT2)
     # area proportional: the $1.25 bn DOD circle is 1/8 of the $10 bn EXIM one
-    assert any(math.isclose(s, maps.MAX_BUBBLE_PT2 * 1.25e9 / 10e9) for s in sizes)
+    assert any(math.isclose(s, funding_map.MAX_BUBBLE_PT2 * 1.25e9 / 10e9) for s in sizes)
     colours = {mpl.colors.to_hex(c) for c in bubbles.get_edgecolors()}
-    assert {maps.AGENCIES[a].colour.lower() for a in ("EXIM", "DOD", "DFC")} <= colours
+    assert {funding_map.AGENCIES[a].colour.lower() for a in ("EXIM", "DOD", "DFC")} <= colours
     text = _all_text(fig)
     assert "Location not stated: $1.5 bn (2 items, not drawn)" in text
     assert "located in several countries" in text and "EXIM-06" in text and "DOD-05" in text
-    assert "European Union" in text and "$40 m" in text
+    assert "European Commission" in text and "$40 m" in text
     assert "1 item without a stated amount" in text
     assert "$10.0 bn" in text and "$1.0 bn" in text  # size key
     assert "EXIM" in text and "DFC" in text  # agency legend
@@ -345,10 +345,10 @@ def test_funding_map_requires_columns(financing):
 def test_map_paths_are_built_once_per_process(membership, financing, tmp_path):
     """What keeps maps fast (timings belong in the benchmark): the country paths are cached, not rebuilt."""
     maps.plot_participation_map(membership)  # warm the caches
-    before = maps._base_layer.cache_info()
+    before = map_layers._base_layer.cache_info()
     maps.plot_participation_map(membership).savefig(tmp_path / "a.png", dpi=100)
     maps.plot_funding_map(financing).savefig(tmp_path / "b.png", dpi=100)
-    after = maps._base_layer.cache_info()
+    after = map_layers._base_layer.cache_info()
     assert after.misses == before.misses and after.hits > before.hits
 
 

@@ -11,7 +11,7 @@ import pytest
 
 from mineral_analysis import alt_text, brief_tables, citing, links
 from mineral_analysis import narrative as nv
-from mineral_analysis.export import sanitize_html
+from mineral_analysis.publish.sanitize import sanitize_html
 
 BRIEFS = [
     ("overview", ""),
@@ -62,8 +62,21 @@ def test_items_table_anchors_each_row_and_links_its_names(financing):
     html = sanitize_html(brief_tables.items_table_html(financing))
     for record_id in financing["record_id"]:
         assert f'<tr id="{record_id}">' in html
-    assert 'href="agency-dod.html"' in html and 'href="country-kor.html"' in html
+    assert 'href="agency-dod.html#DOD-01"' in html and 'href="country-kor.html"' in html
     assert 'href="mineral-copper.html"' in html
+    assert re.search(r"\d{3} ¶\d+", html) and not re.search(r"\d{3}_[0-9a-f]{16}", html)
+
+
+def test_on_an_agency_brief_ids_are_anchors_and_notes_link_to_rows(financing):
+    rows = financing[financing["agency"] == "DFC"]
+    html = sanitize_html(brief_tables.items_table_html(rows, agency="DFC"))
+    assert "agency-dfc.html" not in html  # no row links to the page it is on
+    for record_id in rows["record_id"]:
+        assert f'<tr id="{record_id}"><th scope="row">{record_id}</th>' in html
+    rows = rows.assign(note=["Listed with DFC-02; see also DOE-01.", *[""] * (len(rows) - 1)], conflict="")
+    notes = brief_tables.item_notes_html(rows)
+    first = rows["record_id"].iloc[0]
+    assert f'<a href="#{first}">{first}</a>: Listed with <a href="#DFC-02">DFC-02</a>; see also DOE-01.' in notes
     assert re.search(r"\d{3} ¶\d+", html) and not re.search(r"\d{3}_[0-9a-f]{16}", html)
 
 
@@ -83,3 +96,12 @@ def test_text_alternatives_are_long_distinct_and_numeric(financing, membership):
 
 def test_the_eu_is_named_as_the_sources_name_it():
     assert links.display_name("EUU") == "European Commission"
+
+
+def test_the_eu_code_is_printed_as_the_body_the_sources_name():
+    from mineral_analysis.clean.countries import country_name
+    from mineral_analysis.publish.catalogue import make_brief
+
+    assert country_name("EUU") == "European Union"  # the processed tables' name, unchanged
+    assert links.display_name("EUU") == links.display_name("EUU", "European Union") == "European Commission"
+    assert make_brief("country", "EUU").title == "European Commission"

@@ -229,10 +229,10 @@ def test_same_frame_same_png_bytes():
 
 
 def test_one_style_for_charts_and_maps():
-    from mineral_analysis import maps
+    from mineral_analysis import map_layers, maps
 
-    assert not hasattr(maps, "_STYLE") and not hasattr(plots, "STYLE")
-    assert maps.TEXT == style.TEXT_COLOUR and maps.NOTE == style.NOTE_COLOUR
+    assert not hasattr(maps, "_STYLE") and not hasattr(map_layers, "_STYLE") and not hasattr(plots, "STYLE")
+    assert map_layers.TEXT == style.TEXT_COLOUR and map_layers.NOTE == style.NOTE_COLOUR
     assert style.STYLE["font.family"][0] == fonts.FONT_FAMILY
 
 

@@ -21,7 +21,7 @@ import psutil
 import pytest
 
 from mineral_analysis import config
-from mineral_analysis.index_page import BRIEF_CSP
+from mineral_analysis.publish.index_page import BRIEF_CSP
 from mineral_analysis.publish.preview import PreviewState, inject, preview_csp
 
 CLI = [sys.executable, "-m", "mineral_analysis.cli"]

@@ -243,7 +243,7 @@ def test_the_library_fingerprint_ignores_the_command_line_the_cleaning_and_the_p
     from mineral_analysis.publish.fingerprint import brief_modules
 
     names = {str(p.relative_to(config.PACKAGE_DIR)) for p in brief_modules()}
-    assert {"analysis.py", "plots.py", "maps.py", "narrative.py", "export.py", "data.py"} <= names
+    assert {"analysis.py", "plots.py", "maps.py", "narrative.py", "publish/export.py", "data.py"} <= names
     assert "cli.py" not in names and "build.py" not in names
     # cleaning: only what resolves a brief's parameter or reads the sources registry
     assert {n for n in names if n.startswith("clean/")} <= {
@@ -253,8 +253,10 @@ def test_the_library_fingerprint_ignores_the_command_line_the_cleaning_and_the_p
         "clean/sources.py",
         "clean/rawio.py",
     }
-    # export.py reads the catalogue (briefs.py) for a brief's title; nothing else of the publishing code counts
-    assert {n for n in names if n.startswith("publish/")} <= {"publish/__init__.py", "publish/catalogue.py"}
+    # the exporter (with its sanitizer and the pages' CSP) reads the catalogue (briefs.py) for a brief's title;
+    # nothing else of the publishing code counts
+    exporter = {"publish/export.py", "publish/sanitize.py", "publish/index_page.py"}
+    assert {n for n in names if n.startswith("publish/")} <= {"publish/__init__.py", "publish/catalogue.py", *exporter}
 
 
 def test_editing_the_command_line_or_the_cleaning_rebuilds_nothing_but_editing_a_chart_module_does(

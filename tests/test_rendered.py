@@ -68,7 +68,10 @@ def test_every_brief_in_both_formats_with_its_record(reports):
 def test_html_is_self_contained_inline_and_stamped(reports):
     html = (reports / "overview.html").read_text(encoding="utf-8")
     assert_self_contained(html)
-    assert len(re.findall(r'src="data:image/png;base64,', html)) >= 6
+    figures = len(re.findall(r'src="data:image/png;base64,', html))
+    assert figures >= 6
+    # every figure has its phone form, shown on narrow screens only
+    assert len(re.findall(r'<source media="\(max-width: 640px\)" srcset="data:image/png;base64,', html)) == figures
     text = page_text(html)
     assert re.search(r"Data version r2-full-article( \+ unreleased changes)? ·", text)  # the release, not a hash
     assert re.search(r"Built \d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC", text)

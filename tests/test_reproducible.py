@@ -24,13 +24,14 @@ import pytest
 from helpers import page_text
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
-from mineral_analysis import config, export
+from mineral_analysis import config
+from mineral_analysis.publish import export
 
 pytestmark = pytest.mark.slow
 
 EPOCH = "1767225600"  # 2026-01-01 00:00:00 UTC
 
-# A tiny financing frame and a chart of it, drawn the way a brief shows it (narrative.show_figure's settings).
+# A tiny financing frame and a chart of it, drawn the way a brief shows it (display.show_figure's settings).
 CHART_SCRIPT = textwrap.dedent("""
     import io, sys
     import pandas as pd
@@ -56,7 +57,7 @@ CHART_SCRIPT = textwrap.dedent("""
 
 EXPORT_SCRIPT = textwrap.dedent("""
     import sys, nbformat
-    from mineral_analysis import export
+    from mineral_analysis.publish import export
     nb = nbformat.read(sys.argv[1], as_version=4)
     html = export.render_html(nb)
     open(sys.argv[2] + ".html", "w", encoding="utf-8").write(html)
@@ -184,7 +185,8 @@ def test_importing_the_library_never_changes_the_backend():
             matplotlib.use("svg")
         before = dict.__getitem__(matplotlib.rcParams, "backend")
         import mineral_analysis
-        from mineral_analysis import export, maps, narrative, plots, style
+        from mineral_analysis import maps, narrative, plots, style
+        from mineral_analysis.publish import export
         import pandas as pd
         plots.nothing_here("empty").savefig(__import__("io").BytesIO(), format="png")
         after = dict.__getitem__(matplotlib.rcParams, "backend")

@@ -91,11 +91,13 @@ def item_notes_table(financing: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-def items_table_html(financing: pd.DataFrame, *, compact: bool = False) -> str:
+def items_table_html(financing: pd.DataFrame, *, compact: bool = False, agency: str | None = None) -> str:
     """The financing items as an HTML table laid out for the page, each row anchored by its record id.
 
-    Seven columns (ID, item, amount, binding, instrument, where and minerals, source); agencies, countries and
-    minerals link to their briefs; conflicts and notes follow as a list keyed by ID (``item_notes_html``).
+    Seven columns (ID, item, amount, binding, instrument, where and minerals, source); countries and minerals
+    link to their briefs, and an ID to the item's row in its agency's brief (``agency-dfc.html#DFC-05``);
+    conflicts and notes follow as a list keyed by ID (``item_notes_html``). ``agency`` names the agency whose own
+    brief shows the table: its IDs are not links there (the row is already where such a link would lead).
     ``compact`` keeps five (ID, item, amount, binding, source): the overview's list, whose IDs lead to the
     agency briefs that give the rest.
     """
@@ -120,20 +122,36 @@ def items_table_html(financing: pd.DataFrame, *, compact: bool = False) -> str:
         mobilised = f"<br><small>+ {esc(row['Mobilised'])} mobilised</small>" if row["Mobilised"] else ""
         flag = " *" if raw["conflict"] else ""
         middle = "" if compact else f"<td>{esc(row['Instrument'])}</td><td>{cell}</td>"
+        record = esc(row["ID"])
+        if raw["agency"] != agency:
+            record = f'<a href="{brief_href("agency", raw["agency"])}#{record}">{record}</a>'
         body.append(
-            f'<tr id="{esc(row["ID"])}"><th scope="row"><a href="{brief_href("agency", raw["agency"])}">'
-            f'{esc(row["ID"])}</a></th><td>{esc(row["Item"])}</td><td class="num">{esc(row["Amount"])}{mobilised}</td>'
+            f'<tr id="{esc(row["ID"])}"><th scope="row">{record}</th>'
+            f'<td>{esc(row["Item"])}</td><td class="num">{esc(row["Amount"])}{mobilised}</td>'
             f'<td><span class="binding binding-{esc(row["Binding"].replace(" ", "-"))}">{esc(row["Binding"])}</span></td>'
             f'{middle}<td class="source">{esc(row["Source"])}{flag}</td></tr>'
         )
+    leads = (
+        ""
+        if agency is not None and set(ordered["agency"]) <= {agency}
+        else "ID links to the item in its agency's brief; "
+    )
     caption = (
-        "<caption>Financing items, by agency. ID links to the agency's brief; * marks an item whose sources "
-        "disagree (see the item's notes).</caption>"
+        f"<caption>Financing items, by agency. {leads}* marks an item whose sources disagree "
+        "(see the item's notes).</caption>"
     )
     if compact:
         head = re.sub(r'<th scope="col">(Instrument|Where · minerals)</th>', "", head)
     kind = "items-table items-compact" if compact else "items-table"
     return f'<table class="{kind}">{caption}{head}<tbody>{"".join(body)}</tbody></table>'
+
+
+_RECORD_ID = re.compile(r"\b[A-Z]+-\d+\b")
+
+
+def _link_record_ids(text: str, shown: set[str]) -> str:
+    """Escaped text with each record id that has a row on the page (``shown``) linked to that row."""
+    return _RECORD_ID.sub(lambda m: f'<a href="#{m[0]}">{m[0]}</a>' if m[0] in shown else m[0], text)
 
 
 def item_notes_html(financing: pd.DataFrame) -> str:
@@ -142,10 +160,12 @@ def item_notes_html(financing: pd.DataFrame) -> str:
     if rows.empty:
         return ""
     entries = []
+    shown = set(financing["record_id"])
     for _, row in rows.iterrows():
-        text = esc(row["note"])
+        text = _link_record_ids(esc(row["note"]), shown)
         if row["conflict"]:
-            text += (" " if text else "") + f"<em>Sources differ:</em> {esc(row['conflict'])}"
+            conflict = _link_record_ids(esc(row["conflict"]), shown)
+            text += (" " if text else "") + f"<em>Sources differ:</em> {conflict}"
         entries.append(f'<li><a href="#{esc(row["record_id"])}">{esc(row["record_id"])}</a>: {text}</li>')
     return f'<div class="item-notes"><h3>Notes on the items</h3><ul>{"".join(entries)}</ul></div>'
 

@@ -9,11 +9,12 @@ from .vocab import NOT_STATED
 
 
 def display_name(iso3: str, name: object = None) -> str:
-    """A country's name as the briefs print it; the EU's code as the body the sources name (European Commission)."""
+    """A country's name as the briefs print it (``EUU``: the European Commission, the body the sources name)."""
     from .clean.countries import CountryError, country_name
+    from .vocab import SUPRANATIONAL
 
-    if iso3 == "EUU":
-        return "European Commission"
+    if iso3 in SUPRANATIONAL:
+        return SUPRANATIONAL[iso3]
     if isinstance(name, str) and name.strip():
         return name.strip()
     try:

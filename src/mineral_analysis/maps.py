@@ -10,34 +10,49 @@ are built once per process, so a map renders in a fraction of a second.
 from __future__ import annotations
 
 import math
-import textwrap
-from functools import lru_cache
 
 import matplotlib as mpl
 import numpy as np
 import pandas as pd
-import shapely
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.collections import PathCollection
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
-from matplotlib.patches import Circle, Patch
-from matplotlib.path import Path as MplPath
+from matplotlib.patches import Patch
 
-from . import config
 from .analysis import roles_by_country
+from .funding_map import _require, funding_locations, plot_funding_map
 from .geo import SMALL_COUNTRY_AREA_KM2, _cached
-from .style import NOTE_COLOUR, TEXT_COLOUR, chart_style, new_figure
-from .usd import format_usd
-from .vocab import AGENCIES, GROUPS, SUPRANATIONAL, agency_colour
+from .map_layers import (
+    BAND,
+    BORDER,
+    CREDIT,
+    FIGSIZE,
+    GAP_X,
+    HIGHLIGHT,
+    INSET_REGIONS,
+    LAND,
+    MARGIN_X,
+    PHONE_BAND_IN,
+    TEXT,
+    _band_top,
+    _base_layer,
+    _boundaries_key,
+    _draw_countries,
+    _draw_panel,
+    _extent,
+    _fitted_legend,
+    _label_points,
+    _new_map,
+    _notes,
+    _phone_title,
+    _projected_box,
+)
+from .style import PAGE, chart_style, layout, new_figure, with_phone_variant
+from .vocab import GROUPS, SUPRANATIONAL
 
-FIGSIZE = (11.0, 6.0)
-LAND = "#e4e4e4"  # non-participants / land without money
-BORDER = "#a6a6a6"
-BORDER_WIDTH = 0.3
-TEXT = TEXT_COLOUR
-NOTE = NOTE_COLOUR
-HIGHLIGHT = "#000000"
+__all__ = ["funding_locations", "map_roles", "plot_funding_map", "plot_locator_map", "plot_participation_map"]
+
 
 # Roles from most to least specific: a country is coloured by the first role it holds. ``agreement`` stands
 # for the two groups that are neither a framework signed at the ministerial nor a mere delegation.
@@ -86,155 +101,6 @@ GROUP_SHORT: dict[str, str] = {
     "strategic_partnership": "strategic partnership",
 }
 
-MAX_BUBBLE_PT2 = 1600.0  # marker area (points²) of the largest amount on a funding map
-MIN_BUBBLE_PT2 = 6.0  # smaller amounts are drawn at least this big, so that they stay visible
-
-
-# ----------------------------------------------------------------------------------------------------------
-# Base layer
-
-
-def _ring_path_parts(ring) -> tuple[np.ndarray, np.ndarray]:
-    coords = np.asarray(shapely.get_coordinates(ring))
-    codes = np.full(len(coords), MplPath.LINETO, dtype=MplPath.code_type)
-    codes[0] = MplPath.MOVETO
-    codes[-1] = MplPath.CLOSEPOLY
-    return coords, codes
-
-
-def _geometry_path(geom) -> MplPath:
-    """One compound path per country; shells counter-clockwise and holes clockwise so holes stay empty."""
-    verts, codes = [], []
-    for poly in shapely.get_parts(shapely.orient_polygons(geom)):
-        for ring in (poly.exterior, *poly.interiors):
-            v, c = _ring_path_parts(ring)
-            verts.append(v)
-            codes.append(c)
-    return MplPath(np.concatenate(verts), np.concatenate(codes))
-
-
-@lru_cache(maxsize=4)
-def _base_layer(path: str) -> tuple[tuple[MplPath, ...], tuple[float, float, float, float]]:
-    """Matplotlib paths of every country (in the boundary file's row order) and the map's extent, cached."""
-    gdf = _cached(path)
-    paths = tuple(_geometry_path(g) for g in gdf.geometry)
-    minx, miny, maxx, maxy = gdf.total_bounds
-    pad_x, pad_y = 0.005 * (maxx - minx), 0.02 * (maxy - miny)
-    return paths, (minx - pad_x, maxx + pad_x, miny - pad_y, maxy + pad_y)
-
-
-def _boundaries_key() -> str:
-    return str(config.BOUNDARIES_FILE.resolve())
-
-
-BAND = 0.20  # share of the figure's height under the map, for legends and notes
-TITLE_Y = 0.975
-MARGIN_X = 0.012  # left margin of title, legends and notes (figure fraction)
-GAP_X = 0.02  # space between side-by-side legends and notes
-
-
-def _new_map(title: str | None, *, height: float = FIGSIZE[1], bottom: float = BAND) -> tuple[Figure, mpl.axes.Axes]:
-    """An 11 in wide figure: the title, one frameless map axes (Equal Earth extent) from ``bottom`` up, and a band
-    below (legends and notes under ``BAND``; what lies between is the caller's, e.g. inset panels)."""
-    fig = new_figure(FIGSIZE[0], height, facecolor="white")
-    FigureCanvasAgg(fig)  # a renderer to measure legends with; saving to any format still works
-    top = 1 - 0.085 * FIGSIZE[1] / height if title else 0.985
-    ax = fig.add_axes((0.01, bottom, 0.98, top - bottom))
-    ax.set_axis_off()
-    _, (x0, x1, y0, y1) = _base_layer(_boundaries_key())
-    ax.set_xlim(x0, x1)
-    ax.set_ylim(y0, y1)
-    ax.set_aspect("equal", adjustable="box", anchor="C")
-    if title:
-        fig.text(
-            MARGIN_X,
-            1 - (1 - TITLE_Y) * FIGSIZE[1] / height,
-            title,
-            ha="left",
-            va="top",
-            fontsize=13,
-            fontweight="bold",
-            color=TEXT,
-        )
-    return fig, ax
-
-
-def _draw_countries(ax, facecolors, *, edgecolor: str = BORDER, linewidth: float = BORDER_WIDTH) -> None:
-    paths, _ = _base_layer(_boundaries_key())
-    ax.add_collection(
-        PathCollection(paths, facecolors=facecolors, edgecolors=edgecolor, linewidths=linewidth, zorder=1),
-        autolim=False,
-    )
-
-
-def _band_top(fig: Figure) -> float:
-    """Top of the legend band in figure fractions: the band keeps its height in inches whatever the figure's."""
-    return BAND * FIGSIZE[1] / fig.get_figheight()
-
-
-def _extent(fig: Figure, artist) -> mpl.transforms.Bbox:
-    """The artist's bounding box in figure fractions."""
-    box = artist.get_window_extent(fig.canvas.get_renderer())
-    return box.transformed(fig.transFigure.inverted())
-
-
-def _band_legend(
-    fig: Figure, handles: list, *, x: float, title: str | None = None, ncols: int = 1, **kwargs
-) -> mpl.legend.Legend:
-    """A legend in the band under the map, its top-left corner at ``x`` (figure fraction)."""
-    options = {
-        "fontsize": 8,
-        "title_fontsize": 8.5,
-        "alignment": "left",
-        "frameon": False,
-        "borderpad": 0.2,
-        "labelspacing": 0.45,
-        "columnspacing": 1.4,
-        "handlelength": 1.6,
-        "handleheight": 1.0,
-    }
-    options.update(kwargs)
-    legend = fig.legend(
-        handles=handles,
-        loc="upper left",
-        bbox_to_anchor=(x, _band_top(fig) - 0.005),
-        ncols=ncols,
-        title=title,
-        **options,
-    )
-    if title:
-        legend.get_title().set_fontweight("bold")
-    return legend
-
-
-def _notes(fig: Figure, lines: list[str], *, x: float, top: float | None = None, fontsize: float = 7.5) -> None:
-    """Notes from ``x`` to the right margin, wrapped to fit, top-aligned in the band (or at ``top``)."""
-    if not lines:
-        return
-    width_in = (1.0 - MARGIN_X - x) * fig.get_figwidth()
-    chars = max(30, int(width_in * 72 / (fontsize * 0.56)))
-    text = "\n".join(textwrap.fill(line, width=chars, break_on_hyphens=False) for line in lines)
-    fig.text(
-        x,
-        _band_top(fig) - 0.02 if top is None else top,
-        text,
-        ha="left",
-        va="top",
-        fontsize=fontsize,
-        color=NOTE,
-        linespacing=1.35,
-    )
-
-
-# ----------------------------------------------------------------------------------------------------------
-# Participation map
-
-
-def _require(frame: pd.DataFrame, columns: list[str], what: str) -> None:
-    missing = [c for c in columns if c not in frame.columns]
-    if missing:
-        raise ValueError(f"{what} is missing column(s): {', '.join(missing)}")
-
 
 def map_roles(membership: pd.DataFrame) -> pd.DataFrame:
     """One row per ``iso3`` with the ``role`` it is coloured by (see ROLE_ORDER), its ``name`` and ``groups``.
@@ -270,6 +136,7 @@ def map_roles(membership: pd.DataFrame) -> pd.DataFrame:
     return roles.sort_values("iso3", key=lambda codes: codes.map(order), ignore_index=True)
 
 
+@with_phone_variant
 def plot_participation_map(
     membership: pd.DataFrame, *, title: str | None = None, highlight: str | None = None, insets: bool = False
 ) -> Figure:
@@ -286,33 +153,28 @@ def plot_participation_map(
     key = _boundaries_key()
     gdf = _cached(key)
     with chart_style():
-        if insets:
+        role_of = dict(zip(roles["iso3"], roles["role"]))
+        regions = _inset_regions(gdf, role_of) if insets else []
+        if regions and layout() is not PAGE:  # a phone: the panels two by two under the map
+            rows = math.ceil(len(regions) / 2)
+            fig, ax = _new_map(title, below_in=rows * (PHONE_PANEL_IN + 0.3))
+        elif regions:
             band = BAND * FIGSIZE[1] / INSET_FIGURE_HEIGHT
             fig, ax = _new_map(title, height=INSET_FIGURE_HEIGHT, bottom=band + 0.30)
         else:
             fig, ax = _new_map(title)
-        role_of = dict(zip(roles["iso3"], roles["role"]))
         iso = gdf["iso3"].to_numpy()
         faces = [ROLE_COLOURS[role_of[c]] if c in role_of else LAND for c in iso]
         _draw_countries(ax, faces)
-        if insets:
-            _participation_insets(fig, gdf, role_of, faces, bottom=band + 0.02, height=0.25)
+        if regions:
+            _participation_insets(fig, gdf, role_of, faces, regions)
 
         mapped = set(gdf.loc[gdf["iso3"] != "", "iso3"])
         # small participants: a marker at their point, in their role colour
         small = gdf[(gdf["iso3"].isin(role_of)) & (gdf["area_km2"] < SMALL_COUNTRY_AREA_KM2)]
         if len(small):
             order = np.argsort([-ROLE_ORDER.index(role_of[c]) for c in small["iso3"]], kind="stable")
-            small = small.iloc[order]
-            ax.scatter(
-                small["point_x"],
-                small["point_y"],
-                s=34,
-                c=[ROLE_COLOURS[role_of[c]] for c in small["iso3"]],
-                edgecolors="#3a3a3a",
-                linewidths=0.7,
-                zorder=4,
-            )
+            _small_markers(ax, small.iloc[order], role_of, size=34)
 
         notes: list[str] = []
         names = dict(zip(roles["iso3"], roles["name"]))
@@ -406,340 +268,25 @@ def _display_name(iso3: str, name: object) -> str:
     return SUPRANATIONAL.get(iso3, iso3)
 
 
-def _fitted_legend(fig: Figure, handles: list, *, title: str) -> mpl.legend.Legend:
-    """The band legend in as few rows as fit the figure's width, with balanced columns."""
-    right = 1.0 - MARGIN_X
-    for ncols in range(min(len(handles), 5), 0, -1):
-        legend = _band_legend(fig, handles, x=MARGIN_X, title=title, ncols=ncols)
-        if _extent(fig, legend).x1 <= right or ncols == 1:
-            break
-        legend.remove()
-    balanced = math.ceil(len(handles) / math.ceil(len(handles) / ncols))
-    if balanced != ncols:
-        legend.remove()
-        legend = _band_legend(fig, handles, x=MARGIN_X, title=title, ncols=balanced)
-    return legend
-
-
-# ----------------------------------------------------------------------------------------------------------
-# Funding map
-
-
-def _size_references(vmax: float) -> list[float]:
-    """Up to three round amounts for the size key: the largest 1, 2 or 5 x 10^k not above ``vmax``, then a
-    tenth and a hundredth of it (none below $1 m unless nothing else fits)."""
-    if not vmax > 0:
-        return []
-    exponent = math.floor(math.log10(vmax))
-    top = max(m * 10.0**exponent for m in (1, 2, 5) if m * 10.0**exponent <= vmax * (1 + 1e-9))
-    return [v for v in (top, top / 10, top / 100) if v >= 1e6] or [top]
-
-
-def _split_codes(value) -> list[str]:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return []
-    seen: dict[str, None] = {}
-    for part in str(value).split(";"):
-        part = part.strip().upper()
-        if part:
-            seen.setdefault(part, None)
-    return list(seen)
-
-
-def funding_locations(financing: pd.DataFrame) -> pd.DataFrame:
-    """Return one row per (record, location country) with ``counted_usd``; the record's other columns kept.
-
-    Records without a location get one row with ``iso3`` = "". Adds ``n_locations`` (how many countries
-    the record names).
-    """
-    _require(financing, ["agency", "counted_usd", "country_iso3"], "financing")
-    frame = financing.copy()
-    frame["_codes"] = frame["country_iso3"].map(_split_codes)
-    frame["n_locations"] = frame["_codes"].map(len)
-    frame["_codes"] = frame["_codes"].map(lambda codes: codes or [""])
-    out = frame.explode("_codes").rename(columns={"_codes": "iso3"}).reset_index(drop=True)
-    out["iso3"] = out["iso3"].fillna("").astype(str)
-    return out
-
-
-def _plural(n: int, word: str = "item") -> str:
-    return f"{n} {word}{'' if n == 1 else 's'}"
-
-
-def plot_funding_map(financing: pd.DataFrame, *, title: str | None = None) -> Figure:
-    """World map of where the money goes: a circle per location country and agency, area ∝ ``counted_usd``.
-
-    Circles sit at each country's marker point and take the agency's colour (``vocab.AGENCIES``); binding
-    items are filled, non-binding ones drawn as rings (when ``is_binding`` is given). An item located in
-    several countries is drawn in full at each location, and a note says so. Notes under the map total the
-    items without a location and those located only where there is no polygon (``EUU``), and count the items
-    that have no amount to draw. An empty frame gives the bare map with the note "No located funding".
-    """
-    _require(financing, ["agency", "counted_usd", "country_iso3"], "financing")
-    key = _boundaries_key()
-    gdf = _cached(key)
-    points = gdf.loc[gdf["iso3"] != ""].set_index("iso3")[["name", "point_x", "point_y"]]
-
-    rows = funding_locations(financing)
-    rows["counted_usd"] = pd.to_numeric(rows["counted_usd"], errors="coerce")
-    amount = pd.to_numeric(rows["amount_usd"], errors="coerce") if "amount_usd" in rows else rows["counted_usd"]
-    rows["is_binding"] = rows["is_binding"].map(_as_bool) if "is_binding" in rows else True
-    rows["agency"] = rows["agency"].fillna("").astype(str).str.strip().str.upper()
-    if "record_id" not in rows:
-        rows["record_id"] = rows.index.astype(str)
-    rows["record_id"] = rows["record_id"].astype(str)
-    has_amount = rows["counted_usd"].gt(0)
-    located = rows["iso3"].isin(points.index)
-    drawn = rows[has_amount & located]
-
-    notes: list[str] = []
-    multi = drawn[drawn["n_locations"] > 1].drop_duplicates("record_id")
-    if len(multi):
-        ids = list(multi["record_id"])
-        shown = ", ".join(ids[:6]) + (f" and {len(ids) - 6} more" if len(ids) > 6 else "")
-        notes.append(
-            f"{_plural(len(multi))} located in several countries ({shown}) "
-            f"{'is' if len(multi) == 1 else 'are'} drawn in full at each location, so those circles "
-            "repeat the same money."
-        )
-    first_rows = rows.drop_duplicates("record_id")
-    first_has = first_rows["counted_usd"].gt(0)
-    no_location = first_rows[(first_rows["n_locations"] == 0) & first_has]
-    if len(no_location):
-        notes.append(
-            f"Location not stated: {format_usd(no_location['counted_usd'].sum())} "
-            f"({_plural(len(no_location))}, not drawn)."
-        )
-    for code, sub in rows[has_amount & (rows["iso3"] != "") & ~located].groupby("iso3", sort=True):
-        kind = "supranational, no territory on the map" if code in SUPRANATIONAL else "not on the map"
-        notes.append(
-            f"{SUPRANATIONAL.get(code, code)}: {format_usd(sub['counted_usd'].sum())} "
-            f"({_plural(len(sub))}; {kind}, not drawn)."
-        )
-    first_amount = amount.loc[first_rows.index]
-    no_amount = int((~first_has & first_amount.isna()).sum())
-    not_counted = int((~first_has & first_amount.notna()).sum())
-    skipped = []
-    if no_amount:
-        skipped.append(f"{_plural(no_amount)} without a stated amount")
-    if not_counted:
-        skipped.append(f"{_plural(not_counted)} not added to totals (e.g. aggregates of listed items)")
-    if skipped:
-        notes.append("Not drawn: " + "; ".join(skipped) + ".")
-
-    with chart_style():
-        fig, ax = _new_map(title)
-        _draw_countries(ax, LAND, edgecolor="white", linewidth=0.35)
-        x = MARGIN_X
-        if drawn.empty:
-            ax.text(
-                0.5,
-                0.5,
-                "No located funding",
-                transform=ax.transAxes,
-                ha="center",
-                va="center",
-                fontsize=14,
-                color=NOTE,
-                bbox={"boxstyle": "round,pad=0.5", "facecolor": "white", "edgecolor": "#cccccc"},
-            )
-        else:
-            bubbles = drawn.groupby(["iso3", "agency", "is_binding"], as_index=False, sort=False).agg(
-                usd=("counted_usd", "sum"), items=("record_id", "nunique")
-            )
-            bubbles = bubbles.join(points, on="iso3").sort_values("usd", ascending=False)  # small ones on top
-            vmax = float(bubbles["usd"].max())
-            colours = [agency_colour(a) for a in bubbles["agency"]]
-            filled = bubbles["is_binding"].to_numpy(dtype=bool)
-            ax.scatter(
-                bubbles["point_x"],
-                bubbles["point_y"],
-                s=_bubble_area(bubbles["usd"], vmax),
-                facecolors=[mpl.colors.to_rgba(c, 0.55) if f else (1, 1, 1, 0) for c, f in zip(colours, filled)],
-                edgecolors=colours,
-                linewidths=np.where(filled, 0.8, 1.6),
-                zorder=3,
-            )
-            _label_largest(ax, bubbles, points)
-
-            present = set(bubbles["agency"])
-            agencies = [a for a in AGENCIES if a in present] + sorted(present - set(AGENCIES))
-            handles = [_circle(agency_colour(a), a or "agency not stated") for a in agencies]
-            if not filled.all():
-                handles += [_circle("#888888", "filled: binding"), _circle("#888888", "ring: not binding", ring=True)]
-            legend = _band_legend(fig, handles, x=x, title="Agency", ncols=math.ceil(len(handles) / 4))
-            x = _extent(fig, legend).x1 + GAP_X
-
-            refs = _size_references(vmax)
-            x = _size_key(fig, x, refs, _bubble_area(np.array(refs), vmax)) + GAP_X
-        _notes(fig, [*notes, CREDIT + "."], x=x)
-    return fig
-
-
-LABELLED_CIRCLES = 5  # the funding map names this many of its largest locations
-
-
-def _label_largest(ax, bubbles: pd.DataFrame, points: pd.DataFrame) -> None:
-    """Name the largest locations of a funding map with their amount (all agencies together)."""
-    totals = bubbles.groupby("iso3", sort=False)["usd"].sum().sort_values(ascending=False, kind="stable")
-    for rank, (code, usd) in enumerate(totals.head(LABELLED_CIRCLES).items()):
-        name = points.loc[code, "name"] if code in points.index else code
-        x, y = points.loc[code, "point_x"], points.loc[code, "point_y"]
-        ax.annotate(
-            f"{name}\n{format_usd(usd)}",
-            (x, y),
-            xytext=(10, -14 - 6 * (rank % 2)),
-            textcoords="offset points",
-            fontsize=8.5,
-            color=TEXT,
-            zorder=6,
-            ha="left",
-            va="top",
-            bbox={"boxstyle": "round,pad=0.2", "facecolor": (1, 1, 1, 0.8), "edgecolor": "none"},
-            arrowprops={"arrowstyle": "-", "color": "#666666", "linewidth": 0.6},
+def _small_markers(ax, rows: pd.DataFrame, role_of: dict[str, str], *, size: float = 30) -> None:
+    """A marker in its role colour at the point of each participant in ``rows`` (countries too small to see)."""
+    if len(rows):
+        ax.scatter(
+            rows["point_x"],
+            rows["point_y"],
+            s=size,
+            c=[ROLE_COLOURS[role_of[c]] for c in rows["iso3"]],
+            edgecolors="#3a3a3a",
+            linewidths=0.7,
+            zorder=4,
         )
 
 
-def _size_key(fig: Figure, x: float, values: list[float], areas: np.ndarray) -> float:
-    """Nested circles for reference amounts (bottom-aligned, labelled at their tops) in the band at ``x``.
-
-    The key is drawn in a small axes whose data units are points, so its circles match the map's bubbles
-    exactly. Returns the key's right edge (figure fraction).
-    """
-    radii = np.sqrt(np.asarray(areas, dtype=float)) / 2.0  # scatter sizes are diameter² in points²
-    r_max = float(radii.max())
-    labels = [format_usd(v) for v in values]
-    label_pt = 8 * 0.6 * max(len(t) for t in labels)
-    title_pt = 16.0
-    width_pt = max(2 * r_max + 14 + label_pt, 8.5 * 0.62 * 20) + 4
-    height_pt = max(2 * r_max + 2, 10.0 * len(values)) + title_pt + 8
-    fig_w, fig_h = fig.get_figwidth() * 72, fig.get_figheight() * 72
-    top = _band_top(fig) - 0.02
-    key = fig.add_axes((x, top - height_pt / fig_h, width_pt / fig_w, height_pt / fig_h))
-    key.set_axis_off()
-    key.set_xlim(0, width_pt)
-    key.set_ylim(0, height_pt)
-    key.text(0, height_pt, "Amount (circle area)", ha="left", va="top", fontsize=8.5, fontweight="bold", color=TEXT)
-    cx = r_max + 2
-    label_y = -np.inf
-    for r, label in sorted(zip(radii, labels)):  # smallest first: labels move up to stay 10 pt apart
-        key.add_patch(Circle((cx, 2 + r), r, facecolor="none", edgecolor="#666666", linewidth=0.8))
-        top_y = 2 + 2 * r
-        label_y = max(top_y, label_y + 10.0)
-        key.plot([cx, 2 * r_max + 6, 2 * r_max + 10], [top_y, top_y, label_y], color="#999999", linewidth=0.5)
-        key.text(2 * r_max + 12, label_y, label, ha="left", va="center", fontsize=8, color=TEXT)
-    return x + width_pt / fig_w
+PHONE_PANEL_IN = 1.5  # height of an inset panel on a phone
 
 
-def _as_bool(value) -> bool:
-    """``is_binding`` as a bool: True, 1 and the strings "true", "1", "yes" are binding; missing is not."""
-    if isinstance(value, str):
-        return value.strip().lower() in {"true", "1", "yes"}
-    return bool(value) if pd.notna(value) else False
-
-
-def _circle(colour: str, label: str, *, ring: bool = False) -> Line2D:
-    return Line2D(
-        [],
-        [],
-        linestyle="none",
-        marker="o",
-        markersize=8,
-        label=label,
-        markerfacecolor="none" if ring else mpl.colors.to_rgba(colour, 0.55),
-        markeredgecolor=colour,
-        markeredgewidth=1.6 if ring else 0.8,
-    )
-
-
-def _bubble_area(usd, vmax: float) -> np.ndarray:
-    """Marker area in points² proportional to the amount (the largest gets MAX_BUBBLE_PT2), with a floor."""
-    return np.maximum(MAX_BUBBLE_PT2 * np.asarray(usd, dtype=float) / vmax, MIN_BUBBLE_PT2)
-
-
-# ----------------------------------------------------------------------------------------------------------
-# Insets and locator maps
-
-#: Regions enlarged under the participation map, as (west, east, south, north) in degrees: where participants
-#: are too small or too crowded to see on the world map.
-INSET_REGIONS: dict[str, tuple[float, float, float, float]] = {
-    "Europe": (-11.0, 32.0, 35.0, 62.0),
-    "Gulf": (34.0, 60.0, 12.0, 33.0),
-    "Caribbean": (-90.0, -60.0, 8.0, 24.0),
-    "Singapore and Malaysia": (98.0, 120.0, -3.0, 8.5),
-    "South Pacific": (-178.0, -150.0, -26.0, -6.0),
-}
-CREDIT = "Made with Natural Earth"
-
-
-@lru_cache(maxsize=16)
-def _projected_box(west: float, east: float, south: float, north: float) -> tuple[float, float, float, float]:
-    """A lon/lat box in the boundary file's Equal Earth metres: (x0, x1, y0, y1)."""
-    from pyproj import Transformer
-
-    to_map = Transformer.from_crs("EPSG:4326", "EPSG:8857", always_xy=True)
-    lons = np.concatenate(
-        [np.linspace(west, east, 25), np.full(25, east), np.linspace(east, west, 25), np.full(25, west)]
-    )
-    lats = np.concatenate(
-        [np.full(25, south), np.linspace(south, north, 25), np.full(25, north), np.linspace(north, south, 25)]
-    )
-    xs, ys = to_map.transform(lons, lats)
-    return float(np.min(xs)), float(np.max(xs)), float(np.min(ys)), float(np.max(ys))
-
-
-def _draw_panel(
-    fig: Figure,
-    rect: tuple[float, float, float, float],
-    extent: tuple[float, float, float, float],
-    faces: list,
-    *,
-    label: str | None = None,
-) -> mpl.axes.Axes:
-    """A framed map panel at ``rect`` (figure fractions) showing ``extent`` (map metres), countries filled."""
-    paths, _ = _base_layer(_boundaries_key())
-    ax = fig.add_axes(rect)
-    ax.add_collection(
-        PathCollection(paths, facecolors=faces, edgecolors=BORDER, linewidths=BORDER_WIDTH, zorder=1), autolim=False
-    )
-    x0, x1, y0, y1 = extent
-    ax.set_xlim(x0, x1)
-    ax.set_ylim(y0, y1)
-    ax.set_aspect("equal", adjustable="box", anchor="C")
-    ax.set_xticks([])
-    ax.set_yticks([])
-    ax.set_facecolor("white")
-    for spine in ax.spines.values():
-        spine.set_edgecolor("#8a8a8a")
-        spine.set_linewidth(0.6)
-    if label:
-        ax.set_title(label, fontsize=8.5, color=TEXT, pad=2, loc="left")
-    return ax
-
-
-def _label_points(
-    ax, gdf, codes: set[str], extent: tuple[float, float, float, float], *, fontsize: float = 6.5
-) -> None:
-    """The ISO3 code of each listed country whose marker point lies inside ``extent``, beside the point."""
-    x0, x1, y0, y1 = extent
-    inside = gdf[gdf["iso3"].isin(codes) & gdf["point_x"].between(x0, x1) & gdf["point_y"].between(y0, y1)]
-    for _, row in inside.sort_values("iso3").iterrows():
-        ax.annotate(
-            row["iso3"],
-            (row["point_x"], row["point_y"]),
-            xytext=(2, 2),
-            textcoords="offset points",
-            fontsize=fontsize,
-            color=TEXT,
-            zorder=6,
-            bbox={"boxstyle": "round,pad=0.1", "facecolor": (1, 1, 1, 0.7), "edgecolor": "none"},
-        )
-
-
-def _participation_insets(
-    fig: Figure, gdf, role_of: dict[str, str], faces: list, *, bottom: float, height: float
-) -> None:
-    """Panels under the world map enlarging the regions of INSET_REGIONS that hold a participant."""
+def _inset_regions(gdf, role_of: dict[str, str]) -> list[tuple[str, tuple[float, float, float, float], pd.DataFrame]]:
+    """The regions of INSET_REGIONS that hold a participant: (name, extent in map metres, participants inside)."""
     regions = []
     for name, box in INSET_REGIONS.items():
         extent = _projected_box(*box)
@@ -747,29 +294,49 @@ def _participation_insets(
         inside = gdf[gdf["iso3"].isin(role_of) & gdf["point_x"].between(x0, x1) & gdf["point_y"].between(y0, y1)]
         if len(inside):
             regions.append((name, extent, inside))
-    if not regions:
-        return
-    weights = [2.2 if name == "Europe" else 1.0 for name, _, _ in regions]
-    usable = 1.0 - 2 * MARGIN_X - GAP_X * (len(regions) - 1)
-    x = MARGIN_X
-    for (name, extent, inside), weight in zip(regions, weights):
-        width = usable * weight / sum(weights)
-        ax = _draw_panel(fig, (x, bottom, width, height), extent, faces, label=name)
-        small = inside[inside["area_km2"] < SMALL_COUNTRY_AREA_KM2]
-        if len(small):
-            ax.scatter(
-                small["point_x"],
-                small["point_y"],
-                s=30,
-                c=[ROLE_COLOURS[role_of[c]] for c in small["iso3"]],
-                edgecolors="#3a3a3a",
-                linewidths=0.7,
-                zorder=4,
-            )
+    return regions
+
+
+def _inset_rects(fig: Figure, names: list[str]) -> list[tuple[float, float, float, float]]:
+    """Where the inset panels go (figure fractions): one row under the map on a page, Europe wider; two by two
+    on a phone."""
+    if layout() is PAGE:
+        band = BAND * FIGSIZE[1] / fig.get_figheight()
+        weights = [2.2 if name == "Europe" else 1.0 for name in names]
+        usable = 1.0 - 2 * MARGIN_X - GAP_X * (len(names) - 1)
+        rects, x = [], MARGIN_X
+        for weight in weights:
+            width = usable * weight / sum(weights)
+            rects.append((x, band + 0.02, width, 0.25))
+            x += width + GAP_X
+        return rects
+    height = fig.get_figheight()
+    width = (1.0 - 2 * MARGIN_X - GAP_X) / 2
+    top = _band_top(fig) + math.ceil(len(names) / 2) * (PHONE_PANEL_IN + 0.3) / height
+    return [
+        (
+            MARGIN_X + (i % 2) * (width + GAP_X),
+            top - (i // 2 + 1) * (PHONE_PANEL_IN + 0.3) / height,
+            width,
+            PHONE_PANEL_IN / height,
+        )
+        for i in range(len(names))
+    ]
+
+
+def _participation_insets(fig: Figure, gdf, role_of: dict[str, str], faces: list, regions: list) -> None:
+    """Panels under the world map enlarging ``regions`` (:func:`_inset_regions`), participants labelled."""
+    for (name, extent, inside), rect in zip(regions, _inset_rects(fig, [name for name, _, _ in regions])):
+        ax = _draw_panel(fig, rect, extent, faces, label=name)
+        _small_markers(ax, inside[inside["area_km2"] < SMALL_COUNTRY_AREA_KM2], role_of)
         _label_points(ax, gdf, set(inside["iso3"]), extent)
-        x += width + GAP_X
 
 
+LOCATOR_ZOOM_SMALL = 6.0  # a small country's locator spans this many times its own extent...
+LOCATOR_MIN_SPAN_SMALL_M = 60_000.0  # ...and at least this many metres (Rarotonga is about 11 km across)
+
+
+@with_phone_variant
 def plot_locator_map(membership: pd.DataFrame, iso3: str, *, title: str | None = None) -> Figure:
     """A country's locator map: its region zoomed in, participants in their role colours, the country outlined
     (ringed when small), neighbours' codes labelled, and a small world map with the region's frame as an inset.
@@ -786,8 +353,11 @@ def plot_locator_map(membership: pd.DataFrame, iso3: str, *, title: str | None =
     if len(mapped):
         row = mapped.iloc[0]
         minx, miny, maxx, maxy = row.geometry.bounds
-        span = max(maxx - minx, maxy - miny) * 1.5
-        span = min(max(span, 3.2e6), 2.2e7)
+        size = max(maxx - minx, maxy - miny)
+        if row["area_km2"] < SMALL_COUNTRY_AREA_KM2:  # an island or city state: close enough to see its shape
+            span = max(size * LOCATOR_ZOOM_SMALL, LOCATOR_MIN_SPAN_SMALL_M)
+        else:
+            span = min(max(size * 1.5, 3.2e6), 2.2e7)
         cx, cy = (minx + maxx) / 2 if span < 2.2e7 else 0.0, (miny + maxy) / 2
         if maxx - minx > 1.5e7:  # a country across much of the world (Russia, the US): its marker point
             cx, cy = row["point_x"], row["point_y"]
@@ -796,24 +366,35 @@ def plot_locator_map(membership: pd.DataFrame, iso3: str, *, title: str | None =
         row = None
         extent = _projected_box(*INSET_REGIONS["Europe"])
     with chart_style():
-        fig = new_figure(8.0, 5.6, facecolor="white")
+        if layout() is PAGE:
+            fig = new_figure(8.0, 5.6, facecolor="white")
+            top, bottom, world = (0.92 if title else 0.99), 0.23, (0.71, 0.235, 0.27, 0.2)
+        else:  # a phone: as tall as the title and the region need; legend and notes hang below
+            width = layout().map_width
+            title, title_in = _phone_title(title, width, 12)
+            panel_in = (1 - 2 * MARGIN_X) * width / 1.6  # the region's extent is 1.6 times as wide as tall
+            height = title_in + panel_in + PHONE_BAND_IN + 0.05
+            fig = new_figure(width, height, facecolor="white")
+            fig.band_in = PHONE_BAND_IN
+            top, bottom = 1 - title_in / height, (PHONE_BAND_IN + 0.05) / height
+            world = (0.6, bottom + 0.01, 0.39, 0.39 * width / 2.1 / height)
         FigureCanvasAgg(fig)
-        top = 0.92 if title else 0.99
         if title:
-            fig.text(MARGIN_X, 0.975, title, ha="left", va="top", fontsize=12, fontweight="bold", color=TEXT)
-        ax = _draw_panel(fig, (MARGIN_X, 0.23, 1 - 2 * MARGIN_X, top - 0.23), extent, faces)
-        x0, x1, y0, y1 = ax.get_xlim() + ax.get_ylim()
-        small = gdf[gdf["iso3"].isin(role_of) & (gdf["area_km2"] < SMALL_COUNTRY_AREA_KM2)]
-        if len(small):
-            ax.scatter(
-                small["point_x"],
-                small["point_y"],
-                s=30,
-                c=[ROLE_COLOURS[role_of[c]] for c in small["iso3"]],
-                edgecolors="#3a3a3a",
-                linewidths=0.7,
-                zorder=4,
+            fig.text(
+                MARGIN_X,
+                1 - 0.025 * 5.6 / fig.get_figheight(),
+                title,
+                ha="left",
+                va="top",
+                fontsize=12,
+                fontweight="bold",
+                color=TEXT,
             )
+        ax = _draw_panel(fig, (MARGIN_X, bottom, 1 - 2 * MARGIN_X, top - bottom), extent, faces)
+        x0, x1, y0, y1 = ax.get_xlim() + ax.get_ylim()
+        # a small subject is zoomed in far enough to show its own shape: no marker over it
+        small = gdf[gdf["iso3"].isin(role_of) & (gdf["area_km2"] < SMALL_COUNTRY_AREA_KM2) & (gdf["iso3"] != code)]
+        _small_markers(ax, small, role_of)
         _label_points(ax, gdf, set(role_of), (x0, x1, y0, y1), fontsize=7.5)
         notes = []
         if row is not None:
@@ -822,7 +403,7 @@ def plot_locator_map(membership: pd.DataFrame, iso3: str, *, title: str | None =
                 PathCollection([paths[row.name]], facecolors="none", edgecolors=HIGHLIGHT, linewidths=1.6, zorder=3),
                 autolim=False,
             )
-            if row["area_km2"] < HIGHLIGHT_RING_BELOW_KM2:
+            if row["area_km2"] < HIGHLIGHT_RING_BELOW_KM2 and size < 0.05 * span:  # still too small to find
                 ax.scatter(
                     [row["point_x"]],
                     [row["point_y"]],
@@ -836,10 +417,20 @@ def plot_locator_map(membership: pd.DataFrame, iso3: str, *, title: str | None =
             notes.append(f"{_display_name(code, None)} has no territory of its own on the map; Europe is shown.")
         # the world inset, with the region's frame
         _, (wx0, wx1, wy0, wy1) = _base_layer(key)
-        inset = _draw_panel(fig, (0.71, 0.235, 0.27, 0.2), (wx0, wx1, wy0, wy1), faces)
+        inset = _draw_panel(fig, world, (wx0, wx1, wy0, wy1), faces)
         inset.add_patch(
             mpl.patches.Rectangle((x0, y0), x1 - x0, y1 - y0, fill=False, edgecolor=HIGHLIGHT, linewidth=1.2, zorder=5)
         )
+        if x1 - x0 < 0.03 * (wx1 - wx0):  # a frame too small to see on the world map: ring it
+            inset.scatter(
+                [(x0 + x1) / 2],
+                [(y0 + y1) / 2],
+                s=12**2,
+                facecolors="none",
+                edgecolors=HIGHLIGHT,
+                linewidths=1.2,
+                zorder=5,
+            )
         counts = roles[roles["iso3"].isin(set(gdf["iso3"]))]["role"].value_counts()
         handles: list = [
             Patch(facecolor=ROLE_COLOURS[r], edgecolor=BORDER, linewidth=0.5, label=ROLE_LABELS[r])

@@ -18,7 +18,7 @@ from matplotlib.patches import Patch
 from matplotlib.ticker import FuncFormatter
 
 from .analysis import funding_summary
-from .style import GRID_COLOUR, NOTE_COLOUR, TEXT_COLOUR, chart_style
+from .style import GRID_COLOUR, NOTE_COLOUR, PAGE, TEXT_COLOUR, chart_style, fit_text, layout, with_phone_variant
 from .style import new_figure as _new_brief_figure
 from .vocab import AGENCIES, NOT_STATED, agency_colour
 
@@ -48,22 +48,22 @@ def _label(value: float, divisor: float) -> str:
     return f"${value / 1e6:,.1f} m" if value < 1e8 else f"${value / 1e6:,.0f} m"
 
 
-def new_figure(width: float = 10.0, height: float = 4.5) -> tuple[Figure, Axes]:
-    """A figure and axes in the briefs' style."""
+def new_figure(width: float | None = None, height: float = 4.5) -> tuple[Figure, Axes]:
+    """A figure and axes in the briefs' style, ``width`` inches wide (default: the layout's chart width)."""
     with chart_style():
-        fig = _new_brief_figure(width, height, layout="constrained")
+        fig = _new_brief_figure(width or layout().chart_width, height, layout="constrained")
         ax = fig.add_subplot()
     return fig, ax
 
 
-def nothing_here(message: str, *, title: str | None = None, width: float = 10.0, height: float = 2.2) -> Figure:
+def nothing_here(message: str, *, title: str | None = None, width: float | None = None, height: float = 2.2) -> Figure:
     """A figure that says there is nothing to draw for this selection (never a blank or a crash)."""
     with chart_style():
         fig, ax = new_figure(width, height)
         ax.text(
             0.5,
             0.5,
-            message,
+            fit_text(message, (width or layout().chart_width) - 0.6, 11),
             ha="center",
             va="center",
             transform=ax.transAxes,
@@ -73,8 +73,48 @@ def nothing_here(message: str, *, title: str | None = None, width: float = 10.0,
         )
         ax.set_axis_off()
         if title:
-            ax.set_title(title)
+            _set_title(fig, ax, title)
     return fig
+
+
+def _set_title(fig: Figure, ax: Axes, title: str) -> None:
+    """The chart's title: over the axes on a page; on a phone, over the whole figure and wrapped to its width."""
+    if layout() is PAGE:
+        ax.set_title(title)
+    else:
+        fig.suptitle(fit_text(title, fig.get_figwidth() - 0.2, 13), x=0.01, ha="left", fontsize=13, fontweight="bold")
+
+
+def _note(fig: Figure, text: str) -> None:
+    """A grey note under the chart, from its left edge (wrapped to the figure's width on a phone)."""
+    fig.text(0, -0.02, fit_text(text, fig.get_figwidth() - 0.1, 9), fontsize=9, color=NOTE_COLOUR, ha="left", va="top")
+
+
+def _legend(fig: Figure, ax: Axes, **kwargs) -> None:
+    """The chart's legend: in its lower right corner on a page; on a phone, in a row over the axes (under the
+    figure's title, which constrained layout keeps clear of the axes and their legend)."""
+    if layout() is PAGE:
+        ax.legend(loc="lower right", frameon=False, **kwargs)
+    else:
+        handles = kwargs.pop("handles", None) or ax.get_legend_handles_labels()[0]
+        one_row = sum(len(h.get_label()) for h in handles) <= 30  # else one entry a line, narrower than the axes
+        ax.legend(
+            handles=handles,
+            loc="lower left",
+            bbox_to_anchor=(0, 1.0),
+            ncols=len(handles) if one_row else 1,
+            frameon=False,
+            borderaxespad=0.2,
+            fontsize=9.5,
+            handlelength=1.4,
+            columnspacing=1.0,
+            **kwargs,
+        )
+
+
+def _tick_labels(labels: list[str]) -> list[str]:
+    """Category labels as the axis shows them: long ones wrapped on a phone."""
+    return [fit_text(str(label), 1.4, 10.5) for label in labels]
 
 
 def _check_frame(financing: object, columns: list[str], helper: str) -> None:
@@ -98,6 +138,7 @@ def _check_agencies(financing: pd.DataFrame, helper: str) -> None:
         )
 
 
+@with_phone_variant
 def plot_funding_by(
     financing: pd.DataFrame, by: str = "agency", *, title: str | None = None, top: int | None = 15
 ) -> Figure:
@@ -138,9 +179,10 @@ def plot_funding_by(
         return nothing_here("Nothing here: no amounts stated for this selection", title=title)
     height = max(2.2, 0.45 * len(summary) + 1.4)
     with chart_style():
-        fig, ax = new_figure(10, height)
+        fig, ax = new_figure(None, height)
         divisor, unit = usd_scale(summary["total_usd"].max())
-        labels = summary["label"].tolist()[::-1]
+        phone_codes = by == "agency" and layout() is not PAGE  # a phone: agency codes, not full names
+        labels = (summary["agency"] if phone_codes else summary["label"]).tolist()[::-1]
         binding = summary["binding_usd"].to_numpy()[::-1]
         non_binding = summary["non_binding_usd"].to_numpy()[::-1]
         not_stated = summary["not_stated_usd"].to_numpy()[::-1]
@@ -188,29 +230,22 @@ def plot_funding_by(
             ax.text(
                 total, position, "  " + _label(total, divisor), va="center", ha="left", fontsize=9.5, color=TEXT_COLOUR
             )
-        ax.set_yticks(y, labels)
-        ax.set_xlim(0, totals.max() * 1.22)
+        ax.set_yticks(y, _tick_labels(labels))
+        ax.set_xlim(0, totals.max() * (1.22 if layout() is PAGE else 1.6))
         ax.xaxis.set_major_formatter(_usd_formatter(divisor))
-        ax.set_xlabel(f"Announced amount ({unit}; stated totals counted once)")
+        ax.set_xlabel(fit_text(f"Announced amount ({unit}; stated totals counted once)", fig.get_figwidth() - 1, 10.5))
         ax.grid(axis="x", color=GRID_COLOUR, linewidth=0.8)
         ax.set_axisbelow(True)
-        ax.legend(handles=legend, loc="lower right", frameon=False)
+        _legend(fig, ax, handles=legend)
         if title:
-            ax.set_title(title)
+            _set_title(fig, ax, title)
         if not additive:
             noun = "countries" if by == "country" else "minerals"
-            fig.text(
-                0,
-                -0.02,
-                f"An item naming several {noun} counts in full under each, so bars do not add up to the total.",
-                fontsize=9,
-                color=NOTE_COLOUR,
-                ha="left",
-                va="top",
-            )
+            _note(fig, f"An item naming several {noun} counts in full under each, so bars do not add up to the total.")
     return fig
 
 
+@with_phone_variant
 def plot_timeline(financing: pd.DataFrame, *, title: str | None = None) -> Figure:
     """Dated items on a time axis, one lane per agency, markers sized by amount (hollow when no amount)."""
     _check_frame(financing, ["agency", "announced_date", "amount_usd"], "plot_timeline")
@@ -221,7 +256,7 @@ def plot_timeline(financing: pd.DataFrame, *, title: str | None = None) -> Figur
     undated = len(financing) - len(dated)
     agencies = [code for code in AGENCIES if code in set(dated["agency"])]
     with chart_style():
-        fig, ax = new_figure(10, max(2.4, 0.6 * len(agencies) + 1.6))
+        fig, ax = new_figure(None, max(2.4, 0.6 * len(agencies) + 1.6))
         if dated.empty:
             ax.text(
                 0.5,
@@ -264,20 +299,26 @@ def plot_timeline(financing: pd.DataFrame, *, title: str | None = None) -> Figur
             ax.grid(axis="x", color=GRID_COLOUR)
             ax.set_axisbelow(True)
             fig.autofmt_xdate(rotation=0, ha="center")
-            ax.xaxis.set_major_locator(mdates.MonthLocator())
+            months = (dated["announced_date"].max() - dated["announced_date"].min()).days / 30.4
+            ax.xaxis.set_major_locator(
+                mdates.MonthLocator(interval=1 if layout() is PAGE else max(1, round(months / 3)))
+            )
             ax.xaxis.set_major_formatter(mdates.DateFormatter("%b\n%Y"))
             pad = pd.Timedelta(days=12)
             ax.set_xlim(dated["announced_date"].min() - pad, dated["announced_date"].max() + pad)
-            ax.set_xlabel("Announcement date (month-only dates are placed on the 1st)")
+            ax.set_xlabel(
+                fit_text("Announcement date (month-only dates are placed on the 1st)", fig.get_figwidth() - 1, 10.5)
+            )
         if title:
-            ax.set_title(title)
+            _set_title(fig, ax, title)
         note = "Hollow markers: items with no amount. Marker area grows with the amount."
         if undated:
             note += f" {undated} item(s) with no date stated are not shown."
-        fig.text(0, -0.02, note, fontsize=9, color=NOTE_COLOUR, ha="left", va="top")
+        _note(fig, note)
     return fig
 
 
+@with_phone_variant
 def plot_mobilized(financing: pd.DataFrame, *, title: str | None = None) -> Figure:
     """Per item with mobilised capital: the agency's own amount beside the capital it mobilised, apart."""
     _check_frame(financing, ["agency", "title", "amount_usd", "mobilized_usd"], "plot_mobilized")
@@ -286,23 +327,26 @@ def plot_mobilized(financing: pd.DataFrame, *, title: str | None = None) -> Figu
     if rows.empty:
         return nothing_here("Nothing here: no mobilised capital stated for this selection", title=title)
     with chart_style():
-        fig, ax = new_figure(10, max(2.2, 0.5 * len(rows) + 1.4))
+        fig, ax = new_figure(None, max(2.2, (0.5 if layout() is PAGE else 1.1) * len(rows) + 1.4))
         divisor, unit = usd_scale(max(rows["mobilized_usd"].max(), rows["amount_usd"].max()))
         y = np.arange(len(rows))
         colours = [agency_colour(code) for code in rows["agency"]]
         ax.barh(y + 0.2, rows["amount_usd"].fillna(0.0), height=0.38, color=colours, label="Agency amount")
         ax.barh(y - 0.2, rows["mobilized_usd"], height=0.38, color="#bbbbbb", label="Mobilised from others")
-        ax.set_yticks(y, [f"{t} ({a})" for t, a in zip(rows["title"], rows["agency"])])
+        ax.set_yticks(y, _tick_labels([f"{t} ({a})" for t, a in zip(rows["title"], rows["agency"])]))
         ax.xaxis.set_major_formatter(_usd_formatter(divisor))
-        ax.set_xlabel(f"{unit} (mobilised capital is never added to agency totals)")
+        ax.set_xlabel(
+            fit_text(f"{unit} (mobilised capital is never added to agency totals)", fig.get_figwidth() - 1, 10.5)
+        )
         ax.grid(axis="x", color=GRID_COLOUR)
         ax.set_axisbelow(True)
-        ax.legend(loc="lower right", frameon=False)
+        _legend(fig, ax)
         if title:
-            ax.set_title(title)
+            _set_title(fig, ax, title)
     return fig
 
 
+@with_phone_variant
 def plot_agency_mineral_matrix(financing: pd.DataFrame, *, title: str | None = None) -> Figure:
     """A seaborn heatmap of counted USD by agency (rows) and mineral (columns), amounts written in each cell.
 
@@ -332,7 +376,10 @@ def plot_agency_mineral_matrix(financing: pd.DataFrame, *, title: str | None = N
         matrix = matrix.loc[[code for code in AGENCIES if code in matrix.index]]
         divisor, unit = usd_scale(matrix.to_numpy().max())
         labels = matrix.map(lambda v: "" if v == 0 else _label(v, divisor).replace(" bn", "").replace(" m", ""))
-        fig, ax = new_figure(10, 0.55 * len(matrix) + 2.2)
+        if layout() is not PAGE:  # a phone: agencies across, minerals down (fewer columns)
+            matrix, labels = matrix.T, labels.T
+            matrix.index = [str(m).capitalize() for m in matrix.index]
+        fig, ax = new_figure(None, 0.55 * len(matrix) + 2.2)
         sns.heatmap(
             matrix / divisor,
             ax=ax,
@@ -341,22 +388,18 @@ def plot_agency_mineral_matrix(financing: pd.DataFrame, *, title: str | None = N
             cmap="Blues",
             linewidths=0.6,
             linecolor="white",
-            cbar_kws={"label": unit, "shrink": 0.8},
-            annot_kws={"fontsize": 8.5},
+            cbar=layout() is PAGE,  # a phone: the amounts written in the cells and the note say it all
+            cbar_kws={"label": unit, "shrink": 0.8} if layout() is PAGE else None,
+            annot_kws={"fontsize": 8.5 if layout() is PAGE else 9.5},
         )
         ax.set_xlabel("")
         ax.set_ylabel("")
-        ax.set_xticklabels([t.get_text().capitalize() for t in ax.get_xticklabels()], rotation=30, ha="right")
+        if layout() is PAGE:
+            ax.set_xticklabels([t.get_text().capitalize() for t in ax.get_xticklabels()], rotation=30, ha="right")
+        else:
+            ax.xaxis.tick_top()
         ax.tick_params(axis="y", rotation=0)
         if title:
-            ax.set_title(title)
-        fig.text(
-            0,
-            -0.02,
-            f"Cells in {unit}. An item naming several minerals counts under each.",
-            fontsize=9,
-            color=NOTE_COLOUR,
-            ha="left",
-            va="top",
-        )
+            _set_title(fig, ax, title)
+        _note(fig, f"Cells in {unit}. An item naming several minerals counts under each.")
     return fig

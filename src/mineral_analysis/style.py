@@ -8,13 +8,22 @@ Charts are drawn inside :func:`chart_style`: matplotlib's own defaults (never th
 plus :data:`STYLE`, set for the duration of the ``with`` block only, so the caller's settings and backend are
 left as they were. Figures made by :func:`new_figure` are :class:`BriefFigure` objects, which also draw and save
 themselves in that style wherever they are shown (``savefig``, JupyterLab's inline display).
+
+Every chart and map is drawn for one of two :class:`Layout` s: :data:`PAGE` (about 10 inches wide: a screen or
+an A4 page) and :data:`PHONE` (4.2 inches, type at its usual size: shown at a phone's 390 CSS pixels, its
+smallest text is still about 9 pixels high). A function decorated with :func:`with_phone_variant` draws the page
+figure and knows how to draw the same chart again for a phone (``fig.phone_variant()``); the brief shows the
+phone figure on narrow screens (:func:`mineral_analysis.display.show_figure`).
 """
 
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import dataclasses
-from collections.abc import Iterator
+import functools
+import textwrap
+from collections.abc import Callable, Iterator
 from functools import lru_cache
 from pathlib import Path
 
@@ -102,8 +111,79 @@ def chart_style() -> Iterator[None]:
         yield
 
 
+@dataclasses.dataclass(frozen=True)
+class Layout:
+    """What a figure is drawn for: its name and width in inches (charts; maps are a little wider on a page)."""
+
+    name: str
+    chart_width: float
+    map_width: float
+
+
+PAGE = Layout("page", chart_width=10.0, map_width=11.0)
+PHONE = Layout("phone", chart_width=4.2, map_width=4.2)
+#: The smallest type of a phone figure, in points (about 9 CSS pixels at 390 pixels wide).
+PHONE_MIN_FONT_PT = 8.5
+
+_LAYOUT: contextvars.ContextVar[Layout] = contextvars.ContextVar("mineral_analysis_layout", default=PAGE)
+
+
+def layout() -> Layout:
+    """The layout figures are being drawn for: :data:`PAGE` unless inside :func:`phone_layout`."""
+    return _LAYOUT.get()
+
+
+@contextlib.contextmanager
+def phone_layout() -> Iterator[None]:
+    """Within the block, charts and maps are drawn for a phone (:data:`PHONE`)."""
+    token = _LAYOUT.set(PHONE)
+    try:
+        yield
+    finally:
+        _LAYOUT.reset(token)
+
+
+def type_size(points: float) -> float:
+    """A type size as drawn in the current layout: on a phone, never under :data:`PHONE_MIN_FONT_PT`."""
+    return points if layout() is PAGE else max(points, PHONE_MIN_FONT_PT)
+
+
+def fit_text(text: str, width_in: float, fontsize: float) -> str:
+    """On a phone, ``text`` wrapped at spaces to lines about ``width_in`` inches wide at ``fontsize`` points;
+    on a page, unchanged (a page figure is wide enough, and its bytes stay as they were)."""
+    if layout() is PAGE or not text:
+        return text
+    chars = max(12, int(width_in * 72 / (fontsize * 0.6)))
+    return "\n".join(textwrap.fill(line, chars, break_on_hyphens=False) or line for line in text.split("\n"))
+
+
+def with_phone_variant(draw: Callable[..., Figure]) -> Callable[..., Figure]:
+    """Decorate a function that draws a figure: the figure it returns on a page gets ``phone_variant()``, which
+    draws the same arguments again in :func:`phone_layout`."""
+
+    @functools.wraps(draw)
+    def drawn(*args, **kwargs):
+        fig = draw(*args, **kwargs)
+        if layout() is PAGE and isinstance(fig, BriefFigure):
+
+            def phone_variant() -> Figure:
+                with phone_layout():
+                    return draw(*args, **kwargs)
+
+            fig.phone_variant = phone_variant
+        return fig
+
+    return drawn
+
+
 class BriefFigure(Figure):
-    """A Figure that draws and saves itself in :func:`chart_style`, wherever it is shown or saved."""
+    """A Figure that draws and saves itself in :func:`chart_style`, wherever it is shown or saved.
+
+    ``phone_variant`` is None, or (for a figure drawn by a :func:`with_phone_variant` function on a page) a
+    function that draws the same figure for a phone.
+    """
+
+    phone_variant: Callable[[], Figure] | None = None
 
     def draw(self, renderer):
         with chart_style():

@@ -252,4 +252,7 @@ QUALIFIERS: dict[str, str] = {
     "about": "approximate",
 }
 
-SUPRANATIONAL = {"EUU": "European Union (European Commission)"}
+#: Codes without a country, with the name the briefs print: the body the sources name (the ministerial had "54
+#: countries and the European Commission"; the code is the World Bank's for the European Union, and the processed
+#: tables keep "European Union" as its name, ``countries.country_name``).
+SUPRANATIONAL = {"EUU": "European Commission"}

@@ -188,7 +188,7 @@ def run_brief(
 def _rendered(nb, formats: tuple[str, ...], targets: dict[str, Path], *, stale: bool) -> dict[Path, bytes | None]:
     """The brief's HTML and/or PDF from its executed notebook; with ``stale``, formats not asked for are None
     (deleted with the others replaced, so a brief's files always come from one build)."""
-    from ..export import html_to_pdf, render_html
+    from .export import html_to_pdf, render_html
 
     html = render_html(nb)
     outputs: dict[Path, bytes | None] = {}

@@ -147,7 +147,7 @@ def data_lock(processed: Path, wait: bool):
 
 def _write_index(reports: Path, manifest: dict, data_version: str, processed: Path | None = None) -> str:
     """Write ``index.html`` listing every brief (unchanged content is not rewritten); return its sha256."""
-    from ..index_page import write_index
+    from .index_page import write_index
 
     entries = []
     for slug, entry in manifest.get("briefs", {}).items():

@@ -95,8 +95,9 @@ def make_brief(kind: str, key: str) -> Brief:
         title = f"{AGENCIES[key].label} ({key})"
     elif kind == "country":
         from ..clean.countries import country_name
+        from ..vocab import SUPRANATIONAL
 
-        title = country_name(key)
+        title = SUPRANATIONAL.get(key) or country_name(key)  # EUU: the body the sources name
     else:
         title = key.capitalize()
     name = key_parameter(kind)

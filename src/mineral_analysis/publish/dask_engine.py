@@ -116,7 +116,7 @@ def warm_worker() -> int:
     import nbformat  # noqa: F401
     import papermill  # noqa: F401
 
-    from .. import export  # noqa: F401
+    from . import export  # noqa: F401
 
     with _TASK_LOCK, contextlib.suppress(Exception):
         if kernels.fork_available() and kernels.TEMPLATE.pid is None:

@@ -18,7 +18,7 @@ from pathlib import Path
 from .. import __version__, config
 
 PACKAGE = "mineral_analysis"
-RENDERING = (f"{PACKAGE}.export",)  # what turns an executed notebook into its HTML and PDF
+RENDERING = (f"{PACKAGE}.publish.export",)  # what turns an executed notebook into its HTML and PDF
 DATA_SUFFIXES = {".py", ".pyc", ".pyo"}  # not data: everything else in the package folder is (templates, fonts...)
 
 

@@ -125,7 +125,7 @@ def _worker_init(coordinator: int) -> None:
     import nbformat  # noqa: F401
     import papermill  # noqa: F401
 
-    from .. import export  # noqa: F401
+    from . import export  # noqa: F401
 
 
 def _kill_workers(executor: futures.ProcessPoolExecutor) -> None:

@@ -10,8 +10,8 @@ brief_html brief.ipynb``), and plain functions for the library's own build:
   other than ``data:`` and knows no font but the package's own (:mod:`mineral_analysis.fonts`).
 * Every page is set in the bundled fonts: the HTML embeds the subset it uses as ``@font-face`` rules with
   ``data:`` URLs, so the same notebook gives the same bytes and the same look on any machine.
-* :func:`write_index` writes the page that lists every brief; :func:`write_bytes_atomic` and
-  :func:`write_text_atomic` replace a file without ever leaving half of it on disk.
+* Notebook HTML reaches the page through :func:`mineral_analysis.publish.sanitize.sanitize_html`; the page
+  that lists every brief is :mod:`mineral_analysis.publish.index_page`'s.
 
 The header, the footer and the PDF margins show three values the build records in the notebook's
 metadata under :data:`METADATA_KEY`::
@@ -38,7 +38,6 @@ from collections.abc import Mapping
 from datetime import datetime
 from pathlib import PurePosixPath
 from typing import Any
-from urllib.parse import urlsplit
 
 import nbformat
 from jinja2 import pass_context
@@ -50,17 +49,11 @@ from nbconvert.preprocessors import Preprocessor
 from traitlets import Bool, Unicode, default
 from traitlets.config import Config
 
-from mineral_analysis.atomic import write_bytes_atomic, write_text_atomic
 from mineral_analysis.clock import build_time
 from mineral_analysis.config import TEMPLATES_DIR
 from mineral_analysis.fonts import bundled_font_config, embed_fonts
-from mineral_analysis.index_page import (  # noqa: F401 - re-exported
-    BRIEF_CSP,
-    KIND_HEADINGS,
-    KIND_ORDER,
-    _format_built_at,
-    write_index,
-)
+from mineral_analysis.publish.index_page import BRIEF_CSP, _format_built_at
+from mineral_analysis.publish.sanitize import sanitize_html
 
 __all__ = [
     "BRIEF_CSP",
@@ -72,11 +65,7 @@ __all__ = [
     "html_to_pdf",
     "render_html",
     "render_pdf",
-    "sanitize_html",
     "set_brief_metadata",
-    "write_bytes_atomic",
-    "write_index",
-    "write_text_atomic",
 ]
 
 #: Key of the notebook metadata block that names the brief (see the module docstring).
@@ -214,300 +203,6 @@ def papermill_brief_block(metadata: Mapping[str, Any]) -> dict[str, str]:
     if source_date_epoch() is None and record.get("end_time"):
         block["built_at"] = str(record["end_time"])
     return block
-
-
-# --------------------------------------------------------------------------------------------------
-# Sanitizing
-# --------------------------------------------------------------------------------------------------
-
-_ALLOWED_TAGS = frozenset(
-    [
-        "a",
-        "abbr",
-        "b",
-        "blockquote",
-        "br",
-        "caption",
-        "cite",
-        "code",
-        "col",
-        "colgroup",
-        "dd",
-        "del",
-        "details",
-        "dfn",
-        "div",
-        "dl",
-        "dt",
-        "em",
-        "figcaption",
-        "figure",
-        "h1",
-        "h2",
-        "h3",
-        "h4",
-        "h5",
-        "h6",
-        "hr",
-        "i",
-        "img",
-        "input",
-        "ins",
-        "kbd",
-        "li",
-        "mark",
-        "ol",
-        "p",
-        "pre",
-        "q",
-        "s",
-        "samp",
-        "small",
-        "span",
-        "strong",
-        "sub",
-        "summary",
-        "sup",
-        "table",
-        "tbody",
-        "td",
-        "tfoot",
-        "th",
-        "thead",
-        "time",
-        "tr",
-        "u",
-        "ul",
-        "var",
-        "wbr",
-    ]
-)
-
-#: Elements removed together with everything inside them (a plain sanitizer would keep their text).
-_DROP_WITH_CONTENT = [
-    "script",
-    "style",
-    "noscript",
-    "template",
-    "iframe",
-    "frame",
-    "frameset",
-    "object",
-    "embed",
-    "applet",
-    "link",
-    "meta",
-    "base",
-    "head",
-    "title",
-    "form",
-    "button",
-    "select",
-    "textarea",
-    "svg",
-    "math",
-    "audio",
-    "video",
-    "canvas",
-    "source",
-    "track",
-    "portal",
-]
-
-_GLOBAL_ATTRS = frozenset({"class", "id", "title", "lang", "dir"})
-_TAG_ATTRS = {
-    "a": {"href", "download"},
-    "img": {"src", "alt", "width", "height"},
-    "td": {"colspan", "rowspan", "style", "align"},
-    "th": {"colspan", "rowspan", "style", "align", "scope"},
-    "col": {"span", "style"},
-    "colgroup": {"span"},
-    "ol": {"start", "type"},
-    "li": {"value"},
-    "time": {"datetime"},
-    "span": {"style"},
-    "input": {"type", "checked", "disabled"},
-    "details": {"open"},
-}
-_ALLOWED_CSS = [
-    "text-align",
-    "vertical-align",
-    "font-weight",
-    "font-style",
-    "color",
-    "background-color",
-    "white-space",
-    "text-decoration",
-    "min-width",
-    "width",
-]
-_DATA_IMAGE = re.compile(r"data:image/(png|jpeg|gif|webp|svg\+xml);base64,[A-Za-z0-9+/=\s]*\Z", re.I)
-_SAFE_LINK_SCHEMES = frozenset({"http", "https", "mailto"})
-# A brief's own records as a download: CSV in a data: URL (nothing else may be a data: link).
-_DATA_CSV = re.compile(r"data:text/csv;charset=utf-8;base64,[A-Za-z0-9+/=]*\Z")
-
-
-def _filter_attribute(tag: str, name: str, value: str) -> str | None:
-    """nh3's attribute filter: the value to keep, or None to drop the attribute (see :func:`sanitize_html`)."""
-    if tag == "img" and name == "src":
-        return value if _DATA_IMAGE.match(value.strip()) else None
-    if tag == "a" and name == "href":
-        if value.strip() == "#harmful-link":  # where mistune points a javascript: link
-            return None
-        if _DATA_CSV.match(value.strip()):
-            return value
-        try:
-            scheme = urlsplit(value.strip()).scheme.lower()
-        except ValueError:
-            return None
-        return value if scheme in _SAFE_LINK_SCHEMES or scheme == "" else None
-    if tag == "input" and name == "type":
-        return value if value.strip().lower() == "checkbox" else None
-    return value
-
-
-def _clean(fragment: str) -> str:
-    """The last word on a fragment: nh3 (the Ammonia sanitizer, browsers' own parsing rules) with the whitelist."""
-    import nh3
-
-    return nh3.clean(
-        fragment,
-        tags=set(_ALLOWED_TAGS),
-        clean_content_tags=set(_DROP_WITH_CONTENT) - set(_ALLOWED_TAGS),
-        attributes={"*": set(_GLOBAL_ATTRS), **{tag: set(names) for tag, names in _TAG_ATTRS.items()}},
-        attribute_filter=_filter_attribute,
-        url_schemes={"http", "https", "mailto", "data"},
-        strip_comments=True,
-        link_rel=None,
-        filter_style_properties=set(_ALLOWED_CSS),
-    )
-
-
-_NUMBER = re.compile(
-    r"[(+\-\u2212]?\s*[$€£¥]?\s*\d[\d,\u00a0\u202f' ]*(\.\d+)?\s*(%|[kKmMbB]n?|bn|x)?\)?\Z"
-    r"|[(+\-\u2212]?\s*\.\d+\s*%?\)?\Z"
-    r"|[+\-]?\d(\.\d+)?[eE][+\-]?\d+\Z"
-)
-_BLANKS = frozenset({"", "nan", "none", "<na>", "nat", "n/a", "-", "\u2013", "\u2014", "..."})
-_SHORT_TABLE_ROWS = 30
-# A table whose narrowest layout (numbers unbroken, text broken at spaces) is wider than this many
-# characters of print table type does not fit A4 portrait; the print stylesheet squeezes it.
-_PORTRAIT_TABLE_CHARS = 105
-_PORTRAIT_TABLE_CHARS_SMALL = 125  # past this, the smallest print type
-# A word longer than this many characters (a 2,000-character name, say) may break anywhere (class
-# ``long-word``), so that it never pushes the other columns off the page; shorter words stay whole.
-_LONG_WORD_CHARS = 30
-
-
-def _cell_kind(text: str) -> str:
-    text = text.strip()
-    if text.lower() in _BLANKS:
-        return "blank"
-    return "num" if _NUMBER.match(text) else "text"
-
-
-def _add_class(tag, name: str) -> None:
-    classes = tag.get("class") or []
-    if isinstance(classes, str):
-        classes = classes.split()
-    if name not in classes:
-        tag["class"] = [*classes, name]
-
-
-def _min_chars(cell) -> int:
-    """Narrowest width of a cell in characters, padding included: numbers stay whole, text wraps."""
-    text = cell.get_text()
-    if cell.name == "th" and cell.find_parent("thead") is not None:
-        longest = min(max((len(w) for w in text.split()), default=0), 8)  # headers may break anywhere
-    elif _cell_kind(text) == "num":
-        longest = len(text.strip())
-    else:
-        longest = min(_longest_word(text), _LONG_WORD_CHARS)
-    return longest + 3
-
-
-def _longest_word(text: str) -> int:
-    return max((len(w) for w in text.split()), default=0)
-
-
-def _min_table_chars(table) -> int:
-    widths: dict[int, int] = {}
-    for tr in table.find_all("tr"):
-        col = 0
-        for cell in tr.find_all(["td", "th"], recursive=False):
-            span = int(cell.get("colspan", "1")) if str(cell.get("colspan", "1")).isdigit() else 1
-            if span == 1:
-                widths[col] = max(widths.get(col, 0), _min_chars(cell))
-            col += max(span, 1)
-    return sum(widths.values())
-
-
-def _style_tables(soup) -> None:
-    """Mark tables for the stylesheet: numeric columns (``num``, right-aligned), short tables (kept on
-    one page in print), wide ones (squeezed to the page width in print) and cells holding a word too long
-    for any column (``long-word``: it may break anywhere)."""
-    for table in soup.find_all("table"):
-        body_rows = [tr for tr in table.find_all("tr") if tr.find_parent("thead") is None]
-        if len(body_rows) <= _SHORT_TABLE_ROWS:
-            _add_class(table, "table-short")
-        chars = _min_table_chars(table)
-        if chars > _PORTRAIT_TABLE_CHARS:
-            _add_class(table, "table-wide")
-        if chars > _PORTRAIT_TABLE_CHARS_SMALL:
-            _add_class(table, "table-xwide")
-        for cell in table.find_all(["td", "th"]):
-            if _longest_word(cell.get_text()) > _LONG_WORD_CHARS and _cell_kind(cell.get_text()) != "num":
-                _add_class(cell, "long-word")
-        rows = [tr.find_all(["td", "th"], recursive=False) for tr in body_rows]
-        spans = any(cell.get("colspan", "1") != "1" or cell.get("rowspan", "1") != "1" for row in rows for cell in row)
-        if spans or not rows:
-            # Irregular grid: decide cell by cell.
-            for row in rows:
-                for cell in row:
-                    if cell.name == "td" and _cell_kind(cell.get_text()) == "num":
-                        _add_class(cell, "num")
-            continue
-        width = max(len(row) for row in rows)
-        numeric = []
-        for col in range(width):
-            kinds = {_cell_kind(row[col].get_text()) for row in rows if col < len(row) and row[col].name == "td"}
-            numeric.append("num" in kinds and "text" not in kinds)
-        for row in rows:
-            for col, cell in enumerate(row):
-                if numeric[col] and cell.name == "td":
-                    _add_class(cell, "num")
-        thead = table.find("thead")
-        if thead is not None:
-            for head_row in thead.find_all("tr"):
-                cells = head_row.find_all(["th", "td"], recursive=False)
-                if len(cells) == width:
-                    for col, cell in enumerate(cells):
-                        if numeric[col]:
-                            _add_class(cell, "num")
-
-
-def sanitize_html(fragment: str) -> str:
-    """Make a piece of notebook HTML safe to show: the brief's whitelist of tags and attributes.
-
-    Scripts, styles, frames, forms and the like go with their content; ``on*`` attributes and every
-    other attribute not on the list go; links keep only http(s), mailto and relative targets; images
-    keep only ``data:image/...`` sources (others give way to their alt text); tags not on the list
-    go, their text stays (escaped). Tables gain classes for the stylesheet (see ``_style_tables``).
-    """
-    from bs4 import BeautifulSoup
-
-    if not fragment:
-        return ""
-    soup = BeautifulSoup(str(fragment), "html.parser")
-    for element in soup.find_all(_DROP_WITH_CONTENT):
-        element.decompose()
-    for img in soup.find_all("img"):
-        # An image that is not inline data would load from elsewhere (or show as broken): its alt
-        # text stands in for it.
-        if not _DATA_IMAGE.match(str(img.get("src") or "").strip()):
-            img.replace_with(soup.new_string(str(img.get("alt") or "")))
-    _style_tables(soup)
-    return _clean(str(soup))
 
 
 # --------------------------------------------------------------------------------------------------
@@ -778,8 +473,3 @@ def html_to_pdf(html: str) -> bytes:
 def render_pdf(nb: nbformat.NotebookNode | Mapping[str, Any], name: str | None = None) -> bytes:
     """``html_to_pdf(render_html(nb))``."""
     return html_to_pdf(render_html(nb, name))
-
-
-# --------------------------------------------------------------------------------------------------
-# Index page
-# --------------------------------------------------------------------------------------------------

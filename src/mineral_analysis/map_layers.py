@@ -1,0 +1,303 @@
+"""The building blocks every map is drawn with: country paths, map figures, the legend band, notes, panels.
+
+The boundaries are the project's file (Equal Earth, see :mod:`mineral_analysis.geo`), turned into matplotlib
+paths once per process (:func:`_base_layer`), so a map renders in a fraction of a second. A map figure
+(:func:`_new_map`) has the title at the top, the world map, and a band under it for legends and notes; on a
+phone (:func:`mineral_analysis.style.phone_layout`) the figure is narrow and legends and notes hang below the map.
+The maps themselves are in :mod:`mineral_analysis.maps` and :mod:`mineral_analysis.funding_map`.
+"""
+
+from __future__ import annotations
+
+import math
+import textwrap
+from functools import lru_cache
+
+import matplotlib as mpl
+import numpy as np
+import shapely
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.collections import PathCollection
+from matplotlib.figure import Figure
+from matplotlib.path import Path as MplPath
+
+from . import config
+from .geo import _cached
+from .style import NOTE_COLOUR, PAGE, TEXT_COLOUR, fit_text, layout, new_figure, type_size
+
+FIGSIZE = (11.0, 6.0)
+LAND = "#e4e4e4"  # non-participants / land without money
+BORDER = "#a6a6a6"
+BORDER_WIDTH = 0.3
+TEXT = TEXT_COLOUR
+NOTE = NOTE_COLOUR
+HIGHLIGHT = "#000000"
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Base layer
+
+
+def _ring_path_parts(ring) -> tuple[np.ndarray, np.ndarray]:
+    coords = np.asarray(shapely.get_coordinates(ring))
+    codes = np.full(len(coords), MplPath.LINETO, dtype=MplPath.code_type)
+    codes[0] = MplPath.MOVETO
+    codes[-1] = MplPath.CLOSEPOLY
+    return coords, codes
+
+
+def _geometry_path(geom) -> MplPath:
+    """One compound path per country; shells counter-clockwise and holes clockwise so holes stay empty."""
+    verts, codes = [], []
+    for poly in shapely.get_parts(shapely.orient_polygons(geom)):
+        for ring in (poly.exterior, *poly.interiors):
+            v, c = _ring_path_parts(ring)
+            verts.append(v)
+            codes.append(c)
+    return MplPath(np.concatenate(verts), np.concatenate(codes))
+
+
+@lru_cache(maxsize=4)
+def _base_layer(path: str) -> tuple[tuple[MplPath, ...], tuple[float, float, float, float]]:
+    """Matplotlib paths of every country (in the boundary file's row order) and the map's extent, cached."""
+    gdf = _cached(path)
+    paths = tuple(_geometry_path(g) for g in gdf.geometry)
+    minx, miny, maxx, maxy = gdf.total_bounds
+    pad_x, pad_y = 0.005 * (maxx - minx), 0.02 * (maxy - miny)
+    return paths, (minx - pad_x, maxx + pad_x, miny - pad_y, maxy + pad_y)
+
+
+def _boundaries_key() -> str:
+    return str(config.BOUNDARIES_FILE.resolve())
+
+
+BAND = 0.20  # share of the figure's height under the map, for legends and notes
+TITLE_Y = 0.975
+MARGIN_X = 0.012  # left margin of title, legends and notes (figure fraction)
+GAP_X = 0.02  # space between side-by-side legends and notes
+
+
+PHONE_BAND_IN = 0.08  # on a phone, legends and notes hang below the map (the saved image grows to hold them)
+
+
+def _phone_title(title: str | None, width_in: float, fontsize: float) -> tuple[str | None, float]:
+    """A map title wrapped for a phone, and the height it takes at the top of the figure (inches)."""
+    if not title:
+        return title, 0.05
+    title = fit_text(title, width_in - 0.1, fontsize)
+    return title, 0.1 + (title.count("\n") + 1) * fontsize * 1.25 / 72
+
+
+def _new_map(
+    title: str | None, *, height: float = FIGSIZE[1], bottom: float = BAND, below_in: float = 0.0
+) -> tuple[Figure, mpl.axes.Axes]:
+    """An 11 in wide figure: the title, one frameless map axes (Equal Earth extent) from ``bottom`` up, and a band
+    below (legends and notes under ``BAND``; what lies between is the caller's, e.g. inset panels).
+
+    On a phone the figure is the layout's width and as tall as the title and the map need, plus ``below_in``
+    inches for the caller's panels; ``height`` and ``bottom`` are not used (legends and notes hang below).
+    """
+    if layout() is not PAGE:
+        return _new_phone_map(title, below_in)
+    fig = new_figure(FIGSIZE[0], height, facecolor="white")
+    FigureCanvasAgg(fig)  # a renderer to measure legends with; saving to any format still works
+    top = 1 - 0.085 * FIGSIZE[1] / height if title else 0.985
+    ax = fig.add_axes((0.01, bottom, 0.98, top - bottom))
+    ax.set_axis_off()
+    _, (x0, x1, y0, y1) = _base_layer(_boundaries_key())
+    ax.set_xlim(x0, x1)
+    ax.set_ylim(y0, y1)
+    ax.set_aspect("equal", adjustable="box", anchor="C")
+    if title:
+        fig.text(
+            MARGIN_X,
+            1 - (1 - TITLE_Y) * FIGSIZE[1] / height,
+            title,
+            ha="left",
+            va="top",
+            fontsize=13,
+            fontweight="bold",
+            color=TEXT,
+        )
+    return fig, ax
+
+
+def _new_phone_map(title: str | None, below_in: float) -> tuple[Figure, mpl.axes.Axes]:
+    """The phone form of :func:`_new_map`: title, world map, ``below_in`` inches for panels, a thin band."""
+    width = layout().map_width
+    title, title_in = _phone_title(title, width, 13)
+    _, (x0, x1, y0, y1) = _base_layer(_boundaries_key())
+    map_in = (1 - 2 * MARGIN_X) * width * (y1 - y0) / (x1 - x0)
+    height = title_in + map_in + below_in + PHONE_BAND_IN
+    fig = new_figure(width, height, facecolor="white")
+    fig.band_in = PHONE_BAND_IN
+    FigureCanvasAgg(fig)
+    ax = fig.add_axes((MARGIN_X, (below_in + PHONE_BAND_IN) / height, 1 - 2 * MARGIN_X, map_in / height))
+    ax.set_axis_off()
+    ax.set_xlim(x0, x1)
+    ax.set_ylim(y0, y1)
+    ax.set_aspect("equal", adjustable="box", anchor="C")
+    if title:
+        fig.text(MARGIN_X, 1 - 0.05 / height, title, ha="left", va="top", fontsize=13, fontweight="bold", color=TEXT)
+    return fig, ax
+
+
+def _draw_countries(ax, facecolors, *, edgecolor: str = BORDER, linewidth: float = BORDER_WIDTH) -> None:
+    paths, _ = _base_layer(_boundaries_key())
+    ax.add_collection(
+        PathCollection(paths, facecolors=facecolors, edgecolors=edgecolor, linewidths=linewidth, zorder=1),
+        autolim=False,
+    )
+
+
+def _band_top(fig: Figure) -> float:
+    """Top of the legend band in figure fractions: the band keeps its height in inches whatever the figure's
+    (``fig.band_in`` when the figure has one of its own, as a phone map has)."""
+    return getattr(fig, "band_in", BAND * FIGSIZE[1]) / fig.get_figheight()
+
+
+def _extent(fig: Figure, artist) -> mpl.transforms.Bbox:
+    """The artist's bounding box in figure fractions."""
+    box = artist.get_window_extent(fig.canvas.get_renderer())
+    return box.transformed(fig.transFigure.inverted())
+
+
+def _band_legend(
+    fig: Figure, handles: list, *, x: float, title: str | None = None, ncols: int = 1, **kwargs
+) -> mpl.legend.Legend:
+    """A legend in the band under the map, its top-left corner at ``x`` (figure fraction)."""
+    options = {
+        "fontsize": type_size(8),
+        "title_fontsize": type_size(8.5),
+        "alignment": "left",
+        "frameon": False,
+        "borderpad": 0.2,
+        "labelspacing": 0.45,
+        "columnspacing": 1.4,
+        "handlelength": 1.6,
+        "handleheight": 1.0,
+    }
+    options.update(kwargs)
+    legend = fig.legend(
+        handles=handles,
+        loc="upper left",
+        bbox_to_anchor=(x, _band_top(fig) - 0.005),
+        ncols=ncols,
+        title=title,
+        **options,
+    )
+    if title:
+        legend.get_title().set_fontweight("bold")
+    return legend
+
+
+def _notes(fig: Figure, lines: list[str], *, x: float, top: float | None = None, fontsize: float = 7.5) -> None:
+    """Notes from ``x`` to the right margin, wrapped to fit, top-aligned in the band (or at ``top``)."""
+    if not lines:
+        return
+    fontsize = type_size(fontsize)
+    width_in = (1.0 - MARGIN_X - x) * fig.get_figwidth()
+    chars = max(30, int(width_in * 72 / (fontsize * 0.56)))
+    text = "\n".join(textwrap.fill(line, width=chars, break_on_hyphens=False) for line in lines)
+    fig.text(
+        x,
+        _band_top(fig) - 0.02 if top is None else top,
+        text,
+        ha="left",
+        va="top",
+        fontsize=fontsize,
+        color=NOTE,
+        linespacing=1.35,
+    )
+
+
+def _fitted_legend(fig: Figure, handles: list, *, title: str) -> mpl.legend.Legend:
+    """The band legend in as few rows as fit the figure's width, with balanced columns."""
+    right = 1.0 - MARGIN_X
+    for ncols in range(min(len(handles), 5), 0, -1):
+        legend = _band_legend(fig, handles, x=MARGIN_X, title=title, ncols=ncols)
+        if _extent(fig, legend).x1 <= right or ncols == 1:
+            break
+        legend.remove()
+    balanced = math.ceil(len(handles) / math.ceil(len(handles) / ncols))
+    if balanced != ncols:
+        legend.remove()
+        legend = _band_legend(fig, handles, x=MARGIN_X, title=title, ncols=balanced)
+    return legend
+
+
+#: Regions enlarged under the participation map, as (west, east, south, north) in degrees: where participants
+#: are too small or too crowded to see on the world map.
+INSET_REGIONS: dict[str, tuple[float, float, float, float]] = {
+    "Europe": (-11.0, 32.0, 35.0, 62.0),
+    "Gulf": (34.0, 60.0, 12.0, 33.0),
+    "Caribbean": (-90.0, -60.0, 8.0, 24.0),
+    "Singapore and Malaysia": (98.0, 120.0, -3.0, 8.5),
+    "South Pacific": (-178.0, -150.0, -26.0, -6.0),
+}
+CREDIT = "Made with Natural Earth"
+
+
+@lru_cache(maxsize=16)
+def _projected_box(west: float, east: float, south: float, north: float) -> tuple[float, float, float, float]:
+    """A lon/lat box in the boundary file's Equal Earth metres: (x0, x1, y0, y1)."""
+    from pyproj import Transformer
+
+    to_map = Transformer.from_crs("EPSG:4326", "EPSG:8857", always_xy=True)
+    lons = np.concatenate(
+        [np.linspace(west, east, 25), np.full(25, east), np.linspace(east, west, 25), np.full(25, west)]
+    )
+    lats = np.concatenate(
+        [np.full(25, south), np.linspace(south, north, 25), np.full(25, north), np.linspace(north, south, 25)]
+    )
+    xs, ys = to_map.transform(lons, lats)
+    return float(np.min(xs)), float(np.max(xs)), float(np.min(ys)), float(np.max(ys))
+
+
+def _draw_panel(
+    fig: Figure,
+    rect: tuple[float, float, float, float],
+    extent: tuple[float, float, float, float],
+    faces: list,
+    *,
+    label: str | None = None,
+) -> mpl.axes.Axes:
+    """A framed map panel at ``rect`` (figure fractions) showing ``extent`` (map metres), countries filled."""
+    paths, _ = _base_layer(_boundaries_key())
+    ax = fig.add_axes(rect)
+    ax.add_collection(
+        PathCollection(paths, facecolors=faces, edgecolors=BORDER, linewidths=BORDER_WIDTH, zorder=1), autolim=False
+    )
+    x0, x1, y0, y1 = extent
+    ax.set_xlim(x0, x1)
+    ax.set_ylim(y0, y1)
+    ax.set_aspect("equal", adjustable="box", anchor="C")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    ax.set_facecolor("white")
+    for spine in ax.spines.values():
+        spine.set_edgecolor("#8a8a8a")
+        spine.set_linewidth(0.6)
+    if label:
+        ax.set_title(label, fontsize=type_size(8.5), color=TEXT, pad=2, loc="left")
+    return ax
+
+
+def _label_points(
+    ax, gdf, codes: set[str], extent: tuple[float, float, float, float], *, fontsize: float = 6.5
+) -> None:
+    """The ISO3 code of each listed country whose marker point lies inside ``extent``, beside the point."""
+    x0, x1, y0, y1 = extent
+    inside = gdf[gdf["iso3"].isin(codes) & gdf["point_x"].between(x0, x1) & gdf["point_y"].between(y0, y1)]
+    fontsize = type_size(fontsize)
+    for _, row in inside.sort_values("iso3").iterrows():
+        ax.annotate(
+            row["iso3"],
+            (row["point_x"], row["point_y"]),
+            xytext=(2, 2),
+            textcoords="offset points",
+            fontsize=fontsize,
+            color=TEXT,
+            zorder=6,
+            bbox={"boxstyle": "round,pad=0.1", "facecolor": (1, 1, 1, 0.7), "edgecolor": "none"},
+        )

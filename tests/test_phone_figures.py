@@ -1,0 +1,95 @@
+"""Every chart and map has a phone variant with legible type, and a brief shows it on narrow screens only."""
+
+from __future__ import annotations
+
+import base64
+import io
+
+import pytest
+from matplotlib.text import Text
+from nbformat.v4 import new_code_cell, new_notebook, new_output
+from PIL import Image
+
+from mineral_analysis import maps, plots, style
+from mineral_analysis import display
+from mineral_analysis import narrative as nv
+from mineral_analysis.publish import export
+
+
+def _figures(financing, membership) -> dict:
+    dfc = financing[financing["agency"] == "DFC"]
+    return {
+        "by agency": plots.plot_funding_by(financing, "agency", title="A long finding " * 6),
+        "by mineral": plots.plot_funding_by(financing, "mineral", title="Minerals"),
+        "timeline": plots.plot_timeline(financing, title="When"),
+        "mobilised": plots.plot_mobilized(dfc, title="Mobilised"),
+        "matrix": plots.plot_agency_mineral_matrix(financing, title="Which agencies fund which minerals"),
+        "participation": maps.plot_participation_map(membership, title="Who took part " * 5, insets=True),
+        "funding map": maps.plot_funding_map(financing, title="Where"),
+        "locator": maps.plot_locator_map(membership, "COK", title="Cook Islands"),
+    }
+
+
+def _texts(fig) -> list[Text]:
+    fig.canvas.draw()  # ticks and legends exist once drawn
+    return [t for t in fig.findobj(Text) if t.get_visible() and t.get_text().strip()]
+
+
+def test_every_figure_has_a_phone_variant_with_legible_type(financing, membership):
+    for name, fig in _figures(financing, membership).items():
+        phone = fig.phone_variant()
+        assert phone.get_figwidth() == pytest.approx(style.PHONE.chart_width), name
+        assert getattr(phone, "phone_variant", None) is None, name  # a phone figure has no variant of its own
+        smallest = min(t.get_fontsize() for t in _texts(phone))
+        assert smallest >= style.PHONE_MIN_FONT_PT, (name, smallest)
+        # titles are wrapped to the phone's width: no line longer than the figure holds at 13 pt
+        titles = [t.get_text() for t in _texts(phone) if t.get_fontsize() >= 12]
+        assert titles and all(len(line) <= 50 for t in titles for line in t.split("\n")), (name, titles)
+
+
+def test_the_page_figure_is_unchanged_by_drawing_its_phone_variant(financing):
+    fig = plots.plot_funding_by(financing, "agency", title="Title")
+    before = io.BytesIO()
+    fig.savefig(before, format="png", dpi=50)
+    fig.phone_variant()
+    after = io.BytesIO()
+    fig.savefig(after, format="png", dpi=50)
+    assert before.getvalue() == after.getvalue() and fig.get_figwidth() == style.PAGE.chart_width
+
+
+def test_a_phone_agency_chart_names_agencies_by_code(financing):
+    phone = plots.plot_funding_by(financing, "agency").phone_variant()
+    labels = {t.get_text() for t in phone.axes[0].get_yticklabels()}
+    assert labels <= set(nv.AGENCIES) and "EXIM" in labels
+
+
+def _displayed(monkeypatch, fig, alt: str) -> dict:
+    shown = []
+    monkeypatch.setattr("IPython.display.display", lambda data, **kw: shown.append((data, kw)))
+    display.show_figure(fig, alt=alt)
+    ((data, options),) = shown
+    return new_output("display_data", data=data, metadata=options.get("metadata") or {})
+
+
+def test_show_figure_carries_both_figures_as_palette_pngs(monkeypatch, financing):
+    output = _displayed(monkeypatch, plots.plot_timeline(financing, title="When"), "Items over time")
+    page = Image.open(io.BytesIO(base64.b64decode(output["data"]["image/png"])))
+    phone = Image.open(io.BytesIO(base64.b64decode(output["data"][display.PHONE_MIMETYPE]["image/png"])))
+    assert page.mode == phone.mode == "P"  # 256 colours
+    assert phone.width < page.width and phone.width >= 1.9 * 366  # sharp at about twice a phone's width
+    assert output["metadata"]["image/png"]["alt"] == "Items over time"
+
+
+def test_the_brief_shows_the_phone_figure_on_narrow_screens_only(monkeypatch, financing):
+    output = _displayed(monkeypatch, plots.plot_timeline(financing, title="When"), "Items over time")
+    nb = new_notebook(cells=[new_code_cell("show()", outputs=[output])])
+    export.set_brief_metadata(nb, title="Phone", data_version="v1", built_at="2026-01-01T00:00:00+00:00")
+    html = export.render_html(nb)
+    phone = output["data"][display.PHONE_MIMETYPE]["image/png"]
+    from bs4 import BeautifulSoup
+
+    (picture,) = BeautifulSoup(html, "html.parser").find_all("picture")
+    source, img = picture.find("source"), picture.find("img")
+    assert source["media"] == "(max-width: 640px)" and source["srcset"] == f"data:image/png;base64,{phone}"
+    assert img["src"] == f"data:image/png;base64,{output['data']['image/png']}" and img["alt"] == "Items over time"
+    assert "<script" not in html
