@@ -10,8 +10,7 @@ from matplotlib.text import Text
 from nbformat.v4 import new_code_cell, new_notebook, new_output
 from PIL import Image
 
-from mineral_analysis import maps, plots, style
-from mineral_analysis import display
+from mineral_analysis import display, maps, plots, style
 from mineral_analysis import narrative as nv
 from mineral_analysis.publish import export
 

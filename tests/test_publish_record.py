@@ -253,7 +253,7 @@ def test_the_library_fingerprint_ignores_the_command_line_the_cleaning_and_the_p
         "clean/sources.py",
         "clean/rawio.py",
     }
-    # the exporter (with its sanitizer and the pages' CSP) reads the catalogue (briefs.py) for a brief's title;
+    # the exporter (with its sanitizer and the pages' CSP) reads the catalogue for a brief's title;
     # nothing else of the publishing code counts
     exporter = {"publish/export.py", "publish/sanitize.py", "publish/index_page.py"}
     assert {n for n in names if n.startswith("publish/")} <= {"publish/__init__.py", "publish/catalogue.py", *exporter}

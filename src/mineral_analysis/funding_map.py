@@ -14,7 +14,6 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Circle
 
-from .usd import format_usd
 from .geo import _cached
 from .map_layers import (
     CREDIT,
@@ -32,6 +31,7 @@ from .map_layers import (
     _notes,
 )
 from .style import PAGE, chart_style, layout, type_size, with_phone_variant
+from .usd import format_usd
 from .vocab import AGENCIES, SUPRANATIONAL, agency_colour
 
 MAX_BUBBLE_PT2 = 1600.0  # marker area (points²) of the largest amount on a funding map

@@ -155,7 +155,8 @@ def brief_metadata(nb: Mapping[str, Any], fallback_title: str | None = None) -> 
 
 def _own_pdf(kind: str, key: object) -> str:
     """The file name of the brief's own PDF (beside its HTML in reports/), or "" when the brief is not known."""
-    from mineral_analysis.briefs import KINDS, Brief
+    from mineral_analysis.briefing import KINDS
+    from mineral_analysis.publish.catalogue import Brief
 
     if kind not in KINDS or (kind != "overview" and not key):
         return ""
@@ -166,15 +167,16 @@ def papermill_brief_block(metadata: Mapping[str, Any]) -> dict[str, str]:
     """The brief block of a notebook executed by papermill, derived from papermill's record in its metadata.
 
     The input notebook's name gives the kind (``notebooks/agency.ipynb``: an agency brief); its parameters (or
-    their defaults) give the key, and the catalogue (:mod:`mineral_analysis.briefs`) the title; the processed
+    their defaults) give the key, and the catalogue (:mod:`mineral_analysis.publish.catalogue`) the title; the processed
     data it read (its ``processed_dir`` parameter, else the project's) gives the dataset version
     (``dataset_version`` in ``metadata.json``, else ``data_version``); the time papermill finished gives the build
     time unless ``SOURCE_DATE_EPOCH`` is set. Whatever cannot be found is left out; an empty dict when the
     notebook was not run by papermill or is not one of the project's briefs.
     """
-    from mineral_analysis.briefs import KINDS, PARAMETER, select_briefs
+    from mineral_analysis.briefing import KINDS
     from mineral_analysis.clock import source_date_epoch
     from mineral_analysis.data import load_metadata
+    from mineral_analysis.publish.catalogue import key_parameter, select_briefs
 
     record = metadata.get("papermill") if isinstance(metadata, Mapping) else None
     if not isinstance(record, Mapping):
@@ -185,8 +187,9 @@ def papermill_brief_block(metadata: Mapping[str, Any]) -> dict[str, str]:
     parameters = {**(record.get("default_parameters") or {}), **(record.get("parameters") or {})}
     processed_dir = parameters.get("processed_dir") or None
     block: dict[str, str] = {"kind": kind}
-    key = parameters.get(PARAMETER[kind]) if kind in PARAMETER else None
-    spec = kind if kind not in PARAMETER else f"{kind}:{key}" if isinstance(key, str) and key.strip() else None
+    name = key_parameter(kind)
+    key = parameters.get(name) if name else None
+    spec = kind if not name else f"{kind}:{key}" if isinstance(key, str) and key.strip() else None
     if spec:
         try:
             (brief,) = select_briefs([spec], processed_dir)
