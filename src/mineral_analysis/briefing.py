@@ -110,8 +110,7 @@ class Tables:
         return {
             "agency": self.financing.groupby("agency", sort=False).indices,
             **{
-                kind: values.groupby(values, sort=False).indices
-                for kind, (values, _) in self._exploded_sources.items()
+                kind: values.groupby(values, sort=False).indices for kind, (values, _) in self._exploded_sources.items()
             },
         }
 
