@@ -118,9 +118,9 @@ def warm_worker() -> int:
 
     from .. import export  # noqa: F401
 
-    with _TASK_LOCK, contextlib.suppress(Exception):
-        if kernels.fork_available() and kernels.TEMPLATE.pid is None:
-            kernels.TEMPLATE._start()
+    with _TASK_LOCK, contextlib.suppress(Exception):  # a template that fails to start fails the first brief, named
+        if kernels.fork_available():
+            kernels.TEMPLATE.warm()
     return os.getpid()
 
 
