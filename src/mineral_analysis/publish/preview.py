@@ -164,7 +164,7 @@ def run_preview(
     from ..errors import ParameterError
     from .build import build_briefs
     from .catalogue import select_briefs
-    from .dask_engine import warm_worker
+    from .dask_engine import SCHEDULER_ALLOWED_FAILURES, warm_worker
 
     raw = Path(raw_dir or config.RAW_DIR).resolve()
     processed = Path(processed_dir or config.PROCESSED_DIR).resolve()
@@ -189,6 +189,7 @@ def run_preview(
             scheduler_port=0,
             dashboard_address=None,
             silence_logs=logging.ERROR,
+            scheduler_kwargs={"allowed_failures": SCHEDULER_ALLOWED_FAILURES},  # retries are the build's
         )
         client = Client(cluster, set_as_default=False)
         client.run(warm_worker)
