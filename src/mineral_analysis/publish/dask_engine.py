@@ -92,9 +92,9 @@ def resubmissions_after_death(allowed_failures: int) -> tuple[int, str]:
     note = ""
     if allowed_failures > BRIEF_RETRIES:
         note = (
-            f"note: this Dask scheduler runs a task again after {allowed_failures} worker deaths "
-            f"(distributed.scheduler.allowed-failures); the build's policy is {BRIEF_RETRIES}: start the scheduler "
-            f"with DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES={SCHEDULER_ALLOWED_FAILURES} (docs/building.md)"
+            f"note: this Dask scheduler runs a task up to {allowed_failures} more times when its worker dies "
+            f"(distributed.scheduler.allowed-failures), the build's policy {BRIEF_RETRIES}: start the scheduler with "
+            f"DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES={SCHEDULER_ALLOWED_FAILURES} (docs/building.md)"
         )
     return resubmissions, note
 
