@@ -290,7 +290,9 @@ def test_the_build_retries_a_brief_once_whatever_the_scheduler_allows():
     assert dask_engine.resubmissions_after_death(1) == (0, "")
     resubmissions, note = dask_engine.resubmissions_after_death(3)  # Dask's default
     assert resubmissions == 0
-    assert "up to 3 more times when its worker dies" in note and "DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES=0" in note
+    assert (
+        "up to 3 more times when its worker dies" in note and "DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES=0" in note
+    )
 
 
 def test_processed_payload_leaves_out_hidden_files(tmp_path):
