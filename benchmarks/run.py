@@ -689,7 +689,7 @@ def table(fig: dict, details: dict, measured_only: bool = False) -> tuple[str, l
         under("full_build_ratio", fig["full_build_ratio"]),
     )
     add(
-        "  full build / parallel shell loop",
+        "  full build / parallel shell loop (parallel_loop_ratio)",
         fmt(fig["parallel_loop_ratio"], "", 3),
         "<= 0.25",
         under("parallel_loop_ratio", fig["parallel_loop_ratio"]),
@@ -706,7 +706,7 @@ def table(fig: dict, details: dict, measured_only: bool = False) -> tuple[str, l
         add("  briefs showing a stray kernel message", f"{len(stray)} of {n}", "0", not stray)
     noop = details.get("noop", {})
     add(
-        "No-op rebuild",
+        "No-op rebuild (noop_rebuild_s)",
         fmt(fig["noop_rebuild_s"], " s"),
         "< 1 s",
         None if fig["noop_rebuild_s"] is None else fig["noop_rebuild_s"] < TARGETS["noop_rebuild_s"],
@@ -757,20 +757,20 @@ def table(fig: dict, details: dict, measured_only: bool = False) -> tuple[str, l
             )
     preview = details.get("preview", {})
     add(
-        "Preview: raw edit saved -> rebuilt briefs on disk",
+        "Preview: raw edit saved -> rebuilt briefs on disk (preview_edit_s)",
         fmt(fig["preview_edit_s"], " s", 1),
-        f"({preview.get('summary', 'not run').split('preview: ')[-1].split(' in ')[0]}; first brief "
+        f"({preview.get('summary', 'failed' if 'error' in preview else 'not run').split('preview: ')[-1].split(' in ')[0]}; first brief "
         f"{fmt(preview.get('agency_brief_s'), ' s', 1)}; start-up {fmt(preview.get('startup_s'), ' s', 1)})",
     )
     add(
-        "  preview edit / full build",
+        "  preview edit / full build (preview_edit_ratio)",
         fmt(fig["preview_edit_ratio"], "", 3),
         "< 0.10",
         None if fig["preview_edit_ratio"] is None else fig["preview_edit_ratio"] < TARGETS["preview_edit_ratio"],
     )
     planning = details.get("planning", {})
     add(
-        f"Planning {planning.get('briefs', 2000):,} synthetic briefs",
+        f"Planning {planning.get('briefs', 2000):,} synthetic briefs (plan_2000_s)",
         fmt(fig["plan_2000_s"], " s"),
         "< 5 s",
         None if fig["plan_2000_s"] is None else fig["plan_2000_s"] < TARGETS["plan_2000_s"],
