@@ -165,15 +165,25 @@ _CLIENTS: dict[str, object] = {}  # in the planner process: its client of the pr
 
 def _planner_main(connection) -> None:
     """The planner process: import the build's modules, then run each call it is sent (``Planner.call``) until
-    told to stop (None), the preview goes away (end of file), or a build is interrupted."""
+    told to stop (an empty message), the preview goes away (end of file), or a build is interrupted."""
+    with contextlib.suppress(Exception):  # only a head start: an import error is reported by the first call
+        from .. import briefing, index_page  # noqa: F401
+        from . import build  # noqa: F401
+    try:
+        _serve_calls(connection)
+    finally:
+        for client in _CLIENTS.values():
+            with contextlib.suppress(Exception):
+                client.close()
+
+
+def _serve_calls(connection) -> None:
+    """Answer ``Planner.call``'s messages: ``(kind, value)``, kind ok, parameter, missing, error or interrupted."""
     import pickle
     import traceback
 
     from ..errors import ParameterError
 
-    with contextlib.suppress(Exception):  # only a head start: an import error is reported by the first call
-        from .. import briefing, index_page  # noqa: F401
-        from . import build  # noqa: F401
     while True:
         try:
             message = connection.recv_bytes()
@@ -225,19 +235,19 @@ class Planner:
 
         from ..errors import ParameterError
 
-        self.busy = True
+        self.busy = True  # until the answer is in (an interrupt here leaves it set: ``stop`` then stops the build)
         try:
             self.connection.send_bytes(pickle.dumps((function, args, kwargs)))
             kind, value = self.connection.recv()
         except (EOFError, OSError):
+            self.busy = False
             self.process.join(timeout=5)
             code = self.process.exitcode
             self.restart()
             raise PlannerError(
                 f"the preview's planner process ended (exit code {code}); a new one was started"
             ) from None
-        finally:
-            self.busy = False
+        self.busy = False
         if kind == "ok":
             return value
         if kind == "interrupted":
@@ -255,7 +265,9 @@ class Planner:
         if self.process is None:
             return
         if self.busy:
-            self.process.terminate()
+            self.process.join(1.0)  # a Ctrl-C reached it too: it is already stopping its build
+            if self.process.is_alive():
+                self.process.terminate()
         else:
             with contextlib.suppress(OSError):
                 self.connection.send_bytes(b"")
