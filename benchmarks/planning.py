@@ -44,7 +44,7 @@ def plan_release(financing, membership, library_hash: str) -> int:
 def measure(raw_dir: Path, target: int = TARGET_BRIEFS, profile: bool = False) -> dict:
     """Clean ``raw_dir`` (not timed), then time the planning of enough releases to reach ``target`` briefs;
     with ``profile``, under cProfile, the 30 functions with the most own time printed on stderr."""
-    from mineral_analysis import load_raw
+    from mineral_analysis.clean.pipeline import load_raw
     from mineral_analysis.publish import fingerprint
 
     clean = load_raw(raw_dir)

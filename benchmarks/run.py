@@ -10,7 +10,7 @@ One run measures, on this machine, and prints a table (figure, value, target, me
 4. **Small change**: one raw financing record's amount edited, ``mineral-analysis data``, then the build again;
    how many briefs it rebuilt, and whether every HTML and PDF equals a full build of the edited data from an
    empty folder (HTML compared byte for byte once the build time is masked, PDF page by page on the text).
-5. **Cleaning at scale**: ``mineral_analysis.pipeline.load_raw`` on synthetic raw data of 10 thousand,
+5. **Cleaning at scale**: ``mineral_analysis.clean.pipeline.load_raw`` on synthetic raw data of 10 thousand,
    100 thousand and 1 million records (``synthetic.py``), each size in its own process: seconds, rows per
    second, peak memory.
 6. The largest HTML and PDF brief.

@@ -17,7 +17,7 @@ columns of the real raw files, every value drawn from the real records' vocabula
   need blocks of 10,000 with two extra letters each (``EXIMAB-0042``);
 * ``membership.csv`` is the real file: a country appears once per group, so it cannot grow with the record count.
 
-``python benchmarks/synthetic.py measure RAW_DIR`` cleans RAW_DIR with ``mineral_analysis.pipeline.load_raw`` in a
+``python benchmarks/synthetic.py measure RAW_DIR`` cleans RAW_DIR with ``mineral_analysis.clean.pipeline.load_raw`` in a
 fresh process and prints one JSON line: seconds, rows, peak resident memory (MiB) of that process.
 ``python benchmarks/synthetic.py profile RAW_DIR OUT`` prints the cleaning's hottest functions (cProfile).
 """
@@ -107,9 +107,14 @@ def generate(n: int, out_dir: Path, raw_dir: Path, seed: int = 20260204) -> dict
     """Write ``n`` synthetic financing records (and the real membership file) into ``out_dir``; return counts."""
     import pandas as pd
 
-    from mineral_analysis.amounts import parse_amount
-    from mineral_analysis.countries import resolve_countries
-    from mineral_analysis.normalize import normalize_agency, normalize_instrument, normalize_minerals, parse_announced
+    from mineral_analysis.clean.amounts import parse_amount
+    from mineral_analysis.clean.countries import resolve_countries
+    from mineral_analysis.clean.normalize import (
+        normalize_agency,
+        normalize_instrument,
+        normalize_minerals,
+        parse_announced,
+    )
 
     rng = np.random.default_rng(seed)
     columns, real = _read_rows(raw_dir / "financing.csv")  # the real file's columns, whatever they are
@@ -212,7 +217,7 @@ def measure(raw_dir: Path) -> dict:
     import resource
 
     started = time.perf_counter()
-    from mineral_analysis.pipeline import load_raw
+    from mineral_analysis.clean.pipeline import load_raw
 
     imported = time.perf_counter()
     tables = load_raw(raw_dir)
@@ -233,7 +238,7 @@ def profile(raw_dir: Path, out: Path, top: int = 25) -> str:
     import io
     import pstats
 
-    from mineral_analysis.pipeline import load_raw
+    from mineral_analysis.clean.pipeline import load_raw
 
     profiler = cProfile.Profile()
     profiler.enable()

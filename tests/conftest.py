@@ -17,7 +17,7 @@ os.environ.setdefault("MINERAL_ANALYSIS_LOG", "plain")
 def processed_dir(tmp_path_factory):
     """data/raw cleaned into a fresh processed folder (once per test session)."""
     from mineral_analysis import config
-    from mineral_analysis.pipeline import build_processed
+    from mineral_analysis.clean.pipeline import build_processed
 
     folder = tmp_path_factory.mktemp("processed")
     build_processed(config.RAW_DIR, folder)

@@ -1,4 +1,4 @@
-"""Tests of mineral_analysis.amounts: parsing amounts as written, and formatting USD values."""
+"""Tests of mineral_analysis.clean.amounts and mineral_analysis.usd: parsing amounts as written, and formatting USD values."""
 
 from __future__ import annotations
 
@@ -11,15 +11,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mineral_analysis.amounts import (
-    NUMBER_WORDS,
-    QUALIFIER_WORDS,
-    AmountError,
-    ParsedAmount,
-    format_usd,
-    parse_amount,
-)
+from mineral_analysis.clean.amounts import NUMBER_WORDS, QUALIFIER_WORDS, ParsedAmount, parse_amount
 from mineral_analysis.config import RAW_FINANCING, raw_path
+from mineral_analysis.errors import AmountError
+from mineral_analysis.usd import format_usd
 from mineral_analysis.vocab import NOT_STATED, QUALIFIERS
 
 FAST = settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -506,7 +501,7 @@ def test_format_never_fails_on_finite_numbers(value: float) -> None:
 )
 @settings(max_examples=800, deadline=None)
 def test_common_form_fast_path_agrees_with_the_general_parser(qualifier, whole, decimals, mark, scale):
-    from mineral_analysis.amounts import _parse_amount_general
+    from mineral_analysis.clean.amounts import _parse_amount_general
 
     text = f"{qualifier}${whole}{mark + decimals if decimals else ''} {scale}"
     assert parse_amount(text) == _parse_amount_general(text)

@@ -31,8 +31,8 @@ from pathlib import Path
 import pytest
 
 from mineral_analysis import config
+from mineral_analysis.clean.pipeline import load_raw
 from mineral_analysis.errors import DataValidationError, Problem
-from mineral_analysis.pipeline import load_raw
 
 CORPUS = Path(__file__).resolve().parent / "corpus" / "bad_raw"
 CASES = sorted(p for p in CORPUS.iterdir() if p.is_dir()) if CORPUS.is_dir() else []
@@ -48,12 +48,12 @@ _LAUNCHER = r"""
 import json, os, runpy, sys, time, traceback
 script, workers = sys.argv[1], int(sys.argv[2])
 jobs = json.load(sys.stdin)
-import mineral_analysis.cli, mineral_analysis.pipeline
-from mineral_analysis.countries import resolve_countries
+import mineral_analysis.cli, mineral_analysis.clean.pipeline
+from mineral_analysis.clean.countries import resolve_countries
 resolve_countries("Казахстане; США")  # the country index and the morphology dictionaries
 try:
-    mineral_analysis.pipeline.load_raw()  # first-call costs (pandera, pandas) paid once, not in every child
-except mineral_analysis.pipeline.DataValidationError:
+    mineral_analysis.clean.pipeline.load_raw()  # first-call costs (pandera, pandas) paid once, not in every child
+except mineral_analysis.clean.pipeline.DataValidationError:
     pass
 import gc
 gc.collect()

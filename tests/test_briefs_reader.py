@@ -19,8 +19,8 @@ from helpers import _chromium, needs_chromium, parse
 from pypdf import PdfReader
 
 from mineral_analysis import load_financing, load_membership
-from mineral_analysis.build import build_briefs
-from mineral_analysis.narrative import brief_records
+from mineral_analysis.citing import brief_records
+from mineral_analysis.publish.build import build_briefs
 
 pytestmark = pytest.mark.slow
 SUBSET = ["overview", "agency:DOD", "country:SGP", "mineral:copper"]

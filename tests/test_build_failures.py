@@ -26,13 +26,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mineral_analysis import build, config
+from mineral_analysis import config
 from mineral_analysis.briefing import KINDS
+from mineral_analysis.clean.pipeline import build_processed
 from mineral_analysis.errors import ParameterError
-from mineral_analysis.pipeline import build_processed
 from mineral_analysis.publish import brief as brief_module
+from mineral_analysis.publish import build
 from mineral_analysis.publish.catalogue import Brief
 from mineral_analysis.publish.execute import relative_paths
+from mineral_analysis.publish.record import MANIFEST
 
 CLI = [sys.executable, "-m", "mineral_analysis.cli"]
 SENTINEL_HTML = b"<!DOCTYPE html>\n<html><body><p>previous good brief (sentinel)</p></body></html>\n"
@@ -313,7 +315,7 @@ def test_run_brief_refuses_bad_parameters_before_a_kernel_starts(tmp_path, proce
 
     monkeypatch.setattr("mineral_analysis.publish.execute.execute", no_kernel)
     monkeypatch.chdir(tmp_path)
-    outcome = build.run_brief(
+    outcome = brief_module.run_brief(
         brief_data,
         formats=("html",),
         reports_dir=str(tmp_path / "reports"),
@@ -423,7 +425,7 @@ def test_failing_briefs_fail_alone(tmp_path, processed):
         assert (reports / f"{slug}.html").read_bytes() != SENTINEL_HTML
         assert (reports / f"{slug}.pdf").read_bytes().startswith(b"%PDF")
         assert not (reports / "failed" / f"{slug}.ipynb").exists()
-    manifest = json.loads((reports / build.MANIFEST).read_text())["briefs"]
+    manifest = json.loads((reports / MANIFEST).read_text())["briefs"]
     assert {slug: e["status"] for slug, e in manifest.items()} == {
         "agency-dfc": "failed",
         "agency-doe": "failed",

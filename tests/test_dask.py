@@ -22,9 +22,9 @@ import psutil
 import pytest
 
 from mineral_analysis import config
-from mineral_analysis.build import build_briefs
-from mineral_analysis.pipeline import build_processed
+from mineral_analysis.clean.pipeline import build_processed
 from mineral_analysis.publish import dask_engine
+from mineral_analysis.publish.build import build_briefs
 from mineral_analysis.publish.record import verify
 
 CLI = [sys.executable, "-m", "mineral_analysis.cli"]

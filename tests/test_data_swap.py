@@ -19,7 +19,7 @@ from filelock import FileLock
 
 from mineral_analysis import cli, config
 from mineral_analysis.atomic import replace_folder_atomic
-from mineral_analysis.pipeline import DataLockedError, build_processed
+from mineral_analysis.clean.pipeline import DataLockedError, build_processed
 
 
 def _read(name: str, dir_fd: int) -> bytes:
@@ -102,7 +102,7 @@ def test_readers_never_see_a_mixed_set_while_data_alternates(tmp_path):
     build_processed(config.RAW_DIR, processed)
     raws = [str(edited_raw(tmp_path)), str(config.RAW_DIR)]
     code = (
-        "import sys\nfrom mineral_analysis.pipeline import build_processed\n"
+        "import sys\nfrom mineral_analysis.clean.pipeline import build_processed\n"
         "for i in range(12):\n    build_processed(sys.argv[1 + i % 2], sys.argv[3], wait=True)\n"
     )
     writer = subprocess.Popen([sys.executable, "-c", code, *raws, str(processed)])

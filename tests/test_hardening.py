@@ -81,9 +81,9 @@ def test_the_library_refuses_an_empty_value_too(processed_dir, tmp_path):
 
 
 def test_a_full_disk_gives_an_error_and_the_summary_not_a_traceback(processed_dir, tmp_path, monkeypatch, capsys):
-    def one_failed_brief(todo, *args):
+    def one_failed_brief(todo, *args, done, **kwargs):
         brief = todo[0][0]
-        args[-1].append(
+        done.append(
             BriefOutcome(
                 brief.spec,
                 brief.slug,
@@ -126,7 +126,7 @@ def test_a_full_disk_gives_an_error_and_the_summary_not_a_traceback(processed_di
 def built(tmp_path_factory) -> tuple[Path, Path]:
     """One brief built (HTML) into a reports folder, and its processed tables."""
     processed = tmp_path_factory.mktemp("processed")
-    from mineral_analysis.pipeline import build_processed
+    from mineral_analysis.clean.pipeline import build_processed
 
     build_processed(config.RAW_DIR, processed)
     reports = tmp_path_factory.mktemp("reports-base") / "reports"
@@ -148,15 +148,8 @@ LINKS = {  # name in reports/ -> what the link points at ("dir" or "file")
 }
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("name", sorted(LINKS))
-def test_a_link_in_reports_is_replaced_never_followed(built, tmp_path, name):
-    """A no-op build (and a forced one) with ``name`` a symbolic link out of reports/: nothing outside changes,
-    the link is gone (a regular file or folder of the build's stands there or nothing), the folder verifies."""
-    processed, base = built
-    reports = tmp_path / "reports"
-    shutil.copytree(base, reports, symlinks=True)
-    outside = tmp_path / "outside"
+def _plant_link(reports: Path, name: str, outside: Path) -> Path:
+    """Replace ``reports/name`` with a symbolic link to a folder (or a file in it) holding files to keep."""
     outside.mkdir()
     (outside / "precious.txt").write_text("keep me\n")
     (outside / ".precious.tmp").write_text("keep me too\n")
@@ -167,13 +160,47 @@ def test_a_link_in_reports_is_replaced_never_followed(built, tmp_path, name):
     else:
         path.unlink(missing_ok=True)
     path.symlink_to(target, target_is_directory=LINKS[name] == "dir")
-    before = _tree(outside)
-    for extra in ((), ("--force",)):
-        result = _build(processed, reports, "agency:DOE", extra=("--formats", "html", "--jobs", "1", *extra))
-        assert result.returncode == 0, result.stderr
-        assert _tree(outside) == before, f"{name}: a file outside reports/ changed ({extra or 'no-op'})"
-        assert not path.is_symlink(), f"{name} is still a link"
-        assert record.verify(reports) == [], record.verify(reports)
+    return path
+
+
+def _assert_links_replaced(reports: Path, planted: dict[str, tuple[Path, dict]], run: str) -> None:
+    for name, (outside, before) in planted.items():
+        assert _tree(outside) == before, f"{name}: a file outside reports/ changed ({run})"
+        assert not (reports / name).is_symlink(), f"{name} is still a link ({run})"
+    assert record.verify(reports) == [], record.verify(reports)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", sorted(LINKS))
+def test_a_link_in_reports_is_replaced_never_followed(built, tmp_path, name):
+    """A no-op build with ``name`` a symbolic link out of reports/ (the case that deleted a folder's files):
+    nothing outside changes, the link is gone (a regular file or folder of the build's stands there or nothing),
+    the folder verifies."""
+    processed, base = built
+    reports = tmp_path / "reports"
+    shutil.copytree(base, reports, symlinks=True)
+    outside = tmp_path / "outside"
+    _plant_link(reports, name, outside)
+    planted = {name: (outside, _tree(outside))}
+    result = _build(processed, reports, "agency:DOE", extra=("--formats", "html", "--jobs", "1"))
+    assert result.returncode == 0, result.stderr
+    _assert_links_replaced(reports, planted, "no-op build")
+
+
+@pytest.mark.slow
+def test_a_forced_build_replaces_every_kind_of_link_never_following_one(built, tmp_path):
+    """The same links, all at once, under a build that runs the brief and writes every file it publishes."""
+    processed, base = built
+    reports = tmp_path / "reports"
+    shutil.copytree(base, reports, symlinks=True)
+    planted = {}
+    for number, name in enumerate(sorted(LINKS)):
+        outside = tmp_path / f"outside-{number}"
+        _plant_link(reports, name, outside)
+        planted[name] = (outside, _tree(outside))
+    result = _build(processed, reports, "agency:DOE", extra=("--formats", "html", "--jobs", "1", "--force"))
+    assert result.returncode == 0, result.stderr
+    _assert_links_replaced(reports, planted, "forced build")
 
 
 # --- The build's processes die with it (slow) --------------------------------------------------------------------

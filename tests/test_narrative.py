@@ -9,6 +9,7 @@ import re
 
 import pytest
 
+from mineral_analysis import alt_text, brief_tables, citing, links
 from mineral_analysis import narrative as nv
 from mineral_analysis.export import sanitize_html
 
@@ -44,8 +45,8 @@ def test_agency_headline_wording(financing):
 
 
 def test_csv_link_round_trips_and_survives_the_sanitizer(financing, membership):
-    records = nv.brief_records("agency", financing, membership, "DOD")
-    html = sanitize_html(nv.csv_link(records, "agency-dod.csv", "Download"))
+    records = citing.brief_records("agency", financing, membership, "DOD")
+    html = sanitize_html(citing.csv_link(records, "agency-dod.csv", "Download"))
     href = re.search(r'href="data:text/csv;charset=utf-8;base64,([^"]+)"', html).group(1)
     assert 'download="agency-dod.csv"' in html
     rows = list(csv.DictReader(io.StringIO(base64.b64decode(href).decode("utf-8"))))
@@ -58,7 +59,7 @@ def test_only_csv_may_be_a_data_link():
 
 
 def test_items_table_anchors_each_row_and_links_its_names(financing):
-    html = sanitize_html(nv.items_table_html(financing))
+    html = sanitize_html(brief_tables.items_table_html(financing))
     for record_id in financing["record_id"]:
         assert f'<tr id="{record_id}">' in html
     assert 'href="agency-dod.html"' in html and 'href="country-kor.html"' in html
@@ -67,18 +68,18 @@ def test_items_table_anchors_each_row_and_links_its_names(financing):
 
 
 def test_text_alternatives_are_long_distinct_and_numeric(financing, membership):
-    alts = [nv.alt_funding_by(financing, by) for by in ("agency", "mineral", "instrument", "country")]
+    alts = [alt_text.alt_funding_by(financing, by) for by in ("agency", "mineral", "instrument", "country")]
     alts += [
-        nv.alt_funding_map(financing),
-        nv.alt_timeline(financing),
-        nv.alt_mobilized(financing),
-        nv.alt_matrix(financing),
-        nv.alt_participation_map(membership),
-        nv.alt_participation_map(membership, "SGP"),
+        alt_text.alt_funding_map(financing),
+        alt_text.alt_timeline(financing),
+        alt_text.alt_mobilized(financing),
+        alt_text.alt_matrix(financing),
+        alt_text.alt_participation_map(membership),
+        alt_text.alt_participation_map(membership, "SGP"),
     ]
     assert all(len(a) >= 40 and re.search(r"\d", a) for a in alts)
     assert len(set(alts)) == len(alts)
 
 
 def test_the_eu_is_named_as_the_sources_name_it():
-    assert nv.display_name("EUU") == "European Commission"
+    assert links.display_name("EUU") == "European Commission"

@@ -71,9 +71,9 @@ def test_parameter_descriptions_list_exactly_the_valid_values(processed_dir):
     """What `papermill --help-notebook` shows as valid is what the build accepts."""
     import papermill
 
-    from mineral_analysis.briefs import valid_keys
+    from mineral_analysis.briefing import Tables
 
-    keys = valid_keys(processed_dir)
+    keys = Tables.load(processed_dir).valid_keys()
     for kind in ("agency", "mineral"):
         help_text = papermill.inspect_notebook(str(config.NOTEBOOKS_DIR / f"{kind}.ipynb"))[kind]["help"]
         listed = help_text.split("one of:", 1)[1].split("(", 1)[0]

@@ -16,9 +16,10 @@ import pytest
 
 from mineral_analysis import columns, config
 from mineral_analysis.atomic import replace_files_atomic
+from mineral_analysis.clean.financing import counted_amounts
+from mineral_analysis.clean.pipeline import build_processed, load_raw
+from mineral_analysis.clean.rawio import read_raw_table
 from mineral_analysis.errors import DataValidationError
-from mineral_analysis.pipeline import build_processed, counted_amounts, load_raw
-from mineral_analysis.rawio import read_raw_table
 from mineral_analysis.vocab import INSTRUMENTS, NOT_STATED
 
 BN = 1e9

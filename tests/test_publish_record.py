@@ -12,8 +12,8 @@ import pytest
 from pypdf import PdfReader
 
 from mineral_analysis import cli
-from mineral_analysis.build import build_briefs
 from mineral_analysis.publish import record
+from mineral_analysis.publish.build import build_briefs
 
 
 @pytest.fixture
@@ -238,18 +238,28 @@ def test_briefs_and_index_print_the_dataset_version_and_plans_agree(tmp_path, pr
     assert json.loads((reports / record.MANIFEST).read_text())["briefs"]["agency-doe"]["fingerprint"] == planned
 
 
-def test_the_library_fingerprint_ignores_the_command_line_and_the_publishing_code():
+def test_the_library_fingerprint_ignores_the_command_line_the_cleaning_and_the_publishing_code():
     from mineral_analysis import config
     from mineral_analysis.publish.fingerprint import brief_modules
 
     names = {str(p.relative_to(config.PACKAGE_DIR)) for p in brief_modules()}
     assert {"analysis.py", "plots.py", "maps.py", "narrative.py", "export.py", "data.py"} <= names
     assert "cli.py" not in names and "build.py" not in names
+    # cleaning: only what resolves a brief's parameter or reads the sources registry
+    assert {n for n in names if n.startswith("clean/")} <= {
+        "clean/__init__.py",
+        "clean/countries.py",
+        "clean/normalize.py",
+        "clean/sources.py",
+        "clean/rawio.py",
+    }
     # export.py reads the catalogue (briefs.py) for a brief's title; nothing else of the publishing code counts
     assert {n for n in names if n.startswith("publish/")} <= {"publish/__init__.py", "publish/catalogue.py"}
 
 
-def test_editing_the_command_line_rebuilds_nothing_but_editing_a_chart_module_does(tmp_path, monkeypatch):
+def test_editing_the_command_line_or_the_cleaning_rebuilds_nothing_but_editing_a_chart_module_does(
+    tmp_path, monkeypatch
+):
     from mineral_analysis import config
     from mineral_analysis.publish.fingerprint import library_fingerprint
 
@@ -257,7 +267,8 @@ def test_editing_the_command_line_rebuilds_nothing_but_editing_a_chart_module_do
     shutil.copytree(config.PACKAGE_DIR, package, ignore=shutil.ignore_patterns("__pycache__"))
     monkeypatch.setattr(config, "PACKAGE_DIR", package)
     before = library_fingerprint(config.NOTEBOOKS_DIR)
-    for name in ("cli.py", "publish/pool.py", "publish/build.py", "build.py"):
+    for name in ("cli.py", "publish/pool.py", "publish/build.py", "clean/pipeline.py", "clean/amounts.py"):
+        assert (package / name).is_file(), name
         with open(package / name, "a", encoding="utf-8") as handle:
             handle.write("\n# an edit\n")
     assert library_fingerprint(config.NOTEBOOKS_DIR) == before

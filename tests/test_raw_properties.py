@@ -21,10 +21,11 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from mineral_analysis import columns, config, normalize
+from mineral_analysis import columns, config
+from mineral_analysis.clean import normalize
+from mineral_analysis.clean.pipeline import FINANCING_RAW_COLUMNS, MEMBERSHIP_RAW_COLUMNS, load_raw
+from mineral_analysis.clean.rawio import LINE_COLUMN, read_raw_table
 from mineral_analysis.errors import DataValidationError, Problem
-from mineral_analysis.pipeline import FINANCING_RAW_COLUMNS, MEMBERSHIP_RAW_COLUMNS, load_raw
-from mineral_analysis.rawio import LINE_COLUMN, read_raw_table
 from mineral_analysis.vocab import AGENCIES, INSTRUMENTS, MINERALS, NOT_STATED
 
 SETTINGS = dict(deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])

@@ -1,4 +1,4 @@
-"""Real briefs, built by `mineral_analysis.build` from the bundled data, checked as a reader gets them: the HTML
+"""Real briefs, built by `mineral_analysis.publish.build` from the bundled data, checked as a reader gets them: the HTML
 self-contained and escaped, the PDF paged and readable, the overview rendered completely in Chromium with zero
 network requests, the index linking every brief; and data that looks like markup shown as text everywhere."""
 
@@ -13,8 +13,8 @@ from helpers import CHROMIUM, _chromium, _page_requests, assert_self_contained, 
 from pypdf import PdfReader
 
 from mineral_analysis import config
-from mineral_analysis.build import build_briefs
-from mineral_analysis.pipeline import build_processed
+from mineral_analysis.clean.pipeline import build_processed
+from mineral_analysis.publish.build import build_briefs
 
 pytestmark = pytest.mark.slow
 SUBSET = ["overview", "country:KOR", "agency:DFC", "mineral:copper"]

@@ -11,22 +11,24 @@ import pandas as pd
 import pytest
 
 from mineral_analysis import config
-from mineral_analysis.amounts import AmountError, parse_amount
 from mineral_analysis.analysis import explode_countries, funding_summary, headline_numbers
+from mineral_analysis.briefing import Tables
 from mineral_analysis.changes import (
-    brief_selector,
+    brief_snapshot,
     changes_between,
     diff_tables,
     format_changes,
     what_changed,
     what_changed_text,
 )
-from mineral_analysis.contract import check_processed
-from mineral_analysis.countries import CountryError, resolve_country
-from mineral_analysis.errors import DataValidationError
-from mineral_analysis.pipeline import build_processed, load_raw
-from mineral_analysis.releases import ReleaseError, list_releases, make_release, read_release
-from mineral_analysis.sources import format_citations, load_sources, parse_citations
+from mineral_analysis.clean.amounts import parse_amount
+from mineral_analysis.clean.contract import check_processed
+from mineral_analysis.clean.countries import CountryError, resolve_country
+from mineral_analysis.clean.new_release import make_release
+from mineral_analysis.clean.pipeline import build_processed, load_raw
+from mineral_analysis.clean.sources import format_citations, load_sources, parse_citations
+from mineral_analysis.errors import AmountError, DataValidationError
+from mineral_analysis.releases import ReleaseError, list_releases, read_release
 
 M = 1e6
 
@@ -54,7 +56,7 @@ def test_registry_lists_both_articles():
 def test_registry_hash_matches_the_seed_files():
     if not config.SEEDS_DIR.is_dir():
         pytest.skip("shared/seeds is not beside this checkout")
-    from mineral_analysis.sources import file_sha256
+    from mineral_analysis.clean.sources import file_sha256
 
     for source in load_sources().values():
         assert file_sha256(config.SEEDS_DIR / source.file) == source.sha256
@@ -163,13 +165,26 @@ def test_what_changed_text_lists_changes_and_deltas():
     assert what_changed_text(empty, old, old, "r9", {}) == "No change since r9."
 
 
-def test_brief_selector_picks_the_same_rows_in_any_version():
-    frame = _tiny()
-    assert brief_selector("country", "AUS")("financing", frame)["record_id"].tolist() == ["A-01"]
-    assert brief_selector("mineral", "tin")("financing", frame)["record_id"].tolist() == ["A-03", "A-04"]
-    assert len(brief_selector("overview")("financing", frame)) == 5
-    empty = brief_selector("country", "AUS")("financing", frame.iloc[0:0])  # a release with no financing yet
-    assert empty.empty and list(empty.columns) == list(frame.columns)
+def _tiny_membership() -> pd.DataFrame:
+    return pd.DataFrame({"record_id": ["M-01", "M-02"], "iso3": ["AUS", "USA"], "name": ["Australia", "United States"]})
+
+
+def test_brief_snapshot_picks_the_same_records_as_the_brief_in_any_version():
+    tables = {"financing": _tiny(), "membership": _tiny_membership()}
+    country = brief_snapshot(tables, "country", "AUS")
+    assert country["financing"]["record_id"].tolist() == ["A-01"]
+    assert country["membership"]["record_id"].tolist() == ["M-01"]  # its own roles, not every participant
+    mineral = brief_snapshot(tables, "mineral", "tin")
+    assert mineral["financing"]["record_id"].tolist() == ["A-03", "A-04"]  # not every record of its agencies
+    assert mineral["membership"].empty
+    assert brief_snapshot(tables, "agency", "DFC")["financing"]["record_id"].tolist() == ["B-01"]
+    overview = brief_snapshot(tables, "overview")
+    assert len(overview["financing"]) == 5 and len(overview["membership"]) == 2
+    # the same definition as the brief's own records (briefing.BriefData.items / roles)
+    brief = Tables(_tiny(), _tiny_membership()).brief("country", "AUS")
+    assert brief.items["record_id"].tolist() == country["financing"]["record_id"].tolist()
+    empty = brief_snapshot({"financing": _tiny().iloc[0:0], "membership": tables["membership"]}, "country", "AUS")
+    assert empty["financing"].empty and list(empty["financing"].columns) == list(_tiny().columns)
 
 
 # --- Releases and changes -------------------------------------------------------------------------------------
@@ -226,6 +241,14 @@ def test_release_refuses_an_existing_name_and_invalid_data(releases_copy, tmp_pa
     path.write_text(path.read_text(encoding="utf-8").replace("001:16", "009:16"), encoding="utf-8")
     with pytest.raises(DataValidationError, match="source 009 is not registered"):
         make_release("r3", raw_dir=raw, releases_dir=releases_copy)
+    assert sorted(p.name for p in releases_copy.iterdir()) == before
+
+
+def test_release_refuses_data_equal_to_the_latest_release(releases_copy):
+    """The shipped raw data are r2-full-article: releasing them again under a new name would add an empty step."""
+    before = sorted(p.name for p in releases_copy.iterdir())
+    with pytest.raises(ReleaseError, match="equal the latest release, r2-full-article: nothing new to release"):
+        make_release("r3-same", releases_dir=releases_copy)
     assert sorted(p.name for p in releases_copy.iterdir()) == before
 
 

@@ -124,7 +124,7 @@ def funding_summary(financing: pd.DataFrame, by: str = "agency") -> pd.DataFrame
 
 
 def _country_names(exploded: pd.DataFrame) -> dict[str, str]:
-    from .countries import country_name
+    from .clean.countries import country_name
 
     return {code: country_name(code) for code in exploded["country"].unique() if code and code != LOCATION_NOT_STATED}
 
@@ -156,7 +156,7 @@ def roles_by_country(membership: pd.DataFrame) -> pd.DataFrame:
 
 def items_table(financing: pd.DataFrame) -> pd.DataFrame:
     """The items as a readable table (amounts formatted, binding as yes/no), each with its source reference."""
-    from .amounts import format_usd
+    from .usd import format_usd
 
     def amount(row: pd.Series) -> str:
         if pd.isna(row["amount_usd"]):

@@ -20,6 +20,9 @@ mineral    every record of the agencies that fund it (their      none
            exploded, ``mineral`` == the mineral)
 =========  ==================================================  =================================================
 
+What a brief is *about* (its CSV download, its "What changed"): ``items``, the records behind ``rows``, one row
+each; ``roles``, the membership rows of its country (every row for the overview, none for the other kinds).
+
 Only pandas and the project's data modules are imported (pandas when the tables are loaded): cheap enough for
 the first cell of a notebook, and for a build that has nothing to do.
 """
@@ -50,6 +53,21 @@ class BriefData:
     financing: pd.DataFrame
     membership: pd.DataFrame
     rows: pd.DataFrame
+
+    @property
+    def items(self) -> pd.DataFrame:
+        """The financing records the brief is about, one row per record (``rows`` before any explosion)."""
+        if self.rows is self.financing:
+            return self.financing
+        return self.financing[self.financing["record_id"].isin(set(self.rows["record_id"]))]
+
+    @property
+    def roles(self) -> pd.DataFrame:
+        """The membership rows the brief is about: every row for the overview, the country's own for a country,
+        none otherwise."""
+        if self.kind == "country":
+            return self.membership[self.membership["iso3"] == self.key]
+        return self.membership
 
 
 class Tables:
@@ -148,14 +166,14 @@ class Tables:
         if kind == "agency":
             candidate = text.upper()
             if candidate not in valid:
-                from .normalize import normalize_agency
+                from .clean.normalize import normalize_agency
 
                 try:
                     candidate = normalize_agency(text)
                 except ValueError:
                     pass
         elif kind == "country":
-            from .countries import CountryError, resolve_country
+            from .clean.countries import CountryError, resolve_country
 
             try:
                 candidate = resolve_country(text)

@@ -8,15 +8,14 @@ changes that touch the brief's own records since the previous release, or "No ch
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
 
 from . import config
-from .amounts import format_usd
 from .analysis import BINDING_PARTS, headline_numbers
 from .releases import TABLES, get_release, latest_release, list_releases, read_release, read_table_csv
+from .usd import format_usd
 
 CHANGE_COLUMNS = ["record_id", "change", "field", "old", "new"]
 # Labels derived one-to-one from another column: a change shows in that column, so these would only repeat it.
@@ -157,26 +156,13 @@ def changes_between(
 # --- "What changed" in a brief --------------------------------------------------------------------------------
 
 
-def brief_selector(kind: str, value: str = "") -> Callable[[str, pd.DataFrame], pd.DataFrame]:
-    """The rows of a table (``financing`` or ``membership``) that belong to a brief: the same rule for any version.
+def brief_snapshot(tables: Snapshot, kind: str, key: str = "") -> Snapshot:
+    """The records of one version that a brief is about: ``briefing``'s ``items`` (financing) and ``roles``
+    (membership), the same rule as the brief itself, for any version. ``key`` is the canonical key."""
+    from .briefing import Tables
 
-    ``kind`` is overview, agency (value: code), country (value: ISO3) or mineral (value: canonical name).
-    """
-
-    def select(table: str, frame: pd.DataFrame) -> pd.DataFrame:
-        if kind == "overview":
-            return frame
-        if table == "membership":
-            return frame[frame["iso3"] == value] if kind == "country" else frame.iloc[0:0]
-        if kind == "agency":
-            return frame[frame["agency"] == value]
-        if kind in ("country", "mineral"):
-            column = "country_iso3" if kind == "country" else "minerals"
-            mask = [value in str(cell).split(";") for cell in frame[column]]
-            return frame.loc[pd.Series(mask, index=frame.index, dtype=bool)]
-        raise ValueError(f"kind must be overview, agency, country or mineral, not {kind!r}")
-
-    return select
+    brief = Tables(tables["financing"], tables["membership"]).brief(kind, key)
+    return {"financing": brief.items, "membership": brief.roles}
 
 
 def comparison_base(
@@ -208,7 +194,7 @@ def what_changed_text(
 
     ``old``/``new`` are the brief's financing rows in each version; ``titles`` names records for the reader.
     """
-    from .narrative import esc
+    from .display import esc
 
     if changes.empty:
         return f"No change since {esc(since)}."
@@ -260,9 +246,7 @@ def what_changed(
             else "No release yet: nothing to compare with."
         )
     old_all, new_all = read_release(since, releases_dir), current_tables(processed_dir)
-    select = brief_selector(kind, value)
-    old = {t: select(t, old_all[t]) for t in TABLES}
-    new = {t: select(t, new_all[t]) for t in TABLES}
+    old, new = brief_snapshot(old_all, kind, value), brief_snapshot(new_all, kind, value)
     titles = {}
     for version in (old, new):
         titles.update(zip(version["financing"]["record_id"], version["financing"]["title"]))

@@ -63,14 +63,20 @@ def timestamps_wanted(stream, environ=None) -> bool:
 
 
 def _usd(value: float) -> str:
-    from .amounts import format_usd
+    from .usd import format_usd
 
     return format_usd(value)
 
 
+def _error(message: object, code: int) -> int:
+    """Print ``error: message`` on stderr and return the exit code ``code``."""
+    print(f"error: {message}", file=sys.stderr)
+    return code
+
+
 def _cmd_data(args: argparse.Namespace) -> int:
+    from .clean.pipeline import DataLockedError, build_processed
     from .errors import DataValidationError
-    from .pipeline import DataLockedError, build_processed
 
     try:
         summary = build_processed(args.raw_dir, args.processed_dir, wait=args.wait)
@@ -79,11 +85,9 @@ def _cmd_data(args: argparse.Namespace) -> int:
         print(f"nothing was written; {args.processed_dir or 'data/processed/'} is unchanged", file=sys.stderr)
         return EXIT_FAILED
     except DataLockedError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_LOCKED
+        return _error(exc, EXIT_LOCKED)
     except OSError as exc:  # a symlinked processed folder, a full disk, no permission: nothing half-written
-        print(f"error: the processed tables were not replaced: {exc}", file=sys.stderr)
-        return EXIT_FAILED
+        return _error(f"the processed tables were not replaced: {exc}", EXIT_FAILED)
     changed = ", ".join(summary["changed"]) or "nothing (already up to date)"
     print(
         f"dataset {summary['dataset_version']} (data version {summary['data_version']}): "
@@ -98,14 +102,13 @@ def _cmd_data(args: argparse.Namespace) -> int:
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
+    from .clean.pipeline import load_raw, summarize
     from .errors import DataValidationError
-    from .pipeline import load_raw, summarize
 
     try:
         tables = load_raw(args.raw_dir)
     except DataValidationError as exc:
-        print(f"error: {exc.report()}", file=sys.stderr)
-        return EXIT_FAILED
+        return _error(exc.report(), EXIT_FAILED)
     summary = summarize(tables)
     print(
         f"raw data valid (data version {summary['data_version']}): {summary['financing_records']} financing "
@@ -115,7 +118,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
 
 def _cmd_list(args: argparse.Namespace) -> int:
-    from .briefs import all_briefs
+    from .publish.catalogue import all_briefs
 
     for brief in all_briefs(args.processed_dir):
         print(f"{brief.spec:<24} {brief.title}")
@@ -142,14 +145,11 @@ def _cmd_build(args: argparse.Namespace) -> int:
             scheduler=args.scheduler,
         )
     except ParameterError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+        return _error(exc, EXIT_USAGE)
     except BuildLockedError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_LOCKED
+        return _error(exc, EXIT_LOCKED)
     except (FileNotFoundError, SchedulerUnreachable) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_FAILED
+        return _error(exc, EXIT_FAILED)
     except KeyboardInterrupt as exc:  # SIGINT or SIGTERM: the build cleaned up before this
         signum = getattr(exc, "signum", signal.SIGINT)
         print(
@@ -159,8 +159,7 @@ def _cmd_build(args: argparse.Namespace) -> int:
         )
         return 128 + signum
     except OSError as exc:  # a full disk or an unwritable reports folder before any brief ran
-        print(f"error: {type(exc).__name__}: {exc}; nothing was published", file=sys.stderr)
-        return EXIT_FAILED
+        return _error(f"{type(exc).__name__}: {exc}; nothing was published", EXIT_FAILED)
     print(result.summary())
     return EXIT_FAILED if result.failed or result.error else EXIT_OK
 
@@ -180,11 +179,9 @@ def _cmd_preview(args: argparse.Namespace) -> int:
             log=lambda message: print(message, file=sys.stderr, flush=True),
         )
     except ParameterError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+        return _error(exc, EXIT_USAGE)
     except OSError as exc:  # e.g. the port is taken
-        print(f"error: the preview could not start: {exc}", file=sys.stderr)
-        return EXIT_FAILED
+        return _error(f"the preview could not start: {exc}", EXIT_FAILED)
     except KeyboardInterrupt:
         print("preview stopped; reports/ holds the last good build", file=sys.stderr)
     return EXIT_OK
@@ -198,8 +195,7 @@ def _cmd_verify(args: argparse.Namespace) -> int:
     try:
         problems = verify(reports)
     except OSError as exc:
-        print(f"error: cannot read {reports}: {exc.strerror or exc}", file=sys.stderr)
-        return EXIT_FAILED
+        return _error(f"cannot read {reports}: {exc.strerror or exc}", EXIT_FAILED)
     for problem in problems:
         print(problem, file=sys.stderr)
     if problems:
@@ -235,8 +231,9 @@ def _brief_spec(text: str) -> str:
 
 
 def _cmd_release(args: argparse.Namespace) -> int:
+    from .clean.new_release import make_release
     from .errors import DataValidationError
-    from .releases import ReleaseError, make_release
+    from .releases import ReleaseError
 
     only = {s.strip() for s in args.sources.split(",") if s.strip()} if args.sources else None
     try:
@@ -244,8 +241,7 @@ def _cmd_release(args: argparse.Namespace) -> int:
             args.name, raw_dir=args.raw_dir, releases_dir=args.releases_dir, only_sources=only, date=args.date
         )
     except ReleaseError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+        return _error(exc, EXIT_USAGE)
     except DataValidationError as exc:
         print(f"error: {exc.report()}", file=sys.stderr)
         print(
@@ -267,8 +263,7 @@ def _cmd_releases(args: argparse.Namespace) -> int:
     try:
         releases = list_releases(args.releases_dir)
     except ReleaseError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_FAILED
+        return _error(exc, EXIT_FAILED)
     for release in releases:
         print(f"{release.name}\t{release.date}\tsources {','.join(release.sources)}\t{release.citation}")
     return EXIT_OK
@@ -281,11 +276,9 @@ def _cmd_changes(args: argparse.Namespace) -> int:
     try:
         changes, deltas = changes_between(args.since, args.until, args.processed_dir, args.releases_dir)
     except ReleaseError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+        return _error(exc, EXIT_USAGE)
     except FileNotFoundError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_FAILED
+        return _error(exc, EXIT_FAILED)
     sys.stdout.write(format_changes(changes, deltas, args.format))
     return EXIT_OK
 
@@ -447,8 +440,7 @@ def main(argv: list[str] | None = None) -> int:
     project = getattr(args, "project", None)
     if project is not None:
         if not project.is_dir():
-            print(f"error: --project {project}: no such folder", file=sys.stderr)
-            return EXIT_USAGE
+            return _error(f"--project {project}: no such folder", EXIT_USAGE)
         config.use_project(project)
     if args.command in LOGGING_COMMANDS:
         streams = (sys.stdout, sys.stderr)
@@ -488,8 +480,7 @@ def _run(args: argparse.Namespace) -> int:
             config.require_project()
         return args.func(args)
     except config.ProjectNotFound as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+        return _error(exc, EXIT_USAGE)
     except BrokenPipeError:  # `mineral-analysis list | head`: the reader left; not an error of ours
         sys.stdout = None
         return EXIT_OK

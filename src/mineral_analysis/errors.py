@@ -49,3 +49,8 @@ class DataValidationError(Exception):
 
 class ParameterError(ValueError):
     """Raised when a brief parameter is not one of the valid values."""
+
+
+class AmountError(ValueError):
+    """An amount that cannot be read as a positive, finite sum of US dollars (``clean.amounts``), or a value
+    that cannot be written as one (``usd.format_usd``)."""

@@ -163,9 +163,9 @@ def _overview_parts(entries: list[Mapping[str, Any]], processed_dir) -> dict[str
     from pathlib import Path as _Path
 
     from mineral_analysis import narrative as nv
-    from mineral_analysis.amounts import format_usd
     from mineral_analysis.analysis import headline_numbers
     from mineral_analysis.data import load_financing, load_membership
+    from mineral_analysis.usd import format_usd
 
     financing = load_financing(_Path(processed_dir))
     membership = load_membership(_Path(processed_dir))
@@ -196,7 +196,7 @@ def participant_svg(membership, linked: set[str]) -> str:
 
     from mineral_analysis import config
     from mineral_analysis.geo import _cached
-    from mineral_analysis.narrative import brief_href, display_name
+    from mineral_analysis.links import brief_href, display_name
 
     gdf = _cached(str(config.BOUNDARIES_FILE.resolve()))
     minx, miny, maxx, maxy = gdf.total_bounds

@@ -25,10 +25,10 @@ from matplotlib.patches import Circle, Patch
 from matplotlib.path import Path as MplPath
 
 from . import config
-from .amounts import format_usd
 from .analysis import roles_by_country
 from .geo import SMALL_COUNTRY_AREA_KM2, _cached
 from .style import NOTE_COLOUR, TEXT_COLOUR, chart_style, new_figure
+from .usd import format_usd
 from .vocab import AGENCIES, GROUPS, SUPRANATIONAL, agency_colour
 
 FIGSIZE = (11.0, 6.0)

@@ -1,57 +1,16 @@
-"""Display helpers and data-driven sentences for the brief notebooks.
-
-Notebooks call ``show_figure``, ``show_table`` and ``show_markdown`` so that every brief renders the same
-way, and take their finding-stating titles and headline sentences from the functions here. Every data string
-in Markdown or HTML is escaped before it reaches the page; chart titles (``finding_*``) are plain text, since
-matplotlib draws them and an escape would show as "&amp;".
-"""
+"""Data-driven sentences for the briefs: headlines, key findings, finding-stating chart titles and the index's
+one-line findings. Markdown strings have their data escaped; chart titles (``finding_*``) are plain text, since
+matplotlib draws them and an escape would show as "&amp;"."""
 
 from __future__ import annotations
 
-import html
-import io
-import re
-
 import pandas as pd
 
-from .amounts import format_usd
 from .analysis import funding_summary, headline_numbers, not_stated_share, roles_by_country, share_text
+from .display import esc
+from .links import display_name, link, named_minerals
+from .usd import format_usd
 from .vocab import AGENCIES, GROUP_SHORT, GROUPS, NOT_STATED
-
-PNG_DPI = 110
-
-
-def esc(value: object) -> str:
-    """HTML-escape any value for inclusion in Markdown or HTML output."""
-    return html.escape(str(value), quote=True)
-
-
-def show_figure(fig, *, alt: str = "") -> None:
-    """Display a matplotlib Figure as an inline PNG and release it (no figure stays open)."""
-    from IPython.display import Image, display
-
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=PNG_DPI, bbox_inches="tight", facecolor="white", metadata={"Software": None})
-    display(Image(data=buffer.getvalue(), format="png", alt=alt or None))
-    fig.clear()
-
-
-def show_table(frame: pd.DataFrame, *, caption: str | None = None) -> None:
-    """Display a DataFrame as an escaped HTML table (no index), with an optional caption."""
-    from IPython.display import HTML, display
-
-    table = frame.to_html(index=False, escape=True, border=0, classes="brief-table", na_rep="")
-    if caption:
-        table = table.replace("<thead>", f"<caption>{esc(caption)}</caption>\n  <thead>", 1)
-    display(HTML(table))
-
-
-def show_markdown(text: str) -> None:
-    """Display Markdown built by the functions below (their data parts are already escaped)."""
-    from IPython.display import Markdown, display
-
-    # A bare "$" would open a LaTeX formula in Markdown; amounts are money, never math.
-    display(Markdown(text.replace("$", "\\$")))
 
 
 def _bn(value: float) -> str:
@@ -136,55 +95,6 @@ def finding_by_country(financing: pd.DataFrame) -> str:
         return "No located amounts"
     lead = located.iloc[0]
     return f"{lead['label']} is the largest stated destination: {_bn(lead['total_usd'])}"
-
-
-def participants_table(membership: pd.DataFrame) -> pd.DataFrame:
-    """Countries (and the EU) with their roles, one row each, for display."""
-    roles = roles_by_country(membership)
-    return pd.DataFrame({"Country": roles["name"], "ISO3": roles["iso3"], "Roles": roles["roles"]})
-
-
-def agreements_table(membership: pd.DataFrame) -> pd.DataFrame:
-    """Every role other than the delegation itself (frameworks, FORGE, plans, partnerships), with sources."""
-    rows = membership[membership["group"] != "ministerial_participant"]
-    return pd.DataFrame(
-        {
-            "Role": rows["group"].map(GROUP_SHORT),
-            "Country": rows["name"],
-            "As written": rows["name_as_written"],
-            "Source": rows["source"],
-            "Sources": rows["source_count"],
-            "Conflict": rows["conflict"],
-            "Note": rows["note"],
-        }
-    ).reset_index(drop=True)
-
-
-def headline_table(financing: pd.DataFrame) -> pd.DataFrame:
-    """Total, binding, non-binding and mobilised USD for a slice, as a two-column table."""
-    numbers = headline_numbers(financing)
-    return pd.DataFrame(
-        {
-            "Measure": [
-                "Items",
-                "Items with no amount",
-                "Total (stated totals counted once)",
-                "Binding",
-                "Not binding",
-                "Binding status not stated",
-                "Mobilised from others (not in totals)",
-            ],
-            "Value": [
-                str(numbers["items"]),
-                str(numbers["items_without_amount"]),
-                _bn(numbers["total_usd"]),
-                _bn(numbers["binding_usd"]),
-                _bn(numbers["non_binding_usd"]),
-                _bn(numbers["not_stated_usd"]),
-                _bn(numbers["mobilized_usd"]),
-            ],
-        }
-    )
 
 
 def binding_parts_text(numbers: dict[str, float]) -> str:
@@ -279,34 +189,6 @@ def mineral_headline(financing: pd.DataFrame, mineral: str) -> str:
     )
 
 
-def summary_table(summary: pd.DataFrame) -> pd.DataFrame:
-    """A ``funding_summary`` result formatted for display (USD as text)."""
-    return pd.DataFrame(
-        {
-            "Group": summary["label"],
-            "Items": summary["items"],
-            "Total": summary["total_usd"].map(_bn),
-            "Binding": summary["binding_usd"].map(_bn),
-            "Not binding": summary["non_binding_usd"].map(_bn),
-            "Not stated": summary["not_stated_usd"].map(_bn),
-            "Mobilised (apart)": summary["mobilized_usd"].map(lambda v: _bn(v) if v else ""),
-        }
-    )
-
-
-def or_none(frame: pd.DataFrame, message: str) -> pd.DataFrame:
-    """``frame``, or a one-cell table carrying ``message`` when it is empty (so a brief never shows a blank)."""
-    return frame if len(frame) else pd.DataFrame({"": [message]})
-
-
-def item_notes_table(financing: pd.DataFrame) -> pd.DataFrame:
-    """The curator's note for every item that has one (ambiguities, inferences), keyed by item ID."""
-    rows = financing[financing["note"] != ""].sort_values(["agency", "record_id"])
-    return or_none(
-        pd.DataFrame({"ID": rows["record_id"], "Note": rows["note"]}).reset_index(drop=True), "No notes on these items"
-    )
-
-
 def finding_participation(membership: pd.DataFrame) -> str:
     """The participation map's title: delegations and bilateral frameworks, counted from the table."""
     roles = roles_by_country(membership)
@@ -324,58 +206,17 @@ def finding_timeline(financing: pd.DataFrame) -> str:
     return f"Dated items run from {dates.min():%B %Y} to {dates.max():%B %Y}"
 
 
-# ----------------------------------------------------------------------------------------------------------
-# First page, links, sources, download and citation
-
-
-def display_name(iso3: str, name: object = None) -> str:
-    """A country's name as the briefs print it; the EU's code as the body the sources name (European Commission)."""
-    from .countries import CountryError, country_name
-
-    if iso3 == "EUU":
-        return "European Commission"
-    if isinstance(name, str) and name.strip():
-        return name.strip()
-    try:
-        return country_name(iso3)
-    except CountryError:  # an unknown code shows as itself
-        return iso3
-
-
-def brief_href(kind: str, key: str = "") -> str:
-    """The relative file name of a brief's HTML page (the build's ``Brief.slug``)."""
-    from .briefs import Brief
-
-    return f"{Brief(kind, key, '').slug}.html"
-
-
-def link(kind: str, key: str, text: str) -> str:
-    """A Markdown link to another brief, its text escaped."""
-    return f"[{esc(text)}]({brief_href(kind, key)})"
-
-
-def country_links(codes: list[str]) -> str:
-    """Country names, each linking to its brief, joined with commas and "and"."""
-    parts = [link("country", code, display_name(code)) for code in codes]
-    return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1] if parts else ""
-
-
 def _located_codes(financing: pd.DataFrame) -> list[str]:
     return sorted({c for value in financing["country_iso3"] for c in str(value).split(";") if c})
-
-
-def _mineral_names(financing: pd.DataFrame) -> list[str]:
-    return sorted({m for value in financing["minerals"] for m in str(value).split(";") if m and m != NOT_STATED})
 
 
 def key_findings(kind: str, financing: pd.DataFrame, membership: pd.DataFrame, key: str = "") -> list[str]:
     """Three to five sentences (Markdown, data escaped) that say what a brief finds, built from the tables.
 
-    ``financing`` is the whole table; the brief's own slice is taken here (agency, location country or mineral).
+    ``financing`` is the whole table or the brief's own records (``briefing.open_brief``); the brief's rows are
+    taken here with ``briefing.Tables.brief``.
     """
-    from .analysis import explode_minerals
-
-    rows = _brief_rows(kind, financing, key)
+    rows = _brief(kind, financing, membership, key).rows
     numbers = headline_numbers(rows)
     total = numbers["total_usd"]
     out: list[str] = []
@@ -430,7 +271,7 @@ def key_findings(kind: str, financing: pd.DataFrame, membership: pd.DataFrame, k
                 out.append(text + ".")
     if kind in ("overview", "agency") and numbers["items"]:
         share = not_stated_share(rows)
-        minerals = _mineral_names(rows)
+        minerals = named_minerals(rows)
         if minerals:
             named = ", ".join(link("mineral", m, m) for m in minerals[:6]) + (
                 " and others" if len(minerals) > 6 else ""
@@ -455,7 +296,6 @@ def key_findings(kind: str, financing: pd.DataFrame, membership: pd.DataFrame, k
             ),
         )
     if kind == "mineral":
-        exploded = explode_minerals(financing)
         agencies = [a for a in AGENCIES if a in set(rows["agency"])]
         scope = financing[financing["agency"].isin(agencies)]
         unstated = float(scope.loc[scope["minerals"] == NOT_STATED, "counted_usd"].fillna(0).sum())
@@ -463,7 +303,6 @@ def key_findings(kind: str, financing: pd.DataFrame, membership: pd.DataFrame, k
             f"The same agencies list {_bn(unstated)} with no mineral named; some may go to {esc(key)}, "
             "the sources do not say."
         )
-        del exploded
     if numbers["mobilized_usd"]:
         out.append(
             f"A further {_bn(numbers['mobilized_usd'])} of capital mobilised from others is reported apart, "
@@ -482,7 +321,7 @@ def one_line_finding(kind: str, financing: pd.DataFrame, membership: pd.DataFram
     kind of brief this project does not make)."""
     if kind not in ("overview", "agency", "country", "mineral"):
         return ""
-    rows = _brief_rows(kind, financing, key)
+    rows = _brief(kind, financing, membership, key).rows
     numbers = headline_numbers(rows)
     if kind == "country" and not numbers["items"]:
         here = membership[membership["iso3"] == key]
@@ -499,356 +338,8 @@ def one_line_finding(kind: str, financing: pd.DataFrame, membership: pd.DataFram
     )
 
 
-def _brief_rows(kind: str, financing: pd.DataFrame, key: str) -> pd.DataFrame:
-    """The financing rows a brief draws on (every item for the overview)."""
-    from .analysis import explode_countries, explode_minerals
+def _brief(kind: str, financing: pd.DataFrame, membership: pd.DataFrame, key: str):
+    """The brief's records (``briefing.Tables.brief``: the one definition of what a brief draws on)."""
+    from .briefing import Tables
 
-    if kind == "agency":
-        return financing[financing["agency"] == key]
-    if kind == "country":
-        return explode_countries(financing).query("country == @key")
-    if kind == "mineral":
-        return explode_minerals(financing).query("mineral == @key")
-    return financing
-
-
-def show_findings(findings: list[str]) -> None:
-    """The first page's key findings as a list."""
-    show_markdown("\n".join(f"- {line}" for line in findings))
-
-
-def show_html(fragment: str) -> None:
-    """Display an HTML fragment built here (data already escaped)."""
-    from IPython.display import HTML, display
-
-    display(HTML(fragment))
-
-
-def _source_registry(processed_dir=None):
-    """The sources registry that travels with the processed tables (``mineral-analysis data`` copies it there)."""
-    from . import config
-    from .sources import load_sources
-
-    return load_sources(config.processed_path(config.RAW_SOURCES, processed_dir).parent)
-
-
-def sources_cited(*frames: pd.DataFrame) -> list[str]:
-    """The source ids the frames' ``source`` column cites, sorted."""
-    ids = set()
-    for frame in frames:
-        for text in frame.get("source", pd.Series([], dtype=str)):
-            ids.update(part.strip().split(" ")[0] for part in str(text).split(";") if part.strip())
-    return sorted(i for i in ids if i.isdigit())
-
-
-def sources_key(ids: list[str], processed_dir=None) -> str:
-    """Markdown: each cited source by id, publisher, title and date, and how to read "001 ¶16"."""
-    registry = _source_registry(processed_dir)
-    lines = ["References such as **001 ¶16** name a source and its paragraph (a non-empty line; the headline is 1)."]
-    for sid in ids:
-        source = registry.get(sid)
-        if source is None:
-            continue
-        lines.append(
-            f"- **{esc(sid)}**: {esc(source.title)}. Publisher: {esc(source.publisher)}. "
-            f"Dated {esc(source.published)} ({esc(source.published_note.split(':')[0])}); "
-            f"in {esc('Russian' if source.language == 'ru' else source.language)}."
-        )
-    return "\n".join(lines)
-
-
-def coverage_line(financing: pd.DataFrame, ids: list[str], processed_dir=None) -> str:
-    """The period the sources and the dated items cover, as one sentence."""
-    registry = _source_registry(processed_dir)
-    published = sorted(registry[s].published for s in ids if s in registry)
-    dates = financing["announced_date"].dropna() if "announced_date" in financing else pd.Series([], dtype=object)
-    text = ""
-    if published:
-        span = published[0] if published[0] == published[-1] else f"{published[0]} to {published[-1]}"
-        text = f"The sources are dated {span}"
-    if len(dates):
-        first, last = dates.min(), dates.max()
-        items = f"{first:%-d %B %Y}" if first == last else f"{first:%-d %B %Y} to {last:%-d %B %Y}"
-        text += ("; the" if text else "The") + f" dated items were announced {items}"
-    return (text + ". Later events are not covered.") if text else ""
-
-
-def csv_link(frame: pd.DataFrame, filename: str, label: str) -> str:
-    """An ``<a download>`` holding ``frame`` as CSV in a ``data:`` URL: it works offline and under the CSP."""
-    import base64
-
-    data = frame.to_csv(index=False, lineterminator="\n").encode("utf-8")
-    href = "data:text/csv;charset=utf-8;base64," + base64.b64encode(data).decode("ascii")
-    return (
-        f'<p class="download"><a download="{esc(filename)}" href="{href}">{esc(label)}</a> '
-        f'<span class="muted">({len(frame)} records, CSV, {max(1, round(len(data) / 1024))} kB)</span></p>'
-    )
-
-
-def how_to_cite(title: str, metadata: dict, ids: list[str], processed_dir=None) -> str:
-    """The "How to cite" line: title, data release and date, and the sources."""
-    registry = _source_registry(processed_dir)
-    release = metadata.get("release") or {}
-    version = metadata.get("dataset_version") or metadata.get("data_version") or "unknown"
-    date = release.get("date") or ""
-    sources = "; ".join(f"{esc(registry[s].title)} ({esc(registry[s].published)})" for s in ids if s in registry)
-    return (
-        f"**How to cite:** *{esc(title)}*. Mineral analysis briefs, data version {esc(version)}"
-        + (f" ({esc(date)})" if date else "")
-        + f". Sources: {sources}."
-    )
-
-
-def brief_records(kind: str, financing: pd.DataFrame, membership: pd.DataFrame, key: str = "") -> pd.DataFrame:
-    """The records a brief shows, for its CSV download: its financing items (and, for a country, its roles)."""
-    rows = _brief_rows(kind, financing, key).drop_duplicates("record_id")
-    rows = financing[financing["record_id"].isin(rows["record_id"])]
-    columns = [
-        "record_id",
-        "agency",
-        "title",
-        "amount_as_written",
-        "amount_usd",
-        "amount_qualifier",
-        "counted_usd",
-        "instrument_label",
-        "binding_status",
-        "mobilized_usd",
-        "announced",
-        "country_names",
-        "minerals",
-        "source",
-        "conflict",
-        "note",
-    ]
-    table = rows[columns].assign(table="financing")
-    if kind == "country":
-        roles = membership[membership["iso3"] == key]
-        table = pd.concat(
-            [
-                table,
-                pd.DataFrame(
-                    {
-                        "record_id": roles["record_id"],
-                        "title": roles["group_label"],
-                        "country_names": roles["name"],
-                        "source": roles["source"],
-                        "conflict": roles["conflict"],
-                        "note": roles["note"],
-                        "table": "membership",
-                    }
-                ),
-            ],
-            ignore_index=True,
-        )
-    return table[["table", *columns]].reset_index(drop=True)
-
-
-def items_table_html(financing: pd.DataFrame, *, compact: bool = False) -> str:
-    """The financing items as an HTML table laid out for the page, each row anchored by its record id.
-
-    Seven columns (ID, item, amount, binding, instrument, where and minerals, source); agencies, countries and
-    minerals link to their briefs; conflicts and notes follow as a list keyed by ID (``item_notes_html``).
-    ``compact`` keeps five (ID, item, amount, binding, source): the overview's list, whose IDs lead to the
-    agency briefs that give the rest.
-    """
-    from .analysis import items_table
-
-    table = items_table(financing)
-    ordered = financing.sort_values(["agency", "record_id"]).reset_index(drop=True)
-    head = (
-        '<thead><tr><th scope="col">ID</th><th scope="col">Item</th><th scope="col">Amount</th>'
-        '<th scope="col">Binding</th><th scope="col">Instrument</th><th scope="col">Where · minerals</th>'
-        '<th scope="col">Source</th></tr></thead>'
-    )
-    body = []
-    for (_, row), (_, raw) in zip(table.iterrows(), ordered.iterrows()):
-        codes = [c for c in str(raw["country_iso3"]).split(";") if c]
-        where = ", ".join(f'<a href="{brief_href("country", c)}">{esc(display_name(c))}</a>' for c in codes)
-        if raw["subnational"]:
-            where += (" (" if where else "") + esc(str(raw["subnational"]).replace(";", ", ")) + (")" if where else "")
-        minerals = [m for m in str(raw["minerals"]).split(";") if m and m != NOT_STATED]
-        mineral_text = ", ".join(f'<a href="{brief_href("mineral", m)}">{esc(m)}</a>' for m in minerals)
-        cell = " · ".join(x for x in (where or "location not stated", mineral_text or "mineral not stated"))
-        mobilised = f"<br><small>+ {esc(row['Mobilised'])} mobilised</small>" if row["Mobilised"] else ""
-        flag = " *" if raw["conflict"] else ""
-        middle = "" if compact else f"<td>{esc(row['Instrument'])}</td><td>{cell}</td>"
-        body.append(
-            f'<tr id="{esc(row["ID"])}"><th scope="row"><a href="{brief_href("agency", raw["agency"])}">'
-            f'{esc(row["ID"])}</a></th><td>{esc(row["Item"])}</td><td class="num">{esc(row["Amount"])}{mobilised}</td>'
-            f'<td><span class="binding binding-{esc(row["Binding"].replace(" ", "-"))}">{esc(row["Binding"])}</span></td>'
-            f'{middle}<td class="source">{esc(row["Source"])}{flag}</td></tr>'
-        )
-    caption = (
-        "<caption>Financing items, by agency. ID links to the agency's brief; * marks an item whose sources "
-        "disagree (see the item's notes).</caption>"
-    )
-    if compact:
-        head = re.sub(r'<th scope="col">(Instrument|Where · minerals)</th>', "", head)
-    kind = "items-table items-compact" if compact else "items-table"
-    return f'<table class="{kind}">{caption}{head}<tbody>{"".join(body)}</tbody></table>'
-
-
-def item_notes_html(financing: pd.DataFrame) -> str:
-    """Conflicts between sources and curator's notes, one list entry per item that has any, keyed by ID."""
-    rows = financing[(financing["note"] != "") | (financing["conflict"] != "")].sort_values(["agency", "record_id"])
-    if rows.empty:
-        return ""
-    entries = []
-    for _, row in rows.iterrows():
-        text = esc(row["note"])
-        if row["conflict"]:
-            text += (" " if text else "") + f"<em>Sources differ:</em> {esc(row['conflict'])}"
-        entries.append(f'<li><a href="#{esc(row["record_id"])}">{esc(row["record_id"])}</a>: {text}</li>')
-    return f'<div class="item-notes"><h3>Notes on the items</h3><ul>{"".join(entries)}</ul></div>'
-
-
-# ----------------------------------------------------------------------------------------------------------
-# Text alternatives: what each figure shows, with its main numbers (plain text)
-
-
-def _top_groups(financing: pd.DataFrame, by: str, n: int = 4) -> str:
-    table = funding_summary(financing, by)
-    if by == "country":
-        table = table.assign(
-            label=[
-                display_name(c, lbl) if c != "Location not stated" else lbl
-                for c, lbl in zip(table["country"], table["label"])
-            ]
-        )
-    table = table[table["total_usd"] > 0].head(n)
-    return "; ".join(
-        f"{row['label']} {format_usd(row['total_usd'])} ({format_usd(row['binding_usd'])} binding)"
-        for _, row in table.iterrows()
-    )
-
-
-def alt_funding_by(financing: pd.DataFrame, by: str) -> str:
-    """Alternative text of a bar chart of money by ``by``: the chart, the total and the largest groups."""
-    numbers = headline_numbers(financing)
-    what = {"agency": "agency", "mineral": "mineral named", "instrument": "instrument", "country": "project location"}[
-        by
-    ]
-    top = _top_groups(financing, by)
-    return (
-        f"Bar chart of {format_usd(numbers['total_usd'])} by {what}, split into binding, not binding and not "
-        f"stated: " + (top or "no amounts stated") + "."
-    )
-
-
-def alt_participation_map(membership: pd.DataFrame, highlight: str | None = None) -> str:
-    """Alternative text of the participation map (or of a country's locator map)."""
-    roles = roles_by_country(membership)
-    delegations = int(roles["ministerial_participant"].sum())
-    frameworks = int(roles["bilateral_framework"].sum())
-    forge = int((roles["forge_member"] | roles["forge_chair"]).sum())
-    if highlight:
-        here = roles[roles["iso3"] == highlight]
-        role = here.iloc[0]["roles"] if len(here) else "no role in the sources"
-        return (
-            f"Map locating {display_name(highlight)} in its region, with a world inset; its roles: {role}. "
-            f"It is one of {delegations} delegations at the ministerial."
-        )
-    return (
-        f"World map of the {delegations} delegations (countries and the European Commission), coloured by "
-        f"role: {frameworks} signed bilateral frameworks, {forge} are in FORGE; insets enlarge Europe and "
-        "small states."
-    )
-
-
-def alt_funding_map(financing: pd.DataFrame) -> str:
-    """Alternative text of the funding map: circles by location, the largest named."""
-    top = _top_groups(financing[financing["country_iso3"] != ""], "country", 3)
-    located = headline_numbers(financing[financing["country_iso3"] != ""])["total_usd"]
-    return (
-        f"World map with a circle per location and agency, area by amount; {format_usd(located)} is located. "
-        f"Largest: {top or 'none'}."
-    )
-
-
-def alt_timeline(financing: pd.DataFrame) -> str:
-    """Alternative text of the announcement timeline."""
-    dated = financing.dropna(subset=["announced_date"])
-    if dated.empty:
-        return f"Timeline of announcements: none of the {len(financing)} items has a stated date."
-    return (
-        f"Timeline of the {len(dated)} dated items of {len(financing)}, announced {finding_timeline(financing)[16:]}, "
-        f"worth {format_usd(dated['counted_usd'].fillna(0).sum())}."
-    )
-
-
-def alt_mobilized(financing: pd.DataFrame) -> str:
-    """Alternative text of the mobilised-capital chart."""
-    rows = financing[financing["mobilized_usd"].notna()]
-    by = rows.groupby("agency")["mobilized_usd"].sum().sort_values(ascending=False)
-    parts = "; ".join(f"{code} {format_usd(v)}" for code, v in by.items())
-    return (
-        f"Bar chart of capital mobilised from others beside each agency's own amount, "
-        f"{format_usd(rows['mobilized_usd'].sum())} in all: {parts}."
-    )
-
-
-def alt_matrix(financing: pd.DataFrame) -> str:
-    """Alternative text of the agency-by-mineral matrix."""
-    minerals = _mineral_names(financing)
-    return (
-        f"Matrix of agencies by mineral named ({len(minerals)} minerals: {', '.join(minerals)}); each cell holds "
-        "the agency's amount for the mineral. "
-        + f"Largest mineral: {_top_groups(financing[financing['minerals'] != NOT_STATED], 'mineral', 1)}."
-    )
-
-
-def participants_html(membership: pd.DataFrame) -> str:
-    """Every participant under its most specific role, each name linking to its country brief."""
-    from .analysis import ROLE_PRIORITY
-
-    roles = roles_by_country(membership)
-    entries = []
-    for role in ROLE_PRIORITY:
-        members = roles[roles["primary_role"] == role]
-        if members.empty:
-            continue
-        names = ", ".join(
-            f'<a href="{brief_href("country", r["iso3"])}">{esc(display_name(r["iso3"], r["name"]))}</a>'
-            for _, r in members.iterrows()
-        )
-        label = "Delegation only" if role == "ministerial_participant" else GROUP_SHORT[role]
-        entries.append(f"<dt>{esc(label)} ({len(members)})</dt><dd>{names}</dd>")
-    return (
-        f'<div class="participants"><h3>Participants by their most specific role ({len(roles)})</h3>'
-        f"<dl>{''.join(entries)}</dl></div>"
-    )
-
-
-def agreements_html(membership: pd.DataFrame, empty: str = "No agreement in the sources") -> str:
-    """Every role other than the delegation itself, with its source; notes and conflicts as a list below."""
-    rows = membership[membership["group"] != "ministerial_participant"]
-    if rows.empty:
-        return f"<p>{esc(empty)}.</p>"
-    body, notes = [], []
-    for _, r in rows.iterrows():
-        flag = " *" if r["conflict"] else ""
-        body.append(
-            f'<tr id="{esc(r["record_id"])}"><th scope="row">{esc(r["record_id"])}</th>'
-            f"<td>{esc(GROUP_SHORT[r['group']])}</td>"
-            f'<td><a href="{brief_href("country", r["iso3"])}">{esc(display_name(r["iso3"], r["name"]))}</a></td>'
-            f'<td lang="ru">{esc(r["name_as_written"])}</td><td class="source">{esc(r["source"])}{flag}</td></tr>'
-        )
-        text = esc(r["note"])
-        if r["conflict"]:
-            text += (" " if text else "") + f"<em>Sources differ:</em> {esc(r['conflict'])}"
-        if text:
-            notes.append(f'<li><a href="#{esc(r["record_id"])}">{esc(r["record_id"])}</a>: {text}</li>')
-    table = (
-        '<table class="agreements-table"><caption>Roles beyond the delegation; * marks a role whose sources '
-        'disagree</caption><thead><tr><th scope="col">ID</th><th scope="col">Role</th><th scope="col">Country</th>'
-        f'<th scope="col">As written</th><th scope="col">Source</th></tr></thead><tbody>{"".join(body)}</tbody></table>'
-    )
-    return table + (
-        f'<div class="item-notes"><h3>Notes on the roles</h3><ul>{"".join(notes)}</ul></div>' if notes else ""
-    )
-
-
-def mineral_links(financing: pd.DataFrame) -> str:
-    """Markdown: every mineral the items name, each linking to its brief."""
-    return ", ".join(link("mineral", m, m) for m in _mineral_names(financing))
+    return Tables(financing, membership).brief(kind, key)

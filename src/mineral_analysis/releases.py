@@ -3,31 +3,23 @@
 A release is a folder ``data/releases/NAME/`` holding ``financing.csv`` and ``membership.csv`` (the processed
 tables as CSV, small and diffable) and ``release.json`` (name, sequence, date, sources, citation and the SHA-256
 of both tables). Reading a release checks both hashes, so a corrupted or hand-edited snapshot is refused.
-Releases are listed in the order they were made (``sequence``), oldest first.
+Releases are listed in the order they were made (``sequence``), oldest first; ``clean.new_release`` makes one.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import io
 import json
-import os
-import re
-import shutil
-import tempfile
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
 from . import columns, config
-from .clock import build_time
 
-NAME_PATTERN = re.compile(r"[a-z0-9][a-z0-9._-]{0,47}")
 MANIFEST = "release.json"
 TABLES = ("financing", "membership")
-PROJECT_NAME = "mineral-analysis critical-minerals tracker"
 
 
 class ReleaseError(ValueError):
@@ -74,15 +66,6 @@ def read_table_csv(data: bytes, table: str) -> pd.DataFrame:
         elif dtype == "date":
             frame[name] = pd.to_datetime(frame[name].replace("", None))
     return frame
-
-
-def check_name(name: str) -> None:
-    """Refuse a release name with odd characters (lower-case letters, digits, '.', '_', '-'; at most 48)."""
-    if not NAME_PATTERN.fullmatch(name):
-        raise ReleaseError(
-            f"release name {name!r} is not allowed: use 1-48 lower-case letters, digits, '.', '_' "
-            "or '-', starting with a letter or digit (e.g. 2026-03-update)"
-        )
 
 
 def list_releases(releases_dir: Path | None = None) -> list[Release]:
@@ -170,76 +153,3 @@ def dataset_version(table_bytes: dict[str, bytes], releases_dir: Path | None = N
         return "unreleased", None
     same = all(hashlib.sha256(table_bytes[f"{t}.csv"]).hexdigest() == release.files.get(f"{t}.csv") for t in TABLES)
     return (release.name if same else f"{release.name} + unreleased changes"), release.summary()
-
-
-def _cited_sources(tables: dict[str, pd.DataFrame]) -> tuple[str, ...]:
-    ids = set()
-    for frame in tables.values():
-        for text in frame["source"]:
-            ids.update(re.findall(r"(?:^|; )([0-9]{3}) ¶", text))
-    return tuple(sorted(ids))
-
-
-def citation_text(name: str, date: str, sources: tuple[str, ...], registry: dict | None = None) -> str:
-    """The citation an analyst copies: project, release, date and the sources it rests on."""
-    described = []
-    for sid in sources:
-        source = (registry or {}).get(sid)
-        described.append(f"{sid} ({source.file}, {source.published})" if source else sid)
-    return f"{PROJECT_NAME}, release {name} ({date}); sources: {', '.join(described) or 'none'}."
-
-
-def make_release(
-    name: str,
-    *,
-    raw_dir: Path | None = None,
-    releases_dir: Path | None = None,
-    only_sources: set[str] | None = None,
-    date: str | None = None,
-) -> Release:
-    """Validate the raw data (optionally as it stood with ``only_sources``) and store it as release ``name``.
-
-    Refuses an odd or existing name and data that fails validation (DataValidationError); writes the release
-    folder complete or not at all.
-    """
-    from .contract import check_processed
-    from .pipeline import load_raw
-    from .sources import load_sources
-
-    check_name(name)
-    folder = Path(releases_dir or config.RELEASES_DIR)
-    existing = list_releases(folder)
-    if any(r.name == name for r in existing) or (folder / name).exists():
-        raise ReleaseError(
-            f"release {name!r} already exists; a release never changes: choose a new name "
-            f"(existing: {', '.join(r.name for r in existing)})"
-        )
-    date = date or build_time().date().isoformat()
-    try:
-        dt.date.fromisoformat(date)
-    except ValueError:
-        raise ReleaseError(f"release date {date!r} must be YYYY-MM-DD") from None
-    clean = load_raw(raw_dir, only_sources=only_sources)
-    check_processed(clean.financing, clean.membership)  # the contract, before the release is written
-    data = {f"{t}.csv": csv_bytes(getattr(clean, t)) for t in TABLES}
-    sources = _cited_sources({t: getattr(clean, t) for t in TABLES})
-    release = Release(
-        name,
-        (existing[-1].sequence + 1) if existing else 1,
-        date,
-        sources,
-        citation_text(name, date, sources, load_sources(raw_dir)),
-        {file: hashlib.sha256(content).hexdigest() for file, content in data.items()},
-    )
-    folder.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{name}.", dir=folder))
-    try:
-        for file, content in data.items():
-            (staging / file).write_bytes(content)
-        manifest = {**asdict(release), "sources": list(release.sources)}
-        (staging / MANIFEST).write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-        os.replace(staging, folder / name)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    return release

@@ -386,41 +386,27 @@ def _build_locked(
     done: list[BriefOutcome] = []
     error = ""
     built_at = build_time().isoformat(timespec="seconds")  # one build time for every brief this build runs
+    run = {
+        "formats": formats,
+        "reports": reports,
+        "processed": processed,
+        "timeout": timeout,
+        "progress": progress,
+        "fingerprints": fingerprints,
+        "version": version,
+        "built_at": built_at,
+        "notebooks": notebooks,
+        "done": done,
+    }  # what either engine needs to run the briefs
     try:
         if todo and client is not None:
             from .dask_engine import run_cluster
 
-            run_cluster(
-                client,
-                todo,
-                formats,
-                reports,
-                processed,
-                timeout,
-                progress,
-                fingerprints,
-                version,
-                built_at,
-                notebooks,
-                done,
-            )
+            run_cluster(client, todo, **run)
         elif todo:
             from .pool import run_pool
 
-            run_pool(
-                todo,
-                formats,
-                reports,
-                processed,
-                timeout,
-                progress,
-                fingerprints,
-                version,
-                built_at,
-                jobs,
-                notebooks,
-                done,
-            )
+            run_pool(todo, jobs=jobs, **run)
     finally:
         # Also after an interrupt: the briefs finished so far are recorded, so the next build skips them.
         with signals_deferred():

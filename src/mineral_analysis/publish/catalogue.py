@@ -94,7 +94,7 @@ def make_brief(kind: str, key: str) -> Brief:
     if kind == "agency":
         title = f"{AGENCIES[key].label} ({key})"
     elif kind == "country":
-        from ..countries import country_name
+        from ..clean.countries import country_name
 
         title = country_name(key)
     else:

@@ -135,8 +135,8 @@ def make_server(reports: Path, state: PreviewState, port: int) -> ThreadingHTTPS
 
 def _clean_on_worker(raw_dir: str | None, processed_dir: str | None) -> dict:
     """``build_processed`` on a worker: the summary, or ``{"error": report}`` for invalid raw data."""
+    from ..clean.pipeline import build_processed
     from ..errors import DataValidationError
-    from ..pipeline import build_processed
 
     try:
         return build_processed(raw_dir, processed_dir, wait=True)

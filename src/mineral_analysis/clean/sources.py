@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import config
-from .errors import DataValidationError, Problem
+from .. import config
+from ..errors import DataValidationError, Problem
 from .rawio import LINE_COLUMN, RawTable, read_raw_table
 
 COLUMNS: dict[str, str] = {
@@ -156,26 +156,15 @@ def citation_problems(
             continue
         for sid, paragraph in pairs:
             if sid not in sources:
-                problems.append(
-                    Problem(
-                        table.name,
-                        int(line),
-                        column,
-                        text,
-                        f"source {sid} is not registered in {config.RAW_SOURCES}; registered sources "
-                        f"are {', '.join(sorted(sources)) or 'none'}",
-                    )
+                wrong = (
+                    f"source {sid} is not registered in {config.RAW_SOURCES}; registered sources "
+                    f"are {', '.join(sorted(sources)) or 'none'}"
                 )
             elif sid in lengths and paragraph > lengths[sid]:
-                problems.append(
-                    Problem(
-                        table.name,
-                        int(line),
-                        column,
-                        text,
-                        f"source {sid} has {lengths[sid]} paragraphs; there is no paragraph {paragraph}",
-                    )
-                )
+                wrong = f"source {sid} has {lengths[sid]} paragraphs; there is no paragraph {paragraph}"
+            else:
+                continue
+            problems.append(Problem(table.name, int(line), column, text, wrong))
     return problems
 
 

@@ -10,9 +10,9 @@ from __future__ import annotations
 import pandas as pd
 import pandera.pandas as pa
 
-from . import columns
-from .errors import DataValidationError, Problem
-from .vocab import AGENCIES, BINDING, BINDING_STATUSES, GROUPS, INSTRUMENTS, NOT_STATED, QUALIFIERS
+from .. import columns
+from ..errors import DataValidationError, Problem
+from ..vocab import AGENCIES, BINDING, BINDING_STATUSES, GROUPS, INSTRUMENTS, NOT_STATED, QUALIFIERS
 
 _TYPES = {"string": str, "float": float, "bool": bool, "int": "int64", "date": "datetime64[ns]"}
 

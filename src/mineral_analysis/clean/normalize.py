@@ -10,7 +10,7 @@ import datetime as dt
 import re
 from functools import lru_cache
 
-from .vocab import AGENCIES, INSTRUMENTS, MINERALS, NOT_STATED
+from ..vocab import AGENCIES, INSTRUMENTS, MINERALS, NOT_STATED
 
 _SPACES = re.compile(r"\s+")
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .errors import DataValidationError, Problem
+from ..errors import DataValidationError, Problem
 
 MAX_FIELD_CHARS = 2_000
 LINE_COLUMN = "_line"
@@ -344,28 +344,21 @@ def _read_strict(path: Path, columns: list[str]) -> RawTable:
                         "comment lines are not allowed in raw data; move the remark to the note column",
                     )
                 )
-            elif len(row) > n_columns:
-                problems.append(
-                    Problem(
-                        name,
-                        start,
-                        None,
-                        ",".join(row),
-                        f"row has {len(row)} fields but the header has {n_columns}: a field probably "
-                        "contains an unquoted comma; quote fields that contain commas "
-                        '("Ambler Metals, Inc.")',
-                    )
-                )
             elif len(row) != n_columns:
+                fix = (
+                    "a field probably contains an unquoted comma; quote fields that contain commas "
+                    '("Ambler Metals, Inc.")'
+                    if len(row) > n_columns
+                    else f"a field or its comma is missing; every row needs {n_columns} comma-separated fields, "
+                    "empty ones included"
+                )
                 problems.append(
                     Problem(
                         name,
                         start,
                         None,
                         ",".join(row),
-                        f"row has {len(row)} fields but the header has {n_columns}: a field or its "
-                        f"comma is missing; every row needs {n_columns} comma-separated fields, "
-                        "empty ones included",
+                        f"row has {len(row)} fields but the header has {n_columns}: {fix}",
                     )
                 )
             else:
@@ -411,34 +404,24 @@ def _read_strict(path: Path, columns: list[str]) -> RawTable:
         else {c: pd.array([], dtype="str") for c in columns}
     )
     for column in columns:
-        lengths = frame[column].str.len()
-        for position in (lengths > MAX_FIELD_CHARS).to_numpy().nonzero()[0]:
-            value = frame[column].iat[position]
-            problems.append(
-                Problem(
-                    name,
-                    lines[position],
-                    column,
-                    value,
-                    f"field is {len(value)} characters long; the limit is {MAX_FIELD_CHARS}: shorten it",
-                )
-            )
-        for position in frame[column].str.contains(_CONTROL_RE).to_numpy().nonzero()[0]:
-            value = frame[column].iat[position]
-            found = _CONTROL_RE.search(value)
+        values = frame[column]
+        wrong: list[tuple[int, str]] = []  # (row position, what is wrong there)
+        for position in (values.str.len() > MAX_FIELD_CHARS).to_numpy().nonzero()[0]:
+            length = len(values.iat[position])
+            wrong.append((position, f"field is {length} characters long; the limit is {MAX_FIELD_CHARS}: shorten it"))
+        for position in values.str.contains(_CONTROL_RE).to_numpy().nonzero()[0]:
+            found = _CONTROL_RE.search(values.iat[position])
             char = found.group()
             label = unicodedata.name(char, "control character")
-            problems.append(
-                Problem(
-                    name,
-                    lines[position],
-                    column,
-                    value,
+            wrong.append(
+                (
+                    position,
                     f"field contains the invisible character U+{ord(char):04X} ({label}) at "
                     f"character {found.start() + 1}; delete it (it usually comes from copy-paste)",
                 )
             )
-        frame[column] = frame[column].str.strip()
+        problems += [Problem(name, lines[p], column, values.iat[p], message) for p, message in wrong]
+        frame[column] = values.str.strip()
     if problems:
         raise DataValidationError(problems)
     frame[LINE_COLUMN] = lines

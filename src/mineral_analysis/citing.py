@@ -1,0 +1,129 @@
+"""Sources, download and citation: the sources a brief cites and their key, the period they cover, the CSV of
+the brief's records and the "How to cite" line."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from .briefing import Tables
+from .display import esc
+
+
+def _source_registry(processed_dir=None):
+    """The sources registry that travels with the processed tables (``mineral-analysis data`` copies it there)."""
+    from . import config
+    from .clean.sources import load_sources
+
+    return load_sources(config.processed_path(config.RAW_SOURCES, processed_dir).parent)
+
+
+def sources_cited(*frames: pd.DataFrame) -> list[str]:
+    """The source ids the frames' ``source`` column cites, sorted."""
+    ids = set()
+    for frame in frames:
+        for text in frame.get("source", pd.Series([], dtype=str)):
+            ids.update(part.strip().split(" ")[0] for part in str(text).split(";") if part.strip())
+    return sorted(i for i in ids if i.isdigit())
+
+
+def sources_key(ids: list[str], processed_dir=None) -> str:
+    """Markdown: each cited source by id, publisher, title and date, and how to read "001 ¶16"."""
+    registry = _source_registry(processed_dir)
+    lines = ["References such as **001 ¶16** name a source and its paragraph (a non-empty line; the headline is 1)."]
+    for sid in ids:
+        source = registry.get(sid)
+        if source is None:
+            continue
+        lines.append(
+            f"- **{esc(sid)}**: {esc(source.title)}. Publisher: {esc(source.publisher)}. "
+            f"Dated {esc(source.published)} ({esc(source.published_note.split(':')[0])}); "
+            f"in {esc('Russian' if source.language == 'ru' else source.language)}."
+        )
+    return "\n".join(lines)
+
+
+def coverage_line(financing: pd.DataFrame, ids: list[str], processed_dir=None) -> str:
+    """The period the sources and the dated items cover, as one sentence."""
+    registry = _source_registry(processed_dir)
+    published = sorted(registry[s].published for s in ids if s in registry)
+    dates = financing["announced_date"].dropna() if "announced_date" in financing else pd.Series([], dtype=object)
+    text = ""
+    if published:
+        span = published[0] if published[0] == published[-1] else f"{published[0]} to {published[-1]}"
+        text = f"The sources are dated {span}"
+    if len(dates):
+        first, last = dates.min(), dates.max()
+        items = f"{first:%-d %B %Y}" if first == last else f"{first:%-d %B %Y} to {last:%-d %B %Y}"
+        text += ("; the" if text else "The") + f" dated items were announced {items}"
+    return (text + ". Later events are not covered.") if text else ""
+
+
+def csv_link(frame: pd.DataFrame, filename: str, label: str) -> str:
+    """An ``<a download>`` holding ``frame`` as CSV in a ``data:`` URL: it works offline and under the CSP."""
+    import base64
+
+    data = frame.to_csv(index=False, lineterminator="\n").encode("utf-8")
+    href = "data:text/csv;charset=utf-8;base64," + base64.b64encode(data).decode("ascii")
+    return (
+        f'<p class="download"><a download="{esc(filename)}" href="{href}">{esc(label)}</a> '
+        f'<span class="muted">({len(frame)} records, CSV, {max(1, round(len(data) / 1024))} kB)</span></p>'
+    )
+
+
+def how_to_cite(title: str, metadata: dict, ids: list[str], processed_dir=None) -> str:
+    """The "How to cite" line: title, data release and date, and the sources."""
+    registry = _source_registry(processed_dir)
+    release = metadata.get("release") or {}
+    version = metadata.get("dataset_version") or metadata.get("data_version") or "unknown"
+    date = release.get("date") or ""
+    sources = "; ".join(f"{esc(registry[s].title)} ({esc(registry[s].published)})" for s in ids if s in registry)
+    return (
+        f"**How to cite:** *{esc(title)}*. Mineral analysis briefs, data version {esc(version)}"
+        + (f" ({esc(date)})" if date else "")
+        + f". Sources: {sources}."
+    )
+
+
+def brief_records(kind: str, financing: pd.DataFrame, membership: pd.DataFrame, key: str = "") -> pd.DataFrame:
+    """The records a brief shows, for its CSV download: its financing items (and, for a country, its roles)."""
+    brief = Tables(financing, membership).brief(kind, key)
+    rows = brief.items
+    columns = [
+        "record_id",
+        "agency",
+        "title",
+        "amount_as_written",
+        "amount_usd",
+        "amount_qualifier",
+        "counted_usd",
+        "instrument_label",
+        "binding_status",
+        "mobilized_usd",
+        "announced",
+        "country_names",
+        "minerals",
+        "source",
+        "conflict",
+        "note",
+    ]
+    table = rows[columns].assign(table="financing")
+    if kind == "country":
+        roles = brief.roles
+        table = pd.concat(
+            [
+                table,
+                pd.DataFrame(
+                    {
+                        "record_id": roles["record_id"],
+                        "title": roles["group_label"],
+                        "country_names": roles["name"],
+                        "source": roles["source"],
+                        "conflict": roles["conflict"],
+                        "note": roles["note"],
+                        "table": "membership",
+                    }
+                ),
+            ],
+            ignore_index=True,
+        )
+    return table[["table", *columns]].reset_index(drop=True)

@@ -1,0 +1,111 @@
+"""Making a release: validate the raw data (optionally as it stood with some sources) and store the processed
+tables as a named, immutable snapshot in ``data/releases/NAME/`` (read back with ``mineral_analysis.releases``)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+import re
+import shutil
+import tempfile
+from dataclasses import asdict
+from pathlib import Path
+
+import pandas as pd
+
+from .. import config
+from ..clock import build_time
+from ..releases import MANIFEST, TABLES, Release, ReleaseError, csv_bytes, list_releases
+
+NAME_PATTERN = re.compile(r"[a-z0-9][a-z0-9._-]{0,47}")
+PROJECT_NAME = "mineral-analysis critical-minerals tracker"
+
+
+def check_name(name: str) -> None:
+    """Refuse a release name with odd characters (lower-case letters, digits, '.', '_', '-'; at most 48)."""
+    if not NAME_PATTERN.fullmatch(name):
+        raise ReleaseError(
+            f"release name {name!r} is not allowed: use 1-48 lower-case letters, digits, '.', '_' "
+            "or '-', starting with a letter or digit (e.g. 2026-03-update)"
+        )
+
+
+def _cited_sources(tables: dict[str, pd.DataFrame]) -> tuple[str, ...]:
+    ids = set()
+    for frame in tables.values():
+        for text in frame["source"]:
+            ids.update(re.findall(r"(?:^|; )([0-9]{3}) ¶", text))
+    return tuple(sorted(ids))
+
+
+def citation_text(name: str, date: str, sources: tuple[str, ...], registry: dict | None = None) -> str:
+    """The citation an analyst copies: project, release, date and the sources it rests on."""
+    described = []
+    for sid in sources:
+        source = (registry or {}).get(sid)
+        described.append(f"{sid} ({source.file}, {source.published})" if source else sid)
+    return f"{PROJECT_NAME}, release {name} ({date}); sources: {', '.join(described) or 'none'}."
+
+
+def make_release(
+    name: str,
+    *,
+    raw_dir: Path | None = None,
+    releases_dir: Path | None = None,
+    only_sources: set[str] | None = None,
+    date: str | None = None,
+) -> Release:
+    """Validate the raw data (optionally as it stood with ``only_sources``) and store it as release ``name``.
+
+    Refuses an odd or existing name, data that fails validation (DataValidationError) and data equal to the
+    latest release; writes the release folder complete or not at all.
+    """
+    from .contract import check_processed
+    from .pipeline import load_raw
+    from .sources import load_sources
+
+    check_name(name)
+    folder = Path(releases_dir or config.RELEASES_DIR)
+    existing = list_releases(folder)
+    if any(r.name == name for r in existing) or (folder / name).exists():
+        raise ReleaseError(
+            f"release {name!r} already exists; a release never changes: choose a new name "
+            f"(existing: {', '.join(r.name for r in existing)})"
+        )
+    date = date or build_time().date().isoformat()
+    try:
+        dt.date.fromisoformat(date)
+    except ValueError:
+        raise ReleaseError(f"release date {date!r} must be YYYY-MM-DD") from None
+    clean = load_raw(raw_dir, only_sources=only_sources)
+    check_processed(clean.financing, clean.membership)  # the contract, before the release is written
+    data = {f"{t}.csv": csv_bytes(getattr(clean, t)) for t in TABLES}
+    hashes = {file: hashlib.sha256(content).hexdigest() for file, content in data.items()}
+    if existing and hashes == existing[-1].files:
+        raise ReleaseError(
+            f"the data equal the latest release, {existing[-1].name}: nothing new to release; add or change records "
+            "first (`mineral-analysis changes --since` lists what differs)"
+        )
+    sources = _cited_sources({t: getattr(clean, t) for t in TABLES})
+    release = Release(
+        name,
+        (existing[-1].sequence + 1) if existing else 1,
+        date,
+        sources,
+        citation_text(name, date, sources, load_sources(raw_dir)),
+        hashes,
+    )
+    folder.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{name}.", dir=folder))
+    try:
+        for file, content in data.items():
+            (staging / file).write_bytes(content)
+        manifest = {**asdict(release), "sources": list(release.sources)}
+        (staging / MANIFEST).write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        os.replace(staging, folder / name)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return release

@@ -1,0 +1,235 @@
+"""The cleaning pipeline: raw CSV records in, validated financing and membership tables out.
+
+NOTES (data decisions, documented in docs/provenance.md):
+- Binding status follows the instrument (vocab.INSTRUMENTS); nothing is decided per record.
+- A stated total is an aggregate: its parts point to it, and only its unitemised remainder enters
+  ``counted_usd``, so summing ``counted_usd`` over any slice never double counts.
+- Mobilised capital is kept in ``mobilized_usd`` and never enters ``amount_usd`` or ``counted_usd``.
+- Minerals are only those the source names; otherwise ``not stated``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from .. import __version__, columns, config
+from ..atomic import replace_folder_atomic
+from ..errors import DataValidationError, Problem
+from ..releases import csv_bytes, dataset_version
+from .contract import check_processed
+from .financing import clean_financing
+from .membership import clean_membership
+from .rawio import RawTable, read_raw_table
+from .sources import load_sources, parse_citations
+
+FINANCING_RAW_COLUMNS = list(columns.RAW_FINANCING)
+MEMBERSHIP_RAW_COLUMNS = list(columns.RAW_MEMBERSHIP)
+
+
+@dataclass
+class CleanTables:
+    """The validated tables and what they were built from."""
+
+    financing: pd.DataFrame
+    membership: pd.DataFrame
+    raw_hashes: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def data_version(self) -> str:
+        """A short content hash of the raw files: changes whenever any raw byte changes."""
+        digest = hashlib.sha256()
+        for name in sorted(self.raw_hashes):
+            digest.update(f"{name}:{self.raw_hashes[name]}\n".encode())
+        return digest.hexdigest()[:12]
+
+
+def _restrict(table: RawTable, source_ids: frozenset[str]) -> RawTable:
+    """Only the rows citing one of ``source_ids``, their citations cut to those sources (for past releases).
+
+    A conflict note is dropped where fewer than two of the remaining sources are cited: with one source there is
+    nothing to disagree with.
+    """
+    frame = table.frame.copy()
+    kept_citations = []
+    for text in frame["citations"]:
+        try:
+            pairs = [f"{s}:{p}" for s, p in parse_citations(text) if s in source_ids]
+        except ValueError:
+            pairs = [text]  # malformed: keep it so that validation reports it
+        kept_citations.append(";".join(pairs))
+    frame["citations"] = kept_citations
+    frame = frame[frame["citations"] != ""].reset_index(drop=True)
+    single = frame["citations"].map(lambda text: len({pair.split(":")[0] for pair in text.split(";")}) < 2)
+    frame.loc[single, "conflict"] = ""
+    return RawTable(table.path, frame)
+
+
+def load_raw(raw_dir: Path | None = None, *, only_sources: set[str] | None = None) -> CleanTables:
+    """Read, clean and validate the raw files and the sources registry; return the tables; write nothing.
+
+    ``only_sources`` (source ids) rebuilds the data as it stood with those sources alone: rows citing none of them
+    are left out. Raises DataValidationError with every problem of every file.
+    """
+    raw_dir = Path(raw_dir or config.RAW_DIR)
+    problems: list[Problem] = []
+    results: dict[str, pd.DataFrame] = {}
+    hashes: dict[str, str] = {}
+    registry = None
+    try:
+        registry = load_sources(raw_dir)
+        hashes[config.RAW_SOURCES] = hashlib.sha256(
+            config.raw_path(config.RAW_SOURCES, raw_dir).read_bytes()
+        ).hexdigest()
+    except DataValidationError as exc:
+        problems += exc.problems
+    if only_sources is not None and registry is not None:
+        unknown = sorted(set(only_sources) - set(registry))
+        if unknown:
+            problems.append(
+                Problem(
+                    config.RAW_SOURCES,
+                    None,
+                    "source_id",
+                    ", ".join(unknown),
+                    f"not registered; registered sources are {', '.join(sorted(registry))}",
+                )
+            )
+    for name, raw_columns, clean in (
+        (config.RAW_FINANCING, FINANCING_RAW_COLUMNS, clean_financing),
+        (config.RAW_MEMBERSHIP, MEMBERSHIP_RAW_COLUMNS, clean_membership),
+    ):
+        path = config.raw_path(name, raw_dir)
+        try:
+            table = read_raw_table(path, raw_columns)
+            hashes[name] = hashlib.sha256(path.read_bytes()).hexdigest()
+            if only_sources is not None:
+                table = _restrict(table, frozenset(only_sources))
+            results[name] = clean(table, registry)
+        except DataValidationError as exc:
+            problems += exc.problems
+    if problems:
+        raise DataValidationError(problems)
+    return CleanTables(
+        financing=results[config.RAW_FINANCING], membership=results[config.RAW_MEMBERSHIP], raw_hashes=hashes
+    )
+
+
+def summarize(tables: CleanTables) -> dict:
+    """Row counts and totals (USD) that a reader checks first; also stored in metadata.json.
+
+    The totals are ``analysis.headline_numbers``, overall and per agency: one definition of a total.
+    """
+    from ..analysis import headline_numbers
+
+    fin = tables.financing
+    by_agency = {}
+    for agency, group in fin.groupby("agency", sort=True):
+        numbers = headline_numbers(group)
+        by_agency[agency] = {"items": numbers["items"], **{key: numbers[key] for key in TOTAL_KEYS}}
+    members = tables.membership
+    numbers = headline_numbers(fin)
+    return {
+        "data_version": tables.data_version,
+        "library_version": __version__,
+        "raw_files": dict(sorted(tables.raw_hashes.items())),
+        "financing_records": len(fin),
+        "financing_with_amount": numbers["items_with_amount"],
+        "aggregates": numbers["aggregates"],
+        **{key: numbers[key] for key in TOTAL_KEYS},
+        "by_agency": by_agency,
+        "membership_rows": len(members),
+        "ministerial_countries": int(
+            ((members["group"] == "ministerial_participant") & (members["iso3"] != "EUU")).sum()
+        ),
+        "ministerial_supranational": int(
+            ((members["group"] == "ministerial_participant") & (members["iso3"] == "EUU")).sum()
+        ),
+        "countries_named": int(members["iso3"].nunique()),
+    }
+
+
+TOTAL_KEYS = ("total_usd", "binding_usd", "non_binding_usd", "not_stated_usd", "mobilized_usd")
+
+
+def _parquet_bytes(frame: pd.DataFrame) -> bytes:
+    import io
+
+    buffer = io.BytesIO()
+    frame.to_parquet(buffer, index=False, engine="pyarrow", compression="zstd")
+    return buffer.getvalue()
+
+
+def data_dictionary_markdown() -> str:
+    """The processed tables' columns and meanings as Markdown (written beside the tables)."""
+    lines = [
+        "# Data dictionary: data/processed",
+        "",
+        "Generated by `mineral-analysis data` from `mineral_analysis.columns`; do not edit by hand.",
+        "",
+    ]
+    for table, spec in (("financing", columns.FINANCING), ("membership", columns.MEMBERSHIP)):
+        lines += [f"## {table} (`{table}.csv`, `{table}.parquet`)", "", "| column | type | meaning |", "|---|---|---|"]
+        lines += [f"| `{name}` | {dtype} | {meaning} |" for name, (dtype, meaning) in spec.items()]
+        lines.append("")
+    return "\n".join(lines)
+
+
+class DataLockedError(RuntimeError):
+    """Another `data` run or a build holds the processed folder's lock."""
+
+
+def build_processed(
+    raw_dir: Path | None = None,
+    processed_dir: Path | None = None,
+    releases_dir: Path | None = None,
+    *,
+    wait: bool = False,
+) -> dict:
+    """Validate the raw data and write the processed tables as one set; return the summary.
+
+    Nothing is written unless every check passes, and nothing at all when no file's content changed. The folder
+    is replaced as a whole (``atomic.replace_folder_atomic``) under the data lock (``config.data_lock_path``),
+    which a build also holds while it reads: with ``wait`` a busy lock is waited for, otherwise DataLockedError.
+    The metadata's ``dataset_version`` is the latest release's name when the tables equal it, else
+    ``"<latest> + unreleased changes"``; ``release`` is that release's name, date and citation (or null).
+    """
+    from filelock import FileLock, Timeout
+
+    tables = load_raw(raw_dir)
+    check_processed(tables.financing, tables.membership)  # the contract, before anything is written
+    processed_dir = Path(processed_dir or config.PROCESSED_DIR)
+    summary = summarize(tables)
+    files = {
+        "financing.csv": csv_bytes(tables.financing),
+        "financing.parquet": _parquet_bytes(tables.financing),
+        "membership.csv": csv_bytes(tables.membership),
+        "membership.parquet": _parquet_bytes(tables.membership),
+        config.DATA_DICTIONARY: data_dictionary_markdown().encode("utf-8"),
+        # The sources registry travels with the tables, so a brief names its sources wherever the tables go.
+        config.RAW_SOURCES: config.raw_path(config.RAW_SOURCES, raw_dir).read_bytes(),
+    }
+    summary["files"] = {name: hashlib.sha256(data).hexdigest() for name, data in sorted(files.items())}
+    summary["dataset_version"], summary["release"] = dataset_version(files, releases_dir)
+    files[config.PROCESSED_METADATA] = (json.dumps(summary, indent=2, sort_keys=True) + "\n").encode("utf-8")
+    lock_path = config.data_lock_path(processed_dir)
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(str(lock_path))
+    try:
+        lock.acquire(timeout=-1 if wait else 0)
+    except Timeout:
+        raise DataLockedError(
+            f"{processed_dir.name}/ is in use by another `data` run or a build (it holds "
+            f"{lock_path.name}); wait for it to finish, or pass --wait to queue behind it"
+        ) from None
+    try:
+        changed = replace_folder_atomic(processed_dir, files)
+    finally:
+        lock.release()
+    summary["changed"] = changed
+    summary["processed_dir"] = str(processed_dir)
+    return summary

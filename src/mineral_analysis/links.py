@@ -1,0 +1,50 @@
+"""Names and links between briefs: a country's printed name, a brief's file name, Markdown links to briefs."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from .display import esc
+from .vocab import NOT_STATED
+
+
+def display_name(iso3: str, name: object = None) -> str:
+    """A country's name as the briefs print it; the EU's code as the body the sources name (European Commission)."""
+    from .clean.countries import CountryError, country_name
+
+    if iso3 == "EUU":
+        return "European Commission"
+    if isinstance(name, str) and name.strip():
+        return name.strip()
+    try:
+        return country_name(iso3)
+    except CountryError:  # an unknown code shows as itself
+        return iso3
+
+
+def brief_href(kind: str, key: str = "") -> str:
+    """The relative file name of a brief's HTML page (the build's ``Brief.slug``)."""
+    from .publish.catalogue import Brief
+
+    return f"{Brief(kind, key, '').slug}.html"
+
+
+def link(kind: str, key: str, text: str) -> str:
+    """A Markdown link to another brief, its text escaped."""
+    return f"[{esc(text)}]({brief_href(kind, key)})"
+
+
+def country_links(codes: list[str]) -> str:
+    """Country names, each linking to its brief, joined with commas and "and"."""
+    parts = [link("country", code, display_name(code)) for code in codes]
+    return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1] if parts else ""
+
+
+def mineral_links(financing: pd.DataFrame) -> str:
+    """Markdown: every mineral the items name, each linking to its brief."""
+    return ", ".join(link("mineral", m, m) for m in named_minerals(financing))
+
+
+def named_minerals(financing: pd.DataFrame) -> list[str]:
+    """The minerals the items name, sorted (``not stated`` left out)."""
+    return sorted({m for value in financing["minerals"] for m in str(value).split(";") if m and m != NOT_STATED})

@@ -1,0 +1,99 @@
+"""The fresh-kernel fallback (``publish.execute`` with ``publish.kernels``): a brief whose forked kernel does not
+answer, or that runs where kernels cannot be forked, still runs, in a fresh kernel, and says so.
+
+Each case runs in a child process of its own, as a build worker does (a child subreaper that forks kernels from
+its template), so that nothing here changes the test process. The forked kernel that does not answer is a real
+child process that never speaks ZMQ: the fallback has to notice, kill it and start a fresh kernel.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+
+import nbformat
+import pytest
+
+WORKER = textwrap.dedent(
+    """
+    import json, os, sys, time
+    from pathlib import Path
+
+    import psutil
+
+    from mineral_analysis.publish import execute, kernels
+
+    mode, notebook, executed = sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3])
+    kernels.prepare_process(worker=True)  # a build worker: kernels are forked from its template
+    silent = []
+
+    def fork_a_kernel_that_never_answers(argv, cwd, env):
+        pid = os.fork()
+        if pid == 0:  # what the template would hand back, but this "kernel" never opens its ports
+            os.setsid()
+            time.sleep(600)
+            os._exit(0)
+        silent.append(pid)
+        return pid
+
+    if mode == "silent-fork":
+        kernels.TEMPLATE.fork = fork_a_kernel_that_never_answers
+        execute.FORKED_START_TIMEOUT = 5.0
+    state = {}
+    execute.execute(notebook, executed, {"value": 21}, 120, state)
+    alive = [p for p in silent if psutil.pid_exists(p) and psutil.Process(p).status() != psutil.STATUS_ZOMBIE]
+    print(json.dumps({"fork_available": kernels.fork_available(), "silent": silent, "alive": alive,
+                      "kernel": state.get("kernel_note")}))
+    kernels.TEMPLATE.stop()
+    """
+)
+
+
+def _notebook(path):
+    parameters = nbformat.v4.new_code_cell("value = 0")
+    parameters.metadata["tags"] = ["parameters"]
+    notebook = nbformat.v4.new_notebook(
+        cells=[parameters, nbformat.v4.new_code_cell("print(value * 2)")],
+        metadata={"kernelspec": {"name": "python3", "language": "python", "display_name": "Python 3"}},
+    )
+    nbformat.write(notebook, path)
+    return path
+
+
+def _run_worker(tmp_path, mode: str, env: dict | None = None) -> tuple[dict, str]:
+    import os
+
+    script = tmp_path / "worker.py"
+    script.write_text(WORKER, encoding="utf-8")
+    notebook, executed = _notebook(tmp_path / "brief.ipynb"), tmp_path / "executed.ipynb"
+    result = subprocess.run(
+        [sys.executable, str(script), mode, str(notebook), str(executed)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, **(env or {})},
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    outputs = nbformat.read(executed, as_version=4).cells[-1].outputs
+    return report, "".join(o.get("text", "") for o in outputs)
+
+
+@pytest.mark.slow
+def test_a_forked_kernel_that_does_not_answer_is_replaced_by_a_fresh_one(tmp_path):
+    report, printed = _run_worker(tmp_path, "silent-fork")
+    assert report["fork_available"] and len(report["silent"]) == 1  # a fork was tried, and it stayed silent
+    assert report["kernel"] == "fresh (the forked kernel did not answer)"
+    assert printed.strip() == "42"  # the brief ran, with its parameters, in the fresh kernel
+    assert report["alive"] == []  # the silent kernel was killed, not left behind
+
+
+@pytest.mark.slow
+def test_where_kernels_cannot_be_forked_a_fresh_kernel_runs_the_brief(tmp_path):
+    report, printed = _run_worker(tmp_path, "no-fork", env={"MINERAL_ANALYSIS_KERNELS": "fresh"})
+    assert not report["fork_available"]
+    assert report["kernel"] == "fresh"
+    assert printed.strip() == "42"
