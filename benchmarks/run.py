@@ -224,8 +224,13 @@ def prepare(env: dict) -> dict:
     raw.mkdir(parents=True)
     for source in sorted(config.RAW_DIR.glob("*.csv")):  # financing, membership and the sources registry
         shutil.copyfile(source, raw / source.name)
-    run([str(BIN / "mineral-analysis"), "data", "--raw-dir", str(raw), "--processed-dir", str(processed)], env)
+    clean_data(env, raw, processed)
     return {"raw": raw, "processed": processed}
+
+
+def clean_data(env: dict, raw: Path, processed: Path) -> dict:
+    """``mineral-analysis data`` from ``raw`` into ``processed``; its wall time and output."""
+    return run([str(BIN / "mineral-analysis"), "data", "--raw-dir", str(raw), "--processed-dir", str(processed)], env)
 
 
 CATALOGUE = """
@@ -511,17 +516,7 @@ def step_small_change(env: dict, data: dict, reports: Path, only: list[str], row
     shutil.copytree(reports, before, ignore=shutil.ignore_patterns("*.ipynb", "*.pdf", ".*"))
     edit = edit_record(data["raw"] / config.RAW_FINANCING, EDITED_RECORD)
     log(f"small change: {edit['record_id']} amount {edit['before']!r} -> {edit['after']!r}")
-    refresh = run(
-        [
-            str(BIN / "mineral-analysis"),
-            "data",
-            "--raw-dir",
-            str(data["raw"]),
-            "--processed-dir",
-            str(data["processed"]),
-        ],
-        env,
-    )
+    refresh = clean_data(env, data["raw"], data["processed"])
     incremental = build(env, data["processed"], reports, only, name="small-change")
     log(
         f"small change: rebuilt {incremental['built']}, skipped {incremental['skipped']} in "
@@ -915,17 +910,7 @@ def main(argv: list[str] | None = None) -> int:
             # dataset version reads "<release> + unreleased changes" and the timed edit does not change it (the
             # first edit after a release changes the version every brief prints, and so rebuilds every brief).
             edit_record(data["raw"] / config.RAW_FINANCING, EDITED_RECORD)
-            run(
-                [
-                    str(BIN / "mineral-analysis"),
-                    "data",
-                    "--raw-dir",
-                    str(data["raw"]),
-                    "--processed-dir",
-                    str(data["processed"]),
-                ],
-                env,
-            )
+            clean_data(env, data["raw"], data["processed"])
             attempt("preview", lambda: step_preview(env, data, only))
         elif args.only is None and not args.skip_build:
             log("warm-up: one brief, to check the set-up and fill the disk cache")
