@@ -8,13 +8,19 @@ differ. Planning a release is what a build does before any kernel starts (``publ
 (``catalogue.all_briefs``), every brief's data slice (``catalogue.data_slices``) and fingerprint
 (``fingerprint.brief_fingerprint`` with the library hash).
 
-    python benchmarks/planning.py RAW_DIR [BRIEFS]   # prints one JSON line: seconds, briefs, releases, records
+    python benchmarks/planning.py RAW_DIR [BRIEFS]            # one JSON line: seconds, briefs, releases, records
+    python benchmarks/planning.py RAW_DIR [BRIEFS] --profile  # also the hottest functions (cProfile), on stderr
+
+``python benchmarks/run.py --only planning`` generates the synthetic records (cached in benchmarks/scratch/) and
+runs this in its own process: the planning row of the benchmark alone, in seconds.
 """
 
 from __future__ import annotations
 
+import cProfile
 import json
 import math
+import pstats
 import sys
 import time
 from pathlib import Path
@@ -35,8 +41,9 @@ def plan_release(financing, membership, library_hash: str) -> int:
     return len(fingerprints)
 
 
-def measure(raw_dir: Path, target: int = TARGET_BRIEFS) -> dict:
-    """Clean ``raw_dir`` (not timed), then time the planning of enough releases to reach ``target`` briefs."""
+def measure(raw_dir: Path, target: int = TARGET_BRIEFS, profile: bool = False) -> dict:
+    """Clean ``raw_dir`` (not timed), then time the planning of enough releases to reach ``target`` briefs;
+    with ``profile``, under cProfile, the 30 functions with the most own time printed on stderr."""
     from mineral_analysis.clean.pipeline import load_raw
     from mineral_analysis.publish import fingerprint
 
@@ -45,12 +52,17 @@ def measure(raw_dir: Path, target: int = TARGET_BRIEFS) -> dict:
     library_hash = fingerprint.library_fingerprint()
     per_release = plan_release(financing.iloc[1:], membership, library_hash)  # warm-up: imports, first grouping
     releases = math.ceil(target / per_release) + 1
+    cuts = [financing.iloc[[i for i in range(len(financing)) if i % releases != r]] for r in range(releases)]
+    cuts = [cut.reset_index(drop=True) for cut in cuts]
+    profiler = cProfile.Profile() if profile else None
     started = time.perf_counter()
-    briefs = 0
-    for r in range(releases):
-        keep = [i for i in range(len(financing)) if i % releases != r]
-        briefs += plan_release(financing.iloc[keep].reset_index(drop=True), membership, library_hash)
+    if profiler:
+        profiler.enable()
+    briefs = sum(plan_release(cut, membership, library_hash) for cut in cuts)
     seconds = time.perf_counter() - started
+    if profiler:
+        profiler.disable()
+        pstats.Stats(profiler, stream=sys.stderr).sort_stats("tottime").print_stats(30)
     return {
         "seconds": seconds,
         "briefs": briefs,
@@ -61,4 +73,6 @@ def measure(raw_dir: Path, target: int = TARGET_BRIEFS) -> dict:
 
 
 if __name__ == "__main__":
-    print(json.dumps(measure(Path(sys.argv[1]), int(sys.argv[2]) if len(sys.argv) > 2 else TARGET_BRIEFS)))
+    arguments = [a for a in sys.argv[1:] if a != "--profile"]
+    target = int(arguments[1]) if len(arguments) > 1 else TARGET_BRIEFS
+    print(json.dumps(measure(Path(arguments[0]), target, profile="--profile" in sys.argv)))

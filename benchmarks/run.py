@@ -29,11 +29,16 @@ between steps; ``--live`` measures the checkout itself.
 The figures go to ``benchmarks/scratch/latest.json`` (git-ignored: a run never dirties the tree; copy it
 where a scheduled job tracks it); the details of the run (every step's
 counts, load averages, the compared files) to ``benchmarks/scratch/details.json``. The exit status is 0 even when a
-target is missed (this is a measurement), 1 only when a step could not run.
+target is missed (this is a measurement), 1 only when a step could not run. Every row is printed, met or not
+(a row not measured says so), except with ``--only``, which prints the rows of its step.
 
     python benchmarks/run.py                 # the full run: every brief, 10k/100k/1M records (20-30 minutes)
     python benchmarks/run.py --quick         # 6 briefs, 10k/100k records (3-4 minutes)
     python benchmarks/run.py --briefs 12 --sizes 10000,100000 --skip-baseline
+    python benchmarks/run.py --only planning # one row alone: planning (seconds), preview or cleaning
+
+A step whose row stands alone (the parallel loop, the preview, the planning) that fails is reported under the
+table; the other rows are still measured and printed, and the exit status is 1.
 """
 
 from __future__ import annotations
@@ -79,6 +84,7 @@ TARGETS = {
     "preview_edit_ratio": 0.10,  # preview's edit-to-disk time / the full build's wall time
     "plan_2000_s": 5.0,
 }
+ALONE = ("planning", "preview", "cleaning")  # steps ``--only`` runs alone
 PLAN_RECORDS = 10_000  # synthetic records per release in the planning step
 SUMMARY = re.compile(r"built (\d+), skipped (\d+) \(up to date\), failed (\d+) of (\d+) briefs in ([\d.]+) s")
 # What legitimately differs between two builds of the same data: the build time, in ISO form and as shown.
@@ -218,8 +224,13 @@ def prepare(env: dict) -> dict:
     raw.mkdir(parents=True)
     for source in sorted(config.RAW_DIR.glob("*.csv")):  # financing, membership and the sources registry
         shutil.copyfile(source, raw / source.name)
-    run([str(BIN / "mineral-analysis"), "data", "--raw-dir", str(raw), "--processed-dir", str(processed)], env)
+    clean_data(env, raw, processed)
     return {"raw": raw, "processed": processed}
+
+
+def clean_data(env: dict, raw: Path, processed: Path) -> dict:
+    """``mineral-analysis data`` from ``raw`` into ``processed``; its wall time and output."""
+    return run([str(BIN / "mineral-analysis"), "data", "--raw-dir", str(raw), "--processed-dir", str(processed)], env)
 
 
 CATALOGUE = """
@@ -376,10 +387,7 @@ def step_preview(env: dict, data: dict, only: list[str]) -> dict:
 
 def step_planning(env: dict) -> dict:
     """Catalogue, slices and fingerprints of 2,000 synthetic briefs (``planning.py``), in its own process."""
-    folder = WORK / "synthetic" / f"planning-{PLAN_RECORDS}"
-    if not (folder / "financing.csv").exists():
-        log(f"planning: generating {PLAN_RECORDS:,} synthetic records")
-        run([sys.executable, str(HERE / "synthetic.py"), "generate", str(folder), str(PLAN_RECORDS)], env)
+    folder, _ = synthetic_records(env, PLAN_RECORDS, WORK / "synthetic" / f"planning-{PLAN_RECORDS}", "planning")
     log("planning: catalogue, slices and fingerprints of 2,000 briefs")
     measured = run([sys.executable, str(HERE / "planning.py"), str(folder)], env, log_file=WORK / "planning.log")
     result = json.loads(measured["stdout"].strip().splitlines()[-1])
@@ -508,17 +516,7 @@ def step_small_change(env: dict, data: dict, reports: Path, only: list[str], row
     shutil.copytree(reports, before, ignore=shutil.ignore_patterns("*.ipynb", "*.pdf", ".*"))
     edit = edit_record(data["raw"] / config.RAW_FINANCING, EDITED_RECORD)
     log(f"small change: {edit['record_id']} amount {edit['before']!r} -> {edit['after']!r}")
-    refresh = run(
-        [
-            str(BIN / "mineral-analysis"),
-            "data",
-            "--raw-dir",
-            str(data["raw"]),
-            "--processed-dir",
-            str(data["processed"]),
-        ],
-        env,
-    )
+    refresh = clean_data(env, data["raw"], data["processed"])
     incremental = build(env, data["processed"], reports, only, name="small-change")
     log(
         f"small change: rebuilt {incremental['built']}, skipped {incremental['skipped']} in "
@@ -544,23 +542,29 @@ def step_small_change(env: dict, data: dict, reports: Path, only: list[str], row
     }
 
 
+def synthetic_records(env: dict, n: int, folder: Path, step: str) -> tuple[Path, dict]:
+    """``n`` synthetic raw records in ``folder`` (``synthetic.py``), generated again only when the generator or
+    the real records changed; return the folder and what the generator reported."""
+    stamp = folder / "generated.json"
+    source = (HERE / "synthetic.py").read_bytes() + config.raw_path(config.RAW_FINANCING).read_bytes()
+    signature = hashlib.sha256(source).hexdigest()[:16]
+    info = json.loads(stamp.read_text()) if stamp.exists() else {}
+    if info.get("signature") != signature:
+        log(f"{step}: generating {n:,} synthetic records")
+        shutil.rmtree(folder, ignore_errors=True)
+        generated = run([sys.executable, str(HERE / "synthetic.py"), "generate", str(folder), str(n)], env)
+        info = json.loads(generated["stdout"].strip().splitlines()[-1]) | {
+            "signature": signature,
+            "generate_s": generated["seconds"],
+        }
+        stamp.write_text(json.dumps(info))
+    return folder, info
+
+
 def step_cleaning(env: dict, sizes: list[int], profile: bool) -> dict:
     results = {}
     for n in sizes:
-        folder = WORK / "synthetic" / str(n)
-        stamp = folder / "generated.json"
-        source = (HERE / "synthetic.py").read_bytes() + config.raw_path(config.RAW_FINANCING).read_bytes()
-        signature = hashlib.sha256(source).hexdigest()[:16]  # regenerate when the generator or the records change
-        info = json.loads(stamp.read_text()) if stamp.exists() else {}
-        if info.get("signature") != signature:
-            log(f"cleaning: generating {n:,} synthetic records")
-            shutil.rmtree(folder, ignore_errors=True)
-            generated = run([sys.executable, str(HERE / "synthetic.py"), "generate", str(folder), str(n)], env)
-            info = json.loads(generated["stdout"].strip().splitlines()[-1]) | {
-                "signature": signature,
-                "generate_s": generated["seconds"],
-            }
-            stamp.write_text(json.dumps(info))
+        folder, info = synthetic_records(env, n, WORK / "synthetic" / str(n), "cleaning")
         log(f"cleaning: {n:,} records")
         measured = run(
             [sys.executable, str(HERE / "synthetic.py"), "measure", str(folder)], env, log_file=WORK / "cleaning.log"
@@ -636,8 +640,9 @@ def rounded(value):
     return value
 
 
-def table(fig: dict, details: dict) -> tuple[str, list[str]]:
-    """The printed table and the list of missed targets."""
+def table(fig: dict, details: dict, measured_only: bool = False) -> tuple[str, list[str]]:
+    """The printed table and the list of missed targets; ``measured_only`` leaves out the rows not measured
+    (a step run alone), else every row is printed, met or not."""
     rows, gaps = [], []
 
     def fmt(value, unit="", digits=2):
@@ -679,7 +684,7 @@ def table(fig: dict, details: dict) -> tuple[str, list[str]]:
         under("full_build_ratio", fig["full_build_ratio"]),
     )
     add(
-        "  full build / parallel shell loop",
+        "  full build / parallel shell loop (parallel_loop_ratio)",
         fmt(fig["parallel_loop_ratio"], "", 3),
         "<= 0.25",
         under("parallel_loop_ratio", fig["parallel_loop_ratio"]),
@@ -696,7 +701,7 @@ def table(fig: dict, details: dict) -> tuple[str, list[str]]:
         add("  briefs showing a stray kernel message", f"{len(stray)} of {n}", "0", not stray)
     noop = details.get("noop", {})
     add(
-        "No-op rebuild",
+        "No-op rebuild (noop_rebuild_s)",
         fmt(fig["noop_rebuild_s"], " s"),
         "< 1 s",
         None if fig["noop_rebuild_s"] is None else fig["noop_rebuild_s"] < TARGETS["noop_rebuild_s"],
@@ -747,25 +752,25 @@ def table(fig: dict, details: dict) -> tuple[str, list[str]]:
             )
     preview = details.get("preview", {})
     add(
-        "Preview: raw edit saved -> rebuilt briefs on disk",
+        "Preview: raw edit saved -> rebuilt briefs on disk (preview_edit_s)",
         fmt(fig["preview_edit_s"], " s", 1),
-        f"({preview.get('summary', 'not run').split('preview: ')[-1].split(' in ')[0]}; first brief "
+        f"({preview.get('summary', 'failed' if 'error' in preview else 'not run').split('preview: ')[-1].split(' in ')[0]}; first brief "
         f"{fmt(preview.get('agency_brief_s'), ' s', 1)}; start-up {fmt(preview.get('startup_s'), ' s', 1)})",
     )
     add(
-        "  preview edit / full build",
+        "  preview edit / full build (preview_edit_ratio)",
         fmt(fig["preview_edit_ratio"], "", 3),
         "< 0.10",
         None if fig["preview_edit_ratio"] is None else fig["preview_edit_ratio"] < TARGETS["preview_edit_ratio"],
     )
     planning = details.get("planning", {})
     add(
-        f"Planning {planning.get('briefs', 2000):,} synthetic briefs",
+        f"Planning {planning.get('briefs', 2000):,} synthetic briefs (plan_2000_s)",
         fmt(fig["plan_2000_s"], " s"),
         "< 5 s",
         None if fig["plan_2000_s"] is None else fig["plan_2000_s"] < TARGETS["plan_2000_s"],
     )
-    if planning:
+    if "per_brief_ms" in planning:
         add(
             "  (catalogue, slices, fingerprints)",
             f"{planning['per_brief_ms']:.1f} ms/brief",
@@ -811,6 +816,8 @@ def table(fig: dict, details: dict) -> tuple[str, list[str]]:
         "<= 2 MiB",
         under("max_pdf_mb", fig["max_pdf_mb"]),
     )
+    if measured_only:
+        rows = [r for r in rows if r[1] != "not measured" and not str(r[1]).startswith(("-", "None"))]
     widths = [max(len(str(r[i])) for r in rows + [("figure", "value", "target", "met")]) for i in range(4)]
     lines = [
         " | ".join(str(c).ljust(w) for c, w in zip(("figure", "value", "target", "met"), widths)),
@@ -843,7 +850,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--live", action="store_true", help="measure src/ as it is during the run, not a snapshot taken at the start"
     )
-    parser.add_argument("--output", type=Path, default=LATEST, help="where to write the figures (JSON)")
+    parser.add_argument(
+        "--only",
+        choices=ALONE,
+        default=None,
+        help="run one row's step alone: planning (2,000 synthetic briefs, seconds), preview (the scratch data, "
+        "every brief unless --quick/--briefs), cleaning (--sizes); figures go to benchmarks/scratch/latest-STEP.json",
+    )
+    parser.add_argument("--output", type=Path, default=None, help="where to write the figures (JSON)")
     return parser.parse_args(argv)
 
 
@@ -865,9 +879,25 @@ def main(argv: list[str] | None = None) -> int:
         "snapshot": not args.live,
         "load_at_start": load(),
     }
+    failed: list[str] = []
+
+    def attempt(key: str, step) -> None:
+        """Run a step whose row stands alone (its failure leaves the other rows measured and the table printed)."""
+        details[f"load_before_{key}"] = load()
+        try:
+            details[key] = step()
+        except (RuntimeError, subprocess.SubprocessError, OSError, ValueError) as exc:
+            log(f"{key}: step failed: {exc}")
+            details[key] = {"error": str(exc)}
+            failed.append(key)
+
+    n_briefs = 0
     try:
-        n_briefs = 0
-        if not args.skip_build:
+        if args.only == "planning":
+            attempt("planning", lambda: step_planning(env))
+        elif args.only == "cleaning":
+            attempt("cleaning", lambda: step_cleaning(env, sizes, args.profile))
+        elif args.only == "preview" or not args.skip_build:
             log("preparing benchmarks/scratch/: raw copy, processed tables, brief list")
             data = prepare(env)
             rows = brief_rows(env, data["processed"], args)
@@ -875,7 +905,14 @@ def main(argv: list[str] | None = None) -> int:
             only = only_args(rows, everything)
             n_briefs = len(rows)
             details["briefs"] = [r["spec"] for r in rows]
-
+        if args.only == "preview":
+            # The state the full run leaves for its preview step: the small change's edit already made, so the
+            # dataset version reads "<release> + unreleased changes" and the timed edit does not change it (the
+            # first edit after a release changes the version every brief prints, and so rebuilds every brief).
+            edit_record(data["raw"] / config.RAW_FINANCING, EDITED_RECORD)
+            clean_data(env, data["raw"], data["processed"])
+            attempt("preview", lambda: step_preview(env, data, only))
+        elif args.only is None and not args.skip_build:
             log("warm-up: one brief, to check the set-up and fill the disk cache")
             warm = build(
                 env,
@@ -891,9 +928,9 @@ def main(argv: list[str] | None = None) -> int:
                 details["load_before_baseline"] = load()
                 details["baseline"] = step_baseline(env, rows, data["processed"])
                 log(f"baseline: {details['baseline']['seconds']:.1f} s")
-                details["load_before_parallel_loop"] = load()
-                details["parallel_loop"] = step_baseline(env, rows, data["processed"], jobs=os.cpu_count() or 1)
-                log(f"parallel loop: {details['parallel_loop']['seconds']:.1f} s")
+                attempt("parallel_loop", lambda: step_baseline(env, rows, data["processed"], jobs=os.cpu_count() or 1))
+                if "seconds" in details["parallel_loop"]:
+                    log(f"parallel loop: {details['parallel_loop']['seconds']:.1f} s")
 
             reports = WORK / "reports"
             shutil.rmtree(reports, ignore_errors=True)
@@ -908,11 +945,9 @@ def main(argv: list[str] | None = None) -> int:
             log(f"no-op rebuild: {details['noop']['seconds']:.2f} s ({details['noop']['built']} rebuilt)")
 
             details["small_change"] = step_small_change(env, data, reports, only, rows)
-            details["load_before_preview"] = load()
-            details["preview"] = step_preview(env, data, only)
-            details["load_before_planning"] = load()
-            details["planning"] = step_planning(env)
-        if sizes:
+            attempt("preview", lambda: step_preview(env, data, only))
+            attempt("planning", lambda: step_planning(env))
+        if args.only is None and sizes:
             details["load_before_cleaning"] = load()
             details["cleaning"] = step_cleaning(env, sizes, args.profile)
     except (RuntimeError, subprocess.SubprocessError, OSError) as exc:
@@ -921,8 +956,10 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     details["total_s"] = time.perf_counter() - started
     fig = figures(details, n_briefs)
-    text, gaps = table(fig, details)
+    text, gaps = table(fig, details, measured_only=args.only is not None)
     print(text)
+    for key in failed:
+        print(f"\n{key} could not be measured: {details[key]['error'].splitlines()[0]}")
     if gaps:
         print("\nTargets missed:")
         print("\n".join(f"  - {gap}" for gap in gaps))
@@ -942,14 +979,16 @@ def main(argv: list[str] | None = None) -> int:
     stray = details.get("outputs", {}).get("stray_streams")
     if stray:
         print(f"  briefs of the full build showing a stray kernel message: {', '.join(stray)}")
-    args.output.write_text(json.dumps(rounded(fig), indent=2) + "\n", encoding="utf-8")
-    DETAILS.write_text(json.dumps(rounded(details), indent=1, default=str) + "\n", encoding="utf-8")
-    where = args.output.relative_to(ROOT) if args.output.is_relative_to(ROOT) else args.output
+    output = args.output or (WORK / f"latest-{args.only}.json" if args.only else LATEST)
+    details_file = WORK / f"details-{args.only}.json" if args.only else DETAILS
+    output.write_text(json.dumps(rounded(fig), indent=2) + "\n", encoding="utf-8")
+    details_file.write_text(json.dumps(rounded(details), indent=1, default=str) + "\n", encoding="utf-8")
+    where = output.relative_to(ROOT) if output.is_relative_to(ROOT) else output
     print(
-        f"\nfigures written to {where}; details in {DETAILS.relative_to(ROOT)} "
+        f"\nfigures written to {where}; details in {details_file.relative_to(ROOT)} "
         f"(run took {details['total_s'] / 60:.1f} min, load average at start {details['load_at_start']})"
     )
-    return 0
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

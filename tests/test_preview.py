@@ -21,8 +21,9 @@ import psutil
 import pytest
 
 from mineral_analysis import config
+from mineral_analysis.publish.catalogue import OVERVIEW_TITLE, make_brief
 from mineral_analysis.publish.index_page import BRIEF_CSP
-from mineral_analysis.publish.preview import PreviewState, inject, preview_csp
+from mineral_analysis.publish.preview import Planner, PlannerError, PreviewState, inject, preview_csp
 
 CLI = [sys.executable, "-m", "mineral_analysis.cli"]
 EPOCH = "1767225600"
@@ -54,6 +55,29 @@ def test_preview_state_wakes_waiting_pages():
     threading.Timer(0.2, state.publish, args=("",)).start()
     assert state.wait(0, timeout=30) == 1
     assert state.wait(1, timeout=0.1) == 1  # nothing new: answered after the timeout
+
+
+@pytest.mark.slow
+def test_the_planner_runs_the_library_as_it_is_on_disk_once_restarted(tmp_path, monkeypatch):
+    """The preview builds in a planner process, kept warm between rebuilds: it keeps the library it imported until
+    the preview replaces it (on a library change); the new one runs the edited code. Its errors come back."""
+    copy = tmp_path / "src"
+    shutil.copytree(config.PACKAGE_DIR, copy / "mineral_analysis", ignore=shutil.ignore_patterns("__pycache__"))
+    monkeypatch.syspath_prepend(str(copy))  # the planner, a spawned interpreter, imports the library from the copy
+    catalogue = copy / "mineral_analysis" / "publish" / "catalogue.py"
+    planner = Planner()
+    try:
+        assert planner.call(make_brief, "overview", "").title == OVERVIEW_TITLE
+        catalogue.write_text(catalogue.read_text(encoding="utf-8").replace(OVERVIEW_TITLE, "Edited"), encoding="utf-8")
+        assert planner.call(make_brief, "overview", "").title == OVERVIEW_TITLE  # warm: imported before the edit
+        planner.restart()
+        assert planner.call(make_brief, "overview", "").title == "Edited"
+        with pytest.raises(PlannerError, match="KeyError: 'NOT-AN-AGENCY'"):
+            planner.call(make_brief, "agency", "NOT-AN-AGENCY")
+        assert planner.call(make_brief, "overview", "").title == "Edited"  # an error leaves the planner serving
+    finally:
+        planner.stop()
+    assert planner.process is None
 
 
 def _free_port() -> int:

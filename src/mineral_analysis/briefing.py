@@ -38,6 +38,7 @@ from .errors import ParameterError
 from .vocab import AGENCIES, MINERALS, NOT_STATED
 
 if TYPE_CHECKING:
+    import numpy as np
     import pandas as pd
 
 KINDS = ("overview", "agency", "country", "mineral")
@@ -96,13 +97,47 @@ class Tables:
         return explode_minerals(self.financing)
 
     @cached_property
+    def _exploded_sources(self) -> dict[str, tuple]:
+        """For the exploded tables (``by_country``, ``by_mineral``), each row's value and the position of the
+        ``financing`` row it comes from, without copying a column: the same explode, run on the distinct values
+        of the one column it splits, repeated for every record that holds each value."""
+        import numpy as np
+        import pandas as pd
+
+        from .analysis import explode_countries, explode_minerals
+
+        sources = {}
+        for kind, explode, column in (
+            ("country", explode_countries, "country_iso3"),
+            ("mineral", explode_minerals, "minerals"),
+        ):
+            codes, distinct = pd.factorize(self.financing[column], use_na_sentinel=False)
+            exploded = explode(pd.DataFrame({column: distinct, "_distinct": np.arange(len(distinct))}))
+            counts = np.bincount(exploded["_distinct"].to_numpy(), minlength=len(distinct))
+            lengths = counts[codes]  # exploded rows of each record, in record order (explode keeps the order)
+            ends = np.cumsum(lengths)
+            within = np.arange(ends[-1] if len(ends) else 0) - np.repeat(ends - lengths, lengths)
+            first = np.repeat((np.cumsum(counts) - counts)[codes], lengths)
+            values = pd.Series(exploded[kind].to_numpy()[first + within], dtype=object)
+            sources[kind] = (values, np.repeat(np.arange(len(codes)), lengths))
+        return sources
+
+    @cached_property
     def _groups(self) -> dict[str, dict]:
         """Row positions per value: in ``financing`` by agency, in the exploded tables by country and mineral."""
         return {
             "agency": self.financing.groupby("agency", sort=False).indices,
-            "country": self.by_country.groupby("country", sort=False).indices,
-            "mineral": self.by_mineral.groupby("mineral", sort=False).indices,
+            **{
+                kind: values.groupby(values, sort=False).indices for kind, (values, _) in self._exploded_sources.items()
+            },
         }
+
+    @cached_property
+    def _codes(self) -> dict[str, object]:
+        """``record_id`` and ``agency`` of every ``financing`` row as integer codes (``pandas.factorize``)."""
+        import pandas as pd
+
+        return {column: pd.factorize(self.financing[column])[0] for column in ("record_id", "agency")}
 
     def valid_keys(self) -> dict[str, list[str]]:
         """The values each kind of brief accepts: agencies, countries (participants and project locations) and
@@ -150,22 +185,36 @@ class Tables:
             raise ParameterError(f"unknown {kind} {value!r}; valid values: {', '.join(valid)}")
         return candidate
 
+    def record_positions(self, kind: str, key: str) -> tuple[np.ndarray, bool]:
+        """Which records a brief of ``kind`` on ``key`` draws on (see the module docstring), without copying them:
+        the positions of its ``financing`` rows, in table order, and whether it draws on every ``membership`` row
+        (else on none). ``brief`` selects exactly these rows; a build's fingerprints hash them."""
+        import numpy as np
+
+        if kind == "overview":
+            return np.arange(len(self.financing)), True
+        positions = np.asarray(self._groups[kind].get(key, []), dtype=np.intp)
+        if kind == "agency":
+            return positions, False
+        # A country brief: every record with a row located there; a mineral brief: every record of an agency
+        # that funds it. Matched by integer code, as ``Series.isin`` would match the values.
+        column = "record_id" if kind == "country" else "agency"
+        codes = self._codes[column]
+        chosen = codes[self._exploded_sources[kind][1][positions]]
+        return np.flatnonzero(np.isin(codes, chosen)), kind == "country"
+
     def brief(self, kind: str, key: str) -> BriefData:
         """The records a brief of ``kind`` on the canonical ``key`` draws on (no check: see ``resolve``)."""
-        none = self.membership.iloc[0:0]
         if kind == "overview":
             return BriefData(kind, "", self.financing, self.membership, self.financing)
-        positions = self._groups[kind].get(key, [])
+        positions, all_membership = self.record_positions(kind, key)
+        financing = self.financing.iloc[positions]
+        membership = self.membership if all_membership else self.membership.iloc[0:0]
         if kind == "agency":
-            rows = self.financing.iloc[positions]
-            return BriefData(kind, key, rows, none, rows)
-        if kind == "country":
-            rows = self.by_country.iloc[positions]
-            located = self.financing[self.financing["record_id"].isin(set(rows["record_id"]))]
-            return BriefData(kind, key, located, self.membership, rows)
-        rows = self.by_mineral.iloc[positions]
-        funders = self.financing[self.financing["agency"].isin(set(rows["agency"]))]
-        return BriefData(kind, key, funders, none, rows)
+            return BriefData(kind, key, financing, membership, financing)
+        exploded = self.by_country if kind == "country" else self.by_mineral
+        rows = exploded.iloc[self._groups[kind].get(key, [])]
+        return BriefData(kind, key, financing, membership, rows)
 
 
 def open_brief(kind: str, value: str | None = None, processed_dir: Path | str | None = None) -> BriefData:

@@ -9,8 +9,15 @@ brief is one Dask task (``brief_task``) that assumes no shared filesystem:
 * the task returns the brief's files as bytes; the client puts them in place with the same atomic replacement,
   manifest and checksums as a local build, so the published bytes equal a local build's.
 
-A brief's own error fails it alone (notebook, cell, error). A worker that dies mid-brief gets the brief run once
-more elsewhere (the scheduler's ``allowed-failures`` is set to 1 for that); a second death fails the brief.
+A brief's own error fails it alone (notebook, cell, error): it is an outcome, never retried. The retry policy
+is the build's, per brief (``BRIEF_RETRIES``): a brief whose worker dies mid-brief (killed, out of memory) is run
+once more, and so is a task that raised (an error of this engine, not of the brief: each task is submitted with
+``retries=BRIEF_RETRIES``); a second failure fails the brief. Dask counts worker deaths per task only on the
+scheduler (``distributed.scheduler.allowed-failures``, default 3, for every task of every client), so the build
+leaves that setting alone and does the retry itself: the scheduler it connects to should be started with
+``allowed-failures`` 0 (``SCHEDULER_ALLOWED_FAILURES``; docs/building.md), as the preview's own cluster is.
+With 1 the scheduler makes the one retry and the build none; with more, a brief whose worker dies runs as often
+as the scheduler allows, and the build says so.
 An unreachable scheduler, or one without workers, is ``SchedulerUnreachable`` within ``CONNECT_SECONDS``, raised
 before anything is written.
 """
@@ -35,7 +42,8 @@ from .. import config
 CONNECT_SECONDS = (
     8  # how long the client tries to reach the scheduler and find a worker (the whole refusal stays under 30 s)
 )
-ALLOWED_FAILURES = 1  # worker deaths a brief survives: it is retried once, then reported failed
+BRIEF_RETRIES = 1  # a brief whose worker died, or whose task raised, runs once more; then it is reported failed
+SCHEDULER_ALLOWED_FAILURES = 0  # the scheduler setting under which the build alone decides retries (see above)
 _TASK_LOCK = threading.Lock()  # one brief at a time per worker process (the kernel template belongs to it)
 _DATA_CACHE: dict[str, Path] = {}  # processed tables unpacked on this worker, by content hash
 
@@ -67,13 +75,32 @@ def connect(address: str, timeout: float | None = None):
             f"the Dask scheduler at {address} has no worker (waited {timeout:g} s: "
             f"{type(exc).__name__}); start one with `dask worker {address} --nthreads 1`"
         ) from None
-    client.run_on_scheduler(_limit_retries, ALLOWED_FAILURES)
     return client
 
 
-def _limit_retries(failures: int, dask_scheduler=None) -> None:
-    """On the scheduler: a task whose worker dies is retried ``failures`` times, then fails (KilledWorker)."""
-    dask_scheduler.allowed_failures = failures
+def _allowed_failures(dask_scheduler=None) -> int:
+    """On the scheduler (read, never changed): how many worker deaths a task survives there."""
+    return int(dask_scheduler.allowed_failures)
+
+
+def resubmissions_after_death(allowed_failures: int) -> tuple[int, str]:
+    """How often the build submits a brief again after the scheduler gave up on it (``KilledWorker``, after
+    ``allowed_failures + 1`` worker deaths), so that a brief survives ``BRIEF_RETRIES`` deaths in all; and a
+    note for the user when the scheduler alone retries more than that ("" otherwise)."""
+    deaths_per_give_up = allowed_failures + 1
+    resubmissions = max(0, BRIEF_RETRIES + 1 - deaths_per_give_up) // deaths_per_give_up
+    note = ""
+    if allowed_failures > BRIEF_RETRIES:
+        note = (
+            f"note: this Dask scheduler runs a task up to {allowed_failures} more times when its worker dies "
+            f"(distributed.scheduler.allowed-failures), the build's policy {BRIEF_RETRIES}: start the scheduler with "
+            f"DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES={SCHEDULER_ALLOWED_FAILURES} (docs/building.md)"
+        )
+    return resubmissions, note
+
+
+def _times(count: int) -> str:
+    return {1: "once", 2: "twice"}.get(count, f"{count} times")
 
 
 # --- On the worker -----------------------------------------------------------------------------------------------
@@ -118,9 +145,9 @@ def warm_worker() -> int:
 
     from . import export  # noqa: F401
 
-    with _TASK_LOCK, contextlib.suppress(Exception):
-        if kernels.fork_available() and kernels.TEMPLATE.pid is None:
-            kernels.TEMPLATE._start()
+    with _TASK_LOCK, contextlib.suppress(Exception):  # a template that fails to start fails the first brief, named
+        if kernels.fork_available():
+            kernels.TEMPLATE.warm()
     return os.getpid()
 
 
@@ -259,9 +286,15 @@ def run_cluster(
     payload = processed_payload(processed)
     # The overview and large briefs first, so the slowest work does not start last.
     jobs.sort(key=lambda b: (b.kind != "overview", b.kind == "country"))
+    allowed = client.run_on_scheduler(_allowed_failures)
+    resubmissions, note = resubmissions_after_death(allowed)
+    if note:
+        print(note, file=sys.stderr, flush=True)
     run = uuid.uuid4().hex[:8]
     futures = {}
-    for priority, brief in enumerate(reversed(jobs)):
+    priorities = {brief.slug: priority for priority, brief in enumerate(reversed(jobs))}
+
+    def submit(brief, attempt: int):
         notebook = Path(notebooks) / brief.notebook.name
         future = client.submit(
             brief_task,
@@ -274,29 +307,42 @@ def run_cluster(
             fingerprint=fingerprints[brief.slug],
             built_at=built_at,
             notebooks_dir=custom_notebooks,
-            key=f"brief-{brief.slug}-{run}",
+            key=f"brief-{brief.slug}-{run}-{attempt}",
             pure=False,
-            priority=priority,
-            retries=0,
+            priority=priorities[brief.slug],
+            retries=BRIEF_RETRIES,  # an error the task raises (the engine's; a brief's own error is an outcome)
         )
-        futures[future] = brief
+        futures[future] = (brief, attempt)
+        return future
+
+    for brief in reversed(jobs):
+        submit(brief, 0)
     try:
-        for future in as_completed(futures, loop=client.loop):
-            brief = futures[future]
+        arriving = as_completed(list(futures), loop=client.loop)
+        for future in arriving:
+            brief, attempt = futures[future]
             try:
                 result = future.result()
             except KilledWorker:
+                if attempt < resubmissions:
+                    arriving.add(submit(brief, attempt + 1))
+                    continue
+                deaths = (attempt + 1) * (allowed + 1)
                 arrived(
                     _failed(
                         brief,
-                        f"notebook {brief.notebook.name}: the worker building it died twice (killed, "
-                        "or out of memory; tried on a second worker after the first died)",
+                        f"notebook {brief.notebook.name}: the worker building it died {_times(deaths)} (killed, "
+                        f"or out of memory; the brief was run {_times(deaths)}, on a new worker after each death)",
                     )
                 )
                 continue
             except Exception as exc:
                 arrived(
-                    _failed(brief, f"notebook {brief.notebook.name}: the Dask task failed: {type(exc).__name__}: {exc}")
+                    _failed(
+                        brief,
+                        f"notebook {brief.notebook.name}: the Dask task failed {_times(BRIEF_RETRIES + 1)}: "
+                        f"{type(exc).__name__}: {exc}",
+                    )
                 )
                 continue
             arrived(_put_in_place(reports, formats, result))

@@ -173,14 +173,24 @@ class Template:
         """Fork a kernel running ``argv`` in ``cwd`` with ``env``; return its pid (a child of this process), or
         None when the template cannot fork safely (then the caller starts a fresh kernel)."""
         with self.lock:
-            if self.process is None or self.process.poll() is not None:
-                self._start()
+            self._running()
             if self.unsafe:
                 return None
             request = json.dumps({"argv": argv, "cwd": cwd, "env": env}) + "\n"
             self.process.stdin.write(request.encode())
             self.process.stdin.flush()
             return int(self._answer()["pid"])
+
+    def warm(self) -> int:
+        """Start the template now unless it runs (a worker does this before its first brief, so that brief does
+        not wait for the imports); return its pid."""
+        with self.lock:
+            self._running()
+            return self.process.pid
+
+    def _running(self) -> None:
+        if self.process is None or self.process.poll() is not None:
+            self._start()
 
     def _start(self) -> None:
         self.stop()

@@ -2,8 +2,9 @@
 
 * **Warm workers.** The briefs run on a local Dask cluster (``dask_engine``) started once: its worker processes
   keep their imports and their kernel template between rebuilds, so a rebuild pays only for the briefs an edit
-  affects. The cleaning runs on a worker too. A change to the library restarts the workers (their template holds
-  the old code); a change to raw data or a notebook does not.
+  affects. The cleaning runs on a worker too. The build itself (plan, lock, record, index) runs in a planner
+  process (``Planner``), warm between rebuilds as well. A change to the library restarts the workers and
+  replaces the planner (both hold the old code); a change to raw data or a notebook does not.
 * **Watching.** ``watchfiles`` watches ``data/raw/``, ``notebooks/`` and the package. A change re-runs the
   cleaning (``pipeline.build_processed``) and the build (``build_briefs``: only briefs whose fingerprint changed).
 * **Reloading.** The files on disk are exactly a build's. Only the server's responses change: an HTML page is
@@ -17,6 +18,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import html
 import json
 import logging
@@ -142,6 +144,141 @@ def _clean_on_worker(raw_dir: str | None, processed_dir: str | None) -> dict:
         return {"error": exc.report()}
 
 
+class PlannerError(RuntimeError):
+    """The planner process failed outside any brief (its traceback is the message), or ended."""
+
+
+def _build_on_cluster(address: str, **options):
+    """``build_briefs`` on the Dask cluster at ``address``, from the planner process (its client kept)."""
+    from .build import build_briefs
+
+    client = _CLIENTS.get(address)
+    if client is None:
+        from distributed import Client
+
+        client = _CLIENTS[address] = Client(address, set_as_default=False)
+    return build_briefs(client=client, **options)
+
+
+_CLIENTS: dict[str, object] = {}  # in the planner process: its client of the preview's cluster
+
+
+def _planner_main(connection) -> None:
+    """The planner process: import the build's modules, then run each call it is sent (``Planner.call``) until
+    told to stop (an empty message), the preview goes away (end of file), or a build is interrupted."""
+    with contextlib.suppress(Exception):  # only a head start: an import error is reported by the first call
+        from .. import briefing, index_page  # noqa: F401
+        from . import build  # noqa: F401
+    try:
+        _serve_calls(connection)
+    finally:
+        for client in _CLIENTS.values():
+            with contextlib.suppress(Exception):
+                client.close()
+
+
+def _serve_calls(connection) -> None:
+    """Answer ``Planner.call``'s messages: ``(kind, value)``, kind ok, parameter, missing, error or interrupted."""
+    import pickle
+    import traceback
+
+    from ..errors import ParameterError
+
+    while True:
+        try:
+            message = connection.recv_bytes()
+        except (EOFError, OSError, KeyboardInterrupt):
+            return
+        if message == b"":
+            return
+        try:
+            function, args, kwargs = pickle.loads(message)
+            answer = ("ok", function(*args, **kwargs))
+        except KeyboardInterrupt:  # BuildInterrupted: the build cleaned up; this process ends with it
+            connection.send(("interrupted", ""))
+            return
+        except (ParameterError, FileNotFoundError) as exc:  # what a build refuses before it starts
+            answer = ("parameter" if isinstance(exc, ParameterError) else "missing", str(exc))
+        except Exception:  # anything else goes back to the preview, which shows it and goes on watching
+            answer = ("error", traceback.format_exc())
+        connection.send(answer)
+
+
+class Planner:
+    """A process of its own for the preview's builds, kept warm between rebuilds and replaced when the library
+    changes.
+
+    A build plans (catalogue, data slices, fingerprints), records and writes the index with library code: run in
+    the preview's own long-lived process it would go on using the code imported at start after a library edit.
+    The planner is started with ``spawn`` (a fresh interpreter that imports the library from disk)."""
+
+    def __init__(self) -> None:
+        self.process = None
+        self.connection = None
+        self.busy = False
+        self.start()
+
+    def start(self) -> None:
+        import multiprocessing
+
+        context = multiprocessing.get_context("spawn")
+        self.connection, child = context.Pipe()
+        self.process = context.Process(target=_planner_main, args=(child,), name="mineral-analysis-planner")
+        self.process.start()
+        child.close()
+
+    def call(self, function, *args, **kwargs):
+        """``function(*args, **kwargs)`` run in the planner process (``function`` is found there by its name, in
+        the library as it is on disk when the planner started). Its errors come back as ParameterError,
+        FileNotFoundError or PlannerError; an interrupted build as KeyboardInterrupt."""
+        import pickle
+
+        from ..errors import ParameterError
+
+        self.busy = True  # until the answer is in (an interrupt here leaves it set: ``stop`` then stops the build)
+        try:
+            self.connection.send_bytes(pickle.dumps((function, args, kwargs)))
+            kind, value = self.connection.recv()
+        except (EOFError, OSError):
+            self.busy = False
+            self.process.join(timeout=5)
+            code = self.process.exitcode
+            self.restart()
+            raise PlannerError(
+                f"the preview's planner process ended (exit code {code}); a new one was started"
+            ) from None
+        self.busy = False
+        if kind == "ok":
+            return value
+        if kind == "interrupted":
+            raise KeyboardInterrupt
+        raise {"parameter": ParameterError, "missing": FileNotFoundError}.get(kind, PlannerError)(value)
+
+    def restart(self) -> None:
+        """A new planner process: the library imported again."""
+        self.stop()
+        self.start()
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """End the planner: when idle, at once; during a build, by SIGTERM (the build stops cleanly, as on
+        Ctrl-C); killed if it is still there after ``timeout`` seconds."""
+        if self.process is None:
+            return
+        if self.busy:
+            self.process.join(1.0)  # a Ctrl-C reached it too: it is already stopping its build
+            if self.process.is_alive():
+                self.process.terminate()
+        else:
+            with contextlib.suppress(OSError):
+                self.connection.send_bytes(b"")
+        self.process.join(timeout)
+        if self.process.is_alive():
+            self.process.kill()
+            self.process.join()
+        self.connection.close()
+        self.process = self.connection = None
+
+
 def _library_changed(changes, package: Path) -> bool:
     return any(Path(path).is_relative_to(package) and Path(path).suffix == ".py" for _, path in changes)
 
@@ -162,9 +299,8 @@ def run_preview(
     from distributed import Client, LocalCluster
 
     from ..errors import ParameterError
-    from .build import build_briefs
     from .catalogue import select_briefs
-    from .dask_engine import warm_worker
+    from .dask_engine import SCHEDULER_ALLOWED_FAILURES, warm_worker
 
     raw = Path(raw_dir or config.RAW_DIR).resolve()
     processed = Path(processed_dir or config.PROCESSED_DIR).resolve()
@@ -179,8 +315,9 @@ def run_preview(
     if config.PROJECT_ROOT is not None:
         os.environ[config.ROOT_VARIABLE] = str(config.PROJECT_ROOT)  # the workers find the same project
     previous_term = signal.signal(signal.SIGTERM, signal.default_int_handler)
-    cluster = client = serving = None
+    cluster = client = serving = planner = None
     try:
+        planner = Planner()  # imports the build's modules while the cluster starts
         cluster = LocalCluster(
             n_workers=max(1, jobs or os.cpu_count() or 1),
             threads_per_worker=1,
@@ -189,6 +326,7 @@ def run_preview(
             scheduler_port=0,
             dashboard_address=None,
             silence_logs=logging.ERROR,
+            scheduler_kwargs={"allowed_failures": SCHEDULER_ALLOWED_FAILURES},  # retries are the build's
         )
         client = Client(cluster, set_as_default=False)
         client.run(warm_worker)
@@ -203,10 +341,16 @@ def run_preview(
                     state.publish(summary["error"])
                     return
             try:
-                result = build_briefs(
-                    only=only, processed_dir=processed, reports_dir=reports, progress=False, wait=True, client=client
+                result = planner.call(
+                    _build_on_cluster,
+                    cluster.scheduler_address,
+                    only=only,
+                    processed_dir=processed,
+                    reports_dir=reports,
+                    progress=False,
+                    wait=True,
                 )
-            except (FileNotFoundError, ParameterError) as exc:  # e.g. no processed tables yet: say so, go on
+            except (FileNotFoundError, ParameterError, PlannerError) as exc:  # e.g. no tables yet: say so, go on
                 log(f"preview: nothing built: {exc}")
                 state.publish(str(exc))
                 return
@@ -223,9 +367,13 @@ def run_preview(
             raw, notebooks, package, stop_event=stop, debounce=400, step=50, rust_timeout=500, yield_on_timeout=False
         ):
             if _library_changed(changes, package):
-                log("preview: the library changed: restarting the workers")
+                log("preview: the library changed: restarting the workers and the planner")
+                planner.restart()
                 client.restart()
-                client.run(warm_worker)
+                try:
+                    client.run(warm_worker)
+                except Exception as exc:  # e.g. a syntax error being typed: shown, and the build names it too
+                    log(f"preview: the workers could not load the library: {type(exc).__name__}: {exc}")
             names = sorted({Path(p).name for _, p in changes})
             log(f"preview: changed {', '.join(names)}")
             clean = any(Path(p).is_relative_to(raw) for _, p in changes) or _library_changed(changes, package)
@@ -235,6 +383,8 @@ def run_preview(
         if serving is not None:
             server.shutdown()
         server.server_close()
+        if planner is not None:
+            planner.stop()
         if client is not None:
             client.close()
         if cluster is not None:
