@@ -1,5 +1,5 @@
 """The fresh-kernel fallback (``publish.execute`` with ``publish.kernels``): a brief whose forked kernel does not
-answer, or that runs where kernels cannot be forked, still runs, in a fresh kernel, and says so.
+answer or dies before its first answer, or that runs where kernels cannot be forked, still runs, in a fresh kernel, and says so.
 
 Each case runs in a child process of its own, as a build worker does (a child subreaper that forks kernels from
 its template), so that nothing here changes the test process. The forked kernel that does not answer is a real
@@ -38,9 +38,18 @@ WORKER = textwrap.dedent(
         silent.append(pid)
         return pid
 
+    def fork_a_kernel_that_dies_at_once(argv, cwd, env):
+        pid = os.fork()
+        if pid == 0:
+            os._exit(1)
+        silent.append(pid)
+        return pid
+
     if mode == "silent-fork":
         kernels.TEMPLATE.fork = fork_a_kernel_that_never_answers
         execute.FORKED_START_TIMEOUT = 5.0
+    if mode == "dying-fork":
+        kernels.TEMPLATE.fork = fork_a_kernel_that_dies_at_once
     state = {}
     execute.execute(notebook, executed, {"value": 21}, 120, state)
     alive = [p for p in silent if psutil.pid_exists(p) and psutil.Process(p).status() != psutil.STATUS_ZOMBIE]
@@ -89,6 +98,14 @@ def test_a_forked_kernel_that_does_not_answer_is_replaced_by_a_fresh_one(tmp_pat
     assert report["kernel"] == "fresh (the forked kernel did not answer)"
     assert printed.strip() == "42"  # the brief ran, with its parameters, in the fresh kernel
     assert report["alive"] == []  # the silent kernel was killed, not left behind
+
+
+@pytest.mark.slow
+def test_a_forked_kernel_that_dies_before_answering_is_replaced_by_a_fresh_one(tmp_path):
+    report, printed = _run_worker(tmp_path, "dying-fork")
+    assert report["fork_available"] and len(report["silent"]) == 1
+    assert report["kernel"] == "fresh (the forked kernel died before answering)"
+    assert printed.strip() == "42"
 
 
 @pytest.mark.slow

@@ -19,6 +19,11 @@ from . import kernels
 
 START_TIMEOUT = 120.0  # seconds for a fresh kernel to start
 FORKED_START_TIMEOUT = 30.0  # seconds for a forked kernel to answer before a fresh one replaces it
+# jupyter_client's messages when a kernel never becomes ready, and how a brief's record words each
+FORK_START_FAILURES = (
+    ("Kernel didn't respond", "did not answer"),
+    ("Kernel died before replying", "died before answering"),
+)
 
 
 def execute(notebook: Path, staged: Path, parameters: dict, timeout: int, state: dict):
@@ -64,13 +69,14 @@ def execute(notebook: Path, staged: Path, parameters: dict, timeout: int, state:
         try:
             return run(FORKED_START_TIMEOUT)
         except RuntimeError as exc:
-            # A forked kernel answers within a second; one that does not (rare, under heavy load) is killed and
-            # the brief starts again in a fresh kernel.
-            if "cell" in state or not str(exc).startswith("Kernel didn't respond") or kernels.LAST_LAUNCH != "forked":
+            # A forked kernel answers within a second; one that does not, or dies before its first answer (both
+            # rare, seen under heavy load), is killed and the brief starts again in a fresh kernel.
+            why = next((why for start, why in FORK_START_FAILURES if str(exc).startswith(start)), None)
+            if "cell" in state or why is None or kernels.LAST_LAUNCH != "forked":
                 raise
             with kernels.fresh_kernels():
                 result = run(START_TIMEOUT)
-            kernels.LAST_LAUNCH = "fresh (the forked kernel did not answer)"
+            kernels.LAST_LAUNCH = f"fresh (the forked kernel {why})"
             return result
     except DeadKernelError:
         state["exit_code"] = kernels.exit_code_of_last_kernel()
