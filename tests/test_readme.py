@@ -110,6 +110,8 @@ def run_shown(command: str, project: Path) -> subprocess.CompletedProcess:
         "MPLBACKEND": "Agg",
     }
     env.pop(config.ROOT_VARIABLE, None)
+    for name in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL", "ARGS"):  # `make test ARGS=...` must not reach the commands
+        env.pop(name, None)
     command = command.replace(" DIR ", f" {shlex.quote(str(project))} ")  # the placeholder for a project folder
     words = shlex.split(command)
     if words[0] == "make" and words[1] in DRY_RUN_TARGETS:
