@@ -530,7 +530,7 @@ def test_interrupted_builds_leave_no_partial_files_and_no_processes(tmp_path, pr
         _check_reports(reports)
         assert _tree_digest(processed) == processed_before
         if proc.returncode in (130, 143):
-            assert "build interrupted" in err and "Traceback" not in err
+            assert "build interrupted" in err and "Traceback" not in err, f"after {at}:\n{err}"
 
     result, seconds = _run(args)
     report.append(f"next build: exit {result.returncode} in {seconds:.1f} s")

@@ -95,9 +95,9 @@ def _watch_coordinator(coordinator: int) -> None:
 
 def _worker_init(coordinator: int) -> None:
     """Workers leave Ctrl-C to the coordinator; SIGTERM kills their kernels at once, then ends them; they end
-    with the build's process."""
+    with the build's process. An interrupt that lands while a worker is still starting ends it quietly (the
+    coordinator reports the interrupt): no traceback from a half-done start-up reaches the build's log."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    _watch_coordinator(coordinator)
 
     def stop(signum, frame):
         kernels.kill_children()
@@ -109,6 +109,17 @@ def _worker_init(coordinator: int) -> None:
         _stop_kernels_and_exit()
 
     signal.signal(signal.SIGTERM, stop)
+    try:
+        _start_worker(coordinator)
+    except BaseException:
+        if STOPPING.is_set() or isinstance(sys.exc_info()[1], KeyboardInterrupt):
+            _stop_kernels_and_exit()
+        raise
+
+
+def _start_worker(coordinator: int) -> None:
+    """What a worker sets up once: the build watch, quiet kernels' stderr, the kernel template, heavy imports."""
+    _watch_coordinator(coordinator)
     # Kernels inherit file descriptor 2; their start-up chatter (transport warnings) would flood the build's
     # log, so they write to /dev/null while this worker keeps its own stderr for real errors.
     saved = os.dup(2)
