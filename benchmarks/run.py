@@ -99,7 +99,9 @@ STRAY_PDF = re.compile(
     r"ERROR!\s+Session/line\s+number\s+was\s+not\s+unique\s+in\s+database\.\s+History\s+"
     r"logging\s+moved\s+to\s+new\s+session\s+\d+\s*"
 )
-BRIEF_SECONDS = re.compile(r"^\s*built (.+?) \(([\d.]+) s\)$", re.MULTILINE)
+BRIEF_SECONDS = re.compile(
+    r"^(?:\S+Z)?\s*built (.+?) \(([\d.]+) s\)$", re.MULTILINE
+)  # lines may start with a timestamp
 
 
 # --- Helpers -------------------------------------------------------------------------------------------------------
