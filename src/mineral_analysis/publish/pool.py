@@ -98,11 +98,13 @@ def _worker_init(coordinator: int) -> None:
     with the build's process. An interrupt that lands while a worker is still starting ends it quietly (the
     coordinator reports the interrupt): no traceback from a half-done start-up reaches the build's log."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    import psutil  # noqa: F401  (imported before the handler exists: a handler that imports it mid-import fails)
 
     def stop(signum, frame):
+        first = not STOPPING.is_set()
+        STOPPING.set()
         kernels.kill_children()
-        if not STOPPING.is_set():
-            STOPPING.set()
+        if first:
             _exit_after(WORKER_GRACE_SECONDS)
         if _BUSY:
             raise KeyboardInterrupt  # run_brief removes its temporaries, then _worker_run exits
