@@ -29,6 +29,7 @@ from .map_layers import (
     _extent,
     _new_map,
     _notes,
+    require_columns,
 )
 from .style import PAGE, chart_style, layout, type_size, with_phone_variant
 from .usd import format_usd
@@ -36,12 +37,6 @@ from .vocab import AGENCIES, SUPRANATIONAL, agency_colour
 
 MAX_BUBBLE_PT2 = 1600.0  # marker area (points²) of the largest amount on a funding map
 MIN_BUBBLE_PT2 = 6.0  # smaller amounts are drawn at least this big, so that they stay visible
-
-
-def _require(frame: pd.DataFrame, columns: list[str], what: str) -> None:
-    missing = [c for c in columns if c not in frame.columns]
-    if missing:
-        raise ValueError(f"{what} is missing column(s): {', '.join(missing)}")
 
 
 def _size_references(vmax: float) -> list[float]:
@@ -71,7 +66,7 @@ def funding_locations(financing: pd.DataFrame) -> pd.DataFrame:
     Records without a location get one row with ``iso3`` = "". Adds ``n_locations`` (how many countries
     the record names).
     """
-    _require(financing, ["agency", "counted_usd", "country_iso3"], "financing")
+    require_columns(financing, ["agency", "counted_usd", "country_iso3"], "financing")
     frame = financing.copy()
     frame["_codes"] = frame["country_iso3"].map(_split_codes)
     frame["n_locations"] = frame["_codes"].map(len)
@@ -95,7 +90,7 @@ def plot_funding_map(financing: pd.DataFrame, *, title: str | None = None) -> Fi
     items without a location and those located only where there is no polygon (``EUU``), and count the items
     that have no amount to draw. An empty frame gives the bare map with the note "No located funding".
     """
-    _require(financing, ["agency", "counted_usd", "country_iso3"], "financing")
+    require_columns(financing, ["agency", "counted_usd", "country_iso3"], "financing")
     key = _boundaries_key()
     gdf = _cached(key)
     points = gdf.loc[gdf["iso3"] != ""].set_index("iso3")[["name", "point_x", "point_y"]]

@@ -34,6 +34,13 @@ NOTE = NOTE_COLOUR
 HIGHLIGHT = "#000000"
 
 
+def require_columns(frame, columns: list[str], what: str) -> None:
+    """Refuse a table without the columns a map reads, naming them (``what`` names the table)."""
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise ValueError(f"{what} is missing column(s): {', '.join(missing)}")
+
+
 # ----------------------------------------------------------------------------------------------------------
 # Base layer
 

@@ -21,7 +21,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
 from .analysis import roles_by_country
-from .funding_map import _require, funding_locations, plot_funding_map
+from .funding_map import funding_locations, plot_funding_map
 from .geo import SMALL_COUNTRY_AREA_KM2, _cached
 from .map_layers import (
     BAND,
@@ -47,6 +47,7 @@ from .map_layers import (
     _notes,
     _phone_title,
     _projected_box,
+    require_columns,
 )
 from .style import PAGE, chart_style, layout, new_figure, with_phone_variant
 from .vocab import GROUPS, SUPRANATIONAL
@@ -110,7 +111,7 @@ def map_roles(membership: pd.DataFrame) -> pd.DataFrame:
     ``groups`` lists every group the country is in, in the order of ``vocab.GROUPS``. A group outside the
     vocabulary is refused with the valid ones listed.
     """
-    _require(membership, ["iso3", "group"], "membership")
+    require_columns(membership, ["iso3", "group"], "membership")
     frame = membership.copy()
     frame["iso3"] = frame["iso3"].fillna("").astype(str).str.strip().str.upper()
     frame["group"] = frame["group"].fillna("").astype(str).str.strip()
