@@ -6,6 +6,7 @@ import base64
 import io
 
 import pytest
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.text import Text
 from nbformat.v4 import new_code_cell, new_notebook, new_output
 from PIL import Image
@@ -60,6 +61,22 @@ def test_a_phone_agency_chart_names_agencies_by_code(financing):
     phone = plots.plot_funding_by(financing, "agency").phone_variant()
     labels = {t.get_text() for t in phone.axes[0].get_yticklabels()}
     assert labels <= set(nv.AGENCIES) and "EXIM" in labels
+
+
+@pytest.mark.parametrize("by", ["instrument", "mineral", "country"])
+def test_a_phone_bar_chart_gives_every_wrapped_label_room_of_its_own(financing, by):
+    # DOE's instruments have the longest names (four lines on a phone); their labels once overlapped
+    for agency in ("DOE", "DFC", "EXIM"):
+        phone = plots.plot_funding_by(financing[financing["agency"] == agency], by).phone_variant()
+        canvas = FigureCanvasAgg(phone)
+        canvas.draw()
+        renderer = canvas.get_renderer()
+        boxes = [t.get_window_extent(renderer) for t in phone.axes[0].get_yticklabels() if t.get_text()]
+        boxes.sort(key=lambda box: box.y0)
+        for lower, upper in zip(boxes, boxes[1:]):
+            assert lower.y1 <= upper.y0, (agency, by, lower, upper)
+        axes = phone.axes[0].get_window_extent(renderer)
+        assert axes.y0 - 2 <= boxes[0].y0 and boxes[-1].y1 <= axes.y1 + 2, (agency, by)  # inside the axes' height
 
 
 def _displayed(monkeypatch, fig, alt: str) -> dict:

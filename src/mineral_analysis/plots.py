@@ -117,6 +117,12 @@ def _tick_labels(labels: list[str]) -> list[str]:
     return [fit_text(str(label), 1.4, 10.5) for label in labels]
 
 
+def _row_heights(labels: list[str]) -> np.ndarray:
+    """Each bar's row height, in one-line rows: a label wrapped to more than two lines gets a taller row (phone)."""
+    lines = np.array([label.count("\n") + 1 for label in labels], dtype=float)
+    return np.maximum(1.0, 0.4 * lines + 0.2)
+
+
 def _check_frame(financing: object, columns: list[str], helper: str) -> None:
     """Refuse anything but a financing frame that has ``columns``, naming what is missing."""
     if not isinstance(financing, pd.DataFrame):
@@ -177,16 +183,17 @@ def plot_funding_by(
         summary = pd.concat([head, other], ignore_index=True)
     if summary.empty:
         return nothing_here("Nothing here: no amounts stated for this selection", title=title)
-    height = max(2.2, 0.45 * len(summary) + 1.4)
+    phone_codes = by == "agency" and layout() is not PAGE  # a phone: agency codes, not full names
+    labels = _tick_labels((summary["agency"] if phone_codes else summary["label"]).tolist()[::-1])
+    rows = _row_heights(labels)
+    y = np.concatenate([[0.0], np.cumsum((rows[:-1] + rows[1:]) / 2)])  # bars centred in rows that fit their labels
+    height = max(2.2, 0.45 * rows.sum() + 1.4)
     with chart_style():
         fig, ax = new_figure(None, height)
         divisor, unit = usd_scale(summary["total_usd"].max())
-        phone_codes = by == "agency" and layout() is not PAGE  # a phone: agency codes, not full names
-        labels = (summary["agency"] if phone_codes else summary["label"]).tolist()[::-1]
         binding = summary["binding_usd"].to_numpy()[::-1]
         non_binding = summary["non_binding_usd"].to_numpy()[::-1]
         not_stated = summary["not_stated_usd"].to_numpy()[::-1]
-        y = np.arange(len(labels))
         if by == "agency":
             colours = [agency_colour(code) for code in summary["agency"].tolist()[::-1]]
             ax.barh(y, binding, color=colours, edgecolor=colours, height=0.62)
@@ -230,7 +237,9 @@ def plot_funding_by(
             ax.text(
                 total, position, "  " + _label(total, divisor), va="center", ha="left", fontsize=9.5, color=TEXT_COLOUR
             )
-        ax.set_yticks(y, _tick_labels(labels))
+        ax.set_yticks(y, labels)
+        if rows.max() > 1:  # wrapped labels: the axes end where the first and last rows end, not at the bars
+            ax.set_ylim(y[0] - rows[0] / 2, y[-1] + rows[-1] / 2)
         ax.set_xlim(0, totals.max() * (1.22 if layout() is PAGE else 1.6))
         ax.xaxis.set_major_formatter(_usd_formatter(divisor))
         ax.set_xlabel(fit_text(f"Announced amount ({unit}; stated totals counted once)", fig.get_figwidth() - 1, 10.5))
