@@ -114,3 +114,14 @@ def test_where_kernels_cannot_be_forked_a_fresh_kernel_runs_the_brief(tmp_path):
     assert not report["fork_available"]
     assert report["kernel"] == "fresh"
     assert printed.strip() == "42"
+
+
+def test_the_build_log_says_when_a_brief_ran_in_a_fresh_kernel_and_why():
+    from mineral_analysis.publish.brief import BriefOutcome
+
+    outcome = BriefOutcome("country:BOL", "country-bol", "Bolivia", "country", "BOL", "built", seconds=13.04)
+    assert outcome.log_line() == "  built country:BOL (13.0 s)"
+    outcome.kernel = "forked"
+    assert outcome.log_line() == "  built country:BOL (13.0 s)"
+    outcome.kernel = "fresh (the forked kernel did not answer)"
+    assert outcome.log_line() == "  built country:BOL (13.0 s, in a fresh kernel: the forked kernel did not answer)"

@@ -45,6 +45,11 @@ class BriefOutcome:
     kernel: str = ""  # forked (from the worker's template) or fresh
     sums: dict[str, str] = field(default_factory=dict)  # sha256 of each published output written (html, pdf)
 
+    def log_line(self) -> str:
+        """The brief's line in the build's log; a brief whose kernel had to start fresh says why."""
+        why = self.kernel[len("fresh (") : -1] if self.kernel.startswith("fresh (") else ""
+        return f"{self.status:>7} {self.spec} ({self.seconds:.1f} s{', in a fresh kernel: ' + why if why else ''})"
+
 
 def output_path(reports: Path, name: str) -> Path:
     """``reports/<name>``, refused unless ``name`` is a plain output name that stays inside ``reports/``."""

@@ -270,7 +270,7 @@ def run_cluster(
         bar.set_postfix_str(outcome.spec, refresh=False)
         bar.update()
         if not progress:
-            print(f"{outcome.status:>7} {outcome.spec} ({outcome.seconds:.1f} s)", file=sys.stderr, flush=True)
+            print(outcome.log_line(), file=sys.stderr, flush=True)
 
     # Exporting a current executed notebook needs no kernel and reads the client's reports folder: done here.
     for brief, action in todo:

@@ -193,7 +193,7 @@ def run_pool(
         bar.set_postfix_str(outcome.spec, refresh=False)
         bar.update()
         if not progress:
-            print(f"{outcome.status:>7} {outcome.spec} ({outcome.seconds:.1f} s)", file=sys.stderr, flush=True)
+            print(outcome.log_line(), file=sys.stderr, flush=True)
 
     def died(brief: Brief, error: str) -> BriefOutcome:
         return BriefOutcome(brief.spec, brief.slug, brief.title, brief.kind, brief.key, "failed", error=error)

@@ -134,10 +134,11 @@ def serve() -> None:
         request = json.loads(line)
         middle = os.fork()
         if middle == 0:
+            middle = os.getpid()  # taken before the second fork: the middle may be gone before the kernel asks
             kernel = os.fork()
             if kernel == 0:
                 out.close()
-                _become_kernel(request, worker, os.getppid(), base_path)
+                _become_kernel(request, worker, middle, base_path)
             out.write(json.dumps({"pid": kernel}) + "\n")
             out.flush()
             os._exit(0)

@@ -1,0 +1,83 @@
+"""The kernel template (``publish.template``): a forked kernel starts however the scheduler orders its processes.
+
+Each kernel is forked twice; the middle process exits at once so that the kernel is re-parented to the worker.
+The kernel used to learn the middle's pid by asking for its parent: when the middle was already gone by then
+(about one kernel in a hundred with two busy workers), the kernel waited forever to be re-parented and the brief
+lost 30 s to the fresh-kernel fallback. Here the kernel is made to start late on purpose.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+TEMPLATE = textwrap.dedent(
+    """
+    import os, sys, time, types
+    from mineral_analysis.publish import template
+
+    template.PRELOAD = ()  # nothing to import: this test needs no kernel stack
+    template_pid, real_fork = os.getpid(), os.fork
+
+    def fork_with_a_late_kernel():
+        pid = real_fork()
+        if pid == 0 and os.getppid() != template_pid:  # the kernel (grandchild): descheduled for a while
+            time.sleep(0.5)
+        return pid
+
+    def run_module(name, **kwargs):  # what ipykernel_launcher would be: say it started, and end
+        with open(os.environ["STARTED"], "w") as marker:
+            marker.write(str(os.getpid()))
+        raise SystemExit(0)
+
+    os.fork = fork_with_a_late_kernel
+    sys.modules["runpy"] = types.SimpleNamespace(run_module=run_module)
+    template.serve()
+    """
+)
+
+WORKER = textwrap.dedent(
+    """
+    import ctypes, json, os, subprocess, sys, time
+
+    ctypes.CDLL(None).prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER, as a build worker is
+    started = sys.argv[2]
+    template = subprocess.Popen([sys.executable, sys.argv[1]], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    json.loads(template.stdout.readline())  # ready
+    request = {"argv": ["python", "-m", "ipykernel_launcher"], "cwd": os.getcwd(), "env": {"STARTED": started}}
+    template.stdin.write((json.dumps(request) + "\\n").encode())
+    template.stdin.flush()
+    kernel = json.loads(template.stdout.readline())["pid"]
+    deadline = time.monotonic() + 10
+    while not os.path.exists(started) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    ran = os.path.exists(started)
+    if not ran:
+        os.kill(kernel, 9)
+    os.waitpid(kernel, 0)
+    template.stdin.close()
+    template.wait(timeout=10)
+    print(json.dumps({"kernel_started": ran, "started_pid": open(started).read() if ran else None, "pid": kernel}))
+    """
+)
+
+
+@pytest.mark.slow
+def test_a_kernel_that_starts_after_its_middle_process_exited_still_runs(tmp_path):
+    (tmp_path / "template.py").write_text(TEMPLATE, encoding="utf-8")
+    (tmp_path / "worker.py").write_text(WORKER, encoding="utf-8")
+    result = subprocess.run(
+        [sys.executable, str(tmp_path / "worker.py"), str(tmp_path / "template.py"), str(tmp_path / "started")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    assert report["kernel_started"], "the kernel never left its wait for re-parenting"
+    assert report["started_pid"] == str(report["pid"])
