@@ -79,6 +79,28 @@ def test_a_phone_bar_chart_gives_every_wrapped_label_room_of_its_own(financing, 
         assert axes.y0 - 2 <= boxes[0].y0 and boxes[-1].y1 <= axes.y1 + 2, (agency, by)  # inside the axes' height
 
 
+def _label_boxes(fig) -> list:
+    from matplotlib.text import Annotation
+
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    renderer = canvas.get_renderer()
+    return [(a.get_text(), Text.get_window_extent(a, renderer)) for a in fig.findobj(Annotation) if a.get_text()]
+
+
+def test_map_labels_never_cover_one_another(financing, membership):
+    # Europe's and the Gulf's codes, and the funding map's largest amounts, once sat on top of each other
+    for name, fig in _figures(financing, membership).items():
+        if name not in ("participation", "funding map", "locator"):
+            continue
+        for variant in (fig, fig.phone_variant()):
+            boxes = _label_boxes(variant)
+            assert boxes, name
+            for i, (text, box) in enumerate(boxes):
+                for other_text, other in boxes[i + 1 :]:
+                    assert not box.overlaps(other), (name, variant.get_figwidth(), text, other_text)
+
+
 def _displayed(monkeypatch, fig, alt: str) -> dict:
     shown = []
     monkeypatch.setattr("IPython.display.display", lambda data, **kw: shown.append((data, kw)))

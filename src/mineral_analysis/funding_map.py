@@ -29,6 +29,7 @@ from .map_layers import (
     _extent,
     _new_map,
     _notes,
+    place_labels,
     require_columns,
 )
 from .style import PAGE, chart_style, layout, type_size, with_phone_variant
@@ -198,24 +199,38 @@ LABELLED_CIRCLES = 5  # the funding map names this many of its largest locations
 
 
 def _label_largest(ax, bubbles: pd.DataFrame, points: pd.DataFrame) -> None:
-    """Name the largest locations of a funding map with their amount (all agencies together)."""
+    """Name the largest locations of a funding map with their amount (all agencies together), each label where it
+    overlaps no other (the largest choose first)."""
     totals = bubbles.groupby("iso3", sort=False)["usd"].sum().sort_values(ascending=False, kind="stable")
-    for rank, (code, usd) in enumerate(totals.head(LABELLED_CIRCLES).items()):
+    labels = []
+    for code, usd in totals.head(LABELLED_CIRCLES).items():
         name = points.loc[code, "name"] if code in points.index else code
         x, y = points.loc[code, "point_x"], points.loc[code, "point_y"]
-        ax.annotate(
-            f"{name}\n{format_usd(usd)}",
-            (x, y),
-            xytext=(10, -14 - 6 * (rank % 2)),
-            textcoords="offset points",
-            fontsize=type_size(8.5),
-            color=TEXT,
-            zorder=6,
-            ha="left",
-            va="top",
-            bbox={"boxstyle": "round,pad=0.2", "facecolor": (1, 1, 1, 0.8), "edgecolor": "none"},
-            arrowprops={"arrowstyle": "-", "color": "#666666", "linewidth": 0.6},
+        labels.append(
+            ax.annotate(
+                f"{name}\n{format_usd(usd)}",
+                (x, y),
+                xytext=AMOUNT_OFFSETS[0],
+                textcoords="offset points",
+                fontsize=type_size(8.5),
+                color=TEXT,
+                zorder=6,
+                bbox={"boxstyle": "round,pad=0.2", "facecolor": (1, 1, 1, 0.8), "edgecolor": "none"},
+                arrowprops={"arrowstyle": "-", "color": "#666666", "linewidth": 0.6},
+            )
         )
+    place_labels(ax, labels, AMOUNT_OFFSETS)
+
+
+# Where a location's name and amount may sit, in points from its circle's centre, in order of preference.
+AMOUNT_OFFSETS = [
+    *((dx, dy) for dy in (-14, 14) for dx in (10, -10)),  # at a corner of its circle
+    (14, 0),
+    (-14, 0),
+    *((dx, dy) for dy in (-30, 30) for dx in (12, -12)),  # further out, on a leader
+    *((dx, dy) for dy in (-48, 48) for dx in (16, -16)),
+    (-34, 0),
+]
 
 
 def _size_key(fig: Figure, x: float, values: list[float], areas: np.ndarray, *, top: float | None = None) -> float:

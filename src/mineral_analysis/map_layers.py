@@ -20,6 +20,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.collections import PathCollection
 from matplotlib.figure import Figure
 from matplotlib.path import Path as MplPath
+from matplotlib.transforms import Bbox
 
 from . import config
 from .geo import _cached
@@ -293,18 +294,117 @@ def _draw_panel(
 def _label_points(
     ax, gdf, codes: set[str], extent: tuple[float, float, float, float], *, fontsize: float = 6.5
 ) -> None:
-    """The ISO3 code of each listed country whose marker point lies inside ``extent``, beside the point."""
+    """The ISO3 code of each listed country whose marker point lies inside ``extent``, beside the point, where it
+    overlaps no other code (:func:`place_labels`)."""
     x0, x1, y0, y1 = extent
     inside = gdf[gdf["iso3"].isin(codes) & gdf["point_x"].between(x0, x1) & gdf["point_y"].between(y0, y1)]
     fontsize = type_size(fontsize)
-    for _, row in inside.sort_values("iso3").iterrows():
+    labels = [
         ax.annotate(
             row["iso3"],
             (row["point_x"], row["point_y"]),
-            xytext=(2, 2),
+            xytext=CODE_OFFSETS[0],
             textcoords="offset points",
             fontsize=fontsize,
             color=TEXT,
             zorder=6,
             bbox={"boxstyle": "round,pad=0.1", "facecolor": (1, 1, 1, 0.7), "edgecolor": "none"},
         )
+        for _, row in inside.sort_values("iso3").iterrows()
+    ]
+    place_labels(ax, labels, CODE_OFFSETS)
+
+
+# Where a country's code may sit, in points from its marker point, in order of preference: beside it, then
+# further out (a leader-less label is still read as the nearest point's).
+CODE_OFFSETS = [
+    (2, 2),
+    (2, -2),
+    (-2, 2),
+    (-2, -2),
+    (4, 0),
+    (-4, 0),
+    (0, 5),
+    (0, -5),
+    (9, 7),
+    (-9, -7),
+    (9, -7),
+    (-9, 7),
+]
+
+
+def _alignment(dx: float, dy: float) -> tuple[str, str]:
+    """The text alignment that puts a label on the side of its anchor that the offset points to."""
+    return ("left" if dx > 0 else "right" if dx < 0 else "center"), (
+        "bottom" if dy > 0 else "top" if dy < 0 else "center"
+    )
+
+
+def place_labels(ax, labels: list, offsets: list[tuple[float, float]], *, pad_pt: float = 2.0) -> None:
+    """Give each annotation in ``labels`` (text placed in offset points; earlier ones choose first) the first of
+    ``offsets`` (points from its anchor) where its text overlaps no label placed before it nor any label's point, its leader crosses no
+    other leader or label, and it stays inside the axes; a label with no such place takes the one that breaks
+    these least (``pad_pt`` around each text is its box). Works on the figure's final layout: call it last."""
+    if not labels:
+        return
+    fig = ax.figure
+    canvas = fig.canvas if hasattr(fig.canvas, "get_renderer") else FigureCanvasAgg(fig)
+    renderer = canvas.get_renderer()
+    ax.apply_aspect()
+    frame = ax.get_window_extent(renderer)
+    pad = renderer.points_to_pixels(pad_pt)  # room for the label's box around its text
+    anchors = [ax.transData.transform(label.xy) for label in labels]
+    near = renderer.points_to_pixels(6.0)  # a label covering another's point within this hides it
+    boxes: list = []
+    leaders: list = []
+    for index, label in enumerate(labels):
+        label.set_annotation_clip(False)
+        anchor = anchors[index]
+        others = [point for k, point in enumerate(anchors) if k != index]
+        best, best_cost = None, math.inf
+        for dx, dy in offsets:
+            ha, va = _alignment(dx, dy)
+            label.set_position((dx, dy))
+            label.set(ha=ha, va=va)
+            label.update_positions(renderer)
+            box = mpl.text.Text.get_window_extent(label, renderer).padded(pad)  # the text alone, not its arrow
+            leader = (anchor, np.clip(anchor, box.min, box.max))  # from the point to the nearest edge of the box
+            crossings = (
+                sum(_crosses(leader, other) for other in leaders)
+                + sum(_crosses(leader, edge) for other in boxes for edge in _edges(other))
+                + sum(_crosses(other, edge) for other in leaders for edge in _edges(box))
+            )
+            overlap = sum(_overlap_area(box, other) for other in boxes)
+            overlap += sum(_overlap_area(box, Bbox.from_extents(*(p - near), *(p + near))) for p in others)
+            outside = box.width * box.height - _overlap_area(box, frame)
+            cost = overlap + outside + crossings * box.height**2
+            if cost < best_cost:
+                best, best_cost = (dx, dy, ha, va, box, leader), cost
+            if cost == 0:
+                break
+        dx, dy, ha, va, box, leader = best
+        label.set_position((dx, dy))
+        label.set(ha=ha, va=va)
+        boxes.append(box)
+        leaders.append(leader)
+
+
+def _overlap_area(a, b) -> float:
+    width = min(a.x1, b.x1) - max(a.x0, b.x0)
+    height = min(a.y1, b.y1) - max(a.y0, b.y0)
+    return width * height if width > 0 and height > 0 else 0.0
+
+
+def _edges(box) -> list[tuple[np.ndarray, np.ndarray]]:
+    corners = [np.array(c) for c in ((box.x0, box.y0), (box.x1, box.y0), (box.x1, box.y1), (box.x0, box.y1))]
+    return [(corners[i], corners[(i + 1) % 4]) for i in range(4)]
+
+
+def _crosses(a, b) -> bool:
+    """Whether segments ``a`` and ``b`` (pairs of points) cross at a point inside both."""
+
+    def side(p, q, r) -> float:
+        return (q[0] - p[0]) * (r[1] - p[1]) - (q[1] - p[1]) * (r[0] - p[0])
+
+    (p1, p2), (q1, q2) = a, b
+    return side(p1, p2, q1) * side(p1, p2, q2) < 0 and side(q1, q2, p1) * side(q1, q2, p2) < 0
