@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import io
+import itertools
 
 import pytest
 from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -73,7 +74,7 @@ def test_a_phone_bar_chart_gives_every_wrapped_label_room_of_its_own(financing, 
         renderer = canvas.get_renderer()
         boxes = [t.get_window_extent(renderer) for t in phone.axes[0].get_yticklabels() if t.get_text()]
         boxes.sort(key=lambda box: box.y0)
-        for lower, upper in zip(boxes, boxes[1:]):
+        for lower, upper in itertools.pairwise(boxes):
             assert lower.y1 <= upper.y0, (agency, by, lower, upper)
         axes = phone.axes[0].get_window_extent(renderer)
         assert axes.y0 - 2 <= boxes[0].y0 and boxes[-1].y1 <= axes.y1 + 2, (agency, by)  # inside the axes' height
