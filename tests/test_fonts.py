@@ -22,6 +22,8 @@ BRIEF_FONT_NAMES = {
     "Brief-Sans-Bold",
     "Brief-Sans-Italic",
     "Brief-Sans-BoldItalic",
+    "Brief-Sans-Oblique",  # the PDF's names for the bundled files themselves (their style is "Oblique")
+    "Brief-Sans-Bold-Oblique",
     "Brief-Mono",
     "Brief-Fallback",
 }

@@ -6,7 +6,8 @@ lacks (most emoji, CJK): a framed symbol naming the character's Unicode block, n
 
 * :func:`font_face_css` gives the ``@font-face`` rules for a page, each face a ``data:`` URL holding only the
   glyphs the page uses (WOFF2, subset with fontTools), so a reader's browser shows the same type;
-  :func:`embed_fonts` puts them into a page's ``<head>``.
+  :func:`embed_fonts` puts them into a page's ``<head>``; :func:`pdf_fonts` takes them out again for WeasyPrint,
+  which sets the PDF from the files themselves (only the fallback face stays a subset).
 * :func:`bundled_font_config` is a WeasyPrint font configuration with the bundled files and no system font, so
   a PDF is laid out the same on any machine, and even where fontconfig lists no font at all (where WeasyPrint
   with the system configuration crashes in Pango).
@@ -225,16 +226,31 @@ def font_face_css(chars: str, faces: tuple[FontFace, ...] = FONT_FACES) -> str:
 
 
 _HEAD_END = re.compile(r"</head\s*>", re.I)
+_EMBEDDED_START = '<style type="text/css">\n/* Bundled fonts (see the package\'s resources/fonts) */\n'
+_EMBEDDED_BLOCK = re.compile(re.escape(_EMBEDDED_START) + r"@font-face[^<]*</style>\n")
 
 
 def embed_fonts(html: str) -> str:
     """``html`` with the ``@font-face`` rules for the characters it shows, in a ``<style>`` before ``</head>``."""
-    css = font_face_css(page_characters(html), faces_used(html))
+    return _with_style(html, font_face_css(page_characters(html), faces_used(html)))
+
+
+def _with_style(html: str, css: str) -> str:
     match = _HEAD_END.search(html)
     if match is None:
         raise ValueError("the page has no </head>: nowhere to declare its fonts")
-    block = f'<style type="text/css">\n/* Bundled fonts (see the package\'s resources/fonts) */\n{css}\n</style>\n'
-    return html[: match.start()] + block + html[match.start() :]
+    return html[: match.start()] + f"{_EMBEDDED_START}{css}\n</style>\n" + html[match.start() :]
+
+
+def pdf_fonts(html: str) -> str:
+    """``html`` as WeasyPrint sets it: the main faces come from the font files themselves (which
+    :func:`bundled_font_config` knows by their CSS names), so the page's WOFF2 subsets are dropped (decoding them
+    again cost a third of a brief's PDF time); only the fallback face stays a subset, for the characters DejaVu
+    lacks (fontconfig cannot read Last Resort's own character map)."""
+    page = _EMBEDDED_BLOCK.sub("", html, count=1)
+    fallback = tuple(face for face in FONT_FACES if face.family == FALLBACK_FAMILY)
+    css = font_face_css(page_characters(page), fallback)
+    return _with_style(page, css) if css else page
 
 
 def _fontconfig_create():
@@ -258,6 +274,8 @@ def _bundled_font_configuration_class():
             super().__init__()
             # Replace the system configuration (loaded by the parent) with one holding only the bundled files.
             config = _fontconfig_create()
+            # Each file also answers to its CSS family name (Brief Sans...), as the page's @font-face rules say.
+            fontconfig.FcConfigParseAndLoadFromMemory(config, _css_family_rules(), True)
             for face in FONT_FACES:
                 if not fontconfig.FcConfigAppFontAddFile(config, os.fsencode(face.path)):
                     fontconfig.FcConfigDestroy(config)
@@ -267,6 +285,22 @@ def _bundled_font_configuration_class():
             fontconfig.FcConfigDestroy(config)  # the font map keeps its own reference
 
     return BundledFontConfiguration
+
+
+def _css_family_rules() -> bytes:
+    """A fontconfig configuration that adds each bundled file's CSS family name (:data:`CSS_SANS`...) to its
+    families when the file is scanned."""
+    from xml.etree.ElementTree import Element, SubElement, tostring
+
+    root = Element("fontconfig")
+    for face in FONT_FACES:
+        match = SubElement(root, "match", target="scan")
+        test = SubElement(match, "test", name="file", compare="eq")
+        SubElement(test, "string").text = face.path.as_posix()
+        edit = SubElement(match, "edit", name="family", mode="prepend")
+        SubElement(edit, "string").text = face.css_family
+    header = b'<?xml version="1.0"?>\n<!DOCTYPE fontconfig SYSTEM "urn:fontconfig:fonts.dtd">\n'
+    return header + tostring(root, encoding="utf-8")
 
 
 def bundled_font_config():

@@ -51,7 +51,7 @@ from traitlets.config import Config
 
 from mineral_analysis.clock import build_time
 from mineral_analysis.config import TEMPLATES_DIR
-from mineral_analysis.fonts import bundled_font_config, embed_fonts
+from mineral_analysis.fonts import bundled_font_config, embed_fonts, pdf_fonts
 from mineral_analysis.publish.index_page import BRIEF_CSP, _format_built_at
 from mineral_analysis.publish.sanitize import sanitize_html
 
@@ -468,8 +468,9 @@ def html_to_pdf(html: str) -> bytes:
         warnings.filterwarnings("ignore", message=r"(No fonts configured|FontConfig cannot load)", category=UserWarning)
         import weasyprint
 
-    document = weasyprint.HTML(string=html, base_url=None, url_fetcher=_data_only_fetcher())
     identifier = hashlib.sha256(html.encode("utf-8")).hexdigest()[:32].encode("ascii")
+    page = pdf_fonts(html)  # the font files themselves, from the bundled configuration
+    document = weasyprint.HTML(string=page, base_url=None, url_fetcher=_data_only_fetcher())
     return document.write_pdf(font_config=bundled_font_config(), pdf_identifier=identifier)
 
 
