@@ -20,7 +20,6 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.collections import PathCollection
 from matplotlib.figure import Figure
 from matplotlib.path import Path as MplPath
-from matplotlib.transforms import Bbox
 
 from . import config
 from .geo import _cached
@@ -342,9 +341,10 @@ def _alignment(dx: float, dy: float) -> tuple[str, str]:
 
 def place_labels(ax, labels: list, offsets: list[tuple[float, float]], *, pad_pt: float = 2.0) -> None:
     """Give each annotation in ``labels`` (text placed in offset points; earlier ones choose first) the first of
-    ``offsets`` (points from its anchor) where its text overlaps no label placed before it nor any label's point, its leader crosses no
-    other leader or label, and it stays inside the axes; a label with no such place takes the one that breaks
-    these least (``pad_pt`` around each text is its box). Works on the figure's final layout: call it last."""
+    ``offsets`` (points from its anchor) where its text covers no label placed before it and no label's point,
+    its leader (if it has an arrow) crosses no other leader or label, and it stays inside the axes; a label with
+    no such place takes the one that breaks these least (``pad_pt`` around each text is its box). Works on the
+    figure's final layout: call it last."""
     if not labels:
         return
     fig = ax.figure
@@ -353,50 +353,71 @@ def place_labels(ax, labels: list, offsets: list[tuple[float, float]], *, pad_pt
     ax.apply_aspect()
     frame = ax.get_window_extent(renderer)
     pad = renderer.points_to_pixels(pad_pt)  # room for the label's box around its text
-    anchors = [ax.transData.transform(label.xy) for label in labels]
     near = renderer.points_to_pixels(6.0)  # a label covering another's point within this hides it
-    boxes: list = []
+    anchors = ax.transData.transform(np.array([label.xy for label in labels], dtype=float))
+    shifts = np.array([renderer.points_to_pixels(np.array(offset, dtype=float)) for offset in offsets])
+    boxes = np.empty((0, 4))  # placed labels: x0, y0, x1, y1 (pixels)
     leaders: list = []
     for index, label in enumerate(labels):
         label.set_annotation_clip(False)
-        anchor = anchors[index]
-        others = [point for k, point in enumerate(anchors) if k != index]
-        best, best_cost = None, math.inf
-        for dx, dy in offsets:
-            ha, va = _alignment(dx, dy)
-            label.set_position((dx, dy))
-            label.set(ha=ha, va=va)
-            label.update_positions(renderer)
-            box = mpl.text.Text.get_window_extent(label, renderer).padded(pad)  # the text alone, not its arrow
-            leader = (anchor, np.clip(anchor, box.min, box.max))  # from the point to the nearest edge of the box
-            crossings = (
-                sum(_crosses(leader, other) for other in leaders)
-                + sum(_crosses(leader, edge) for other in boxes for edge in _edges(other))
-                + sum(_crosses(other, edge) for other in leaders for edge in _edges(box))
+        size = mpl.text.Text.get_window_extent(label, renderer).size  # the text alone, not its arrow
+        candidates = _candidate_boxes(anchors[index], shifts, offsets, size) + np.array([-pad, -pad, pad, pad])
+        size = size + 2 * pad
+        points = np.delete(anchors, index, axis=0)
+        obstacles = np.vstack([boxes, np.hstack([points - near, points + near])])
+        covered = _overlap_areas(candidates, obstacles).sum(axis=1)
+        inside = _overlap_areas(candidates, np.array([[frame.x0, frame.y0, frame.x1, frame.y1]]))[:, 0]
+        areas = (candidates[:, 2] - candidates[:, 0]) * (candidates[:, 3] - candidates[:, 1])
+        cost = covered + areas - inside
+        if label.arrow_patch is not None:
+            leader_ends = np.clip(anchors[index], candidates[:, :2], candidates[:, 2:])
+            cost += size[1] ** 2 * np.array(
+                [
+                    _leader_crossings((anchors[index], end), box, leaders, boxes)
+                    for end, box in zip(leader_ends, candidates)
+                ]
             )
-            overlap = sum(_overlap_area(box, other) for other in boxes)
-            overlap += sum(_overlap_area(box, Bbox.from_extents(*(p - near), *(p + near))) for p in others)
-            outside = box.width * box.height - _overlap_area(box, frame)
-            cost = overlap + outside + crossings * box.height**2
-            if cost < best_cost:
-                best, best_cost = (dx, dy, ha, va, box, leader), cost
-            if cost == 0:
-                break
-        dx, dy, ha, va, box, leader = best
+        free = np.flatnonzero(cost < 1e-6)  # a hair of rounding is not an overlap
+        choice = int(free[0]) if len(free) else int(np.argmin(cost))
+        dx, dy = offsets[choice]
+        ha, va = _alignment(dx, dy)
         label.set_position((dx, dy))
         label.set(ha=ha, va=va)
-        boxes.append(box)
-        leaders.append(leader)
+        boxes = np.vstack([boxes, candidates[choice]])
+        if label.arrow_patch is not None:
+            leaders.append((anchors[index], leader_ends[choice]))
 
 
-def _overlap_area(a, b) -> float:
-    width = min(a.x1, b.x1) - max(a.x0, b.x0)
-    height = min(a.y1, b.y1) - max(a.y0, b.y0)
-    return width * height if width > 0 and height > 0 else 0.0
+def _candidate_boxes(anchor: np.ndarray, shifts: np.ndarray, offsets: list, size: np.ndarray) -> np.ndarray:
+    """The box (x0, y0, x1, y1) a text of ``size`` pixels takes at each offset, aligned as :func:`_alignment` says."""
+    boxes = np.empty((len(offsets), 4))
+    for k, ((dx, dy), shift) in enumerate(zip(offsets, shifts)):
+        x, y = anchor + shift
+        x0 = x if dx > 0 else x - size[0] if dx < 0 else x - size[0] / 2
+        y0 = y if dy > 0 else y - size[1] if dy < 0 else y - size[1] / 2
+        boxes[k] = (x0, y0, x0 + size[0], y0 + size[1])
+    return boxes
+
+
+def _overlap_areas(boxes: np.ndarray, others: np.ndarray) -> np.ndarray:
+    """Overlap area of each of ``boxes`` with each of ``others`` (rows x0, y0, x1, y1), a len(boxes) x len(others) array."""
+    width = np.minimum(boxes[:, None, 2], others[None, :, 2]) - np.maximum(boxes[:, None, 0], others[None, :, 0])
+    height = np.minimum(boxes[:, None, 3], others[None, :, 3]) - np.maximum(boxes[:, None, 1], others[None, :, 1])
+    return np.clip(width, 0, None) * np.clip(height, 0, None)
+
+
+def _leader_crossings(leader, box: np.ndarray, leaders: list, boxes: np.ndarray) -> int:
+    """How often a label's leader and box cross the leaders and boxes of the labels placed before it."""
+    return (
+        sum(_crosses(leader, other) for other in leaders)
+        + sum(_crosses(leader, edge) for other in boxes for edge in _edges(other))
+        + sum(_crosses(other, edge) for other in leaders for edge in _edges(box))
+    )
 
 
 def _edges(box) -> list[tuple[np.ndarray, np.ndarray]]:
-    corners = [np.array(c) for c in ((box.x0, box.y0), (box.x1, box.y0), (box.x1, box.y1), (box.x0, box.y1))]
+    x0, y0, x1, y1 = box
+    corners = [np.array(c) for c in ((x0, y0), (x1, y0), (x1, y1), (x0, y1))]
     return [(corners[i], corners[(i + 1) % 4]) for i in range(4)]
 
 
