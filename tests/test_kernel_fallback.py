@@ -125,3 +125,15 @@ def test_the_build_log_says_when_a_brief_ran_in_a_fresh_kernel_and_why():
     assert outcome.log_line() == "  built country:BOL (13.0 s)"
     outcome.kernel = "fresh (the forked kernel did not answer)"
     assert outcome.log_line() == "  built country:BOL (13.0 s, in a fresh kernel: the forked kernel did not answer)"
+
+
+def test_briefs_talk_to_their_kernels_with_the_build_client():
+    # AsyncKernelManager fixes its client class in client_factory; overriding client_class alone changed nothing
+    from jupyter_client.asynchronous.client import AsyncKernelClient
+
+    from mineral_analysis.publish import kernels
+
+    manager = kernels.BuildKernelManager()
+    assert manager.client_factory is kernels.BuildKernelClient
+    assert isinstance(manager.client(), kernels.BuildKernelClient)
+    assert issubclass(kernels.BuildKernelClient, AsyncKernelClient)

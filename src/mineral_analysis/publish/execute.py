@@ -50,6 +50,7 @@ def execute(notebook: Path, staged: Path, parameters: dict, timeout: int, state:
             str(staged),
             parameters=parameters,
             kernel_name=kernels.KERNEL_NAME,
+            kernel_manager_class=kernels.BuildKernelManager,
             progress_bar=False,
             log_output=False,
             request_save_on_cell_execute=False,
