@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
+import re
+
 import pandas as pd
 
 from .display import esc
@@ -23,11 +26,26 @@ def display_name(iso3: str, name: object = None) -> str:
         return iso3
 
 
-def brief_href(kind: str, key: str = "") -> str:
-    """The relative file name of a brief's HTML page (the build's ``Brief.slug``)."""
-    from .publish.catalogue import Brief
+_SLUG_UNSAFE = re.compile(r"[^a-z0-9]+")
+_SLUG_MAX = 80
 
-    return f"{Brief(kind, key, '').slug}.html"
+
+def brief_slug(kind: str, key: str = "") -> str:
+    """A brief's output file stem: lower-case letters, digits and dashes only, so it can never leave reports/.
+
+    Never empty and at most 80 characters: a stem that would be empty or longer ends in a hash of the text.
+    """
+    text = kind if kind == "overview" else f"{kind}-{key}"
+    slug = _SLUG_UNSAFE.sub("-", text.lower()).strip("-")
+    if not slug or len(slug) > _SLUG_MAX:
+        digest = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:12]
+        slug = f"{slug[: _SLUG_MAX - 13].strip('-')}-{digest}".strip("-")
+    return slug
+
+
+def brief_href(kind: str, key: str = "") -> str:
+    """The relative file name of a brief's HTML page."""
+    return f"{brief_slug(kind, key)}.html"
 
 
 def link(kind: str, key: str, text: str) -> str:

@@ -11,7 +11,6 @@ use; ``data_slices`` hashes the records ``briefing`` says each brief draws on.
 from __future__ import annotations
 
 import hashlib
-import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -19,12 +18,11 @@ from pathlib import Path
 from .. import config
 from ..briefing import KINDS, Tables
 from ..errors import ParameterError
+from ..links import brief_slug
 from ..vocab import AGENCIES
 
 OVERVIEW_TITLE = "The 2026 Critical Minerals Ministerial at a glance"
 SETTINGS = ("processed_dir",)  # notebook parameters that are settings of the run, not the brief's key
-_SLUG_UNSAFE = re.compile(r"[^a-z0-9]+")
-_SLUG_MAX = 80
 
 
 @dataclass(frozen=True)
@@ -43,16 +41,8 @@ class Brief:
 
     @property
     def slug(self) -> str:
-        """The output file stem: lower-case letters, digits and dashes only, so it can never leave reports/.
-
-        Never empty and at most 80 characters: a stem that would be empty or longer ends in a hash of the text.
-        """
-        text = self.kind if self.kind == "overview" else f"{self.kind}-{self.key}"
-        slug = _SLUG_UNSAFE.sub("-", text.lower()).strip("-")
-        if not slug or len(slug) > _SLUG_MAX:
-            digest = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:12]
-            slug = f"{slug[: _SLUG_MAX - 13].strip('-')}-{digest}".strip("-")
-        return slug
+        """The output file stem (``links.brief_slug``: safe characters only, never empty, at most 80)."""
+        return brief_slug(self.kind, self.key)
 
     @property
     def notebook(self) -> Path:
