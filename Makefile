@@ -59,7 +59,7 @@ test: system $(STAMP) lint ## Run the whole test suite (unit, notebooks, rendere
 	$(BIN)/python -m pytest -n 3 --dist loadfile $(ARGS)
 
 test-fast: $(STAMP) ## Unit tests only: no kernel, no browser, no subprocess build (under a minute)
-	$(BIN)/python -m pytest -m "not slow" $(ARGS)
+	$(BIN)/python -m pytest -m "not slow" -n 2 $(ARGS)
 
 lint: $(STAMP) ## ruff lint and format check (the committed configuration in pyproject.toml)
 	$(BIN)/ruff check .
