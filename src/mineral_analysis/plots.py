@@ -9,6 +9,8 @@ so; a value the helpers do not know is refused with the valid ones listed.
 
 from __future__ import annotations
 
+import textwrap
+
 import matplotlib.dates as mdates
 import numpy as np
 import pandas as pd
@@ -112,8 +114,19 @@ def _legend(fig: Figure, ax: Axes, **kwargs) -> None:
         )
 
 
+PAGE_LABEL_CHARS = 34  # on a page, a category label longer than this wraps (so the bars keep the chart's width)
+
+
 def _tick_labels(labels: list[str]) -> list[str]:
-    """Category labels as the axis shows them: long ones wrapped on a phone."""
+    """Category labels as the axis shows them: long ones wrapped, to 1.4 in on a phone, past
+    :data:`PAGE_LABEL_CHARS` characters on a page."""
+    if layout() is PAGE:
+        return [
+            textwrap.fill(str(label), PAGE_LABEL_CHARS, break_on_hyphens=False)
+            if len(str(label)) > PAGE_LABEL_CHARS
+            else str(label)
+            for label in labels
+        ]
     return [fit_text(str(label), 1.4, 10.5) for label in labels]
 
 
