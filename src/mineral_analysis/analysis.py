@@ -149,8 +149,9 @@ def roles_by_country(membership: pd.DataFrame) -> pd.DataFrame:
     names = membership.drop_duplicates("iso3").set_index("iso3")["name"]
     table = flags.copy()
     table.insert(0, "name", names.reindex(table.index))
-    table["primary_role"] = [next((r for r in ROLE_PRIORITY if row[r]), "") for _, row in flags.iterrows()]
-    table["roles"] = [", ".join(GROUP_SHORT[g] for g in GROUPS if row[g]) for _, row in flags.iterrows()]
+    rows = [dict(zip(GROUPS, values)) for values in flags.to_numpy().tolist()]  # plain rows: iterrows is slow
+    table["primary_role"] = [next((r for r in ROLE_PRIORITY if row[r]), "") for row in rows]
+    table["roles"] = [", ".join(GROUP_SHORT[g] for g in GROUPS if row[g]) for row in rows]
     return table.reset_index().sort_values("name", ignore_index=True)
 
 

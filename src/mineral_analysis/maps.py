@@ -130,7 +130,7 @@ def map_roles(membership: pd.DataFrame) -> pd.DataFrame:
             "iso3": table["iso3"],
             "name": table["name"],
             "role": table["primary_role"].map(ROLE_OF_GROUP),
-            "groups": [[g for g in GROUPS if row[g]] for _, row in table.iterrows()],
+            "groups": [[g for g, on in zip(GROUPS, row) if on] for row in table[list(GROUPS)].to_numpy().tolist()],
         }
     )
     order = {code: i for i, code in enumerate(dict.fromkeys(frame["iso3"]))}
