@@ -3,6 +3,9 @@ the brief's records and the "How to cite" line."""
 
 from __future__ import annotations
 
+from functools import lru_cache
+from pathlib import Path
+
 import pandas as pd
 
 from .briefing import Tables
@@ -10,11 +13,23 @@ from .display import esc
 
 
 def _source_registry(processed_dir=None):
-    """The sources registry that travels with the processed tables (``mineral-analysis data`` copies it there)."""
+    """The sources registry that travels with the processed tables (``mineral-analysis data`` copies it there),
+    read once per file version in a process (a brief asks three times); read-only."""
     from . import config
+
+    path = config.processed_path(config.RAW_SOURCES, processed_dir)
+    try:
+        stat = path.stat()
+    except OSError:
+        return _read_registry(str(path.parent), 0, -1)  # load_sources says what is missing
+    return _read_registry(str(path.parent), stat.st_mtime_ns, stat.st_size)
+
+
+@lru_cache(maxsize=8)
+def _read_registry(folder: str, mtime_ns: int, size: int) -> dict:
     from .clean.sources import load_sources
 
-    return load_sources(config.processed_path(config.RAW_SOURCES, processed_dir).parent)
+    return load_sources(Path(folder))
 
 
 def sources_cited(*frames: pd.DataFrame) -> list[str]:
