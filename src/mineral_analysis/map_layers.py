@@ -362,7 +362,6 @@ def place_labels(ax, labels: list, offsets: list[tuple[float, float]], *, pad_pt
         label.set_annotation_clip(False)
         size = mpl.text.Text.get_window_extent(label, renderer).size  # the text alone, not its arrow
         candidates = _candidate_boxes(anchors[index], shifts, offsets, size) + np.array([-pad, -pad, pad, pad])
-        size = size + 2 * pad
         points = np.delete(anchors, index, axis=0)
         obstacles = np.vstack([boxes, np.hstack([points - near, points + near])])
         covered = _overlap_areas(candidates, obstacles).sum(axis=1)
@@ -371,7 +370,8 @@ def place_labels(ax, labels: list, offsets: list[tuple[float, float]], *, pad_pt
         cost = covered + areas - inside
         if label.arrow_patch is not None:
             leader_ends = np.clip(anchors[index], candidates[:, :2], candidates[:, 2:])
-            cost += size[1] ** 2 * np.array(
+            crossing = (size[1] + 2 * pad) ** 2  # a crossing costs as much as a label's height squared of overlap
+            cost += crossing * np.array(
                 [
                     _leader_crossings((anchors[index], end), box, leaders, boxes)
                     for end, box in zip(leader_ends, candidates)
