@@ -183,7 +183,7 @@ def test_missing_columns_and_wrong_types_are_named():
 
 def test_timeline_notes_undated_items():
     text = _texts(plots.plot_timeline(_frame()))
-    assert "1 item(s) with no date stated" in text
+    assert "1 item with no date stated is not shown" in text
 
 
 def test_helpers_leave_the_callers_matplotlib_alone():

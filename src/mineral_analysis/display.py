@@ -17,6 +17,11 @@ PHONE_PNG_DPI = 170
 PHONE_MIMETYPE = "application/vnd.mineral-analysis.phone-figure+json"
 
 
+def plural(count: int, noun: str = "item") -> str:
+    """``count`` and ``noun``, the noun in the plural unless the count is one: "1 item", "7 financing items"."""
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
 def esc(value: object) -> str:
     """HTML-escape any value for inclusion in Markdown or HTML output."""
     return html.escape(str(value), quote=True)

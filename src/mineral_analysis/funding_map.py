@@ -14,6 +14,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Circle
 
+from .display import plural
 from .geo import _cached
 from .map_layers import (
     CREDIT,
@@ -77,10 +78,6 @@ def funding_locations(financing: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def _plural(n: int, word: str = "item") -> str:
-    return f"{n} {word}{'' if n == 1 else 's'}"
-
-
 @with_phone_variant
 def plot_funding_map(financing: pd.DataFrame, *, title: str | None = None) -> Figure:
     """World map of where the money goes: a circle per location country and agency, area ∝ ``counted_usd``.
@@ -114,7 +111,7 @@ def plot_funding_map(financing: pd.DataFrame, *, title: str | None = None) -> Fi
         ids = list(multi["record_id"])
         shown = ", ".join(ids[:6]) + (f" and {len(ids) - 6} more" if len(ids) > 6 else "")
         notes.append(
-            f"{_plural(len(multi))} located in several countries ({shown}) "
+            f"{plural(len(multi))} located in several countries ({shown}) "
             f"{'is' if len(multi) == 1 else 'are'} drawn in full at each location, so those circles "
             "repeat the same money."
         )
@@ -124,22 +121,22 @@ def plot_funding_map(financing: pd.DataFrame, *, title: str | None = None) -> Fi
     if len(no_location):
         notes.append(
             f"Location not stated: {format_usd(no_location['counted_usd'].sum())} "
-            f"({_plural(len(no_location))}, not drawn)."
+            f"({plural(len(no_location))}, not drawn)."
         )
     for code, sub in rows[has_amount & (rows["iso3"] != "") & ~located].groupby("iso3", sort=True):
         kind = "supranational, no territory on the map" if code in SUPRANATIONAL else "not on the map"
         notes.append(
             f"{SUPRANATIONAL.get(code, code)}: {format_usd(sub['counted_usd'].sum())} "
-            f"({_plural(len(sub))}; {kind}, not drawn)."
+            f"({plural(len(sub))}; {kind}, not drawn)."
         )
     first_amount = amount.loc[first_rows.index]
     no_amount = int((~first_has & first_amount.isna()).sum())
     not_counted = int((~first_has & first_amount.notna()).sum())
     skipped = []
     if no_amount:
-        skipped.append(f"{_plural(no_amount)} without a stated amount")
+        skipped.append(f"{plural(no_amount)} without a stated amount")
     if not_counted:
-        skipped.append(f"{_plural(not_counted)} not added to totals (e.g. aggregates of listed items)")
+        skipped.append(f"{plural(not_counted)} not added to totals (e.g. aggregates of listed items)")
     if skipped:
         notes.append("Not drawn: " + "; ".join(skipped) + ".")
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pandas as pd
 
 from .analysis import funding_summary, headline_numbers, not_stated_share, roles_by_country, share_text
-from .display import esc
+from .display import esc, plural
 from .links import display_name, link, named_minerals
 from .usd import format_usd
 from .vocab import AGENCIES, GROUP_SHORT, GROUPS, NOT_STATED
@@ -114,7 +114,7 @@ def agency_headline(financing: pd.DataFrame, code: str) -> str:
     aggregates = rows[rows["is_aggregate"]]
     if not numbers["total_usd"]:
         return (
-            f"The sources list **{numbers['items']} item(s)** for {esc(AGENCIES[code].label)}, none with a "
+            f"The sources list **{plural(numbers['items'])}** for {esc(AGENCIES[code].label)}, none with a "
             "stated amount: they are counted, not summed."
         )
     text = (
@@ -150,7 +150,8 @@ def country_headline(financing_here: pd.DataFrame, membership: pd.DataFrame, iso
     text = f"**{esc(name)}** ({esc(iso3)}). Roles: {esc(role_text)}."
     if numbers["items"]:
         text += (
-            f"\n\n**{numbers['items']} financing item(s)** are located here, worth **{_bn(numbers['total_usd'])}**, "
+            f"\n\n**{plural(numbers['items'], 'financing item')}** {'is' if numbers['items'] == 1 else 'are'} "
+            f"located here, worth **{_bn(numbers['total_usd'])}**, "
             f"of which {_bn(numbers['binding_usd'])} is binding; {binding_parts_text(numbers)}."
         )
         shared = financing_here[financing_here["country_iso3"].str.contains(";")]
@@ -181,7 +182,8 @@ def mineral_headline(financing: pd.DataFrame, mineral: str) -> str:
     unstated_usd = float(scope.loc[scope["minerals"] == NOT_STATED, "counted_usd"].fillna(0).sum())
     names = ", ".join(esc(code) for code in agencies)
     return (
-        f"**{numbers['items']} item(s)** name {esc(mineral)}, worth **{_bn(numbers['total_usd'])}** "
+        f"**{plural(numbers['items'])}** {'names' if numbers['items'] == 1 else 'name'} {esc(mineral)}, "
+        f"worth **{_bn(numbers['total_usd'])}** "
         f"({_bn(numbers['binding_usd'])} binding; {binding_parts_text(numbers)}), through {names}.\n\n"
         f"The same agencies list **{_bn(unstated_usd)} ({share_text(unstated_usd, scope_total)} of their "
         f"money)** with no mineral stated. Some of it may go to {esc(mineral)}, but the sources do not say, so "
@@ -233,10 +235,10 @@ def key_findings(kind: str, financing: pd.DataFrame, membership: pd.DataFrame, k
     if numbers["items"] and not total:
         statuses = rows["binding_status"].value_counts()
         parts = ", ".join(f"{count} {status}" for status, count in statuses.items())
-        out.append(f"**{numbers['items']} financing item(s)**, none with a stated amount ({esc(parts)}).")
+        out.append(f"**{plural(numbers['items'], 'financing item')}**, none with a stated amount ({esc(parts)}).")
     elif numbers["items"]:
         out.append(
-            f"**{numbers['items']} financing item(s)** worth **{_bn(total)}** (stated totals counted once): "
+            f"**{plural(numbers['items'], 'financing item')}** worth **{_bn(total)}** (stated totals counted once): "
             f"**{_bn(numbers['binding_usd'])} ({share_text(numbers['binding_usd'], total)}) binding**, "
             f"{binding_parts_text(numbers)}."
         )
