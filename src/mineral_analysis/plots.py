@@ -94,10 +94,12 @@ def _note(fig: Figure, text: str) -> None:
 
 
 def _legend(fig: Figure, ax: Axes, **kwargs) -> None:
-    """The chart's legend: in its lower right corner on a page; on a phone, in a row over the axes (under the
+    """The chart's legend: on a page, beside the axes at the top right (inside, it covered the value label of a
+    long bar); on a phone, in a row over the axes (under the
     figure's title, which constrained layout keeps clear of the axes and their legend)."""
     if layout() is PAGE:
-        ax.legend(loc="lower right", frameon=False, **kwargs)
+        handles = kwargs.pop("handles", None) or ax.get_legend_handles_labels()[0]
+        fig.legend(handles=handles, loc="outside right upper", frameon=False, **kwargs)
     else:
         handles = kwargs.pop("handles", None) or ax.get_legend_handles_labels()[0]
         one_row = sum(len(h.get_label()) for h in handles) <= 30  # else one entry a line, narrower than the axes
@@ -132,7 +134,7 @@ def _tick_labels(labels: list[str]) -> list[str]:
 
 
 def _row_heights(labels: list[str]) -> np.ndarray:
-    """Each bar's row height, in one-line rows: a label wrapped to more than two lines gets a taller row (phone)."""
+    """Each bar's row height, in one-line rows: a label wrapped to more than two lines gets a taller row."""
     lines = np.array([label.count("\n") + 1 for label in labels], dtype=float)
     return np.maximum(1.0, 0.4 * lines + 0.2)
 
