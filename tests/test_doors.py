@@ -252,7 +252,9 @@ def test_weasyprint_cuts_the_pdf_fonts_with_harfbuzz(caplog):
     from mineral_analysis.publish.export import html_to_pdf
 
     with caplog.at_level(logging.WARNING, logger="weasyprint"):
-        pdf = html_to_pdf("<!DOCTYPE html><html><head><title>t</title></head><body><p>Cobalt, lithium</p></body></html>")
+        pdf = html_to_pdf(
+            "<!DOCTYPE html><html><head><title>t</title></head><body><p>Cobalt, lithium</p></body></html>"
+        )
     assert pdf.startswith(b"%PDF")
     fallbacks = [r.getMessage() for r in caplog.records if "fontTools" in r.getMessage()]
     assert not fallbacks, f"{fallbacks[0]} (install it with scripts/system-deps.sh build)"
