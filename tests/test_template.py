@@ -9,6 +9,7 @@ lost 30 s to the fresh-kernel fallback. Here the kernel is made to start late on
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import textwrap
@@ -20,7 +21,8 @@ TEMPLATE = textwrap.dedent(
     import os, sys, time, types
     from mineral_analysis.publish import template
 
-    template.PRELOAD = ()  # nothing to import: this test needs no kernel stack
+    template.PRELOAD = ()  # nothing to import or warm: this test needs no kernel stack
+    template._warm = lambda: None
     template_pid, real_fork = os.getpid(), os.fork
 
     def fork_with_a_late_kernel():
@@ -81,3 +83,47 @@ def test_a_kernel_that_starts_after_its_middle_process_exited_still_runs(tmp_pat
     report = json.loads(result.stdout.strip().splitlines()[-1])
     assert report["kernel_started"], "the kernel never left its wait for re-parenting"
     assert report["started_pid"] == str(report["pid"])
+
+
+WARM_CHECK = textwrap.dedent(
+    """
+    import json, os
+    from matplotlib import font_manager
+    from mineral_analysis import geo, map_layers
+    from mineral_analysis.clean import countries
+    from mineral_analysis.publish import template
+
+    template._preload()
+    template._warm()
+    filled = {
+        "country names": countries._index,
+        "boundaries": geo._read,
+        "drawing paths": map_layers._base_layer,
+        "fonts": font_manager._get_font,
+    }
+    print(json.dumps({
+        "threads": len(os.listdir("/proc/self/task")),
+        "empty": [name for name, cache in filled.items() if not cache.cache_info().currsize],
+    }))
+    """
+)
+
+
+@pytest.mark.slow
+def test_the_template_fills_the_briefs_caches_and_stays_single_threaded(tmp_path):
+    """What every brief would otherwise do first (about 0.6 s of it: the country-name index above all) is done
+    once in the template; it still holds a single thread, so its kernels are forked, not started fresh."""
+    from mineral_analysis.publish.kernels import KERNEL_ENV
+
+    result = subprocess.run(
+        [sys.executable, "-c", WARM_CHECK],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+        env={**os.environ, **KERNEL_ENV},
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    assert report["empty"] == [], f"caches the template left empty: {report['empty']}"
+    assert report["threads"] == 1, f"the warm template holds {report['threads']} threads: it may not fork"

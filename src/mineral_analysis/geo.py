@@ -13,6 +13,8 @@ from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from . import config
 
@@ -33,7 +35,10 @@ def _read(path: str) -> gpd.GeoDataFrame:
             f"boundary file not found: {file.name} (expected under data/external/boundaries/; "
             "rebuild it with scripts/build_boundaries.py, see the README there)"
         )
-    gdf = gpd.read_parquet(file)
+    # Read on this thread alone (pyarrow's dataset reader starts an I/O pool): a build's kernel template reads the
+    # file before it forks, which it may only do while it has a single thread.
+    table = pq.ParquetFile(pa.BufferReader(file.read_bytes())).read(use_threads=False)
+    gdf = gpd.GeoDataFrame.from_arrow(table, to_pandas_kwargs={"use_threads": False})
     if gdf.crs is None or gdf.crs.to_epsg() != 8857:
         gdf = gdf.to_crs(EQUAL_EARTH)  # only for a foreign file: the project's file is already Equal Earth
     gdf["iso3"] = gdf["iso3"].fillna("").astype(str)

@@ -78,6 +78,12 @@ def _boundaries_key() -> str:
     return str(config.BOUNDARIES_FILE.resolve())
 
 
+def preload() -> None:
+    """Read the package's boundary file and turn its countries into drawing paths now (both cached), as a build's
+    kernel template does before it forks: every brief's kernel then starts with them."""
+    _base_layer(_boundaries_key())
+
+
 BAND = 0.20  # share of the figure's height under the map, for legends and notes
 TITLE_Y = 0.975
 MARGIN_X = 0.012  # left margin of title, legends and notes (figure fraction)

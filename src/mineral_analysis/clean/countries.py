@@ -251,6 +251,12 @@ def _index() -> _Index:
     return _Index(exact, lemma, vocabulary, suggestions, display)
 
 
+def preload() -> None:
+    """Build the name index now (pycountry's English and Russian names and the alias table, lemmatised), as a
+    build's kernel template does before it forks: every brief's kernel then starts with it."""
+    _index()
+
+
 @lru_cache(maxsize=1 << 16)
 def _lookup_lemma(word: str) -> str:
     """Lemma of an input word, preferring a parse whose lemma is a word of some known name."""

@@ -1,13 +1,14 @@
 """The warm template a build worker forks its kernels from (run as ``python -m mineral_analysis.publish.template``).
 
 It imports what a brief's kernel needs (ipykernel, IPython, the project's notebook modules, matplotlib, pandas,
-geopandas), then serves requests, one JSON line each on stdin: ``{"argv": [...], "cwd": ..., "env": {...}}``,
+geopandas) and fills the caches every brief fills first from the package's own files (``_warm``), then serves
+requests, one JSON line each on stdin: ``{"argv": [...], "cwd": ..., "env": {...}}``,
 answering ``{"pid": N}`` on stdout. Each kernel is forked twice (the middle process exits at once), so it is
 re-parented to the worker, which is a child subreaper: the worker, not the template, waits for it, signals it
 and sees its exit code. In the kernel, before ipykernel starts: a new session (its own process group), death
 with the worker (``PR_SET_PDEATHSIG``), the request's folder, environment and arguments, default signal
-handlers, fresh random seeds. The template itself never starts a thread or touches data, so nothing a brief
-does can reach another brief: every kernel starts from the same imported, untouched interpreter.
+handlers, fresh random seeds. The template itself never starts a thread or reads a project's data, so nothing a
+brief does can reach another brief: every kernel starts from the same interpreter, in the same state.
 
 Ends when its stdin closes (the worker exited) or its parent dies.
 """
@@ -71,6 +72,20 @@ def _preload() -> None:
             pass
 
 
+def _warm() -> None:
+    """Fill the caches every brief fills first, from the package's own files (never a project's data): the
+    country-name index, the boundaries' drawing paths, matplotlib's fonts. Nothing here starts a thread. A cache
+    that cannot be filled is left empty: the brief that needs it fills it, or reports why it cannot."""
+    from mineral_analysis import map_layers, style
+    from mineral_analysis.clean import countries
+
+    for preload in (countries.preload, map_layers.preload, style.preload):
+        try:
+            preload()
+        except Exception:
+            pass
+
+
 def _become_kernel(request: dict, worker: int, middle: int, base_path: list[str]) -> None:
     """In the forked grandchild: wait to be re-parented to the worker, then run ipykernel as ``argv`` asks."""
     code = 1
@@ -127,6 +142,7 @@ def serve() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the worker handles interrupts
     base_path = sys.path[1:]  # a fresh interpreter's path, without the folder this one started in
     _preload()
+    _warm()
     out = os.fdopen(os.dup(1), "w", buffering=1)
     threads = len(os.listdir("/proc/self/task")) if os.path.isdir("/proc/self/task") else 1
     out.write(json.dumps({"ready": os.getpid(), "threads": threads}) + "\n")
