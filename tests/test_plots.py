@@ -256,3 +256,22 @@ def test_chart_titles_are_plain_text_not_html(monkeypatch):
     title = narrative.finding_by_country(_frame())
     assert title.startswith("Antigua & Barbuda is the largest stated destination")
     assert "&amp;" not in title
+
+
+def test_a_long_page_title_stays_clear_of_the_legend_beside_the_chart():
+    """Over the axes, a title as long as the DOD brief's ran into the legend at the top right (seen at 1280 px);
+    as the figure's title, constrained layout puts it above both."""
+    title = "Debt (conditional commitment) is the largest instrument of all the items listed: $2.4 bn"
+    fig = plots.plot_funding_by(_frame(), "instrument", title=title)
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    renderer = FigureCanvasAgg(fig).get_renderer()
+    fig.draw(renderer)
+    [heading] = [t for t in fig.findobj(mpl.text.Text) if t.get_text() == title]
+    legends = fig.legends or [ax.get_legend() for ax in fig.axes if ax.get_legend()]
+    assert legends, "the chart has no legend"
+    for legend in legends:
+        overlap = mpl.transforms.Bbox.intersection(
+            heading.get_window_extent(renderer), legend.get_window_extent(renderer)
+        )
+        assert overlap is None or overlap.width <= 0 or overlap.height <= 0, "the title runs into the legend"

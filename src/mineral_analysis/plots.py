@@ -76,16 +76,14 @@ def nothing_here(message: str, *, title: str | None = None, width: float | None 
         )
         ax.set_axis_off()
         if title:
-            _set_title(fig, ax, title)
+            _set_title(fig, title)
     return fig
 
 
-def _set_title(fig: Figure, ax: Axes, title: str) -> None:
-    """The chart's title: over the axes on a page; on a phone, over the whole figure and wrapped to its width."""
-    if layout() is PAGE:
-        ax.set_title(title)
-    else:
-        fig.suptitle(fit_text(title, fig.get_figwidth() - 0.2, 13), x=0.01, ha="left", fontsize=13, fontweight="bold")
+def _set_title(fig: Figure, title: str) -> None:
+    """The chart's title, over the whole figure (constrained layout keeps it clear of the axes and of the legend
+    beside them: over the axes, a long title ran into that legend), wrapped to the figure's width on a phone."""
+    fig.suptitle(fit_text(title, fig.get_figwidth() - 0.2, 13), x=0.01, ha="left", fontsize=13, fontweight="bold")
 
 
 def _note(fig: Figure, text: str) -> None:
@@ -94,14 +92,13 @@ def _note(fig: Figure, text: str) -> None:
 
 
 def _legend(fig: Figure, ax: Axes, **kwargs) -> None:
-    """The chart's legend: on a page, beside the axes at the top right (inside, it covered the value label of a
-    long bar); on a phone, in a row over the axes (under the
-    figure's title, which constrained layout keeps clear of the axes and their legend)."""
+    """The chart's legend: on a page, beside the axes at the bottom right (inside, it covered the value label of a
+    long bar; at the top right, a long title ran into it); on a phone, in a row over the axes (under the figure's
+    title, which constrained layout keeps clear of the axes and their legend)."""
+    handles = kwargs.pop("handles", None) or ax.get_legend_handles_labels()[0]
     if layout() is PAGE:
-        handles = kwargs.pop("handles", None) or ax.get_legend_handles_labels()[0]
-        fig.legend(handles=handles, loc="outside right upper", frameon=False, **kwargs)
+        fig.legend(handles=handles, loc="outside right lower", frameon=False, **kwargs)
     else:
-        handles = kwargs.pop("handles", None) or ax.get_legend_handles_labels()[0]
         one_row = sum(len(h.get_label()) for h in handles) <= 30  # else one entry a line, narrower than the axes
         ax.legend(
             handles=handles,
@@ -263,7 +260,7 @@ def plot_funding_by(
         ax.set_axisbelow(True)
         _legend(fig, ax, handles=legend)
         if title:
-            _set_title(fig, ax, title)
+            _set_title(fig, title)
         if not additive:
             noun = "countries" if by == "country" else "minerals"
             _note(fig, f"An item naming several {noun} counts in full under each, so bars do not add up to the total.")
@@ -335,7 +332,7 @@ def plot_timeline(financing: pd.DataFrame, *, title: str | None = None) -> Figur
                 fit_text("Announcement date (month-only dates are placed on the 1st)", fig.get_figwidth() - 1, 10.5)
             )
         if title:
-            _set_title(fig, ax, title)
+            _set_title(fig, title)
         note = "Hollow markers: items with no amount. Marker area grows with the amount."
         if undated:
             note += f" {plural(undated)} with no date stated {'is' if undated == 1 else 'are'} not shown."
@@ -367,7 +364,7 @@ def plot_mobilized(financing: pd.DataFrame, *, title: str | None = None) -> Figu
         ax.set_axisbelow(True)
         _legend(fig, ax)
         if title:
-            _set_title(fig, ax, title)
+            _set_title(fig, title)
     return fig
 
 
@@ -425,6 +422,6 @@ def plot_agency_mineral_matrix(financing: pd.DataFrame, *, title: str | None = N
             ax.xaxis.tick_top()
         ax.tick_params(axis="y", rotation=0)
         if title:
-            _set_title(fig, ax, title)
+            _set_title(fig, title)
         _note(fig, f"Cells in {unit}. An item naming several minerals counts under each.")
     return fig
