@@ -22,6 +22,11 @@ def plural(count: int, noun: str = "item") -> str:
     return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
+def agreeing(count: int, one: str, many: str) -> str:
+    """The word that agrees with ``count``: ``one`` for a count of one, else ``many`` ("is"/"are")."""
+    return one if count == 1 else many
+
+
 def esc(value: object) -> str:
     """HTML-escape any value for inclusion in Markdown or HTML output."""
     return html.escape(str(value), quote=True)

@@ -14,7 +14,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Circle
 
-from .display import plural
+from .display import agreeing, plural
 from .geo import _cached
 from .map_layers import (
     CREDIT,
@@ -112,7 +112,7 @@ def plot_funding_map(financing: pd.DataFrame, *, title: str | None = None) -> Fi
         shown = ", ".join(ids[:6]) + (f" and {len(ids) - 6} more" if len(ids) > 6 else "")
         notes.append(
             f"{plural(len(multi))} located in several countries ({shown}) "
-            f"{'is' if len(multi) == 1 else 'are'} drawn in full at each location, so those circles "
+            f"{agreeing(len(multi), 'is', 'are')} drawn in full at each location, so those circles "
             "repeat the same money."
         )
     first_rows = rows.drop_duplicates("record_id")

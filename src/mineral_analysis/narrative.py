@@ -7,7 +7,7 @@ from __future__ import annotations
 import pandas as pd
 
 from .analysis import funding_summary, headline_numbers, not_stated_share, roles_by_country, share_text
-from .display import esc, plural
+from .display import agreeing, esc, plural
 from .links import display_name, link, named_minerals
 from .usd import format_usd
 from .vocab import AGENCIES, GROUP_SHORT, GROUPS, NOT_STATED
@@ -150,7 +150,7 @@ def country_headline(financing_here: pd.DataFrame, membership: pd.DataFrame, iso
     text = f"**{esc(name)}** ({esc(iso3)}). Roles: {esc(role_text)}."
     if numbers["items"]:
         text += (
-            f"\n\n**{plural(numbers['items'], 'financing item')}** {'is' if numbers['items'] == 1 else 'are'} "
+            f"\n\n**{plural(numbers['items'], 'financing item')}** {agreeing(numbers['items'], 'is', 'are')} "
             f"located here, worth **{_bn(numbers['total_usd'])}**, "
             f"of which {_bn(numbers['binding_usd'])} is binding; {binding_parts_text(numbers)}."
         )
@@ -182,7 +182,7 @@ def mineral_headline(financing: pd.DataFrame, mineral: str) -> str:
     unstated_usd = float(scope.loc[scope["minerals"] == NOT_STATED, "counted_usd"].fillna(0).sum())
     names = ", ".join(esc(code) for code in agencies)
     return (
-        f"**{plural(numbers['items'])}** {'names' if numbers['items'] == 1 else 'name'} {esc(mineral)}, "
+        f"**{plural(numbers['items'])}** {agreeing(numbers['items'], 'names', 'name')} {esc(mineral)}, "
         f"worth **{_bn(numbers['total_usd'])}** "
         f"({_bn(numbers['binding_usd'])} binding; {binding_parts_text(numbers)}), through {names}.\n\n"
         f"The same agencies list **{_bn(unstated_usd)} ({share_text(unstated_usd, scope_total)} of their "

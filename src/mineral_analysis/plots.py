@@ -20,7 +20,7 @@ from matplotlib.patches import Patch
 from matplotlib.ticker import FuncFormatter
 
 from .analysis import funding_summary
-from .display import plural
+from .display import agreeing, plural
 from .style import GRID_COLOUR, NOTE_COLOUR, PAGE, TEXT_COLOUR, chart_style, fit_text, layout, with_phone_variant
 from .style import new_figure as _new_brief_figure
 from .vocab import AGENCIES, NOT_STATED, agency_colour
@@ -335,7 +335,7 @@ def plot_timeline(financing: pd.DataFrame, *, title: str | None = None) -> Figur
             _set_title(fig, title)
         note = "Hollow markers: items with no amount. Marker area grows with the amount."
         if undated:
-            note += f" {plural(undated)} with no date stated {'is' if undated == 1 else 'are'} not shown."
+            note += f" {plural(undated)} with no date stated {agreeing(undated, 'is', 'are')} not shown."
         _note(fig, note)
     return fig
 
