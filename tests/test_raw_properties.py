@@ -261,12 +261,6 @@ def test_parse_bool(text):
         assert "'true' or 'false'" in str(exc)
 
 
-@settings(max_examples=100, **SETTINGS)
-@given(st.text(max_size=30), st.text(max_size=30))
-def test_format_source_never_fails(source_file, paragraphs):
-    assert normalize.format_source(source_file, paragraphs).startswith(source_file)
-
-
 # --- pipeline.load_raw on mutated real files -------------------------------------------------------------------
 
 NASTY_CELLS = st.one_of(

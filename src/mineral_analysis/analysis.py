@@ -1,15 +1,30 @@
 """Summaries of the processed tables that never double count.
 
-Every total here sums ``counted_usd``: an item's full amount, or a stated total's unitemised remainder. Two
-views are *not* additive across their groups and say so in their output: by country (an item located in two
-countries counts in full under each) and by mineral (an item naming two minerals counts in full under each).
+Only financing is money: plans, memoranda, talks and partnerships (``kind``) are listed, never summed or counted
+as financing items. Every total here sums ``counted_usd``: an item's full amount, or a stated total's unitemised
+remainder; a total over no stated amount is NaN ("not stated"), never 0. Two views are *not* additive across
+their groups and say so in their output: by country (an item shared between two countries counts in full under
+each) and by mineral (an item naming two minerals counts in full under each).
 """
 
 from __future__ import annotations
 
+import math
+
 import pandas as pd
 
-from .vocab import AGENCIES, BINDING, GROUP_SHORT, GROUPS, NOT_BINDING, NOT_STATED
+from .vocab import (
+    AGENCIES,
+    BINDING,
+    FINANCING,
+    GROUP_SHORT,
+    GROUPS,
+    KINDS,
+    NOT_BINDING,
+    NOT_STATED,
+    PLACE_ROLES,
+    STAGES,
+)
 
 LOCATION_NOT_STATED = "Location not stated"
 
@@ -29,22 +44,60 @@ ROLE_PRIORITY = (
 BINDING_PARTS = {BINDING: "binding_usd", NOT_BINDING: "non_binding_usd", NOT_STATED: "not_stated_usd"}
 
 
-def headline_numbers(financing: pd.DataFrame) -> dict[str, float]:
-    """Return total, binding, not binding, not stated and mobilised USD, and item counts, for a financing slice.
+MOBILISED_PARTS = {
+    "private": "mobilized_private_usd",
+    "public": "mobilized_public_usd",
+    NOT_STATED: "mobilized_unsplit_usd",
+}
 
-    The one definition of a total: ``pipeline.summarize`` and every brief call it.
+
+def money(records: pd.DataFrame) -> pd.DataFrame:
+    """The financing records of a table (``kind == "financing"``): the only records that are summed or counted."""
+    if "kind" not in records:
+        return records
+    return records[records["kind"] == FINANCING]
+
+
+def commitments(records: pd.DataFrame) -> pd.DataFrame:
+    """The records that commit no money (plans, memoranda, talks, partnerships, forums)."""
+    if "kind" not in records:
+        return records.iloc[:0]
+    return records[records["kind"] != FINANCING]
+
+
+def _sum(values: pd.Series) -> float:
+    """The sum of stated values; NaN when none is stated (so "not stated" never reads as $0)."""
+    return float(values.sum(min_count=1))
+
+
+def headline_numbers(financing: pd.DataFrame) -> dict[str, float]:
+    """Total, binding, not binding, not stated and mobilised USD, and item counts, for a slice of records.
+
+    The one definition of a total: ``pipeline.summarize`` and every brief call it. Only financing counts; money
+    totals are NaN when the slice states no amount. ``binding_if_alternative_usd`` is the binding total under the
+    alternative readings the records note (``alternative_stage``); it equals ``binding_usd`` when there are none.
     """
-    counted = financing["counted_usd"].fillna(0.0)
-    status = financing["binding_status"]
-    return {
-        "total_usd": float(counted.sum()),
-        **{key: float(counted[status == part].sum()) for part, key in BINDING_PARTS.items()},
-        "mobilized_usd": float(financing["mobilized_usd"].fillna(0.0).sum()),
-        "items": len(financing),
-        "items_with_amount": int(financing["amount_usd"].notna().sum()),
-        "items_without_amount": int(financing["amount_usd"].isna().sum()),
-        "aggregates": int(financing["is_aggregate"].sum()),
+    rows = money(financing)
+    counted = rows["counted_usd"]
+    total = _sum(counted)
+    status = rows["binding_status"]
+    alternative = rows["alternative_binding_status"] if "alternative_binding_status" in rows else status
+    numbers = {
+        "total_usd": total,
+        **{
+            key: (float(counted[status == part].sum()) if total == total else math.nan)
+            for part, key in BINDING_PARTS.items()
+        },
+        "binding_if_alternative_usd": float(counted[alternative == BINDING].sum()) if total == total else math.nan,
+        "mobilized_usd": float(rows["mobilized_usd"].fillna(0.0).sum()),
+        **{key: float(rows[key].fillna(0.0).sum()) if key in rows else 0.0 for key in MOBILISED_PARTS.values()},
+        "items": len(rows),
+        "items_with_amount": int(rows["amount_usd"].notna().sum()),
+        "items_without_amount": int(rows["amount_usd"].isna().sum()),
+        "aggregates": int(rows["is_aggregate"].sum()),
+        "commitments": len(commitments(financing)),
     }
+    return numbers
 
 
 def explode_countries(financing: pd.DataFrame) -> pd.DataFrame:
@@ -83,8 +136,15 @@ def _split_binding(frame: pd.DataFrame, key: str) -> pd.DataFrame:
         index=sizes.index,
     )
     table["mobilized_usd"] = grouped["mobilized"].sum()
+    for column in MOBILISED_PARTS.values():
+        if column in frame:
+            table[column] = frame.groupby(key, sort=False)[column].sum()
     table["items"] = grouped.size()
+    table["items_with_amount"] = grouped["counted_usd"].count()
     table["total_usd"] = table[list(BINDING_PARTS.values())].sum(axis=1)
+    # A group with no stated amount has no total: "not stated", never $0.
+    unstated = table["items_with_amount"] == 0
+    table.loc[unstated, ["total_usd", *BINDING_PARTS.values()]] = math.nan
     table.index.name = key
     return table.reset_index().sort_values(
         ["total_usd", "items", key], ascending=[False, False, True], ignore_index=True
@@ -94,9 +154,11 @@ def _split_binding(frame: pd.DataFrame, key: str) -> pd.DataFrame:
 def funding_summary(financing: pd.DataFrame, by: str = "agency") -> pd.DataFrame:
     """Total, binding and non-binding USD (from ``counted_usd``), mobilised USD and item count per group.
 
-    ``by`` is ``agency``, ``instrument``, ``country`` or ``mineral``. For ``country`` and ``mineral`` an item
-    with several values counts in full under each (the result's ``additive`` attribute is then False).
+    ``by`` is ``agency``, ``instrument``, ``stage``, ``country`` or ``mineral``. Only financing is summed. For
+    ``country`` and ``mineral`` an item with several values counts in full under each (the result's ``additive``
+    attribute is then False, and ``shared_items`` counts the items that are also under another group).
     """
+    financing = money(financing)
     if by == "agency":
         table = _split_binding(financing, "agency")
         table["label"] = table["agency"].map(lambda c: AGENCIES[c].label)
@@ -105,6 +167,12 @@ def funding_summary(financing: pd.DataFrame, by: str = "agency") -> pd.DataFrame
         table = _split_binding(financing, "instrument_label")
         table["label"] = table["instrument_label"]
         table.attrs["additive"] = True
+    elif by == "stage":
+        table = _split_binding(financing, "stage")
+        table["label"] = table["stage"].map(lambda code: STAGES[code].label)
+        order = {code: i for i, code in enumerate(STAGES)}
+        table = table.sort_values("stage", key=lambda s: s.map(order), ignore_index=True)
+        table.attrs["additive"] = True
     elif by == "country":
         exploded = explode_countries(financing)
         exploded["country"] = exploded["country"].replace("", LOCATION_NOT_STATED)
@@ -112,6 +180,8 @@ def funding_summary(financing: pd.DataFrame, by: str = "agency") -> pd.DataFrame
         names.update(_country_names(exploded))
         table = _split_binding(exploded, "country")
         table["label"] = table["country"].map(names)
+        shared = exploded[exploded["locations"] > 1].groupby("country").size()
+        table["shared_items"] = table["country"].map(shared).fillna(0).astype("int64")
         table.attrs["additive"] = bool((exploded["locations"] <= 1).all())
     elif by == "mineral":
         exploded = explode_minerals(financing)
@@ -119,7 +189,7 @@ def funding_summary(financing: pd.DataFrame, by: str = "agency") -> pd.DataFrame
         table["label"] = table["mineral"].str.capitalize()
         table.attrs["additive"] = bool((exploded["mineral_count"] <= 1).all())
     else:
-        raise ValueError(f"by must be agency, instrument, country or mineral, not {by!r}")
+        raise ValueError(f"by must be agency, instrument, stage, country or mineral, not {by!r}")
     return table
 
 

@@ -1,7 +1,12 @@
-"""US dollar amounts as readers see them: ``format_usd(1.25e9)`` is ``$1.25 bn`` (parsing is ``clean.amounts``)."""
+"""The one number voice: how money, amounts with their qualifier, shares and dates read in every table, chart, map,
+sentence, alt text, index entry and CSV. ``format_usd(1.25e9)`` is ``$1.25 bn`` (parsing is ``clean.amounts``).
+
+A value the sources do not give reads ``not stated``: never ``$0`` or ``0%``.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from decimal import ROUND_HALF_UP, Decimal, localcontext
 
@@ -60,3 +65,56 @@ def format_usd(value: float | None) -> str:
     if not keep_zero and text.endswith(".0"):
         text = text[:-2]
     return f"{sign}${text}{unit}"
+
+
+def format_amount(value: float | None, qualifier: str = "exact") -> str:
+    """An item's amount with the source's qualifier: ``up to $10.0 bn``, ``more than $1.0 bn``, ``$455 m``."""
+    text = format_usd(value)
+    if text == NOT_STATED or qualifier in ("exact", NOT_STATED, ""):
+        return text
+    return f"{qualifier} {text}"
+
+
+def is_stated(value: object) -> bool:
+    """True for a number (zero included); False for None and missing values (NaN, NA)."""
+    try:
+        return value is not None and not math.isnan(float(value))
+    except (TypeError, ValueError):
+        return False
+
+
+def format_share(part: float | None, whole: float | None) -> str:
+    """``part`` as a whole percentage of ``whole``: ``57%``; ``<1%`` for a sliver; ``not stated`` without a whole."""
+    if not is_stated(part) or not is_stated(whole) or float(whole) == 0:
+        return NOT_STATED
+    share = 100 * float(part) / float(whole)
+    if 0 < share < 0.5:
+        return "<1%"
+    if 99.5 <= share < 100:
+        return ">99%"
+    return f"{Decimal(repr(share)).quantize(Decimal('1'), rounding=ROUND_HALF_UP)}%"
+
+
+def format_date(text: str | None, precision: str = "day", inferred: bool = False) -> str:
+    """A date as precise as the source: ``4 February 2026``, ``December 2025``, ``2025``; ``not stated`` without one.
+
+    ``text`` is ISO 8601 (``YYYY-MM-DD``, ``YYYY-MM``, ``YYYY``); an inferred date (part of it taken from the
+    context) says so: ``2 February 2026 (inferred)``.
+    """
+    if not text or text == NOT_STATED or precision in ("none", NOT_STATED):
+        return NOT_STATED
+    parts = [int(p) for p in str(text)[:10].split("-")]
+    if precision == "year" or len(parts) == 1:
+        shown = f"{parts[0]}"
+    elif precision == "month" or len(parts) == 2:
+        shown = dt.date(parts[0], parts[1], 1).strftime("%B %Y")
+    else:
+        day = dt.date(*parts[:3])
+        shown = f"{day.day} {day:%B %Y}"
+    return f"{shown} (inferred)" if inferred else shown
+
+
+def format_period(first: tuple[str, str], last: tuple[str, str]) -> str:
+    """A span of two dates, each as precise as the source (``(iso, precision)``): ``August 2025 to February 2026``."""
+    start, end = format_date(*first), format_date(*last)
+    return start if start == end else f"{start} to {end}"

@@ -99,94 +99,158 @@ def agency_colour(code: str) -> str:
 
 BINDING = "binding"
 NOT_BINDING = "not binding"
-BINDING_STATUSES = (BINDING, NOT_BINDING, NOT_STATED)
+#: The binding status of a record that is not financing (a plan, a memorandum, talks): it commits no money.
+NOT_APPLICABLE = "not applicable"
+BINDING_STATUSES = (BINDING, NOT_BINDING, NOT_STATED, NOT_APPLICABLE)
+
+FINANCING = "financing"
+
+
+@dataclass(frozen=True)
+class Kind:
+    code: str
+    label: str
+    plural: str
+
+
+#: What a record is: money (``financing``), or a commitment that carries none. Only financing is ever summed or
+#: counted as a financing item; the others are listed as what they are.
+KINDS: dict[str, Kind] = {
+    k.code: k
+    for k in (
+        Kind(FINANCING, "Financing", "financing items"),
+        Kind("plan", "Plan", "plans"),
+        Kind("memorandum", "Memorandum", "memoranda"),
+        Kind("talks", "Talks", "talks"),
+        Kind("partnership", "Partnership", "partnerships"),
+        Kind("forum", "Forum", "forums"),
+    )
+}
+
+
+@dataclass(frozen=True)
+class Stage:
+    code: str
+    label: str
+    #: binding, not binding or not stated for financing at this stage; None where the stage is not one of money
+    binding_status: str | None
+    kinds: tuple[str, ...]
+    iati_activity_status: int | None
+
+
+_ANY = tuple(KINDS)
+_NON_FINANCIAL = tuple(k for k in KINDS if k != FINANCING)
+
+#: One ladder for every record, earliest first. A record's stage is what the source's own words state (quoted in
+#: ``stage_basis``); ``not_stated`` where nothing does. The binding status of financing follows from the stage:
+#: approved, closed and disbursed money binds; announcements, letters, notices and conditional commitments do not.
+STAGES: dict[str, Stage] = {
+    s.code: s
+    for s in (
+        Stage("announced", "Announced", NOT_BINDING, _ANY, 1),
+        Stage("in_negotiation", "In negotiation", NOT_BINDING, (FINANCING, "talks"), 1),
+        Stage("letter_of_interest", "Letter of interest", NOT_BINDING, (FINANCING,), 1),
+        Stage("letter_of_intent", "Letter of intent", NOT_BINDING, (FINANCING,), 1),
+        Stage("notice_of_intent", "Notice of intent (NOI)", NOT_BINDING, (FINANCING,), 1),
+        Stage("funding_opportunity", "Notice of funding opportunity (NOFO)", NOT_BINDING, (FINANCING,), 1),
+        Stage("signed", "Signed", None, _NON_FINANCIAL, 2),
+        Stage("conditional", "Conditional commitment", NOT_BINDING, (FINANCING,), 1),
+        Stage("approved", "Approved or authorised", BINDING, (FINANCING,), 2),
+        Stage("closed", "Closed", BINDING, (FINANCING,), 2),
+        Stage("disbursed", "Disbursed", BINDING, (FINANCING,), 2),
+        Stage("not_stated", "Not stated", NOT_STATED, _ANY, None),
+    )
+}
+
+
+def binding_status(kind: str, stage: str) -> str:
+    """The binding status a record's kind and stage give: only financing can bind; other kinds are not applicable."""
+    if kind != FINANCING:
+        return NOT_APPLICABLE
+    return STAGES[stage].binding_status or NOT_STATED
 
 
 @dataclass(frozen=True)
 class Instrument:
     code: str
     label: str
-    binding_status: str
+    kinds: tuple[str, ...]
     aliases: tuple[str, ...]
 
-    @property
-    def is_binding(self) -> bool:
-        """True exactly when the binding status is ``binding``."""
-        return self.binding_status == BINDING
 
-
-# Binding status follows from the instrument: approved loans, closed equity or debt deals and investments
-# bind; letters, notices, conditional commitments, memoranda, plans and negotiations do not; where the source
-# names no instrument or stage (or mixes both), the status is not stated.
+#: The form of the money (loan, debt, equity, grant) or of the commitment (plan, memorandum): never its stage, which
+#: is ``STAGES``. Spellings include the forms the source uses in context (``заемных средств``).
 INSTRUMENTS: dict[str, Instrument] = {
     i.code: i
     for i in (
-        Instrument("direct_loan", "Direct loan (approved)", BINDING, ("прямой кредит", "direct loan", "approved loan")),
-        Instrument(
-            "authorized_transaction",
-            "Authorized transaction",
-            BINDING,
-            ("разрешенная сделка", "разрешенных сделок", "authorized transaction", "authorised transaction"),
-        ),
-        Instrument("equity", "Equity (closed)", BINDING, ("акционерный капитал", "акционерного капитала", "equity")),
-        Instrument("debt", "Debt (closed)", BINDING, ("заемные средства", "заемных средств", "debt", "loan")),
-        Instrument("financing", "Financing (type not stated)", BINDING, ("финансирование", "financing")),
-        Instrument("investment", "Investment", BINDING, ("инвестиции", "инвестиций", "investment")),
-        Instrument(
-            "conditional_debt",
-            "Debt (conditional commitment)",
-            NOT_BINDING,
-            (
-                "условные заемные средства",
-                "условно привлечено … заемных средств",
-                "conditional debt",
-                "conditional commitment",
-            ),
-        ),
-        Instrument(
-            "letter_of_interest",
-            "Letter of interest",
-            NOT_BINDING,
-            ("письмо о заинтересованности", "письма о заинтересованности", "letter of interest"),
-        ),
-        Instrument("letter_of_intent", "Letter of intent", NOT_BINDING, ("письмо о намерениях", "letter of intent")),
-        Instrument(
-            "nofo", "Notice of funding opportunity (NOFO)", NOT_BINDING, ("nofo", "notice of funding opportunity")
-        ),
-        Instrument("noi", "Notice of intent (NOI)", NOT_BINDING, ("noi", "notice of intent")),
-        Instrument("pia", "Programme announcement (PIA, not expanded in the source)", NOT_BINDING, ("pia",)),
+        Instrument("direct_loan", "Direct loan", (FINANCING,), ("прямой кредит", "direct loan")),
+        Instrument("debt", "Debt", (FINANCING,), ("заемные средства", "заемных средств", "debt", "loan")),
+        Instrument("equity", "Equity", (FINANCING,), ("акционерный капитал", "акционерного капитала", "equity")),
+        Instrument("grant", "Grant", (FINANCING,), ("гранты", "грант", "grant", "grants")),
+        Instrument("investment", "Investment", (FINANCING,), ("инвестиции", "инвестиций", "investment")),
+        Instrument("financing", "Financing (type not stated)", (FINANCING,), ("финансирование", "financing")),
         Instrument(
             "memorandum",
             "Memorandum of understanding",
-            NOT_BINDING,
+            ("memorandum",),
             ("меморандум о взаимопонимании", "memorandum of understanding", "mou"),
         ),
         Instrument(
             "action_plan",
             "Action plan",
-            NOT_BINDING,
+            ("plan",),
             ("план действий", "плане действий", "планы действий", "action plan"),
         ),
         Instrument(
             "joint_venture_talks",
             "Joint-venture negotiations",
-            NOT_BINDING,
+            ("talks",),
             ("переговоры о создании совместного предприятия", "joint venture negotiations"),
         ),
         Instrument(
             "partnership",
             "Partnership",
-            NOT_BINDING,
+            ("partnership",),
             ("стратегическое инвестиционное партнерство", "partnership", "strategic partnership"),
         ),
-        Instrument(
-            "mixed",
-            "Mixed: investments and deals under study",
-            NOT_STATED,
-            ("инвестировала и изучает возможности заключения новых сделок", "инвестиции и изучаемые сделки", "mixed"),
-        ),
-        Instrument("not_stated", "Not stated", NOT_STATED, (NOT_STATED, "не указано")),
+        Instrument("not_stated", "Not stated", _ANY, (NOT_STATED, "не указано")),
     )
+}
+
+
+def iati_transaction_type(stage: str, instrument: str) -> int | None:
+    """The IATI TransactionType code of financing at ``stage`` (the crosswalk in the data dictionary).
+
+    Disbursed money is 3 (Disbursement); approved or closed money is 2 (Outgoing Commitment), or 8 (Purchase of
+    Equity) for equity; earlier stages are 12 (Outgoing Pledge); an unstated stage has no code.
+    """
+    if stage == "disbursed":
+        return 3
+    if STAGES[stage].binding_status == BINDING:
+        return 8 if instrument == "equity" else 2
+    if STAGES[stage].binding_status == NOT_BINDING:
+        return 12
+    return None
+
+
+#: Where a place stands to an item, as the source gives it.
+PLACE_ROLES: dict[str, str] = {
+    "site": "site of the activity (the source places the mining, processing or assets there)",
+    "recipient": "recipient country (the money goes to its sectors)",
+    "partner": "partner government of a plan or agreement",
+    "domestic": "the United States, which the source calls domestic",
+    "listed": "place named beside the item, its role not stated",
+}
+
+PRIVATE = "private"
+PUBLIC = "public"
+
+#: Who provides mobilised money, from the source's words: private, public, or not stated (a mix the source does
+#: not split, such as "foreign and private investors").
+MOBILISED_FROM: dict[str, tuple[str, ...]] = {
+    PRIVATE: ("частных инвесторов", "частные инвесторы", "private investors"),
+    PUBLIC: ("государственного финансирования", "государственное финансирование", "public financing"),
+    NOT_STATED: ("иностранных и частных инвесторов", "foreign and private investors"),
 }
 
 

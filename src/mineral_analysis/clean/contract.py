@@ -12,7 +12,19 @@ import pandera.pandas as pa
 
 from .. import columns
 from ..errors import DataValidationError, Problem
-from ..vocab import AGENCIES, BINDING, BINDING_STATUSES, GROUPS, INSTRUMENTS, NOT_STATED, QUALIFIERS
+from ..vocab import (
+    AGENCIES,
+    BINDING,
+    BINDING_STATUSES,
+    FINANCING,
+    GROUPS,
+    INSTRUMENTS,
+    KINDS,
+    NOT_STATED,
+    PLACE_ROLES,
+    QUALIFIERS,
+    STAGES,
+)
 
 _TYPES = {"string": str, "float": float, "bool": bool, "int": "int64", "date": "datetime64[ns]"}
 
@@ -35,8 +47,15 @@ FINANCING_SCHEMA = pa.DataFrameSchema(
             "amount_qualifier": [pa.Check.isin([*QUALIFIERS, NOT_STATED])],
             "counted_usd": [pa.Check.ge(0)],
             "instrument": [pa.Check.isin(list(INSTRUMENTS))],
+            "kind": [pa.Check.isin(list(KINDS))],
+            "stage": [pa.Check.isin(list(STAGES))],
+            "alternative_stage": [pa.Check.isin(["", *STAGES])],
             "binding_status": [pa.Check.isin(list(BINDING_STATUSES))],
+            "alternative_binding_status": [pa.Check.isin(list(BINDING_STATUSES))],
             "mobilized_usd": [pa.Check.ge(0)],
+            "mobilized_type": [pa.Check.isin(["", "private", "public", NOT_STATED])],
+            "place_role": [pa.Check.isin(["", *PLACE_ROLES])],
+            "place_count": [pa.Check.ge(0)],
             "announced_precision": [pa.Check.isin(["day", "month", "year", "none"])],
             "source_count": [pa.Check.ge(1)],
         },
@@ -53,6 +72,21 @@ FINANCING_SCHEMA = pa.DataFrameSchema(
         pa.Check(
             lambda f: f["is_binding"] == (f["binding_status"] == BINDING),
             error="is_binding must equal (binding_status == 'binding')",
+        ),
+        pa.Check(
+            lambda f: (f["kind"] == FINANCING) | (f["amount_usd"].isna() & f["mobilized_usd"].isna()),
+            error="only financing carries money",
+        ),
+        pa.Check(
+            lambda f: (
+                f[["mobilized_private_usd", "mobilized_public_usd", "mobilized_unsplit_usd"]]
+                .sum(axis=1, min_count=1)
+                .fillna(0)
+                .sub(f["mobilized_usd"].fillna(0))
+                .abs()
+                < 0.005
+            ),
+            error="mobilised money must be exactly one of private, public or unsplit",
         ),
     ],
     strict=True,

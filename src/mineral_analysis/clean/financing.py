@@ -8,8 +8,20 @@ import math
 import numpy as np
 import pandas as pd
 
+from .. import columns
 from ..errors import DataValidationError, Problem
-from ..vocab import AGENCIES, INSTRUMENTS, NOT_STATED
+from ..vocab import (
+    AGENCIES,
+    BINDING,
+    FINANCING,
+    INSTRUMENTS,
+    NOT_STATED,
+    PLACE_ROLES,
+    PRIVATE,
+    PUBLIC,
+    STAGES,
+    binding_status,
+)
 from .amounts import AmountError
 from .cells import (
     MAX_LINES_PER_VALUE,
@@ -20,7 +32,19 @@ from .cells import (
     row_problem,
 )
 from .countries import CountryError, country_name, resolve_countries
-from .normalize import normalize_agency, normalize_instrument, normalize_minerals, parse_announced, parse_bool
+from .normalize import (
+    normalize_agency,
+    normalize_alternative_stage,
+    normalize_instrument,
+    normalize_kind,
+    normalize_minerals,
+    normalize_mobilised_from,
+    normalize_place_role,
+    normalize_stage,
+    parse_announced,
+    parse_bool,
+)
+from .quotes import quote_problems
 from .raw_schemas import RAW_FINANCING_SCHEMA, schema_problems
 from .rawio import LINE_COLUMN, RawTable
 from .sources import Source
@@ -31,20 +55,30 @@ ABOUT_TOLERANCE = 0.10  # parts may exceed an 'about' total by this share before
 def clean_financing(table: RawTable, registry: dict[str, Source] | None = None) -> pd.DataFrame:
     """Turn the raw financing table into the processed one (columns.FINANCING); raise DataValidationError.
 
-    ``registry`` (``sources.load_sources()``) checks every citation against the registered sources.
+    ``registry`` (``sources.load_sources()``) checks every citation against the registered sources, and every quoted
+    stage basis and amount against the cited paragraphs where the source files are at hand.
     """
     raw = table.frame
     problems = schema_problems(RAW_FINANCING_SCHEMA, table)
     problems += duplicate_problems(table, "record_id", "record_id")
     cited = citation_columns(table, registry, problems)
+    if registry is not None:
+        for column in ("stage_basis", "amount_as_written"):
+            problems += quote_problems(table, column, registry)
 
     agency = map_column(table, "agency", normalize_agency, problems)
+    kind = map_column(table, "kind", normalize_kind, problems)
     instrument = map_column(table, "instrument_as_written", normalize_instrument, problems)
+    stage = map_column(table, "stage", normalize_stage, problems)
+    alternative = map_column(table, "alternative_stage", normalize_alternative_stage, problems)
     minerals = map_column(table, "minerals_as_written", normalize_minerals, problems)
     announced = map_column(table, "announced", parse_announced, problems)
+    inferred = map_column(table, "announced_inferred", parse_bool, problems)
     amount = map_column(table, "amount_as_written", parse_optional_amount, problems, errors=(AmountError,))
     mobilized = map_column(table, "mobilized_as_written", parse_optional_amount, problems, errors=(AmountError,))
+    mobilized_type = map_column(table, "mobilized_from", normalize_mobilised_from, problems)
     countries = map_column(table, "countries", resolve_countries, problems, errors=(CountryError,))
+    place_role = map_column(table, "place_role", normalize_place_role, problems)
     is_aggregate = map_column(table, "is_aggregate", parse_bool, problems)
 
     for position in np.flatnonzero(((raw["mobilized_as_written"] != "") != (raw["mobilized_from"] != "")).to_numpy()):
@@ -55,7 +89,7 @@ def clean_financing(table: RawTable, registry: dict[str, Source] | None = None) 
                 position,
                 "mobilized_from" if has_amount else "mobilized_as_written",
                 f"mobilized_as_written is '{raw['mobilized_as_written'].iat[position]}' but mobilized_from is empty: "
-                "name who provides the mobilised capital (e.g. 'private investors')"
+                "write who provides the mobilised capital, in the source's words (e.g. 'частных инвесторов')"
                 if has_amount
                 else f"mobilized_from is '{raw['mobilized_from'].iat[position]}' but mobilized_as_written is empty: "
                 "write the mobilised amount, or clear mobilized_from",
@@ -63,12 +97,36 @@ def clean_financing(table: RawTable, registry: dict[str, Source] | None = None) 
         )
     if problems:
         raise DataValidationError(problems)
+    problems += model_problems(
+        table,
+        kind.derive(str),
+        stage.derive(str),
+        alternative.derive(str),
+        instrument.derive(str),
+        place_role.derive(str),
+        countries.derive(len, "int64"),
+        inferred.derive(bool, bool),
+        announced.derive(lambda a: a[1] is not None, bool),
+    )
+    if problems:
+        raise DataValidationError(problems)
 
+    kinds = kind.derive(str)
+    stages = stage.derive(str)
+    alternatives = alternative.derive(str)
+    binding = np.asarray([binding_status(k, s) for k, s in zip(kinds, stages)], dtype=object)
+    alternative_binding = np.asarray(
+        [binding_status(k, a) if a else b for k, a, b in zip(kinds, alternatives, binding)], dtype=object
+    )
+    mobilized_usd = mobilized.derive(lambda a: math.nan if a is None else a.value_usd, "float64")
+    mobilized_kind = mobilized_type.derive(str)
+    place_counts = countries.derive(len, "int64")
     frame = pd.DataFrame(
         {
             "record_id": raw["record_id"],
             "agency": agency.derive_text(str),
             "agency_name": agency.derive_text(lambda code: AGENCIES[code].label),
+            "kind": pd.Series(kinds, dtype="str"),
             "title": raw["title"],
             "amount_as_written": raw["amount_as_written"],
             "amount_usd": amount.derive(lambda a: math.nan if a is None else a.value_usd, "float64"),
@@ -76,18 +134,32 @@ def clean_financing(table: RawTable, registry: dict[str, Source] | None = None) 
             "counted_usd": np.nan,
             "instrument": instrument.derive_text(str),
             "instrument_label": instrument.derive_text(lambda code: INSTRUMENTS[code].label),
-            "binding_status": instrument.derive_text(lambda code: INSTRUMENTS[code].binding_status),
-            "is_binding": instrument.derive(lambda code: INSTRUMENTS[code].is_binding, bool),
+            "stage": pd.Series(stages, dtype="str"),
+            "stage_label": stage.derive_text(lambda code: STAGES[code].label),
+            "stage_basis": raw["stage_basis"],
+            "binding_status": pd.Series(binding, dtype="str"),
+            "is_binding": binding == BINDING,
+            "alternative_stage": pd.Series(alternatives, dtype="str"),
+            "alternative_binding_status": pd.Series(alternative_binding, dtype="str"),
             "is_aggregate": is_aggregate.derive(bool, bool),
             "parent_id": raw["parent_id"],
-            "mobilized_usd": mobilized.derive(lambda a: math.nan if a is None else a.value_usd, "float64"),
+            "mobilized_as_written": raw["mobilized_as_written"],
+            "mobilized_usd": mobilized_usd,
             "mobilized_from": raw["mobilized_from"],
+            "mobilized_type": pd.Series(mobilized_kind, dtype="str"),
+            **{
+                f"mobilized_{name}_usd": np.where(mobilized_kind == kind_code, mobilized_usd, np.nan)
+                for name, kind_code in (("private", PRIVATE), ("public", PUBLIC), ("unsplit", NOT_STATED))
+            },
             "announced": announced.derive_text(lambda a: a[0]),
             "announced_date": pd.to_datetime(announced.derive(lambda a: a[1])),
             "announced_precision": announced.derive_text(lambda a: a[2]),
+            "announced_inferred": inferred.derive(bool, bool),
             "country_iso3": countries.derive_text(lambda codes: ";".join(codes)),
             "country_names": countries.derive_text(lambda codes: ";".join(country_name(c) for c in codes)),
             "subnational": raw["subnational"],
+            "place_role": place_role.derive_text(str),
+            "place_count": place_counts,
             "minerals": minerals.derive_text(str),
             **cited,
             "note": raw["note"],
@@ -100,6 +172,82 @@ def clean_financing(table: RawTable, registry: dict[str, Source] | None = None) 
         raise DataValidationError(problems)
     frame["counted_usd"] = counted_amounts(frame)
     return frame
+
+
+def model_problems(
+    table: RawTable,
+    kinds: np.ndarray,
+    stages: np.ndarray,
+    alternatives: np.ndarray,
+    instruments: np.ndarray,
+    place_roles: np.ndarray,
+    place_counts: np.ndarray,
+    inferred: np.ndarray,
+    dated: np.ndarray,
+) -> list[Problem]:
+    """The rules across a row's cells: kind, stage and instrument agree; a stage is stated in the source's words;
+    a commitment without money has no amount; places have a role and subnational units line up with countries."""
+    raw = table.frame
+    problems: list[Problem] = []
+
+    def bad(position: int, column: str, message: str) -> None:
+        problems.append(row_problem(table, position, column, message))
+
+    subnational_counts = raw["subnational"].map(lambda text: len(text.split(";")) if text else 0).to_numpy()
+    for position, (kind, stage, alternative, instrument, role, places) in enumerate(
+        zip(kinds, stages, alternatives, instruments, place_roles, place_counts)
+    ):
+        if kind not in STAGES[stage].kinds:
+            allowed = ", ".join(code for code, s in STAGES.items() if kind in s.kinds)
+            bad(position, "stage", f"stage '{stage}' does not apply to a record of kind '{kind}'; valid: {allowed}")
+        if kind not in INSTRUMENTS[instrument].kinds:
+            allowed = ", ".join(code for code, i in INSTRUMENTS.items() if kind in i.kinds)
+            bad(
+                position,
+                "instrument_as_written",
+                f"instrument '{instrument}' does not belong to a record of kind '{kind}'; valid: {allowed}",
+            )
+        has_basis = raw["stage_basis"].iat[position] != ""
+        if has_basis == (stage == "not_stated"):
+            bad(
+                position,
+                "stage_basis",
+                "quote the few words of the source that state the stage"
+                if not has_basis
+                else "a stage basis needs a stated stage: set 'stage', or clear the basis",
+            )
+        if alternative:
+            if kind != FINANCING or binding_status(kind, alternative) == binding_status(kind, stage):
+                bad(
+                    position,
+                    "alternative_stage",
+                    "an alternative reading must be financing whose binding status differs from the stage's; "
+                    "clear it otherwise",
+                )
+        if kind != FINANCING:
+            for column in ("amount_as_written", "mobilized_as_written"):
+                if raw[column].iat[position]:
+                    bad(position, column, f"a {kind} carries no money: record the amount as a financing item")
+            if raw["is_aggregate"].iat[position] == "true":
+                bad(position, "is_aggregate", f"a {kind} is never a stated total: set is_aggregate=false")
+        if bool(places) != bool(role):
+            bad(
+                position,
+                "place_role",
+                "write how the places stand to the item (" + ", ".join(PLACE_ROLES) + ")"
+                if places
+                else "an item without countries has no place role: clear it",
+            )
+        if subnational_counts[position] and subnational_counts[position] != places:
+            bad(
+                position,
+                "subnational",
+                f"{subnational_counts[position]} ';'-separated parts for {places} countries: write one part per "
+                "country, in the same order, empty where none (e.g. '; Tennessee')",
+            )
+        if inferred[position] and not dated[position]:
+            bad(position, "announced_inferred", "only a date can be inferred: set 'false' or write the date")
+    return problems
 
 
 def check_aggregates(frame: pd.DataFrame, lines: pd.Series, file: str) -> list[Problem]:
@@ -219,7 +367,7 @@ def check_aggregates(frame: pd.DataFrame, lines: pd.Series, file: str) -> list[P
 
 def check_duplicate_items(frame: pd.DataFrame, lines: pd.Series, file: str) -> list[Problem]:
     """An item listed twice in the source must be one record: flag rows identical in every key fact."""
-    key = ["agency", "amount_usd", "instrument", "country_iso3", "subnational", "minerals", "announced"]
+    key = ["agency", "amount_usd", "instrument", "stage", "country_iso3", "subnational", "minerals", "announced"]
     with_amount = frame["amount_usd"].notna()
     duplicated = frame[key].duplicated(keep="first") & with_amount
     problems = []
@@ -246,3 +394,36 @@ def counted_amounts(frame: pd.DataFrame) -> pd.Series:
     remainder = frame["amount_usd"] - frame["record_id"].map(parts_sum).astype("float64").fillna(0.0)
     counted = np.where(frame["is_aggregate"], remainder.clip(lower=0.0), frame["amount_usd"])
     return pd.Series(counted, index=frame.index, dtype="float64")
+
+
+def places_long(financing: pd.DataFrame) -> pd.DataFrame:
+    """The long table of places (columns.PLACES): one row per item and country, with role, precision and shared.
+
+    A country's subnational part is the one in the same position of ``subnational``; precision is ``subnational``
+    where one is given, else ``country``.
+    """
+    rows = []
+    for rid, codes, names, subnational, role in zip(
+        financing["record_id"],
+        financing["country_iso3"],
+        financing["country_names"],
+        financing["subnational"],
+        financing["place_role"],
+    ):
+        if not codes:
+            continue
+        code_list, name_list = codes.split(";"), names.split(";")
+        parts = [part.strip() for part in subnational.split(";")] if subnational else [""] * len(code_list)
+        for code, name, part in zip(code_list, name_list, parts):
+            rows.append((rid, code, name, part, role, "subnational" if part else "country", len(code_list) > 1))
+    frame = pd.DataFrame(rows, columns=list(columns.PLACES))
+    return frame.astype({"shared": bool})
+
+
+def minerals_long(financing: pd.DataFrame) -> pd.DataFrame:
+    """The long table of minerals (columns.MINERALS): one row per item and mineral named (or ``not stated``)."""
+    rows = []
+    for rid, minerals in zip(financing["record_id"], financing["minerals"]):
+        names = minerals.split(";")
+        rows.extend((rid, name, len(names) > 1) for name in names)
+    return pd.DataFrame(rows, columns=list(columns.MINERALS)).astype({"shared": bool})

@@ -10,7 +10,7 @@ import datetime as dt
 import re
 from functools import lru_cache
 
-from ..vocab import AGENCIES, INSTRUMENTS, MINERALS, NOT_STATED
+from ..vocab import AGENCIES, INSTRUMENTS, KINDS, MINERALS, MOBILISED_FROM, NOT_STATED, PLACE_ROLES, STAGES
 
 _SPACES = re.compile(r"\s+")
 
@@ -58,6 +58,58 @@ def normalize_instrument(text: str) -> str:
             "the source states none"
         )
     return code
+
+
+def _code(text: str, vocabulary, what: str, empty: str | None = None) -> str:
+    """``text`` as a code of ``vocabulary`` (exact, case-insensitive); ``empty`` for an empty cell where allowed."""
+    folded = _fold(text)
+    if not folded and empty is not None:
+        return empty
+    if folded in vocabulary:
+        return folded
+    raise ValueError(f"unknown {what}; valid values are {', '.join(vocabulary)} (see data/raw/financing.schema.md)")
+
+
+@lru_cache(maxsize=256)
+def normalize_kind(text: str) -> str:
+    """The record's kind: financing, or a commitment without money (plan, memorandum, talks, partnership, forum)."""
+    return _code(text, KINDS, "kind")
+
+
+@lru_cache(maxsize=256)
+def normalize_stage(text: str) -> str:
+    """The stage code on the one ladder (``vocab.STAGES``); an empty cell is ``not_stated``."""
+    return _code(text, STAGES, "stage", empty="not_stated")
+
+
+@lru_cache(maxsize=256)
+def normalize_alternative_stage(text: str) -> str:
+    """An alternative reading's stage code, or ``""`` when the record has none."""
+    return _code(text, STAGES, "alternative stage", empty="")
+
+
+@lru_cache(maxsize=256)
+def normalize_place_role(text: str) -> str:
+    """Where the item's places stand to it (``vocab.PLACE_ROLES``), or ``""`` for an item without a place."""
+    return _code(text, PLACE_ROLES, "place role", empty="")
+
+
+_MOBILISED_INDEX = {_fold(alias): kind for kind, aliases in MOBILISED_FROM.items() for alias in aliases}
+
+
+@lru_cache(maxsize=256)
+def normalize_mobilised_from(text: str) -> str:
+    """Who provides mobilised money, from the source's words: ``private``, ``public`` or ``not stated``."""
+    if not text.strip():
+        return ""
+    kind = _MOBILISED_INDEX.get(_fold(text))
+    if kind is None:
+        raise ValueError(
+            "unknown provider of mobilised money; write the source's words as listed in "
+            "data/raw/financing.schema.md: "
+            + "; ".join(f"{kind}: {', '.join(a)}" for kind, a in MOBILISED_FROM.items())
+        )
+    return kind
 
 
 @lru_cache(maxsize=4096)
@@ -128,8 +180,3 @@ def parse_bool(text: str) -> bool:
     if folded == "false":
         return False
     raise ValueError("must be 'true' or 'false'")
-
-
-def format_source(source_file: str, paragraphs: str) -> str:
-    """Return a citation like ``001_79e6948ded2d222d.txt ¶12, ¶15`` from a file name and ``12;15``."""
-    return f"{source_file} " + ", ".join(f"¶{p}" for p in paragraphs.split(";"))

@@ -43,7 +43,10 @@ RAW_FINANCING_SCHEMA = pa.DataFrameSchema(
             _required(), pa.Check.str_matches(_ID, error="record_id must look like AGENCY-NN, e.g. EXIM-07")
         ),
         "title": _text(_required(), _not_formula(free_text=True)),
-        "is_aggregate": _text(pa.Check.isin(["true", "false"], error="must be 'true' or 'false'")),
+        **{
+            name: _text(pa.Check.isin(["true", "false"], error="must be 'true' or 'false'"))
+            for name in ("is_aggregate", "announced_inferred")
+        },
         "parent_id": _text(
             pa.Check(lambda s: (s == "") | s.str.match(_ID), error="must be empty or a record_id like DFC-01")
         ),
@@ -52,7 +55,12 @@ RAW_FINANCING_SCHEMA = pa.DataFrameSchema(
             name: _text(_not_formula(free_text=True))
             for name in (
                 "agency",
+                "kind",
                 "instrument_as_written",
+                "stage",
+                "stage_basis",
+                "alternative_stage",
+                "place_role",
                 "countries",
                 "subnational",
                 "minerals_as_written",
