@@ -30,6 +30,9 @@ RAW_FINANCING = "financing.csv"
 RAW_MEMBERSHIP = "membership.csv"
 RAW_SOURCES = "sources.csv"
 PROCESSED_TABLES = ("financing", "membership")
+#: Long tables beside the wide financing table: one row per item and place, per item and mineral.
+LONG_TABLES = ("financing_places", "financing_minerals")
+DATAPACKAGE = "datapackage.json"  # the Frictionless Data Package (v2) describing the tables beside it
 PROCESSED_METADATA = "metadata.json"
 DATA_DICTIONARY = "data_dictionary.md"
 
