@@ -76,8 +76,8 @@ def alt_timeline(financing: pd.DataFrame) -> str:
     if dated.empty:
         return f"Timeline of announcements: none of the {len(financing)} items has a stated date."
     return (
-        f"Timeline of the {len(dated)} dated items of {len(financing)}, announced {finding_timeline(financing)[16:]}, "
-        f"worth {format_usd(dated['counted_usd'].fillna(0).sum())}."
+        f"Timeline of the {len(dated)} dated items of {len(financing)}: {finding_timeline(financing)}, "
+        f"worth {format_usd(dated['counted_usd'].sum(min_count=1))}."
     )
 
 
@@ -86,9 +86,17 @@ def alt_mobilized(financing: pd.DataFrame) -> str:
     rows = financing[financing["mobilized_usd"].notna()]
     by = rows.groupby("agency")["mobilized_usd"].sum().sort_values(ascending=False)
     parts = "; ".join(f"{code} {format_usd(v)}" for code, v in by.items())
-    return (
-        f"Bar chart of capital mobilised from others beside each agency's own amount, "
-        f"{format_usd(rows['mobilized_usd'].sum())} in all: {parts}."
+    split = ", ".join(
+        f"{format_usd(rows[column].sum())} {who}"
+        for column, who in (
+            ("mobilized_private_usd", "private"),
+            ("mobilized_public_usd", "public"),
+            ("mobilized_unsplit_usd", "not split"),
+        )
+        if column in rows and rows[column].sum()
+    )
+    return f"Bar chart of capital mobilised from others beside each agency's own amount: {parts}" + (
+        f" ({split})." if split else "."
     )
 
 

@@ -22,7 +22,6 @@ from .vocab import (
     KINDS,
     NOT_BINDING,
     NOT_STATED,
-    PLACE_ROLES,
     STAGES,
 )
 
@@ -81,7 +80,7 @@ def headline_numbers(financing: pd.DataFrame) -> dict[str, float]:
     counted = rows["counted_usd"]
     total = _sum(counted)
     status = rows["binding_status"]
-    alternative = rows["alternative_binding_status"] if "alternative_binding_status" in rows else status
+    alternative = rows.get("alternative_binding_status", status)  # releases made before the stage model lack it
     numbers = {
         "total_usd": total,
         **{
@@ -200,11 +199,13 @@ def _country_names(exploded: pd.DataFrame) -> dict[str, str]:
 
 
 def not_stated_share(financing: pd.DataFrame, column: str = "minerals") -> float:
-    """Share (0-1) of counted USD whose ``column`` is not stated (``minerals``) or empty (``country_iso3``)."""
+    """Share (0-1) of counted USD whose ``column`` is not stated (``minerals``) or empty (``country_iso3``); NaN
+    when the slice states no amount."""
+    financing = money(financing)
     counted = financing["counted_usd"].fillna(0.0)
     total = counted.sum()
     if total == 0:
-        return 0.0
+        return math.nan
     missing = financing[column].isin([NOT_STATED, ""])
     return float(counted[missing].sum() / total)
 
@@ -226,31 +227,41 @@ def roles_by_country(membership: pd.DataFrame) -> pd.DataFrame:
 
 
 def items_table(financing: pd.DataFrame) -> pd.DataFrame:
-    """The items as a readable table (amounts formatted, binding as yes/no), each with its source reference."""
-    from .usd import format_usd
+    """The records as a readable table (amounts with their qualifier, stage, dates as precise as the source)."""
+    from .usd import format_amount, format_date, format_usd
 
     def amount(row: pd.Series) -> str:
-        if pd.isna(row["amount_usd"]):
-            return NOT_STATED
-        qualifier = "" if row["amount_qualifier"] == "exact" else f"{row['amount_qualifier']} "
-        text = qualifier + format_usd(row["amount_usd"])
-        if row["is_aggregate"]:
-            text += " (stated total)"
-        return text
+        text = format_amount(row["amount_usd"], row["amount_qualifier"])
+        return text + (" (stated total)" if row["is_aggregate"] and text != NOT_STATED else "")
+
+    def mobilised(row: pd.Series) -> str:
+        if pd.isna(row["mobilized_usd"]):
+            return ""
+        who = row.get("mobilized_type", "")
+        return format_usd(row["mobilized_usd"]) + (f" {who}" if who and who != NOT_STATED else "")
 
     ordered = financing.sort_values(["agency", "record_id"])
     return pd.DataFrame(
         {
             "ID": ordered["record_id"],
             "Agency": ordered["agency"],
+            "Kind": ordered["kind"].map(lambda k: KINDS[k].label),
             "Item": ordered["title"],
             "Amount": ordered.apply(amount, axis=1),
             "Instrument": ordered["instrument_label"],
+            "Stage": ordered["stage_label"],
             "Binding": ordered["binding_status"],
-            "Mobilised": ordered["mobilized_usd"].map(lambda v: "" if pd.isna(v) else format_usd(v)),
-            "Announced": ordered["announced"],
+            "Mobilised": ordered.apply(mobilised, axis=1),
+            "Date": [
+                format_date(text, precision, bool(inferred))
+                for text, precision, inferred in zip(
+                    ordered["announced"],
+                    ordered["announced_precision"],
+                    ordered["announced_inferred"],
+                )
+            ],
             "Location": [
-                ", ".join(x for x in (c.replace(";", ", "), s.replace(";", ", ")) if x) or NOT_STATED
+                ", ".join(x for x in (c.replace(";", ", "), s.replace(";", ", ").strip(", ")) if x) or NOT_STATED
                 for c, s in zip(ordered["country_names"], ordered["subnational"])
             ],
             "Minerals": ordered["minerals"].str.replace(";", ", "),
@@ -262,5 +273,7 @@ def items_table(financing: pd.DataFrame) -> pd.DataFrame:
 
 
 def share_text(part: float, whole: float) -> str:
-    """``part`` as a percentage of ``whole`` for narrative text (``0%`` when ``whole`` is zero)."""
-    return "0%" if whole == 0 else f"{100 * part / whole:.0f}%"
+    """``part`` as a percentage of ``whole`` (``usd.format_share``: ``not stated`` without a whole)."""
+    from .usd import format_share
+
+    return format_share(part, whole)

@@ -10,61 +10,47 @@ import pandas as pd
 from .analysis import headline_numbers, roles_by_country
 from .display import esc
 from .links import brief_href, display_name
-from .usd import format_usd
+from .usd import format_usd, is_stated
 from .vocab import GROUP_SHORT, NOT_STATED
 
 
-def participants_table(membership: pd.DataFrame) -> pd.DataFrame:
-    """Countries (and the EU) with their roles, one row each, for display."""
-    roles = roles_by_country(membership)
-    return pd.DataFrame({"Country": roles["name"], "ISO3": roles["iso3"], "Roles": roles["roles"]})
-
-
-def agreements_table(membership: pd.DataFrame) -> pd.DataFrame:
-    """Every role other than the delegation itself (frameworks, FORGE, plans, partnerships), with sources."""
-    rows = membership[membership["group"] != "ministerial_participant"]
-    return pd.DataFrame(
-        {
-            "Role": rows["group"].map(GROUP_SHORT),
-            "Country": rows["name"],
-            "As written": rows["name_as_written"],
-            "Source": rows["source"],
-            "Sources": rows["source_count"],
-            "Conflict": rows["conflict"],
-            "Note": rows["note"],
-        }
-    ).reset_index(drop=True)
-
-
 def headline_table(financing: pd.DataFrame) -> pd.DataFrame:
-    """Total, binding, non-binding and mobilised USD for a slice, as a two-column table."""
+    """The slice's headline figures as a two-column table: counts, totals and their parts, mobilised money by who
+    provides it, commitments without money. A row that would only say "none" is left out; a total the sources do
+    not state reads "not stated"."""
     numbers = headline_numbers(financing)
-    return pd.DataFrame(
-        {
-            "Measure": [
-                "Items",
-                "Items with no amount",
-                "Total (stated totals counted once)",
-                "Binding",
-                "Not binding",
-                "Binding status not stated",
-                "Mobilised from others (not in totals)",
-            ],
-            "Value": [
-                str(numbers["items"]),
-                str(numbers["items_without_amount"]),
-                format_usd(numbers["total_usd"]),
-                format_usd(numbers["binding_usd"]),
-                format_usd(numbers["non_binding_usd"]),
-                format_usd(numbers["not_stated_usd"]),
-                format_usd(numbers["mobilized_usd"]),
-            ],
-        }
-    )
+    rows = [("Financing items", str(numbers["items"]))]
+    if numbers["items_without_amount"]:
+        rows.append(("Financing items with no amount", str(numbers["items_without_amount"])))
+    rows.append(("Total (stated totals counted once)", format_usd(numbers["total_usd"])))
+    if is_stated(numbers["total_usd"]):
+        rows += [
+            ("Binding", format_usd(numbers["binding_usd"]) if numbers["binding_usd"] else "none"),
+            ("Not binding", format_usd(numbers["non_binding_usd"]) if numbers["non_binding_usd"] else "none"),
+        ]
+        if numbers["not_stated_usd"]:
+            rows.append(("Stage not stated", format_usd(numbers["not_stated_usd"])))
+        if numbers["binding_if_alternative_usd"] > numbers["binding_usd"]:
+            rows.append(
+                (
+                    "Binding if items of unstated stage are read as made",
+                    format_usd(numbers["binding_if_alternative_usd"]),
+                )
+            )
+    for key, label in (
+        ("mobilized_private_usd", "Mobilised from private investors (not in totals)"),
+        ("mobilized_public_usd", "Mobilised public financing (not in totals)"),
+        ("mobilized_unsplit_usd", "Mobilised, private and public not split (not in totals)"),
+    ):
+        if numbers[key]:
+            rows.append((label, format_usd(numbers[key])))
+    if numbers["commitments"]:
+        rows.append(("Commitments without money (not counted)", str(numbers["commitments"])))
+    return pd.DataFrame(rows, columns=["Measure", "Value"])
 
 
 def summary_table(summary: pd.DataFrame) -> pd.DataFrame:
-    """A ``funding_summary`` result formatted for display (USD as text)."""
+    """A ``funding_summary`` result formatted for display (USD as text; "not stated" where no amount is)."""
     return pd.DataFrame(
         {
             "Group": summary["label"],
@@ -72,22 +58,9 @@ def summary_table(summary: pd.DataFrame) -> pd.DataFrame:
             "Total": summary["total_usd"].map(format_usd),
             "Binding": summary["binding_usd"].map(format_usd),
             "Not binding": summary["non_binding_usd"].map(format_usd),
-            "Not stated": summary["not_stated_usd"].map(format_usd),
+            "Stage not stated": summary["not_stated_usd"].map(format_usd),
             "Mobilised (apart)": summary["mobilized_usd"].map(lambda v: format_usd(v) if v else ""),
         }
-    )
-
-
-def or_none(frame: pd.DataFrame, message: str) -> pd.DataFrame:
-    """``frame``, or a one-cell table carrying ``message`` when it is empty (so a brief never shows a blank)."""
-    return frame if len(frame) else pd.DataFrame({"": [message]})
-
-
-def item_notes_table(financing: pd.DataFrame) -> pd.DataFrame:
-    """The curator's note for every item that has one (ambiguities, inferences), keyed by item ID."""
-    rows = financing[financing["note"] != ""].sort_values(["agency", "record_id"])
-    return or_none(
-        pd.DataFrame({"ID": rows["record_id"], "Note": rows["note"]}).reset_index(drop=True), "No notes on these items"
     )
 
 
@@ -101,13 +74,15 @@ def items_table_html(financing: pd.DataFrame, *, compact: bool = False, agency: 
     ``compact`` keeps five (ID, item, amount, binding, source): the overview's list, whose IDs lead to the
     agency briefs that give the rest.
     """
-    from .analysis import items_table
+    from .analysis import items_table, money
 
+    records = financing
+    financing = money(records)
     table = items_table(financing)
     ordered = financing.sort_values(["agency", "record_id"]).reset_index(drop=True)
     head = (
         '<thead><tr><th scope="col">ID</th><th scope="col">Item</th><th scope="col">Amount</th>'
-        '<th scope="col">Binding</th><th scope="col">Instrument</th><th scope="col">Where · minerals</th>'
+        '<th scope="col">Binding · stage</th><th scope="col">Instrument</th><th scope="col">Where · minerals</th>'
         '<th scope="col">Source</th></tr></thead>'
     )
     body = []
@@ -128,7 +103,8 @@ def items_table_html(financing: pd.DataFrame, *, compact: bool = False, agency: 
         body.append(
             f'<tr id="{esc(row["ID"])}"><th scope="row">{record}</th>'
             f'<td>{esc(row["Item"])}</td><td class="num">{esc(row["Amount"])}{mobilised}</td>'
-            f'<td><span class="binding binding-{esc(row["Binding"].replace(" ", "-"))}">{esc(row["Binding"])}</span></td>'
+            f'<td><span class="binding binding-{esc(row["Binding"].replace(" ", "-"))}">{esc(row["Binding"])}</span>'
+            f"<br><small>{esc(row['Stage'])}</small></td>"
             f'{middle}<td class="source">{esc(row["Source"])}{flag}</td></tr>'
         )
     leads = (
@@ -143,7 +119,40 @@ def items_table_html(financing: pd.DataFrame, *, compact: bool = False, agency: 
     if compact:
         head = re.sub(r'<th scope="col">(Instrument|Where · minerals)</th>', "", head)
     kind = "items-table items-compact" if compact else "items-table"
-    return f'<table class="{kind}">{caption}{head}<tbody>{"".join(body)}</tbody></table>'
+    table_html = f'<table class="{kind}">{caption}{head}<tbody>{"".join(body)}</tbody></table>' if body else ""
+    return table_html + commitments_html(records, agency=agency)
+
+
+def commitments_html(records: pd.DataFrame, *, agency: str | None = None) -> str:
+    """The commitments without money (plans, memoranda, talks, partnerships) as their own table: what they are,
+    their stage and date, where, and their source; "" when the slice has none."""
+    from .analysis import commitments, items_table
+
+    rows = commitments(records)
+    if rows.empty:
+        return ""
+    table = items_table(rows)
+    ordered = rows.sort_values(["agency", "record_id"]).reset_index(drop=True)
+    body = []
+    for (_, row), (_, raw) in zip(table.iterrows(), ordered.iterrows()):
+        codes = [c for c in str(raw["country_iso3"]).split(";") if c]
+        where = ", ".join(f'<a href="{brief_href("country", c)}">{esc(display_name(c))}</a>' for c in codes)
+        record = esc(row["ID"])
+        if raw["agency"] != agency:
+            record = f'<a href="{brief_href("agency", raw["agency"])}#{record}">{record}</a>'
+        body.append(
+            f'<tr id="{esc(row["ID"])}"><th scope="row">{record}</th><td>{esc(row["Item"])}</td>'
+            f"<td>{esc(row['Kind'])}</td><td>{esc(row['Stage'])}</td><td>{esc(row['Date'])}</td>"
+            f'<td>{where or "not stated"}</td><td class="source">{esc(row["Source"])}</td></tr>'
+        )
+    return (
+        '<table class="items-table commitments-table"><caption>Commitments without money: listed as what they '
+        "are, never counted as financing.</caption><thead><tr>"
+        + "".join(
+            f'<th scope="col">{label}</th>' for label in ("ID", "Item", "Kind", "Stage", "Date", "Where", "Source")
+        )
+        + f"</tr></thead><tbody>{''.join(body)}</tbody></table>"
+    )
 
 
 _RECORD_ID = re.compile(r"\b[A-Z]+-\d+\b")

@@ -10,6 +10,7 @@ import pandas as pd
 
 from .briefing import Tables
 from .display import esc
+from .usd import format_period
 
 
 def _source_registry(processed_dir=None):
@@ -61,15 +62,18 @@ def coverage_line(financing: pd.DataFrame, ids: list[str], processed_dir=None) -
     """The period the sources and the dated items cover, as one sentence."""
     registry = _source_registry(processed_dir)
     published = sorted(registry[s].published for s in ids if s in registry)
-    dates = financing["announced_date"].dropna() if "announced_date" in financing else pd.Series([], dtype=object)
+    dated = financing[financing["announced_date"].notna()].sort_values("announced_date")
     text = ""
     if published:
-        span = published[0] if published[0] == published[-1] else f"{published[0]} to {published[-1]}"
+        span = format_period((published[0], "day"), (published[-1], "day"))
         text = f"The sources are dated {span}"
-    if len(dates):
-        first, last = dates.min(), dates.max()
-        items = f"{first:%-d %B %Y}" if first == last else f"{first:%-d %B %Y} to {last:%-d %B %Y}"
-        text += ("; the" if text else "The") + f" dated items were announced {items}"
+    if len(dated):
+        first, last = dated.iloc[0], dated.iloc[-1]
+        items = format_period(
+            (first["announced"], first["announced_precision"]), (last["announced"], last["announced_precision"])
+        )
+        span = f"run from {items}" if " to " in items else f"fall in {items}"
+        text += ("; the" if text else "The") + f" dated items {span}"
     return (text + ". Later events are not covered.") if text else ""
 
 

@@ -6,15 +6,69 @@ from __future__ import annotations
 
 import pandas as pd
 
-from .analysis import funding_summary, headline_numbers, not_stated_share, roles_by_country, share_text
+from .analysis import (
+    commitments,
+    funding_summary,
+    headline_numbers,
+    money,
+    not_stated_share,
+    roles_by_country,
+    share_text,
+)
 from .display import agreeing, esc, plural
-from .links import display_name, link, named_minerals
-from .usd import format_usd
-from .vocab import AGENCIES, GROUP_SHORT, GROUPS, NOT_STATED
+from .links import display_name, link
+from .usd import format_usd, is_stated
+from .vocab import AGENCIES, GROUP_SHORT, GROUPS, KINDS, NOT_STATED
 
 
 def _bn(value: float) -> str:
     return format_usd(value)
+
+
+def binding_clause(numbers: dict[str, float]) -> str:
+    """How much of a stated total binds, with the other parts and the alternative reading's total where it differs:
+    "$13.5 bn (40%) is binding; $19.0 bn is not binding and for $1.54 bn the sources state no stage"."""
+    total, binding = numbers["total_usd"], numbers["binding_usd"]
+    head = f"**{_bn(binding)} ({share_text(binding, total)}) is binding**" if binding else "**none of it is binding**"
+    rest = binding_parts_text(numbers)
+    text = head + (f"; {rest}" if rest else "")
+    alternative = numbers.get("binding_if_alternative_usd", binding)
+    if is_stated(alternative) and alternative > binding:
+        text += (
+            f" (read as made, the items whose stage the sources do not state would raise the binding total to "
+            f"{_bn(alternative)})"
+        )
+    return text
+
+
+def mobilised_text(numbers: dict[str, float]) -> str:
+    """Money others put in, by who provides it (never added to the totals); "" when none is reported."""
+    parts = [
+        (numbers.get("mobilized_private_usd", 0.0), "from private investors"),
+        (numbers.get("mobilized_public_usd", 0.0), "of public financing"),
+        (numbers.get("mobilized_unsplit_usd", 0.0), "from investors the sources do not split into private and public"),
+    ]
+    named = [f"{_bn(value)} {who}" for value, who in parts if value]
+    if not named:
+        return ""
+    listed = named[0] if len(named) == 1 else ", ".join(named[:-1]) + " and " + named[-1]
+    return f"Beside it, the sources report money mobilised from others, never added to the totals: {listed}."
+
+
+def commitments_text(records: pd.DataFrame) -> str:
+    """The commitments without money in a slice, counted by kind ("" when there are none)."""
+    rows = commitments(records)
+    if rows.empty:
+        return ""
+    counts = rows["kind"].value_counts()
+    kinds = [
+        f"{count} {KINDS[kind].label.lower() if count == 1 else KINDS[kind].plural}" for kind, count in counts.items()
+    ]
+    listed = kinds[0] if len(kinds) == 1 else ", ".join(kinds[:-1]) + " and " + kinds[-1]
+    return (
+        f"The sources also list {plural(len(rows), 'commitment')} without money ({esc(listed)}): shown apart, "
+        "never counted as financing."
+    )
 
 
 def overview_headline(financing: pd.DataFrame, membership: pd.DataFrame) -> str:
@@ -31,19 +85,18 @@ def overview_headline(financing: pd.DataFrame, membership: pd.DataFrame) -> str:
     parts = [
         f"**{countries} countries{' and the European Commission' if has_eu else ''}** sent delegations; "
         f"the United States signed **{frameworks} bilateral frameworks or memoranda** on the day"
-        + (f", and FORGE was launched with **{esc(', '.join(chair))}** in the chair." if chair else "."),
-        f"The sources list **{numbers['items']} financing items** ({numbers['items_without_amount']} without an amount) "
-        f"worth **{_bn(numbers['total_usd'])}** once stated totals are counted once; "
-        f"**{_bn(numbers['binding_usd'])} ({share_text(numbers['binding_usd'], numbers['total_usd'])}) is binding**, "
-        f"{_bn(numbers['non_binding_usd'])} is not (letters, notices, conditional commitments and plans)"
         + (
-            f" and for {_bn(numbers['not_stated_usd'])} the sources name no instrument or stage. "
-            if numbers["not_stated_usd"]
-            else ". "
-        )
-        + f"A further {_bn(numbers['mobilized_usd'])} of capital mobilised from others is reported apart.",
+            f", and the Forum on Resource Geostrategic Engagement (FORGE) was launched with "
+            f"**{esc(', '.join(chair))}** in the chair."
+            if chair
+            else "."
+        ),
+        f"The sources list **{plural(numbers['items'], 'financing item')}** worth **{_bn(numbers['total_usd'])}** once "
+        f"stated totals are counted once; {binding_clause(numbers)}. " + mobilised_text(numbers),
     ]
-    if lead is not None:
+    if commitments_text(financing):
+        parts.append(commitments_text(financing))
+    if lead is not None and len(by_agency) > 1 and is_stated(lead["total_usd"]):
         parts.append(
             f"{esc(AGENCIES[lead['agency']].label)} accounts for "
             f"{share_text(lead['total_usd'], numbers['total_usd'])} of the money."
@@ -51,26 +104,30 @@ def overview_headline(financing: pd.DataFrame, membership: pd.DataFrame) -> str:
     return "\n\n".join(parts)
 
 
+def _stated_total(table: pd.DataFrame) -> float:
+    return float(table["total_usd"].sum(min_count=1))
+
+
 def finding_by_agency(financing: pd.DataFrame) -> str:
     """A chart title stating the agency finding."""
     table = funding_summary(financing, "agency")
-    if table.empty or table["total_usd"].sum() == 0:
+    total = _stated_total(table)
+    if not is_stated(total) or total == 0:
         return "No amounts stated"
-    total = table["total_usd"].sum()
     lead = table.iloc[0]
-    return (
-        f"{lead['agency']} accounts for {share_text(lead['total_usd'], total)} of {_bn(total)}; "
-        f"{share_text(table['binding_usd'].sum(), total)} of it is binding"
-    )
+    binding = share_text(table["binding_usd"].sum(), total)
+    if len(table) == 1:
+        return f"{lead['agency']}: {_bn(total)}, {binding} of it binding"
+    return f"{lead['agency']} accounts for {share_text(lead['total_usd'], total)} of {_bn(total)}; {binding} of it is binding"
 
 
 def finding_by_mineral(financing: pd.DataFrame) -> str:
     """A chart title stating the mineral finding, including the not-stated share."""
     table = funding_summary(financing, "mineral")
-    named = table[table["mineral"] != NOT_STATED]
-    share = share_text(not_stated_share(financing) * 100, 100)
-    if named.empty or named["total_usd"].max() == 0:
-        return f"No mineral is named for {share} of the money"
+    named = table[(table["mineral"] != NOT_STATED) & (table["total_usd"] > 0)]
+    share = share_text(not_stated_share(financing), 1)
+    if named.empty:
+        return f"No mineral is named for {share} of the money" if share != NOT_STATED else "No amounts stated"
     lead = named.iloc[0]
     return (
         f"{lead['mineral'].capitalize()} leads the named minerals with {_bn(lead['total_usd'])}; "
@@ -81,57 +138,66 @@ def finding_by_mineral(financing: pd.DataFrame) -> str:
 def finding_by_instrument(financing: pd.DataFrame) -> str:
     """A chart title stating the instrument finding."""
     table = funding_summary(financing, "instrument")
-    if table.empty or table["total_usd"].sum() == 0:
+    total = _stated_total(table)
+    if not is_stated(total) or total == 0:
         return "No amounts stated"
     lead = table.iloc[0]
+    if lead["instrument_label"] == "Not stated":
+        return f"The sources name no instrument for {share_text(lead['total_usd'], total)} of the money"
     return f"{lead['label']} is the largest instrument: {_bn(lead['total_usd'])}"
 
 
 def finding_by_country(financing: pd.DataFrame) -> str:
     """A chart title stating where most located money goes (plain text: a chart title is drawn, never HTML)."""
     table = funding_summary(financing, "country")
-    located = table[table["country"] != "Location not stated"]
-    if located.empty or located["total_usd"].max() == 0:
+    located = table[(table["country"] != "Location not stated") & (table["total_usd"] > 0)]
+    if located.empty:
         return "No located amounts"
     lead = located.iloc[0]
-    return f"{lead['label']} is the largest stated destination: {_bn(lead['total_usd'])}"
+    shared = " (shared items counted in full)" if lead.get("shared_items", 0) else ""
+    return f"{lead['label']} is the largest stated destination: {_bn(lead['total_usd'])}{shared}"
 
 
 def binding_parts_text(numbers: dict[str, float]) -> str:
-    """The three binding parts of a total as a clause: "$1.0 bn is not binding and for $565 m the sources do not say"."""
+    """The other parts of a total as a clause ("$1.0 bn is not binding and for $565 m the sources state no
+    stage"); "" when all of it binds or nothing is stated."""
     parts = []
     if numbers["non_binding_usd"]:
         parts.append(f"{_bn(numbers['non_binding_usd'])} is not binding")
     if numbers["not_stated_usd"]:
-        parts.append(f"for {_bn(numbers['not_stated_usd'])} the sources name no instrument or stage")
-    return " and ".join(parts) or "none of it is non-binding or of unstated status"
+        parts.append(f"for {_bn(numbers['not_stated_usd'])} the sources state no stage")
+    return " and ".join(parts)
 
 
 def agency_headline(financing: pd.DataFrame, code: str) -> str:
     """The agency brief's opening paragraph."""
     rows = financing[financing["agency"] == code]
     numbers = headline_numbers(rows)
-    aggregates = rows[rows["is_aggregate"]]
-    if not numbers["total_usd"]:
-        return (
-            f"The sources list **{plural(numbers['items'])}** for {esc(AGENCIES[code].label)}, none with a "
-            "stated amount: they are counted, not summed."
+    aggregates = money(rows)[money(rows)["is_aggregate"]]
+    extra = [text for text in (mobilised_text(numbers), commitments_text(rows)) if text]
+    if not numbers["items"]:
+        return " ".join([f"The sources list no financing item for {esc(AGENCIES[code].label)}."] + extra)
+    if not is_stated(numbers["total_usd"]):
+        return " ".join(
+            [
+                f"The sources list **{plural(numbers['items'], 'financing item')}** for {esc(AGENCIES[code].label)}, "
+                "none with a stated amount: they are counted, not summed."
+            ]
+            + extra
         )
     text = (
-        f"The sources list **{numbers['items']} items** for {esc(AGENCIES[code].label)}, worth "
-        f"**{_bn(numbers['total_usd'])}** (stated totals counted once), of which **{_bn(numbers['binding_usd'])} "
-        f"({share_text(numbers['binding_usd'], numbers['total_usd'])}) is binding**; "
-        f"{binding_parts_text(numbers)}."
+        f"The sources list **{plural(numbers['items'], 'financing item')}** for {esc(AGENCIES[code].label)}, worth "
+        f"**{_bn(numbers['total_usd'])}** (stated totals counted once); {binding_clause(numbers)}."
     )
-    if numbers["mobilized_usd"]:
-        text += f" The items report a further {_bn(numbers['mobilized_usd'])} mobilised from others, shown apart."
+    if extra:
+        text += " " + " ".join(extra)
     for _, total in aggregates.iterrows():
         parts = rows[rows["parent_id"] == total["record_id"]]
         qualifier = "" if total["amount_qualifier"] == "exact" else f"{esc(total['amount_qualifier'])} "
         listed = float(parts["counted_usd"].fillna(0).sum())
         text += (
             f"\n\n{esc(total['record_id'])} is a stated total ({qualifier}{_bn(total['amount_usd'])}); "
-            f"{len(parts)} of its items are listed separately ({_bn(listed)})"
+            f"{plural(len(parts))} of it {agreeing(len(parts), 'is', 'are')} listed separately ({_bn(listed)})"
         )
         if total["counted_usd"] > 0:
             text += f" and the remaining {_bn(total['counted_usd'])} is not itemised in the source."
@@ -140,8 +206,29 @@ def agency_headline(financing: pd.DataFrame, code: str) -> str:
     return text
 
 
+def with_article(name: str) -> str:
+    """A country's name as it stands in a sentence: "the United States", "the Philippines", "Japan"."""
+    plural_or_union = name.startswith(("United ", "European ", "Republic ")) or name.endswith(("s", "Republic"))
+    return f"the {name}" if plural_or_union else name
+
+
+def shared_text(records: pd.DataFrame, iso3: str) -> str:
+    """Which of a country's items it shares with other countries, and with whom ("" when none is shared)."""
+    rows = money(records)
+    shared = rows[rows["country_iso3"].str.contains(";", regex=False)]
+    if shared.empty:
+        return ""
+    partners = sorted({c for codes in shared["country_iso3"] for c in codes.split(";") if c and c != iso3})
+    names = ", ".join(with_article(display_name(c)) for c in partners)
+    ids = ", ".join(shared["record_id"])
+    return (
+        f"{plural(len(shared))} ({esc(ids)}) {agreeing(len(shared), 'is', 'are')} shared with {esc(names)}: the "
+        "sources do not say how the money splits, so the full amounts are shown here and are not this country's own."
+    )
+
+
 def country_headline(financing_here: pd.DataFrame, membership: pd.DataFrame, iso3: str, name: str) -> str:
-    """The country brief's opening paragraph: its roles and the money located there."""
+    """The country brief's opening paragraph: its roles and the money placed there."""
     roles = membership[membership["iso3"] == iso3]
     role_text = (
         ", ".join(GROUP_SHORT[g] for g in GROUPS if g in set(roles["group"])) or "no ministerial role in the sources"
@@ -149,19 +236,23 @@ def country_headline(financing_here: pd.DataFrame, membership: pd.DataFrame, iso
     numbers = headline_numbers(financing_here)
     text = f"**{esc(name)}** ({esc(iso3)}). Roles: {esc(role_text)}."
     if numbers["items"]:
+        worth = (
+            f", worth **{_bn(numbers['total_usd'])}**; {binding_clause(numbers)}."
+            if is_stated(numbers["total_usd"])
+            else ", none with a stated amount."
+        )
         text += (
             f"\n\n**{plural(numbers['items'], 'financing item')}** {agreeing(numbers['items'], 'is', 'are')} "
-            f"located here, worth **{_bn(numbers['total_usd'])}**, "
-            f"of which {_bn(numbers['binding_usd'])} is binding; {binding_parts_text(numbers)}."
+            f"placed here{worth}"
         )
-        shared = financing_here[financing_here["country_iso3"].str.contains(";")]
-        if len(shared):
-            text += (
-                f" {len(shared)} of them are also located in other countries; their full amounts are shown "
-                "here because the sources do not say how they split."
-            )
+        shared = shared_text(financing_here, iso3)
+        if shared:
+            text += " " + shared
     else:
-        text += "\n\nNo financing item in the sources is located here."
+        text += "\n\nNo financing item in the sources is placed here."
+    for extra in (mobilised_text(numbers), commitments_text(financing_here)):
+        if extra:
+            text += " " + extra
     return text
 
 
@@ -173,22 +264,30 @@ def mineral_headline(financing: pd.DataFrame, mineral: str) -> str:
     """
     from .analysis import explode_minerals
 
-    rows = explode_minerals(financing)
+    rows = explode_minerals(money(financing))
     rows = rows[rows["mineral"] == mineral]
     numbers = headline_numbers(rows)
     agencies = [code for code in AGENCIES if code in set(rows["agency"])]
-    scope = financing[financing["agency"].isin(agencies)]
-    scope_total = float(scope["counted_usd"].fillna(0).sum())
-    unstated_usd = float(scope.loc[scope["minerals"] == NOT_STATED, "counted_usd"].fillna(0).sum())
-    names = ", ".join(esc(code) for code in agencies)
-    return (
-        f"**{plural(numbers['items'])}** {agreeing(numbers['items'], 'names', 'name')} {esc(mineral)}, "
-        f"worth **{_bn(numbers['total_usd'])}** "
-        f"({_bn(numbers['binding_usd'])} binding; {binding_parts_text(numbers)}), through {names}.\n\n"
-        f"The same agencies list **{_bn(unstated_usd)} ({share_text(unstated_usd, scope_total)} of their "
-        f"money)** with no mineral stated. Some of it may go to {esc(mineral)}, but the sources do not say, so "
-        "it is not counted here."
+    scope = money(financing)[money(financing)["agency"].isin(agencies)]
+    scope_total = float(scope["counted_usd"].sum(min_count=1))
+    unstated_usd = float(scope.loc[scope["minerals"] == NOT_STATED, "counted_usd"].sum(min_count=1))
+    names = ", ".join(esc(code) for code in agencies) or "no agency"
+    worth = (
+        f"worth **{_bn(numbers['total_usd'])}**; {binding_clause(numbers)}"
+        if is_stated(numbers["total_usd"])
+        else "none with a stated amount"
     )
+    text = (
+        f"**{plural(numbers['items'], 'financing item')}** {agreeing(numbers['items'], 'names', 'name')} "
+        f"{esc(mineral)}, {worth}; through {names}."
+    )
+    if is_stated(unstated_usd) and unstated_usd > 0:
+        text += (
+            f"\n\nThe same agencies list **{_bn(unstated_usd)} ({share_text(unstated_usd, scope_total)} of their "
+            f"money)** with no mineral stated. Some of it may go to {esc(mineral)}, but the sources do not say, so "
+            "it is not counted here."
+        )
+    return text
 
 
 def finding_participation(membership: pd.DataFrame) -> str:
@@ -201,22 +300,36 @@ def finding_participation(membership: pd.DataFrame) -> str:
 
 
 def finding_timeline(financing: pd.DataFrame) -> str:
-    """The timeline's title: the span of the dated items."""
-    dates = financing["announced_date"].dropna()
-    if dates.empty:
+    """The timeline's title: the span of the dated items, each end as precise as the source dates it."""
+    from .usd import format_period
+
+    dated = financing[financing["announced_date"].notna()].sort_values("announced_date")
+    if dated.empty:
         return "No dated items"
-    return f"Dated items run from {dates.min():%B %Y} to {dates.max():%B %Y}"
+    first, last = dated.iloc[0], dated.iloc[-1]
+    span = format_period(
+        (first["announced"], first["announced_precision"]), (last["announced"], last["announced_precision"])
+    )
+    return f"Dated items run from {span.replace(' to ', ' to ', 1)}" if " to " in span else f"Dated items: {span}"
 
 
 def _located_codes(financing: pd.DataFrame) -> list[str]:
     return sorted({c for value in financing["country_iso3"] for c in str(value).split(";") if c})
 
 
+def minerals_by_money(records: pd.DataFrame) -> list[str]:
+    """The minerals the financing items name, the best funded first (then by name); ``not stated`` left out."""
+    table = funding_summary(records, "mineral")
+    table = table[table["mineral"] != NOT_STATED]
+    return table.sort_values(["total_usd", "mineral"], ascending=[False, True], na_position="last")["mineral"].tolist()
+
+
 def key_findings(kind: str, financing: pd.DataFrame, membership: pd.DataFrame, key: str = "") -> list[str]:
     """Three to five sentences (Markdown, data escaped) that say what a brief finds, built from the tables.
 
     ``financing`` is the whole table or the brief's own records (``briefing.open_brief``); the brief's rows are
-    taken here with ``briefing.Tables.brief``.
+    taken here with ``briefing.Tables.brief``. Each sentence is left out where it would say nothing (one agency,
+    nothing stated); a shared amount is never called a country's own.
     """
     rows = _brief(kind, financing, membership, key).rows
     numbers = headline_numbers(rows)
@@ -232,54 +345,52 @@ def key_findings(kind: str, financing: pd.DataFrame, membership: pd.DataFrame, k
             f"**{int(roles['bilateral_framework'].sum())}** signed a bilateral framework or memorandum "
             "with the United States."
         )
-    if numbers["items"] and not total:
-        statuses = rows["binding_status"].value_counts()
-        parts = ", ".join(f"{count} {status}" for status, count in statuses.items())
-        out.append(f"**{plural(numbers['items'], 'financing item')}**, none with a stated amount ({esc(parts)}).")
+    if numbers["items"] and not is_stated(total):
+        out.append(f"**{plural(numbers['items'], 'financing item')}**, none with a stated amount.")
     elif numbers["items"]:
         out.append(
             f"**{plural(numbers['items'], 'financing item')}** worth **{_bn(total)}** (stated totals counted once): "
-            f"**{_bn(numbers['binding_usd'])} ({share_text(numbers['binding_usd'], total)}) binding**, "
-            f"{binding_parts_text(numbers)}."
+            f"{binding_clause(numbers)}."
         )
     else:
         out.append("The sources list no financing item for this brief.")
-    if kind in ("overview", "country", "mineral") and numbers["items"]:
+    if kind in ("overview", "country", "mineral") and numbers["items"] and is_stated(total):
         by_agency = funding_summary(rows, "agency")
         lead = by_agency.iloc[0]
-        if lead["total_usd"] > 0:
+        if len(by_agency) > 1 and lead["total_usd"] > 0:
             out.append(
                 f"{link('agency', lead['agency'], AGENCIES[lead['agency']].label)} provides the most: "
                 f"{_bn(lead['total_usd'])} ({share_text(lead['total_usd'], total)})."
             )
-    if kind in ("overview", "agency", "mineral") and numbers["items"]:
+    if kind in ("overview", "agency", "mineral") and numbers["items"] and is_stated(total):
         places = funding_summary(rows, "country")
         places = places[(places["country"] != "Location not stated") & (places["total_usd"] > 0)]
-        if len(places):
+        if len(places) == 1:
+            only = places.iloc[0]
+            out.append(
+                f"All the money with a stated place is placed in "
+                f"{link('country', only['country'], display_name(only['country']))} ({_bn(only['total_usd'])})."
+            )
+        elif len(places):
             top = places.iloc[0]
-            if kind == "mineral" or top["country"] != "USA":
-                out.append(
-                    f"The largest located amount goes to {link('country', top['country'], display_name(top['country']))}: "
-                    f"{_bn(top['total_usd'])}."
-                )
-            else:
-                abroad = places[places["country"] != "USA"]
-                text = f"Most located money stays in the {link('country', 'USA', 'United States')} ({_bn(top['total_usd'])})"
-                if len(abroad):
-                    text += (
-                        f"; abroad, {link('country', abroad.iloc[0]['country'], display_name(abroad.iloc[0]['country']))} "
-                        f"leads with {_bn(abroad.iloc[0]['total_usd'])}"
-                    )
-                out.append(text + ".")
+            counted = (
+                " (an item shared between countries counts in full in each)" if places["shared_items"].any() else ""
+            )
+            out.append(
+                f"By place{counted}, {link('country', top['country'], display_name(top['country']))} comes first "
+                f"with {_bn(top['total_usd'])}; next is "
+                f"{link('country', places.iloc[1]['country'], display_name(places.iloc[1]['country']))} with "
+                f"{_bn(places.iloc[1]['total_usd'])}."
+            )
     if kind in ("overview", "agency") and numbers["items"]:
         share = not_stated_share(rows)
-        minerals = named_minerals(rows)
+        minerals = minerals_by_money(rows)
         if minerals:
             named = ", ".join(link("mineral", m, m) for m in minerals[:6]) + (
-                " and others" if len(minerals) > 6 else ""
+                f" and {len(minerals) - 6} more" if len(minerals) > 6 else ""
             )
-            lead = f"{share_text(share * 100, 100)} of the money names no mineral; the" if total else "The"
-            out.append(f"{lead} items name {named}.")
+            lead = f"{share_text(share, 1)} of the money names no mineral; the" if is_stated(share) else "The"
+            out.append(f"{lead} items name {named}, the best funded first.")
         else:
             out.append("No item names a mineral.")
     if kind == "country":
@@ -297,19 +408,21 @@ def key_findings(kind: str, financing: pd.DataFrame, membership: pd.DataFrame, k
                 else "."
             ),
         )
+        shared = shared_text(rows, key)
+        if shared:
+            out.append(shared[:1].upper() + shared[1:])
     if kind == "mineral":
-        agencies = [a for a in AGENCIES if a in set(rows["agency"])]
-        scope = financing[financing["agency"].isin(agencies)]
-        unstated = float(scope.loc[scope["minerals"] == NOT_STATED, "counted_usd"].fillna(0).sum())
-        out.append(
-            f"The same agencies list {_bn(unstated)} with no mineral named; some may go to {esc(key)}, "
-            "the sources do not say."
-        )
-    if numbers["mobilized_usd"]:
-        out.append(
-            f"A further {_bn(numbers['mobilized_usd'])} of capital mobilised from others is reported apart, "
-            "never added to the totals."
-        )
+        agencies = [a for a in AGENCIES if a in set(money(rows)["agency"])]
+        scope = money(financing)[money(financing)["agency"].isin(agencies)]
+        unstated = float(scope.loc[scope["minerals"] == NOT_STATED, "counted_usd"].sum(min_count=1))
+        if is_stated(unstated) and unstated > 0:
+            out.append(
+                f"The same agencies list {_bn(unstated)} with no mineral named; some may go to {esc(key)}, "
+                "the sources do not say."
+            )
+    for extra in (mobilised_text(numbers), commitments_text(rows)):
+        if extra:
+            out.append(extra)
     return out[:5]
 
 
@@ -325,19 +438,24 @@ def one_line_finding(kind: str, financing: pd.DataFrame, membership: pd.DataFram
         return ""
     rows = _brief(kind, financing, membership, key).rows
     numbers = headline_numbers(rows)
+    others = len(commitments(rows))
+    also = f"; {plural(others, 'commitment')} without money" if others else ""
     if kind == "country" and not numbers["items"]:
         here = membership[membership["iso3"] == key]
         groups = [GROUP_SHORT[g] for g in GROUPS if g in set(here["group"])]
-        return (", ".join(groups) or "no role in the sources").capitalize() + "; no financing item located here."
+        return (", ".join(groups) or "no role in the sources").capitalize() + f"; no financing item placed here{also}."
     if not numbers["items"]:
-        return "No financing item in the sources."
-    items = f"{numbers['items']} item{'s' if numbers['items'] != 1 else ''}"
-    if not numbers["total_usd"]:
-        return f"{items}, no amount stated."
-    return (
-        f"{items}, {format_usd(numbers['total_usd'])}, "
-        f"{share_text(numbers['binding_usd'], numbers['total_usd'])} binding."
-    )
+        return f"No financing item in the sources{also}."
+    items = plural(numbers["items"], "financing item")
+    if not is_stated(numbers["total_usd"]):
+        return f"{items}, no amount stated{also}."
+    if numbers["binding_usd"]:
+        binding = f"{share_text(numbers['binding_usd'], numbers['total_usd'])} binding"
+    else:
+        binding = "none of it binding"
+    if numbers["not_stated_usd"]:
+        binding += f", stage not stated for {format_usd(numbers['not_stated_usd'])}"
+    return f"{items}, {format_usd(numbers['total_usd'])}, {binding}{also}."
 
 
 def _brief(kind: str, financing: pd.DataFrame, membership: pd.DataFrame, key: str):

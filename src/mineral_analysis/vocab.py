@@ -121,7 +121,7 @@ KINDS: dict[str, Kind] = {
         Kind(FINANCING, "Financing", "financing items"),
         Kind("plan", "Plan", "plans"),
         Kind("memorandum", "Memorandum", "memoranda"),
-        Kind("talks", "Talks", "talks"),
+        Kind("talks", "Set of talks", "sets of talks"),
         Kind("partnership", "Partnership", "partnerships"),
         Kind("forum", "Forum", "forums"),
     )

@@ -73,7 +73,9 @@ def table_schema(table: str, names: list[str] | None = None, *, with_categories:
     if table in PRIMARY_KEYS:
         schema["primaryKey"] = PRIMARY_KEYS[table]
     if table.startswith("financing_"):
-        schema["foreignKeys"] = [{"fields": ["record_id"], "reference": {"resource": "financing", "fields": ["record_id"]}}]
+        schema["foreignKeys"] = [
+            {"fields": ["record_id"], "reference": {"resource": "financing", "fields": ["record_id"]}}
+        ]
     return schema
 
 

@@ -215,7 +215,11 @@ def data_dictionary_markdown() -> str:
     for code, stage in STAGES.items():
         transaction = iati_transaction_type(code, "not_stated") if FINANCING in stage.kinds else None
         equity = iati_transaction_type(code, "equity") if FINANCING in stage.kinds else None
-        shown = "" if transaction is None else str(transaction) + (f" ({equity} for equity)" if equity != transaction else "")
+        shown = (
+            ""
+            if transaction is None
+            else str(transaction) + (f" ({equity} for equity)" if equity != transaction else "")
+        )
         lines.append(
             f"| `{code}` | {stage.label} | {stage.binding_status or 'not applicable'} | "
             f"{stage.iati_activity_status or ''} | {shown} |"
