@@ -108,7 +108,9 @@ def test_cli_validate_and_data(tmp_path):
     )
     assert result.returncode == 0, result.stderr
     assert (
-        "total $34.0 bn, binding $14.4 bn, not binding $19.0 bn, not stated $565 m, mobilised $5.44 bn" in result.stdout
+        "31 financing items and 5 commitments without money, 73 membership rows; total $34.0 bn, binding $13.5 bn "
+        "($14.4 bn under the alternative readings), not binding $19.0 bn, stage not stated $1.54 bn; mobilised apart: "
+        "private $3.99 bn, public $1.28 bn, not split $170.3 m" in result.stdout
     )
     assert "dataset r2-full-article" in result.stdout
     assert (tmp_path / "financing.parquet").exists()
@@ -182,13 +184,16 @@ def test_items_table_cites_every_source(financing):
 
 def test_schema_documents_list_every_vocabulary_value():
     """vocab.py and the raw-file schema documents stay in step."""
-    from mineral_analysis.vocab import AGENCIES, GROUPS, INSTRUMENTS, MINERALS
+    from mineral_analysis.vocab import AGENCIES, GROUPS, INSTRUMENTS, KINDS, MINERALS, MOBILISED_FROM, PLACE_ROLES, STAGES
 
     financing_doc = (config.RAW_DIR / "financing.schema.md").read_text(encoding="utf-8")
     for code in AGENCIES:
         assert f"| {code} |" in financing_doc, code
-    for code in INSTRUMENTS:
-        assert f"| `{code}` |" in financing_doc, code
+    for vocabulary in (INSTRUMENTS, STAGES, KINDS, PLACE_ROLES):
+        for code in vocabulary:
+            assert f"| `{code}` |" in financing_doc, code
+    for provider, spellings in MOBILISED_FROM.items():
+        assert f"| {provider} | {', '.join(spellings)} |" in financing_doc, provider
     for mineral in MINERALS:
         assert f"| {mineral} |" in financing_doc, mineral
     membership_doc = (config.RAW_DIR / "membership.schema.md").read_text(encoding="utf-8")

@@ -14,13 +14,13 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from mineral_analysis import columns, config
+from mineral_analysis import analysis, columns, config
 from mineral_analysis.atomic import replace_files_atomic
 from mineral_analysis.clean.financing import counted_amounts
 from mineral_analysis.clean.pipeline import build_processed, load_raw
 from mineral_analysis.clean.rawio import read_raw_table
 from mineral_analysis.errors import DataValidationError
-from mineral_analysis.vocab import INSTRUMENTS, NOT_STATED
+from mineral_analysis.vocab import NOT_STATED, binding_status
 
 BN = 1e9
 M = 1e6
@@ -61,9 +61,18 @@ def test_totals_an_analyst_would_sign(financing):
     assert counted["USTR"] == 0 and counted["DOS"] == 0
     assert financing["counted_usd"].sum() == pytest.approx(34_000.9 * M)
     binding = financing.loc[financing["is_binding"], "counted_usd"].sum()
-    assert binding == pytest.approx((10_000 + 1_377.9 + 35 + 93 + 620 + 80 + 1250 + 150 + 150 + 75 + 600) * M)
+    # Only what the source's words make binding: EXIM's approved loan and authorised deals, DOD's raised, closed and
+    # funded deals. DOD's two "financing" lines and DFC's Ukraine and Orion money state no stage.
+    assert binding == pytest.approx((10_000 + 1_377.9 + 35 + 93 + 620 + 80 + 1250) * M)
+    alternative = financing.loc[financing["alternative_binding_status"] == "binding", "counted_usd"].sum()
+    assert alternative - binding == pytest.approx((150 + 150 + 75 + 600) * M)
+    not_stated = financing.loc[financing["binding_status"] == NOT_STATED, "counted_usd"].sum()
+    assert not_stated == pytest.approx((150 + 150 + 75 + 600 + 565) * M)  # DFC-01's floor counts $0
     mobilized = financing["mobilized_usd"].sum()
     assert mobilized == pytest.approx((170.3 + 550 + 200 + 2400 + 540 + 300 + 75 + 1200) * M)
+    assert financing["mobilized_private_usd"].sum() == pytest.approx((550 + 200 + 2400 + 540 + 300) * M)
+    assert financing["mobilized_public_usd"].sum() == pytest.approx((75 + 1200) * M)  # "государственного финансирования"
+    assert financing["mobilized_unsplit_usd"].sum() == pytest.approx(170.3 * M)  # "foreign and private investors"
 
 
 def test_stated_totals_are_counted_once(financing):
@@ -86,8 +95,10 @@ def test_stated_totals_are_counted_once(financing):
 def test_an_item_listed_twice_is_one_record(financing):
     vault = financing[financing["title"].str.contains("Project Vault")]
     assert len(vault) == 1
-    assert vault["source"].iat[0] == "001 ¶12, ¶15"
+    assert vault["source"].iat[0] == "001 ¶12, ¶14, ¶15"  # the announcement, the portfolio's heading and its line
     assert vault["amount_qualifier"].iat[0] == "up to" and vault["amount_usd"].iat[0] == 10 * BN
+    # ¶12 writes "up to", ¶15 does not: a disagreement between cited paragraphs is a conflict, not a note.
+    assert "up to" in vault["conflict"].iat[0] and "¶15" in vault["conflict"].iat[0]
 
 
 def test_mobilised_capital_never_enters_amounts(financing):
@@ -99,18 +110,43 @@ def test_mobilised_capital_never_enters_amounts(financing):
     assert (with_mobilized["mobilized_from"] != "").all()
 
 
-def test_binding_status_follows_the_instrument(financing):
-    for instrument, group in financing.groupby("instrument"):
-        assert (group["is_binding"] == INSTRUMENTS[instrument].is_binding).all(), instrument
+def test_binding_status_follows_kind_and_stage(financing):
+    for (kind, stage), group in financing.groupby(["kind", "stage"]):
+        assert (group["binding_status"] == binding_status(kind, stage)).all(), (kind, stage)
     rows = _by_id(financing)
-    assert rows.loc["EXIM-01", "is_binding"]  # approved direct loan
+    assert rows.loc["EXIM-01", "is_binding"]  # the board approved a direct loan
+    assert rows.loc["DOD-05", "stage"] == "disbursed"  # "привлечено и профинансировано"
     assert not rows.loc["DOD-06", "is_binding"]  # conditional commitment
     assert not rows.loc["EXIM-03", "is_binding"]  # letter of interest
     assert not rows.loc["DOE-01", "is_binding"]  # NOFO
-    assert not rows.loc["DFC-04", "is_binding"]  # instrument not stated...
-    assert rows.loc["DFC-04", "binding_status"] == NOT_STATED  # ...so neither binding nor not binding
-    assert rows.loc["DOD-06", "binding_status"] == "not binding"
+    for rid in ("DFC-04", "DOD-07", "DOD-08", "DFC-02", "DFC-03"):  # no word of the source states a stage...
+        assert rows.loc[rid, "binding_status"] == NOT_STATED and rows.loc[rid, "stage_basis"] == "", rid
+    assert (rows.loc[["DOD-07", "DOD-08", "DFC-02", "DFC-03"], "alternative_binding_status"] == "binding").all()
     assert (financing["is_binding"] == (financing["binding_status"] == "binding")).all()
+    stated = financing[financing["stage"] != "not_stated"]
+    assert (stated["stage_basis"] != "").all()
+
+
+def test_commitments_without_money_are_not_financing(financing):
+    rows = _by_id(financing)
+    for rid, kind in (("USTR-01", "plan"), ("USTR-02", "plan"), ("DOS-01", "memorandum"), ("DFC-06", "talks")):
+        assert rows.loc[rid, "kind"] == kind and rows.loc[rid, "binding_status"] == "not applicable", rid
+    others = financing[financing["kind"] != "financing"]
+    assert others["amount_usd"].isna().all() and others["counted_usd"].isna().all()
+    assert analysis.headline_numbers(financing)["items"] == len(financing) - len(others)
+
+
+def test_shared_places_have_roles(financing):
+    from mineral_analysis.clean.financing import places_long
+
+    places = places_long(financing)
+    korea_zinc = places[places["record_id"] == "DOD-05"]
+    assert korea_zinc[["iso3", "subnational", "shared"]].values.tolist() == [
+        ["KOR", "", True],
+        ["USA", "Tennessee", True],
+    ]
+    assert set(places["role"]) <= {"site", "recipient", "partner", "domestic", "listed"}
+    assert places.loc[places["subnational"] != "", "precision"].eq("subnational").all()
 
 
 def test_minerals_only_as_stated(financing):
@@ -174,15 +210,20 @@ def test_processed_outputs_and_dictionary(processed_dir):
     names = sorted(p.name for p in processed_dir.iterdir())
     assert names == [
         "data_dictionary.md",
+        "datapackage.json",
         "financing.csv",
         "financing.parquet",
+        "financing_minerals.csv",
+        "financing_minerals.parquet",
+        "financing_places.csv",
+        "financing_places.parquet",
         "membership.csv",
         "membership.parquet",
         "metadata.json",
         "sources.csv",
     ]
     dictionary = (processed_dir / "data_dictionary.md").read_text(encoding="utf-8")
-    for name in (*columns.FINANCING, *columns.MEMBERSHIP):
+    for name in (*columns.FINANCING, *columns.MEMBERSHIP, *columns.PLACES, *columns.MINERALS):
         assert f"`{name}`" in dictionary
     csv_frame = pd.read_csv(processed_dir / "financing.csv", keep_default_na=False)
     assert list(csv_frame.columns) == list(columns.FINANCING)
@@ -198,7 +239,7 @@ def test_rebuild_is_idempotent(tmp_path):
     first = build_processed(config.RAW_DIR, tmp_path)
     stamps = {p.name: p.stat().st_mtime_ns for p in tmp_path.iterdir()}
     second = build_processed(config.RAW_DIR, tmp_path)
-    assert len(first["changed"]) == 7 and second["changed"] == []  # the tables, dictionary, sources, metadata
+    assert len(first["changed"]) == 12 and second["changed"] == []  # tables, dictionary, package, sources, metadata
     assert {p.name: p.stat().st_mtime_ns for p in tmp_path.iterdir()} == stamps
     assert first["data_version"] == second["data_version"]
 

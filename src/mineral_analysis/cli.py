@@ -91,11 +91,13 @@ def _cmd_data(args: argparse.Namespace) -> int:
     changed = ", ".join(summary["changed"]) or "nothing (already up to date)"
     print(
         f"dataset {summary['dataset_version']} (data version {summary['data_version']}): "
-        f"{summary['financing_records']} financing records, "
+        f"{summary['financing_items']} financing items and {summary['commitments']} commitments without money, "
         f"{summary['membership_rows']} membership rows; "
-        f"total {_usd(summary['total_usd'])}, binding {_usd(summary['binding_usd'])}, "
-        f"not binding {_usd(summary['non_binding_usd'])}, not stated {_usd(summary['not_stated_usd'])}, "
-        f"mobilised {_usd(summary['mobilized_usd'])}"
+        f"total {_usd(summary['total_usd'])}, binding {_usd(summary['binding_usd'])} "
+        f"({_usd(summary['binding_if_alternative_usd'])} under the alternative readings), "
+        f"not binding {_usd(summary['non_binding_usd'])}, stage not stated {_usd(summary['not_stated_usd'])}; "
+        f"mobilised apart: private {_usd(summary['mobilized_private_usd'])}, public "
+        f"{_usd(summary['mobilized_public_usd'])}, not split {_usd(summary['mobilized_unsplit_usd'])}"
     )
     print(f"wrote {changed}")
     return EXIT_OK

@@ -919,6 +919,59 @@ def total_without_amount() -> Case:
     )
 
 
+@case
+def stage_basis_not_in_source() -> Case:
+    return cell(
+        "stage-basis-not-in-source",
+        FIN,
+        "DOD-01",
+        "stage_basis",
+        "одобрено",
+        ["'одобрено' is not in the cited paragraphs", "quote the source's own words"],
+        "A stage basis the cited paragraphs do not contain: the stage must rest on the source's own words.",
+    )
+
+
+@case
+def stage_without_basis() -> Case:
+    return cell(
+        "stage-without-basis",
+        FIN,
+        "EXIM-07",
+        "stage_basis",
+        "",
+        ["quote the few words of the source that state the stage"],
+        "A stated stage with no words of the source behind it (binding by inference).",
+    )
+
+
+@case
+def commitment_with_amount() -> Case:
+    return cell(
+        "commitment-with-amount",
+        FIN,
+        "USTR-02",
+        "mobilized_as_written",
+        "$5 млн",
+        ["a plan carries no money"],
+        "A commitment without money (a plan) given money: it would be counted as financing.",
+        edit=lambda t: t.set("USTR-02", "mobilized_from", "частных инвесторов"),
+    )
+
+
+@case
+def subnational_misaligned() -> Case:
+    return cell(
+        "subnational-misaligned",
+        FIN,
+        "DOD-05",
+        "subnational",
+        "Tennessee",
+        ["1 ';'-separated parts for 2 countries", "'; Tennessee'"],
+        "A state that cannot be matched to one of the item's two countries.",
+    )
+
+
 def main() -> None:
     good = {name: config.raw_path(name).read_bytes() for name in (FIN, MEM, SRC)}
     if OUT.exists():
