@@ -17,7 +17,7 @@ from .analysis import BINDING_PARTS, headline_numbers
 from .releases import TABLES, get_release, latest_release, list_releases, read_release, read_table_csv
 from .usd import format_usd
 
-CHANGE_COLUMNS = ["record_id", "change", "field", "old", "new"]
+CHANGE_COLUMNS = ["record_id", "change", "field", "old", "new"]  # and "reason" (``with_reasons``)
 # Labels derived one-to-one from another column: a change shows in that column, so these would only repeat it.
 DERIVED_LABELS = {
     "agency_name",
@@ -25,11 +25,16 @@ DERIVED_LABELS = {
     "country_names",
     "announced_date",
     "announced_precision",
+    "is_binding",
+    "stage_label",
     "group_label",
     "name",
 }
+#: Columns a version made before they existed is read as holding: every record was financing then, and no date was
+#: flagged as inferred. Other columns new since a version are named once (``new_fields``), not listed per record.
+IMPLIED = {"kind": "financing", "announced_inferred": "False", "alternative_stage": ""}
 MAX_LISTED = 25  # records listed in a brief's "What changed"; the command line lists every one
-DELTA_KEYS = ("total_usd", *BINDING_PARTS.values(), "mobilized_usd")
+DELTA_KEYS = ("total_usd", *BINDING_PARTS.values(), "binding_if_alternative_usd", "mobilized_usd")
 Snapshot = dict[str, pd.DataFrame]
 
 
@@ -77,11 +82,53 @@ def diff_tables(old: Snapshot, new: Snapshot) -> pd.DataFrame:
                 rows.append((rid, "removed", "", "", ""))
             else:
                 for field in fields:
-                    was = _text(before.at[rid, field]) if field in before.columns else ""
+                    if field not in before.columns and field not in IMPLIED:
+                        continue
+                    was = _text(before.at[rid, field]) if field in before.columns else IMPLIED[field]
                     now = _text(after.at[rid, field])
                     if was != now:
                         rows.append((rid, "changed", field, was, now))
     return pd.DataFrame(rows, columns=CHANGE_COLUMNS)
+
+
+def new_fields(old: Snapshot, new: Snapshot) -> list[str]:
+    """Columns of ``new`` that ``old`` lacks (and that ``IMPLIED`` does not fill): a change of the data model."""
+    return [
+        f"{table}.{column}"
+        for table in TABLES
+        for column in new[table].columns
+        if column not in old[table].columns and column not in IMPLIED and column not in DERIVED_LABELS
+    ]
+
+
+def with_reasons(changes: pd.DataFrame, corrections: pd.DataFrame | None) -> pd.DataFrame:
+    """``changes`` with a ``reason`` column: the curator's reason for a record's field (``data/raw/corrections.csv``),
+    or for the record as a whole (an empty field), or for the field in every record (record ``*``), else empty."""
+    out = changes.copy()
+    if corrections is None or corrections.empty:
+        out["reason"] = ""
+        return out
+    by_field = {(r, f): why for r, f, why in corrections[["record_id", "field", "reason"]].itertuples(index=False)}
+    out["reason"] = [
+        by_field.get((rid, field)) or by_field.get((rid, "")) or by_field.get(("*", field)) or ""
+        for rid, field in zip(out["record_id"], out["field"])
+    ]
+    return out
+
+
+def load_corrections(raw_dir: Path | None = None) -> pd.DataFrame | None:
+    """The curator's reasons for changes (``data/raw/corrections.csv``: record_id, field, reason), or None."""
+    from .clean.rawio import read_raw_table
+
+    path = config.raw_path(config.RAW_CORRECTIONS, raw_dir)
+    if not path.exists():
+        return None
+    return read_raw_table(path, ["record_id", "field", "reason"]).frame
+
+
+def _value(number: float) -> float:
+    """A total for a delta: a total the sources do not state counts as nothing there."""
+    return 0.0 if number != number else number
 
 
 def total_deltas(old: pd.DataFrame, new: pd.DataFrame) -> pd.DataFrame:
@@ -94,7 +141,7 @@ def total_deltas(old: pd.DataFrame, new: pd.DataFrame) -> pd.DataFrame:
         rows.append(
             {
                 "agency": agency,
-                **{f"{k}_delta": after[k] - before[k] for k in DELTA_KEYS},
+                **{f"{k}_delta": _value(after[k]) - _value(before[k]) for k in DELTA_KEYS},
                 **{f"{k}_new": after[k] for k in DELTA_KEYS},
             }
         )
@@ -121,11 +168,15 @@ def format_changes(changes: pd.DataFrame, deltas: pd.DataFrame, fmt: str = "tabl
     if fmt != "table":
         raise ValueError(f"format must be table, csv or json, not {fmt!r}")
     lines = []
+    if changes.attrs.get("new_fields"):
+        lines.append("New fields (the data model grew; not listed per record): " + ", ".join(changes.attrs["new_fields"]))
     for row in changes.itertuples(index=False):
         if row.change == "changed":
             lines.append(f"{row.record_id:<10} changed  {row.field}: {row.old or '(empty)'} -> {row.new or '(empty)'}")
         else:
             lines.append(f"{row.record_id:<10} {row.change}")
+        if getattr(row, "reason", ""):
+            lines.append(f"{'':<10}   because: {row.reason}")
     counts = changes.drop_duplicates(["record_id", "change"])["change"].value_counts()
     lines.append(
         f"{counts.get('added', 0)} added, {counts.get('removed', 0)} removed, {counts.get('changed', 0)} changed"
@@ -144,13 +195,16 @@ def format_changes(changes: pd.DataFrame, deltas: pd.DataFrame, fmt: str = "tabl
 def changes_between(
     since: str, until: str | None = None, processed_dir: Path | None = None, releases_dir: Path | None = None
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(changes, totals' deltas) from release ``since`` to release ``until`` or the current processed data."""
+    """(changes, totals' deltas) from release ``since`` to release ``until`` or the current processed data; each
+    change carries the curator's reason where ``data/raw/corrections.csv`` gives one."""
     get_release(since, releases_dir)
     if until is not None:
         get_release(until, releases_dir)
     old = snapshot(since, processed_dir, releases_dir)
     new = snapshot(until, processed_dir, releases_dir)
-    return diff_tables(old, new), total_deltas(old["financing"], new["financing"])
+    changes = with_reasons(diff_tables(old, new), load_corrections())
+    changes.attrs["new_fields"] = new_fields(old, new)
+    return changes, total_deltas(old["financing"], new["financing"])
 
 
 # --- "What changed" in a brief --------------------------------------------------------------------------------
@@ -219,17 +273,19 @@ def what_changed_text(
             f"{esc(since)}` lists them all)"
         )
     before, after = headline_numbers(old), headline_numbers(new)
-    deltas = ", ".join(
-        f"{label} {_signed(after[key] - before[key])}"
+    deltas = [
+        f"{label} {_signed(_value(after[key]) - _value(before[key]))}"
         for label, key in (
             ("total", "total_usd"),
             ("binding", "binding_usd"),
             ("not binding", "non_binding_usd"),
-            ("not stated", "not_stated_usd"),
+            ("stage not stated", "not_stated_usd"),
             ("mobilised", "mobilized_usd"),
         )
-    )
-    lines += ["", f"Totals here: now {format_usd(after['total_usd'])} ({deltas})."]
+        if _value(after[key]) != _value(before[key])
+    ]
+    moved = f" ({', '.join(deltas)})" if deltas else "; no total here changed"
+    lines += ["", f"Totals here: now {format_usd(after['total_usd'])}{moved}."]
     return "\n".join(lines)
 
 

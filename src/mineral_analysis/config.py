@@ -29,6 +29,7 @@ BUNDLED_DIR = PACKAGE_DIR / "bundled"
 RAW_FINANCING = "financing.csv"
 RAW_MEMBERSHIP = "membership.csv"
 RAW_SOURCES = "sources.csv"
+RAW_CORRECTIONS = "corrections.csv"  # the curator's reasons for changed readings, shown by `changes`
 PROCESSED_TABLES = ("financing", "membership")
 #: Long tables beside the wide financing table: one row per item and place, per item and mineral.
 LONG_TABLES = ("financing_places", "financing_minerals")
