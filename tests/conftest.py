@@ -26,13 +26,17 @@ def processed_dir(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def financing(processed_dir):
+    """The financing table in its plain form (text cells, "" for missing), as the CSV and the releases hold it;
+    the loaders' pandas form (NA, categoricals) is tested on its own in test_money_model.py."""
     from mineral_analysis import load_financing
+    from mineral_analysis.frames import plain
 
-    return load_financing(processed_dir)
+    return plain(load_financing(processed_dir))
 
 
 @pytest.fixture(scope="session")
 def membership(processed_dir):
     from mineral_analysis import load_membership
+    from mineral_analysis.frames import plain
 
-    return load_membership(processed_dir)
+    return plain(load_membership(processed_dir))

@@ -395,7 +395,9 @@ def test_cli_changes_no_file(cli_runs, case: Path):
     runs = cli_runs[case.name]
     assert runs.raw_after == runs.raw_before
     assert runs.processed_after == runs.processed_before
-    assert len(runs.processed_before) == 12  # four tables (CSV and Parquet), the long tables of places and minerals (likewise), the dictionary, the data package, the sources registry and metadata.json
+    assert (
+        len(runs.processed_before) == 12
+    )  # four tables (CSV and Parquet), the long tables of places and minerals (likewise), the dictionary, the data package, the sources registry and metadata.json
 
 
 @pytest.mark.slow

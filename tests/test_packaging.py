@@ -184,7 +184,16 @@ def test_items_table_cites_every_source(financing):
 
 def test_schema_documents_list_every_vocabulary_value():
     """vocab.py and the raw-file schema documents stay in step."""
-    from mineral_analysis.vocab import AGENCIES, GROUPS, INSTRUMENTS, KINDS, MINERALS, MOBILISED_FROM, PLACE_ROLES, STAGES
+    from mineral_analysis.vocab import (
+        AGENCIES,
+        GROUPS,
+        INSTRUMENTS,
+        KINDS,
+        MINERALS,
+        MOBILISED_FROM,
+        PLACE_ROLES,
+        STAGES,
+    )
 
     financing_doc = (config.RAW_DIR / "financing.schema.md").read_text(encoding="utf-8")
     for code in AGENCIES:

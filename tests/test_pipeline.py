@@ -71,7 +71,9 @@ def test_totals_an_analyst_would_sign(financing):
     mobilized = financing["mobilized_usd"].sum()
     assert mobilized == pytest.approx((170.3 + 550 + 200 + 2400 + 540 + 300 + 75 + 1200) * M)
     assert financing["mobilized_private_usd"].sum() == pytest.approx((550 + 200 + 2400 + 540 + 300) * M)
-    assert financing["mobilized_public_usd"].sum() == pytest.approx((75 + 1200) * M)  # "государственного финансирования"
+    assert financing["mobilized_public_usd"].sum() == pytest.approx(
+        (75 + 1200) * M
+    )  # "государственного финансирования"
     assert financing["mobilized_unsplit_usd"].sum() == pytest.approx(170.3 * M)  # "foreign and private investors"
 
 

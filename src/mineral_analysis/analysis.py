@@ -13,6 +13,7 @@ import math
 
 import pandas as pd
 
+from .frames import plain
 from .vocab import (
     AGENCIES,
     BINDING,
@@ -104,6 +105,7 @@ def explode_countries(financing: pd.DataFrame) -> pd.DataFrame:
 
     ``locations`` counts the item's countries: where it is above 1 the item's amount appears in full in each row.
     """
+    financing = plain(financing)
     frame = financing.copy()
     frame["country"] = frame["country_iso3"].str.split(";")
     frame["locations"] = frame["country"].map(lambda codes: len([c for c in codes if c]))
@@ -114,6 +116,7 @@ def explode_countries(financing: pd.DataFrame) -> pd.DataFrame:
 
 def explode_minerals(financing: pd.DataFrame) -> pd.DataFrame:
     """One row per item and mineral (``mineral``); ``not stated`` is kept as its own value."""
+    financing = plain(financing)
     frame = financing.copy()
     frame["mineral"] = frame["minerals"].str.split(";")
     frame["mineral_count"] = frame["mineral"].map(len)
@@ -157,6 +160,7 @@ def funding_summary(financing: pd.DataFrame, by: str = "agency") -> pd.DataFrame
     ``country`` and ``mineral`` an item with several values counts in full under each (the result's ``additive``
     attribute is then False, and ``shared_items`` counts the items that are also under another group).
     """
+    financing = plain(financing)
     financing = money(financing)
     if by == "agency":
         table = _split_binding(financing, "agency")
@@ -201,6 +205,7 @@ def _country_names(exploded: pd.DataFrame) -> dict[str, str]:
 def not_stated_share(financing: pd.DataFrame, column: str = "minerals") -> float:
     """Share (0-1) of counted USD whose ``column`` is not stated (``minerals``) or empty (``country_iso3``); NaN
     when the slice states no amount."""
+    financing = plain(financing)
     financing = money(financing)
     counted = financing["counted_usd"].fillna(0.0)
     total = counted.sum()
@@ -212,6 +217,7 @@ def not_stated_share(financing: pd.DataFrame, column: str = "minerals") -> float
 
 def roles_by_country(membership: pd.DataFrame) -> pd.DataFrame:
     """One row per country (and the EU): a True/False column per role, ``roles`` as text and ``primary_role``."""
+    membership = plain(membership)
     flags = pd.crosstab(membership["iso3"], membership["group"]).gt(0)
     for group in GROUPS:
         if group not in flags:
@@ -228,6 +234,7 @@ def roles_by_country(membership: pd.DataFrame) -> pd.DataFrame:
 
 def items_table(financing: pd.DataFrame) -> pd.DataFrame:
     """The records as a readable table (amounts with their qualifier, stage, dates as precise as the source)."""
+    financing = plain(financing)
     from .usd import format_amount, format_date, format_usd
 
     def amount(row: pd.Series) -> str:

@@ -74,8 +74,10 @@ class Tables:
     """The processed tables, grouped once for every brief (``brief(kind, key)``, ``valid_keys()``)."""
 
     def __init__(self, financing: pd.DataFrame, membership: pd.DataFrame) -> None:
-        self.financing = financing
-        self.membership = membership
+        from .frames import plain
+
+        self.financing = plain(financing)
+        self.membership = plain(membership)
 
     @classmethod
     def load(cls, processed_dir: Path | str | None = None) -> Tables:

@@ -169,7 +169,9 @@ def format_changes(changes: pd.DataFrame, deltas: pd.DataFrame, fmt: str = "tabl
         raise ValueError(f"format must be table, csv or json, not {fmt!r}")
     lines = []
     if changes.attrs.get("new_fields"):
-        lines.append("New fields (the data model grew; not listed per record): " + ", ".join(changes.attrs["new_fields"]))
+        lines.append(
+            "New fields (the data model grew; not listed per record): " + ", ".join(changes.attrs["new_fields"])
+        )
     for row in changes.itertuples(index=False):
         if row.change == "changed":
             lines.append(f"{row.record_id:<10} changed  {row.field}: {row.old or '(empty)'} -> {row.new or '(empty)'}")

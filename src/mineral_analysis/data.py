@@ -45,9 +45,11 @@ def _load(name: str, processed_dir: Path | None) -> pd.DataFrame:
 
 
 def load_financing(processed_dir: Path | None = None) -> pd.DataFrame:
-    """Return the financing table: one row per item, amounts in USD, aggregates flagged.
+    """Return the financing table: one row per record, amounts in USD, aggregates flagged.
 
-    Sum ``counted_usd`` (never ``amount_usd``) to get totals that do not double count. Columns:
+    Pandas conventions: a missing text is ``NA``; agency, kind, stage, binding status, instrument and the other
+    vocabularies are ordered categoricals (``frames``). Sum ``counted_usd`` (never ``amount_usd``) over the rows
+    whose ``kind`` is ``financing`` to get totals that do not double count. Columns:
     """
     return _load("financing", processed_dir)
 
@@ -55,6 +57,16 @@ def load_financing(processed_dir: Path | None = None) -> pd.DataFrame:
 def load_membership(processed_dir: Path | None = None) -> pd.DataFrame:
     """Return the membership table: one row per country (or the EU) and role. Columns:"""
     return _load("membership", processed_dir)
+
+
+def load_places(processed_dir: Path | None = None) -> pd.DataFrame:
+    """Return the long table of places: one row per item and country, with its role, precision and shared flag."""
+    return _load("financing_places", processed_dir)
+
+
+def load_minerals(processed_dir: Path | None = None) -> pd.DataFrame:
+    """Return the long table of minerals: one row per item and mineral named (or ``not stated``)."""
+    return _load("financing_minerals", processed_dir)
 
 
 def load_metadata(processed_dir: Path | None = None) -> dict:
@@ -65,3 +77,5 @@ def load_metadata(processed_dir: Path | None = None) -> dict:
 
 load_financing.__doc__ += "\n" + _column_doc(columns.FINANCING)
 load_membership.__doc__ += "\n" + _column_doc(columns.MEMBERSHIP)
+load_places.__doc__ += " Columns:\n" + _column_doc(columns.PLACES)
+load_minerals.__doc__ += " Columns:\n" + _column_doc(columns.MINERALS)

@@ -29,7 +29,12 @@ def binding_clause(numbers: dict[str, float]) -> str:
     """How much of a stated total binds, with the other parts and the alternative reading's total where it differs:
     "$13.5 bn (40%) is binding; $19.0 bn is not binding and for $1.54 bn the sources state no stage"."""
     total, binding = numbers["total_usd"], numbers["binding_usd"]
-    head = f"**{_bn(binding)} ({share_text(binding, total)}) is binding**" if binding else "**none of it is binding**"
+    if not binding:
+        head = "**none of it is binding**"
+    elif binding >= total:
+        head = "**all of it is binding**"
+    else:
+        head = f"**{_bn(binding)} ({share_text(binding, total)}) is binding**"
     rest = binding_parts_text(numbers)
     text = head + (f"; {rest}" if rest else "")
     alternative = numbers.get("binding_if_alternative_usd", binding)
@@ -115,10 +120,19 @@ def finding_by_agency(financing: pd.DataFrame) -> str:
     if not is_stated(total) or total == 0:
         return "No amounts stated"
     lead = table.iloc[0]
-    binding = share_text(table["binding_usd"].sum(), total)
+    binding = binding_share_words(table["binding_usd"].sum(), total)
     if len(table) == 1:
-        return f"{lead['agency']}: {_bn(total)}, {binding} of it binding"
-    return f"{lead['agency']} accounts for {share_text(lead['total_usd'], total)} of {_bn(total)}; {binding} of it is binding"
+        return f"{lead['agency']}: {_bn(total)}, {binding}"
+    return f"{lead['agency']} accounts for {share_text(lead['total_usd'], total)} of {_bn(total)}; {binding}"
+
+
+def binding_share_words(binding: float, total: float) -> str:
+    """How much of a stated total binds, in words: "none of it binding", "all of it binding", "40% of it binding"."""
+    if not binding:
+        return "none of it binding"
+    if binding >= total:
+        return "all of it binding"
+    return f"{share_text(binding, total)} of it binding"
 
 
 def finding_by_mineral(financing: pd.DataFrame) -> str:
@@ -129,10 +143,10 @@ def finding_by_mineral(financing: pd.DataFrame) -> str:
     if named.empty:
         return f"No mineral is named for {share} of the money" if share != NOT_STATED else "No amounts stated"
     lead = named.iloc[0]
-    return (
-        f"{lead['mineral'].capitalize()} leads the named minerals with {_bn(lead['total_usd'])}; "
-        f"{share} of the money names no mineral"
+    unnamed = (
+        "every item names its mineral" if not_stated_share(financing) == 0 else f"{share} of the money names no mineral"
     )
+    return f"{lead['mineral'].capitalize()} leads the named minerals with {_bn(lead['total_usd'])}; {unnamed}"
 
 
 def finding_by_instrument(financing: pd.DataFrame) -> str:
@@ -143,6 +157,8 @@ def finding_by_instrument(financing: pd.DataFrame) -> str:
         return "No amounts stated"
     lead = table.iloc[0]
     if lead["instrument_label"] == "Not stated":
+        if lead["total_usd"] >= total:
+            return "The sources name no instrument for any of the money"
         return f"The sources name no instrument for {share_text(lead['total_usd'], total)} of the money"
     return f"{lead['label']} is the largest instrument: {_bn(lead['total_usd'])}"
 
@@ -155,6 +171,10 @@ def finding_by_country(financing: pd.DataFrame) -> str:
         return "No located amounts"
     lead = located.iloc[0]
     shared = " (shared items counted in full)" if lead.get("shared_items", 0) else ""
+    if len(located) == 1:
+        return (
+            f"All the money with a stated place is in {with_article(lead['label'])}: {_bn(lead['total_usd'])}{shared}"
+        )
     return f"{lead['label']} is the largest stated destination: {_bn(lead['total_usd'])}{shared}"
 
 
@@ -449,10 +469,7 @@ def one_line_finding(kind: str, financing: pd.DataFrame, membership: pd.DataFram
     items = plural(numbers["items"], "financing item")
     if not is_stated(numbers["total_usd"]):
         return f"{items}, no amount stated{also}."
-    if numbers["binding_usd"]:
-        binding = f"{share_text(numbers['binding_usd'], numbers['total_usd'])} binding"
-    else:
-        binding = "none of it binding"
+    binding = binding_share_words(numbers["binding_usd"], numbers["total_usd"])
     if numbers["not_stated_usd"]:
         binding += f", stage not stated for {format_usd(numbers['not_stated_usd'])}"
     return f"{items}, {format_usd(numbers['total_usd'])}, {binding}{also}."

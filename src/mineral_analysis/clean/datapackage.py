@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 
 from .. import __version__, columns
-from ..vocab import AGENCIES, BINDING_STATUSES, GROUPS, INSTRUMENTS, KINDS, NOT_STATED, PLACE_ROLES, STAGES
+from ..frames import CATEGORIES
 
 PROFILE = "https://datapackage.org/profiles/2.0/datapackage.json"
 LICENSE = {"name": "MIT", "path": "https://opensource.org/licenses/MIT", "title": "MIT License"}
@@ -26,20 +26,6 @@ TITLES = {
     "membership": "Countries and the roles the sources give them",
     "financing_places": "Each place of an item, with its role and precision",
     "financing_minerals": "Each mineral an item names",
-}
-#: Ordered categories (vocabularies): the order is the one readers see.
-CATEGORIES: dict[str, list[str]] = {
-    "agency": list(AGENCIES),
-    "kind": list(KINDS),
-    "stage": list(STAGES),
-    "alternative_stage": list(STAGES),
-    "instrument": list(INSTRUMENTS),
-    "binding_status": list(BINDING_STATUSES),
-    "alternative_binding_status": list(BINDING_STATUSES),
-    "place_role": list(PLACE_ROLES),
-    "role": list(PLACE_ROLES),
-    "group": list(GROUPS),
-    "mobilized_type": ["private", "public", NOT_STATED],
 }
 PRIMARY_KEYS = {"financing": ["record_id"], "membership": ["record_id"]}
 UNITS = "US dollars (nominal, as stated by the source; never converted from another currency)"

@@ -20,6 +20,7 @@ import pandas as pd
 from .. import __version__, columns, config
 from ..atomic import replace_folder_atomic
 from ..errors import DataValidationError, Problem
+from ..frames import conventional
 from ..releases import csv_bytes, dataset_version
 from ..vocab import FINANCING, STAGES, iati_transaction_type
 from . import datapackage
@@ -185,7 +186,8 @@ def _parquet_bytes(frame: pd.DataFrame) -> bytes:
     import io
 
     buffer = io.BytesIO()
-    frame.to_parquet(buffer, index=False, engine="pyarrow", compression="zstd")
+    # The Parquet files follow pandas' conventions (NA, ordered categoricals): what load_financing() returns.
+    conventional(frame).to_parquet(buffer, index=False, engine="pyarrow", compression="zstd")
     return buffer.getvalue()
 
 
