@@ -186,67 +186,99 @@ def model_problems(
     dated: np.ndarray,
 ) -> list[Problem]:
     """The rules across a row's cells: kind, stage and instrument agree; a stage is stated in the source's words;
-    a commitment without money has no amount; places have a role and subnational units line up with countries."""
+    a commitment without money has no amount; places have a role and subnational units line up with countries.
+
+    Each rule is one vectorised test over the rows; only the rows that break it are looked at one by one.
+    """
     raw = table.frame
     problems: list[Problem] = []
+    kind = pd.Series(kinds, dtype="str")
+    stage = pd.Series(stages, dtype="str")
+    alternative = pd.Series(alternatives, dtype="str")
+    instrument = pd.Series(instruments, dtype="str")
+    financing = (kind == FINANCING).to_numpy()
+    has_basis = (raw["stage_basis"] != "").to_numpy()
+    stated = (stage != "not_stated").to_numpy()
+    places = np.asarray(place_counts)
+    parts = raw["subnational"].map(lambda text: len(text.split(";")) if text else 0).to_numpy()
+    allowed_stage = {f"{k}|{code}" for code, s in STAGES.items() for k in s.kinds}
+    allowed_instrument = {f"{k}|{code}" for code, i in INSTRUMENTS.items() for k in i.kinds}
+    status = {code: s.binding_status or NOT_STATED for code, s in STAGES.items()}
+    same_status = alternative.map(status).fillna("").to_numpy() == stage.map(status).to_numpy()
 
-    def bad(position: int, column: str, message: str) -> None:
-        problems.append(row_problem(table, position, column, message))
-
-    subnational_counts = raw["subnational"].map(lambda text: len(text.split(";")) if text else 0).to_numpy()
-    for position, (kind, stage, alternative, instrument, role, places) in enumerate(
-        zip(kinds, stages, alternatives, instruments, place_roles, place_counts)
-    ):
-        if kind not in STAGES[stage].kinds:
-            allowed = ", ".join(code for code, s in STAGES.items() if kind in s.kinds)
-            bad(position, "stage", f"stage '{stage}' does not apply to a record of kind '{kind}'; valid: {allowed}")
-        if kind not in INSTRUMENTS[instrument].kinds:
-            allowed = ", ".join(code for code, i in INSTRUMENTS.items() if kind in i.kinds)
-            bad(
-                position,
-                "instrument_as_written",
-                f"instrument '{instrument}' does not belong to a record of kind '{kind}'; valid: {allowed}",
-            )
-        has_basis = raw["stage_basis"].iat[position] != ""
-        if has_basis == (stage == "not_stated"):
-            bad(
-                position,
-                "stage_basis",
-                "quote the few words of the source that state the stage"
-                if not has_basis
-                else "a stage basis needs a stated stage: set 'stage', or clear the basis",
-            )
-        if alternative:
-            if kind != FINANCING or binding_status(kind, alternative) == binding_status(kind, stage):
-                bad(
-                    position,
-                    "alternative_stage",
-                    "an alternative reading must be financing whose binding status differs from the stage's; "
-                    "clear it otherwise",
-                )
-        if kind != FINANCING:
-            for column in ("amount_as_written", "mobilized_as_written"):
-                if raw[column].iat[position]:
-                    bad(position, column, f"a {kind} carries no money: record the amount as a financing item")
-            if raw["is_aggregate"].iat[position] == "true":
-                bad(position, "is_aggregate", f"a {kind} is never a stated total: set is_aggregate=false")
-        if bool(places) != bool(role):
-            bad(
-                position,
-                "place_role",
-                "write how the places stand to the item (" + ", ".join(PLACE_ROLES) + ")"
-                if places
-                else "an item without countries has no place role: clear it",
-            )
-        if subnational_counts[position] and subnational_counts[position] != places:
-            bad(
-                position,
-                "subnational",
-                f"{subnational_counts[position]} ';'-separated parts for {places} countries: write one part per "
-                "country, in the same order, empty where none (e.g. '; Tennessee')",
-            )
-        if inferred[position] and not dated[position]:
-            bad(position, "announced_inferred", "only a date can be inferred: set 'false' or write the date")
+    rules = [
+        (
+            ~(kind + "|" + stage).isin(allowed_stage).to_numpy(),
+            "stage",
+            lambda i: (
+                f"stage '{stages[i]}' does not apply to a record of kind '{kinds[i]}'; valid: "
+                + ", ".join(code for code, s in STAGES.items() if kinds[i] in s.kinds)
+            ),
+        ),
+        (
+            ~(kind + "|" + instrument).isin(allowed_instrument).to_numpy(),
+            "instrument_as_written",
+            lambda i: (
+                f"instrument '{instruments[i]}' does not belong to a record of kind '{kinds[i]}'; valid: "
+                + ", ".join(code for code, s in INSTRUMENTS.items() if kinds[i] in s.kinds)
+            ),
+        ),
+        (stated & ~has_basis, "stage_basis", lambda i: "quote the few words of the source that state the stage"),
+        (
+            ~stated & has_basis,
+            "stage_basis",
+            lambda i: "a stage basis needs a stated stage: set 'stage', or clear the basis",
+        ),
+        (
+            (alternative != "").to_numpy() & (~financing | same_status),
+            "alternative_stage",
+            lambda i: (
+                "an alternative reading must be financing whose binding status differs from the stage's; "
+                "clear it otherwise"
+            ),
+        ),
+        (
+            ~financing & (raw["amount_as_written"] != "").to_numpy(),
+            "amount_as_written",
+            lambda i: f"a {kinds[i]} carries no money: record the amount as a financing item",
+        ),
+        (
+            ~financing & (raw["mobilized_as_written"] != "").to_numpy(),
+            "mobilized_as_written",
+            lambda i: f"a {kinds[i]} carries no money: record the amount as a financing item",
+        ),
+        (
+            ~financing & (raw["is_aggregate"] == "true").to_numpy(),
+            "is_aggregate",
+            lambda i: f"a {kinds[i]} is never a stated total: set is_aggregate=false",
+        ),
+        (
+            (places > 0) & (np.asarray(place_roles) == ""),
+            "place_role",
+            lambda i: "write how the places stand to the item (" + ", ".join(PLACE_ROLES) + ")",
+        ),
+        (
+            (places == 0) & (np.asarray(place_roles) != ""),
+            "place_role",
+            lambda i: "an item without countries has no place role: clear it",
+        ),
+        (
+            (parts > 0) & (parts != places),
+            "subnational",
+            lambda i: (
+                f"{parts[i]} ';'-separated parts for {places[i]} countries: write one part per country, "
+                "in the same order, empty where none (e.g. '; Tennessee')"
+            ),
+        ),
+        (
+            np.asarray(inferred, dtype=bool) & ~np.asarray(dated, dtype=bool),
+            "announced_inferred",
+            lambda i: "only a date can be inferred: set 'false' or write the date",
+        ),
+    ]
+    for broken, column, message in rules:
+        for position in np.flatnonzero(broken)[:MAX_LINES_PER_VALUE]:
+            problems.append(row_problem(table, int(position), column, message(int(position))))
     return problems
 
 

@@ -38,6 +38,23 @@ def quote_parts(quote: str) -> list[str]:
     return [part.strip() for part in quote.split(ELLIPSIS) if part.strip()]
 
 
+def _missing_part(quote: str, citations: str, available: dict[str, Path]) -> str | None:
+    """The first part of ``quote`` found in none of the cited paragraphs; None when all are found, or when a cited
+    source is not at hand (nothing can be checked) or the citations are malformed (reported elsewhere)."""
+    try:
+        pairs = parse_citations(citations)
+    except ValueError:
+        return None
+    texts = []
+    for sid, paragraph in pairs:
+        if sid not in available:
+            return None
+        paragraphs = source_paragraphs(available[sid])
+        if 1 <= paragraph <= len(paragraphs):
+            texts.append(paragraphs[paragraph - 1])
+    return next((part for part in quote_parts(quote) if not any(_fold(part) in text for text in texts)), None)
+
+
 def quote_problems(
     table: RawTable, column: str, registry: dict[str, Source], seeds_dir: Path | None = None
 ) -> list[Problem]:
@@ -47,32 +64,28 @@ def quote_problems(
         sid: seeds_dir / source.file for sid, source in registry.items() if (seeds_dir / source.file).is_file()
     }
     problems: list[Problem] = []
+    if not available:
+        return problems  # no cited article at hand: nothing can be checked
     frame = table.frame
-    for quote, citations, line in zip(frame[column], frame["citations"], frame[LINE_COLUMN]):
-        if not quote:
-            continue
-        try:
-            pairs = parse_citations(citations)
-        except ValueError:
-            continue  # reported by the citation check
-        texts = []
-        for sid, paragraph in pairs:
-            if sid not in available:
-                break  # a cited source is not at hand: the quote cannot be checked
-            paragraphs = source_paragraphs(available[sid])
-            if 1 <= paragraph <= len(paragraphs):
-                texts.append(paragraphs[paragraph - 1])
-        else:
-            missing = [part for part in quote_parts(quote) if not any(_fold(part) in text for text in texts)]
-            if missing:
-                problems.append(
-                    Problem(
-                        table.name,
-                        int(line),
-                        column,
-                        quote,
-                        f"'{missing[0]}' is not in the cited paragraphs ({citations}): quote the source's own "
-                        f"words, with '{ELLIPSIS}' for words left out, or cite the paragraph that holds them",
-                    )
+    pairs = frame[[column, "citations"]]
+    quoted = pairs[column] != ""
+    # Each distinct (quote, citations) pair is checked once; a wrong one is reported on every line it is on.
+    verdicts: dict[tuple[str, str], str | None] = {}
+    for quote, citations in pairs[quoted].drop_duplicates().itertuples(index=False):
+        verdicts[(quote, citations)] = _missing_part(quote, citations, available)
+    if not any(verdicts.values()):
+        return problems
+    for quote, citations, line in zip(frame[column][quoted], frame["citations"][quoted], frame[LINE_COLUMN][quoted]):
+        missing = verdicts[(quote, citations)]
+        if missing is not None:
+            problems.append(
+                Problem(
+                    table.name,
+                    int(line),
+                    column,
+                    quote,
+                    f"'{missing}' is not in the cited paragraphs ({citations}): quote the source's own "
+                    f"words, with '{ELLIPSIS}' for words left out, or cite the paragraph that holds them",
                 )
+            )
     return problems
