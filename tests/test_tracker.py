@@ -84,21 +84,25 @@ def test_citations_parse_and_format():
 def test_several_sources_and_the_conflict_are_exposed(tables, rows):
     host = tables.membership.set_index("record_id").loc["HOST-01"]
     assert host["source_count"] == 2 and host["source"].startswith("000 ¶2, ¶4, ¶7; 001")
-    assert "more than 50" in host["conflict"] and "54 countries and the European Commission" in host["conflict"]
-    assert rows.loc["EXIM-01", "source"] == "001 ¶12, ¶15" and rows.loc["EXIM-01", "source_count"] == 1
+    # The preview's "more than 50 states" agrees with the full article's 54 countries: a note, not a conflict.
+    assert host["conflict"] == "" and "more than 50" in host["note"]
+    assert rows.loc["EXIM-01", "source"] == "001 ¶12, ¶14, ¶15" and rows.loc["EXIM-01", "source_count"] == 1
+    assert "up to" in rows.loc["EXIM-01", "conflict"]  # ¶12 "up to", ¶15 plain: two paragraphs disagree
 
 
 # --- Binding status -------------------------------------------------------------------------------------------
 
 
-def test_binding_status_has_three_values(tables, rows):
+def test_binding_status_has_three_values_for_money(tables, rows):
     fin = tables.financing
-    assert set(fin["binding_status"]) == {"binding", "not binding", "not stated"}
+    money = fin[fin["kind"] == "financing"]
+    assert set(money["binding_status"]) == {"binding", "not binding", "not stated"}
+    assert set(fin.loc[fin["kind"] != "financing", "binding_status"]) == {"not applicable"}
     assert (fin["is_binding"] == (fin["binding_status"] == "binding")).all()
-    assert rows.loc["DFC-04", "binding_status"] == "not stated"  # $565 m in Brazil: no instrument named
+    assert rows.loc["DFC-04", "binding_status"] == "not stated"  # $565 m in Brazil: no instrument or stage named
     assert rows.loc["DFC-05", "binding_status"] == "not binding"
     numbers = headline_numbers(fin)
-    assert numbers["not_stated_usd"] == pytest.approx(565 * M)
+    assert numbers["not_stated_usd"] == pytest.approx((565 + 150 + 150 + 75 + 600) * M)
     assert numbers["binding_usd"] + numbers["non_binding_usd"] + numbers["not_stated_usd"] == pytest.approx(
         numbers["total_usd"]
     )
@@ -207,7 +211,7 @@ def test_changes_since_the_preview_show_the_full_article():
     assert set(host["field"]) == {"source", "source_count", "conflict"}
     assert deltas.set_index("agency").loc["All", "total_usd_delta"] == pytest.approx(34_000.9 * M)
     csv_text = format_changes(changes, deltas, "csv")
-    assert csv_text.splitlines()[0] == "record_id,change,field,old,new"
+    assert csv_text.splitlines()[0] == "record_id,change,field,old,new,reason"
     table = format_changes(changes, deltas, "table")
     assert "Totals' deltas by agency" in table and table.rstrip().splitlines()[-1].lstrip().startswith("All")
     assert json.loads(format_changes(changes, deltas, "json"))["changes"]
@@ -294,10 +298,10 @@ def test_review_fixes_in_the_data(rows):
     assert rows.loc["DFC-06", "country_iso3"] == "" and "Saudi Arabia" in rows.loc["DFC-06", "note"]
     assert rows.loc["DFC-07", "subnational"] == "" and "Persian Gulf" in rows.loc["DFC-07", "note"]
     assert "привлечение" in rows.loc["DFC-05", "note"] and "own money" in rows.loc["DFC-05", "note"]
-    assert "announcement" in rows.loc["EXIM-01", "note"] and "approved" in rows.loc["EXIM-01", "note"]
-    assert "inferred" in rows.loc["DOS-01", "note"]
-    assert rows.loc["DFC-01", "instrument"] == "mixed"
-    assert rows.loc["DOD-06", "instrument"] == "conditional_debt"
+    assert "announcement" in rows.loc["EXIM-01", "note"] and "approval" in rows.loc["EXIM-01", "note"]
+    assert rows.loc["DOS-01", "announced_inferred"] and "without a year" in rows.loc["DOS-01", "note"]
+    assert rows.loc["DFC-01", "stage"] == "not_stated" and rows.loc["DFC-01", "stage_basis"] == ""
+    assert rows.loc["DOD-06", ["instrument", "stage"]].tolist() == ["debt", "conditional"]
 
 
 def test_as_written_cells_hold_the_source_words():
