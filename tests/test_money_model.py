@@ -179,7 +179,9 @@ def test_nothing_stated_reads_not_stated(membership):
     numbers = analysis.headline_numbers(unstated)
     assert numbers["total_usd"] != numbers["total_usd"]  # NaN: not stated, never 0
     text = narrative.agency_headline(unstated, "DOD")
-    assert "none with a stated amount" in text and "$0" not in text
+    assert "No amount is stated" in text and "$0" not in text
+    finding = narrative.key_findings("agency", unstated, membership, "DOD")[0]
+    assert "none with a stated amount" in finding
     assert "not stated" in brief_tables.headline_table(unstated).to_string()
     assert "no amount stated" in narrative.one_line_finding("agency", unstated, membership, "DOD")
 
@@ -208,7 +210,7 @@ def test_a_plan_is_listed_never_summed():
 def test_a_shared_item_is_never_a_countrys_own(membership):
     shared = _record(country_iso3="KOR;USA", country_names="South Korea;United States", subnational=";Tennessee")
     frame = _frame(shared)
-    text = narrative.country_headline(frame, membership, "KOR", "South Korea")
+    text = " ".join(narrative.key_findings("country", frame, membership, "KOR"))
     assert "shared with the United States" in text and "not this country's own" in text
     by_country = analysis.funding_summary(frame, "country")
     assert by_country.attrs["additive"] is False and by_country["shared_items"].tolist() == [1, 1]

@@ -103,7 +103,7 @@ def overview_headline(financing: pd.DataFrame, membership: pd.DataFrame) -> str:
         parts.append(commitments_text(financing))
     if lead is not None and len(by_agency) > 1 and is_stated(lead["total_usd"]):
         parts.append(
-            f"{esc(AGENCIES[lead['agency']].label)} accounts for "
+            f"{esc(agency_name(lead['agency'], start=True))} accounts for "
             f"{share_text(lead['total_usd'], numbers['total_usd'])} of the money."
         )
     return "\n\n".join(parts)
@@ -189,28 +189,47 @@ def binding_parts_text(numbers: dict[str, float]) -> str:
     return " and ".join(parts)
 
 
+def agency_name(code: str, *, start: bool = False) -> str:
+    """An agency's name as it stands in a sentence: "the Department of Energy" ("The ..." to open one)."""
+    return ("The " if start else "the ") + AGENCIES[code].label
+
+
+def stage_text(records: pd.DataFrame) -> str:
+    """The money by stage, in the ladder's order, as the sources word it ("" when no amount is stated)."""
+    table = funding_summary(records, "stage")
+    table = table[table["total_usd"] > 0]
+    if table.empty:
+        return ""
+    parts = [
+        f"{_bn(row['total_usd'])} {'with no stage stated' if row['stage'] == 'not_stated' else STAGE_PHRASES[row['stage']]}"
+        for _, row in table.iterrows()
+    ]
+    listed = parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+    return f"By stage, in the sources' words: {listed}."
+
+
+#: How a stage reads after an amount ("$14.8 bn in letters of interest").
+STAGE_PHRASES = {
+    "announced": "announced",
+    "in_negotiation": "in negotiation",
+    "letter_of_interest": "in letters of interest",
+    "letter_of_intent": "in a letter of intent",
+    "notice_of_intent": "in notices of intent",
+    "funding_opportunity": "in notices of funding opportunities",
+    "signed": "signed",
+    "conditional": "conditionally committed",
+    "approved": "approved or authorised",
+    "closed": "closed",
+    "disbursed": "disbursed",
+}
+
+
 def agency_headline(financing: pd.DataFrame, code: str) -> str:
-    """The agency brief's opening paragraph."""
+    """The agency brief's paragraph under its first chart: the money by stage and how stated totals are counted
+    (the key findings above give the totals, mobilised money and commitments)."""
     rows = financing[financing["agency"] == code]
-    numbers = headline_numbers(rows)
     aggregates = money(rows)[money(rows)["is_aggregate"]]
-    extra = [text for text in (mobilised_text(numbers), commitments_text(rows)) if text]
-    if not numbers["items"]:
-        return " ".join([f"The sources list no financing item for {esc(AGENCIES[code].label)}."] + extra)
-    if not is_stated(numbers["total_usd"]):
-        return " ".join(
-            [
-                f"The sources list **{plural(numbers['items'], 'financing item')}** for {esc(AGENCIES[code].label)}, "
-                "none with a stated amount: they are counted, not summed."
-            ]
-            + extra
-        )
-    text = (
-        f"The sources list **{plural(numbers['items'], 'financing item')}** for {esc(AGENCIES[code].label)}, worth "
-        f"**{_bn(numbers['total_usd'])}** (stated totals counted once); {binding_clause(numbers)}."
-    )
-    if extra:
-        text += " " + " ".join(extra)
+    text = stage_text(rows)
     for _, total in aggregates.iterrows():
         parts = rows[rows["parent_id"] == total["record_id"]]
         qualifier = "" if total["amount_qualifier"] == "exact" else f"{esc(total['amount_qualifier'])} "
@@ -223,7 +242,9 @@ def agency_headline(financing: pd.DataFrame, code: str) -> str:
             text += f" and the remaining {_bn(total['counted_usd'])} is not itemised in the source."
         else:
             text += ", which already reach the stated figure, so only the listed items are counted."
-    return text
+    if not text:
+        text = f"No amount is stated for {esc(agency_name(code))}: its records are listed, not summed."
+    return text.strip()
 
 
 def with_article(name: str) -> str:
@@ -248,65 +269,42 @@ def shared_text(records: pd.DataFrame, iso3: str) -> str:
 
 
 def country_headline(financing_here: pd.DataFrame, membership: pd.DataFrame, iso3: str, name: str) -> str:
-    """The country brief's opening paragraph: its roles and the money placed there."""
-    roles = membership[membership["iso3"] == iso3]
-    role_text = (
-        ", ".join(GROUP_SHORT[g] for g in GROUPS if g in set(roles["group"])) or "no ministerial role in the sources"
-    )
-    numbers = headline_numbers(financing_here)
-    text = f"**{esc(name)}** ({esc(iso3)}). Roles: {esc(role_text)}."
-    if numbers["items"]:
-        worth = (
-            f", worth **{_bn(numbers['total_usd'])}**; {binding_clause(numbers)}."
-            if is_stated(numbers["total_usd"])
-            else ", none with a stated amount."
-        )
-        text += (
-            f"\n\n**{plural(numbers['items'], 'financing item')}** {agreeing(numbers['items'], 'is', 'are')} "
-            f"placed here{worth}"
-        )
-        shared = shared_text(financing_here, iso3)
-        if shared:
-            text += " " + shared
-    else:
-        text += "\n\nNo financing item in the sources is placed here."
-    for extra in (mobilised_text(numbers), commitments_text(financing_here)):
-        if extra:
-            text += " " + extra
+    """The paragraph that opens a country's financing section: the money by stage and how the places stand to the
+    items (the key findings above give the totals and what is shared)."""
+    rows = money(financing_here)
+    if rows.empty:
+        return f"No financing item in the sources is placed in {esc(with_article(name))}."
+    roles = rows["place_role"].value_counts()
+    role_text = [f"{plural(count)} {PLACE_ROLE_PHRASES.get(role, role)}" for role, count in roles.items() if role]
+    text = stage_text(rows) or f"{plural(len(rows), 'financing item')}, none with a stated amount."
+    if role_text:
+        listed = role_text[0] if len(role_text) == 1 else ", ".join(role_text[:-1]) + " and " + role_text[-1]
+        text += f" As the sources place them: {esc(listed)}."
     return text
 
 
-def mineral_headline(financing: pd.DataFrame, mineral: str) -> str:
-    """The mineral brief's opening paragraph, with the not-stated share shown, not hidden.
+#: How a place role reads in a country's brief.
+PLACE_ROLE_PHRASES = {
+    "site": "with the activity here",
+    "recipient": "with the money going to its sectors",
+    "partner": "with its government as the partner",
+    "domestic": "in programmes the source calls domestic",
+    "listed": "naming it beside the item without saying its role",
+}
 
-    The share is taken over the agencies that fund this mineral: their money with no mineral stated is what
-    could also go to it, and the sources do not say.
-    """
+
+def mineral_headline(financing: pd.DataFrame, mineral: str) -> str:
+    """The mineral brief's paragraph under its map: the money by stage and the agencies behind it (the key findings
+    above give the total and the money of those agencies that names no mineral)."""
     from .analysis import explode_minerals
 
     rows = explode_minerals(money(financing))
     rows = rows[rows["mineral"] == mineral]
-    numbers = headline_numbers(rows)
     agencies = [code for code in AGENCIES if code in set(rows["agency"])]
-    scope = money(financing)[money(financing)["agency"].isin(agencies)]
-    scope_total = float(scope["counted_usd"].sum(min_count=1))
-    unstated_usd = float(scope.loc[scope["minerals"] == NOT_STATED, "counted_usd"].sum(min_count=1))
-    names = ", ".join(esc(code) for code in agencies) or "no agency"
-    worth = (
-        f"worth **{_bn(numbers['total_usd'])}**; {binding_clause(numbers)}"
-        if is_stated(numbers["total_usd"])
-        else "none with a stated amount"
-    )
-    text = (
-        f"**{plural(numbers['items'], 'financing item')}** {agreeing(numbers['items'], 'names', 'name')} "
-        f"{esc(mineral)}, {worth}; through {names}."
-    )
-    if is_stated(unstated_usd) and unstated_usd > 0:
-        text += (
-            f"\n\nThe same agencies list **{_bn(unstated_usd)} ({share_text(unstated_usd, scope_total)} of their "
-            f"money)** with no mineral stated. Some of it may go to {esc(mineral)}, but the sources do not say, so "
-            "it is not counted here."
-        )
+    names = ", ".join("the " + link("agency", code, AGENCIES[code].label) for code in agencies)
+    text = stage_text(rows) or f"No amount is stated for {esc(mineral)}."
+    if names:
+        text += f" The money comes through {names}."
     return text
 
 
@@ -379,7 +377,7 @@ def key_findings(kind: str, financing: pd.DataFrame, membership: pd.DataFrame, k
         lead = by_agency.iloc[0]
         if len(by_agency) > 1 and lead["total_usd"] > 0:
             out.append(
-                f"{link('agency', lead['agency'], AGENCIES[lead['agency']].label)} provides the most: "
+                f"The {link('agency', lead['agency'], AGENCIES[lead['agency']].label)} provides the most: "
                 f"{_bn(lead['total_usd'])} ({share_text(lead['total_usd'], total)})."
             )
     if kind in ("overview", "agency", "mineral") and numbers["items"] and is_stated(total):
