@@ -285,3 +285,24 @@ def test_frictionless_catches_a_value_outside_the_vocabulary(processed_dir, tmp_
 def test_citation_file_names_the_project():
     text = (Path(__file__).resolve().parents[1] / "CITATION.cff").read_text(encoding="utf-8")
     assert "cff-version: 1.2.0" in text and "title:" in text and "mineral-analysis" in text
+
+
+# --- Releases hold only what their sources say -----------------------------------------------------------------
+
+SOURCE_MENTION = re.compile(r"\b([0-9]{3})(?: ¶|:[0-9])")
+
+
+def test_each_release_holds_only_what_its_sources_say():
+    """A release made from some sources (r1-preview: article 000 alone) must not cite or describe any other source,
+    in its citations, notes or conflicts."""
+    from mineral_analysis.releases import list_releases, read_release
+
+    releases = list_releases()
+    assert releases, "no release in data/releases"
+    for release in releases:
+        tables = read_release(release.name)
+        for table, frame in tables.items():
+            for column in ("source", "note", "conflict"):
+                for rid, text in zip(frame["record_id"], frame[column]):
+                    cited = set(SOURCE_MENTION.findall(str(text)))
+                    assert cited <= set(release.sources), (release.name, table, rid, column, text)

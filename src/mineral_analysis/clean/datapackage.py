@@ -121,3 +121,20 @@ def to_bytes(package: dict) -> bytes:
 def library_version() -> str:
     """The version written in the processed tables' descriptor (the library that made them)."""
     return __version__
+
+
+def release_descriptor(name: str, headers: dict[str, list[str]], sources: list[dict]) -> dict:
+    """The Data Package of release ``name``: its tables with the columns their files have (``headers``).
+
+    A release made before a vocabulary changed may hold codes the current one no longer has, so the allowed values
+    are declared only for a release whose columns are the current catalogue's.
+    """
+    current = all(headers[table] == list(SPECS[table]) for table in headers)
+    return descriptor(
+        f"mineral-analysis-{name}",
+        f"mineral-analysis: release {name}",
+        headers,
+        version=name,
+        sources=sources,
+        with_categories=current,
+    )
