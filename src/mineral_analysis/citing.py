@@ -107,24 +107,11 @@ def brief_records(kind: str, financing: pd.DataFrame, membership: pd.DataFrame, 
     """The records a brief shows, for its CSV download: its financing items (and, for a country, its roles)."""
     brief = Tables(financing, membership).brief(kind, key)
     rows = brief.items
-    columns = [
-        "record_id",
-        "agency",
-        "title",
-        "amount_as_written",
-        "amount_usd",
-        "amount_qualifier",
-        "counted_usd",
-        "instrument_label",
-        "binding_status",
-        "mobilized_usd",
-        "announced",
-        "country_names",
-        "minerals",
-        "source",
-        "conflict",
-        "note",
-    ]
+    # The processed financing table's own columns (data/processed/data_dictionary.md): stage, precision, places and
+    # mobilised money by provider travel with the records; ``table`` says which table a row comes from.
+    from .columns import FINANCING
+
+    columns = [name for name in FINANCING if name != "announced_date"]
     table = rows[columns].assign(table="financing")
     if kind == "country":
         roles = brief.roles
