@@ -5,8 +5,8 @@ valid values nearest it."""
 from __future__ import annotations
 
 import doctest
-import re
 import importlib
+import re
 import subprocess
 import sys
 
