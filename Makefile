@@ -4,7 +4,7 @@ SHELL := /bin/bash
 
 PYTHON ?= python3
 # The optional dependencies `make env` installs with the project.
-EXTRAS ?= test,dev
+EXTRAS ?= all,test,dev
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed

@@ -14,7 +14,7 @@ cd "$(dirname "$0")/.."
 
 VENV=${VENV:-.venv}
 PYTHON=${PYTHON:-python3}
-EXTRAS=${EXTRAS:-test,dev}
+EXTRAS=${EXTRAS:-all,test,dev}
 STAMP=$VENV/.installed
 INPUTS=(pyproject.toml requirements/constraints.txt setup.py)
 

@@ -197,7 +197,7 @@ def test_wheel_in_a_fresh_environment_runs_a_notebook_cell_from_another_folder(t
             str(venv / "bin" / "python"),
             "-c",
             str(ROOT / "requirements" / "constraints.txt"),
-            str(wheel),
+            f"mineral-analysis[build] @ {wheel.as_uri()}",  # papermill and a kernel for the notebook below
         ],
         check=True,
         timeout=900,
@@ -399,3 +399,52 @@ def test_the_project_kernel_shows_figures_inline_as_jupyterlab_does(tmp_path, pr
     )
     assert any("image/png" in o.get("data", {}) for o in own_plot.outputs), own_plot.outputs
     assert "True True" in "".join(o.get("text", "") for o in check.outputs)
+
+
+CORE_SCRIPT = """
+import sys
+import mineral_analysis as ma
+financing, membership = ma.load_financing(), ma.load_membership()
+ma.maps.plot_participation_map(membership, highlight="MNG").savefig("map.png")
+ma.plots.plot_funding_by(financing, "agency").savefig("chart.png")
+heavy = ("papermill", "nbconvert", "nbclient", "weasyprint", "pandera", "dask", "distributed", "jupyterlab")
+print("ROWS", len(financing), len(membership), "HEAVY", [m for m in heavy if m in sys.modules])
+"""
+
+
+@pytest.mark.slow
+def test_the_core_install_loads_tables_and_draws_maps_and_names_the_extra_it_lacks(tmp_path, financing):
+    """The wheel without extras: the library works from another folder; a build command names `[build]`."""
+    project = tracked_copy(tmp_path / "clone")
+    env = {**os.environ, "UV_PYTHON_DOWNLOADS": "never", "UV_COMPILE_BYTECODE": "0"}
+    env.pop(config.ROOT_VARIABLE, None)
+    uv = [sys.executable, "-m", "uv"]
+    subprocess.run(
+        [sys.executable, "-m", "mineral_analysis.cli", "--project", str(project), "data"], check=True, env=env
+    )
+    subprocess.run([*uv, "build", "--wheel", "--out-dir", str(tmp_path / "dist"), "--quiet", str(project)], check=True)
+    (wheel,) = (tmp_path / "dist").glob("mineral_analysis-*.whl")
+    venv = tmp_path / "venv"
+    subprocess.run([*uv, "venv", "--quiet", "--python", sys.executable, str(venv)], check=True, env=env)
+    constraints = str(ROOT / "requirements" / "constraints.txt")
+    python = str(venv / "bin" / "python")
+    subprocess.run([*uv, "pip", "install", "--quiet", "--python", python, "-c", constraints, str(wheel)], check=True)
+    listed = subprocess.run([*uv, "pip", "list", "--python", python], capture_output=True, text=True, check=True)
+    names = {line.split()[0].lower() for line in listed.stdout.splitlines()[2:]}
+    assert not names & {"papermill", "nbconvert", "weasyprint", "pandera", "dask", "jupyterlab", "ipykernel"}, names
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    run = subprocess.run(
+        [python, "-c", CORE_SCRIPT], cwd=elsewhere, capture_output=True, text=True, env={**env, "MPLBACKEND": "Agg"}
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert f"ROWS {len(financing)}" in run.stdout and "HEAVY []" in run.stdout, run.stdout
+    assert (elsewhere / "map.png").stat().st_size > 20000
+    validate = subprocess.run(
+        [str(venv / "bin" / "mineral-analysis"), "--project", str(project), "validate"],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    assert validate.returncode == 2, validate.stderr
+    assert "pip install 'mineral-analysis[build]'" in validate.stderr and "Traceback" not in validate.stderr
