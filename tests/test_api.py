@@ -79,3 +79,21 @@ def test_no_suggestion_comes_from_outside_the_valid_values(tables):
         assert "unknown country" in message, message
         suggested = re.findall(r"\(([A-Z]{3})\)", message.split(". Valid countries")[0])
         assert set(suggested) <= valid, (typo, message)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("notebook", ["agency", "overview"])
+def test_a_papermill_parameter_the_notebook_does_not_declare_stops_the_run(notebook, tmp_path, processed_dir):
+    import papermill
+
+    with pytest.raises(papermill.PapermillExecutionError) as caught:
+        papermill.execute_notebook(
+            str(config.NOTEBOOKS_DIR / f"{notebook}.ipynb"),
+            str(tmp_path / "out.ipynb"),
+            parameters={"processed_dir": str(processed_dir), "countyr": "JPN"},
+            kernel_name="python3",
+            progress_bar=False,
+        )
+    declared = "agency, processed_dir" if notebook == "agency" else "processed_dir"
+    assert caught.value.ename == "ParameterError"
+    assert caught.value.evalue == f"unknown parameter 'countyr' (papermill -p): this notebook declares {declared}"

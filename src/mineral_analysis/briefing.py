@@ -31,10 +31,11 @@ the first cell of a notebook, and for a build that has nothing to do.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .errors import ParameterError
 from .vocab import AGENCIES, MINERALS, NOT_STATED
@@ -229,6 +230,41 @@ class Tables:
         exploded = self.by_country if kind == "country" else self.by_mineral
         rows = exploded.iloc[self._groups[kind].get(key, [])]
         return BriefData(kind, key, financing, membership, rows)
+
+
+def check_parameters(namespace: Mapping[str, Any]) -> None:
+    """Stop a notebook that papermill ran with a parameter it does not declare (``-p countyr JPN``), naming it and
+    the declared ones; called with ``globals()`` by each brief notebook right after its parameters.
+
+    The parameters cell declares each parameter with a type (``country: str = "KOR"``), which the namespace keeps in
+    ``__annotations__``; papermill runs its own cell after it, starting ``# Parameters``, with one assignment per
+    ``-p``. Run by hand (no such cell), nothing is checked.
+
+    >>> check_parameters({"__annotations__": {"country": str}, "In": ["", "# Parameters\\ncountyr = 'JPN'\\n", ""]})
+    Traceback (most recent call last):
+    ...
+    mineral_analysis.errors.ParameterError: unknown parameter 'countyr' (papermill -p): this notebook declares country
+    """
+    import ast
+
+    history = list(namespace.get("In") or [])[:-1]  # the cells run so far, without this one
+    injected = next((cell for cell in reversed(history) if cell.lstrip().startswith("# Parameters")), None)
+    if injected is None:
+        return
+    given = [
+        target.id
+        for node in ast.parse(injected).body
+        if isinstance(node, ast.Assign)
+        for target in node.targets
+        if isinstance(target, ast.Name)
+    ]
+    declared = list(namespace.get("__annotations__") or {})
+    unknown = [name for name in given if name not in declared]
+    if unknown:
+        names = ", ".join(repr(name) for name in unknown)
+        raise ParameterError(
+            f"unknown parameter {names} (papermill -p): this notebook declares {', '.join(declared) or 'none'}"
+        )
 
 
 def _nearest(text: str, choices: dict[str, str], limit: int = 3) -> str:
