@@ -186,7 +186,8 @@ class Tables:
                     raise ParameterError(f"country {value!r}: {exc}. Valid countries: {', '.join(valid)}") from None
                 choices = {**names, **{country_name(code): label for code, label in names.items()}}
                 raise ParameterError(
-                    f"unknown country {value!r}{_nearest(text, choices)}. Valid countries: {', '.join(valid)}"
+                    f"unknown country {value!r}{_nearest(text, choices)}: no valid country has that name or code. "
+                    f"Valid countries: {', '.join(valid)}"
                 ) from None
             if candidate not in valid:
                 raise ParameterError(

@@ -156,12 +156,29 @@ def summarize(tables: CleanTables) -> dict:
 TOTAL_KEYS = ("total_usd", "binding_usd", "non_binding_usd", "not_stated_usd", "mobilized_usd")
 
 
-def _parquet_bytes(frame: pd.DataFrame) -> bytes:
+def _parquet_bytes(frame: pd.DataFrame, descriptions: dict[str, str]) -> bytes:
+    """``frame`` as Parquet, each column carrying its meaning (``descriptions``) in its field metadata under
+    ``description``, so any Parquet reader shows what a column means."""
     import io
 
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    fields = [
+        field.with_metadata({"description": descriptions[field.name]}) if descriptions.get(field.name) else field
+        for field in table.schema
+    ]
+    table = table.cast(pa.schema(fields, metadata=table.schema.metadata))
     buffer = io.BytesIO()
-    frame.to_parquet(buffer, index=False, engine="pyarrow", compression="zstd")
+    pq.write_table(table, buffer, compression="zstd")
     return buffer.getvalue()
+
+
+def column_descriptions(spec: dict) -> dict[str, str]:
+    """Each column's meaning from a table of :mod:`mineral_analysis.columns` (the text of each entry, or its last
+    part when it is a tuple such as ``(type, meaning)``)."""
+    return {name: entry if isinstance(entry, str) else str(entry[-1]) for name, entry in spec.items()}
 
 
 def data_dictionary_markdown() -> str:
@@ -206,9 +223,9 @@ def build_processed(
     summary = summarize(tables)
     files = {
         "financing.csv": csv_bytes(tables.financing),
-        "financing.parquet": _parquet_bytes(tables.financing),
+        "financing.parquet": _parquet_bytes(tables.financing, column_descriptions(columns.FINANCING)),
         "membership.csv": csv_bytes(tables.membership),
-        "membership.parquet": _parquet_bytes(tables.membership),
+        "membership.parquet": _parquet_bytes(tables.membership, column_descriptions(columns.MEMBERSHIP)),
         config.DATA_DICTIONARY: data_dictionary_markdown().encode("utf-8"),
         # The sources registry travels with the tables, so a brief names its sources wherever the tables go.
         config.RAW_SOURCES: config.raw_path(config.RAW_SOURCES, raw_dir).read_bytes(),
