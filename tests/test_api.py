@@ -49,6 +49,19 @@ def test_the_import_is_light_and_typed():
     assert (config.PACKAGE_DIR / "py.typed").is_file()
 
 
+def test_the_type_stub_declares_every_lazy_attribute():
+    """``__init__.pyi`` (what type checkers read) names exactly the package's attributes, each imported."""
+    import ast
+
+    stub = ast.parse((config.PACKAGE_DIR / "__init__.pyi").read_text(encoding="utf-8"))
+    (declared,) = [
+        ast.literal_eval(n.value) for n in stub.body if isinstance(n, ast.Assign) and n.targets[0].id == "__all__"
+    ]
+    imported = {alias.asname or alias.name for n in stub.body if isinstance(n, ast.ImportFrom) for alias in n.names}
+    assert sorted(declared) == sorted(mineral_analysis.__all__)
+    assert set(declared) - {"__version__"} <= imported
+
+
 @pytest.fixture(scope="module")
 def tables(processed_dir):
     return Tables.load(processed_dir)

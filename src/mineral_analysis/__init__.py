@@ -12,12 +12,13 @@ Typical use in a notebook:
 
 Every name below is an attribute of the package, imported on first use (``import mineral_analysis`` stays quick
 and pulls no plotting or build dependency): the functions in :data:`_LAZY` and the modules in :data:`_MODULES`.
+Type checkers and editors read their types from ``__init__.pyi`` (the same names, imported for real).
 """
 
 from __future__ import annotations
 
 import importlib
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 __version__ = "0.1.0"
 
@@ -51,19 +52,6 @@ _LAZY = {
 _MODULES = ("analysis", "briefing", "config", "data", "display", "maps", "plots", "style", "usd", "vocab")
 
 __all__ = ["__version__", *_LAZY, *_MODULES]
-
-if TYPE_CHECKING:  # what type checkers and editors see; at run time each is imported on first use
-    from . import analysis, briefing, config, data, display, maps, plots, style, usd, vocab  # noqa: F401
-    from .analysis import explode_countries, explode_minerals, funding_summary, roles_by_country  # noqa: F401
-    from .briefing import BriefData, open_brief  # noqa: F401
-    from .clean.amounts import parse_amount  # noqa: F401
-    from .clean.countries import country_name, resolve_countries, resolve_country  # noqa: F401
-    from .clean.pipeline import build_processed, load_raw  # noqa: F401
-    from .data import load_financing, load_membership, load_metadata  # noqa: F401
-    from .errors import DataValidationError, ParameterError  # noqa: F401
-    from .maps import plot_funding_map, plot_locator_map, plot_participation_map  # noqa: F401
-    from .plots import plot_funding_by, plot_timeline  # noqa: F401
-    from .usd import format_usd  # noqa: F401
 
 
 def __getattr__(name: str) -> Any:

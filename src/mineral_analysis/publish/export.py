@@ -399,7 +399,8 @@ class BriefHTMLExporter(HTMLExporter):
         failure = notebook_failure(nb)
         if failure:
             raise FailedNotebookError(
-                f"{name or 'the notebook'} failed when it ran ({failure}); a failed notebook is not exported: "
+                f"{f'notebook {name!r}' if name else 'the notebook'} failed when it ran ({failure}); "
+                "a failed notebook is not exported: "
                 "fix it and run it again"
             )
         resources["brief"] = brief_metadata(nb, fallback_title=name)
