@@ -3,6 +3,8 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
 PYTHON ?= python3
+# The optional dependencies `make env` installs with the project.
+EXTRAS ?= all,test,dev
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
@@ -17,25 +19,22 @@ export UV_PYTHON_DOWNLOADS := never
 export UV_COMPILE_BYTECODE := 1
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
-.PHONY: help env system data validate report test test-fast lint format bench lab kernel wheel clean distclean
+.PHONY: help env check-env system data validate report test test-fast lint format bench lab kernel wheel clean distclean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
-$(STAMP): pyproject.toml requirements/constraints.txt setup.py
-	@if ! $(PYTHON) -m uv --version >/dev/null 2>&1; then \
-	  echo "installing uv into $(PYTHON)"; $(PYTHON) -m pip install --quiet uv || true; fi
-	@if $(PYTHON) -m uv --version >/dev/null 2>&1; then \
-	  $(PYTHON) -m uv venv --quiet --allow-existing --python $(PYTHON) $(VENV) && \
-	  $(PYTHON) -m uv pip install --quiet --python $(BIN)/python -c requirements/constraints.txt -e '.[test,dev]'; \
-	else \
-	  echo "uv unavailable: falling back to venv + pip"; \
-	  $(PYTHON) -m venv $(VENV) && $(BIN)/python -m pip install --quiet -c requirements/constraints.txt -e '.[test,dev]'; \
-	fi
+# scripts/environment.sh makes and updates .venv: an existing .venv is updated with its own interpreter and never
+# re-created (PYTHON=... naming another interpreter is refused); `make check-env` only checks it.
+$(STAMP): $(shell scripts/environment.sh inputs)
+	@VENV=$(VENV) PYTHON=$(PYTHON) EXTRAS=$(EXTRAS) PYTHON_GIVEN="$(filter command line environment,$(origin PYTHON))" \
+	  scripts/environment.sh install
 	@$(BIN)/python -m ipykernel install --sys-prefix --name $(KERNEL_NAME) --display-name "$(KERNEL_DISPLAY)" >/dev/null
-	@touch $(STAMP)
 
 env: $(STAMP) ## Create .venv, install the pinned stack and its Jupyter kernel (done automatically by the targets below)
+
+check-env: ## Check .venv is installed, current and runs the interpreter that made it; change nothing (exit 2 if not)
+	@VENV=$(VENV) scripts/environment.sh check
 
 system: ## Install the Debian packages the tests need (chromium, poppler, pango), or say how
 	@scripts/system-deps.sh test
@@ -80,7 +79,7 @@ kernel: $(STAMP) ## Register the project's kernel, "Python (mineral-analysis)", 
 	$(BIN)/python -m ipykernel install --user --name $(KERNEL_NAME) --display-name "$(KERNEL_DISPLAY)"
 
 wheel: data ## Build the wheel (with the processed tables and boundaries inside) into dist/
-	$(PYTHON) -m uv build --wheel --out-dir dist --quiet
+	$(BIN)/python -m uv build --wheel --out-dir dist --quiet
 
 clean: ## Remove generated reports and processed data (raw data is never touched)
 	rm -rf reports/* data/processed/*.csv data/processed/*.parquet data/processed/*.json data/processed/*.md

@@ -29,23 +29,40 @@ def readme_cron_command() -> str:
     return block.split(None, 5)[5]  # drop the five schedule fields
 
 
-@pytest.mark.slow
-def test_readme_cron_line_runs_green_in_a_bare_environment(tmp_path):
-    """The README's cron line, word for word but for the folder, under `env -i` as cron runs it; twice."""
-    project = tracked_copy(tmp_path / "srv" / "mineral-analysis")
-    # A small but valid dataset keeps the build short: the DOE items and the first delegations.
-    keep_rows(project / "data" / "raw" / "financing.csv", lambda line: line.startswith("DOE-"))
-    keep_rows(project / "data" / "raw" / "membership.csv", lambda line: line.startswith(("HOST-", "PART-0")))
-    link_environment(project)
+def run_cron_line(project: Path, home: Path) -> tuple[subprocess.CompletedProcess, str]:
+    """The README's cron line, word for word but for the folder, under `env -i` as cron runs it; and its log."""
     command = readme_cron_command()
     assert "/srv/mineral-analysis" in command
     command = command.replace("/srv/mineral-analysis", str(project))
-    home = tmp_path / "home"
-    home.mkdir()
+    home.mkdir(exist_ok=True)
     bare = ["env", "-i", "PATH=/usr/bin:/bin", f"HOME={home}", "sh", "-c", command]
+    result = subprocess.run(bare, capture_output=True, text=True, timeout=600)
+    log = project / "build.log"
+    return result, log.read_text(encoding="utf-8") if log.exists() else ""
+
+
+def small_project(folder: Path) -> Path:
+    """A fresh copy with a small but valid dataset (the DOE items and the first delegations): short builds."""
+    project = tracked_copy(folder)
+    keep_rows(project / "data" / "raw" / "financing.csv", lambda line: line.startswith("DOE-"))
+    keep_rows(project / "data" / "raw" / "membership.csv", lambda line: line.startswith(("HOST-", "PART-0")))
+    return project
+
+
+def test_the_cron_line_calls_the_installed_commands_and_never_make_or_an_installer():
+    command = readme_cron_command()
+    assert "scripts/scheduled-build" in command
+    script = (ROOT / "scripts" / "scheduled-build").read_text(encoding="utf-8")
+    code = [line for line in script.splitlines() if line.strip() and not line.lstrip().startswith("#")]
+    assert not [line for line in code if re.search(r"(?<![.\w])(make|pip|uv|venv|install)\b", line)], code
+
+
+@pytest.mark.slow
+def test_readme_cron_line_runs_green_in_a_bare_environment(tmp_path):
+    """The README's cron line under `env -i`, twice: the second run builds nothing."""
+    project = link_environment(small_project(tmp_path / "srv" / "mineral-analysis"))
     for run in (1, 2):
-        result = subprocess.run(bare, capture_output=True, text=True, timeout=600)
-        log = (project / "reports" / "build.log").read_text(encoding="utf-8")
+        result, log = run_cron_line(project, tmp_path / "home")
         assert result.returncode == 0, f"run {run}: exit {result.returncode}\n{log[-3000:]}"
     lines = log.splitlines()
     assert lines, "the cron line wrote no log"
@@ -58,6 +75,77 @@ def test_readme_cron_line_runs_green_in_a_bare_environment(tmp_path):
     # The briefs show the copy's own data (DOE's items alone), not the checkout the library was installed from.
     overview = (project / "reports" / "overview.html").read_text(encoding="utf-8")
     assert "$1.11 bn" in overview and "$34.0 bn" not in overview
+
+
+def test_the_cron_line_hands_the_exit_codes_to_cron_unchanged(tmp_path):
+    """1 for invalid raw data, 3 for a lock another run holds, 2 for an environment to fix: what the command said."""
+    from filelock import FileLock
+
+    project = link_environment(small_project(tmp_path / "srv" / "mineral-analysis"))
+    financing = project / "data" / "raw" / "financing.csv"
+    good = financing.read_text(encoding="utf-8")
+    financing.write_text(good.replace("$134 млн", "$1.3 млрд руб", 1), encoding="utf-8")
+    result, log = run_cron_line(project, tmp_path / "home")
+    assert result.returncode == 1, log
+    assert "financing.csv" in log and not (project / "reports" / "index.html").exists()
+
+    financing.write_text(good, encoding="utf-8")
+    with FileLock(str(config.data_lock_path(project / "data" / "processed"))):
+        result, log = run_cron_line(project, tmp_path / "home")
+    assert result.returncode == 3, log
+    assert TIMESTAMP.match(log.splitlines()[-1]), log
+
+    (project / "requirements" / "constraints.txt").touch()  # a `git pull` that changed the pins
+    result, log = run_cron_line(project, tmp_path / "home")
+    assert result.returncode == 2, log
+    last = log.splitlines()[-1]
+    assert TIMESTAMP.match(last) and "older than requirements/constraints.txt" in last and "make env" in last, last
+
+
+FOREIGN_PYTHON = Path("/usr/bin/python3")
+
+
+def other_interpreter() -> Path:
+    base = Path(sys._base_executable).resolve()
+    if not FOREIGN_PYTHON.exists() or FOREIGN_PYTHON.resolve() == base:
+        pytest.skip(f"needs a second Python besides {base} ({FOREIGN_PYTHON})")
+    return FOREIGN_PYTHON
+
+
+def test_an_environment_re_created_by_another_python_stops_the_schedule_and_nothing_is_installed(tmp_path):
+    """The issue's accident: .venv rewritten by the system Python. The schedule names it and changes nothing."""
+    foreign = other_interpreter()
+    project = small_project(tmp_path / "srv" / "mineral-analysis")
+    subprocess.run([str(foreign), "-m", "venv", "--without-pip", str(project / ".venv")], check=True)
+    (project / ".venv" / ".installed").write_text(str(Path(sys._base_executable).resolve()) + "\n")
+    for name in ("pyproject.toml", "setup.py", "requirements/constraints.txt"):
+        os.utime(project / name, (0, 0))
+    before = sorted(str(p) for p in (project / ".venv").rglob("*"))
+    config_before = (project / ".venv" / "pyvenv.cfg").read_bytes()
+    result, log = run_cron_line(project, tmp_path / "home")
+    assert result.returncode == 2, log
+    assert "re-created by another interpreter" in log and str(foreign.resolve()) in log, log
+    assert sorted(str(p) for p in (project / ".venv").rglob("*")) == before
+    assert (project / ".venv" / "pyvenv.cfg").read_bytes() == config_before
+
+
+def test_make_never_re_creates_an_existing_environment_with_another_python(tmp_path):
+    foreign = other_interpreter()
+    project = tracked_copy(tmp_path / "clone")
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(project / ".venv")], check=True)
+    config_before = (project / ".venv" / "pyvenv.cfg").read_bytes()
+    result = subprocess.run(
+        ["make", "env", f"PYTHON={foreign}"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)},
+    )
+    assert result.returncode != 0
+    assert f"not PYTHON={foreign}" in result.stderr and "never re-created" in result.stderr, result.stderr
+    assert (project / ".venv" / "pyvenv.cfg").read_bytes() == config_before
+    assert not (project / ".venv" / ".installed").exists()
 
 
 # --- The library outside the checkout ---------------------------------------------------------------------------
@@ -109,7 +197,7 @@ def test_wheel_in_a_fresh_environment_runs_a_notebook_cell_from_another_folder(t
             str(venv / "bin" / "python"),
             "-c",
             str(ROOT / "requirements" / "constraints.txt"),
-            str(wheel),
+            f"mineral-analysis[build] @ {wheel.as_uri()}",  # papermill and a kernel for the notebook below
         ],
         check=True,
         timeout=900,
@@ -311,3 +399,52 @@ def test_the_project_kernel_shows_figures_inline_as_jupyterlab_does(tmp_path, pr
     )
     assert any("image/png" in o.get("data", {}) for o in own_plot.outputs), own_plot.outputs
     assert "True True" in "".join(o.get("text", "") for o in check.outputs)
+
+
+CORE_SCRIPT = """
+import sys
+import mineral_analysis as ma
+financing, membership = ma.load_financing(), ma.load_membership()
+ma.maps.plot_participation_map(membership, highlight="MNG").savefig("map.png")
+ma.plots.plot_funding_by(financing, "agency").savefig("chart.png")
+heavy = ("papermill", "nbconvert", "nbclient", "weasyprint", "pandera", "dask", "distributed", "jupyterlab")
+print("ROWS", len(financing), len(membership), "HEAVY", [m for m in heavy if m in sys.modules])
+"""
+
+
+@pytest.mark.slow
+def test_the_core_install_loads_tables_and_draws_maps_and_names_the_extra_it_lacks(tmp_path, financing):
+    """The wheel without extras: the library works from another folder; a build command names `[build]`."""
+    project = tracked_copy(tmp_path / "clone")
+    env = {**os.environ, "UV_PYTHON_DOWNLOADS": "never", "UV_COMPILE_BYTECODE": "0"}
+    env.pop(config.ROOT_VARIABLE, None)
+    uv = [sys.executable, "-m", "uv"]
+    subprocess.run(
+        [sys.executable, "-m", "mineral_analysis.cli", "--project", str(project), "data"], check=True, env=env
+    )
+    subprocess.run([*uv, "build", "--wheel", "--out-dir", str(tmp_path / "dist"), "--quiet", str(project)], check=True)
+    (wheel,) = (tmp_path / "dist").glob("mineral_analysis-*.whl")
+    venv = tmp_path / "venv"
+    subprocess.run([*uv, "venv", "--quiet", "--python", sys.executable, str(venv)], check=True, env=env)
+    constraints = str(ROOT / "requirements" / "constraints.txt")
+    python = str(venv / "bin" / "python")
+    subprocess.run([*uv, "pip", "install", "--quiet", "--python", python, "-c", constraints, str(wheel)], check=True)
+    listed = subprocess.run([*uv, "pip", "list", "--python", python], capture_output=True, text=True, check=True)
+    names = {line.split()[0].lower() for line in listed.stdout.splitlines()[2:]}
+    assert not names & {"papermill", "nbconvert", "weasyprint", "pandera", "dask", "jupyterlab", "ipykernel"}, names
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    run = subprocess.run(
+        [python, "-c", CORE_SCRIPT], cwd=elsewhere, capture_output=True, text=True, env={**env, "MPLBACKEND": "Agg"}
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert f"ROWS {len(financing)}" in run.stdout and "HEAVY []" in run.stdout, run.stdout
+    assert (elsewhere / "map.png").stat().st_size > 20000
+    validate = subprocess.run(
+        [str(venv / "bin" / "mineral-analysis"), "--project", str(project), "validate"],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    assert validate.returncode == 2, validate.stderr
+    assert "pip install 'mineral-analysis[build]'" in validate.stderr and "Traceback" not in validate.stderr

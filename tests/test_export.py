@@ -39,7 +39,7 @@ from helpers import (  # noqa: F401
 )
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
-from mineral_analysis import atomic
+from mineral_analysis import atomic, config
 from mineral_analysis.publish import export, index_page, sanitize
 
 TITLE = 'Cobalt & "copper" <brief> for DFC'
@@ -251,9 +251,14 @@ def test_render_html_leaves_the_notebook_alone(notebook):
 def test_missing_metadata_falls_back(notebook):
     nb = json.loads(nbformat.writes(notebook))  # a plain dict, sources as lists of lines
     del nb["metadata"][export.METADATA_KEY]
+    heading = export._first_heading(nb)
+    assert heading, "the test notebook has a heading"
     html = export.render_html(nb, name="fallback-name")
     text = page_text(html)
-    assert "fallback-name" in text and "Data version unknown" in text
+    assert heading in text and "fallback-name" not in text and "Data version unknown" in text
+    nb["cells"] = [cell for cell in nb["cells"] if cell["cell_type"] != "markdown"]  # no heading: the file name
+    html = export.render_html(nb, name="fallback-name")
+    assert "fallback-name" in page_text(html)
     assert_self_contained(html)
 
 
@@ -642,3 +647,85 @@ def test_chromium_loads_nothing_over_the_network(tmp_path, brief_html):
     without_csp = re.sub(r"<meta[^>]*Content-Security-Policy[^>]*>", "", brief_html)
     assert without_csp != brief_html
     assert requests_for(without_csp, "brief-no-csp") == []
+
+
+# --- The exporters on any executed notebook, outside a project -------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def executed_elsewhere(tmp_path_factory, processed_dir):
+    """The agency notebook run by papermill with its default agency (only processed_dir given), a failed run
+    (-p agency NOPE), and a folder that is no project (no notebooks/, no data/) to export them from."""
+    import papermill
+
+    folder = tmp_path_factory.mktemp("elsewhere")
+    source = config.NOTEBOOKS_DIR / "agency.ipynb"
+    common = {"kernel_name": "python3", "progress_bar": False}
+    papermill.execute_notebook(
+        str(source), str(folder / "default.ipynb"), parameters={"processed_dir": str(processed_dir)}, **common
+    )
+    with pytest.raises(papermill.PapermillExecutionError):
+        papermill.execute_notebook(
+            str(source),
+            str(folder / "failed.ipynb"),
+            parameters={"processed_dir": str(processed_dir), "agency": "NOPE"},
+            **common,
+        )
+    return folder
+
+
+def nbconvert(folder, *args):
+    env = {**os.environ, config.ROOT_VARIABLE: str(folder)}  # a root without notebooks/ or data/: no project
+    command = [str(Path(sys.prefix) / "bin" / "jupyter"), "nbconvert", *args]
+    return subprocess.run(command, cwd=folder, env=env, capture_output=True, text=True, timeout=300)
+
+
+@pytest.mark.slow
+def test_nbconvert_exports_a_papermill_run_outside_a_project_with_its_own_title(executed_elsewhere):
+    result = nbconvert(executed_elsewhere, "--to", "brief_html", "default.ipynb")
+    assert result.returncode == 0, result.stderr[-2000:]
+    html = (executed_elsewhere / "default.html").read_text(encoding="utf-8")
+    title = re.search(r"<title>(.*?)</title>", html, re.S).group(1)
+    assert "EXIM" in title and "default" not in title, title  # the brief's title, not the file name
+    assert 'href="agency-exim.pdf"' in html and 'href="index.html"' in html  # relative: beside the other briefs
+
+
+@pytest.mark.slow
+def test_nbconvert_points_or_drops_the_links_to_other_briefs(executed_elsewhere):
+    base = "https://example.org/briefs/"
+    result = nbconvert(
+        executed_elsewhere,
+        "--to",
+        "brief_html",
+        f"--BriefHTMLExporter.links={base}",
+        "--output",
+        "pointed",
+        "default.ipynb",
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    pointed = (executed_elsewhere / "pointed.html").read_text(encoding="utf-8")
+    assert f'href="{base}index.html"' in pointed and f'href="{base}agency-exim.pdf"' in pointed
+    assert not re.search(r'<a href="(?!https?:|#|mailto:|data:)', pointed)
+    result = nbconvert(
+        executed_elsewhere,
+        "--to",
+        "brief_html",
+        "--BriefHTMLExporter.links=none",
+        "--output",
+        "dropped",
+        "default.ipynb",
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    dropped = (executed_elsewhere / "dropped.html").read_text(encoding="utf-8")
+    assert not re.search(r'<a href="(?!https?:|#|mailto:|data:)', dropped) and "All briefs" in dropped
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("to", ["brief_html", "brief_pdf"])
+def test_nbconvert_refuses_a_failed_notebook_naming_the_error(executed_elsewhere, to):
+    result = nbconvert(executed_elsewhere, "--to", to, "failed.ipynb")
+    assert result.returncode != 0
+    assert "failed when it ran" in result.stderr and "ParameterError: unknown agency 'NOPE'" in result.stderr, (
+        result.stderr[-2000:]
+    )
+    assert not (executed_elsewhere / "failed.html").exists() and not (executed_elsewhere / "failed.pdf").exists()

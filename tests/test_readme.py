@@ -40,7 +40,7 @@ DRY_RUN_TARGETS = {
     "distclean",
 }
 RUN_ELSEWHERE = {
-    "make report": "test_doors.py::test_readme_cron_line_runs_green_in_a_bare_environment runs it under cron",
+    "make report": "test_doors.py::test_readme_cron_line_runs_green_in_a_bare_environment runs its commands under cron",
     "make wheel": "test_doors.py::test_wheel_in_a_fresh_environment_runs_a_notebook_cell_from_another_folder",
     "make test": "this suite",
 }

@@ -1,20 +1,28 @@
 """mineral-analysis: briefs on US critical-minerals diplomacy and financing, from curated records.
 
-Typical use in a notebook::
+Typical use in a notebook:
 
-    from mineral_analysis import load_financing, load_membership, funding_summary
-    financing = load_financing()
+>>> import mineral_analysis as ma
+>>> financing = ma.load_financing()  # one row per item; sum ``counted_usd`` for totals
+>>> by_agency = ma.funding_summary(financing, by="agency")
+>>> brief = ma.open_brief("agency", "DFC")  # the records one brief draws on
+>>> brief.key
+'DFC'
+>>> fig = ma.plots.plot_funding_by(brief.rows, "mineral")  # a matplotlib figure; ma.maps draws the maps
 
-Plotting helpers live in ``mineral_analysis.plots`` and ``mineral_analysis.maps``; they (and the
-heavier modules) are imported on first use so that ``import mineral_analysis`` stays quick.
+Every name below is an attribute of the package, imported on first use (``import mineral_analysis`` stays quick
+and pulls no plotting or build dependency): the functions in :data:`_LAZY` and the modules in :data:`_MODULES`.
+Type checkers and editors read their types from ``__init__.pyi`` (the same names, imported for real).
 """
 
 from __future__ import annotations
 
 import importlib
+from typing import Any
 
 __version__ = "0.1.0"
 
+# Function or class -> the module that defines it.
 _LAZY = {
     "load_financing": "data",
     "load_membership": "data",
@@ -22,6 +30,7 @@ _LAZY = {
     "build_processed": "clean.pipeline",
     "load_raw": "clean.pipeline",
     "DataValidationError": "errors",
+    "ParameterError": "errors",
     "parse_amount": "clean.amounts",
     "format_usd": "usd",
     "resolve_country": "clean.countries",
@@ -31,20 +40,27 @@ _LAZY = {
     "explode_countries": "analysis",
     "explode_minerals": "analysis",
     "roles_by_country": "analysis",
+    "open_brief": "briefing",
+    "BriefData": "briefing",
     "plot_participation_map": "maps",
     "plot_funding_map": "maps",
+    "plot_locator_map": "maps",
     "plot_funding_by": "plots",
     "plot_timeline": "plots",
 }
+# The modules an analyst reaches through the package (``ma.plots.plot_timeline``).
+_MODULES = ("analysis", "briefing", "config", "data", "display", "maps", "plots", "style", "usd", "vocab")
 
-__all__ = ["__version__", *_LAZY]
+__all__ = ["__version__", *_LAZY, *_MODULES]
 
 
-def __getattr__(name: str):
-    module = _LAZY.get(name)
-    if module is None:
+def __getattr__(name: str) -> Any:
+    if name in _MODULES:
+        value = importlib.import_module(f".{name}", __name__)
+    elif name in _LAZY:
+        value = getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+    else:
         raise AttributeError(f"module 'mineral_analysis' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f".{module}", __name__), name)
     globals()[name] = value
     return value
 

@@ -2,9 +2,11 @@
 records the brief draws on. One definition, used by the notebooks (their data) and by the build (each brief's
 fingerprint hashes exactly these records, so editing a record rebuilds only the briefs that show it).
 
-    from mineral_analysis.briefing import open_brief
-    brief = open_brief("country", "Korea")   # -> BriefData(kind="country", key="KOR", ...)
-    brief.rows                               # the items it is about, one row per item and country
+    >>> from mineral_analysis import open_brief
+    >>> brief = open_brief("country", "South Korea")
+    >>> brief.key                            # the canonical parameter: the ISO3 code
+    'KOR'
+    >>> rows = brief.rows                    # the items it is about, one row per item and country
 
 Which records a brief draws on:
 
@@ -29,10 +31,11 @@ the first cell of a notebook, and for a build that has nothing to do.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .errors import ParameterError
 from .vocab import AGENCIES, MINERALS, NOT_STATED
@@ -175,16 +178,29 @@ class Tables:
                 except ValueError:
                     pass
         elif kind == "country":
-            from .clean.countries import CountryError, resolve_country
+            from .clean.countries import CountryError, country_name, resolve_country
 
+            names = {code: f"{country_name(code)} ({code})" for code in valid}
             try:
                 candidate = resolve_country(text)
             except CountryError as exc:
-                raise ParameterError(f"country {value!r}: {exc}. Valid countries: {', '.join(valid)}") from None
+                if not str(exc).startswith("unknown country name"):  # ambiguous or refused: that says it all
+                    raise ParameterError(f"country {value!r}: {exc}. Valid countries: {', '.join(valid)}") from None
+                choices = {**names, **{country_name(code): label for code, label in names.items()}}
+                raise ParameterError(
+                    f"unknown country {value!r}{_nearest(text, choices)}: no valid country has that name or code. "
+                    f"Valid countries: {', '.join(valid)}"
+                ) from None
+            if candidate not in valid:
+                raise ParameterError(
+                    f"no brief for {country_name(candidate)}: it is not in the sources "
+                    f"(valid countries: {', '.join(names.values())})"
+                )
         else:
             candidate = text.lower().replace("_", " ").replace("-", " ")
         if candidate not in valid:
-            raise ParameterError(f"unknown {kind} {value!r}; valid values: {', '.join(valid)}")
+            choices = {v: v for v in valid}
+            raise ParameterError(f"unknown {kind} {value!r}{_nearest(text, choices)}; valid values: {', '.join(valid)}")
         return candidate
 
     def record_positions(self, kind: str, key: str) -> tuple[np.ndarray, bool]:
@@ -219,8 +235,81 @@ class Tables:
         return BriefData(kind, key, financing, membership, rows)
 
 
+def check_parameters(namespace: Mapping[str, Any]) -> None:
+    """Stop a notebook that papermill ran with a parameter it does not declare (``-p countyr JPN``), naming it and
+    the declared ones; called with ``globals()`` by each brief notebook right after its parameters.
+
+    The parameters cell declares each parameter with a type (``country: str = "KOR"``), which the namespace keeps in
+    ``__annotations__``; papermill runs its own cell after it, starting ``# Parameters``, with one assignment per
+    ``-p``. Run by hand (no such cell), nothing is checked.
+
+    >>> check_parameters({"__annotations__": {"country": str}, "In": ["", "# Parameters\\ncountyr = 'JPN'\\n", ""]})
+    Traceback (most recent call last):
+    ...
+    mineral_analysis.errors.ParameterError: unknown parameter 'countyr' (papermill -p): this notebook declares country
+    """
+    import ast
+
+    history = list(namespace.get("In") or [])[:-1]  # the cells run so far, without this one
+    injected = next((cell for cell in reversed(history) if cell.lstrip().startswith("# Parameters")), None)
+    if injected is None:
+        return
+    given = [
+        target.id
+        for node in ast.parse(injected).body
+        if isinstance(node, ast.Assign)
+        for target in node.targets
+        if isinstance(target, ast.Name)
+    ]
+    declared = list(namespace.get("__annotations__") or {})
+    unknown = [name for name in given if name not in declared]
+    if unknown:
+        names = ", ".join(repr(name) for name in unknown)
+        raise ParameterError(
+            f"unknown parameter {names} (papermill -p): this notebook declares {', '.join(declared) or 'none'}"
+        )
+
+
+def _nearest(text: str, choices: dict[str, str], limit: int = 3) -> str:
+    """``" (did you mean A, B?)"`` naming the valid values whose spellings are nearest ``text`` (``choices`` maps
+    each spelling to the value it names), or ``""`` when none is close: suggestions come from the valid values only.
+
+    >>> _nearest("copperr", {"copper": "copper", "cobalt": "cobalt", "lithium": "lithium"})
+    ' (did you mean copper?)'
+    >>> _nearest("Atlantis", {"JPN": "Japan (JPN)", "Japan (JPN)": "Japan (JPN)"})
+    ''
+    """
+    from rapidfuzz import fuzz, process
+
+    found: list[str] = []
+    cutoff = 66 if len(text) <= 4 else 72  # one wrong letter of a three-letter code scores 67
+    for match, _score, _ in process.extract(
+        text, list(choices), scorer=fuzz.WRatio, limit=4 * limit, score_cutoff=cutoff
+    ):
+        if choices[match] not in found:
+            found.append(choices[match])
+        if len(found) == limit:
+            break
+    return f" (did you mean {', '.join(found)}?)" if found else ""
+
+
 def open_brief(kind: str, value: str | None = None, processed_dir: Path | str | None = None) -> BriefData:
     """Resolve ``value`` for a ``kind`` brief (canonical names, or ParameterError listing the valid values) and
-    return the records it draws on, from ``processed_dir`` (default: the project's data/processed)."""
+    return the records it draws on, from ``processed_dir`` (default: the project's data/processed).
+
+    >>> brief = open_brief("country", "South Korea")
+    >>> brief.kind, brief.key
+    ('country', 'KOR')
+    >>> open_brief("agency", "dfc").key
+    'DFC'
+    >>> open_brief("mineral", "copperr")
+    Traceback (most recent call last):
+    ...
+    mineral_analysis.errors.ParameterError: unknown mineral 'copperr' (did you mean copper?); valid values: ...
+    >>> open_brief("country", "China")
+    Traceback (most recent call last):
+    ...
+    mineral_analysis.errors.ParameterError: no brief for China: it is not in the sources (valid countries: ...)
+    """
     tables = Tables.load(processed_dir)
     return tables.brief(kind, tables.resolve(kind, value))

@@ -457,6 +457,18 @@ def main(argv: list[str] | None = None) -> int:
     return _run(args)
 
 
+# The modules of the optional dependencies (pyproject.toml's extras) and the extra that brings each.
+OPTIONAL_MODULES = {
+    **dict.fromkeys(
+        ("pandera", "filelock", "papermill", "nbformat", "nbclient", "nbconvert", "ipykernel", "jupyter_client"),
+        "build",
+    ),
+    **dict.fromkeys(("weasyprint", "fontTools", "nh3", "bs4", "mistune", "jinja2", "tqdm", "psutil"), "build"),
+    **dict.fromkeys(("dask", "distributed"), "dask"),
+    "watchfiles": "preview",
+}
+
+
 def _needs_project(args: argparse.Namespace) -> bool:
     """Every command works on a project folder, unless its folders are all named on the command line."""
 
@@ -483,6 +495,15 @@ def _run(args: argparse.Namespace) -> int:
         return args.func(args)
     except config.ProjectNotFound as exc:
         return _error(exc, EXIT_USAGE)
+    except ModuleNotFoundError as exc:
+        extra = OPTIONAL_MODULES.get((exc.name or "").split(".")[0])
+        if extra is None:
+            raise
+        return _error(
+            f"`mineral-analysis {args.command}` needs {exc.name}, which the core install leaves out; "
+            f"install it with: pip install 'mineral-analysis[{extra}]'",
+            EXIT_USAGE,
+        )
     except BrokenPipeError:  # `mineral-analysis list | head`: the reader left; not an error of ours
         sys.stdout = None
         return EXIT_OK

@@ -36,6 +36,9 @@ LONG_TABLES = ("financing_places", "financing_minerals")
 DATAPACKAGE = "datapackage.json"  # the Frictionless Data Package (v2) describing the tables beside it
 PROCESSED_METADATA = "metadata.json"
 DATA_DICTIONARY = "data_dictionary.md"
+# The build's own state for a reports folder, kept beside it (see build_state_path).
+BUILD_LOCK = "build.lock"
+BUILD_CACHE = "build-cache.json"
 
 
 class ProjectNotFound(RuntimeError):
@@ -90,6 +93,14 @@ def data_lock_path(processed_dir: Path | None = None) -> Path:
     """
     folder = Path(processed_dir or PROCESSED_DIR).resolve()
     return folder.parent / f".{folder.name}.lock"
+
+
+def build_state_path(reports_dir: Path, name: str) -> Path:
+    """Where the build keeps ``name`` (:data:`BUILD_LOCK`, :data:`BUILD_CACHE`) for ``reports_dir``: beside the
+    folder, not in it (``reports/`` -> ``.reports.build.lock``), so the published folder holds only what is
+    published."""
+    folder = Path(reports_dir).resolve()
+    return folder.parent / f".{folder.name}.{name}"
 
 
 def require_project() -> Path:

@@ -68,13 +68,15 @@ def show_figure(fig, *, alt: str = "") -> None:
     """
     from IPython.display import display
 
+    from .style import release
+
     data = {"image/png": _png(fig, PNG_DPI), "text/plain": "<Figure>"}
     phone = fig.phone_variant() if callable(getattr(fig, "phone_variant", None)) else None
     if phone is not None:
         data[PHONE_MIMETYPE] = {"image/png": _png(phone, PHONE_PNG_DPI)}
-        phone.clear()
+        release(phone)
     display(data, raw=True, metadata={"image/png": {"alt": alt}} if alt else {})
-    fig.clear()
+    release(fig)
 
 
 def show_table(frame: pd.DataFrame, *, caption: str | None = None) -> None:

@@ -108,7 +108,13 @@ def chart_style() -> Iterator[None]:
     """
     register_fonts()
     with mpl.rc_context(rc=_PROCESS_SETTINGS), mpl.style.context(["default", STYLE]):
-        yield
+        try:
+            yield
+        finally:
+            # Interactive mode is the session's, not the style's: pyplot loads its backend with its first figure
+            # (made in here, see new_figure), and the inline backend then turns it on; that change outlives us.
+            interactive = mpl.is_interactive()
+    mpl.interactive(interactive)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -193,6 +199,13 @@ class BriefFigure(Figure):
         with chart_style():
             return super().savefig(fname, **kwargs)
 
+    def _repr_mimebundle_(self, include=None, exclude=None) -> dict[str, bytes]:
+        """How Jupyter shows the figure (``display(fig)``, or the cell's last expression): as a PNG. A figure
+        that is pyplot's is then closed there, so the end of the cell does not show it a second time."""
+        png = self._repr_png_()
+        _close_in_pyplot(self)
+        return {"image/png": png}
+
     def _repr_png_(self) -> bytes:
         """How Jupyter shows a returned figure: as a PNG, whatever backend pyplot has (or whether it is loaded)."""
         import io
@@ -203,9 +216,52 @@ class BriefFigure(Figure):
 
 
 def new_figure(width: float, height: float, **kwargs) -> BriefFigure:
-    """A :class:`BriefFigure` of ``width`` x ``height`` inches, made in the brief style."""
+    """A :class:`BriefFigure` of ``width`` x ``height`` inches, made in the brief style.
+
+    In an interactive session (Jupyter, IPython, a script with pyplot on a GUI backend) the figure is pyplot's,
+    like one from ``plt.figure()``: the inline backend shows it at the end of the cell, ``plt.show()`` shows it,
+    ``plt.close`` closes it. On a non-interactive backend (the build's kernels run on Agg) and in a plain script
+    it is pyplot-free, so nothing is registered and nothing needs closing.
+    """
+    pyplot = _interactive_pyplot()
+    if pyplot is None:
+        with chart_style():
+            return BriefFigure(figsize=(width, height), **kwargs)
     with chart_style():
-        return BriefFigure(figsize=(width, height), **kwargs)
+        return pyplot.figure(figsize=(width, height), FigureClass=BriefFigure, **kwargs)
+
+
+def release(fig: Figure) -> None:
+    """Clear ``fig`` and, if it is pyplot's (see :func:`new_figure`), close it there: a figure already shown
+    leaves nothing behind and is not shown again at the end of the cell."""
+    fig.clear()
+    _close_in_pyplot(fig)
+
+
+def _close_in_pyplot(fig: Figure) -> None:
+    """Close ``fig`` in pyplot when it is one of pyplot's figures (pyplot is not imported for it)."""
+    import sys
+
+    pyplot = sys.modules.get("matplotlib.pyplot")
+    if pyplot is not None and pyplot.fignum_exists(fig.number if hasattr(fig, "number") else -1):
+        pyplot.close(fig)
+
+
+def _interactive_pyplot():
+    """pyplot, when figures should be pyplot's (see :func:`new_figure`): an IPython session or pyplot already
+    imported, on a backend that shows figures; else None (pyplot is not imported for a plain script)."""
+    import sys
+
+    from_ipython = "IPython" in sys.modules and sys.modules["IPython"].get_ipython() is not None
+    if not from_ipython and "matplotlib.pyplot" not in sys.modules:
+        return None
+    from matplotlib import pyplot
+    from matplotlib.backends import BackendFilter, backend_registry
+
+    backend = pyplot.get_backend().lower()
+    if backend in backend_registry.list_builtin(BackendFilter.NON_INTERACTIVE):
+        return None
+    return pyplot
 
 
 def preload() -> None:
@@ -213,7 +269,8 @@ def preload() -> None:
     (a bold title, labels, a note), as a build's kernel template does before it forks."""
     import io
 
-    fig = new_figure(2.0, 1.2)
+    with chart_style():
+        fig = BriefFigure(figsize=(2.0, 1.2))  # never pyplot's: a kernel template's warm-up shows nothing
     ax = fig.add_subplot()
     ax.set_title("Ab 1")
     ax.set_xlabel("Ab 1")

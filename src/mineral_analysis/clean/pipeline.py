@@ -182,13 +182,30 @@ def processed_frames(tables: CleanTables) -> dict[str, pd.DataFrame]:
     }
 
 
-def _parquet_bytes(frame: pd.DataFrame) -> bytes:
+def _parquet_bytes(frame: pd.DataFrame, descriptions: dict[str, str]) -> bytes:
+    """``frame`` as Parquet, each column carrying its meaning (``descriptions``) in its field metadata under
+    ``description``, so any Parquet reader shows what a column means."""
     import io
 
-    buffer = io.BytesIO()
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
     # The Parquet files follow pandas' conventions (NA, ordered categoricals): what load_financing() returns.
-    conventional(frame).to_parquet(buffer, index=False, engine="pyarrow", compression="zstd")
+    table = pa.Table.from_pandas(conventional(frame), preserve_index=False)
+    fields = [
+        field.with_metadata({"description": descriptions[field.name]}) if descriptions.get(field.name) else field
+        for field in table.schema
+    ]
+    table = table.cast(pa.schema(fields, metadata=table.schema.metadata))
+    buffer = io.BytesIO()
+    pq.write_table(table, buffer, compression="zstd")
     return buffer.getvalue()
+
+
+def column_descriptions(spec: dict) -> dict[str, str]:
+    """Each column's meaning from a table of :mod:`mineral_analysis.columns` (the text of each entry, or its last
+    part when it is a tuple such as ``(type, meaning)``)."""
+    return {name: entry if isinstance(entry, str) else str(entry[-1]) for name, entry in spec.items()}
 
 
 def data_dictionary_markdown() -> str:
@@ -258,7 +275,9 @@ def build_processed(
     frames = processed_frames(tables)
     files = {
         **{f"{name}.csv": csv_bytes(frame) for name, frame in frames.items()},
-        **{f"{name}.parquet": _parquet_bytes(frame) for name, frame in frames.items()},
+        **{
+            f"{name}.parquet": _parquet_bytes(frame, column_descriptions(SPECS[name])) for name, frame in frames.items()
+        },
         config.DATAPACKAGE: datapackage.to_bytes(
             datapackage.descriptor(
                 "mineral-analysis-processed",

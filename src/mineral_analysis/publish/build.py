@@ -24,7 +24,9 @@ from .catalogue import Brief
 from .record import SUMS
 from .signals import interruptible, signals_deferred
 
-CACHE = ".build-cache.json"  # the catalogue of briefs and their slice hashes per data hash (no-op builds stay light)
+# The build's lock and cache (the catalogue of briefs and their slice hashes per data hash, so no-op builds stay
+# light) live beside reports/ (config.build_state_path); these names are where earlier versions kept them in it.
+CACHE = ".build-cache.json"
 LOCK = ".build.lock"
 
 
@@ -306,16 +308,19 @@ def build_briefs(
             )
     with interruptible():
         reports.mkdir(parents=True, exist_ok=True)
-        if (reports / LOCK).is_symlink():
-            (reports / LOCK).unlink()  # a lock file opened through a link would truncate its target
-        lock = FileLock(str(reports / LOCK))
+        lock_path = config.build_state_path(reports, config.BUILD_LOCK)
+        if lock_path.is_symlink():
+            lock_path.unlink()  # a lock file opened through a link would truncate its target
+        lock = FileLock(str(lock_path))
         try:
             lock.acquire(timeout=-1 if wait else 0)
         except Timeout:
             raise BuildLockedError(
-                f"another build is running on {reports.name}/ (it holds {LOCK}); wait for it "
+                f"another build is running on {reports.name}/ (it holds {lock_path.name}); wait for it "
                 "to finish, or pass --wait to queue behind it"
             ) from None
+        for legacy in (LOCK, CACHE):  # an earlier version's, inside reports/: not published
+            (reports / legacy).unlink(missing_ok=True)
         try:
             with data_lock(processed, wait):
                 return _build_locked(
@@ -364,7 +369,10 @@ def _build_locked(
 ) -> BuildResult:
     _clean_staging(reports)
     data_hash = fingerprint.data_fingerprint(processed)
-    cache = _read_json(reports / CACHE)
+    cache_path = config.build_state_path(reports, config.BUILD_CACHE)
+    if cache_path.is_symlink():
+        cache_path.unlink()  # replaced by a regular file, never written through
+    cache = _read_json(cache_path)
     library_cache = dict(cache.get("library_modules", {}))
     library_hash = fingerprint.library_fingerprint(notebooks, library_cache)
     manifest = record.read_manifest(reports)
@@ -420,7 +428,7 @@ def _build_locked(
                         {"kind": b.kind, "key": b.key, "title": b.title, "parameters": b.parameters} for b in briefs
                     ],
                 }
-            _write_json(reports / CACHE, cache | {"library_modules": library_cache})
+            _write_json(cache_path, cache | {"library_modules": library_cache})
             # The index depends only on the manifest and the outputs present: a no-op build leaves it alone
             # (and skips importing the exporters, which costs more than the rest of a no-op build).
             try:

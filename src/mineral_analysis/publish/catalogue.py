@@ -77,21 +77,26 @@ def key_parameter(kind: str, notebooks_dir: Path | None = None) -> str | None:
     return names[0] if names else None
 
 
+def brief_title(kind: str, key: str) -> str:
+    """The title of the brief of ``kind`` on the canonical ``key``."""
+    if kind == "overview":
+        return OVERVIEW_TITLE
+    if kind == "agency":
+        return f"{AGENCIES[key].label} ({key})"
+    if kind == "country":
+        from ..clean.countries import country_name
+        from ..vocab import SUPRANATIONAL
+
+        return SUPRANATIONAL.get(key) or country_name(key)  # EUU: the body the sources name
+    return key.capitalize()
+
+
 def make_brief(kind: str, key: str) -> Brief:
     """The brief of ``kind`` on the canonical ``key``, with its title and parameters."""
     if kind == "overview":
         return Brief("overview", "", OVERVIEW_TITLE)
-    if kind == "agency":
-        title = f"{AGENCIES[key].label} ({key})"
-    elif kind == "country":
-        from ..clean.countries import country_name
-        from ..vocab import SUPRANATIONAL
-
-        title = SUPRANATIONAL.get(key) or country_name(key)  # EUU: the body the sources name
-    else:
-        title = key.capitalize()
     name = key_parameter(kind)
-    return Brief(kind, key, title, {name: key} if name else {})
+    return Brief(kind, key, brief_title(kind, key), {name: key} if name else {})
 
 
 def all_briefs(processed_dir: Path | None = None, tables: Tables | None = None) -> list[Brief]:

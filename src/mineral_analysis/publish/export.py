@@ -61,6 +61,7 @@ __all__ = [
     "BriefHTMLExporter",
     "BriefOutputsPreprocessor",
     "BriefPDFExporter",
+    "FailedNotebookError",
     "brief_metadata",
     "html_to_pdf",
     "render_html",
@@ -125,19 +126,19 @@ def set_brief_metadata(
 def brief_metadata(nb: Mapping[str, Any], fallback_title: str | None = None) -> dict[str, str]:
     """What the header shows for ``nb``: title, subtitle, kicker, data version, build time (two forms).
 
-    The ``mineral_analysis`` block the build writes comes first. A notebook run by papermill alone (no build)
-    has no such block: its kind, title and data version then come from papermill's own record (see
-    :func:`papermill_brief_block`). What is still missing falls back to the notebook's ``title`` metadata or
-    ``fallback_title`` (the file name), ``"unknown"`` for the data version, and the build time
-    (``SOURCE_DATE_EPOCH`` when set, else now).
+    The ``mineral_analysis`` block the build writes comes first. A notebook executed without the build (by
+    papermill, or in JupyterLab) has no such block: its kind, title and data version then come from the notebook
+    itself (see :func:`notebook_brief_block`). What is still missing falls back to the notebook's ``title``
+    metadata, its first heading or ``fallback_title`` (the file name), ``"unknown"`` for the data version, and the
+    build time (``SOURCE_DATE_EPOCH`` when set, else now).
     """
     metadata = nb.get("metadata", {}) or {}
     block = metadata.get(METADATA_KEY) or {}
     if not isinstance(block, Mapping):
         block = {}
     if not all(block.get(k) for k in ("title", "kind", "data_version", "built_at")):
-        block = {**papermill_brief_block(metadata), **{k: v for k, v in block.items() if v}}
-    title = block.get("title") or metadata.get("title") or fallback_title or "Untitled brief"
+        block = {**notebook_brief_block(nb, fallback_title), **{k: v for k, v in block.items() if v}}
+    title = block.get("title") or metadata.get("title") or _first_heading(nb) or fallback_title or "Untitled brief"
     kind = str(block.get("kind") or "").strip().lower()
     built_at = block.get("built_at") or build_time()
     machine, human = _format_built_at(built_at)
@@ -163,39 +164,73 @@ def _own_pdf(kind: str, key: object) -> str:
     return f"{Brief(kind, str(key or ''), '').slug}.pdf"
 
 
-def papermill_brief_block(metadata: Mapping[str, Any]) -> dict[str, str]:
-    """The brief block of a notebook executed by papermill, derived from papermill's record in its metadata.
+def _first_heading(nb: Mapping[str, Any]) -> str:
+    """The text of the notebook's first Markdown heading, or ""."""
+    for cell in nb.get("cells", []):
+        if cell.get("cell_type") == "markdown":
+            found = re.search(r"^#{1,6}\s+(.+?)\s*#*\s*$", "".join(cell.get("source", "")), re.M)
+            if found:
+                return found.group(1)
+    return ""
 
-    The input notebook's name gives the kind (``notebooks/agency.ipynb``: an agency brief); its parameters (or
-    their defaults) give the key, and the catalogue (:mod:`mineral_analysis.publish.catalogue`) the title; the processed
-    data it read (its ``processed_dir`` parameter, else the project's) gives the dataset version
-    (``dataset_version`` in ``metadata.json``, else ``data_version``); the time papermill finished gives the build
-    time unless ``SOURCE_DATE_EPOCH`` is set. Whatever cannot be found is left out; an empty dict when the
-    notebook was not run by papermill or is not one of the project's briefs.
+
+def notebook_parameters(nb: Mapping[str, Any]) -> dict[str, Any]:
+    """The parameters a notebook ran with, read from the notebook itself: its ``parameters`` cell's values (the
+    defaults ``papermill.inspect_notebook`` reports), then papermill's ``injected-parameters`` cell (each ``-p``).
+    Only literal values are read; nothing is executed."""
+    import ast
+
+    found: dict[str, Any] = {}
+    for tag in ("parameters", "injected-parameters"):
+        for cell in nb.get("cells", []):
+            if cell.get("cell_type") != "code" or tag not in (cell.get("metadata", {}).get("tags") or []):
+                continue
+            try:
+                body = ast.parse("".join(cell.get("source", ""))).body
+            except SyntaxError:
+                continue
+            for node in body:
+                targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+                if isinstance(node, ast.Assign | ast.AnnAssign) and node.value is not None:
+                    try:
+                        value = ast.literal_eval(node.value)
+                    except ValueError:
+                        continue
+                    found.update({t.id: value for t in targets if isinstance(t, ast.Name)})
+    return found
+
+
+def notebook_brief_block(nb: Mapping[str, Any], name: str | None = None) -> dict[str, str]:
+    """The brief block of a notebook executed without the build, read from the notebook alone.
+
+    The kind is the name of the notebook papermill ran (``agency.ipynb``: an agency brief), else ``name`` (the
+    file being exported); the parameters come from :func:`notebook_parameters`; the subject is the one that is
+    not a setting (``processed_dir``), resolved against the processed data the notebook read (its
+    ``processed_dir``, else the project's or the installed tables) to give the title; that data gives the dataset
+    version; the time papermill finished gives the build time unless ``SOURCE_DATE_EPOCH`` is set. No project
+    folder or notebooks/ folder is needed. Whatever cannot be found is left out.
     """
-    from mineral_analysis.briefing import KINDS
+    from mineral_analysis.briefing import KINDS, Tables
     from mineral_analysis.clock import source_date_epoch
     from mineral_analysis.data import load_metadata
-    from mineral_analysis.publish.catalogue import key_parameter, select_briefs
+    from mineral_analysis.publish.catalogue import SETTINGS, brief_title
 
-    record = metadata.get("papermill") if isinstance(metadata, Mapping) else None
-    if not isinstance(record, Mapping):
-        return {}
-    kind = PurePosixPath(str(record.get("input_path") or "").replace("\\", "/")).stem.lower()
+    metadata = nb.get("metadata", {}) or {}
+    record = metadata.get("papermill") if isinstance(metadata.get("papermill"), Mapping) else {}
+    source = str(record.get("input_path") or name or "").replace("\\", "/")
+    kind = PurePosixPath(source).name.split(".")[0].lower()
     if kind not in KINDS:
         return {}
-    parameters = {**(record.get("default_parameters") or {}), **(record.get("parameters") or {})}
+    parameters = notebook_parameters(nb)
     processed_dir = parameters.get("processed_dir") or None
     block: dict[str, str] = {"kind": kind}
-    name = key_parameter(kind)
-    key = parameters.get(name) if name else None
-    spec = kind if not name else f"{kind}:{key}" if isinstance(key, str) and key.strip() else None
-    if spec:
-        try:
-            (brief,) = select_briefs([spec], processed_dir)
-            block["title"], block["key"] = brief.title, brief.key
-        except Exception:
-            pass
+    subjects = [value for key, value in parameters.items() if key not in SETTINGS]
+    try:
+        tables = Tables.load(processed_dir)
+        key = tables.resolve(kind, subjects[0] if subjects and kind != "overview" else None)
+        block["title"], block["key"] = brief_title(kind, key), key
+    except (OSError, ValueError):
+        pass
     try:
         data = load_metadata(processed_dir)
         version = data.get("dataset_version") or data.get("data_version")
@@ -263,6 +298,12 @@ class BriefHTMLExporter(HTMLExporter):
 
     include_stderr = Bool(False, help="Show stderr streams (warnings, logs) in the brief.").tag(config=True)
     csp = Unicode(BRIEF_CSP, help="Content-Security-Policy written into the page.").tag(config=True)
+    links = Unicode(
+        "",
+        help="Where the links to other briefs (and the index and PDF links) point: '' leaves them relative, for a "
+        "page beside the other briefs as in reports/; a URL or folder is put before each "
+        "(--BriefHTMLExporter.links=https://example.org/briefs/); 'none' drops them and keeps their text.",
+    ).tag(config=True)
 
     @default("template_name")
     def _template_name_default(self):
@@ -355,14 +396,49 @@ class BriefHTMLExporter(HTMLExporter):
     def from_notebook_node(self, nb, resources=None, **kw):
         resources = dict(resources or {})
         name = (resources.get("metadata") or {}).get("name")
+        failure = notebook_failure(nb)
+        if failure:
+            raise FailedNotebookError(
+                f"{f'notebook {name!r}' if name else 'the notebook'} failed when it ran ({failure}); "
+                "a failed notebook is not exported: "
+                "fix it and run it again"
+            )
         resources["brief"] = brief_metadata(nb, fallback_title=name)
         html, resources = super().from_notebook_node(nb, resources, **kw)
         if _SCRIPT_TAG.search(html):  # last line of defence, e.g. against a changed template
             raise RuntimeError("a brief must not contain <script> elements")
-        return embed_fonts(html), resources
+        return embed_fonts(point_links(html, self.links)), resources
 
 
 _SCRIPT_TAG = re.compile(r"<\s*script\b", re.I)
+# A link to a file beside the page: no scheme, not absolute, not a fragment of this page.
+_RELATIVE_LINK = re.compile(r'<a href="(?![a-zA-Z][a-zA-Z0-9+.-]*:|/|#)([^"]*)"([^>]*)>(.*?)</a>', re.S)
+
+
+class FailedNotebookError(ValueError):
+    """An executed notebook that recorded an error: it is not exported."""
+
+
+def notebook_failure(nb: Mapping[str, Any]) -> str:
+    """What went wrong in an executed notebook (its first error output, or papermill's record), or ""."""
+    for index, cell in enumerate(nb.get("cells", []), start=1):
+        for output in cell.get("outputs", []) if cell.get("cell_type") == "code" else []:
+            if output.get("output_type") == "error":
+                return f"cell {index}: {output.get('ename', 'Error')}: {output.get('evalue', '')}"
+    record = (nb.get("metadata", {}) or {}).get("papermill") or {}
+    return "papermill recorded an exception" if isinstance(record, Mapping) and record.get("exception") else ""
+
+
+def point_links(html: str, links: str) -> str:
+    """``html`` with its relative links pointed at ``links`` (see ``BriefHTMLExporter.links``): unchanged for "",
+    dropped (their text kept) for "none", else each prefixed with it."""
+    if not links:
+        return html
+    if links.strip().lower() == "none":
+        return _RELATIVE_LINK.sub(lambda m: f"<span{m.group(2)}>{m.group(3)}</span>", html)
+    base = links if links.endswith("/") else links + "/"
+    escaped = base.replace("&", "&amp;").replace('"', "&quot;").replace("<", "&lt;")
+    return _RELATIVE_LINK.sub(lambda m: f'<a href="{escaped}{m.group(1)}"{m.group(2)}>{m.group(3)}</a>', html)
 
 
 class BriefPDFExporter(BriefHTMLExporter):
