@@ -16,7 +16,7 @@ import pytest
 from mineral_analysis import alt_text, analysis, brief_tables, config, narrative
 from mineral_analysis.briefing import Tables
 from mineral_analysis.clean.amounts import parse_amount
-from mineral_analysis.data import load_financing, load_membership, load_places
+from mineral_analysis.data import load_financing, load_places
 from mineral_analysis.frames import CATEGORIES, conventional, plain
 from mineral_analysis.usd import format_amount, format_date, format_share, format_usd
 
