@@ -366,3 +366,126 @@ def test_maps_are_the_same_bytes_every_time(membership, financing):
         maps.plot_participation_map(membership, highlight="KOR")
     )
     assert png(maps.plot_funding_map(financing)) == png(maps.plot_funding_map(financing))
+
+
+# ---------------------------------------------------------------------------------------------------------
+# every participant in view, framed panels, type that prints (read from the figures' geometry)
+
+
+@pytest.fixture(scope="module")
+def all_participants(processed_dir) -> pd.DataFrame:
+    from mineral_analysis import load_membership
+
+    return load_membership(processed_dir)
+
+
+def _panels(fig: Figure) -> dict[str, mpl.axes.Axes]:
+    return {ax.get_title(loc="left"): ax for ax in fig.axes if ax.get_title(loc="left")}
+
+
+def _codes_in(ax) -> dict[str, mpl.text.Annotation]:
+    return {a.get_text(): a for a in ax.texts if isinstance(a, mpl.text.Annotation)}
+
+
+def _largest_part_bounds(boundaries, code: str) -> tuple[float, float, float, float]:
+    geometry = boundaries.loc[boundaries["iso3"] == code].geometry.iloc[0]
+    return max(shapely.get_parts(geometry), key=lambda part: part.area).bounds
+
+
+@pytest.mark.parametrize("phone", [False, True])
+def test_every_participant_an_inset_labels_is_whole_inside_it(all_participants, boundaries, phone):
+    fig = maps.plot_participation_insets(all_participants, title="Enlarged")
+    fig = fig.phone_variant() if phone else fig
+    fig.canvas.draw()
+    panels = _panels(fig)
+    assert {"Europe", "Gulf", "Singapore and Malaysia", "South Pacific"} <= set(panels)
+    # the Nordic participants were cut off at 62 degrees north, Israel at the Gulf panel's edge
+    assert {"NOR", "SWE", "FIN", "EST", "GBR", "GRC", "UKR"} <= set(_codes_in(panels["Europe"]))
+    assert {"ISR", "JOR", "SAU", "OMN", "ARE", "QAT", "BHR"} <= set(_codes_in(panels["Gulf"]))
+    for region, ax in panels.items():
+        x0, x1 = ax.get_xlim()
+        y0, y1 = ax.get_ylim()
+        for code in _codes_in(ax):
+            bx0, by0, bx1, by1 = _largest_part_bounds(boundaries, code)
+            assert x0 <= bx0 and bx1 <= x1 and y0 <= by0 and by1 <= y1, (region, code)
+
+
+def test_inset_codes_are_the_panels_labels(all_participants):
+    fig = maps.plot_participation_insets(all_participants, title="Enlarged")
+    labelled = {region: sorted(_codes_in(ax)) for region, ax in _panels(fig).items()}
+    assert labelled == maps.participation_inset_codes(all_participants)
+
+
+def test_every_participant_is_on_the_world_map(all_participants, boundaries):
+    fig = maps.plot_participation_map(all_participants, title="Who")
+    ax = fig.axes[0]
+    x0, x1 = ax.get_xlim()
+    y0, y1 = ax.get_ylim()
+    codes = set(maps.map_roles(all_participants)["iso3"]) & set(boundaries["iso3"])
+    for code in codes:
+        bx0, by0, bx1, by1 = boundaries.loc[boundaries["iso3"] == code].geometry.iloc[0].bounds
+        assert x0 <= bx0 and bx1 <= x1 and y0 <= by0 and by1 <= y1, code
+
+
+@pytest.mark.parametrize("phone", [False, True])
+def test_a_label_sits_nearer_its_own_country_than_any_other(all_participants, phone):
+    # the Gulf panel's "JOR" once sat beside Israel's marker
+    fig = maps.plot_participation_insets(all_participants, title="Enlarged")
+    fig = fig.phone_variant() if phone else fig
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    for region, ax in _panels(fig).items():
+        labels = list(_codes_in(ax).values())
+        anchors = ax.transData.transform(np.array([a.xy for a in labels], dtype=float))
+        for i, label in enumerate(labels):
+            box = mpl.text.Text.get_window_extent(label, renderer)
+            centre = np.array([(box.x0 + box.x1) / 2, (box.y0 + box.y1) / 2])
+            distances = np.hypot(*(anchors - centre).T)
+            assert distances.argmin() == i, (region, label.get_text())
+
+
+def _map_figures(membership, financing) -> dict[str, Figure]:
+    return {
+        "participation": maps.plot_participation_map(membership, title="Who took part"),
+        "insets": maps.plot_participation_insets(membership, title="Enlarged"),
+        "funding": maps.plot_funding_map(financing, title="Where"),
+        **{f"locator {c}": maps.plot_locator_map(membership, c, title=c) for c in ("KOR", "COK", "EUU", "GRC")},
+    }
+
+
+def test_panels_are_framed_on_all_four_sides(all_participants, financing):
+    for name, fig in _map_figures(all_participants, financing).items():
+        for variant in (fig, fig.phone_variant()):
+            for ax in variant.axes:
+                if ax.axison and ax.get_xlim() != (0.0, 1.0):  # a map panel (not a size key)
+                    spines = [s for s in ax.spines.values()]
+                    assert len(spines) == 4 and all(s.get_visible() for s in spines), name
+
+
+def test_map_type_prints_at_seven_points_or_more(all_participants, financing):
+    from mineral_analysis import style
+
+    for name, fig in _map_figures(all_participants, financing).items():
+        fig.canvas.draw()
+        renderer = fig.canvas.get_renderer()
+        width_in = fig.get_tightbbox(renderer).width  # inches, as saved (bbox_inches="tight")
+        assert width_in <= style.PAGE.map_width + 0.05, name  # nothing spills past the figure's sides
+        texts = [t for t in fig.findobj(mpl.text.Text) if t.get_visible() and t.get_text().strip()]
+        assert texts, name
+        smallest = min(t.get_fontsize() for t in texts)
+        assert style.printed_size(smallest, width_in) >= style.PRINT_MIN_FONT_PT, (name, smallest, width_in)
+
+
+@pytest.mark.parametrize("code", ["KOR", "COK", "EUU", "GRC", "USA", "NZL"])
+@pytest.mark.parametrize("phone", [False, True])
+def test_the_locators_world_map_sits_inside_the_regional_map(all_participants, boundaries, code, phone):
+    fig = maps.plot_locator_map(all_participants, code, title=code)
+    fig = fig.phone_variant() if phone else fig
+    fig.canvas.draw()
+    region, world = fig.axes[0], fig.axes[1]
+    outer, inner = region.get_position(), world.get_position()
+    assert outer.x0 <= inner.x0 and inner.x1 <= outer.x1 and outer.y0 <= inner.y0 and inner.y1 <= outer.y1
+    # and it does not cover the subject (on the phone it once covered Greece)
+    here = boundaries.loc[boundaries["iso3"] == code, ["point_x", "point_y"]].to_numpy(dtype=float)
+    for x, y in fig.transFigure.inverted().transform(region.transData.transform(here)):
+        assert not (inner.x0 <= x <= inner.x1 and inner.y0 <= y <= inner.y1), code

@@ -25,7 +25,8 @@ def _figures(financing, membership) -> dict:
         "timeline": plots.plot_timeline(financing, title="When"),
         "mobilised": plots.plot_mobilized(dfc, title="Mobilised"),
         "matrix": plots.plot_agency_mineral_matrix(financing, title="Which agencies fund which minerals"),
-        "participation": maps.plot_participation_map(membership, title="Who took part " * 5, insets=True),
+        "participation": maps.plot_participation_map(membership, title="Who took part " * 5),
+        "insets": maps.plot_participation_insets(membership, title="Enlarged " * 5),
         "funding map": maps.plot_funding_map(financing, title="Where"),
         "locator": maps.plot_locator_map(membership, "COK", title="Cook Islands"),
     }
@@ -92,7 +93,7 @@ def _label_boxes(fig) -> list:
 def test_map_labels_never_cover_one_another(financing, membership):
     # Europe's and the Gulf's codes, and the funding map's largest amounts, once sat on top of each other
     for name, fig in _figures(financing, membership).items():
-        if name not in ("participation", "funding map", "locator"):
+        if name not in ("insets", "funding map", "locator"):
             continue
         for variant in (fig, fig.phone_variant()):
             boxes = _label_boxes(variant)

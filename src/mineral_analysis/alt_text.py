@@ -55,9 +55,19 @@ def alt_participation_map(membership: pd.DataFrame, highlight: str | None = None
         )
     return (
         f"World map of the {delegations} delegations (countries and the European Commission), coloured by "
-        f"role: {frameworks} signed bilateral frameworks, {forge} are in FORGE; insets enlarge Europe and "
+        f"role: {frameworks} signed bilateral frameworks, {forge} are in FORGE; the next figure enlarges Europe and "
         "small states."
     )
+
+
+def alt_participation_insets(membership: pd.DataFrame) -> str:
+    """Alternative text of the participation map's enlarged regions: each region and the codes it labels."""
+    from .maps import map_roles, participation_inset_codes
+
+    names = dict(zip(map_roles(membership)["iso3"], map_roles(membership)["name"]))
+    regions = participation_inset_codes(membership)
+    parts = "; ".join(f"{region}: {', '.join(names.get(c, c) for c in codes)}" for region, codes in regions.items())
+    return f"Enlarged maps of the regions where participants are small or crowded, each labelled. {parts}."
 
 
 def alt_funding_map(financing: pd.DataFrame) -> str:

@@ -9,8 +9,8 @@ plus :data:`STYLE`, set for the duration of the ``with`` block only, so the call
 left as they were. Figures made by :func:`new_figure` are :class:`BriefFigure` objects, which also draw and save
 themselves in that style wherever they are shown (``savefig``, JupyterLab's inline display).
 
-Every chart and map is drawn for one of two :class:`Layout` s: :data:`PAGE` (about 10 inches wide: a screen or
-an A4 page) and :data:`PHONE` (4.2 inches, type at its usual size: shown at a phone's 390 CSS pixels, its
+Every chart and map is drawn for one of two :class:`Layout` s: :data:`PAGE` (charts about 10 inches wide, maps 8,
+about as wide as a page prints, so that their labels print at 7 points or more) and :data:`PHONE` (4.2 inches, type at its usual size: shown at a phone's 390 CSS pixels, its
 smallest text is still about 9 pixels high). A function decorated with :func:`with_phone_variant` draws the page
 figure and knows how to draw the same chart again for a phone (``fig.phone_variant()``); the brief shows the
 phone figure on narrow screens (:func:`mineral_analysis.display.show_figure`).
@@ -120,10 +120,21 @@ class Layout:
     map_width: float
 
 
-PAGE = Layout("page", chart_width=10.0, map_width=11.0)
+PAGE = Layout("page", chart_width=10.0, map_width=8.0)
 PHONE = Layout("phone", chart_width=4.2, map_width=4.2)
 #: The smallest type of a phone figure, in points (about 9 CSS pixels at 390 pixels wide).
 PHONE_MIN_FONT_PT = 8.5
+#: The PDF's text width (A4 less 15 mm margins, the brief's print style): a map is printed this wide.
+PRINT_WIDTH_IN = (210 - 2 * 15) / 25.4
+#: The smallest type of a map as printed (a page map is drawn about as wide as it prints, see :data:`PAGE`).
+PRINT_MIN_FONT_PT = 7.0
+
+
+def printed_size(fontsize: float, figure_width_in: float) -> float:
+    """The size in points at which type of ``fontsize`` prints when a figure ``figure_width_in`` inches wide
+    (as saved) is printed at the PDF's text width."""
+    return fontsize * PRINT_WIDTH_IN / figure_width_in
+
 
 _LAYOUT: contextvars.ContextVar[Layout] = contextvars.ContextVar("mineral_analysis_layout", default=PAGE)
 
