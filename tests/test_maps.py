@@ -11,7 +11,7 @@ import pytest
 import shapely
 from matplotlib.figure import Figure
 
-from mineral_analysis import config, funding_map, geo, map_layers, maps
+from mineral_analysis import config, funding_map, geo, map_layers, maps, style
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
@@ -304,14 +304,15 @@ def _bubbles(fig: Figure):
 def test_funding_map_draws_bubbles_and_notes(financing, tmp_path):
     fig = maps.plot_funding_map(financing, title="Where the money goes")
     assert isinstance(fig, Figure)
-    (bubbles,) = _bubbles(fig)
+    binding, not_binding = _bubbles(fig)  # one collection per binding status: solid, then hatched
+    assert binding.get_hatch() is None and not_binding.get_hatch() == style.LOOK_OF_STATUS["not binding"].hatch
     # USA: EXIM + DOD; KOR: DOD; AUS: EXIM (two non-binding items, one group); GBR: EXIM; UKR: DFC
-    assert bubbles.get_offsets().shape[0] == 6
-    sizes = sorted(bubbles.get_sizes())
+    assert binding.get_offsets().shape[0] + not_binding.get_offsets().shape[0] == 6
+    sizes = sorted([*binding.get_sizes(), *not_binding.get_sizes()])
     assert math.isclose(sizes[-1], funding_map.MAX_BUBBLE_PT2)
     # area proportional: the $1.25 bn DOD circle is 1/8 of the $10 bn EXIM one
     assert any(math.isclose(s, funding_map.MAX_BUBBLE_PT2 * 1.25e9 / 10e9) for s in sizes)
-    colours = {mpl.colors.to_hex(c) for c in bubbles.get_edgecolors()}
+    colours = {mpl.colors.to_hex(c) for b in (binding, not_binding) for c in b.get_edgecolors()}
     assert {funding_map.AGENCIES[a].colour.lower() for a in ("EXIM", "DOD", "DFC")} <= colours
     text = _all_text(fig)
     assert "Location not stated: $1.5 bn (2 items, not drawn)" in text
@@ -489,3 +490,43 @@ def test_the_locators_world_map_sits_inside_the_regional_map(all_participants, b
     here = boundaries.loc[boundaries["iso3"] == code, ["point_x", "point_y"]].to_numpy(dtype=float)
     for x, y in fig.transFigure.inverted().transform(region.transData.transform(here)):
         assert not (inner.x0 <= x <= inner.x1 and inner.y0 <= y <= inner.y1), code
+
+
+def test_funding_map_names_every_location_or_lists_it(all_participants):
+    from mineral_analysis import load_financing
+
+    financing = load_financing()
+    for agency in (None, "DOD", "EXIM", "DFC"):
+        rows = financing if agency is None else financing[financing["agency"] == agency]
+        for fig in (maps.plot_funding_map(rows, title="Where"), maps.plot_funding_map(rows).phone_variant()):
+            located = set(maps.funding_locations(rows).query("counted_usd > 0")["iso3"]) - {"", "EUU"}
+            names = geo.load_boundaries().set_index("iso3")["name"]
+            labelled = {a.get_text().split("\n")[0] for a in fig.axes[0].texts if isinstance(a, mpl.text.Annotation)}
+            listed = _all_text(fig)
+            for code in located:  # on the map with its amount (a code on a phone), or in the note of the rest
+                assert {names[code], code} & labelled or f"{names[code]} $" in listed, (agency, code)
+            assert len(labelled) >= min(len(located), 5), agency
+
+
+def test_one_country_gets_a_regional_map_and_none_a_sentence():
+    from mineral_analysis import load_financing
+
+    financing = load_financing()
+    doe = financing[financing["agency"] == "DOE"]  # all its located money is in the United States
+    fig = maps.plot_funding_map(doe, title="Where")
+    ax = fig.axes[0]
+    world = map_layers._base_layer(map_layers._boundaries_key())[1]
+    assert ax.get_xlim()[1] - ax.get_xlim()[0] < 0.5 * (world[1] - world[0])  # a region, not the world
+    usa = max(shapely.get_parts(geo.load_boundaries().set_index("iso3").geometry["USA"]), key=lambda p: p.area)
+    x0, y0, x1, y1 = usa.bounds
+    assert ax.get_xlim()[0] <= x0 and x1 <= ax.get_xlim()[1] and ax.get_ylim()[0] <= y0 and y1 <= ax.get_ylim()[1]
+    assert all(s.get_visible() for s in ax.spines.values())  # a regional map is framed
+    assert "Every circle: DOE, not binding." in _all_text(fig)  # one agency, one status: words, not a legend
+    assert not fig.legends
+    # several regions: the world
+    fig = maps.plot_funding_map(financing, title="Where")
+    assert fig.axes[0].get_xlim() == pytest.approx(world[:2])
+    # nothing located: no map; the notebook shows the sentence
+    gallium = financing[financing["minerals"].str.contains("gallium")]
+    assert not maps.has_located_money(gallium) and maps.has_located_money(doe)
+    assert maps.unmapped_sentence(gallium).startswith("No map: ") and "no location" in maps.unmapped_sentence(gallium)

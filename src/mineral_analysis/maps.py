@@ -22,7 +22,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
 from .analysis import roles_by_country
-from .funding_map import funding_locations, plot_funding_map
+from .funding_map import funding_locations, has_located_money, plot_funding_map, unmapped_sentence
 from .geo import SMALL_COUNTRY_AREA_KM2, _cached
 from .map_layers import (
     BAND_IN,
@@ -53,11 +53,13 @@ from .vocab import GROUPS, SUPRANATIONAL
 
 __all__ = [
     "funding_locations",
+    "has_located_money",
     "map_roles",
     "plot_funding_map",
     "plot_locator_map",
     "plot_participation_insets",
     "plot_participation_map",
+    "unmapped_sentence",
 ]
 
 
