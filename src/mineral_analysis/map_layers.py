@@ -109,6 +109,7 @@ def _new_map(title: str | None, *, below_in: float = 0.0) -> tuple[Figure, mpl.a
     height = title_in + map_in + below_in + BAND_IN
     fig = new_figure(width, height, facecolor="white")
     fig.band_in = BAND_IN
+    fig.print_full_width = True
     FigureCanvasAgg(fig)  # a renderer to measure legends with; saving to any format still works
     ax = fig.add_axes((MARGIN_X, (below_in + BAND_IN) / height, 1 - 2 * MARGIN_X, map_in / height))
     ax.set_axis_off()

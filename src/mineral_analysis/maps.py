@@ -374,6 +374,7 @@ def plot_participation_insets(membership: pd.DataFrame, *, title: str | None = N
         height = title_in + rows * row_in + BAND_IN
         fig = new_figure(width, height, facecolor="white")
         fig.band_in = BAND_IN
+        fig.print_full_width = True
         FigureCanvasAgg(fig)
         if title:
             fig.text(MARGIN_X, 1 - 0.05 / height, title, ha="left", va="top", fontsize=TITLE_PT, fontweight="bold")
@@ -464,6 +465,7 @@ def plot_locator_map(membership: pd.DataFrame, iso3: str, *, title: str | None =
         height = title_in + panel_in + BAND_IN + 0.05
         fig = new_figure(width, height, facecolor="white")
         fig.band_in = BAND_IN
+        fig.print_full_width = True
         FigureCanvasAgg(fig)
         if title:
             fig.text(
