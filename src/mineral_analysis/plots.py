@@ -274,6 +274,34 @@ def plot_funding_by(
     return fig
 
 
+def one_bar_sentence(financing: pd.DataFrame, by: str) -> str | None:
+    """What a bar chart of ``financing`` by ``by`` would show, as a sentence, when it would have one bar (one
+    group with an amount); None when there are several, and a chart says more. A brief shows the sentence
+    instead of a chart of one bar."""
+    from .usd import format_usd
+
+    if by not in GROUPINGS:
+        raise ValueError(f"one_bar_sentence: by={by!r} is not a grouping; valid: {', '.join(GROUPINGS)}")
+    if financing.empty:
+        return None
+    summary = funding_summary(financing, by=by)
+    summary = summary[summary["total_usd"] > 0]
+    if len(summary) != 1:
+        return None
+    row = summary.iloc[0]
+    parts = [
+        (row["binding_usd"], "binding"),
+        (row["non_binding_usd"], "not binding"),
+        (row["not_stated_usd"], "of unstated status"),
+    ]
+    stated = [(usd, word) for usd, word in parts if usd > 0]
+    split = (
+        f"all {stated[0][1]}" if len(stated) == 1 else ", ".join(f"{format_usd(usd)} {word}" for usd, word in stated)
+    )
+    noun = {"agency": "agency", "mineral": "mineral named", "instrument": "instrument", "country": "location"}[by]
+    return f"One {noun} only: {row['label']}, {format_usd(row['total_usd'])} ({split})."
+
+
 @with_phone_variant
 def plot_timeline(financing: pd.DataFrame, *, title: str | None = None) -> Figure:
     """Dated items on a time axis, one lane per agency, a marker per item: its area grows with the amount (a
