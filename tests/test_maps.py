@@ -530,3 +530,24 @@ def test_one_country_gets_a_regional_map_and_none_a_sentence():
     gallium = financing[financing["minerals"].str.contains("gallium")]
     assert not maps.has_located_money(gallium) and maps.has_located_money(doe)
     assert maps.unmapped_sentence(gallium).startswith("No map: ") and "no location" in maps.unmapped_sentence(gallium)
+
+
+def test_insets_with_nobody_to_enlarge_is_none_and_the_notebook_skips_it():
+    only_host = pd.DataFrame([("USA", "United States", "host")], columns=["iso3", "name", "group"])
+    assert maps.plot_participation_insets(only_host) is None
+    assert maps.participation_inset_codes(only_host) == {}
+    one_islander = pd.DataFrame([("COK", "Cook Islands", "ministerial_participant")], columns=["iso3", "name", "group"])
+    fig = maps.plot_participation_insets(one_islander, title="Enlarged")
+    assert [ax.get_title(loc="left") for ax in fig.axes] == ["South Pacific"]
+    assert maps.participation_inset_codes(one_islander) == {"South Pacific": ["COK"]}
+
+
+def test_unmapped_sentence_on_hostile_selections(financing):
+    empty = financing.iloc[0:0]
+    assert not maps.has_located_money(empty)
+    assert maps.unmapped_sentence(empty) == "No map: no item of this selection states an amount."
+    eu_only = financing[financing["country_iso3"] == "EUU"]
+    assert not maps.has_located_money(eu_only)
+    assert "no territory on the map" in maps.unmapped_sentence(eu_only)
+    unknown = financing.assign(country_iso3="XXX")  # a code the boundaries do not know is not located
+    assert not maps.has_located_money(unknown)

@@ -75,7 +75,7 @@ def alt_funding_map(financing: pd.DataFrame) -> str:
     top = _top_groups(financing[financing["country_iso3"] != ""], "country", 3)
     located = headline_numbers(financing[financing["country_iso3"] != ""])["total_usd"]
     return (
-        f"World map with a circle per location and agency, area by amount; {format_usd(located)} is located. "
+        f"Map with a circle per location and agency, area by amount; {format_usd(located)} is located. "
         f"Largest: {top or 'none'}."
     )
 
