@@ -67,7 +67,11 @@ def alt_participation_insets(membership: pd.DataFrame) -> str:
     names = dict(zip(map_roles(membership)["iso3"], map_roles(membership)["name"]))
     regions = participation_inset_codes(membership)
     parts = "; ".join(f"{region}: {', '.join(names.get(c, c) for c in codes)}" for region, codes in regions.items())
-    return f"Enlarged maps of the regions where participants are small or crowded, each labelled. {parts}."
+    count = sum(len(codes) for codes in regions.values())
+    return (
+        f"Enlarged maps of {len(regions)} regions where {count} participants are small or crowded, each labelled. "
+        f"{parts}."
+    )
 
 
 def alt_funding_map(financing: pd.DataFrame) -> str:

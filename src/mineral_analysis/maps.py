@@ -321,30 +321,40 @@ INSET_SHARE = 0.25  # a participant with this share of its largest part in a reg
 INSET_MARGIN = 0.03  # room around the participants of an inset panel, as a share of its larger side
 #: Inset panels: a grid of this many columns (page, phone); Europe, the most crowded, spans two by two cells.
 INSET_COLUMNS = {"page": 3, "phone": 2}
-INSET_CELL_ASPECT = 0.72  # a cell's height over its width
-INSET_TITLE_IN = 0.3  # room over each panel for its name
+#: A cell's height over its width (page, phone): on a page, low enough that the world map and its insets print on
+#: one A4 page.
+INSET_CELL_ASPECT = {"page": 0.42, "phone": 0.72}
+INSET_TITLE_IN = 0.26  # room over each panel for its name
 
 
-def _grid_cells(names: list[str], columns: int) -> list[tuple[int, int, int]]:
-    """Where each named panel goes in a grid of ``columns``: (row, column, span), filled row by row; Europe takes
-    a two-by-two block when there are two columns or more."""
+#: Panels that take more than one cell (rows, columns) in a grid of three columns or more: Europe is the most
+#: crowded, the Gulf's participants lie on a tall peninsula. In fewer columns, Europe takes two by two.
+INSET_SPANS = {"Europe": (2, 2), "Gulf": (2, 1)}
+
+
+def _grid_cells(names: list[str], columns: int) -> list[tuple[int, int, int, int]]:
+    """Where each named panel goes in a grid of ``columns``: (row, column, rows, columns spanned), filled row by
+    row (:data:`INSET_SPANS`)."""
     taken: set[tuple[int, int]] = set()
     cells = []
     for name in names:
-        span = 2 if name == "Europe" and columns >= 2 else 1
+        if columns >= 3:
+            rows_span, cols_span = INSET_SPANS.get(name, (1, 1))
+        else:
+            rows_span, cols_span = (2, 2) if name == "Europe" and columns == 2 else (1, 1)
         row = 0
         while True:
             free = [
                 col
-                for col in range(columns - span + 1)
-                if all((row + r, col + c) not in taken for r in range(span) for c in range(span))
+                for col in range(columns - cols_span + 1)
+                if all((row + r, col + c) not in taken for r in range(rows_span) for c in range(cols_span))
             ]
             if free:
                 col = free[0]
                 break
             row += 1
-        taken.update((row + r, col + c) for r in range(span) for c in range(span))
-        cells.append((row, col, span))
+        taken.update((row + r, col + c) for r in range(rows_span) for c in range(cols_span))
+        cells.append((row, col, rows_span, cols_span))
     return cells
 
 
@@ -368,8 +378,8 @@ def plot_participation_insets(membership: pd.DataFrame, *, title: str | None = N
         title, title_in = _map_title(title, width, TITLE_PT)
         cells = _grid_cells([name for name, _, _ in regions], columns)
         cell_w = ((1 - 2 * MARGIN_X) * width - GAP_X * width * (columns - 1)) / columns
-        cell_h = cell_w * INSET_CELL_ASPECT
-        rows = max(row + span for row, _, span in cells)
+        cell_h = cell_w * INSET_CELL_ASPECT[layout().name]
+        rows = max(row + span for row, _, span, _ in cells)
         row_in = cell_h + INSET_TITLE_IN
         height = title_in + rows * row_in + BAND_IN
         fig = new_figure(width, height, facecolor="white")
@@ -379,9 +389,9 @@ def plot_participation_insets(membership: pd.DataFrame, *, title: str | None = N
         if title:
             fig.text(MARGIN_X, 1 - 0.05 / height, title, ha="left", va="top", fontsize=TITLE_PT, fontweight="bold")
         faces = _role_faces(gdf, role_of)
-        for (name, extent, inside), (row, col, span) in zip(regions, cells):
-            w_in = span * cell_w + (span - 1) * GAP_X * width
-            h_in = span * row_in - INSET_TITLE_IN
+        for (name, extent, inside), (row, col, rows_span, cols_span) in zip(regions, cells):
+            w_in = cols_span * cell_w + (cols_span - 1) * GAP_X * width
+            h_in = rows_span * row_in - INSET_TITLE_IN
             left = MARGIN_X + col * (cell_w + GAP_X * width) / width
             top_in = title_in + row * row_in + INSET_TITLE_IN
             rect = (left, 1 - (top_in + h_in) / height, w_in / width, h_in / height)
