@@ -11,7 +11,7 @@ import pytest
 import shapely
 from matplotlib.figure import Figure
 
-from mineral_analysis import config, funding_map, geo, map_layers, maps
+from mineral_analysis import config, funding_map, geo, map_layers, maps, style
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
@@ -304,14 +304,15 @@ def _bubbles(fig: Figure):
 def test_funding_map_draws_bubbles_and_notes(financing, tmp_path):
     fig = maps.plot_funding_map(financing, title="Where the money goes")
     assert isinstance(fig, Figure)
-    (bubbles,) = _bubbles(fig)
+    binding, not_binding = _bubbles(fig)  # one collection per binding status: solid, then hatched
+    assert binding.get_hatch() is None and not_binding.get_hatch() == style.LOOK_OF_STATUS["not binding"].hatch
     # USA: EXIM + DOD; KOR: DOD; AUS: EXIM (two non-binding items, one group); GBR: EXIM; UKR: DFC
-    assert bubbles.get_offsets().shape[0] == 6
-    sizes = sorted(bubbles.get_sizes())
+    assert binding.get_offsets().shape[0] + not_binding.get_offsets().shape[0] == 6
+    sizes = sorted([*binding.get_sizes(), *not_binding.get_sizes()])
     assert math.isclose(sizes[-1], funding_map.MAX_BUBBLE_PT2)
     # area proportional: the $1.25 bn DOD circle is 1/8 of the $10 bn EXIM one
     assert any(math.isclose(s, funding_map.MAX_BUBBLE_PT2 * 1.25e9 / 10e9) for s in sizes)
-    colours = {mpl.colors.to_hex(c) for c in bubbles.get_edgecolors()}
+    colours = {mpl.colors.to_hex(c) for b in (binding, not_binding) for c in b.get_edgecolors()}
     assert {funding_map.AGENCIES[a].colour.lower() for a in ("EXIM", "DOD", "DFC")} <= colours
     text = _all_text(fig)
     assert "Location not stated: $1.5 bn (2 items, not drawn)" in text
@@ -366,3 +367,187 @@ def test_maps_are_the_same_bytes_every_time(membership, financing):
         maps.plot_participation_map(membership, highlight="KOR")
     )
     assert png(maps.plot_funding_map(financing)) == png(maps.plot_funding_map(financing))
+
+
+# ---------------------------------------------------------------------------------------------------------
+# every participant in view, framed panels, type that prints (read from the figures' geometry)
+
+
+@pytest.fixture(scope="module")
+def all_participants(processed_dir) -> pd.DataFrame:
+    from mineral_analysis import load_membership
+
+    return load_membership(processed_dir)
+
+
+def _panels(fig: Figure) -> dict[str, mpl.axes.Axes]:
+    return {ax.get_title(loc="left"): ax for ax in fig.axes if ax.get_title(loc="left")}
+
+
+def _codes_in(ax) -> dict[str, mpl.text.Annotation]:
+    return {a.get_text(): a for a in ax.texts if isinstance(a, mpl.text.Annotation)}
+
+
+def _largest_part_bounds(boundaries, code: str) -> tuple[float, float, float, float]:
+    geometry = boundaries.loc[boundaries["iso3"] == code].geometry.iloc[0]
+    return max(shapely.get_parts(geometry), key=lambda part: part.area).bounds
+
+
+@pytest.mark.parametrize("phone", [False, True])
+def test_every_participant_an_inset_labels_is_whole_inside_it(all_participants, boundaries, phone):
+    fig = maps.plot_participation_insets(all_participants, title="Enlarged")
+    fig = fig.phone_variant() if phone else fig
+    fig.canvas.draw()
+    panels = _panels(fig)
+    assert {"Europe", "Gulf", "Singapore and Malaysia", "South Pacific"} <= set(panels)
+    # the Nordic participants were cut off at 62 degrees north, Israel at the Gulf panel's edge
+    assert {"NOR", "SWE", "FIN", "EST", "GBR", "GRC", "UKR"} <= set(_codes_in(panels["Europe"]))
+    assert {"ISR", "JOR", "SAU", "OMN", "ARE", "QAT", "BHR"} <= set(_codes_in(panels["Gulf"]))
+    for region, ax in panels.items():
+        x0, x1 = ax.get_xlim()
+        y0, y1 = ax.get_ylim()
+        for code in _codes_in(ax):
+            bx0, by0, bx1, by1 = _largest_part_bounds(boundaries, code)
+            assert x0 <= bx0 and bx1 <= x1 and y0 <= by0 and by1 <= y1, (region, code)
+
+
+def test_inset_codes_are_the_panels_labels(all_participants):
+    fig = maps.plot_participation_insets(all_participants, title="Enlarged")
+    labelled = {region: sorted(_codes_in(ax)) for region, ax in _panels(fig).items()}
+    assert labelled == maps.participation_inset_codes(all_participants)
+
+
+def test_every_participant_is_on_the_world_map(all_participants, boundaries):
+    fig = maps.plot_participation_map(all_participants, title="Who")
+    ax = fig.axes[0]
+    x0, x1 = ax.get_xlim()
+    y0, y1 = ax.get_ylim()
+    codes = set(maps.map_roles(all_participants)["iso3"]) & set(boundaries["iso3"])
+    for code in codes:
+        bx0, by0, bx1, by1 = boundaries.loc[boundaries["iso3"] == code].geometry.iloc[0].bounds
+        assert x0 <= bx0 and bx1 <= x1 and y0 <= by0 and by1 <= y1, code
+
+
+@pytest.mark.parametrize("phone", [False, True])
+def test_a_label_sits_nearer_its_own_country_than_any_other(all_participants, phone):
+    # the Gulf panel's "JOR" once sat beside Israel's marker
+    fig = maps.plot_participation_insets(all_participants, title="Enlarged")
+    fig = fig.phone_variant() if phone else fig
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    for region, ax in _panels(fig).items():
+        labels = list(_codes_in(ax).values())
+        anchors = ax.transData.transform(np.array([a.xy for a in labels], dtype=float))
+        for i, label in enumerate(labels):
+            box = mpl.text.Text.get_window_extent(label, renderer)
+            centre = np.array([(box.x0 + box.x1) / 2, (box.y0 + box.y1) / 2])
+            distances = np.hypot(*(anchors - centre).T)
+            assert distances.argmin() == i, (region, label.get_text())
+
+
+def _map_figures(membership, financing) -> dict[str, Figure]:
+    return {
+        "participation": maps.plot_participation_map(membership, title="Who took part"),
+        "insets": maps.plot_participation_insets(membership, title="Enlarged"),
+        "funding": maps.plot_funding_map(financing, title="Where"),
+        **{f"locator {c}": maps.plot_locator_map(membership, c, title=c) for c in ("KOR", "COK", "EUU", "GRC")},
+    }
+
+
+def test_panels_are_framed_on_all_four_sides(all_participants, financing):
+    for name, fig in _map_figures(all_participants, financing).items():
+        for variant in (fig, fig.phone_variant()):
+            for ax in variant.axes:
+                if ax.axison and ax.get_xlim() != (0.0, 1.0):  # a map panel (not a size key)
+                    spines = [s for s in ax.spines.values()]
+                    assert len(spines) == 4 and all(s.get_visible() for s in spines), name
+
+
+def test_map_type_prints_at_seven_points_or_more(all_participants, financing):
+    from mineral_analysis import style
+
+    for name, fig in _map_figures(all_participants, financing).items():
+        fig.canvas.draw()
+        renderer = fig.canvas.get_renderer()
+        width_in = fig.get_tightbbox(renderer).width  # inches, as saved (bbox_inches="tight")
+        assert width_in <= style.PAGE.map_width + 0.05, name  # nothing spills past the figure's sides
+        texts = [t for t in fig.findobj(mpl.text.Text) if t.get_visible() and t.get_text().strip()]
+        assert texts, name
+        smallest = min(t.get_fontsize() for t in texts)
+        assert style.printed_size(smallest, width_in) >= style.PRINT_MIN_FONT_PT, (name, smallest, width_in)
+
+
+@pytest.mark.parametrize("code", ["KOR", "COK", "EUU", "GRC", "USA", "NZL"])
+@pytest.mark.parametrize("phone", [False, True])
+def test_the_locators_world_map_sits_inside_the_regional_map(all_participants, boundaries, code, phone):
+    fig = maps.plot_locator_map(all_participants, code, title=code)
+    fig = fig.phone_variant() if phone else fig
+    fig.canvas.draw()
+    region, world = fig.axes[0], fig.axes[1]
+    outer, inner = region.get_position(), world.get_position()
+    assert outer.x0 <= inner.x0 and inner.x1 <= outer.x1 and outer.y0 <= inner.y0 and inner.y1 <= outer.y1
+    # and it does not cover the subject (on the phone it once covered Greece)
+    here = boundaries.loc[boundaries["iso3"] == code, ["point_x", "point_y"]].to_numpy(dtype=float)
+    for x, y in fig.transFigure.inverted().transform(region.transData.transform(here)):
+        assert not (inner.x0 <= x <= inner.x1 and inner.y0 <= y <= inner.y1), code
+
+
+def test_funding_map_names_every_location_or_lists_it(all_participants):
+    from mineral_analysis import load_financing
+
+    financing = load_financing()
+    for agency in (None, "DOD", "EXIM", "DFC"):
+        rows = financing if agency is None else financing[financing["agency"] == agency]
+        for fig in (maps.plot_funding_map(rows, title="Where"), maps.plot_funding_map(rows).phone_variant()):
+            located = set(maps.funding_locations(rows).query("counted_usd > 0")["iso3"]) - {"", "EUU"}
+            names = geo.load_boundaries().set_index("iso3")["name"]
+            labelled = {a.get_text().split("\n")[0] for a in fig.axes[0].texts if isinstance(a, mpl.text.Annotation)}
+            listed = _all_text(fig)
+            for code in located:  # on the map with its amount (a code on a phone), or in the note of the rest
+                assert {names[code], code} & labelled or f"{names[code]} $" in listed, (agency, code)
+            assert len(labelled) >= min(len(located), 5), agency
+
+
+def test_one_country_gets_a_regional_map_and_none_a_sentence():
+    from mineral_analysis import load_financing
+
+    financing = load_financing()
+    doe = financing[financing["agency"] == "DOE"]  # all its located money is in the United States
+    fig = maps.plot_funding_map(doe, title="Where")
+    ax = fig.axes[0]
+    world = map_layers._base_layer(map_layers._boundaries_key())[1]
+    assert ax.get_xlim()[1] - ax.get_xlim()[0] < 0.5 * (world[1] - world[0])  # a region, not the world
+    usa = max(shapely.get_parts(geo.load_boundaries().set_index("iso3").geometry["USA"]), key=lambda p: p.area)
+    x0, y0, x1, y1 = usa.bounds
+    assert ax.get_xlim()[0] <= x0 and x1 <= ax.get_xlim()[1] and ax.get_ylim()[0] <= y0 and y1 <= ax.get_ylim()[1]
+    assert all(s.get_visible() for s in ax.spines.values())  # a regional map is framed
+    assert "Every circle: DOE, not binding." in _all_text(fig)  # one agency, one status: words, not a legend
+    assert not fig.legends
+    # several regions: the world
+    fig = maps.plot_funding_map(financing, title="Where")
+    assert fig.axes[0].get_xlim() == pytest.approx(world[:2])
+    # nothing located: no map; the notebook shows the sentence
+    gallium = financing[financing["minerals"].str.contains("gallium")]
+    assert not maps.has_located_money(gallium) and maps.has_located_money(doe)
+    assert maps.unmapped_sentence(gallium).startswith("No map: ") and "no location" in maps.unmapped_sentence(gallium)
+
+
+def test_insets_with_nobody_to_enlarge_is_none_and_the_notebook_skips_it():
+    only_host = pd.DataFrame([("USA", "United States", "host")], columns=["iso3", "name", "group"])
+    assert maps.plot_participation_insets(only_host) is None
+    assert maps.participation_inset_codes(only_host) == {}
+    one_islander = pd.DataFrame([("COK", "Cook Islands", "ministerial_participant")], columns=["iso3", "name", "group"])
+    fig = maps.plot_participation_insets(one_islander, title="Enlarged")
+    assert [ax.get_title(loc="left") for ax in fig.axes] == ["South Pacific"]
+    assert maps.participation_inset_codes(one_islander) == {"South Pacific": ["COK"]}
+
+
+def test_unmapped_sentence_on_hostile_selections(financing):
+    empty = financing.iloc[0:0]
+    assert not maps.has_located_money(empty)
+    assert maps.unmapped_sentence(empty) == "No map: no item of this selection states an amount."
+    eu_only = financing[financing["country_iso3"] == "EUU"]
+    assert not maps.has_located_money(eu_only)
+    assert "no territory on the map" in maps.unmapped_sentence(eu_only)
+    unknown = financing.assign(country_iso3="XXX")  # a code the boundaries do not know is not located
+    assert not maps.has_located_money(unknown)

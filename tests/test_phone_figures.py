@@ -25,7 +25,8 @@ def _figures(financing, membership) -> dict:
         "timeline": plots.plot_timeline(financing, title="When"),
         "mobilised": plots.plot_mobilized(dfc, title="Mobilised"),
         "matrix": plots.plot_agency_mineral_matrix(financing, title="Which agencies fund which minerals"),
-        "participation": maps.plot_participation_map(membership, title="Who took part " * 5, insets=True),
+        "participation": maps.plot_participation_map(membership, title="Who took part " * 5),
+        "insets": maps.plot_participation_insets(membership, title="Enlarged " * 5),
         "funding map": maps.plot_funding_map(financing, title="Where"),
         "locator": maps.plot_locator_map(membership, "COK", title="Cook Islands"),
     }
@@ -92,7 +93,7 @@ def _label_boxes(fig) -> list:
 def test_map_labels_never_cover_one_another(financing, membership):
     # Europe's and the Gulf's codes, and the funding map's largest amounts, once sat on top of each other
     for name, fig in _figures(financing, membership).items():
-        if name not in ("participation", "funding map", "locator"):
+        if name not in ("insets", "funding map", "locator"):
             continue
         for variant in (fig, fig.phone_variant()):
             boxes = _label_boxes(variant)
@@ -132,3 +133,23 @@ def test_the_brief_shows_the_phone_figure_on_narrow_screens_only(monkeypatch, fi
     assert source["media"] == "(max-width: 640px)" and source["srcset"] == f"data:image/png;base64,{phone}"
     assert img["src"] == f"data:image/png;base64,{output['data']['image/png']}" and img["alt"] == "Items over time"
     assert "<script" not in html
+
+
+def test_a_page_figure_has_two_pixels_per_css_pixel(monkeypatch, financing):
+    # figures were soft on high-density screens: as many pixels as CSS pixels
+    output = _displayed(monkeypatch, plots.plot_timeline(financing, title="When"), "Items over time")
+    png = base64.b64decode(output["data"]["image/png"])
+    width = Image.open(io.BytesIO(png)).size[0]
+    shown = output["metadata"]["image/png"]["width"]
+    assert display.PNG_DENSITY == 2 and abs(width - 2 * shown) <= 1, (width, shown)
+
+
+def test_a_map_is_printed_the_texts_width(monkeypatch, financing, membership):
+    from mineral_analysis import style
+
+    for fig in (maps.plot_funding_map(financing), maps.plot_participation_map(membership)):
+        output = _displayed(monkeypatch, fig, "A map")
+        assert output["metadata"]["image/png"]["full_width"] is True
+        assert style.PAGE.map_width - 1 <= style.PRINT_WIDTH_IN <= style.PAGE.map_width  # drawn as wide as printed
+    output = _displayed(monkeypatch, plots.plot_timeline(financing, title="When"), "A chart")
+    assert "full_width" not in output["metadata"]["image/png"]

@@ -117,7 +117,7 @@ def test_funding_by_draws_every_grouping(by):
     assert isinstance(fig, Figure)
     text = _texts(fig)
     assert f"By {by}" in text
-    assert "Binding" in text and "Not binding" in text and "Not stated" in text
+    assert "Binding" in text and "Not binding" in text  # the legend names the statuses drawn, no other
     assert _png(fig).startswith(b"\x89PNG")
 
 
@@ -275,3 +275,77 @@ def test_a_long_page_title_stays_clear_of_the_legend_beside_the_chart():
             heading.get_window_extent(renderer), legend.get_window_extent(renderer)
         )
         assert overlap is None or overlap.width <= 0 or overlap.height <= 0, "the title runs into the legend"
+
+
+# ---------------------------------------------------------------------------------------------------------
+# one visual language (read from the figures' artists)
+
+
+def test_money_ticks_read_as_money():
+    assert [plots.money_tick(v, 1e9) for v in (0, 5e9, 2.5e9, 10e9)] == ["$0", "$5 bn", "$2.5 bn", "$10 bn"]
+    assert plots.money_tick(500e6, 1e6) == "$500 m"
+    fig = plots.plot_funding_by(_frame(), "agency", title="By agency")
+    fig.canvas.draw()
+    ticks = [t.get_text() for t in fig.axes[0].get_xticklabels() if t.get_text()]
+    assert ticks and all(t.startswith("$") for t in ticks) and not any(t.endswith(".0 bn") for t in ticks), ticks
+
+
+def test_heat_map_colours_are_scaled_on_named_minerals(financing):
+    # the 'not stated' column, larger than any mineral, once set the scale and left every mineral's cell white
+    from mineral_analysis.analysis import explode_minerals
+
+    for fig in (
+        plots.plot_agency_mineral_matrix(financing),
+        plots.plot_agency_mineral_matrix(financing).phone_variant(),
+    ):
+        ax = fig.axes[0]
+        mesh = ax.collections[0]
+        exploded = explode_minerals(financing)
+        named = exploded[exploded["mineral"] != plots.NOT_STATED_LABEL]
+        largest_named = named.groupby(["agency", "mineral"])["counted_usd"].sum().max()
+        divisor, _ = plots.usd_scale(exploded.groupby(["agency", "mineral"])["counted_usd"].sum().max())
+        assert mesh.norm.vmax == pytest.approx(largest_named / divisor)
+        assert ax.not_stated_cells > 0  # written in grey cells of their own, off the scale
+
+
+def test_one_encoding_of_binding_status_in_bars_maps_and_timeline(financing):
+    from matplotlib.collections import PathCollection
+    from matplotlib.patches import Rectangle
+
+    from mineral_analysis import maps, style
+
+    hatches = {look.status: look.hatch for look in style.BINDING_LOOKS}
+    bars = plots.plot_funding_by(financing, "instrument")
+    drawn = {p.get_hatch() for p in bars.axes[0].patches if isinstance(p, Rectangle) and p.get_width() > 0}
+    timeline = plots.plot_timeline(financing)
+    marks = {c.get_hatch() for c in timeline.axes[0].collections if isinstance(c, PathCollection)}
+    circles = {c.get_hatch() for c in maps.plot_funding_map(financing).axes[0].collections[1:]}
+    for seen in (drawn, marks, circles):
+        assert seen <= set(hatches.values()) and {hatches["binding"], hatches["not binding"]} <= seen
+    # and every legend of status is the one legend: the same labels, faces and hatches
+    legend = [(h.get_label(), h.get_hatch()) for h in style.status_handles()]
+    for fig in (bars, timeline):
+        shown = [(h.get_label(), h.get_hatch()) for lg in fig.legends for h in lg.legend_handles]
+        assert shown == [entry for entry in legend if entry[0] in {s for s, _ in shown}] and shown
+
+
+def test_timeline_shows_every_dated_item_apart(financing):
+    from matplotlib.collections import PathCollection
+
+    for fig in (plots.plot_timeline(financing), plots.plot_timeline(financing).phone_variant()):
+        ax = fig.axes[0]
+        offsets = np.vstack([c.get_offsets() for c in ax.collections if isinstance(c, PathCollection)])
+        assert len(offsets) == financing["announced_date"].notna().sum()  # one marker per item
+        assert len({tuple(np.round(p, 6)) for p in offsets}) == len(offsets)  # none under another
+
+
+def test_a_chart_of_one_bar_is_a_sentence(financing):
+    doe = financing[financing["agency"] == "DOE"]
+    assert plots.one_bar_sentence(doe, "agency") == "One agency only: Department of Energy, $1.11 bn (all not binding)."
+    dfc = plots.one_bar_sentence(financing[financing["agency"] == "DFC"], "agency")
+    assert "binding" in dfc and "not binding" in dfc and "unstated" in dfc
+    assert plots.one_bar_sentence(financing, "agency") is None  # several bars: the chart
+    assert plots.one_bar_sentence(doe, "instrument") is None
+    assert plots.one_bar_sentence(financing.iloc[0:0], "agency") is None
+    with pytest.raises(ValueError, match="valid: agency"):
+        plots.one_bar_sentence(doe, "colour")

@@ -55,8 +55,22 @@ def alt_participation_map(membership: pd.DataFrame, highlight: str | None = None
         )
     return (
         f"World map of the {delegations} delegations (countries and the European Commission), coloured by "
-        f"role: {frameworks} signed bilateral frameworks, {forge} are in FORGE; insets enlarge Europe and "
+        f"role: {frameworks} signed bilateral frameworks, {forge} are in FORGE; the next figure enlarges Europe and "
         "small states."
+    )
+
+
+def alt_participation_insets(membership: pd.DataFrame) -> str:
+    """Alternative text of the participation map's enlarged regions: each region and the codes it labels."""
+    from .maps import map_roles, participation_inset_codes
+
+    names = dict(zip(map_roles(membership)["iso3"], map_roles(membership)["name"]))
+    regions = participation_inset_codes(membership)
+    parts = "; ".join(f"{region}: {', '.join(names.get(c, c) for c in codes)}" for region, codes in regions.items())
+    count = sum(len(codes) for codes in regions.values())
+    return (
+        f"Enlarged maps of {len(regions)} regions where {count} participants are small or crowded, each labelled. "
+        f"{parts}."
     )
 
 
@@ -65,7 +79,7 @@ def alt_funding_map(financing: pd.DataFrame) -> str:
     top = _top_groups(financing[financing["country_iso3"] != ""], "country", 3)
     located = headline_numbers(financing[financing["country_iso3"] != ""])["total_usd"]
     return (
-        f"World map with a circle per location and agency, area by amount; {format_usd(located)} is located. "
+        f"Map with a circle per location and agency, area by amount; {format_usd(located)} is located. "
         f"Largest: {top or 'none'}."
     )
 

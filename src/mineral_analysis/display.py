@@ -10,7 +10,12 @@ import io
 
 import pandas as pd
 
+#: The scale a page figure is shown at: its inches at 110 pixels each (a 10 in chart is 1100 CSS pixels, wider
+#: than the page's column, which scales it down).
 PNG_DPI = 110
+#: Pixels per CSS pixel of a page figure: drawn at twice :data:`PNG_DPI` and shown at its ``width``, so it is
+#: sharp on high-density screens and in print (a brief stays far under its size budget).
+PNG_DENSITY = 2
 #: A phone figure (4.2 in) at this resolution is about 710 pixels wide: sharp at about twice a phone's 366 CSS pixels.
 PHONE_PNG_DPI = 170
 #: The key of a figure's phone variant in a display output (a JSON mimetype, so Jupyter shows the PNG beside it).
@@ -60,6 +65,12 @@ def _png(fig, dpi: float) -> str:
     return base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
+def _png_width(encoded: str) -> int:
+    """The width in pixels of a base64 PNG (read from its header)."""
+    header = base64.b64decode(encoded[:32])
+    return int.from_bytes(header[16:20], "big")
+
+
 def show_figure(fig, *, alt: str = "") -> None:
     """Display a matplotlib Figure as an inline PNG and release it (no figure stays open).
 
@@ -70,12 +81,17 @@ def show_figure(fig, *, alt: str = "") -> None:
 
     from .style import release
 
-    data = {"image/png": _png(fig, PNG_DPI), "text/plain": "<Figure>"}
+    page = _png(fig, PNG_DPI * PNG_DENSITY)
+    data = {"image/png": page, "text/plain": "<Figure>"}
     phone = fig.phone_variant() if callable(getattr(fig, "phone_variant", None)) else None
     if phone is not None:
         data[PHONE_MIMETYPE] = {"image/png": _png(phone, PHONE_PNG_DPI)}
         release(phone)
-    display(data, raw=True, metadata={"image/png": {"alt": alt}} if alt else {})
+    metadata: dict = {"alt": alt} if alt else {}
+    metadata["width"] = _png_width(page) // PNG_DENSITY  # CSS pixels: the figure's size on the page
+    if getattr(fig, "print_full_width", False):  # a map: printed the text's width (see brief.css)
+        metadata["full_width"] = True
+    display(data, raw=True, metadata={"image/png": metadata})
     release(fig)
 
 

@@ -10,6 +10,7 @@ import math
 import matplotlib as mpl
 import numpy as np
 import pandas as pd
+import shapely
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Circle
@@ -22,6 +23,7 @@ from .map_layers import (
     LAND,
     MARGIN_X,
     NOTE,
+    PANEL_FRAME,
     TEXT,
     _band_legend,
     _band_top,
@@ -30,10 +32,22 @@ from .map_layers import (
     _extent,
     _new_map,
     _notes,
+    _widened,
     place_labels,
     require_columns,
 )
-from .style import PAGE, chart_style, layout, type_size, with_phone_variant
+from .style import (
+    BINDING_LOOKS,
+    LOOK_OF_STATUS,
+    PAGE,
+    chart_style,
+    layout,
+    status_handles,
+    status_look,
+    status_style,
+    type_size,
+    with_phone_variant,
+)
 from .usd import format_usd
 from .vocab import AGENCIES, SUPRANATIONAL, agency_colour
 
@@ -83,10 +97,14 @@ def plot_funding_map(financing: pd.DataFrame, *, title: str | None = None) -> Fi
     """World map of where the money goes: a circle per location country and agency, area ∝ ``counted_usd``.
 
     Circles sit at each country's marker point and take the agency's colour (``vocab.AGENCIES``); binding
-    items are filled, non-binding ones drawn as rings (when ``is_binding`` is given). An item located in
-    several countries is drawn in full at each location, and a note says so. Notes under the map total the
-    items without a location and those located only where there is no polygon (``EUU``), and count the items
-    that have no amount to draw. An empty frame gives the bare map with the note "No located funding".
+    status is drawn as everywhere else (:data:`mineral_analysis.style.BINDING_LOOKS`: binding solid, not binding
+    hatched, not stated dotted; from ``binding_status``, else ``is_binding``). Every location is named with its
+    amount, or, where there is no room for its label, listed in a note. Locations that all lie in one region
+    (a single country, say) get a map of that region rather than the world. An item located in several
+    countries is drawn in full at each location, and a note says so. Notes under the map total the items
+    without a location and those located only where there is no polygon (``EUU``), and count the items that have
+    no amount to draw. A selection with nothing to draw (:func:`has_located_money` is false) gives the bare map
+    with the note "No located funding"; a brief shows :func:`unmapped_sentence` instead.
     """
     require_columns(financing, ["agency", "counted_usd", "country_iso3"], "financing")
     key = _boundaries_key()
@@ -96,7 +114,12 @@ def plot_funding_map(financing: pd.DataFrame, *, title: str | None = None) -> Fi
     rows = funding_locations(financing)
     rows["counted_usd"] = pd.to_numeric(rows["counted_usd"], errors="coerce")
     amount = pd.to_numeric(rows["amount_usd"], errors="coerce") if "amount_usd" in rows else rows["counted_usd"]
-    rows["is_binding"] = rows["is_binding"].map(_as_bool) if "is_binding" in rows else True
+    if "binding_status" in rows:
+        rows["status"] = [status_look(v).status for v in rows["binding_status"]]
+    elif "is_binding" in rows:
+        rows["status"] = [status_look(_as_bool(v)).status for v in rows["is_binding"]]
+    else:
+        rows["status"] = "binding"
     rows["agency"] = rows["agency"].fillna("").astype(str).str.strip().str.upper()
     if "record_id" not in rows:
         rows["record_id"] = rows.index.astype(str)
@@ -157,66 +180,138 @@ def plot_funding_map(financing: pd.DataFrame, *, title: str | None = None) -> Fi
                 bbox={"boxstyle": "round,pad=0.5", "facecolor": "white", "edgecolor": "#cccccc"},
             )
         else:
-            bubbles = drawn.groupby(["iso3", "agency", "is_binding"], as_index=False, sort=False).agg(
+            bubbles = drawn.groupby(["iso3", "agency", "status"], as_index=False, sort=False).agg(
                 usd=("counted_usd", "sum"), items=("record_id", "nunique")
             )
             bubbles = bubbles.join(points, on="iso3").sort_values("usd", ascending=False)  # small ones on top
             vmax = float(bubbles["usd"].max())
-            colours = [agency_colour(a) for a in bubbles["agency"]]
-            filled = bubbles["is_binding"].to_numpy(dtype=bool)
-            ax.scatter(
-                bubbles["point_x"],
-                bubbles["point_y"],
-                s=_bubble_area(bubbles["usd"], vmax),
-                facecolors=[mpl.colors.to_rgba(c, 0.55) if f else (1, 1, 1, 0) for c, f in zip(colours, filled)],
-                edgecolors=colours,
-                linewidths=np.where(filled, 0.8, 1.6),
-                zorder=3,
-            )
-            _label_largest(ax, bubbles, points)
+            _zoom_to_region(ax, gdf, list(dict.fromkeys(bubbles["iso3"])))
+            for look in BINDING_LOOKS:
+                some = bubbles[bubbles["status"] == look.status]
+                if some.empty:
+                    continue
+                colours = [agency_colour(a) for a in some["agency"]]
+                styles = [status_style(look, c, fill_alpha=0.55) for c in colours]
+                ax.scatter(
+                    some["point_x"],
+                    some["point_y"],
+                    s=_bubble_area(some["usd"], vmax),
+                    facecolors=[st["facecolor"] for st in styles],
+                    edgecolors=colours,
+                    linewidths=styles[0]["linewidth"],
+                    hatch=look.hatch,
+                    zorder=3 + (look.status != "binding") * 0.1,
+                )
+            crowded = _label_locations(ax, bubbles, points)
+            if crowded:
+                notes.insert(0, "Not labelled for want of room: " + "; ".join(crowded) + ".")
 
             present = set(bubbles["agency"])
             agencies = [a for a in AGENCIES if a in present] + sorted(present - set(AGENCIES))
-            handles = [_circle(agency_colour(a), a or "agency not stated") for a in agencies]
-            if not filled.all():
-                handles += [_circle("#888888", "filled: binding"), _circle("#888888", "ring: not binding", ring=True)]
-            legend = _band_legend(fig, handles, x=x, title="Agency", ncols=math.ceil(len(handles) / 4))
+            statuses = [look.status for look in BINDING_LOOKS if look.status in set(bubbles["status"])]
+            handles = (
+                [_circle(agency_colour(a), a or "agency not stated") for a in agencies] if len(agencies) > 1 else []
+            )
+            handles += status_handles(statuses, colour="#666666") if len(statuses) > 1 else []
+            single = [agencies[0] or "agency not stated"] if len(agencies) == 1 else []
+            single += [LOOK_OF_STATUS[statuses[0]].label.lower()] if len(statuses) == 1 else []
+            if single:  # a one-entry legend says less than a word
+                notes.insert(0, "Every circle: " + ", ".join(single) + ".")
+            legend = None
+            if handles:
+                legend = _band_legend(fig, handles, x=x, title="Circles", ncols=math.ceil(len(handles) / 4))
             refs = _size_references(vmax)
             if layout() is PAGE:  # legend, size key and notes side by side
-                x = _extent(fig, legend).x1 + GAP_X
+                x = _extent(fig, legend).x1 + GAP_X if legend is not None else x
                 x = _size_key(fig, x, refs, _bubble_area(np.array(refs), vmax)) + GAP_X
             else:  # a phone: stacked, the notes under the key
-                _size_key(fig, x, refs, _bubble_area(np.array(refs), vmax), top=_extent(fig, legend).y0 - 0.01)
+                top = _extent(fig, legend).y0 - 0.01 if legend is not None else None
+                _size_key(fig, x, refs, _bubble_area(np.array(refs), vmax), top=top)
                 notes_top = fig.axes[-1].get_position().y0 - 0.01
         _notes(fig, [*notes, CREDIT + "."], x=x, top=notes_top)
     return fig
 
 
-LABELLED_CIRCLES = 5  # the funding map names this many of its largest locations
-
-
-def _label_largest(ax, bubbles: pd.DataFrame, points: pd.DataFrame) -> None:
-    """Name the largest locations of a funding map with their amount (all agencies together), each label where it
-    overlaps no other (the largest choose first)."""
+def _label_locations(ax, bubbles: pd.DataFrame, points: pd.DataFrame) -> list[str]:
+    """Name every location of a funding map with its amount (all agencies together), each label where it overlaps
+    no other (the largest choose first); a label with no such place is removed and returned as "name $amount"
+    for a note. On a phone a location is named by its code (a full name is as wide as half the map)."""
     totals = bubbles.groupby("iso3", sort=False)["usd"].sum().sort_values(ascending=False, kind="stable")
     labels = []
-    for code, usd in totals.head(LABELLED_CIRCLES).items():
+    for code, usd in totals.items():
         name = points.loc[code, "name"] if code in points.index else code
         x, y = points.loc[code, "point_x"], points.loc[code, "point_y"]
-        labels.append(
-            ax.annotate(
-                f"{name}\n{format_usd(usd)}",
-                (x, y),
-                xytext=AMOUNT_OFFSETS[0],
-                textcoords="offset points",
-                fontsize=type_size(8.5),
-                color=TEXT,
-                zorder=6,
-                bbox={"boxstyle": "round,pad=0.2", "facecolor": (1, 1, 1, 0.8), "edgecolor": "none"},
-                arrowprops={"arrowstyle": "-", "color": "#666666", "linewidth": 0.6},
-            )
+        label = ax.annotate(
+            f"{name if layout() is PAGE else code}\n{format_usd(usd)}",
+            (x, y),
+            xytext=AMOUNT_OFFSETS[0],
+            textcoords="offset points",
+            fontsize=type_size(8.5),
+            color=TEXT,
+            zorder=6,
+            bbox={"boxstyle": "round,pad=0.2", "facecolor": (1, 1, 1, 0.8), "edgecolor": "none"},
+            arrowprops={"arrowstyle": "-", "color": "#666666", "linewidth": 0.6},
         )
-    place_labels(ax, labels, AMOUNT_OFFSETS)
+        label.location = f"{name} {format_usd(usd)}"
+        labels.append(label)
+    crowded = place_labels(ax, labels, AMOUNT_OFFSETS)
+    for label in crowded:
+        label.remove()
+    return [label.location for label in crowded]
+
+
+REGION_MAX_SHARE = 0.3  # locations spanning less than this share of the world's width get a regional map
+REGION_MIN_SPAN_M = 4.0e6  # a regional map spans at least this many metres across
+
+
+def _zoom_to_region(ax, gdf, codes: list[str]) -> None:
+    """Zoom a world map to the region of ``codes`` when their largest parts lie within a share of the world
+    (:data:`REGION_MAX_SHARE`): a map of one country's money shows that country, not a world with one dot."""
+    rows = gdf[gdf["iso3"].isin(codes)]
+    if rows.empty:
+        return
+    parts = [max(shapely.get_parts(g), key=lambda part: part.area) for g in rows.geometry]
+    x0, y0 = min(p.bounds[0] for p in parts), min(p.bounds[1] for p in parts)
+    x1, y1 = max(p.bounds[2] for p in parts), max(p.bounds[3] for p in parts)
+    wx0, wx1 = ax.get_xlim()
+    if x1 - x0 > REGION_MAX_SHARE * (wx1 - wx0):
+        return
+    pad = max(0.25 * max(x1 - x0, y1 - y0), REGION_MIN_SPAN_M / 2 - max(x1 - x0, y1 - y0) / 2)
+    box = ax.get_position()
+    aspect = box.width * ax.figure.get_figwidth() / (box.height * ax.figure.get_figheight())
+    rx0, rx1, ry0, ry1 = _widened((x0 - pad, x1 + pad, y0 - pad, y1 + pad), aspect)
+    ax.set_xlim(rx0, rx1)
+    ax.set_ylim(ry0, ry1)
+    ax.set_axis_on()
+    ax.set_xticks([])
+    ax.set_yticks([])
+    for spine in ax.spines.values():
+        spine.set_visible(True)
+        spine.set_edgecolor(PANEL_FRAME)
+        spine.set_linewidth(0.6)
+
+
+def has_located_money(financing: pd.DataFrame) -> bool:
+    """Whether the funding map of ``financing`` has a circle to draw: an amount located in a country on the map."""
+    rows = funding_locations(financing)
+    points = set(_cached(_boundaries_key())["iso3"]) - {""}
+    return bool((pd.to_numeric(rows["counted_usd"], errors="coerce").gt(0) & rows["iso3"].isin(points)).any())
+
+
+def unmapped_sentence(financing: pd.DataFrame) -> str:
+    """What a brief says in place of a funding map with nothing to draw: where its money is, in words."""
+    rows = funding_locations(financing).drop_duplicates("record_id") if "record_id" in financing else financing
+    counted = pd.to_numeric(rows["counted_usd"], errors="coerce").fillna(0.0)
+    if not counted.gt(0).any():
+        return "No map: no item of this selection states an amount."
+    unlocated = counted[rows["n_locations"] == 0].sum() if "n_locations" in rows else counted.sum()
+    elsewhere = counted.sum() - unlocated
+    parts = []
+    if unlocated:
+        parts.append(f"{format_usd(unlocated)} has no location in the sources")
+    if elsewhere:
+        parts.append(f"{format_usd(elsewhere)} is located where there is no territory on the map")
+    return "No map: " + " and ".join(parts) + "."
 
 
 # Where a location's name and amount may sit, in points from its circle's centre, in order of preference.

@@ -22,10 +22,9 @@ from matplotlib.figure import Figure
 from matplotlib.path import Path as MplPath
 
 from . import config
-from .geo import _cached
-from .style import NOTE_COLOUR, PAGE, TEXT_COLOUR, fit_text, layout, new_figure, type_size
+from .geo import SMALL_COUNTRY_AREA_KM2, _cached
+from .style import NOTE_COLOUR, TEXT_COLOUR, layout, new_figure, type_size
 
-FIGSIZE = (11.0, 6.0)
 LAND = "#e4e4e4"  # non-participants / land without money
 BORDER = "#a6a6a6"
 BORDER_WIDTH = 0.3
@@ -84,74 +83,43 @@ def preload() -> None:
     _base_layer(_boundaries_key())
 
 
-BAND = 0.20  # share of the figure's height under the map, for legends and notes
-TITLE_Y = 0.975
+TITLE_PT = 13  # a map's title
 MARGIN_X = 0.012  # left margin of title, legends and notes (figure fraction)
 GAP_X = 0.02  # space between side-by-side legends and notes
+BAND_IN = 0.08  # the gap between a map and the legends and notes that hang below it (the saved image holds them)
 
 
-PHONE_BAND_IN = 0.08  # on a phone, legends and notes hang below the map (the saved image grows to hold them)
-
-
-def _phone_title(title: str | None, width_in: float, fontsize: float) -> tuple[str | None, float]:
-    """A map title wrapped for a phone, and the height it takes at the top of the figure (inches)."""
+def _map_title(title: str | None, width_in: float, fontsize: float) -> tuple[str | None, float]:
+    """A map title wrapped to the figure's width, and the height it takes at the top of the figure (inches)."""
     if not title:
         return title, 0.05
-    title = fit_text(title, width_in - 0.1, fontsize)
+    chars = max(12, int((width_in - 0.3) * 72 / (fontsize * 0.62)))  # bold type is about 0.62 em a character
+    title = "\n".join(textwrap.fill(line, chars, break_on_hyphens=False) or line for line in title.split("\n"))
     return title, 0.1 + (title.count("\n") + 1) * fontsize * 1.25 / 72
 
 
-def _new_map(
-    title: str | None, *, height: float = FIGSIZE[1], bottom: float = BAND, below_in: float = 0.0
-) -> tuple[Figure, mpl.axes.Axes]:
-    """An 11 in wide figure: the title, one frameless map axes (Equal Earth extent) from ``bottom`` up, and a band
-    below (legends and notes under ``BAND``; what lies between is the caller's, e.g. inset panels).
-
-    On a phone the figure is the layout's width and as tall as the title and the map need, plus ``below_in``
-    inches for the caller's panels; ``height`` and ``bottom`` are not used (legends and notes hang below).
-    """
-    if layout() is not PAGE:
-        return _new_phone_map(title, below_in)
-    fig = new_figure(FIGSIZE[0], height, facecolor="white")
-    FigureCanvasAgg(fig)  # a renderer to measure legends with; saving to any format still works
-    top = 1 - 0.085 * FIGSIZE[1] / height if title else 0.985
-    ax = fig.add_axes((0.01, bottom, 0.98, top - bottom))
-    ax.set_axis_off()
+def _new_map(title: str | None, *, below_in: float = 0.0) -> tuple[Figure, mpl.axes.Axes]:
+    """A world map figure the layout's map width wide (:data:`mineral_analysis.style.PAGE` or ``PHONE``): the
+    title, one frameless map axes (Equal Earth extent), ``below_in`` inches for the caller's panels, and the band
+    that legends and notes hang from (``fig.band_in``; the saved image grows to hold them)."""
+    width = layout().map_width
+    title, title_in = _map_title(title, width, TITLE_PT)
     _, (x0, x1, y0, y1) = _base_layer(_boundaries_key())
+    map_in = (1 - 2 * MARGIN_X) * width * (y1 - y0) / (x1 - x0)
+    height = title_in + map_in + below_in + BAND_IN
+    fig = new_figure(width, height, facecolor="white")
+    fig.band_in = BAND_IN
+    fig.print_full_width = True
+    FigureCanvasAgg(fig)  # a renderer to measure legends with; saving to any format still works
+    ax = fig.add_axes((MARGIN_X, (below_in + BAND_IN) / height, 1 - 2 * MARGIN_X, map_in / height))
+    ax.set_axis_off()
     ax.set_xlim(x0, x1)
     ax.set_ylim(y0, y1)
     ax.set_aspect("equal", adjustable="box", anchor="C")
     if title:
         fig.text(
-            MARGIN_X,
-            1 - (1 - TITLE_Y) * FIGSIZE[1] / height,
-            title,
-            ha="left",
-            va="top",
-            fontsize=13,
-            fontweight="bold",
-            color=TEXT,
+            MARGIN_X, 1 - 0.05 / height, title, ha="left", va="top", fontsize=TITLE_PT, fontweight="bold", color=TEXT
         )
-    return fig, ax
-
-
-def _new_phone_map(title: str | None, below_in: float) -> tuple[Figure, mpl.axes.Axes]:
-    """The phone form of :func:`_new_map`: title, world map, ``below_in`` inches for panels, a thin band."""
-    width = layout().map_width
-    title, title_in = _phone_title(title, width, 13)
-    _, (x0, x1, y0, y1) = _base_layer(_boundaries_key())
-    map_in = (1 - 2 * MARGIN_X) * width * (y1 - y0) / (x1 - x0)
-    height = title_in + map_in + below_in + PHONE_BAND_IN
-    fig = new_figure(width, height, facecolor="white")
-    fig.band_in = PHONE_BAND_IN
-    FigureCanvasAgg(fig)
-    ax = fig.add_axes((MARGIN_X, (below_in + PHONE_BAND_IN) / height, 1 - 2 * MARGIN_X, map_in / height))
-    ax.set_axis_off()
-    ax.set_xlim(x0, x1)
-    ax.set_ylim(y0, y1)
-    ax.set_aspect("equal", adjustable="box", anchor="C")
-    if title:
-        fig.text(MARGIN_X, 1 - 0.05 / height, title, ha="left", va="top", fontsize=13, fontweight="bold", color=TEXT)
     return fig, ax
 
 
@@ -164,9 +132,8 @@ def _draw_countries(ax, facecolors, *, edgecolor: str = BORDER, linewidth: float
 
 
 def _band_top(fig: Figure) -> float:
-    """Top of the legend band in figure fractions: the band keeps its height in inches whatever the figure's
-    (``fig.band_in`` when the figure has one of its own, as a phone map has)."""
-    return getattr(fig, "band_in", BAND * FIGSIZE[1]) / fig.get_figheight()
+    """Top of the legend band in figure fractions (``fig.band_in`` inches from the bottom)."""
+    return getattr(fig, "band_in", BAND_IN) / fig.get_figheight()
 
 
 def _extent(fig: Figure, artist) -> mpl.transforms.Bbox:
@@ -204,7 +171,7 @@ def _band_legend(
     return legend
 
 
-def _notes(fig: Figure, lines: list[str], *, x: float, top: float | None = None, fontsize: float = 7.5) -> None:
+def _notes(fig: Figure, lines: list[str], *, x: float, top: float | None = None, fontsize: float = 8.0) -> None:
     """Notes from ``x`` to the right margin, wrapped to fit, top-aligned in the band (or at ``top``)."""
     if not lines:
         return
@@ -242,7 +209,7 @@ def _fitted_legend(fig: Figure, handles: list, *, title: str) -> mpl.legend.Lege
 #: Regions enlarged under the participation map, as (west, east, south, north) in degrees: where participants
 #: are too small or too crowded to see on the world map.
 INSET_REGIONS: dict[str, tuple[float, float, float, float]] = {
-    "Europe": (-11.0, 32.0, 35.0, 62.0),
+    "Europe": (-11.0, 32.0, 35.0, 71.5),
     "Gulf": (34.0, 60.0, 12.0, 33.0),
     "Caribbean": (-90.0, -60.0, 8.0, 24.0),
     "Singapore and Malaysia": (98.0, 120.0, -3.0, 8.5),
@@ -274,13 +241,18 @@ def _draw_panel(
     faces: list,
     *,
     label: str | None = None,
+    fill_rect: bool = False,
 ) -> mpl.axes.Axes:
-    """A framed map panel at ``rect`` (figure fractions) showing ``extent`` (map metres), countries filled."""
+    """A map panel at ``rect`` (figure fractions) showing ``extent`` (map metres), countries filled, framed on
+    all four sides. The panel keeps the extent's proportions: it shrinks inside ``rect``, or (``fill_rect``) fills
+    ``rect`` and shows more map around the extent (never less)."""
     paths, _ = _base_layer(_boundaries_key())
     ax = fig.add_axes(rect)
     ax.add_collection(
         PathCollection(paths, facecolors=faces, edgecolors=BORDER, linewidths=BORDER_WIDTH, zorder=1), autolim=False
     )
+    if fill_rect:
+        extent = _widened(extent, rect[2] * fig.get_figwidth() / (rect[3] * fig.get_figheight()))
     x0, x1, y0, y1 = extent
     ax.set_xlim(x0, x1)
     ax.set_ylim(y0, y1)
@@ -288,22 +260,46 @@ def _draw_panel(
     ax.set_xticks([])
     ax.set_yticks([])
     ax.set_facecolor("white")
-    for spine in ax.spines.values():
-        spine.set_edgecolor("#8a8a8a")
+    for spine in ax.spines.values():  # the chart style draws two spines; a map panel is closed on all four
+        spine.set_visible(True)
+        spine.set_edgecolor(PANEL_FRAME)
         spine.set_linewidth(0.6)
     if label:
-        ax.set_title(label, fontsize=type_size(8.5), color=TEXT, pad=2, loc="left")
+        ax.set_title(label, fontsize=type_size(PANEL_TITLE_PT), color=TEXT, pad=2, loc="left")
     return ax
 
 
+def _widened(extent: tuple[float, float, float, float], aspect: float) -> tuple[float, float, float, float]:
+    """``extent`` (x0, x1, y0, y1) grown about its centre in one direction to ``aspect`` (width over height)."""
+    x0, x1, y0, y1 = extent
+    cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
+    half_w, half_h = (x1 - x0) / 2, (y1 - y0) / 2
+    if half_w / half_h < aspect:
+        half_w = half_h * aspect
+    else:
+        half_h = half_w / aspect
+    return (cx - half_w, cx + half_w, cy - half_h, cy + half_h)
+
+
+PANEL_FRAME = "#8a8a8a"
+PANEL_TITLE_PT = 9.0
+#: Country codes in panels: at least 7 points when a page map (8 in) is printed at the PDF's text width.
+CODE_LABEL_PT = 8.5
+
+
 def _label_points(
-    ax, gdf, codes: set[str], extent: tuple[float, float, float, float], *, fontsize: float = 6.5
-) -> None:
+    ax, gdf, codes: set[str], extent: tuple[float, float, float, float], *, fontsize: float = CODE_LABEL_PT
+) -> list:
     """The ISO3 code of each listed country whose marker point lies inside ``extent``, beside the point, where it
     overlaps no other code (:func:`place_labels`)."""
     x0, x1, y0, y1 = extent
     inside = gdf[gdf["iso3"].isin(codes) & gdf["point_x"].between(x0, x1) & gdf["point_y"].between(y0, y1)]
     fontsize = type_size(fontsize)
+    inside = inside.sort_values("iso3")
+    # a country large enough to show its fill is named on it first; a marker is named beside it
+    offsets = [
+        CODE_OFFSETS if area < SMALL_COUNTRY_AREA_KM2 else [(0, 0), *CODE_OFFSETS] for area in inside["area_km2"]
+    ]
     labels = [
         ax.annotate(
             row["iso3"],
@@ -315,9 +311,10 @@ def _label_points(
             zorder=6,
             bbox={"boxstyle": "round,pad=0.1", "facecolor": (1, 1, 1, 0.7), "edgecolor": "none"},
         )
-        for _, row in inside.sort_values("iso3").iterrows()
+        for _, row in inside.iterrows()
     ]
-    place_labels(ax, labels, CODE_OFFSETS)
+    place_labels(ax, labels, offsets)
+    return labels
 
 
 # Where a country's code may sit, in points from its marker point, in order of preference: beside it, then
@@ -335,6 +332,12 @@ CODE_OFFSETS = [
     (-9, -7),
     (9, -7),
     (-9, 7),
+    (0, 11),
+    (0, -11),
+    (14, 9),
+    (-14, -9),
+    (14, -9),
+    (-14, 9),
 ]
 
 
@@ -345,14 +348,16 @@ def _alignment(dx: float, dy: float) -> tuple[str, str]:
     )
 
 
-def place_labels(ax, labels: list, offsets: list[tuple[float, float]], *, pad_pt: float = 2.0) -> None:
+def place_labels(ax, labels: list, offsets: list, *, pad_pt: float = 2.0) -> list:
     """Give each annotation in ``labels`` (text placed in offset points; earlier ones choose first) the first of
     ``offsets`` (points from its anchor) where its text covers no label placed before it and no label's point,
-    its leader (if it has an arrow) crosses no other leader or label, and it stays inside the axes; a label with
-    no such place takes the one that breaks these least (``pad_pt`` around each text is its box). Works on the
-    figure's final layout: call it last."""
+    its leader (if it has an arrow) crosses no other leader or label, it stays inside the axes, and (without a
+    leader) it sits nearer its own point than any other label's, so that it is read as that country's; a label
+    with no such place takes the one that breaks these least (``pad_pt`` around each text is its box). Works on
+    the figure's final layout: call it last. ``offsets`` is one list for all labels, or a list per label.
+    Returns the labels that found no such place."""
     if not labels:
-        return
+        return []
     fig = ax.figure
     canvas = fig.canvas if hasattr(fig.canvas, "get_renderer") else FigureCanvasAgg(fig)
     renderer = canvas.get_renderer()
@@ -361,19 +366,26 @@ def place_labels(ax, labels: list, offsets: list[tuple[float, float]], *, pad_pt
     pad = renderer.points_to_pixels(pad_pt)  # room for the label's box around its text
     near = renderer.points_to_pixels(6.0)  # a label covering another's point within this hides it
     anchors = ax.transData.transform(np.array([label.xy for label in labels], dtype=float))
-    shifts = np.array([renderer.points_to_pixels(np.array(offset, dtype=float)) for offset in offsets])
+    per_label = offsets if offsets and isinstance(offsets[0], list) else [offsets] * len(labels)
     boxes = np.empty((0, 4))  # placed labels: x0, y0, x1, y1 (pixels)
     leaders: list = []
-    for index, label in enumerate(labels):
+    crowded: list = []
+    for index, (label, choices) in enumerate(zip(labels, per_label)):
+        shifts = np.array([renderer.points_to_pixels(np.array(offset, dtype=float)) for offset in choices])
         label.set_annotation_clip(False)
         size = mpl.text.Text.get_window_extent(label, renderer).size  # the text alone, not its arrow
-        candidates = _candidate_boxes(anchors[index], shifts, offsets, size) + np.array([-pad, -pad, pad, pad])
+        candidates = _candidate_boxes(anchors[index], shifts, choices, size) + np.array([-pad, -pad, pad, pad])
         points = np.delete(anchors, index, axis=0)
         obstacles = np.vstack([boxes, np.hstack([points - near, points + near])])
         covered = _overlap_areas(candidates, obstacles).sum(axis=1)
         inside = _overlap_areas(candidates, np.array([[frame.x0, frame.y0, frame.x1, frame.y1]]))[:, 0]
         areas = (candidates[:, 2] - candidates[:, 0]) * (candidates[:, 3] - candidates[:, 1])
         cost = covered + areas - inside
+        if label.arrow_patch is None and len(points):  # a label nearer another point would name the wrong one
+            centres = (candidates[:, :2] + candidates[:, 2:]) / 2
+            own = np.hypot(*(centres - anchors[index]).T)
+            other = np.min(np.hypot(*(centres[:, None, :] - points[None, :, :]).transpose(2, 0, 1)), axis=1)
+            cost += np.where(other < own, areas, 0.0)
         if label.arrow_patch is not None:
             leader_ends = np.clip(anchors[index], candidates[:, :2], candidates[:, 2:])
             crossing = (size[1] + 2 * pad) ** 2  # a crossing costs as much as a label's height squared of overlap
@@ -385,13 +397,16 @@ def place_labels(ax, labels: list, offsets: list[tuple[float, float]], *, pad_pt
             )
         free = np.flatnonzero(cost < 1e-6)  # a hair of rounding is not an overlap
         choice = int(free[0]) if len(free) else int(np.argmin(cost))
-        dx, dy = offsets[choice]
+        if not len(free):
+            crowded.append(label)
+        dx, dy = choices[choice]
         ha, va = _alignment(dx, dy)
         label.set_position((dx, dy))
         label.set(ha=ha, va=va)
         boxes = np.vstack([boxes, candidates[choice]])
         if label.arrow_patch is not None:
             leaders.append((anchors[index], leader_ends[choice]))
+    return crowded
 
 
 def _candidate_boxes(anchor: np.ndarray, shifts: np.ndarray, offsets: list, size: np.ndarray) -> np.ndarray:

@@ -14,6 +14,7 @@ import math
 import matplotlib as mpl
 import numpy as np
 import pandas as pd
+import shapely
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.collections import PathCollection
 from matplotlib.figure import Figure
@@ -21,21 +22,19 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
 from .analysis import roles_by_country
-from .funding_map import funding_locations, plot_funding_map
+from .funding_map import funding_locations, has_located_money, plot_funding_map, unmapped_sentence
 from .geo import SMALL_COUNTRY_AREA_KM2, _cached
 from .map_layers import (
-    BAND,
+    BAND_IN,
     BORDER,
     CREDIT,
-    FIGSIZE,
     GAP_X,
     HIGHLIGHT,
     INSET_REGIONS,
     LAND,
     MARGIN_X,
-    PHONE_BAND_IN,
     TEXT,
-    _band_top,
+    TITLE_PT,
     _base_layer,
     _boundaries_key,
     _draw_countries,
@@ -43,16 +42,25 @@ from .map_layers import (
     _extent,
     _fitted_legend,
     _label_points,
+    _map_title,
     _new_map,
     _notes,
-    _phone_title,
     _projected_box,
     require_columns,
 )
-from .style import PAGE, chart_style, layout, new_figure, with_phone_variant
+from .style import chart_style, layout, new_figure, with_phone_variant
 from .vocab import GROUPS, SUPRANATIONAL
 
-__all__ = ["funding_locations", "map_roles", "plot_funding_map", "plot_locator_map", "plot_participation_map"]
+__all__ = [
+    "funding_locations",
+    "has_located_money",
+    "map_roles",
+    "plot_funding_map",
+    "plot_locator_map",
+    "plot_participation_insets",
+    "plot_participation_map",
+    "unmapped_sentence",
+]
 
 
 # Roles from most to least specific: a country is coloured by the first role it holds. ``agreement`` stands
@@ -139,7 +147,7 @@ def map_roles(membership: pd.DataFrame) -> pd.DataFrame:
 
 @with_phone_variant
 def plot_participation_map(
-    membership: pd.DataFrame, *, title: str | None = None, highlight: str | None = None, insets: bool = False
+    membership: pd.DataFrame, *, title: str | None = None, highlight: str | None = None
 ) -> Figure:
     """World map of the ministerial's participants, each country coloured by its most specific role.
 
@@ -147,28 +155,16 @@ def plot_participation_map(
     plan or strategic partnership > delegation only; other countries are light grey. Participants smaller than
     ``geo.SMALL_COUNTRY_AREA_KM2`` also get a marker in their role colour. Codes without a polygon (``EUU``,
     the European Commission) are named in a note under the legend. ``highlight`` (an ISO3 code) is outlined in
-    bold, e.g. the subject of a country brief. ``insets`` adds panels under the map that enlarge Europe and the
-    small states (``INSET_REGIONS``), each participant labelled with its code.
+    bold, e.g. the subject of a country brief. :func:`plot_participation_insets` enlarges Europe and the small
+    states, in a figure of its own (shown under this one).
     """
     roles = map_roles(membership)
     key = _boundaries_key()
     gdf = _cached(key)
     with chart_style():
         role_of = dict(zip(roles["iso3"], roles["role"]))
-        regions = _inset_regions(gdf, role_of) if insets else []
-        if regions and layout() is not PAGE:  # a phone: the panels two by two under the map
-            rows = math.ceil(len(regions) / 2)
-            fig, ax = _new_map(title, below_in=rows * (PHONE_PANEL_IN + 0.3))
-        elif regions:
-            band = BAND * FIGSIZE[1] / INSET_FIGURE_HEIGHT
-            fig, ax = _new_map(title, height=INSET_FIGURE_HEIGHT, bottom=band + 0.30)
-        else:
-            fig, ax = _new_map(title)
-        iso = gdf["iso3"].to_numpy()
-        faces = [ROLE_COLOURS[role_of[c]] if c in role_of else LAND for c in iso]
-        _draw_countries(ax, faces)
-        if regions:
-            _participation_insets(fig, gdf, role_of, faces, regions)
+        fig, ax = _new_map(title)
+        _draw_countries(ax, _role_faces(gdf, role_of))
 
         mapped = set(gdf.loc[gdf["iso3"] != "", "iso3"])
         # small participants: a marker at their point, in their role colour
@@ -223,9 +219,6 @@ def plot_participation_map(
         top = _extent(fig, legend).y0 - 0.01
         _notes(fig, extra + notes + [CREDIT + "."], x=MARGIN_X, top=top, fontsize=8)
     return fig
-
-
-INSET_FIGURE_HEIGHT = 8.6  # inches: the participation map with its row of inset panels
 
 
 HIGHLIGHT_RING_BELOW_KM2 = 300_000.0  # a highlighted country smaller than this also gets a ring around it
@@ -283,54 +276,162 @@ def _small_markers(ax, rows: pd.DataFrame, role_of: dict[str, str], *, size: flo
         )
 
 
-PHONE_PANEL_IN = 1.5  # height of an inset panel on a phone
+def _role_faces(gdf, role_of: dict[str, str]) -> list[str]:
+    """Each country's fill: its role's colour, or the land colour of a non-participant."""
+    return [ROLE_COLOURS[role_of[c]] if c in role_of else LAND for c in gdf["iso3"].to_numpy()]
 
 
 def _inset_regions(gdf, role_of: dict[str, str]) -> list[tuple[str, tuple[float, float, float, float], pd.DataFrame]]:
-    """The regions of INSET_REGIONS that hold a participant: (name, extent in map metres, participants inside)."""
+    """The regions of INSET_REGIONS that hold a participant: (name, extent in map metres, participants inside).
+
+    A participant belongs to a region when its marker point lies in the region's box, or a good part of its
+    largest piece of land (:data:`INSET_SHARE`) does; the extent then grows to
+    hold each such participant's parts that reach into the box whole (Norway's north, all of Ukraine, Israel at
+    the Gulf's edge), and a margin: a panel never cuts a participant it labels. Far-off parts (Svalbard, French
+    Guiana) stay on the world map.
+    """
     regions = []
     for name, box in INSET_REGIONS.items():
-        extent = _projected_box(*box)
-        x0, x1, y0, y1 = extent
-        inside = gdf[gdf["iso3"].isin(role_of) & gdf["point_x"].between(x0, x1) & gdf["point_y"].between(y0, y1)]
-        if len(inside):
-            regions.append((name, extent, inside))
+        x0, x1, y0, y1 = _projected_box(*box)
+        seed = shapely.box(x0, y0, x1, y1)
+        candidates = gdf[gdf["iso3"].isin(role_of)]
+        point_in = candidates["point_x"].between(x0, x1) & candidates["point_y"].between(y0, y1)
+        largest = [max(shapely.get_parts(g), key=lambda part: part.area) for g in candidates.geometry]
+        mostly_in = [shapely.intersection(p, seed).area >= INSET_SHARE * p.area for p in largest]
+        inside = candidates[point_in.to_numpy() | np.array(mostly_in, dtype=bool)]
+        if not len(inside):
+            continue
+        for geometry in inside.geometry:
+            for part in shapely.get_parts(geometry):
+                if part.intersects(seed):
+                    px0, py0, px1, py1 = part.bounds
+                    x0, x1, y0, y1 = min(x0, px0), max(x1, px1), min(y0, py0), max(y1, py1)
+        pad = INSET_MARGIN * max(x1 - x0, y1 - y0)
+        regions.append((name, (x0 - pad, x1 + pad, y0 - pad, y1 + pad), inside))
     return regions
 
 
-def _inset_rects(fig: Figure, names: list[str]) -> list[tuple[float, float, float, float]]:
-    """Where the inset panels go (figure fractions): one row under the map on a page, Europe wider; two by two
-    on a phone."""
-    if layout() is PAGE:
-        band = BAND * FIGSIZE[1] / fig.get_figheight()
-        weights = [2.2 if name == "Europe" else 1.0 for name in names]
-        usable = 1.0 - 2 * MARGIN_X - GAP_X * (len(names) - 1)
-        rects, x = [], MARGIN_X
-        for weight in weights:
-            width = usable * weight / sum(weights)
-            rects.append((x, band + 0.02, width, 0.25))
-            x += width + GAP_X
-        return rects
-    height = fig.get_figheight()
-    width = (1.0 - 2 * MARGIN_X - GAP_X) / 2
-    top = _band_top(fig) + math.ceil(len(names) / 2) * (PHONE_PANEL_IN + 0.3) / height
-    return [
-        (
-            MARGIN_X + (i % 2) * (width + GAP_X),
-            top - (i // 2 + 1) * (PHONE_PANEL_IN + 0.3) / height,
-            width,
-            PHONE_PANEL_IN / height,
-        )
-        for i in range(len(names))
+def participation_inset_codes(membership: pd.DataFrame) -> dict[str, list[str]]:
+    """The participants each inset panel of :func:`plot_participation_insets` shows and labels, by region."""
+    role_of = dict(zip(*map_roles(membership)[["iso3", "role"]].to_numpy().T))
+    return {name: sorted(inside["iso3"]) for name, _, inside in _inset_regions(_cached(_boundaries_key()), role_of)}
+
+
+INSET_SHARE = 0.25  # a participant with this share of its largest part in a region's box belongs to the region
+INSET_MARGIN = 0.03  # room around the participants of an inset panel, as a share of its larger side
+#: Inset panels: a grid of this many columns (page, phone); Europe, the most crowded, spans two by two cells.
+INSET_COLUMNS = {"page": 3, "phone": 2}
+#: A cell's height over its width (page, phone): on a page, low enough that the world map and its insets print on
+#: one A4 page.
+INSET_CELL_ASPECT = {"page": 0.42, "phone": 0.72}
+INSET_TITLE_IN = 0.26  # room over each panel for its name
+
+
+#: Panels that take more than one cell (rows, columns) in a grid of three columns or more: Europe is the most
+#: crowded, the Gulf's participants lie on a tall peninsula. In fewer columns, Europe takes two by two.
+INSET_SPANS = {"Europe": (2, 2), "Gulf": (2, 1)}
+
+
+def _grid_cells(names: list[str], columns: int) -> list[tuple[int, int, int, int]]:
+    """Where each named panel goes in a grid of ``columns``: (row, column, rows, columns spanned), filled row by
+    row (:data:`INSET_SPANS`)."""
+    taken: set[tuple[int, int]] = set()
+    cells = []
+    for name in names:
+        if columns >= 3:
+            rows_span, cols_span = INSET_SPANS.get(name, (1, 1))
+        else:
+            rows_span, cols_span = (2, 2) if name == "Europe" and columns == 2 else (1, 1)
+        row = 0
+        while True:
+            free = [
+                col
+                for col in range(columns - cols_span + 1)
+                if all((row + r, col + c) not in taken for r in range(rows_span) for c in range(cols_span))
+            ]
+            if free:
+                col = free[0]
+                break
+            row += 1
+        taken.update((row + r, col + c) for r in range(rows_span) for c in range(cols_span))
+        cells.append((row, col, rows_span, cols_span))
+    return cells
+
+
+@with_phone_variant
+def plot_participation_insets(membership: pd.DataFrame, *, title: str | None = None) -> Figure:
+    """Panels enlarging the regions of the participation map where participants are small or crowded (Europe,
+    the Gulf, the Caribbean, Singapore and Malaysia, the South Pacific; :data:`INSET_REGIONS`), each participant
+    whole, labelled with its code, in the colours of :func:`plot_participation_map` (whose legend they share).
+
+    Returns None when no participant lies in any region (nothing to enlarge).
+    """
+    roles = map_roles(membership)
+    gdf = _cached(_boundaries_key())
+    role_of = dict(zip(roles["iso3"], roles["role"]))
+    regions = _inset_regions(gdf, role_of)
+    if not regions:
+        return None
+    with chart_style():
+        width = layout().map_width
+        columns = INSET_COLUMNS[layout().name]
+        title, title_in = _map_title(title, width, TITLE_PT)
+        cells = _grid_cells([name for name, _, _ in regions], columns)
+        cell_w = ((1 - 2 * MARGIN_X) * width - GAP_X * width * (columns - 1)) / columns
+        cell_h = cell_w * INSET_CELL_ASPECT[layout().name]
+        rows = max(row + span for row, _, span, _ in cells)
+        row_in = cell_h + INSET_TITLE_IN
+        height = title_in + rows * row_in + BAND_IN
+        fig = new_figure(width, height, facecolor="white")
+        fig.band_in = BAND_IN
+        fig.print_full_width = True
+        FigureCanvasAgg(fig)
+        if title:
+            fig.text(MARGIN_X, 1 - 0.05 / height, title, ha="left", va="top", fontsize=TITLE_PT, fontweight="bold")
+        faces = _role_faces(gdf, role_of)
+        for (name, extent, inside), (row, col, rows_span, cols_span) in zip(regions, cells):
+            w_in = cols_span * cell_w + (cols_span - 1) * GAP_X * width
+            h_in = rows_span * row_in - INSET_TITLE_IN
+            left = MARGIN_X + col * (cell_w + GAP_X * width) / width
+            top_in = title_in + row * row_in + INSET_TITLE_IN
+            rect = (left, 1 - (top_in + h_in) / height, w_in / width, h_in / height)
+            ax = _draw_panel(fig, rect, extent, faces, label=name, fill_rect=True)
+            _small_markers(ax, inside[inside["area_km2"] < SMALL_COUNTRY_AREA_KM2], role_of)
+            ax.apply_aspect()
+            _label_points(ax, gdf, set(inside["iso3"]), ax.get_xlim() + ax.get_ylim())
+        _notes(fig, ["Colours as in the world map above. " + CREDIT + "."], x=MARGIN_X, fontsize=8)
+    return fig
+
+
+LOCATOR_TITLE_PT = 12
+LOCATOR_WORLD_SHARE = {"page": 0.32, "phone": 0.42}  # the world inset's width, as a share of the panel's
+LOCATOR_WORLD_GAP = 0.012  # between the world inset and the panel's frame (figure fraction of its width)
+
+
+def _locator_corner(fig: Figure, ax, aspect: float, gdf, role_of: dict[str, str], subject: str) -> tuple:
+    """The rectangle (figure fractions) of the locator's world inset: inside the panel ``ax`` (drawn, its aspect
+    applied), in the corner that covers fewest participants' points (the subject's counts ten times)."""
+    box = ax.get_position()
+    fig_w, fig_h = fig.get_figwidth(), fig.get_figheight()
+    w = box.width * LOCATOR_WORLD_SHARE[layout().name]
+    h = w * fig_w / aspect / fig_h
+    gap_x, gap_y = LOCATOR_WORLD_GAP * box.width, LOCATOR_WORLD_GAP * box.width * fig_w / fig_h
+    corners = [
+        (box.x1 - gap_x - w, box.y0 + gap_y),  # bottom right first, then bottom left, top right, top left
+        (box.x0 + gap_x, box.y0 + gap_y),
+        (box.x1 - gap_x - w, box.y1 - gap_y - h),
+        (box.x0 + gap_x, box.y1 - gap_y - h),
     ]
-
-
-def _participation_insets(fig: Figure, gdf, role_of: dict[str, str], faces: list, regions: list) -> None:
-    """Panels under the world map enlarging ``regions`` (:func:`_inset_regions`), participants labelled."""
-    for (name, extent, inside), rect in zip(regions, _inset_rects(fig, [name for name, _, _ in regions])):
-        ax = _draw_panel(fig, rect, extent, faces, label=name)
-        _small_markers(ax, inside[inside["area_km2"] < SMALL_COUNTRY_AREA_KM2], role_of)
-        _label_points(ax, gdf, set(inside["iso3"]), extent)
+    points = gdf[gdf["iso3"].isin(role_of)]
+    xy = ax.transData.transform(points[["point_x", "point_y"]].to_numpy(dtype=float))
+    xy = fig.transFigure.inverted().transform(xy)
+    weight = np.where(points["iso3"].to_numpy() == subject, 10.0, 1.0)
+    covered = [
+        float(weight[(xy[:, 0] >= x) & (xy[:, 0] <= x + w) & (xy[:, 1] >= y) & (xy[:, 1] <= y + h)].sum())
+        for x, y in corners
+    ]
+    x, y = corners[int(np.argmin(covered))]
+    return (x, y, w, h)
 
 
 LOCATOR_ZOOM_SMALL = 6.0  # a small country's locator spans this many times its own extent...
@@ -363,40 +464,38 @@ def plot_locator_map(membership: pd.DataFrame, iso3: str, *, title: str | None =
         if maxx - minx > 1.5e7:  # a country across much of the world (Russia, the US): its marker point
             cx, cy = row["point_x"], row["point_y"]
         extent = (cx - span * 0.8, cx + span * 0.8, cy - span / 2, cy + span / 2)
-    else:
+    else:  # no territory (the European Commission): Europe's panel, its participants whole
         row = None
-        extent = _projected_box(*INSET_REGIONS["Europe"])
+        europe = [extent for name, extent, _ in _inset_regions(gdf, role_of) if name == "Europe"]
+        extent = europe[0] if europe else _projected_box(*INSET_REGIONS["Europe"])
     with chart_style():
-        if layout() is PAGE:
-            fig = new_figure(8.0, 5.6, facecolor="white")
-            top, bottom, world = (0.92 if title else 0.99), 0.23, (0.71, 0.235, 0.27, 0.2)
-        else:  # a phone: as tall as the title and the region need; legend and notes hang below
-            width = layout().map_width
-            title, title_in = _phone_title(title, width, 12)
-            panel_in = (1 - 2 * MARGIN_X) * width / 1.6  # the region's extent is 1.6 times as wide as tall
-            height = title_in + panel_in + PHONE_BAND_IN + 0.05
-            fig = new_figure(width, height, facecolor="white")
-            fig.band_in = PHONE_BAND_IN
-            top, bottom = 1 - title_in / height, (PHONE_BAND_IN + 0.05) / height
-            world = (0.6, bottom + 0.01, 0.39, 0.39 * width / 2.1 / height)
+        width = layout().map_width
+        title, title_in = _map_title(title, width, LOCATOR_TITLE_PT)
+        panel_in = (1 - 2 * MARGIN_X) * width / 1.6  # the region's extent is 1.6 times as wide as tall
+        height = title_in + panel_in + BAND_IN + 0.05
+        fig = new_figure(width, height, facecolor="white")
+        fig.band_in = BAND_IN
+        fig.print_full_width = True
         FigureCanvasAgg(fig)
         if title:
             fig.text(
                 MARGIN_X,
-                1 - 0.025 * 5.6 / fig.get_figheight(),
+                1 - 0.05 / height,
                 title,
                 ha="left",
                 va="top",
-                fontsize=12,
+                fontsize=LOCATOR_TITLE_PT,
                 fontweight="bold",
                 color=TEXT,
             )
-        ax = _draw_panel(fig, (MARGIN_X, bottom, 1 - 2 * MARGIN_X, top - bottom), extent, faces)
+        bottom = (BAND_IN + 0.05) / height
+        ax = _draw_panel(fig, (MARGIN_X, bottom, 1 - 2 * MARGIN_X, panel_in / height), extent, faces, fill_rect=True)
+        ax.apply_aspect()
         x0, x1, y0, y1 = ax.get_xlim() + ax.get_ylim()
         # a small subject is zoomed in far enough to show its own shape: no marker over it
         small = gdf[gdf["iso3"].isin(role_of) & (gdf["area_km2"] < SMALL_COUNTRY_AREA_KM2) & (gdf["iso3"] != code)]
         _small_markers(ax, small, role_of)
-        _label_points(ax, gdf, set(role_of), (x0, x1, y0, y1), fontsize=7.5)
+        _label_points(ax, gdf, set(role_of), (x0, x1, y0, y1))
         notes = []
         if row is not None:
             paths, _ = _base_layer(key)
@@ -416,9 +515,11 @@ def plot_locator_map(membership: pd.DataFrame, iso3: str, *, title: str | None =
                 )
         else:
             notes.append(f"{_display_name(code, None)} has no territory of its own on the map; Europe is shown.")
-        # the world inset, with the region's frame
+        # the world inset, with the region's frame, in the corner of the panel where it hides least
         _, (wx0, wx1, wy0, wy1) = _base_layer(key)
+        world = _locator_corner(fig, ax, (wx1 - wx0) / (wy1 - wy0), gdf, role_of, code)
         inset = _draw_panel(fig, world, (wx0, wx1, wy0, wy1), faces)
+        inset.set_zorder(ax.get_zorder() + 1)
         inset.add_patch(
             mpl.patches.Rectangle((x0, y0), x1 - x0, y1 - y0, fill=False, edgecolor=HIGHLIGHT, linewidth=1.2, zorder=5)
         )

@@ -16,19 +16,33 @@ import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
-from matplotlib.patches import Patch
+from matplotlib.patches import Rectangle
 from matplotlib.ticker import FuncFormatter
 
 from .analysis import funding_summary
 from .display import agreeing, plural
-from .style import GRID_COLOUR, NOTE_COLOUR, PAGE, TEXT_COLOUR, chart_style, fit_text, layout, with_phone_variant
+from .style import (
+    BINDING_LOOKS,
+    GRID_COLOUR,
+    LOOK_OF_STATUS,
+    NOTE_COLOUR,
+    PAGE,
+    STATUS_COLOUR,
+    TEXT_COLOUR,
+    chart_style,
+    fit_text,
+    layout,
+    status_handles,
+    status_look,
+    status_style,
+    with_phone_variant,
+)
 from .style import new_figure as _new_brief_figure
 from .vocab import AGENCIES, NOT_STATED, agency_colour
 
 NOT_STATED_LABEL = NOT_STATED
+NOT_STATED_CELL = "#e6e6e6"  # the heat map's cells of money whose mineral is not stated
 
-BINDING_COLOUR = "#1f3b57"
-NON_BINDING_COLOUR = "#9fb8cf"
 
 #: The groupings :func:`plot_funding_by` knows.
 GROUPINGS = ("agency", "mineral", "instrument", "country")
@@ -41,8 +55,17 @@ def usd_scale(max_value: float) -> tuple[float, str]:
     return 1e6, "USD millions"
 
 
+def money_tick(value: float, divisor: float) -> str:
+    """An axis tick as money: "$0", "$2.5 bn", "$500 m" (no "0.0, 5.0": the fewest decimals the value needs)."""
+    if value == 0:
+        return "$0"
+    scaled = value / divisor
+    digits = 0 if abs(scaled - round(scaled)) < 1e-9 else 1
+    return f"${scaled:,.{digits}f} {'bn' if divisor == 1e9 else 'm'}"
+
+
 def _usd_formatter(divisor: float) -> FuncFormatter:
-    return FuncFormatter(lambda value, _pos: f"{value / divisor:,.{1 if divisor == 1e9 else 0}f}")
+    return FuncFormatter(lambda value, _pos: money_tick(value, divisor))
 
 
 def _label(value: float, divisor: float) -> str:
@@ -161,10 +184,11 @@ def _check_agencies(financing: pd.DataFrame, helper: str) -> None:
 def plot_funding_by(
     financing: pd.DataFrame, by: str = "agency", *, title: str | None = None, top: int | None = 15
 ) -> Figure:
-    """Horizontal bars of counted USD per group, split into binding (dark), not binding (light) and not stated (dotted).
+    """Horizontal bars of counted USD per group, split into binding (solid), not binding (hatched) and not stated
+    (dotted), the one encoding of :data:`mineral_analysis.style.BINDING_LOOKS`; a legend when two statuses or more
+    are drawn, else a word under the chart.
 
-    ``by`` is ``agency``, ``mineral``, ``instrument`` or ``country``. Bars for agencies use the agency's colour
-    (hatched when non-binding). When a group view is not additive (items in several countries or minerals), a
+    ``by`` is ``agency``, ``mineral``, ``instrument`` or ``country``. Bars for agencies use the agency's colour. When a group view is not additive (items in several countries or minerals), a
     note under the chart says so. ``top`` keeps the largest groups and sums the rest into "Other".
     """
     if by not in GROUPINGS:
@@ -203,48 +227,23 @@ def plot_funding_by(
     height = max(2.2, 0.45 * rows.sum() + 1.4)
     with chart_style():
         fig, ax = new_figure(None, height)
-        divisor, unit = usd_scale(summary["total_usd"].max())
+        divisor, _unit = usd_scale(summary["total_usd"].max())
         binding = summary["binding_usd"].to_numpy()[::-1]
         non_binding = summary["non_binding_usd"].to_numpy()[::-1]
         not_stated = summary["not_stated_usd"].to_numpy()[::-1]
         if by == "agency":
             colours = [agency_colour(code) for code in summary["agency"].tolist()[::-1]]
-            ax.barh(y, binding, color=colours, edgecolor=colours, height=0.62)
-            ax.barh(
-                y, non_binding, left=binding, color="white", edgecolor=colours, hatch="///", height=0.62, linewidth=1.2
-            )
-            ax.barh(
-                y,
-                not_stated,
-                left=binding + non_binding,
-                color="white",
-                edgecolor=colours,
-                hatch="...",
-                height=0.62,
-                linewidth=1.2,
-            )
-            legend = [
-                Patch(facecolor="#555555", label="Binding"),
-                Patch(facecolor="white", edgecolor="#555555", hatch="///", label="Not binding"),
-                Patch(facecolor="white", edgecolor="#555555", hatch="...", label="Not stated"),
-            ]
         else:
-            ax.barh(y, binding, color=BINDING_COLOUR, height=0.62)
-            ax.barh(y, non_binding, left=binding, color=NON_BINDING_COLOUR, height=0.62)
-            ax.barh(
-                y,
-                not_stated,
-                left=binding + non_binding,
-                color="white",
-                edgecolor=NON_BINDING_COLOUR,
-                hatch="...",
-                height=0.62,
-            )
-            legend = [
-                Patch(facecolor=BINDING_COLOUR, label="Binding"),
-                Patch(facecolor=NON_BINDING_COLOUR, label="Not binding"),
-                Patch(facecolor="white", edgecolor=NON_BINDING_COLOUR, hatch="...", label="Not stated"),
-            ]
+            colours = [STATUS_COLOUR] * len(labels)
+        left = np.zeros(len(labels))
+        present = []
+        for look, values in zip(BINDING_LOOKS, (binding, non_binding, not_stated)):
+            if values.sum() > 0:
+                present.append(look.status)
+            for position, value, colour, start in zip(y, values, colours, left):
+                if value > 0:
+                    ax.barh(position, value, left=start, height=0.62, **status_style(look, colour))
+            left = left + values
         totals = binding + non_binding + not_stated
         for position, total in zip(y, totals):
             ax.text(
@@ -255,21 +254,59 @@ def plot_funding_by(
             ax.set_ylim(y[0] - rows[0] / 2, y[-1] + rows[-1] / 2)
         ax.set_xlim(0, totals.max() * (1.22 if layout() is PAGE else 1.6))
         ax.xaxis.set_major_formatter(_usd_formatter(divisor))
-        ax.set_xlabel(fit_text(f"Announced amount ({unit}; stated totals counted once)", fig.get_figwidth() - 1, 10.5))
+        ax.set_xlabel(fit_text("Announced amount (stated totals counted once)", fig.get_figwidth() - 1, 10.5))
         ax.grid(axis="x", color=GRID_COLOUR, linewidth=0.8)
         ax.set_axisbelow(True)
-        _legend(fig, ax, handles=legend)
+        notes = []
+        if len(present) > 1:
+            _legend(fig, ax, handles=status_handles(present, colour="#555555"))
+        else:  # a one-entry legend says less than a word
+            notes.append(f"Every amount: {LOOK_OF_STATUS[present[0]].label.lower()}.")
         if title:
             _set_title(fig, title)
         if not additive:
             noun = "countries" if by == "country" else "minerals"
-            _note(fig, f"An item naming several {noun} counts in full under each, so bars do not add up to the total.")
+            notes.append(
+                f"An item naming several {noun} counts in full under each, so bars do not add up to the total."
+            )
+        if notes:
+            _note(fig, " ".join(notes))
     return fig
+
+
+def one_bar_sentence(financing: pd.DataFrame, by: str) -> str | None:
+    """What a bar chart of ``financing`` by ``by`` would show, as a sentence, when it would have one bar (one
+    group with an amount); None when there are several, and a chart says more. A brief shows the sentence
+    instead of a chart of one bar."""
+    from .usd import format_usd
+
+    if by not in GROUPINGS:
+        raise ValueError(f"one_bar_sentence: by={by!r} is not a grouping; valid: {', '.join(GROUPINGS)}")
+    if financing.empty:
+        return None
+    summary = funding_summary(financing, by=by)
+    summary = summary[summary["total_usd"] > 0]
+    if len(summary) != 1:
+        return None
+    row = summary.iloc[0]
+    parts = [
+        (row["binding_usd"], "binding"),
+        (row["non_binding_usd"], "not binding"),
+        (row["not_stated_usd"], "of unstated status"),
+    ]
+    stated = [(usd, word) for usd, word in parts if usd > 0]
+    split = (
+        f"all {stated[0][1]}" if len(stated) == 1 else ", ".join(f"{format_usd(usd)} {word}" for usd, word in stated)
+    )
+    noun = {"agency": "agency", "mineral": "mineral named", "instrument": "instrument", "country": "location"}[by]
+    return f"One {noun} only: {row['label']}, {format_usd(row['total_usd'])} ({split})."
 
 
 @with_phone_variant
 def plot_timeline(financing: pd.DataFrame, *, title: str | None = None) -> Figure:
-    """Dated items on a time axis, one lane per agency, markers sized by amount (hollow when no amount)."""
+    """Dated items on a time axis, one lane per agency, a marker per item: its area grows with the amount (a
+    small diamond when none is stated), its binding status drawn as everywhere (solid, hatched, dotted); items of
+    one agency on one date stand one above another, so none hides under another."""
     _check_frame(financing, ["agency", "announced_date", "amount_usd"], "plot_timeline")
     _check_agencies(financing, "plot_timeline")
     if financing.empty:
@@ -293,29 +330,33 @@ def plot_timeline(financing: pd.DataFrame, *, title: str | None = None) -> Figur
             lane = {code: i for i, code in enumerate(agencies[::-1])}
             amounts = dated["amount_usd"].fillna(0.0).to_numpy()
             sizes = np.where(amounts > 0, 40 + 900 * np.sqrt(amounts / max(amounts.max(), 1.0)), 60)
-            colours = [agency_colour(code) for code in dated["agency"]]
-            filled = amounts > 0
-            ys = dated["agency"].map(lane).to_numpy()
-            xs = dated["announced_date"].to_numpy()
-            ax.scatter(
-                xs[filled],
-                ys[filled],
-                s=sizes[filled],
-                c=np.array(colours, dtype=object)[filled],
-                alpha=0.75,
-                edgecolors="white",
-                linewidths=0.8,
-                zorder=3,
-            )
-            ax.scatter(
-                xs[~filled],
-                ys[~filled],
-                s=sizes[~filled],
-                facecolors="white",
-                edgecolors=np.array(colours, dtype=object)[~filled],
-                linewidths=1.6,
-                zorder=3,
-            )
+            statuses = np.array([status_look(v).status for v in _statuses(dated)])
+            ys = dated["agency"].map(lane).to_numpy(dtype=float) + _same_date_offsets(dated)
+            xs = mdates.date2num(dated["announced_date"].to_numpy())
+            for look in BINDING_LOOKS:
+                for with_amount in (True, False):
+                    pick = (statuses == look.status) & ((amounts > 0) == with_amount)
+                    if not pick.any():
+                        continue
+                    colours = [agency_colour(code) for code in dated["agency"].to_numpy()[pick]]
+                    styles = [status_style(look, c, fill_alpha=0.75) for c in colours]
+                    ax.scatter(
+                        xs[pick],
+                        ys[pick],
+                        s=sizes[pick],
+                        marker="o" if with_amount else "D",
+                        facecolors=[st["facecolor"] for st in styles],
+                        edgecolors=colours,
+                        linewidths=styles[0]["linewidth"],
+                        hatch=look.hatch,
+                        zorder=3,
+                    )
+            present = [look.status for look in BINDING_LOOKS if look.status in set(statuses)]
+            if len(present) > 1 and layout() is PAGE:  # at the top: the note under the chart runs the full width
+                fig.legend(handles=status_handles(present, colour="#555555"), loc="outside right upper", frameon=False)
+            elif len(present) > 1:
+                _legend(fig, ax, handles=status_handles(present, colour="#555555"))
+            ax.xaxis_date()
             ax.set_yticks(list(lane.values()), list(lane.keys()))
             ax.set_ylim(-0.7, len(lane) - 0.3)
             ax.grid(axis="x", color=GRID_COLOUR)
@@ -333,11 +374,42 @@ def plot_timeline(financing: pd.DataFrame, *, title: str | None = None) -> Figur
             )
         if title:
             _set_title(fig, title)
-        note = "Hollow markers: items with no amount. Marker area grows with the amount."
+        note = (
+            "Marker area grows with the amount; diamonds: no amount stated. Items of one date stand one above another."
+        )
+        if not dated.empty and len(present) == 1:
+            note += f" Every item: {LOOK_OF_STATUS[present[0]].label.lower()}."
         if undated:
             note += f" {plural(undated)} with no date stated {agreeing(undated, 'is', 'are')} not shown."
         _note(fig, note)
     return fig
+
+
+def _statuses(financing: pd.DataFrame) -> pd.Series:
+    """Each item's binding status: ``binding_status``, else ``is_binding``, else not stated."""
+    if "binding_status" in financing:
+        return financing["binding_status"]
+    if "is_binding" in financing:
+        return financing["is_binding"]
+    return pd.Series(NOT_STATED, index=financing.index)
+
+
+SAME_DATE_STEP = 0.24  # lanes apart: items of one agency on one date stand this far one above another
+SAME_DATE_SPREAD = 0.72  # at most this far in all (a lane is 1 high)
+
+
+def _same_date_offsets(dated: pd.DataFrame) -> np.ndarray:
+    """A vertical offset per item so that items of one agency on one date do not hide under one marker."""
+    keys = list(zip(dated["agency"], dated["announced_date"]))
+    counts = pd.Series(keys).value_counts()
+    seen: dict = {}
+    offsets = []
+    for key in keys:
+        n, k = counts[key], seen.get(key, 0)
+        seen[key] = k + 1
+        step = min(SAME_DATE_STEP, SAME_DATE_SPREAD / max(n - 1, 1))
+        offsets.append((k - (n - 1) / 2) * step)
+    return np.array(offsets, dtype=float)
 
 
 @with_phone_variant
@@ -396,24 +468,48 @@ def plot_agency_mineral_matrix(financing: pd.DataFrame, *, title: str | None = N
             columns.append(NOT_STATED_LABEL)
         matrix = matrix[columns]
         matrix = matrix.loc[[code for code in AGENCIES if code in matrix.index]]
-        divisor, unit = usd_scale(matrix.to_numpy().max())
+        named = [c for c in matrix.columns if c != NOT_STATED_LABEL]
+        # the colour scale is set by the named minerals: the 'not stated' column, often the largest, would
+        # otherwise leave every mineral's cell white; it is written in grey cells of its own
+        scale_max = float(matrix[named].to_numpy().max()) if named else float(matrix.to_numpy().max())
+        divisor, unit = usd_scale(max(scale_max, float(matrix.to_numpy().max())))
         labels = matrix.map(lambda v: "" if v == 0 else _label(v, divisor).replace(" bn", "").replace(" m", ""))
         if layout() is not PAGE:  # a phone: agencies across, minerals down (fewer columns)
             matrix, labels = matrix.T, labels.T
             matrix.index = [str(m).capitalize() for m in matrix.index]
+        not_stated = np.zeros(matrix.shape, dtype=bool)
+        if layout() is PAGE:
+            not_stated[:, [c == NOT_STATED_LABEL for c in matrix.columns]] = True
+        else:
+            not_stated[[str(r).lower() == NOT_STATED_LABEL for r in matrix.index], :] = True
         fig, ax = new_figure(None, 0.55 * len(matrix) + 2.2)
         sns.heatmap(
             matrix / divisor,
             ax=ax,
+            mask=not_stated,
+            vmin=0,
+            vmax=scale_max / divisor if named else None,
             annot=labels,
             fmt="",
             cmap="Blues",
             linewidths=0.6,
             linecolor="white",
             cbar=layout() is PAGE,  # a phone: the amounts written in the cells and the note say it all
-            cbar_kws={"label": unit, "shrink": 0.8} if layout() is PAGE else None,
+            cbar_kws={"label": f"{unit} (minerals named)", "shrink": 0.8} if layout() is PAGE else None,
             annot_kws={"fontsize": 8.5 if layout() is PAGE else 9.5},
         )
+        for row, col in zip(*np.nonzero(not_stated)):
+            ax.add_patch(Rectangle((col, row), 1, 1, facecolor=NOT_STATED_CELL, edgecolor="white", linewidth=0.6))
+            ax.text(
+                col + 0.5,
+                row + 0.5,
+                labels.iat[row, col],
+                ha="center",
+                va="center",
+                fontsize=8.5 if layout() is PAGE else 9.5,
+                color=TEXT_COLOUR,
+            )
+        ax.not_stated_cells = int(not_stated.sum())
         ax.set_xlabel("")
         ax.set_ylabel("")
         if layout() is PAGE:
@@ -423,5 +519,9 @@ def plot_agency_mineral_matrix(financing: pd.DataFrame, *, title: str | None = N
         ax.tick_params(axis="y", rotation=0)
         if title:
             _set_title(fig, title)
-        _note(fig, f"Cells in {unit}. An item naming several minerals counts under each.")
+        _note(
+            fig,
+            f"Cells in {unit}. An item naming several minerals counts under each. Grey cells: money whose mineral "
+            "the sources do not name (not on the colour scale).",
+        )
     return fig

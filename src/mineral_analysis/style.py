@@ -9,8 +9,8 @@ plus :data:`STYLE`, set for the duration of the ``with`` block only, so the call
 left as they were. Figures made by :func:`new_figure` are :class:`BriefFigure` objects, which also draw and save
 themselves in that style wherever they are shown (``savefig``, JupyterLab's inline display).
 
-Every chart and map is drawn for one of two :class:`Layout` s: :data:`PAGE` (about 10 inches wide: a screen or
-an A4 page) and :data:`PHONE` (4.2 inches, type at its usual size: shown at a phone's 390 CSS pixels, its
+Every chart and map is drawn for one of two :class:`Layout` s: :data:`PAGE` (charts about 10 inches wide, maps 8,
+about as wide as a page prints, so that their labels print at 7 points or more) and :data:`PHONE` (4.2 inches, type at its usual size: shown at a phone's 390 CSS pixels, its
 smallest text is still about 9 pixels high). A function decorated with :func:`with_phone_variant` draws the page
 figure and knows how to draw the same chart again for a phone (``fig.phone_variant()``); the brief shows the
 phone figure on narrow screens (:func:`mineral_analysis.display.show_figure`).
@@ -40,6 +40,60 @@ NOTE_COLOUR = "#555555"
 GRID_COLOUR = "#dddddd"
 AXIS_COLOUR = "#888888"
 
+#: A colour for binding status where no agency colour applies (bars by mineral, instrument or country; keys).
+STATUS_COLOUR = "#1f3b57"
+
+
+@dataclasses.dataclass(frozen=True)
+class StatusLook:
+    """How one binding status is drawn, in every chart, map and timeline: solid, hatched or dotted.
+
+    ``fill_alpha`` is the opacity of the colour inside (1 for a solid bar, less where shapes overlap on a map);
+    ``hatch`` is drawn in the colour over a white inside.
+    """
+
+    status: str  # the value of the ``binding_status`` column
+    label: str
+    hatch: str | None
+    solid: bool
+
+
+#: The one encoding of binding status: binding is solid, not binding hatched, not stated dotted; one legend.
+BINDING_LOOKS: tuple[StatusLook, ...] = (
+    StatusLook("binding", "Binding", None, True),
+    StatusLook("not binding", "Not binding", "////", False),
+    StatusLook("not stated", "Not stated", "....", False),
+)
+LOOK_OF_STATUS: dict[str, StatusLook] = {look.status: look for look in BINDING_LOOKS}
+
+
+def status_look(value: object) -> StatusLook:
+    """The look of a ``binding_status`` value (also True/False from ``is_binding``); anything else is not stated."""
+    if value is True or (isinstance(value, str) and value.strip().lower() in {"binding", "true"}):
+        return LOOK_OF_STATUS["binding"]
+    if value is False or (isinstance(value, str) and value.strip().lower() in {"not binding", "false"}):
+        return LOOK_OF_STATUS["not binding"]
+    return LOOK_OF_STATUS["not stated"]
+
+
+def status_style(look: StatusLook, colour: str, *, fill_alpha: float = 1.0) -> dict:
+    """Matplotlib keywords (``facecolor``, ``edgecolor``, ``hatch``, ``linewidth``) that draw a bar, patch or
+    marker of ``colour`` in ``look``; the hatch takes the edge's colour."""
+    from matplotlib.colors import to_rgba
+
+    face = to_rgba(colour, fill_alpha) if look.solid else (1.0, 1.0, 1.0, min(1.0, fill_alpha + 0.3))
+    return {"facecolor": face, "edgecolor": colour, "hatch": look.hatch, "linewidth": 0.8 if look.solid else 1.2}
+
+
+def status_handles(statuses: object = None, *, colour: str = STATUS_COLOUR) -> list:
+    """The one legend of binding status, the same in every chart, map and timeline: a patch per status in
+    ``statuses`` (values of ``binding_status``; default all), in the order of :data:`BINDING_LOOKS`."""
+    from matplotlib.patches import Patch
+
+    wanted = {status_look(s).status for s in statuses} if statuses is not None else set(LOOK_OF_STATUS)
+    return [Patch(label=look.label, **status_style(look, colour)) for look in BINDING_LOOKS if look.status in wanted]
+
+
 #: The project's matplotlib settings, on top of matplotlib's defaults: one definition for charts and maps.
 STYLE: dict[str, object] = {
     "font.family": [FONT_FAMILY, FALLBACK_FAMILY],
@@ -64,6 +118,7 @@ STYLE: dict[str, object] = {
     "savefig.transparent": False,
     # Same figure, same bytes: fixed SVG ids and no creation dates in vector formats.
     "svg.hashsalt": "mineral-analysis",
+    "hatch.linewidth": 0.8,
 }
 
 # Settings matplotlib's style machinery leaves alone (they are about the process, not the look), fixed here so
@@ -126,10 +181,21 @@ class Layout:
     map_width: float
 
 
-PAGE = Layout("page", chart_width=10.0, map_width=11.0)
+PAGE = Layout("page", chart_width=10.0, map_width=8.0)
 PHONE = Layout("phone", chart_width=4.2, map_width=4.2)
 #: The smallest type of a phone figure, in points (about 9 CSS pixels at 390 pixels wide).
 PHONE_MIN_FONT_PT = 8.5
+#: The PDF's text width (A4 less 15 mm margins, the brief's print style): a map is printed this wide.
+PRINT_WIDTH_IN = (210 - 2 * 15) / 25.4
+#: The smallest type of a map as printed (a page map is drawn about as wide as it prints, see :data:`PAGE`).
+PRINT_MIN_FONT_PT = 7.0
+
+
+def printed_size(fontsize: float, figure_width_in: float) -> float:
+    """The size in points at which type of ``fontsize`` prints when a figure ``figure_width_in`` inches wide
+    (as saved) is printed at the PDF's text width."""
+    return fontsize * PRINT_WIDTH_IN / figure_width_in
+
 
 _LAYOUT: contextvars.ContextVar[Layout] = contextvars.ContextVar("mineral_analysis_layout", default=PAGE)
 
