@@ -15,7 +15,9 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Circle
 
+from .analysis import money
 from .display import agreeing, plural
+from .frames import plain
 from .geo import _cached
 from .map_layers import (
     CREDIT,
@@ -107,6 +109,7 @@ def plot_funding_map(financing: pd.DataFrame, *, title: str | None = None) -> Fi
     with the note "No located funding"; a brief shows :func:`unmapped_sentence` instead.
     """
     require_columns(financing, ["agency", "counted_usd", "country_iso3"], "financing")
+    financing = money(plain(financing))  # only money is drawn: plans and memoranda have their own table
     key = _boundaries_key()
     gdf = _cached(key)
     points = gdf.loc[gdf["iso3"] != ""].set_index("iso3")[["name", "point_x", "point_y"]]

@@ -19,8 +19,9 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 from matplotlib.ticker import FuncFormatter
 
-from .analysis import funding_summary
+from .analysis import funding_summary, money
 from .display import agreeing, plural
+from .frames import plain
 from .style import (
     BINDING_LOOKS,
     GRID_COLOUR,
@@ -196,6 +197,7 @@ def plot_funding_by(
     if top is not None and (isinstance(top, bool) or not isinstance(top, int | np.integer) or top < 2):
         raise ValueError(f"plot_funding_by: top must be a whole number of at least 2, or None; not {top!r}")
     _check_frame(financing, ["agency", "counted_usd", "is_binding", "mobilized_usd"], "plot_funding_by")
+    financing = money(plain(financing))  # only money is drawn: plans and memoranda have their own table
     _check_agencies(financing, "plot_funding_by")
     if financing.empty:
         return nothing_here("Nothing here: no items in this selection", title=title)
@@ -292,7 +294,7 @@ def one_bar_sentence(financing: pd.DataFrame, by: str) -> str | None:
     parts = [
         (row["binding_usd"], "binding"),
         (row["non_binding_usd"], "not binding"),
-        (row["not_stated_usd"], "of unstated status"),
+        (row["not_stated_usd"], "with no stage stated"),
     ]
     stated = [(usd, word) for usd, word in parts if usd > 0]
     split = (
@@ -308,6 +310,7 @@ def plot_timeline(financing: pd.DataFrame, *, title: str | None = None) -> Figur
     small diamond when none is stated), its binding status drawn as everywhere (solid, hatched, dotted); items of
     one agency on one date stand one above another, so none hides under another."""
     _check_frame(financing, ["agency", "announced_date", "amount_usd"], "plot_timeline")
+    financing = money(plain(financing))  # only money is drawn: plans and memoranda have their own table
     _check_agencies(financing, "plot_timeline")
     if financing.empty:
         return nothing_here("Nothing here: no items in this selection", title=title)
@@ -416,6 +419,7 @@ def _same_date_offsets(dated: pd.DataFrame) -> np.ndarray:
 def plot_mobilized(financing: pd.DataFrame, *, title: str | None = None) -> Figure:
     """Per item with mobilised capital: the agency's own amount beside the capital it mobilised, apart."""
     _check_frame(financing, ["agency", "title", "amount_usd", "mobilized_usd"], "plot_mobilized")
+    financing = money(plain(financing))  # only money is drawn: plans and memoranda have their own table
     _check_agencies(financing, "plot_mobilized")
     rows = financing[financing["mobilized_usd"].notna()].sort_values("mobilized_usd", ascending=True)
     if rows.empty:
@@ -452,6 +456,7 @@ def plot_agency_mineral_matrix(financing: pd.DataFrame, *, title: str | None = N
     from .analysis import explode_minerals
 
     _check_frame(financing, ["agency", "minerals", "counted_usd"], "plot_agency_mineral_matrix")
+    financing = money(plain(financing))  # only money is drawn: plans and memoranda have their own table
     _check_agencies(financing, "plot_agency_mineral_matrix")
     if financing.empty:
         return nothing_here("Nothing here: no items in this selection", title=title)
