@@ -85,7 +85,7 @@ def funding_locations(financing: pd.DataFrame) -> pd.DataFrame:
     the record names).
     """
     require_columns(financing, ["agency", "counted_usd", "country_iso3"], "financing")
-    frame = financing.copy()
+    frame = plain(financing).copy()
     frame["_codes"] = frame["country_iso3"].map(_split_codes)
     frame["n_locations"] = frame["_codes"].map(len)
     frame["_codes"] = frame["_codes"].map(lambda codes: codes or [""])
