@@ -1,0 +1,257 @@
+"""Integrity that holds when someone tries (issue 20): the record is computed from the bytes on disk, a changed
+published file is rebuilt or left unrecorded, and `verify` is safe on any folder. The fast tests write a record by
+hand; the slow one runs real builds of one brief."""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+
+import pytest
+
+from mineral_analysis import cli
+from mineral_analysis.publish import record
+from mineral_analysis.publish.build import build_briefs
+from mineral_analysis.safe_files import UnsafeFileError, read_regular_bytes, spreadsheet_safe
+
+FILES = {
+    "agency-dfc.html": b"<html>dfc</html>\n",
+    "agency-dfc.pdf": b"%PDF-1.7 dfc\n%%EOF\n",
+    "country-kor.html": b"<html>kor</html>\n",
+    "index.html": b"<html>index</html>\n",
+}
+
+
+def _manifest(files: dict[str, bytes]) -> dict:
+    return {
+        "dataset_version": "v1",
+        "index": {"index.html": record.sha256_bytes(files["index.html"])},
+        "briefs": {
+            slug: {"outputs": {n: record.sha256_bytes(d) for n, d in files.items() if n.startswith(slug)}}
+            for slug in ("agency-dfc", "country-kor")
+        },
+    }
+
+
+@pytest.fixture
+def published(tmp_path):
+    reports = tmp_path / "reports"
+    reports.mkdir()
+    for name, data in FILES.items():
+        (reports / name).write_bytes(data)
+    assert record.write_record(reports, _manifest(FILES)) == (True, [])
+    assert record.verify(reports) == []
+    return reports
+
+
+def _edit_manifest(reports, change) -> None:
+    manifest = json.loads((reports / record.MANIFEST).read_text())
+    change(manifest)
+    (reports / record.MANIFEST).write_text(json.dumps(manifest))
+
+
+# --- 1. The record is the bytes on disk ------------------------------------------------------------------------
+
+
+def test_a_file_changed_with_its_manifest_hash_is_untrusted_and_not_laundered_into_the_record(published):
+    tampered = b"<html>tampered</html>\n"
+    (published / "country-kor.html").write_bytes(tampered)
+    _edit_manifest(
+        published,
+        lambda m: m["briefs"]["country-kor"]["outputs"].update({"country-kor.html": record.sha256_bytes(tampered)}),
+    )
+    assert "changed: country-kor.html is recorded differently in MANIFEST.json and SHA256SUMS" in record.verify(
+        published
+    )
+    manifest = record.read_manifest(published)
+    untrusted = record.untrusted_outputs(published, manifest, record.read_sums(published))
+    assert untrusted == {"country-kor.html": "SHA256SUMS records it differently"}
+    # What a build that does not rebuild it does: the file is left out of both records, so verify names it.
+    written, dropped = record.write_record(published, manifest, set(untrusted))
+    assert written and dropped == ["country-kor.html"]
+    assert record.verify(published) == ["unexpected: country-kor.html (not in SHA256SUMS)"]
+
+
+def test_a_flipped_byte_is_untrusted_and_the_record_is_never_rewritten_from_the_manifest(published):
+    data = bytearray(FILES["agency-dfc.pdf"])
+    data[3] ^= 1
+    (published / "agency-dfc.pdf").write_bytes(bytes(data))
+    manifest = record.read_manifest(published)
+    assert record.untrusted_outputs(published, manifest, record.read_sums(published)) == {
+        "agency-dfc.pdf": "its sha256 differs from MANIFEST.json"
+    }
+    _, dropped = record.write_record(published, manifest)  # computed from disk: the changed file is not vouched for
+    assert dropped == ["agency-dfc.pdf"]
+    assert "agency-dfc.pdf" not in (published / record.SUMS).read_text()
+
+
+def test_a_manifest_entry_missing_from_sha256sums_is_untrusted_and_named_by_verify(published):
+    (published / "agency-evil.html").write_bytes(b"<html>evil</html>\n")
+    _edit_manifest(
+        published,
+        lambda m: m["briefs"].update(
+            {"agency-evil": {"outputs": {"agency-evil.html": record.sha256_bytes(b"<html>evil</html>\n")}}}
+        ),
+    )
+    problems = record.verify(published)
+    assert "changed: agency-evil.html is in MANIFEST.json but not in SHA256SUMS" in problems
+    assert "unexpected: agency-evil.html (not in SHA256SUMS)" in problems
+    manifest = record.read_manifest(published)
+    assert record.untrusted_outputs(published, manifest, record.read_sums(published)) == {
+        "agency-evil.html": "not in SHA256SUMS"
+    }
+
+
+def test_sha256sums_entry_missing_from_the_manifest_is_named(published):
+    _edit_manifest(published, lambda m: m["briefs"].pop("country-kor"))
+    assert "changed: country-kor.html is in SHA256SUMS but not in MANIFEST.json" in record.verify(published)
+
+
+# --- 2. verify is safe on anything -----------------------------------------------------------------------------
+
+
+def _verify_in_thread(reports, seconds: float = 20.0) -> list[str]:
+    """verify, which must come back (a FIFO would block it forever)."""
+    answer: list = []
+    thread = threading.Thread(target=lambda: answer.append(record.verify(reports)), daemon=True)
+    thread.start()
+    thread.join(seconds)
+    assert answer, "verify did not return: it blocked on a file"
+    return answer[0]
+
+
+def test_verify_does_not_print_the_file_sha256sums_links_to(published, tmp_path):
+    secret = tmp_path / "secret.txt"
+    secret.write_text("root:x:0:0:the secret line\n")
+    (published / record.SUMS).unlink()
+    (published / record.SUMS).symlink_to(secret)
+    problems = _verify_in_thread(published)
+    assert problems[0] == "changed: SHA256SUMS: SHA256SUMS is a symbolic link; a link is not followed here"
+    assert not any("secret line" in p for p in problems)
+
+
+def test_verify_does_not_hash_files_outside_through_a_linked_folder(published, tmp_path):
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "x.html").write_text("outside")
+    (published / "sub").symlink_to(outside)
+    problems = _verify_in_thread(published)
+    assert problems == ["unexpected: sub (a link) (not in SHA256SUMS)"]
+    (published / record.SUMS).write_text((published / record.SUMS).read_text() + f"{'0' * 64}  sub/x.html\n")
+    problems = _verify_in_thread(published)
+    assert "SHA256SUMS line 5 names a file that cannot be published here: 'sub/x.html'" in problems
+
+
+@pytest.mark.parametrize("name", [record.MANIFEST, record.SUMS, "country-kor.html"])
+def test_verify_refuses_a_fifo_and_a_device_without_reading_them(published, name):
+    (published / name).unlink()
+    os.mkfifo(published / name)
+    problems = _verify_in_thread(published)
+    assert any(name in p and "FIFO" in p for p in problems), problems
+    (published / name).unlink()
+    (published / name).symlink_to("/dev/zero")
+    problems = _verify_in_thread(published)
+    assert any(name in p and "symbolic link" in p for p in problems), problems
+
+
+def test_verify_bounds_what_it_reads(published, monkeypatch):
+    monkeypatch.setattr(record, "RECORD_LIMIT", 64)
+    problems = record.verify(published)
+    assert "changed: SHA256SUMS: SHA256SUMS is larger than 64 bytes; refused" in problems
+    assert "changed: MANIFEST.json: MANIFEST.json is larger than 64 bytes; refused" in problems
+
+
+def test_a_manifest_key_outside_the_folder_is_refused_by_verify_and_ignored_by_the_build(published):
+    _edit_manifest(
+        published, lambda m: m["briefs"].update({"../outside/evil": {"outputs": {"../outside/evil.html": "0" * 64}}})
+    )
+    problems = record.verify(published)
+    assert (
+        "changed: MANIFEST.json entry '../outside/evil' names a file it cannot publish: '../outside/evil.html'"
+        in problems
+    )
+    assert "../outside/evil" not in record.read_manifest(published)["briefs"]
+
+
+def test_every_problem_is_one_line(published):
+    (published / record.SUMS).write_bytes(b"\x00\xff garbage\nline\r two\n" + b"x" * 500)
+    for problem in record.verify(published):
+        assert "\n" not in problem and len(problem) < 300
+
+
+# --- 5. Files read are regular, bounded; CSV neutralised --------------------------------------------------------
+
+
+def test_read_regular_bytes_refuses_links_fifos_and_large_files(tmp_path):
+    (tmp_path / "a").write_bytes(b"12345")
+    assert read_regular_bytes(tmp_path / "a", 5) == b"12345"
+    with pytest.raises(UnsafeFileError, match="larger than 4 bytes"):
+        read_regular_bytes(tmp_path / "a", 4)
+    (tmp_path / "link").symlink_to(tmp_path / "a")
+    with pytest.raises(UnsafeFileError, match="symbolic link"):
+        read_regular_bytes(tmp_path / "link", 10)
+    os.mkfifo(tmp_path / "fifo")
+    with pytest.raises(UnsafeFileError, match="FIFO"):
+        read_regular_bytes(tmp_path / "fifo", 10)
+
+
+@pytest.mark.parametrize("text", ["=1+1", "+cmd", "-2+3", "@SUM(A1)", "\t=x"])
+def test_spreadsheet_safe_neutralises_formulas(text):
+    assert spreadsheet_safe(text) == "'" + text
+    assert spreadsheet_safe("plain") == "plain" and spreadsheet_safe(-2.5) == -2.5
+
+
+# --- 1. with real builds ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_a_build_rebuilds_a_changed_brief_and_never_launders_one(tmp_path, processed_dir, capsys, monkeypatch):
+    reports = tmp_path / "reports"
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1767225600")  # a rebuild gives the same bytes
+
+    def build(*only, force=False):
+        return build_briefs(
+            only=list(only), processed_dir=processed_dir, reports_dir=reports, progress=False, jobs=1, force=force
+        )
+
+    first = build("country:SGP")
+    assert [o.status for o in first.outcomes] == ["built"], first.summary()
+    genuine_pdf = (reports / "country-sgp.pdf").read_bytes()
+    genuine_html = (reports / "country-sgp.html").read_bytes()
+
+    # A PDF with one byte flipped: the next build rebuilds it and says so (it used to say "skipped 1").
+    flipped = bytearray(genuine_pdf)
+    flipped[len(flipped) // 2] ^= 0x20
+    (reports / "country-sgp.pdf").write_bytes(bytes(flipped))
+    second = build("country:SGP")
+    assert [o.status for o in second.outcomes] == ["built"], second.summary()
+    assert "changed since it was published: country-sgp.pdf (its sha256 differs from MANIFEST.json)" in second.summary()
+    assert (reports / "country-sgp.pdf").read_bytes() == genuine_pdf
+    assert record.verify(reports) == []
+
+    # The HTML changed together with its hash in MANIFEST.json: rebuilt, verify passes on the genuine file.
+    tampered = genuine_html.replace(b"Singapore", b"Sinqapore")
+    (reports / "country-sgp.html").write_bytes(tampered)
+    _edit_manifest(
+        reports,
+        lambda m: m["briefs"]["country-sgp"]["outputs"].update({"country-sgp.html": record.sha256_bytes(tampered)}),
+    )
+    third = build("country:SGP", force=True)
+    assert "changed since it was published: country-sgp.html (SHA256SUMS records it differently)" in third.summary()
+    assert (reports / "country-sgp.html").read_bytes() == genuine_html
+    assert cli.main(["verify", "--reports-dir", str(reports)]) == 0, capsys.readouterr().err
+
+    # Changed, and outside this build's --only: left out of the record, never laundered into it.
+    (reports / "country-sgp.html").write_bytes(tampered)
+    _edit_manifest(
+        reports,
+        lambda m: m["briefs"]["country-sgp"]["outputs"].update({"country-sgp.html": record.sha256_bytes(tampered)}),
+    )
+    fourth = build("mineral:tin")
+    assert [o.status for o in fourth.outcomes] == ["built"], fourth.summary()
+    assert "not recorded: country-sgp.html is not the file a build wrote" in fourth.summary()
+    assert record.verify(reports) == ["unexpected: country-sgp.html (not in SHA256SUMS)"]
+    fifth = build("country:SGP")  # and the next build of it puts the genuine brief back
+    assert "changed since it was published: country-sgp.html (not recorded in MANIFEST.json)" in fifth.summary()
+    assert record.verify(reports) == [] and (reports / "country-sgp.html").read_bytes() == genuine_html
