@@ -255,3 +255,47 @@ def test_a_build_rebuilds_a_changed_brief_and_never_launders_one(tmp_path, proce
     fifth = build("country:SGP")  # and the next build of it puts the genuine brief back
     assert "changed since it was published: country-sgp.html (not recorded in MANIFEST.json)" in fifth.summary()
     assert record.verify(reports) == [] and (reports / "country-sgp.html").read_bytes() == genuine_html
+
+
+# --- 5. Raw inputs that are not files ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", ["link", "dev-zero", "fifo", "large"])
+def test_a_raw_file_that_is_not_a_regular_file_is_refused_without_reading_it(tmp_path, kind, monkeypatch):
+    import shutil
+
+    from mineral_analysis import config
+    from mineral_analysis.clean import pipeline, rawio
+    from mineral_analysis.errors import DataValidationError
+
+    raw = tmp_path / "raw"
+    shutil.copytree(config.RAW_DIR, raw)
+    secret = tmp_path / "secret.csv"
+    secret.write_text("root:x:0:0:the secret line\n")
+    target = raw / "membership.csv"
+    target.unlink()
+    if kind == "link":
+        target.symlink_to(secret)
+    elif kind == "dev-zero":
+        target.symlink_to("/dev/zero")
+    elif kind == "fifo":
+        os.mkfifo(target)
+    else:
+        target.write_bytes(b"x" * 100)
+        monkeypatch.setattr(rawio, "MAX_RAW_BYTES", 50)
+    answer: list = []
+
+    def load():
+        try:
+            pipeline.load_raw(raw)
+        except DataValidationError as exc:
+            answer.append(exc.report())
+
+    thread = threading.Thread(target=load, daemon=True)
+    thread.start()
+    thread.join(60)
+    assert answer, "load_raw did not return (it blocked on the file) or raised something else"
+    report = answer[0]
+    assert "membership.csv" in report and "secret line" not in report
+    expected = {"link": "symbolic link", "dev-zero": "symbolic link", "fifo": "FIFO", "large": "larger than 50 bytes"}
+    assert expected[kind] in report, report

@@ -73,6 +73,11 @@ def load_sources(raw_dir: Path | None = None, seeds_dir: Path | None = None) -> 
 
     Where a source file is present in ``seeds_dir`` (default ``config.SEEDS_DIR``), its hash must match.
     """
+    return read_sources(raw_dir, seeds_dir)[0]
+
+
+def read_sources(raw_dir: Path | None = None, seeds_dir: Path | None = None) -> tuple[dict[str, Source], bytes]:
+    """``load_sources`` and the registry's bytes as they were read (once), for its hash."""
     table = read_raw_table(config.raw_path(config.RAW_SOURCES, raw_dir), list(COLUMNS))
     seeds_dir = Path(seeds_dir or config.SEEDS_DIR)
     problems: list[Problem] = []
@@ -84,7 +89,7 @@ def load_sources(raw_dir: Path | None = None, seeds_dir: Path | None = None) -> 
         sources.setdefault(source.source_id, source)
     if problems:
         raise DataValidationError(problems)
-    return sources
+    return sources, table.data
 
 
 def _source_problems(file: str, line: int, source: Source, seen: dict[str, Source], seeds_dir: Path) -> list[Problem]:
