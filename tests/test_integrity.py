@@ -299,3 +299,101 @@ def test_a_raw_file_that_is_not_a_regular_file_is_refused_without_reading_it(tmp
     assert "membership.csv" in report and "secret line" not in report
     expected = {"link": "symbolic link", "dev-zero": "symbolic link", "fifo": "FIFO", "large": "larger than 50 bytes"}
     assert expected[kind] in report, report
+
+
+# --- 4. Releases are closed ------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def releases(tmp_path):
+    import shutil
+
+    from mineral_analysis import config
+
+    folder = tmp_path / "releases"
+    shutil.copytree(config.RELEASES_DIR, folder)
+    return folder
+
+
+def _edited_raw(tmp_path, marker: str):
+    import shutil
+
+    from mineral_analysis import config
+
+    raw = tmp_path / f"raw-{marker}"
+    shutil.copytree(config.RAW_DIR, raw)
+    text = (raw / "financing.csv").read_text(encoding="utf-8")
+    title = text.split("\n")[1].split(",")[2]
+    (raw / "financing.csv").write_text(text.replace(title, f"{title} ({marker})", 1), encoding="utf-8")
+    return raw
+
+
+def test_the_shipped_releases_form_a_chain(releases):
+    from mineral_analysis.releases import list_releases
+
+    found = list_releases(releases)
+    assert [r.name for r in found] == ["r1-preview", "r2-full-article"]
+    assert found[0].previous is None and found[1].previous == {"name": "r1-preview", "sha256": found[0].record_sha256}
+
+
+def test_a_release_json_naming_another_folder_is_refused(releases):
+    from mineral_analysis.releases import ReleaseError, list_releases
+
+    record_path = releases / "r2-full-article" / "release.json"
+    data = json.loads(record_path.read_text())
+    data["name"] = "../../../outside"
+    record_path.write_text(json.dumps(data))
+    with pytest.raises(
+        ReleaseError, match="names the release '../../../outside', but a release is named by its folder"
+    ):
+        list_releases(releases)
+
+
+def test_a_linked_release_folder_or_table_is_refused(releases, tmp_path):
+    from mineral_analysis.releases import ReleaseError, list_releases, read_release
+
+    (releases / "r1-preview" / "financing.csv").rename(tmp_path / "elsewhere.csv")
+    (releases / "r1-preview" / "financing.csv").symlink_to(tmp_path / "elsewhere.csv")
+    with pytest.raises(ReleaseError, match="financing.csv cannot be read .*symbolic link"):
+        read_release("r1-preview", releases)
+    (releases / "r3-elsewhere").symlink_to(releases / "r2-full-article", target_is_directory=True)
+    with pytest.raises(ReleaseError, match="release r3-elsewhere: not a folder"):
+        list_releases(releases)
+
+
+def test_an_old_snapshot_edited_with_its_own_hash_breaks_the_chain(releases):
+    from mineral_analysis.releases import ReleaseError, read_release
+
+    folder = releases / "r1-preview"
+    edited = (folder / "membership.csv").read_bytes().replace(b"\n", b"\r\n", 1)
+    (folder / "membership.csv").write_bytes(edited)
+    data = json.loads((folder / "release.json").read_text())
+    data["files"]["membership.csv"] = record.sha256_bytes(edited)
+    (folder / "release.json").write_text(json.dumps(data, indent=2) + "\n")
+    with pytest.raises(ReleaseError, match="release r2-full-article: the chain of releases is broken: r1-preview"):
+        read_release("r1-preview", releases)
+
+
+def test_two_release_runs_at_once_take_distinct_sequence_numbers(releases, tmp_path):
+    from mineral_analysis.clean.new_release import make_release
+    from mineral_analysis.releases import ReleaseError, list_releases
+
+    raws = [_edited_raw(tmp_path, "a"), _edited_raw(tmp_path, "b")]
+    outcomes: list = []
+    start = threading.Barrier(2)
+
+    def run(name, raw):
+        start.wait()
+        try:
+            outcomes.append(make_release(name, raw_dir=raw, releases_dir=releases, date="2026-03-01"))
+        except ReleaseError as exc:
+            outcomes.append(exc)
+
+    threads = [threading.Thread(target=run, args=(f"r3-{i}", raw)) for i, raw in enumerate(raws)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    assert len(outcomes) == 2 and not any(isinstance(o, Exception) for o in outcomes), outcomes
+    found = list_releases(releases)  # the chain holds: each chained to the one made before it
+    assert [r.sequence for r in found] == [1, 2, 3, 4]

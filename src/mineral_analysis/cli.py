@@ -77,9 +77,12 @@ def _error(message: object, code: int) -> int:
 def _cmd_data(args: argparse.Namespace) -> int:
     from .clean.pipeline import DataLockedError, build_processed
     from .errors import DataValidationError
+    from .releases import ReleaseError
 
     try:
         summary = build_processed(args.raw_dir, args.processed_dir, wait=args.wait)
+    except ReleaseError as exc:  # the releases the metadata names are refused (an edited one, a broken chain)
+        return _error(f"{exc}; nothing was written", EXIT_FAILED)
     except DataValidationError as exc:
         print(f"error: {exc.report()}", file=sys.stderr)
         print(f"nothing was written; {args.processed_dir or 'data/processed/'} is unchanged", file=sys.stderr)
