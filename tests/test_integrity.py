@@ -397,3 +397,71 @@ def test_two_release_runs_at_once_take_distinct_sequence_numbers(releases, tmp_p
     assert len(outcomes) == 2 and not any(isinstance(o, Exception) for o in outcomes), outcomes
     found = list_releases(releases)  # the chain holds: each chained to the one made before it
     assert [r.sequence for r in found] == [1, 2, 3, 4]
+
+
+# --- 5. Seeds and citations ------------------------------------------------------------------------------------
+
+
+def _raw_with_registry(tmp_path, change):
+    import shutil
+
+    from mineral_analysis import config
+
+    raw = tmp_path / "raw"
+    shutil.copytree(config.RAW_DIR, raw)
+    text = (raw / "sources.csv").read_text(encoding="utf-8")
+    (raw / "sources.csv").write_text(change(text), encoding="utf-8")
+    return raw
+
+
+def test_a_citation_beyond_the_recorded_paragraphs_is_refused_without_the_articles(tmp_path):
+    import shutil
+
+    from mineral_analysis import config
+    from mineral_analysis.clean.pipeline import load_raw
+    from mineral_analysis.errors import DataValidationError
+
+    raw = tmp_path / "raw"
+    shutil.copytree(config.RAW_DIR, raw)
+    text = (raw / "financing.csv").read_text(encoding="utf-8")
+    (raw / "financing.csv").write_text(text.replace("001:12;001:15", "001:12;001:999", 1), encoding="utf-8")
+    no_seeds = tmp_path / "no-seeds"
+    no_seeds.mkdir()
+    from unittest import mock
+
+    with mock.patch.object(config, "SEEDS_DIR", no_seeds), pytest.raises(DataValidationError) as caught:
+        load_raw(raw)
+    assert "source 001 has 47 paragraphs; there is no paragraph 999" in caught.value.report()
+
+
+def test_a_paragraph_count_that_disagrees_with_the_article_at_hand_is_named(tmp_path):
+    from mineral_analysis.clean.sources import load_sources
+    from mineral_analysis.errors import DataValidationError
+
+    raw = _raw_with_registry(tmp_path, lambda text: text.replace(",47\n", ",48\n"))
+    with pytest.raises(DataValidationError) as caught:
+        load_sources(raw)
+    problem = caught.value.problems[0]
+    assert (problem.line, problem.column, problem.value) == (3, "paragraphs", "48")
+    assert "has 47 paragraphs" in problem.message
+
+
+def test_a_registered_seed_that_is_not_utf8_is_a_clean_error(tmp_path):
+    import hashlib
+
+    from mineral_analysis.clean.sources import load_sources
+    from mineral_analysis.errors import DataValidationError
+
+    seeds = tmp_path / "seeds"
+    seeds.mkdir()
+    data = "Заголовок\nтекст\n".encode("cp1251")
+    (seeds / "000_5eec764572c4282a.txt").write_bytes(data)
+    digest = hashlib.sha256(data).hexdigest()
+    raw = _raw_with_registry(
+        tmp_path,
+        lambda text: text.replace("db511edc27fd5926b58a58b9184584a9be2a6a844d71332f93fe8cf474083518,23", f"{digest},2"),
+    )
+    with pytest.raises(DataValidationError) as caught:
+        load_sources(raw, seeds_dir=seeds)
+    report = caught.value.report()
+    assert "000_5eec764572c4282a.txt line 1, column 1: byte 0xc7 is not UTF-8" in report, report
