@@ -465,3 +465,39 @@ def test_a_registered_seed_that_is_not_utf8_is_a_clean_error(tmp_path):
         load_sources(raw, seeds_dir=seeds)
     report = caught.value.report()
     assert "000_5eec764572c4282a.txt line 1, column 1: byte 0xc7 is not UTF-8" in report, report
+
+
+def test_exported_csv_is_neutralised_for_spreadsheets():
+    import base64
+    import re
+
+    import pandas as pd
+
+    from mineral_analysis.changes import format_changes
+    from mineral_analysis.citing import csv_link
+
+    hostile = pd.DataFrame(
+        {
+            "record_id": ["X-01"],
+            "change": ["changed"],
+            "field": ["title"],
+            "old": ['=HYPERLINK("x")'],
+            "new": ["@SUM(1)"],
+        }
+    )
+    text = format_changes(hostile, pd.DataFrame(), "csv")
+    assert "'=HYPERLINK" in text and "'@SUM(1)" in text and "\n=" not in text and ",=" not in text
+    link = csv_link(pd.DataFrame({"title": ["+1 cmd"], "amount": [-5.0]}), "x.csv", "x")
+    data = base64.b64decode(re.search(r"base64,([A-Za-z0-9+/=]*)", link).group(1)).decode()
+    assert data == "title,amount\n'+1 cmd,-5.0\n"
+
+
+def test_formula_text_in_the_sources_registry_is_refused(tmp_path):
+    from mineral_analysis.clean.sources import load_sources
+    from mineral_analysis.errors import DataValidationError
+
+    raw = _raw_with_registry(tmp_path, lambda text: text.replace('"Preview of the first', '"=Preview of the first', 1))
+    with pytest.raises(DataValidationError) as caught:
+        load_sources(raw)
+    problem = caught.value.problems[0]
+    assert (problem.line, problem.column) == (2, "title") and "spreadsheet formula" in problem.message

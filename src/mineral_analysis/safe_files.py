@@ -114,3 +114,13 @@ def spreadsheet_safe(value):
     if isinstance(value, str) and value.startswith(FORMULA_STARTS):
         return "'" + value
     return value
+
+
+def spreadsheet_safe_frame(frame):
+    """A copy of a pandas DataFrame with every text cell ``spreadsheet_safe``: what every CSV the project exports
+    goes through (``changes --format csv``, a brief's CSV download), wherever its text came from."""
+    out = frame.copy()
+    for column in out.columns:
+        if out[column].dtype.kind == "O" or str(out[column].dtype).startswith("string"):
+            out[column] = out[column].map(spreadsheet_safe)
+    return out

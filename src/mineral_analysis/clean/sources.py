@@ -18,7 +18,7 @@ import pandas as pd
 
 from .. import config
 from ..errors import DataValidationError, Problem
-from ..safe_files import MiB, read_regular_bytes, read_regular_text
+from ..safe_files import FORMULA_STARTS, MiB, read_regular_bytes, read_regular_text
 from .rawio import LINE_COLUMN, RawTable, read_raw_table
 
 COLUMNS: dict[str, str] = {
@@ -125,6 +125,11 @@ def _source_problems(file: str, line: int, source: Source, seen: dict[str, Sourc
     for column in ("title", "publisher", "published_note"):
         if not getattr(source, column).strip():
             bad(column, "required: this cell must not be empty")
+        elif getattr(source, column).startswith(FORMULA_STARTS):
+            bad(
+                column,
+                "starts like a spreadsheet formula (=, +, -, @), which a spreadsheet would run; reword the cell",
+            )
     if not _DATE.fullmatch(source.published):
         bad("published", "must be a date YYYY-MM-DD (say in published_note whether it is stated or inferred)")
     if not _LANGUAGE.fullmatch(source.language):
