@@ -242,7 +242,7 @@ def _brief_list(
     briefs = chosen if chosen is not None else select_briefs(only, tables=tables)
     slices = dict(cache.get("slices", {})) if fresh else {}
     if any(b.slug not in slices for b in briefs):
-        slices = data_slices(briefs, tables=tables)
+        slices = data_slices(briefs, tables=tables, sources=fingerprint.source_rows(processed_dir))
     return briefs, {b.slug: slices[b.slug] for b in briefs}
 
 
@@ -370,6 +370,22 @@ def _plan(
     return plan
 
 
+def brief_fingerprints(
+    briefs: list[Brief], slices: dict[str, str], processed: Path, library_hash: str, notebooks: Path
+) -> dict[str, str]:
+    """Every brief's fingerprint (by slug): its slice (records and the registry rows of the sources it lists),
+    the boundaries, the version and release it prints, the library (templates and fonts included)."""
+    version = fingerprint.dataset_version(processed)
+    boundaries_hash = fingerprint.boundaries_fingerprint()
+    printed = fingerprint.printed_metadata(processed)  # the version and the release every brief prints
+    return {
+        b.slug: fingerprint.brief_fingerprint(
+            b, f"{slices[b.slug]}|{boundaries_hash}|{version}|{printed}", library_hash, notebooks
+        )
+        for b in briefs
+    }
+
+
 def _build_locked(
     only, formats, jobs, force, processed, reports, timeout, progress, started, notebooks, chosen=None, client=None
 ) -> BuildResult:
@@ -383,13 +399,7 @@ def _build_locked(
     _clear_stale_failures(reports, manifest)
     briefs, slices = _brief_list(processed, data_hash, library_hash, cache, only, chosen)
     version = fingerprint.dataset_version(processed)
-    boundaries_hash = fingerprint.boundaries_fingerprint()
-    fingerprints = {
-        b.slug: fingerprint.brief_fingerprint(
-            b, f"{slices[b.slug]}|{boundaries_hash}|{version}", library_hash, notebooks
-        )
-        for b in briefs
-    }
+    fingerprints = brief_fingerprints(briefs, slices, processed, library_hash, notebooks)
     plan = _plan(briefs, fingerprints, manifest.get("briefs", {}), reports, formats, force, untrusted)
     planned = {f"{b.slug}.{ext}": b.spec for b in briefs for ext in ("html", "pdf")}
     notes = [
