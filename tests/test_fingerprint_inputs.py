@@ -75,6 +75,8 @@ def test_editing_what_no_brief_prints_rebuilds_nothing(processed):
     path = processed / config.PROCESSED_METADATA
     metadata = json.loads(path.read_text(encoding="utf-8"))
     metadata["processed_dir"] = "elsewhere"  # not printed
+    metadata["data_version"] = "0123456789ab"  # changes with every raw edit; printed only without a dataset version
+    metadata["files"] = {}
     path.write_text(json.dumps(metadata), encoding="utf-8")
     assert _fingerprints(processed) == before
 

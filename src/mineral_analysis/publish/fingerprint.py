@@ -189,7 +189,11 @@ def printed_metadata(processed: Path) -> str:
         return ""
     if not isinstance(metadata, dict):
         return ""
-    printed = {key: metadata.get(key) for key in ("dataset_version", "data_version", "release")}
+    # As ``citing.how_to_cite`` shows it: the raw data's hash only where there is no dataset version.
+    printed = {
+        "version": metadata.get("dataset_version") or metadata.get("data_version"),
+        "release": metadata.get("release"),
+    }
     return hashlib.sha256(json.dumps(printed, sort_keys=True).encode()).hexdigest()[:16]
 
 
