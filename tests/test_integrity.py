@@ -28,7 +28,12 @@ def _manifest(files: dict[str, bytes]) -> dict:
         "dataset_version": "v1",
         "index": {"index.html": record.sha256_bytes(files["index.html"])},
         "briefs": {
-            slug: {"outputs": {n: record.sha256_bytes(d) for n, d in files.items() if n.startswith(slug)}}
+            slug: {
+                "kind": slug.split("-")[0],
+                "key": slug.split("-")[1].upper(),
+                "title": slug,
+                "outputs": {n: record.sha256_bytes(d) for n, d in files.items() if n.startswith(slug)},
+            }
             for slug in ("agency-dfc", "country-kor")
         },
     }
@@ -91,13 +96,22 @@ def test_a_manifest_entry_missing_from_sha256sums_is_untrusted_and_named_by_veri
     _edit_manifest(
         published,
         lambda m: m["briefs"].update(
-            {"agency-evil": {"outputs": {"agency-evil.html": record.sha256_bytes(b"<html>evil</html>\n")}}}
+            {
+                "agency-evil": {
+                    "kind": "agency",
+                    "key": "EVIL",
+                    "title": "Evil",
+                    "outputs": {"agency-evil.html": record.sha256_bytes(b"<html>evil</html>\n")},
+                },
+                "agency-bare": {"outputs": {}},  # no kind, key or title: left out by the build, not a KeyError
+            }
         ),
     )
     problems = record.verify(published)
     assert "changed: agency-evil.html is in MANIFEST.json but not in SHA256SUMS" in problems
     assert "unexpected: agency-evil.html (not in SHA256SUMS)" in problems
     manifest = record.read_manifest(published)
+    assert "agency-bare" not in manifest["briefs"]
     assert record.untrusted_outputs(published, manifest, record.read_sums(published)) == {
         "agency-evil.html": "not in SHA256SUMS"
     }
@@ -127,7 +141,7 @@ def test_verify_does_not_print_the_file_sha256sums_links_to(published, tmp_path)
     (published / record.SUMS).unlink()
     (published / record.SUMS).symlink_to(secret)
     problems = _verify_in_thread(published)
-    assert problems[0] == "changed: SHA256SUMS: SHA256SUMS is a symbolic link; a link is not followed here"
+    assert problems == ["changed: SHA256SUMS: SHA256SUMS is a symbolic link; a link is not followed here"]
     assert not any("secret line" in p for p in problems)
 
 

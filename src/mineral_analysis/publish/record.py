@@ -117,8 +117,8 @@ def _read_record_file(reports: Path, name: str) -> str:
 
 
 def read_manifest(reports: Path) -> dict:
-    """The folder's MANIFEST.json with only well-formed entries (a brief's slug a plain name, its outputs plain
-    names with sha256 digests), or an empty one when it is missing or unreadable (the build starts over)."""
+    """The folder's MANIFEST.json with only well-formed entries (a brief's slug a plain name, its kind, key and
+    title text, its outputs plain names with sha256 digests), or an empty one when it is missing or unreadable (the build starts over)."""
     try:
         manifest = json.loads(_read_record_file(reports, MANIFEST))
     except (OSError, ValueError):
@@ -128,7 +128,12 @@ def read_manifest(reports: Path) -> dict:
     briefs = manifest.get("briefs")
     kept = {}
     for slug, entry in briefs.items() if isinstance(briefs, dict) else ():
-        if isinstance(slug, str) and is_published_name(f"{slug}.html") and isinstance(entry, dict):
+        if (
+            isinstance(slug, str)
+            and is_published_name(f"{slug}.html")
+            and isinstance(entry, dict)
+            and all(isinstance(entry.get(field), str) for field in ("kind", "key", "title"))
+        ):
             outputs = {n: d for n, d in _digests(entry.get("outputs")).items() if n.startswith(f"{slug}.")}
             kept[slug] = entry | {"outputs": outputs}
     result = manifest | {"briefs": kept}
@@ -315,8 +320,8 @@ def verify(reports: Path) -> list[str]:
         listed, problems = _parse_sums(_read_record_file(reports, SUMS))
     except FileNotFoundError:
         return [f"{SUMS} is missing from {reports.name}/: nothing to verify against (run the build first)"]
-    except UnsafeFileError as exc:
-        listed, problems = {}, [f"changed: {SUMS}: {exc}"]
+    except UnsafeFileError as exc:  # nothing to compare with: that is the one problem (and the manifest's)
+        return [f"changed: {SUMS}: {exc}", *_manifest_problems(reports)[1]]
     recorded, manifest_problems = _manifest_problems(reports)
     problems += manifest_problems
     for name, expected in sorted(listed.items()):
