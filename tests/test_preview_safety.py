@@ -229,3 +229,26 @@ def test_live_reload_runs_on_a_real_exported_brief_in_chromium(tmp_path, process
         httpd.shutdown()
         httpd.server_close()
     assert Path(reports / "country-sgp.html").read_bytes().count(b"<script") == 0  # the file itself is untouched
+
+
+def test_every_line_of_the_process_and_its_children_is_timestamped_off_a_terminal():
+    import re
+    import sys
+
+    code = (
+        "import subprocess, sys\n"
+        "from mineral_analysis.cli import DescriptorTimestamps\n"
+        "relay = DescriptorTimestamps()\n"
+        "print('from the preview', flush=True)\n"
+        "print('to stderr', file=sys.stderr, flush=True)\n"
+        "subprocess.run([sys.executable, '-c', \"import os; os.write(2, b'[IPKernelApp] WARNING | a kernel\\\\n'); "
+        "os.write(1, b'  built country:KOR\\\\n')\"])\n"
+        "relay.close()\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines() + done.stderr.splitlines()
+    assert len(lines) == 4, lines
+    stamp = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ ")
+    assert all(stamp.match(line) for line in lines), lines
+    assert any(line.endswith("[IPKernelApp] WARNING | a kernel") for line in lines)
