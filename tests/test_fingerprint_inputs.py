@@ -20,7 +20,7 @@ def _fingerprints(processed, library_hash=None) -> dict[str, str]:
     library_hash = library_hash or fingerprint.library_fingerprint(config.NOTEBOOKS_DIR)
     data_hash = fingerprint.data_fingerprint(processed)
     briefs, slices = build._brief_list(processed, data_hash, library_hash, {}, None)
-    return build.brief_fingerprints(briefs, slices, processed, library_hash, config.NOTEBOOKS_DIR)
+    return fingerprint.brief_fingerprints(briefs, slices, processed, library_hash, config.NOTEBOOKS_DIR)
 
 
 @pytest.fixture

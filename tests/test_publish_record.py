@@ -232,9 +232,8 @@ def test_briefs_and_index_print_the_dataset_version_and_plans_agree(tmp_path, pr
 
     tables = Tables.load(processed)
     (brief,) = [b for b in all_briefs(tables=tables) if b.spec == "agency:DOE"]
-    slices = data_slices([brief], tables=tables)
-    data = f"|{fingerprint.boundaries_fingerprint()}|{fingerprint.dataset_version(processed)}"
-    planned = fingerprint.brief_fingerprint(brief, slices[brief.slug] + data, fingerprint.library_fingerprint())
+    slices = data_slices([brief], tables=tables, sources=fingerprint.source_rows(processed))
+    planned = fingerprint.brief_fingerprints([brief], slices, processed, fingerprint.library_fingerprint())[brief.slug]
     assert json.loads((reports / record.MANIFEST).read_text())["briefs"]["agency-doe"]["fingerprint"] == planned
 
 

@@ -370,22 +370,6 @@ def _plan(
     return plan
 
 
-def brief_fingerprints(
-    briefs: list[Brief], slices: dict[str, str], processed: Path, library_hash: str, notebooks: Path
-) -> dict[str, str]:
-    """Every brief's fingerprint (by slug): its slice (records and the registry rows of the sources it lists),
-    the boundaries, the version and release it prints, the library (templates and fonts included)."""
-    version = fingerprint.dataset_version(processed)
-    boundaries_hash = fingerprint.boundaries_fingerprint()
-    printed = fingerprint.printed_metadata(processed)  # the version and the release every brief prints
-    return {
-        b.slug: fingerprint.brief_fingerprint(
-            b, f"{slices[b.slug]}|{boundaries_hash}|{version}|{printed}", library_hash, notebooks
-        )
-        for b in briefs
-    }
-
-
 def _build_locked(
     only, formats, jobs, force, processed, reports, timeout, progress, started, notebooks, chosen=None, client=None
 ) -> BuildResult:
@@ -399,7 +383,7 @@ def _build_locked(
     _clear_stale_failures(reports, manifest)
     briefs, slices = _brief_list(processed, data_hash, library_hash, cache, only, chosen)
     version = fingerprint.dataset_version(processed)
-    fingerprints = brief_fingerprints(briefs, slices, processed, library_hash, notebooks)
+    fingerprints = fingerprint.brief_fingerprints(briefs, slices, processed, library_hash, notebooks)
     plan = _plan(briefs, fingerprints, manifest.get("briefs", {}), reports, formats, force, untrusted)
     planned = {f"{b.slug}.{ext}": b.spec for b in briefs for ext in ("html", "pdf")}
     notes = [

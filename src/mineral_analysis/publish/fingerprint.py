@@ -213,6 +213,22 @@ def brief_fingerprint(brief, data_hash: str, library_hash: str, notebooks_dir: P
     return digest.hexdigest()[:16]
 
 
+def brief_fingerprints(
+    briefs, slices: dict[str, str], processed: Path, library_hash: str, notebooks_dir: Path | None = None
+) -> dict[str, str]:
+    """Every brief's fingerprint (by slug), as the build records it: ``brief_fingerprint`` over its slice
+    (``catalogue.data_slices`` with ``source_rows``: its records and the registry rows of the sources it lists),
+    the boundaries, the version and release it prints (``printed_metadata``) and the library (templates and fonts
+    included). A planner outside the build (docs/building.md) calls this one function."""
+    version = dataset_version(processed)
+    boundaries = boundaries_fingerprint()
+    printed = printed_metadata(processed)
+    return {
+        b.slug: brief_fingerprint(b, f"{slices[b.slug]}|{boundaries}|{version}|{printed}", library_hash, notebooks_dir)
+        for b in briefs
+    }
+
+
 def dataset_version(processed: Path) -> str:
     """The version of the dataset the briefs print: ``dataset_version`` from ``metadata.json`` (a release name,
     or "<release> + unreleased changes"), else its content hash ``data_version``, else "unknown"."""
