@@ -40,8 +40,8 @@ def published(tmp_path):
             for slug in ("agency-dfc", "country-kor")
         },
     }
-    assert record.write_record(reports, manifest)
-    assert not record.write_record(reports, manifest)  # unchanged: nothing rewritten
+    assert record.write_record(reports, manifest) == (True, [])
+    assert record.write_record(reports, manifest) == (False, [])  # unchanged: nothing rewritten
     return reports
 
 
@@ -101,7 +101,7 @@ def test_verify_names_a_file_replaced_by_a_link(published, capsys, tmp_path):
     (published / "country-kor.html").symlink_to(target)
     code, text = _verify(published, capsys)
     assert code == 1
-    assert "changed: country-kor.html (no longer a regular file)" in text
+    assert "changed: country-kor.html (no longer a regular file: country-kor.html is a symbolic link" in text
 
 
 @pytest.mark.parametrize("damage", ["no sums", "bad line", "no manifest", "bad manifest", "manifest differs"])
@@ -232,9 +232,8 @@ def test_briefs_and_index_print_the_dataset_version_and_plans_agree(tmp_path, pr
 
     tables = Tables.load(processed)
     (brief,) = [b for b in all_briefs(tables=tables) if b.spec == "agency:DOE"]
-    slices = data_slices([brief], tables=tables)
-    data = f"|{fingerprint.boundaries_fingerprint()}|{fingerprint.dataset_version(processed)}"
-    planned = fingerprint.brief_fingerprint(brief, slices[brief.slug] + data, fingerprint.library_fingerprint())
+    slices = data_slices([brief], tables=tables, sources=fingerprint.source_rows(processed))
+    planned = fingerprint.brief_fingerprints([brief], slices, processed, fingerprint.library_fingerprint())[brief.slug]
     assert json.loads((reports / record.MANIFEST).read_text())["briefs"]["agency-doe"]["fingerprint"] == planned
 
 

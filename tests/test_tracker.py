@@ -236,7 +236,7 @@ def test_release_refuses_odd_names(releases_copy, name):
 
 
 def test_release_refuses_an_existing_name_and_invalid_data(releases_copy, tmp_path):
-    before = sorted(p.name for p in releases_copy.iterdir())
+    before = sorted(p.name for p in releases_copy.iterdir() if not p.name.startswith("."))
     with pytest.raises(ReleaseError, match="already exists"):
         make_release("r2-full-article", releases_dir=releases_copy)
     raw = tmp_path / "raw"
@@ -245,15 +245,15 @@ def test_release_refuses_an_existing_name_and_invalid_data(releases_copy, tmp_pa
     path.write_text(path.read_text(encoding="utf-8").replace("001:16", "009:16"), encoding="utf-8")
     with pytest.raises(DataValidationError, match="source 009 is not registered"):
         make_release("r3", raw_dir=raw, releases_dir=releases_copy)
-    assert sorted(p.name for p in releases_copy.iterdir()) == before
+    assert sorted(p.name for p in releases_copy.iterdir() if not p.name.startswith(".")) == before
 
 
 def test_release_refuses_data_equal_to_the_latest_release(releases_copy):
     """The shipped raw data are r2-full-article: releasing them again under a new name would add an empty step."""
-    before = sorted(p.name for p in releases_copy.iterdir())
+    before = sorted(p.name for p in releases_copy.iterdir() if not p.name.startswith("."))
     with pytest.raises(ReleaseError, match="equal the latest release, r2-full-article: nothing new to release"):
         make_release("r3-same", releases_dir=releases_copy)
-    assert sorted(p.name for p in releases_copy.iterdir()) == before
+    assert sorted(p.name for p in releases_copy.iterdir() if not p.name.startswith(".")) == before
 
 
 def test_corrupted_snapshot_is_refused(releases_copy):

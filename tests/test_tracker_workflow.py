@@ -84,6 +84,7 @@ def test_analyst_workflow_on_a_synthetic_third_release(project: Path):
                 "as stated: written for the test",
                 "en",
                 digest,
+                str(sum(1 for line in SYNTHETIC_TEXT.splitlines() if line.strip())),  # its paragraphs
             ]
         )
 

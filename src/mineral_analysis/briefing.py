@@ -221,6 +221,16 @@ class Tables:
         chosen = codes[self._exploded_sources[kind][1][positions]]
         return np.flatnonzero(np.isin(codes, chosen)), kind == "country"
 
+    def item_positions(self, kind: str, key: str):
+        """The positions of the ``financing`` rows a brief is about (``BriefData.items``: the records located in
+        the country, naming the mineral, of the agency; all for the overview), whose sources the brief lists."""
+        import numpy as np
+
+        if kind in ("country", "mineral"):
+            rows = np.asarray(self._groups[kind].get(key, []), dtype=np.intp)
+            return np.unique(self._exploded_sources[kind][1][rows])
+        return self.record_positions(kind, key)[0]
+
     def brief(self, kind: str, key: str) -> BriefData:
         """The records a brief of ``kind`` on the canonical ``key`` draws on (no check: see ``resolve``)."""
         if kind == "overview":

@@ -15,6 +15,7 @@ import pandas as pd
 from . import config
 from .analysis import BINDING_PARTS, headline_numbers
 from .releases import TABLES, get_release, latest_release, list_releases, read_release, read_table_csv
+from .safe_files import spreadsheet_safe_frame
 from .usd import format_usd
 
 CHANGE_COLUMNS = ["record_id", "change", "field", "old", "new"]  # and "reason" (``with_reasons``)
@@ -155,7 +156,7 @@ def _signed(value: float) -> str:
 def format_changes(changes: pd.DataFrame, deltas: pd.DataFrame, fmt: str = "table") -> str:
     """The changes as ``table`` (readable, ending with the totals' deltas by agency), ``csv`` or ``json``."""
     if fmt == "csv":
-        return changes.to_csv(index=False, lineterminator="\n")
+        return spreadsheet_safe_frame(changes).to_csv(index=False, lineterminator="\n")
     if fmt == "json":
         return (
             json.dumps(

@@ -81,7 +81,9 @@ def csv_link(frame: pd.DataFrame, filename: str, label: str) -> str:
     """An ``<a download>`` holding ``frame`` as CSV in a ``data:`` URL: it works offline and under the CSP."""
     import base64
 
-    data = frame.to_csv(index=False, lineterminator="\n").encode("utf-8")
+    from .safe_files import spreadsheet_safe_frame
+
+    data = spreadsheet_safe_frame(frame).to_csv(index=False, lineterminator="\n").encode("utf-8")
     href = "data:text/csv;charset=utf-8;base64," + base64.b64encode(data).decode("ascii")
     return (
         f'<p class="download"><a download="{esc(filename)}" href="{href}">{esc(label)}</a> '

@@ -51,6 +51,42 @@ class TimestampedStream(io.TextIOBase):
         return self._stream.fileno()
 
 
+class DescriptorTimestamps:
+    """Every line written to file descriptors 1 and 2, by this process or any child it starts (the preview's
+    workers, planner and kernels write straight to them), relayed with an ISO 8601 UTC timestamp at its start.
+
+    Each descriptor is replaced by a pipe; a thread reads whole lines from it and writes them, stamped, to the
+    original. ``close`` puts the descriptors back and lets the threads finish what the children wrote."""
+
+    def __init__(self, clock=None) -> None:
+        import threading
+
+        self._clock = clock or (lambda: datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"))
+        self._saved: list[tuple[int, int]] = []
+        self._threads = []
+        for fd in (1, 2):
+            original = os.dup(fd)
+            read_end, write_end = os.pipe()
+            os.dup2(write_end, fd)
+            os.close(write_end)
+            self._saved.append((fd, original))
+            thread = threading.Thread(target=self._relay, args=(read_end, os.dup(original)), daemon=True)
+            thread.start()
+            self._threads.append(thread)
+
+    def _relay(self, read_end: int, target: int) -> None:
+        with os.fdopen(read_end, "rb") as source, os.fdopen(target, "wb", buffering=0) as sink:
+            for line in source:
+                sink.write(f"{self._clock()} ".encode() + line)
+
+    def close(self, timeout: float = 5.0) -> None:
+        for fd, original in self._saved:
+            os.dup2(original, fd)  # the pipe's last writer in this process is gone
+            os.close(original)
+        for thread in self._threads:
+            thread.join(timeout)  # a child still holding the pipe keeps its thread: it is a daemon
+
+
 def timestamps_wanted(stream, environ=None) -> bool:
     """Whether a run's lines get timestamps: off a terminal, unless ``MINERAL_ANALYSIS_LOG`` says otherwise."""
     setting = (os.environ if environ is None else environ).get(LOG_VARIABLE, "").strip().lower()
@@ -60,6 +96,14 @@ def timestamps_wanted(stream, environ=None) -> bool:
         return not stream.isatty()
     except (AttributeError, ValueError):
         return True
+
+
+def _is_real_stream(stream) -> bool:
+    """Whether ``stream`` writes to a file descriptor of this process (not a test's capture)."""
+    try:
+        return stream.fileno() == 2
+    except (AttributeError, ValueError, OSError):
+        return False
 
 
 def _usd(value: float) -> str:
@@ -77,9 +121,12 @@ def _error(message: object, code: int) -> int:
 def _cmd_data(args: argparse.Namespace) -> int:
     from .clean.pipeline import DataLockedError, build_processed
     from .errors import DataValidationError
+    from .releases import ReleaseError
 
     try:
         summary = build_processed(args.raw_dir, args.processed_dir, wait=args.wait)
+    except ReleaseError as exc:  # the releases the metadata names are refused (an edited one, a broken chain)
+        return _error(f"{exc}; nothing was written", EXIT_FAILED)
     except DataValidationError as exc:
         print(f"error: {exc.report()}", file=sys.stderr)
         print(f"nothing was written; {args.processed_dir or 'data/processed/'} is unchanged", file=sys.stderr)
@@ -446,7 +493,13 @@ def main(argv: list[str] | None = None) -> int:
         config.use_project(project)
     if args.command in LOGGING_COMMANDS:
         streams = (sys.stdout, sys.stderr)
-        if timestamps_wanted(sys.stderr):
+        relay = None
+        if timestamps_wanted(sys.stderr) and args.command == "preview" and _is_real_stream(sys.stderr):
+            # The preview's children (workers, planner, kernels) write to the descriptors themselves.
+            sys.stdout.flush()
+            sys.stderr.flush()
+            relay = DescriptorTimestamps()
+        elif timestamps_wanted(sys.stderr):
             sys.stdout, sys.stderr = TimestampedStream(sys.stdout), TimestampedStream(sys.stderr)
         try:
             return _run(args)
@@ -454,6 +507,8 @@ def main(argv: list[str] | None = None) -> int:
             sys.stdout.flush()
             sys.stderr.flush()
             sys.stdout, sys.stderr = streams
+            if relay is not None:
+                relay.close()
     return _run(args)
 
 

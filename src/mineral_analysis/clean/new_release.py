@@ -1,5 +1,9 @@
 """Making a release: validate the raw data (optionally as it stood with some sources) and store the processed
-tables as a named, immutable snapshot in ``data/releases/NAME/`` (read back with ``mineral_analysis.releases``)."""
+tables as a named, immutable snapshot in ``data/releases/NAME/`` (read back with ``mineral_analysis.releases``).
+
+Releases are made one at a time: the releases folder's lock (``LOCK``) is held from reading the existing releases
+to moving the new folder in, so two runs cannot take the same sequence number or both chain to the same release.
+"""
 
 from __future__ import annotations
 
@@ -10,16 +14,16 @@ import os
 import re
 import shutil
 import tempfile
-from dataclasses import asdict
+from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
 
 from .. import config
 from ..clock import build_time
-from ..releases import MANIFEST, TABLES, Release, ReleaseError, csv_bytes, list_releases
+from ..releases import MANIFEST, NAME_PATTERN, TABLES, Release, ReleaseError, csv_bytes, list_releases
 
-NAME_PATTERN = re.compile(r"[a-z0-9][a-z0-9._-]{0,47}")
+LOCK = ".release.lock"  # in the releases folder: one release is made at a time
 PROJECT_NAME = "mineral-analysis critical-minerals tracker"
 
 
@@ -62,23 +66,33 @@ def make_release(
     Refuses an odd or existing name, data that fails validation (DataValidationError) and data equal to the
     latest release; writes the release folder complete or not at all.
     """
-    from .contract import check_processed
-    from .pipeline import load_raw
-    from .sources import load_sources
+    from filelock import FileLock
 
     check_name(name)
-    folder = Path(releases_dir or config.RELEASES_DIR)
-    existing = list_releases(folder)
-    if any(r.name == name for r in existing) or (folder / name).exists():
-        raise ReleaseError(
-            f"release {name!r} already exists; a release never changes: choose a new name "
-            f"(existing: {', '.join(r.name for r in existing)})"
-        )
     date = date or build_time().date().isoformat()
     try:
         dt.date.fromisoformat(date)
     except ValueError:
         raise ReleaseError(f"release date {date!r} must be YYYY-MM-DD") from None
+    folder = Path(releases_dir or config.RELEASES_DIR)
+    folder.mkdir(parents=True, exist_ok=True)
+    if (folder / LOCK).is_symlink():
+        (folder / LOCK).unlink()  # a lock opened through a link would create or truncate its target
+    with FileLock(str(folder / LOCK)):
+        return _make_release_locked(name, folder, raw_dir, only_sources, date)
+
+
+def _make_release_locked(name: str, folder: Path, raw_dir, only_sources, date: str) -> Release:
+    from .contract import check_processed
+    from .pipeline import load_raw
+    from .sources import load_sources
+
+    existing = list_releases(folder)
+    if any(r.name == name for r in existing) or os.path.lexists(folder / name):
+        raise ReleaseError(
+            f"release {name!r} already exists; a release never changes: choose a new name "
+            f"(existing: {', '.join(r.name for r in existing)})"
+        )
     clean = load_raw(raw_dir, only_sources=only_sources)
     check_processed(clean.financing, clean.membership)  # the contract, before the release is written
     data = {f"{t}.csv": csv_bytes(getattr(clean, t)) for t in TABLES}
@@ -89,23 +103,24 @@ def make_release(
             "first (`mineral-analysis changes --since` lists what differs)"
         )
     sources = _cited_sources({t: getattr(clean, t) for t in TABLES})
+    latest = existing[-1] if existing else None
     release = Release(
         name,
-        (existing[-1].sequence + 1) if existing else 1,
+        (latest.sequence + 1) if latest else 1,
         date,
         sources,
         citation_text(name, date, sources, load_sources(raw_dir)),
         hashes,
+        {"name": latest.name, "sha256": latest.record_sha256} if latest else None,
     )
-    folder.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{name}.", dir=folder))
     try:
         for file, content in data.items():
             (staging / file).write_bytes(content)
-        manifest = {**asdict(release), "sources": list(release.sources)}
-        (staging / MANIFEST).write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        record = (json.dumps(release.record(), indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+        (staging / MANIFEST).write_bytes(record)
         os.replace(staging, folder / name)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    return release
+    return replace(release, record_sha256=hashlib.sha256(record).hexdigest())

@@ -29,7 +29,7 @@ from .datapackage import SPECS
 from .financing import clean_financing, minerals_long, places_long
 from .membership import clean_membership
 from .rawio import RawTable, read_raw_table
-from .sources import load_sources, parse_citations
+from .sources import parse_citations, read_sources
 
 FINANCING_RAW_COLUMNS = list(columns.RAW_FINANCING)
 MEMBERSHIP_RAW_COLUMNS = list(columns.RAW_MEMBERSHIP)
@@ -42,6 +42,8 @@ class CleanTables:
     financing: pd.DataFrame
     membership: pd.DataFrame
     raw_hashes: dict[str, str] = field(default_factory=dict)
+    sources_bytes: bytes = b""  # the sources registry as read, which travels with the processed tables
+    registry: dict = field(default_factory=dict)  # the sources by id, as read from those bytes
 
     @property
     def data_version(self) -> str:
@@ -70,7 +72,7 @@ def _restrict(table: RawTable, source_ids: frozenset[str]) -> RawTable:
     frame = frame[frame["citations"] != ""].reset_index(drop=True)
     single = frame["citations"].map(lambda text: len({pair.split(":")[0] for pair in text.split(";")}) < 2)
     frame.loc[single, "conflict"] = ""
-    return RawTable(table.path, frame)
+    return RawTable(table.path, frame, table.data)
 
 
 def load_raw(raw_dir: Path | None = None, *, only_sources: set[str] | None = None) -> CleanTables:
@@ -84,11 +86,10 @@ def load_raw(raw_dir: Path | None = None, *, only_sources: set[str] | None = Non
     results: dict[str, pd.DataFrame] = {}
     hashes: dict[str, str] = {}
     registry = None
+    sources_bytes = b""
     try:
-        registry = load_sources(raw_dir)
-        hashes[config.RAW_SOURCES] = hashlib.sha256(
-            config.raw_path(config.RAW_SOURCES, raw_dir).read_bytes()
-        ).hexdigest()
+        registry, sources_bytes = read_sources(raw_dir)
+        hashes[config.RAW_SOURCES] = hashlib.sha256(sources_bytes).hexdigest()
     except DataValidationError as exc:
         problems += exc.problems
     if only_sources is not None and registry is not None:
@@ -110,7 +111,7 @@ def load_raw(raw_dir: Path | None = None, *, only_sources: set[str] | None = Non
         path = config.raw_path(name, raw_dir)
         try:
             table = read_raw_table(path, raw_columns)
-            hashes[name] = hashlib.sha256(path.read_bytes()).hexdigest()
+            hashes[name] = hashlib.sha256(table.data).hexdigest()  # the bytes read, not read again
             if only_sources is not None:
                 table = _restrict(table, frozenset(only_sources))
             results[name] = clean(table, registry)
@@ -119,7 +120,11 @@ def load_raw(raw_dir: Path | None = None, *, only_sources: set[str] | None = Non
     if problems:
         raise DataValidationError(problems)
     return CleanTables(
-        financing=results[config.RAW_FINANCING], membership=results[config.RAW_MEMBERSHIP], raw_hashes=hashes
+        financing=results[config.RAW_FINANCING],
+        membership=results[config.RAW_MEMBERSHIP],
+        raw_hashes=hashes,
+        sources_bytes=sources_bytes,
+        registry=registry or {},
     )
 
 
@@ -268,32 +273,9 @@ def build_processed(
     """
     from filelock import FileLock, Timeout
 
-    tables = load_raw(raw_dir)
-    check_processed(tables.financing, tables.membership)  # the contract, before anything is written
     processed_dir = Path(processed_dir or config.PROCESSED_DIR)
-    summary = summarize(tables)
-    frames = processed_frames(tables)
-    files = {
-        **{f"{name}.csv": csv_bytes(frame) for name, frame in frames.items()},
-        **{
-            f"{name}.parquet": _parquet_bytes(frame, column_descriptions(SPECS[name])) for name, frame in frames.items()
-        },
-        config.DATAPACKAGE: datapackage.to_bytes(
-            datapackage.descriptor(
-                "mineral-analysis-processed",
-                "mineral-analysis: processed tables",
-                {name: list(frame.columns) for name, frame in frames.items()},
-                version=datapackage.library_version(),
-                sources=datapackage.source_entries(load_sources(raw_dir)),
-            )
-        ),
-        config.DATA_DICTIONARY: data_dictionary_markdown().encode("utf-8"),
-        # The sources registry travels with the tables, so a brief names its sources wherever the tables go.
-        config.RAW_SOURCES: config.raw_path(config.RAW_SOURCES, raw_dir).read_bytes(),
-    }
-    summary["files"] = {name: hashlib.sha256(data).hexdigest() for name, data in sorted(files.items())}
-    summary["dataset_version"], summary["release"] = dataset_version(files, releases_dir)
-    files[config.PROCESSED_METADATA] = (json.dumps(summary, indent=2, sort_keys=True) + "\n").encode("utf-8")
+    # The lock is taken before the raw files are read: two runs with an edit between them are serialised, so
+    # the tables written last are those of the raw data read last (a run that read before the edit cannot win).
     lock_path = config.data_lock_path(processed_dir)
     lock_path.parent.mkdir(parents=True, exist_ok=True)
     lock = FileLock(str(lock_path))
@@ -305,6 +287,32 @@ def build_processed(
             f"{lock_path.name}); wait for it to finish, or pass --wait to queue behind it"
         ) from None
     try:
+        tables = load_raw(raw_dir)
+        check_processed(tables.financing, tables.membership)  # the contract, before anything is written
+        summary = summarize(tables)
+        frames = processed_frames(tables)
+        files = {
+            **{f"{name}.csv": csv_bytes(frame) for name, frame in frames.items()},
+            **{
+                f"{name}.parquet": _parquet_bytes(frame, column_descriptions(SPECS[name]))
+                for name, frame in frames.items()
+            },
+            config.DATAPACKAGE: datapackage.to_bytes(
+                datapackage.descriptor(
+                    "mineral-analysis-processed",
+                    "mineral-analysis: processed tables",
+                    {name: list(frame.columns) for name, frame in frames.items()},
+                    version=datapackage.library_version(),
+                    sources=datapackage.source_entries(tables.registry),
+                )
+            ),
+            config.DATA_DICTIONARY: data_dictionary_markdown().encode("utf-8"),
+            # The sources registry travels with the tables, so a brief names its sources wherever they go.
+            config.RAW_SOURCES: tables.sources_bytes,
+        }
+        summary["files"] = {name: hashlib.sha256(data).hexdigest() for name, data in sorted(files.items())}
+        summary["dataset_version"], summary["release"] = dataset_version(files, releases_dir)
+        files[config.PROCESSED_METADATA] = (json.dumps(summary, indent=2, sort_keys=True) + "\n").encode("utf-8")
         changed = replace_folder_atomic(processed_dir, files)
     finally:
         lock.release()

@@ -19,8 +19,10 @@ from pathlib import Path
 import pandas as pd
 
 from ..errors import DataValidationError, Problem
+from ..safe_files import MiB, read_regular_bytes
 
 MAX_FIELD_CHARS = 2_000
+MAX_RAW_BYTES = 64 * MiB  # a hand-edited table is kB; anything this large is not one (``/dev/zero``, say)
 LINE_COLUMN = "_line"
 
 
@@ -30,10 +32,24 @@ class RawTable:
 
     path: Path
     frame: pd.DataFrame
+    data: bytes = b""  # the file's bytes as read (once): what its hash is taken of
 
     @property
     def name(self) -> str:
         return self.path.name
+
+
+def read_raw_bytes(path: Path, limit: int | None = None) -> bytes:
+    """A raw file's bytes, read once: a regular file (a link, FIFO, device or folder is refused without reading
+    it) of at most ``limit`` bytes (``MAX_RAW_BYTES``). DataValidationError naming the file otherwise."""
+    name = Path(path).name
+    try:
+        return read_regular_bytes(path, MAX_RAW_BYTES if limit is None else limit)
+    except FileNotFoundError:
+        message = f"file not found: {name} (expected in the raw-data folder)"
+    except OSError as exc:
+        message = f"cannot read the file: {exc.strerror or exc}"
+    raise DataValidationError([Problem(name, None, None, None, message)])
 
 
 BOM = b"\xef\xbb\xbf"
@@ -221,8 +237,9 @@ def read_raw_table(path: Path, columns: list[str]) -> RawTable:
     checks below would report) is read by pyarrow's CSV reader; anything else goes through the strict reader,
     which finds and locates every problem.
     """
-    fast = _read_well_formed(Path(path), columns)
-    return fast if fast is not None else _read_strict(Path(path), columns)
+    data = read_raw_bytes(Path(path))
+    fast = _read_well_formed(Path(path), columns, data)
+    return fast if fast is not None else _read_strict(Path(path), columns, data)
 
 
 # A quote with neither a delimiter nor another quote on either side: text after a closing quote, or a quote in
@@ -232,14 +249,13 @@ _ASCII_CONTROLS = bytes(range(0x00, 0x09)) + b"\x0b\x0c" + bytes(range(0x0E, 0x2
 _NOT_ASCII_CONTROL = bytes(b for b in range(256) if b not in _ASCII_CONTROLS)
 
 
-def _read_well_formed(path: Path, columns: list[str]) -> RawTable | None:
+def _read_well_formed(path: Path, columns: list[str], data: bytes) -> RawTable | None:
     """pyarrow's reader for a file with no problem to report; None when the strict reader must look at it."""
     import numpy as np
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
     try:
-        data = path.read_bytes()
         if data.startswith(b"\xef\xbb\xbf") or not data.strip():
             return None
         data.decode("utf-8")
@@ -281,23 +297,13 @@ def _read_well_formed(path: Path, columns: list[str]) -> RawTable | None:
     if frame[columns[0]].str.startswith("#").any() or blank.any():
         return None
     frame[LINE_COLUMN] = np.arange(2, rows + 2)
-    return RawTable(path=path, frame=frame)
+    return RawTable(path=path, frame=frame, data=data)
 
 
-def _read_strict(path: Path, columns: list[str]) -> RawTable:
+def _read_strict(path: Path, columns: list[str], data: bytes) -> RawTable:
     """The strict, row-by-row reader that locates every structural problem."""
     path = Path(path)
     name = path.name
-    if not path.exists():
-        raise DataValidationError(
-            [Problem(name, None, None, None, f"file not found: {name} (expected in the raw-data folder)")]
-        )
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise DataValidationError(
-            [Problem(name, None, None, None, f"cannot read the file: {exc.strerror or exc}")]
-        ) from None
     text = _decode(name, data, columns)
     if not text.strip():
         raise DataValidationError(
@@ -425,4 +431,4 @@ def _read_strict(path: Path, columns: list[str]) -> RawTable:
     if problems:
         raise DataValidationError(problems)
     frame[LINE_COLUMN] = lines
-    return RawTable(path=path, frame=frame)
+    return RawTable(path=path, frame=frame, data=data)

@@ -18,6 +18,7 @@ import pandas as pd
 
 from .. import config
 from ..errors import DataValidationError, Problem
+from ..safe_files import FORMULA_STARTS, MiB, read_regular_bytes, read_regular_text
 from .rawio import LINE_COLUMN, RawTable, read_raw_table
 
 COLUMNS: dict[str, str] = {
@@ -29,6 +30,7 @@ COLUMNS: dict[str, str] = {
     "published_note": "Whether the date is stated or inferred, and from what.",
     "language": "ISO 639-1 code of the text's language (e.g. ru).",
     "sha256": "SHA-256 of the file's bytes (64 lower-case hex digits); checked whenever the file is at hand.",
+    "paragraphs": "Number of paragraphs (non-empty lines, the headline is 1); citations are checked against it.",
 }
 
 _SOURCE_ID = re.compile(r"[0-9]{3}")
@@ -36,6 +38,7 @@ _FILE = re.compile(r"([0-9]{3})_[0-9a-f]{16}\.txt")
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _LANGUAGE = re.compile(r"[a-z]{2}")
+_PARAGRAPHS = re.compile(r"[1-9][0-9]{0,4}")
 _CITATION = re.compile(r"([0-9]{3}):([1-9][0-9]{0,3})")
 
 
@@ -51,20 +54,31 @@ class Source:
     published_note: str
     language: str
     sha256: str
+    paragraphs: str  # as written; ``paragraph_limit`` is the number
+
+    @property
+    def paragraph_limit(self) -> int | None:
+        """The recorded paragraph count, or None when the cell is not a whole number (reported by validation)."""
+        return int(self.paragraphs) if _PARAGRAPHS.fullmatch(self.paragraphs) else None
+
+
+SEED_LIMIT = 16 * MiB  # a source article is kB
 
 
 def file_sha256(path: Path) -> str:
-    """The SHA-256 of a file's bytes, as lower-case hex."""
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    """The SHA-256 of a file's bytes, as lower-case hex (a regular file of at most SEED_LIMIT bytes)."""
+    return hashlib.sha256(read_regular_bytes(path, SEED_LIMIT, follow_links=True)).hexdigest()
 
 
 @lru_cache(maxsize=16)
 def _paragraph_count(path: Path, mtime_ns: int) -> int:
-    return sum(1 for line in path.read_text(encoding="utf-8").splitlines() if line.strip())
+    text = read_regular_text(path, SEED_LIMIT, follow_links=True)  # not UTF-8: UnsafeFileError naming the line
+    return sum(1 for line in text.splitlines() if line.strip())
 
 
 def paragraph_count(path: Path) -> int:
-    """Number of paragraphs (non-empty lines) in a source file."""
+    """Number of paragraphs (non-empty lines) in a source file; OSError (naming file and line for a byte that is
+    not UTF-8) when it cannot be read as text."""
     return _paragraph_count(path, path.stat().st_mtime_ns)
 
 
@@ -73,6 +87,11 @@ def load_sources(raw_dir: Path | None = None, seeds_dir: Path | None = None) -> 
 
     Where a source file is present in ``seeds_dir`` (default ``config.SEEDS_DIR``), its hash must match.
     """
+    return read_sources(raw_dir, seeds_dir)[0]
+
+
+def read_sources(raw_dir: Path | None = None, seeds_dir: Path | None = None) -> tuple[dict[str, Source], bytes]:
+    """``load_sources`` and the registry's bytes as they were read (once), for its hash."""
     table = read_raw_table(config.raw_path(config.RAW_SOURCES, raw_dir), list(COLUMNS))
     seeds_dir = Path(seeds_dir or config.SEEDS_DIR)
     problems: list[Problem] = []
@@ -84,7 +103,7 @@ def load_sources(raw_dir: Path | None = None, seeds_dir: Path | None = None) -> 
         sources.setdefault(source.source_id, source)
     if problems:
         raise DataValidationError(problems)
-    return sources
+    return sources, table.data
 
 
 def _source_problems(file: str, line: int, source: Source, seen: dict[str, Source], seeds_dir: Path) -> list[Problem]:
@@ -106,20 +125,39 @@ def _source_problems(file: str, line: int, source: Source, seen: dict[str, Sourc
     for column in ("title", "publisher", "published_note"):
         if not getattr(source, column).strip():
             bad(column, "required: this cell must not be empty")
+        elif getattr(source, column).startswith(FORMULA_STARTS):
+            bad(
+                column,
+                "starts like a spreadsheet formula (=, +, -, @), which a spreadsheet would run; reword the cell",
+            )
     if not _DATE.fullmatch(source.published):
         bad("published", "must be a date YYYY-MM-DD (say in published_note whether it is stated or inferred)")
     if not _LANGUAGE.fullmatch(source.language):
         bad("language", "must be a two-letter ISO 639-1 code, e.g. ru or en")
     if not _SHA256.fullmatch(source.sha256):
         bad("sha256", "must be the file's SHA-256: 64 lower-case hex digits")
-    elif match and (seeds_dir / source.file).is_file():
-        actual = file_sha256(seeds_dir / source.file)
+    elif match and (seeds_dir / source.file).exists():
+        try:
+            actual = file_sha256(seeds_dir / source.file)
+        except OSError as exc:
+            bad("file", f"the source file at hand cannot be read: {exc}")
+            return problems
         if actual != source.sha256:
             bad(
                 "sha256",
                 f"does not match the file {source.file} at hand (its SHA-256 is {actual}): the source "
                 "changed or the registry is wrong; register a changed source as a new source_id",
             )
+    if source.paragraph_limit is None:
+        bad("paragraphs", "must be the file's number of paragraphs (non-empty lines), a whole number from 1")
+    elif match and (seeds_dir / source.file).exists() and not problems:
+        try:
+            counted = paragraph_count(seeds_dir / source.file)
+        except OSError as exc:  # e.g. a byte that is not UTF-8: named with its line
+            bad("file", f"the source file at hand cannot be read as text: {exc}")
+        else:
+            if counted != source.paragraph_limit:
+                bad("paragraphs", f"the file {source.file} at hand has {counted} paragraphs (non-empty lines)")
     return problems
 
 
@@ -141,13 +179,13 @@ def parse_citations(text: str) -> tuple[tuple[str, int], ...]:
     return tuple(pairs)
 
 
-def citation_problems(
-    table: RawTable, column: str, sources: dict[str, Source], seeds_dir: Path | None = None
-) -> list[Problem]:
-    """Check every citation of ``table[column]``: well formed, registered source, paragraph inside the file."""
-    seeds_dir = Path(seeds_dir or config.SEEDS_DIR)
+def citation_problems(table: RawTable, column: str, sources: dict[str, Source]) -> list[Problem]:
+    """Check every citation of ``table[column]``: well formed, registered source, paragraph inside the file (by
+    the registry's ``paragraphs``, which ``load_sources`` checks against the file where it is at hand)."""
     problems: list[Problem] = []
-    lengths = {sid: paragraph_count(seeds_dir / s.file) for sid, s in sources.items() if (seeds_dir / s.file).is_file()}
+    # The registry's counts, checked against the files where they are at hand (``load_sources``): citations are
+    # checked the same way whether or not the articles are beside the project.
+    lengths = {sid: s.paragraph_limit for sid, s in sources.items() if s.paragraph_limit is not None}
     for text, line in zip(table.frame[column], table.frame[LINE_COLUMN]):
         try:
             pairs = parse_citations(text)

@@ -12,7 +12,7 @@ import contextlib
 import json
 import os
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from .. import config
@@ -41,6 +41,7 @@ class BuildResult:
     outcomes: list[BriefOutcome]
     seconds: float
     error: str = ""  # what went wrong outside any brief (writing the index or the record)
+    notes: list[str] = field(default_factory=list)  # published files found changed, rebuilt or left unrecorded
 
     @property
     def built(self) -> list[BriefOutcome]:
@@ -67,6 +68,7 @@ class BuildResult:
                 f"failed {len(self.failed)} of {len(self.outcomes)} briefs in {self.seconds:.1f} s"
             )
         ]
+        lines += [f"  {note}" for note in self.notes]
         for outcome in self.failed:
             kept = f" (executed notebook: {outcome.failed_notebook})" if outcome.failed_notebook else ""
             lines.append(f"  FAILED {outcome.spec}: {outcome.error}{kept}")
@@ -242,7 +244,7 @@ def _brief_list(
     briefs = chosen if chosen is not None else select_briefs(only, tables=tables)
     slices = dict(cache.get("slices", {})) if fresh else {}
     if any(b.slug not in slices for b in briefs):
-        slices = data_slices(briefs, tables=tables)
+        slices = data_slices(briefs, tables=tables, sources=fingerprint.source_rows(processed_dir))
     return briefs, {b.slug: slices[b.slug] for b in briefs}
 
 
@@ -344,15 +346,24 @@ def build_briefs(
 
 
 def _plan(
-    briefs: list[Brief], fingerprints: dict[str, str], known: dict, reports: Path, formats, force: bool
+    briefs: list[Brief],
+    fingerprints: dict[str, str],
+    known: dict,
+    reports: Path,
+    formats,
+    force: bool,
+    untrusted: dict[str, str] | None = None,
 ) -> dict[str, str]:
     """What each brief needs: ``skip`` (current), ``export`` (its executed notebook is current, a format asked
-    for is missing) or ``execute``."""
+    for is missing) or ``execute`` (also when a published file of it is ``untrusted``: changed since the build
+    that recorded it)."""
     plan = {}
+    untrusted = untrusted or {}
     for brief in briefs:
         entry = known.get(brief.slug, {})
         current = (
             not force
+            and not any(f"{brief.slug}.{ext}" in untrusted for ext in ("html", "pdf"))
             and entry.get("fingerprint") == fingerprints[brief.slug]
             and entry.get("status") == "built"
             and _present(reports, brief.slug, ("ipynb",))
@@ -376,17 +387,19 @@ def _build_locked(
     library_cache = dict(cache.get("library_modules", {}))
     library_hash = fingerprint.library_fingerprint(notebooks, library_cache)
     manifest = record.read_manifest(reports)
+    untrusted = record.untrusted_outputs(reports, manifest, record.read_sums(reports))
     _clear_stale_failures(reports, manifest)
     briefs, slices = _brief_list(processed, data_hash, library_hash, cache, only, chosen)
     version = fingerprint.dataset_version(processed)
-    boundaries_hash = fingerprint.boundaries_fingerprint()
-    fingerprints = {
-        b.slug: fingerprint.brief_fingerprint(
-            b, f"{slices[b.slug]}|{boundaries_hash}|{version}", library_hash, notebooks
-        )
-        for b in briefs
-    }
-    plan = _plan(briefs, fingerprints, manifest.get("briefs", {}), reports, formats, force)
+    fingerprints = fingerprint.brief_fingerprints(briefs, slices, processed, library_hash, notebooks)
+    plan = _plan(briefs, fingerprints, manifest.get("briefs", {}), reports, formats, force, untrusted)
+    planned = {f"{b.slug}.{ext}": b.spec for b in briefs for ext in ("html", "pdf")}
+    notes = [
+        f"changed since it was published: {name} ({why}); "
+        + (f"{planned[name]} is rebuilt" if name in planned else "the index is rewritten")
+        for name, why in untrusted.items()
+        if name in planned or name == record.INDEX
+    ]
     todo = [(b, plan[b.slug]) for b in briefs if plan[b.slug] != "skip"]
     outcomes = [
         BriefOutcome(b.spec, b.slug, b.title, b.kind, b.key, "skipped") for b in briefs if plan[b.slug] == "skip"
@@ -432,18 +445,29 @@ def _build_locked(
             # The index depends only on the manifest and the outputs present: a no-op build leaves it alone
             # (and skips importing the exporters, which costs more than the rest of a no-op build).
             try:
-                if todo or manifest != record.read_manifest(reports) or not (reports / record.INDEX).exists():
+                if (
+                    todo
+                    or record.INDEX in untrusted
+                    or manifest != record.read_manifest(reports)
+                    or not (reports / record.INDEX).exists()
+                ):
                     manifest["index"] = {record.INDEX: _write_index(reports, manifest, version, processed)}
-                    record.write_record(reports, manifest)
-                elif not (reports / SUMS).exists():
-                    record.write_record(reports, manifest)
+                rewritten = {name for o in outcomes + done for name in o.sums}
+                # The record is computed from the bytes on disk; a file found changed and not rewritten by this
+                # build (outside --only, or its brief failed) is left out of it, so `verify` keeps naming it.
+                _, dropped = record.write_record(reports, manifest, set(untrusted) - rewritten - {record.INDEX})
+                notes += [
+                    f"not recorded: {name} is not the file a build wrote (it changed, or its brief was not rebuilt); "
+                    "build its brief to publish it again"
+                    for name in dropped
+                ]
             except OSError as exc:  # a full disk, say: the briefs written stay; say what was not
                 error = (
                     f"writing the index and the published record ({record.INDEX}, {record.MANIFEST}, "
                     f"{SUMS}) failed: {type(exc).__name__}: {exc}; `mineral-analysis verify` will not match "
                     "until a build completes"
                 )
-    return BuildResult(outcomes + done, time.perf_counter() - started, error)
+    return BuildResult(outcomes + done, time.perf_counter() - started, error, notes)
 
 
 def _updated_manifest(

@@ -161,10 +161,17 @@ def validate_parameters(
     return checked
 
 
-def data_slices(briefs: list[Brief], processed_dir: Path | None = None, tables: Tables | None = None) -> dict[str, str]:
+def data_slices(
+    briefs: list[Brief],
+    processed_dir: Path | None = None,
+    tables: Tables | None = None,
+    sources: dict[str, bytes] | None = None,
+) -> dict[str, str]:
     """For each brief (by slug), a hash of exactly the records it draws on (``briefing.Tables.record_positions``,
-    the rows ``Tables.brief`` selects). A brief is rebuilt when its slice changes, so editing one record rebuilds
-    only the briefs that show it. Internal: briefs print the dataset's version, not this hash.
+    the rows ``Tables.brief`` selects) and of the registry rows (``sources``, by source id: ``fingerprint.
+    source_rows``) of the sources those records cite, which the brief lists. A brief is rebuilt when its slice
+    changes, so editing one record, or one source's title, rebuilds only the briefs that show it. Internal:
+    briefs print the dataset's version, not this hash.
 
     The hash is the one of the selected frames hashed on their own (column names, then
     ``pandas.util.hash_pandas_object`` of the rows); every row is hashed once and each brief's digest is made
@@ -178,6 +185,9 @@ def data_slices(briefs: list[Brief], processed_dir: Path | None = None, tables: 
     columns = [",".join(map(str, frame.columns)).encode() for frame in frames]
     financing_rows, membership_rows = (pd.util.hash_pandas_object(f, index=False).to_numpy() for f in frames)
     no_rows = membership_rows[:0]
+    financing_ids = np.empty(len(tables.financing), dtype=object)
+    financing_ids[:] = _cited_ids(tables.financing)
+    membership_ids = set().union(*_cited_ids(tables.membership)) if sources else set()
     slices: dict[str, str] = {}
     for brief in briefs:
         positions, all_membership = tables.record_positions(brief.kind, brief.key)
@@ -186,5 +196,18 @@ def data_slices(briefs: list[Brief], processed_dir: Path | None = None, tables: 
         digest.update(np.ascontiguousarray(financing_rows[positions]).tobytes())
         digest.update(columns[1])
         digest.update((membership_rows if all_membership else no_rows).tobytes())
+        if sources:
+            items = tables.item_positions(brief.kind, brief.key)
+            cited = set().union(*financing_ids[items]) if len(items) else set()
+            if all_membership:
+                cited |= membership_ids
+            for sid in sorted(cited):
+                digest.update(sid.encode() + b"\0" + sources.get(sid, b"") + b"\0")
         slices[brief.slug] = digest.hexdigest()[:12]
     return slices
+
+
+def _cited_ids(frame) -> list[frozenset[str]]:
+    """Per row, the source ids its ``source`` column cites (``001 ¶12, ¶15; 000 ¶2`` -> {001, 000})."""
+    column = frame["source"] if "source" in frame else [""] * len(frame)
+    return [frozenset(part.strip().split(" ")[0] for part in str(text).split(";") if part.strip()) for text in column]

@@ -1,8 +1,10 @@
 """Content hashes that decide when a brief is rebuilt.
 
-A brief's fingerprint (``brief_fingerprint``) covers everything its executed notebook depends on: the notebook's
-bytes, its parameters, the records it draws on (``catalogue.data_slices``), the country boundaries, the dataset
-version it prints, and the library code that makes it (``library_fingerprint``). The library hash covers only
+A brief's fingerprint (``brief_fingerprint``) covers everything its executed notebook depends on and prints: the
+notebook's bytes, its parameters, the records it draws on and the sources registry's rows for the sources those
+records cite (``catalogue.data_slices``), the country boundaries, the dataset version and release (name, date,
+citation) it prints (``printed_metadata``), and the library code that makes it (``library_fingerprint``, which
+includes the package's templates and fonts). The library hash covers only
 what briefs use: the project modules the notebooks import and the exporter that renders them, followed through
 their imports (read from the source, not executed), and the package's templates and resources. The command line
 and the publishing code are not in it, so editing them rebuilds nothing.
@@ -146,14 +148,53 @@ def library_fingerprint(notebooks_dir: Path | None = None, cache: dict | None = 
     return digest.hexdigest()[:16]
 
 
+PRINTED_FILES = (config.RAW_SOURCES, config.PROCESSED_METADATA)  # read by every brief beside the tables
+
+
 def data_fingerprint(processed_dir: Path) -> str:
-    """Hash of the processed tables the notebooks read (and the boundaries the maps draw)."""
+    """Hash of every processed file the notebooks read (the tables, the sources registry, the metadata) and the
+    boundaries the maps draw: the key under which a build caches the catalogue and the data slices."""
     files = [processed_dir / "financing.parquet", processed_dir / "membership.parquet"]
     missing = [p.name for p in files if not p.exists()]
     if missing:
         raise FileNotFoundError(f"{', '.join(missing)} missing from {processed_dir.name}/; run `make data` first")
+    files += [processed_dir / name for name in PRINTED_FILES if (processed_dir / name).exists()]
     boundaries = [config.BOUNDARIES_FILE] if config.BOUNDARIES_FILE.exists() else []
     return hash_files(files + boundaries)[:16]
+
+
+def source_rows(processed_dir: Path) -> dict[str, bytes]:
+    """The sources registry beside the tables, one entry per ``source_id``: that row's cells (what a brief that
+    cites the source prints: title, publisher, date, language...). Empty when the registry is absent."""
+    import csv
+    import io
+
+    from ..safe_files import MiB, read_regular_bytes
+
+    try:
+        text = read_regular_bytes(Path(processed_dir) / config.RAW_SOURCES, 16 * MiB).decode("utf-8", "replace")
+    except OSError:
+        return {}
+    rows = list(csv.reader(io.StringIO(text, newline="")))
+    header = rows[0] if rows else []
+    return {row[0]: "\x1f".join([*header, *row]).encode() for row in rows[1:] if row}
+
+
+def printed_metadata(processed: Path) -> str:
+    """What every brief prints from ``metadata.json``: the dataset version and the release's name, date and
+    citation (not the rest, which changes with every data edit and is covered by each brief's slice)."""
+    try:
+        metadata = json.loads((Path(processed) / config.PROCESSED_METADATA).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return ""
+    if not isinstance(metadata, dict):
+        return ""
+    # As ``citing.how_to_cite`` shows it: the raw data's hash only where there is no dataset version.
+    printed = {
+        "version": metadata.get("dataset_version") or metadata.get("data_version"),
+        "release": metadata.get("release"),
+    }
+    return hashlib.sha256(json.dumps(printed, sort_keys=True).encode()).hexdigest()[:16]
 
 
 def boundaries_fingerprint() -> str:
@@ -170,6 +211,22 @@ def brief_fingerprint(brief, data_hash: str, library_hash: str, notebooks_dir: P
     digest.update(json.dumps(brief.parameters, sort_keys=True).encode())
     digest.update(f"{data_hash}|{library_hash}|{__version__}".encode())
     return digest.hexdigest()[:16]
+
+
+def brief_fingerprints(
+    briefs, slices: dict[str, str], processed: Path, library_hash: str, notebooks_dir: Path | None = None
+) -> dict[str, str]:
+    """Every brief's fingerprint (by slug), as the build records it: ``brief_fingerprint`` over its slice
+    (``catalogue.data_slices`` with ``source_rows``: its records and the registry rows of the sources it lists),
+    the boundaries, the version and release it prints (``printed_metadata``) and the library (templates and fonts
+    included). A planner outside the build (docs/building.md) calls this one function."""
+    version = dataset_version(processed)
+    boundaries = boundaries_fingerprint()
+    printed = printed_metadata(processed)
+    return {
+        b.slug: brief_fingerprint(b, f"{slices[b.slug]}|{boundaries}|{version}|{printed}", library_hash, notebooks_dir)
+        for b in briefs
+    }
 
 
 def dataset_version(processed: Path) -> str:

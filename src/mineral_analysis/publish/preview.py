@@ -19,6 +19,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import html
 import json
 import logging
@@ -29,7 +30,7 @@ import signal
 import sys
 import threading
 from http import HTTPStatus
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from .. import config
@@ -37,7 +38,17 @@ from .. import config
 HOST = "127.0.0.1"
 WAIT_PATH = "/__preview__/wait"
 POLL_SECONDS = 25.0  # a long poll is answered after at most this long, changed or not
-_CSP_META = re.compile(r'(<meta http-equiv="Content-Security-Policy" content=")([^"]*)(")', re.IGNORECASE)
+SOCKET_TIMEOUT = 30.0  # a connection that sends nothing for this long is closed (a half-open one, say)
+MAX_CONNECTIONS = 32  # connections served at once; more are closed at once (a page holds one long poll)
+MAX_PAGE_BYTES = 256 * 1024 * 1024  # a brief's HTML or PDF is a few MB
+_META = re.compile(r"<meta\b[^>]*>", re.IGNORECASE)
+_ATTRIBUTE = re.compile(r"""([^\s=/>]+)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'=<>`]+)))?""")
+_BODY_OPEN = re.compile(r"<body\b[^>]*>", re.IGNORECASE)
+_BODY_CLOSE = re.compile(r"</body\s*>", re.IGNORECASE)
+TYPES = {".html": "text/html; charset=utf-8", ".pdf": "application/pdf"}
+# What an editor or a tool writes beside the file it saves (sed -i's sedXXXXXX, vim's .swp/.swx and 4913, emacs'
+# .#lock and backup~, temporaries): a change to these alone is not an edit and rebuilds nothing.
+EDITOR_TEMPORARY = re.compile(r"(sed[A-Za-z0-9]{6}|\..*\.sw[a-p]|.*~|\.#.*|#.*#|4913|.*\.tmp|\..*)\Z")
 
 
 class PreviewState:
@@ -69,8 +80,25 @@ def preview_csp(policy: str, nonce: str) -> str:
     return "; ".join([*kept, f"script-src 'nonce-{nonce}'", "connect-src 'self'"])
 
 
+def _with_preview_csp(tag: str, nonce: str) -> str:
+    """A ``<meta>`` tag with its Content-Security-Policy loosened for the preview (``preview_csp``), whatever the
+    order, quoting and case of its attributes; any other tag unchanged."""
+    attributes = list(_ATTRIBUTE.finditer(tag, 5, len(tag) - 1))
+    values = {m.group(1).lower(): next((g for g in m.groups()[1:] if g is not None), "") for m in attributes}
+    if values.get("http-equiv", "").strip().lower() != "content-security-policy":
+        return tag
+    content = next((m for m in attributes if m.group(1).lower() == "content"), None)
+    if content is None:
+        return tag
+    policy = html.escape(preview_csp(html.unescape(values["content"]), nonce), quote=True)
+    return tag[: content.start()] + f'content="{policy}"' + tag[content.end() :]
+
+
 def inject(page: str, generation: int, error: str, nonce: str) -> str:
-    """The page as the preview serves it: the reload script and, when there is one, the error banner."""
+    """The page as the preview serves it: the reload script and, when there is one, the error banner.
+
+    Positions are found in the page itself (never in a lower-cased copy, whose length can differ: "İ" lower-cases
+    to two characters), so the script lands before ``</body>`` whatever the text holds."""
     script = (
         f'<script nonce="{nonce}">(async () => {{ const since = {generation}; for (;;) {{ try {{ '
         f"const answer = await (await fetch('{WAIT_PATH}?since=' + since)).json(); "
@@ -85,52 +113,141 @@ def inject(page: str, generation: int, error: str, nonce: str) -> str:
             f'built</strong> (the pages below are the last good build)<pre style="white-space:pre-wrap">'
             f"{html.escape(error)}</pre></div>"
         )
-    page = _CSP_META.sub(
-        lambda m: m.group(1) + html.escape(preview_csp(html.unescape(m.group(2)), nonce)) + m.group(3), page, count=1
-    )
-    body = re.search(r"<body[^>]*>", page, re.IGNORECASE)
+    page = _META.sub(lambda m: _with_preview_csp(m.group(0), nonce), page)
+    body = _BODY_OPEN.search(page)
     at = body.end() if body else 0
     page = page[:at] + banner + page[at:]
-    end = page.lower().rfind("</body>")
-    return page + script if end < 0 else page[:end] + script + page[end:]
+    closes = list(_BODY_CLOSE.finditer(page))
+    if not closes:
+        return page + script
+    end = closes[-1].start()
+    return page[:end] + script + page[end:]
+
+
+def allowed_hosts(port: int) -> set[str]:
+    """The ``Host`` values the preview answers: its bound address and ``localhost``, with or without the port
+    (any other name is refused, so a web page cannot reach the preview through DNS rebinding)."""
+    return {HOST, "localhost", f"{HOST}:{port}", f"localhost:{port}"}
+
+
+def served_name(request_path: str, published: set[str]) -> str | None:
+    """The published file a request asks for (``/`` is the index), or None: only a plain name the build published
+    (listed in SHA256SUMS) is served; anything else (a folder, a notebook, ``failed/``, the build's bookkeeping,
+    ``..``, an encoded NUL) is not found."""
+    from urllib.parse import unquote
+
+    from .record import INDEX
+
+    path = request_path.split("?", 1)[0].split("#", 1)[0]
+    name = unquote(path, errors="strict") if "%" in path else path
+    name = INDEX if name == "/" else name.removeprefix("/")
+    return name if name in published else None
 
 
 def make_server(reports: Path, state: PreviewState, port: int) -> ThreadingHTTPServer:
-    """An HTTP server on 127.0.0.1:``port`` serving ``reports`` with the preview's additions."""
+    """An HTTP server on 127.0.0.1:``port`` serving the briefs ``reports`` publishes, with the preview's additions.
 
-    class Handler(SimpleHTTPRequestHandler):
-        def __init__(self, *args, **kwargs):
-            super().__init__(*args, directory=str(reports), **kwargs)
+    Only files the build published (SHA256SUMS) are served, read as regular files inside ``reports`` without
+    following a link; a ``Host`` other than the bound address or localhost is refused; a connection idle for
+    SOCKET_TIMEOUT seconds is closed, and at most MAX_CONNECTIONS are served at once."""
+    from ..safe_files import read_regular_bytes
+    from .record import read_sums
+
+    slots = threading.BoundedSemaphore(MAX_CONNECTIONS)
+
+    class Handler(BaseHTTPRequestHandler):
+        timeout = SOCKET_TIMEOUT  # socket timeout: a half-open or silent connection does not hold a thread
+        protocol_version = "HTTP/1.0"
 
         def log_message(self, format, *args):
             pass
 
         def do_GET(self):
+            host = (self.headers.get("Host") or "").strip().lower()
+            if host not in allowed_hosts(self.server.server_address[1]):
+                return self._refuse(HTTPStatus.MISDIRECTED_REQUEST, "this preview answers only 127.0.0.1 and localhost")
             path = self.path.split("?", 1)[0]
             if path == WAIT_PATH:
-                since = re.search(r"since=(-?\d+)", self.path)
+                since = re.search(r"since=(-?\d{1,12})", self.path)
                 generation = state.wait(int(since.group(1)) if since else -1, POLL_SECONDS)
                 return self._send(json.dumps({"generation": generation}).encode(), "application/json")
-            if path == "/":
-                path = "/index.html"
-            target = Path(self.translate_path(path))
-            if target.suffix == ".html" and target.is_file():
+            try:
+                name = served_name(self.path, set(read_sums(reports)))
+            except UnicodeDecodeError:
+                name = None
+            if name is None:
+                return self._refuse(HTTPStatus.NOT_FOUND, "not a published brief")
+            try:
+                data = read_regular_bytes(reports / name, MAX_PAGE_BYTES)
+            except OSError:
+                return self._refuse(HTTPStatus.NOT_FOUND, "not a published brief")
+            if name.endswith(".html"):
                 nonce = secrets.token_urlsafe(12)
-                page = inject(target.read_text(encoding="utf-8"), state.generation, state.error, nonce)
-                return self._send(page.encode("utf-8"), "text/html; charset=utf-8")
-            return super().do_GET()
+                page = inject(data.decode("utf-8", errors="replace"), state.generation, state.error, nonce)
+                return self._send(page.encode("utf-8"), TYPES[".html"])
+            return self._send(data, TYPES[Path(name).suffix])
 
-        def _send(self, data: bytes, kind: str) -> None:
-            self.send_response(HTTPStatus.OK)
+        def do_HEAD(self):
+            return self._refuse(HTTPStatus.METHOD_NOT_ALLOWED, "GET only")
+
+        do_POST = do_PUT = do_DELETE = do_HEAD
+
+        def _refuse(self, status: HTTPStatus, message: str) -> None:
+            self._send(f"{status.value} {status.phrase}: {message}\n".encode(), "text/plain; charset=utf-8", status)
+
+        def _send(self, data: bytes, kind: str, status: HTTPStatus = HTTPStatus.OK) -> None:
+            self.send_response(status)
             self.send_header("Content-Type", kind)
             self.send_header("Content-Length", str(len(data)))
             self.send_header("Cache-Control", "no-store")
+            self.send_header("X-Content-Type-Options", "nosniff")
             self.end_headers()
             self.wfile.write(data)
 
-    server = ThreadingHTTPServer((HOST, port), Handler)
-    server.daemon_threads = True
-    return server
+    class Server(ThreadingHTTPServer):
+        daemon_threads = True
+
+        def process_request(self, request, client_address):
+            if not slots.acquire(blocking=False):  # too many connections: this one is closed at once
+                self.shutdown_request(request)
+                return
+            try:
+                super().process_request(request, client_address)
+            except BaseException:
+                slots.release()
+                raise
+
+        def process_request_thread(self, request, client_address):
+            try:
+                super().process_request_thread(request, client_address)
+            finally:
+                slots.release()
+
+        def handle_error(self, request, client_address):
+            pass  # a client that went away or sent garbage: nothing to report, no traceback
+
+    try:
+        return Server((HOST, port), Handler)
+    except OSError as exc:
+        if exc.errno in (errno.EADDRINUSE, errno.EACCES):
+            raise OSError(
+                exc.errno,
+                f"port {port} on {HOST} is {'in use' if exc.errno == errno.EADDRINUSE else 'not allowed'}; "
+                f"choose another with --port (e.g. --port {port + 1 if port < 65535 else 8001})",
+            ) from None
+        raise
+
+
+def editor_temporary(path: str) -> bool:
+    """Whether ``path`` is an editor's or tool's temporary file (``EDITOR_TEMPORARY``), not an edit."""
+    return bool(EDITOR_TEMPORARY.match(Path(path).name))
+
+
+def _watched(change, path: str) -> bool:
+    """The watcher's filter: the default one (caches, version control), and no editor temporaries."""
+    import watchfiles
+
+    return watchfiles.DefaultFilter()(change, path) and not editor_temporary(path)
 
 
 def _clean_on_worker(raw_dir: str | None, processed_dir: str | None) -> dict:
@@ -364,7 +481,15 @@ def run_preview(
             f"{raw.name}/, {notebooks.name}/ and the library; Ctrl-C stops"
         )
         for changes in watchfiles.watch(
-            raw, notebooks, package, stop_event=stop, debounce=400, step=50, rust_timeout=500, yield_on_timeout=False
+            raw,
+            notebooks,
+            package,
+            watch_filter=_watched,
+            stop_event=stop,
+            debounce=400,
+            step=50,
+            rust_timeout=500,
+            yield_on_timeout=False,
         ):
             if _library_changed(changes, package):
                 log("preview: the library changed: restarting the workers and the planner")
