@@ -306,3 +306,15 @@ def test_each_release_holds_only_what_its_sources_say():
                 for rid, text in zip(frame["record_id"], frame[column]):
                     cited = set(SOURCE_MENTION.findall(str(text)))
                     assert cited <= set(release.sources), (release.name, table, rid, column, text)
+
+
+def test_frictionless_validates_every_release():
+    from mineral_analysis.releases import list_releases
+
+    frictionless = Path(sys.executable).with_name("frictionless")
+    for release in list_releases():
+        folder = config.RELEASES_DIR / release.name
+        result = subprocess.run(
+            [str(frictionless), "validate", config.DATAPACKAGE], cwd=folder, capture_output=True, text=True
+        )
+        assert result.returncode == 0, (release.name, result.stdout + result.stderr)

@@ -196,8 +196,8 @@ def test_brief_snapshot_picks_the_same_records_as_the_brief_in_any_version():
 
 def test_shipped_releases_oldest_first():
     releases = list_releases()
-    assert [r.name for r in releases] == ["r1-preview", "r2-full-article"]
-    assert releases[0].sources == ("000",) and releases[1].sources == ("000", "001")
+    assert [r.name for r in releases] == ["r1-preview", "r2-full-article", "r3-stages"]
+    assert releases[0].sources == ("000",) and releases[1].sources == releases[2].sources == ("000", "001")
     first = read_release("r1-preview")
     assert first["financing"].empty and first["membership"]["record_id"].tolist() == ["HOST-01"]
     assert first["membership"]["conflict"].iat[0] == ""  # one source: nothing to disagree with
@@ -208,7 +208,8 @@ def test_changes_since_the_preview_show_the_full_article():
     added = set(changes.loc[changes["change"] == "added", "record_id"])
     assert {"EXIM-01", "DFC-04", "PART-01", "FORGE-02"} <= added and "HOST-01" not in added
     host = changes[changes["record_id"] == "HOST-01"]
-    assert set(host["field"]) == {"source", "source_count", "conflict"}
+    # r1-preview was re-made with the note that article 000 alone supports; r2 still has the older note
+    assert set(host["field"]) == {"source", "source_count", "conflict", "note"}
     assert deltas.set_index("agency").loc["All", "total_usd_delta"] == pytest.approx(34_000.9 * M)
     csv_text = format_changes(changes, deltas, "csv")
     assert csv_text.splitlines()[0] == "record_id,change,field,old,new,reason"
@@ -218,7 +219,7 @@ def test_changes_since_the_preview_show_the_full_article():
 
 
 def test_unknown_release_is_refused_with_the_valid_names():
-    with pytest.raises(ReleaseError, match="valid releases are: r1-preview, r2-full-article"):
+    with pytest.raises(ReleaseError, match="valid releases are: r1-preview, r2-full-article, r3-stages"):
         changes_between("r0")
 
 
@@ -249,9 +250,9 @@ def test_release_refuses_an_existing_name_and_invalid_data(releases_copy, tmp_pa
 
 
 def test_release_refuses_data_equal_to_the_latest_release(releases_copy):
-    """The shipped raw data are r2-full-article: releasing them again under a new name would add an empty step."""
+    """The shipped raw data are r3-stages: releasing them again under a new name would add an empty step."""
     before = sorted(p.name for p in releases_copy.iterdir() if not p.name.startswith("."))
-    with pytest.raises(ReleaseError, match="equal the latest release, r2-full-article: nothing new to release"):
+    with pytest.raises(ReleaseError, match="equal the latest release, r3-stages: nothing new to release"):
         make_release("r3-same", releases_dir=releases_copy)
     assert sorted(p.name for p in releases_copy.iterdir() if not p.name.startswith(".")) == before
 
@@ -267,26 +268,33 @@ def test_dataset_version_and_what_changed_after_an_edit(tmp_path, releases_copy)
     """The metadata contract, and a DOE brief's "What changed" after one DOE amount is edited."""
     processed = tmp_path / "processed"
     summary = build_processed(processed_dir=processed, releases_dir=releases_copy)
-    assert summary["dataset_version"] == "r2-full-article"
+    assert summary["dataset_version"] == "r3-stages"
     assert summary["release"] == {
-        "name": "r2-full-article",
-        "date": "2026-02-04",
+        "name": "r3-stages",
+        "date": "2026-12-06",
         "citation": list_releases(releases_copy)[-1].citation,
     }
-    first = what_changed("agency", "DOE", processed, releases_copy)  # data = r2: compared with r1
+    first = what_changed("agency", "DOE", processed, releases_copy)  # data = r3: compared with r2
     assert (
-        first.startswith("Since release **r1-preview** (7 added, 0 removed, 0 changed)")
-        and "**DOE-01** Rare-earth demonstration facility: added" in first
+        first.startswith("Since release **r2-full-article** (0 added, 0 removed, 7 changed)")
+        and "**DOE-04** Battery materials processing and battery manufacturing and recycling grants: changed" in first
+        and "no total here changed" in first
     )
     raw = tmp_path / "raw"
     shutil.copytree(config.RAW_DIR, raw)
     path = raw / "financing.csv"
-    path.write_text(path.read_text(encoding="utf-8").replace("$134 млн", "$143 млн", 1), encoding="utf-8")
+    # An amount must be the source's own words in a cited paragraph: DOE-01 now cites ¶23 for "$355 млн".
+    edited = (
+        path.read_text(encoding="utf-8")
+        .replace("$134 млн", "$355 млн", 1)
+        .replace("001:21;001:22", "001:21;001:22;001:23", 1)
+    )
+    path.write_text(edited, encoding="utf-8")
     summary = build_processed(raw, processed, releases_copy)
-    assert summary["dataset_version"] == "r2-full-article + unreleased changes"
+    assert summary["dataset_version"] == "r3-stages + unreleased changes"
     text = what_changed("agency", "DOE", processed, releases_copy)
-    assert "DOE-01" in text and "$143 млн" in text and "total +$9 m" in text
-    assert what_changed("agency", "EXIM", processed, releases_copy) == "No change since r2-full-article."
+    assert "DOE-01" in text and "$355 млн" in text and "total +$221 m" in text
+    assert what_changed("agency", "EXIM", processed, releases_copy) == "No change since r3-stages."
     overview = what_changed("overview", "", processed, releases_copy)
     assert "and 1 more records" not in overview and "DOE-01" in overview
 

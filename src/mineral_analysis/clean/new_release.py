@@ -82,6 +82,15 @@ def make_release(
         return _make_release_locked(name, folder, raw_dir, only_sources, date)
 
 
+def release_datapackage(name: str, clean, registry: dict) -> bytes:
+    """The ``datapackage.json`` of release ``name`` made from ``clean`` (the tables it stores)."""
+    from . import datapackage
+
+    headers = {t: list(getattr(clean, t).columns) for t in TABLES}
+    cited = {sid: registry[sid] for sid in _cited_sources({t: getattr(clean, t) for t in TABLES}) if sid in registry}
+    return datapackage.to_bytes(datapackage.release_descriptor(name, headers, datapackage.source_entries(cited)))
+
+
 def _make_release_locked(name: str, folder: Path, raw_dir, only_sources, date: str) -> Release:
     from .contract import check_processed
     from .pipeline import load_raw
@@ -117,6 +126,8 @@ def _make_release_locked(name: str, folder: Path, raw_dir, only_sources, date: s
     try:
         for file, content in data.items():
             (staging / file).write_bytes(content)
+        # The release described as a Frictionless Data Package (its tables' columns, types and meanings).
+        (staging / config.DATAPACKAGE).write_bytes(release_datapackage(name, clean, load_sources(raw_dir)))
         record = (json.dumps(release.record(), indent=2, ensure_ascii=False) + "\n").encode("utf-8")
         (staging / MANIFEST).write_bytes(record)
         os.replace(staging, folder / name)
