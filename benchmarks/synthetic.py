@@ -261,8 +261,10 @@ def profile(raw_dir: Path, out: Path, top: int = 25) -> str:
     import io
     import pstats
 
+    from mineral_analysis import config
     from mineral_analysis.clean.pipeline import load_raw
 
+    config.SEEDS_DIR = raw_dir / "no-articles-here"  # as measure(): the synthetic amounts are in no source
     profiler = cProfile.Profile()
     profiler.enable()
     load_raw(raw_dir)

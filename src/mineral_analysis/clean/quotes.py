@@ -17,6 +17,7 @@ from .rawio import LINE_COLUMN, RawTable
 from .sources import Source, parse_citations
 
 ELLIPSIS = "…"
+MAX_LINES_PER_QUOTE = 20  # as cells.MAX_LINES_PER_VALUE
 
 
 def _fold(text: str) -> str:
@@ -75,9 +76,14 @@ def quote_problems(
         verdicts[(quote, citations)] = _missing_part(quote, citations, available)
     if not any(verdicts.values()):
         return problems
+    reported: dict[tuple[str, str], int] = {}
     for quote, citations, line in zip(frame[column][quoted], frame["citations"][quoted], frame[LINE_COLUMN][quoted]):
         missing = verdicts[(quote, citations)]
-        if missing is not None:
+        if missing is None:
+            continue
+        count = reported.get((quote, citations), 0)
+        reported[(quote, citations)] = count + 1
+        if count < MAX_LINES_PER_QUOTE:  # a wrong quote repeated on many lines is reported on the first few
             problems.append(
                 Problem(
                     table.name,
@@ -86,6 +92,17 @@ def quote_problems(
                     quote,
                     f"'{missing}' is not in the cited paragraphs ({citations}): quote the source's own "
                     f"words, with '{ELLIPSIS}' for words left out, or cite the paragraph that holds them",
+                )
+            )
+    for (quote, _citations), count in reported.items():
+        if count > MAX_LINES_PER_QUOTE:
+            problems.append(
+                Problem(
+                    table.name,
+                    None,
+                    column,
+                    quote,
+                    f"the same quote and citations are wrong on {count - MAX_LINES_PER_QUOTE} more line(s)",
                 )
             )
     return problems

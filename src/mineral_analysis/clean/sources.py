@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from .. import config
@@ -186,23 +187,33 @@ def citation_problems(table: RawTable, column: str, sources: dict[str, Source]) 
     # The registry's counts, checked against the files where they are at hand (``load_sources``): citations are
     # checked the same way whether or not the articles are beside the project.
     lengths = {sid: s.paragraph_limit for sid, s in sources.items() if s.paragraph_limit is not None}
-    for text, line in zip(table.frame[column], table.frame[LINE_COLUMN]):
+    # Each distinct citation text is checked once; what is wrong with it is reported on every line it is on.
+    series = table.frame[column]
+    codes, distinct = pd.factorize(series)
+    wrong_by_text: dict[int, list[str]] = {}
+    for code, text in enumerate(distinct.tolist()):
         try:
             pairs = parse_citations(text)
         except ValueError as exc:
-            problems.append(Problem(table.name, int(line), column, text, str(exc)))
+            wrong_by_text[code] = [str(exc)]
             continue
+        wrongs = []
         for sid, paragraph in pairs:
             if sid not in sources:
-                wrong = (
+                wrongs.append(
                     f"source {sid} is not registered in {config.RAW_SOURCES}; registered sources "
                     f"are {', '.join(sorted(sources)) or 'none'}"
                 )
             elif sid in lengths and paragraph > lengths[sid]:
-                wrong = f"source {sid} has {lengths[sid]} paragraphs; there is no paragraph {paragraph}"
-            else:
-                continue
-            problems.append(Problem(table.name, int(line), column, text, wrong))
+                wrongs.append(f"source {sid} has {lengths[sid]} paragraphs; there is no paragraph {paragraph}")
+        if wrongs:
+            wrong_by_text[code] = wrongs
+    if not wrong_by_text:
+        return problems
+    lines = table.frame[LINE_COLUMN]
+    for position in np.flatnonzero(np.isin(codes, list(wrong_by_text))):
+        for wrong in wrong_by_text[codes[position]]:
+            problems.append(Problem(table.name, int(lines.iat[position]), column, series.iat[position], wrong))
     return problems
 
 
