@@ -15,6 +15,7 @@ from ..vocab import (
     BINDING,
     FINANCING,
     INSTRUMENTS,
+    KINDS,
     NOT_STATED,
     PLACE_ROLES,
     PRIVATE,
@@ -114,10 +115,14 @@ def clean_financing(table: RawTable, registry: dict[str, Source] | None = None) 
     kinds = kind.derive(str)
     stages = stage.derive(str)
     alternatives = alternative.derive(str)
-    binding = np.asarray([binding_status(k, s) for k, s in zip(kinds, stages)], dtype=object)
-    alternative_binding = np.asarray(
-        [binding_status(k, a) if a else b for k, a, b in zip(kinds, alternatives, binding)], dtype=object
-    )
+    # The binding status of each distinct kind and stage, spread over the rows (a million rows have a few dozen).
+    statuses = {f"{k}|{code}": binding_status(k, code) for k in KINDS for code in STAGES}
+    kind_text = pd.Series(kinds, dtype="str")
+    binding = (kind_text + "|" + pd.Series(stages, dtype="str")).map(statuses).to_numpy(dtype=object)
+    alternative_text = pd.Series(alternatives, dtype="str")
+    alternative_binding = np.where(
+        alternative_text != "", (kind_text + "|" + alternative_text).map(statuses).fillna(""), binding
+    ).astype(object)
     mobilized_usd = mobilized.derive(lambda a: math.nan if a is None else a.value_usd, "float64")
     mobilized_kind = mobilized_type.derive(str)
     place_counts = countries.derive(len, "int64")
@@ -200,7 +205,7 @@ def model_problems(
     has_basis = (raw["stage_basis"] != "").to_numpy()
     stated = (stage != "not_stated").to_numpy()
     places = np.asarray(place_counts)
-    parts = raw["subnational"].map(lambda text: len(text.split(";")) if text else 0).to_numpy()
+    parts = np.where(raw["subnational"] != "", raw["subnational"].str.count(";") + 1, 0)
     allowed_stage = {f"{k}|{code}" for code, s in STAGES.items() for k in s.kinds}
     allowed_instrument = {f"{k}|{code}" for code, i in INSTRUMENTS.items() for k in i.kinds}
     status = {code: s.binding_status or NOT_STATED for code, s in STAGES.items()}
