@@ -40,6 +40,20 @@ def page_lines(path: Path) -> list[list[str]]:
     return lines
 
 
+def images_per_page(path: Path) -> dict[int, int]:
+    """How many images each page draws (poppler's ``pdfimages -list``: what a page shows, not what its resources
+    hold; WeasyPrint shares one resource dictionary between pages)."""
+    tool = shutil.which("pdfimages")
+    assert tool, "pdfimages is required: install Debian's poppler-utils"
+    listing = subprocess.run([tool, "-list", str(path)], capture_output=True, text=True, check=True).stdout
+    counts: dict[int, int] = {}
+    for row in listing.splitlines()[2:]:
+        fields = row.split()
+        if len(fields) > 2 and fields[0].isdigit() and fields[2] == "image":
+            counts[int(fields[0])] = counts.get(int(fields[0]), 0) + 1
+    return counts
+
+
 _AMOUNT_END = re.compile(r"\S*[±+\-\u2212]?[$€£¥]\d[\d,.]*")
 _UNIT_START = re.compile(r"(tn|bn|m|k)\b")
 _COMPOUND_BREAK = re.compile(r"[^\W\d_]-\Z")

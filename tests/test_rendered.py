@@ -12,8 +12,17 @@ import subprocess
 
 import pytest
 from browser import MEASURE_TABLES, Browser
-from helpers import CHROMIUM, _chromium, _page_requests, assert_self_contained, needs_chromium, page_text, pdf_words
-from pdf_reading import broken_tokens, structure_elements
+from helpers import (
+    CHROMIUM,
+    _chromium,
+    _page_requests,
+    assert_self_contained,
+    needs_chromium,
+    page_text,
+    parse,
+    pdf_words,
+)
+from pdf_reading import broken_tokens, images_per_page, page_lines, structure_elements
 from pypdf import PdfReader
 
 from mineral_analysis import config
@@ -21,8 +30,9 @@ from mineral_analysis.clean.pipeline import build_processed
 from mineral_analysis.publish.build import build_briefs
 
 pytestmark = pytest.mark.slow
-SUBSET = ["overview", "country:KOR", "agency:DFC", "mineral:copper"]
-SLUGS = ["overview", "country-kor", "agency-dfc", "mineral-copper"]
+# mineral:gold: a short brief whose PDF ended on a page holding only its footer (issue 21.6)
+SUBSET = ["overview", "country:KOR", "agency:DFC", "mineral:copper", "mineral:gold"]
+SLUGS = ["overview", "country-kor", "agency-dfc", "mineral-copper", "mineral-gold"]
 HOSTILE_TITLE = 'Vault <script>alert("x")</script> & <img src=x onerror=alert(1)> "quoted"'
 HOSTILE_NOTE = "<b>not bold</b> javascript:alert(1)"
 LONG_TITLE = "Ж" + "W" * 1988 + "🚀"  # one 1,990-character word, under the raw data's 2,000-character limit
@@ -80,7 +90,7 @@ def test_html_is_self_contained_inline_and_stamped(reports):
     text = page_text(html)
     assert len(re.findall(r"Data version r2-full-article( \+ unreleased changes)?", text)) == 1  # named once
     # the date the data speaks for (its latest source's), apart from the date of publication
-    assert re.search(r"Data as of 4 February 2026 · Published \d{1,2} [A-Z][a-z]+ \d{4} · Data version", text)
+    assert re.search(r"Data as of 4 February 2026 ?· ?Published \d{1,2} [A-Z][a-z]+ \d{4} ?· ?Data version", text)
     assert "Built" not in text
     assert "54 countries and the European Commission" in text
     assert "$34.0 bn" in text and "$14.4 bn" in text  # the headline totals
@@ -212,9 +222,45 @@ def test_pdf_is_tagged_pdf_ua_with_language_title_alt_text_and_table_headers(rep
         assert reader.metadata.title == html_lib.unescape(re.search(r"<title>(.*?)</title>", html)[1])
         assert b'pdfuaid:part="1"' in root["/Metadata"].get_object().get_data()
         elements = structure_elements(path)
-        alts = [html_lib.unescape(a) for a in re.findall(r'<img src="data:[^"]*" alt="([^"]*)"', html)]
+        alts = [attrs.get("alt") for tag, attrs in parse(html).tags if tag == "img"]
         figures = [e["alt"] for e in elements if e["type"] == "Figure"]
         assert alts and sorted(figures) == sorted(alts), name  # every figure with its own text alternative
         kinds = [e["type"] for e in elements]
-        assert kinds.count("Table") == html.count("<table") and kinds.count("TH") >= html.count("<th "), name
+        tags = [tag for tag, _ in parse(html).tags]
+        # a table that runs over pages is one Table element per page, its header row repeated on each
+        assert kinds.count("Table") >= tags.count("table") >= 1 and kinds.count("TH") >= tags.count("th"), name
         assert {"H1", "H2", "P", "L", "LI"} <= set(kinds), name
+
+
+# --- Pages without padding (issue 21.6) ---------------------------------------------------------------------------
+
+MARGIN_LINES = ("Page ", "Published ", "Data as of ")
+
+
+def _body_lines(lines: list[str], title: str) -> list[str]:
+    """A page's lines without its margins (running title, dates, page number)."""
+    return [line for line in lines if not line.startswith(MARGIN_LINES) and not line.startswith(title[:40])]
+
+
+def test_no_pdf_page_is_padding_and_no_heading_ends_a_page(reports):
+    """Every page holds a figure or at least five lines of the brief's text (not a footer, not an orphan line), and
+    no page ends on a heading whose text is on the next."""
+    for name in SLUGS:
+        path = reports / f"{name}.pdf"
+        reader = PdfReader(path)
+        html = (reports / f"{name}.html").read_text(encoding="utf-8")
+        headings = {page_text(h).strip() for h in re.findall(r"<h[1-4][^>]*>(.*?)</h[1-4]>", html, re.S)}
+        pages, images = page_lines(path), images_per_page(path)
+        for number, lines in enumerate(pages, start=1):
+            body = _body_lines(lines, reader.metadata.title)
+            assert len(body) >= 5 or images.get(number), (name, number, body)
+            if number < len(pages):
+                assert body and body[-1].strip() not in headings, (name, number, body[-3:])
+
+
+def test_a_section_with_nothing_to_chart_says_so_in_a_sentence(reports):
+    """The DFC dates none of its items: its brief says so instead of drawing an empty timeline."""
+    html = (reports / "agency-dfc.html").read_text(encoding="utf-8")
+    text = page_text(html)
+    assert "The sources give no date for any item of" in text
+    assert "Timeline of announcements" not in html  # no empty timeline (its alt text)
