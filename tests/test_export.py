@@ -45,7 +45,7 @@ from mineral_analysis.publish import export, index_page, sanitize
 TITLE = 'Cobalt & "copper" <brief> for DFC'
 DATA_VERSION = "2024-06-30.1"
 BUILT_AT = "2024-07-01T09:30:00+00:00"
-BUILT_SHOWN = "2024-07-01 09:30 UTC"
+BUILT_SHOWN = "Published 1 July 2024"  # the date of publication, not the build's minute
 SCRIPT_TEXT = "<script>alert(1)</script>"
 IMG_TEXT = "<img src=x onerror=alert(1)>"
 QUOTES_TEXT = "\"double\" & 'single' quotes"
@@ -198,12 +198,13 @@ def test_html_has_no_code_inputs_or_prompts(brief_html):
     assert KNOWN_TEXT in text and "Deals by agency" not in text  # stdout shown; the chart is an image
 
 
-def test_header_and_footer_show_title_version_and_build_time(brief_html):
+def test_header_and_footer_show_title_version_and_date_of_publication(brief_html):
     doc = parse(brief_html)
     text = page_text(brief_html)
     assert text.count(TITLE) >= 2  # header and footer, as text
-    assert text.count(f"Data version {DATA_VERSION}") >= 2
+    assert text.count(f"Data version {DATA_VERSION}") == 1  # the release is named once, in the header
     assert text.count(BUILT_SHOWN) >= 2
+    assert "Built" not in text and "Data as of" not in text  # a notebook that is not a project brief has no sources
     assert "<brief>" not in brief_html  # the title's markup-looking part is escaped
     assert ("time", {"datetime": BUILT_AT}) in doc.tags
     title = re.search(r"<title>(.*?)</title>", brief_html, re.S).group(1)
@@ -296,6 +297,49 @@ def test_sanitize_html(fragment, forbidden, kept):
         assert tag not in {"script", "iframe", "svg", "math", "form", "style", "img"} or (
             tag == "img" and attrs.get("src", "").startswith("data:image/")
         )
+
+
+def test_sanitize_keeps_amounts_dates_and_codes_whole_but_not_in_code():
+    """Issue 21.4: what must never break across lines is wrapped in a no-wrap span; text stays escaped."""
+    clean = sanitize.sanitize_html(
+        "<p>±$0, $26.2 bn and (+$675 m) on 2026-02-04 in DFC-05 (release r2-full-article); non-binding "
+        "&lt;script&gt;$5 m<code>$7 m</code></p>"
+    )
+    for token in ("±$0", "$26.2 bn", "+$675 m", "2026-02-04", "DFC-05", "r2-full-article", "$5 m"):
+        assert f'<span class="nobr">{token}</span>' in clean, token
+    assert "non-binding" in clean and '<span class="nobr">non-binding' not in clean  # a compound word may break
+    assert "&lt;script&gt;" in clean and "<code>$7 m</code>" in clean
+    assert page_text(clean) == page_text(
+        "<p>±$0, $26.2 bn and (+$675 m) on 2026-02-04 in DFC-05 (release "
+        "r2-full-article); non-binding &lt;script&gt;$5 m$7 m</p>"
+    )
+
+
+def test_sanitize_labels_the_cells_of_a_table_too_wide_for_a_phone():
+    """A seven-column summary becomes cards on a phone (class table-cards), each cell labelled with its column."""
+    head = "".join(f"<th>{h}</th>" for h in ("Group", "Items", "Total", "Binding", "Not binding", "Not stated", "Mob."))
+    row = "".join(f"<td>{v}</td>" for v in ("Kazakhstan", "11", "$26.2 bn", "$11.4 bn", "$14.8 bn", "$0", ""))
+    clean = sanitize.sanitize_html(f"<table><thead><tr>{head}</tr></thead><tbody><tr>{row}</tr></tbody></table>")
+    assert "table-cards" in clean
+    assert '<td data-label="Not binding" class="num"><span class="nobr">$14.8 bn</span></td>' in clean or (
+        'data-label="Not binding"' in clean and 'class="nobr">$14.8 bn' in clean
+    )
+    narrow = sanitize.sanitize_html(
+        "<table><thead><tr><th>Measure</th><th>Value</th></tr></thead>"
+        "<tbody><tr><td>Total</td><td>$34.0 bn</td></tr></tbody></table>"
+    )
+    assert "table-cards" not in narrow and "data-label" not in narrow
+    hostile = sanitize.sanitize_html(
+        '<table><thead><tr><th>a" onmouseover="x</th>'
+        + "<th>Binding status</th>" * 7
+        + "</tr></thead><tbody><tr>"
+        + "<td>1</td>" * 8
+        + "</tr></tbody></table>"
+    )
+    tags = parse(hostile).tags
+    assert not [name for _, attrs in tags for name in attrs if name.startswith("on")]
+    labels = [attrs.get("data-label") for tag, attrs in tags if tag == "td"]
+    assert labels[0] == 'a" onmouseover="x'  # the header's text, as an attribute's value only
 
 
 def test_sanitize_keeps_inline_data_images():
@@ -568,7 +612,9 @@ def test_write_index(tmp_path):
         "mineral-cobalt.pdf",
     ]
     assert f"Data version {DATA_VERSION}" in text and BUILT_SHOWN in text
-    assert "status-failed" in html
+    assert "status-failed" in html and "failed" in text  # a brief that failed says so...
+    assert " ok " not in f" {text} " and "Status" not in text and "Key" not in text  # ...a built one needs no badge
+    assert [h for t, a in parse(html).tags if t == "th" for h in [a.get("scope")]] == ["col", "col"] * 4
     again = index_page.write_index(entries, tmp_path / "again.html", data_version=DATA_VERSION, built_at=BUILT_AT)
     assert again.read_bytes() == path.read_bytes()  # deterministic: a no-op build can compare bytes
     assert html.count("@font-face") >= 2 and 'font-family: "Brief Sans"' in html  # the briefs' own type

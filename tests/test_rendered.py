@@ -5,11 +5,24 @@ network requests, the index linking every brief; and data that looks like markup
 from __future__ import annotations
 
 import csv
+import html as html_lib
 import re
 import shutil
+import subprocess
 
 import pytest
-from helpers import CHROMIUM, _chromium, _page_requests, assert_self_contained, needs_chromium, page_text, pdf_words
+from browser import MEASURE_TABLES, Browser
+from helpers import (
+    CHROMIUM,
+    _chromium,
+    _page_requests,
+    assert_self_contained,
+    needs_chromium,
+    page_text,
+    parse,
+    pdf_words,
+)
+from pdf_reading import broken_tokens, images_per_page, page_lines, structure_elements
 from pypdf import PdfReader
 
 from mineral_analysis import config
@@ -17,7 +30,9 @@ from mineral_analysis.clean.pipeline import build_processed
 from mineral_analysis.publish.build import build_briefs
 
 pytestmark = pytest.mark.slow
-SUBSET = ["overview", "country:KOR", "agency:DFC", "mineral:copper"]
+# mineral:gold: a short brief whose PDF ended on a page holding only its footer (issue 21.6)
+SUBSET = ["overview", "country:KOR", "agency:DFC", "mineral:copper", "mineral:gold"]
+SLUGS = ["overview", "country-kor", "agency-dfc", "mineral-copper", "mineral-gold"]
 HOSTILE_TITLE = 'Vault <script>alert("x")</script> & <img src=x onerror=alert(1)> "quoted"'
 HOSTILE_NOTE = "<b>not bold</b> javascript:alert(1)"
 LONG_TITLE = "Ж" + "W" * 1988 + "🚀"  # one 1,990-character word, under the raw data's 2,000-character limit
@@ -73,8 +88,10 @@ def test_html_is_self_contained_inline_and_stamped(reports):
     # every figure has its phone form, shown on narrow screens only
     assert len(re.findall(r'<source media="\(max-width: 640px\)" srcset="data:image/png;base64,', html)) == figures
     text = page_text(html)
-    assert re.search(r"Data version r2-full-article( \+ unreleased changes)? ·", text)  # the release, not a hash
-    assert re.search(r"Built \d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC", text)
+    assert len(re.findall(r"Data version r2-full-article( \+ unreleased changes)?", text)) == 1  # named once
+    # the date the data speaks for (its latest source's), apart from the date of publication
+    assert re.search(r"Data as of 4 February 2026 ?· ?Published \d{1,2} [A-Z][a-z]+ \d{4} ?· ?Data version", text)
+    assert "Built" not in text
     assert "54 countries and the European Commission" in text
     assert "$34.0 bn" in text and "$14.4 bn" in text  # the headline totals
     assert "import " not in text and "nv.show_" not in text  # no code cells
@@ -163,3 +180,87 @@ def test_overview_renders_completely_in_chromium_with_no_requests(reports, tmp_p
     netlog = tmp_path / "netlog.json"
     _chromium(tmp_path, f"--log-net-log={netlog}", "--net-log-capture-mode=Everything", "--dump-dom", page)
     assert _page_requests(netlog) == []
+
+
+# --- Tables that read on a phone and in print (issue 21.4) -----------------------------------------------------
+
+
+@needs_chromium
+def test_tables_keep_every_token_whole_on_a_phone_and_a_desktop_and_the_page_its_width(reports, tmp_path):
+    """At 390 and 1280 px no table cell breaks a word, an amount with its unit, a date or a code across lines
+    (each token measured with Range.getClientRects), and the page is never wider than the screen."""
+    with Browser(tmp_path / "profile") as browser:
+        for name in [*SLUGS, "index"]:
+            for width in (390, 1280):
+                browser.open((reports / f"{name}.html").as_uri(), width)
+                seen = browser.evaluate(MEASURE_TABLES)
+                assert seen["tables"] >= 1 and seen["tokens"] >= 50, (name, width, seen["tokens"])
+                assert seen["broken"] == [], (name, width, seen["broken"][:5])
+                assert seen["scrollWidth"] <= seen["innerWidth"], (name, width, seen["scrollWidth"])
+
+
+def test_pdf_lines_never_end_inside_a_token(reports):
+    """The PDF's word boxes: no line ends inside a word, an amount and its unit, a date or a code."""
+    for name in SLUGS:
+        html = (reports / f"{name}.html").read_text(encoding="utf-8")
+        assert broken_tokens(reports / f"{name}.pdf", html) == [], name
+
+
+# --- A PDF a screen reader can read (issue 21.9) -----------------------------------------------------------------
+
+
+def test_pdf_is_tagged_pdf_ua_with_language_title_alt_text_and_table_headers(reports):
+    for name in SLUGS:
+        path = reports / f"{name}.pdf"
+        info = subprocess.run(["pdfinfo", str(path)], capture_output=True, text=True, check=True).stdout
+        assert re.search(r"^Tagged:\s+yes$", info, re.M), (name, info)
+        reader = PdfReader(path)
+        root = reader.trailer["/Root"]
+        html = (reports / f"{name}.html").read_text(encoding="utf-8")
+        assert root["/Lang"] == re.search(r'<html lang="([^"]+)"', html)[1] == "en"
+        assert bool(root["/ViewerPreferences"]["/DisplayDocTitle"])  # a reader shows the title, not the file name
+        assert reader.metadata.title == html_lib.unescape(re.search(r"<title>(.*?)</title>", html)[1])
+        assert b'pdfuaid:part="1"' in root["/Metadata"].get_object().get_data()
+        elements = structure_elements(path)
+        alts = [attrs.get("alt") for tag, attrs in parse(html).tags if tag == "img"]
+        figures = [e["alt"] for e in elements if e["type"] == "Figure"]
+        assert alts and sorted(figures) == sorted(alts), name  # every figure with its own text alternative
+        kinds = [e["type"] for e in elements]
+        tags = [tag for tag, _ in parse(html).tags]
+        # a table that runs over pages is one Table element per page, its header row repeated on each
+        assert kinds.count("Table") >= tags.count("table") >= 1 and kinds.count("TH") >= tags.count("th"), name
+        assert {"H1", "H2", "P", "L", "LI"} <= set(kinds), name
+
+
+# --- Pages without padding (issue 21.6) ---------------------------------------------------------------------------
+
+MARGIN_LINES = ("Page ", "Published ", "Data as of ")
+
+
+def _body_lines(lines: list[str], title: str) -> list[str]:
+    """A page's lines without its margins (running title, dates, page number)."""
+    return [line for line in lines if not line.startswith(MARGIN_LINES) and not line.startswith(title[:40])]
+
+
+def test_no_pdf_page_is_padding_and_no_heading_ends_a_page(reports):
+    """Every page holds a figure or at least five lines of the brief's text (not a footer, not an orphan line), and
+    no page ends on a heading whose text is on the next."""
+    for name in SLUGS:
+        path = reports / f"{name}.pdf"
+        reader = PdfReader(path)
+        html = (reports / f"{name}.html").read_text(encoding="utf-8")
+        headings = {page_text(h).strip() for h in re.findall(r"<h[1-4][^>]*>(.*?)</h[1-4]>", html, re.S)}
+        pages, images = page_lines(path), images_per_page(path)
+        for number, lines in enumerate(pages, start=1):
+            body = _body_lines(lines, reader.metadata.title)
+            assert len(body) >= 5 or images.get(number), (name, number, body)
+            if number < len(pages):
+                assert body and body[-1].strip() not in headings, (name, number, body[-3:])
+
+
+def test_a_section_with_nothing_to_chart_says_so_in_a_sentence(reports):
+    """The DFC dates none of its items: its brief says so instead of drawing an empty timeline."""
+    html = (reports / "agency-dfc.html").read_text(encoding="utf-8")
+    text = page_text(html)
+    assert "The sources give no date for any item of" in text
+    assert "Timeline of announcements" not in html  # no empty timeline (its alt text)

@@ -153,7 +153,7 @@ def test_without_a_recorded_time_source_date_epoch_fixes_the_build_time(tmp_path
     first = _export(notebook, tmp_path / "first", _env(SOURCE_DATE_EPOCH=EPOCH))
     second = _export(notebook, tmp_path / "second", _env(SOURCE_DATE_EPOCH=EPOCH))
     assert first == second
-    assert "Built 2026-01-01 00:00 UTC" in page_text(first[0].decode("utf-8"))
+    assert "Published 1 January 2026" in page_text(first[0].decode("utf-8"))
 
 
 def test_charts_are_the_same_bytes_whatever_the_account_and_the_system_fonts(tmp_path, charts, no_fonts):

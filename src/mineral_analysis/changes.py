@@ -271,10 +271,7 @@ def what_changed_text(
         else:
             lines.append(f"- **{esc(rid)}** {title}: {kind}")
     if len(groups) > MAX_LISTED:
-        lines.append(
-            f"- … and {len(groups) - MAX_LISTED} more records (`mineral-analysis changes --since "
-            f"{esc(since)}` lists them all)"
-        )
+        lines.append(f"- … and {len(groups) - MAX_LISTED} more records, not listed here")
     before, after = headline_numbers(old), headline_numbers(new)
     deltas = [
         f"{label} {_signed(_value(after[key]) - _value(before[key]))}"
@@ -315,11 +312,9 @@ def what_changed(
 
 
 def release_history(releases_dir: Path | None = None) -> pd.DataFrame:
-    """The releases, oldest first: name, date, sources and citation (for the overview)."""
+    """The releases, oldest first: name, date and sources (for the overview; the release's citation, which names
+    its files and their digests, stays in its manifest)."""
     return pd.DataFrame(
-        [
-            {"Release": r.name, "Date": r.date, "Sources": ", ".join(r.sources), "Citation": r.citation}
-            for r in list_releases(releases_dir)
-        ],
-        columns=["Release", "Date", "Sources", "Citation"],
+        [{"Release": r.name, "Date": r.date, "Sources": ", ".join(r.sources)} for r in list_releases(releases_dir)],
+        columns=["Release", "Date", "Sources"],
     )

@@ -3,6 +3,7 @@ the brief's records and the "How to cite" line."""
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from pathlib import Path
 
@@ -31,6 +32,19 @@ def _read_registry(folder: str, mtime_ns: int, size: int) -> dict:
     from .clean.sources import load_sources
 
     return load_sources(Path(folder))
+
+
+def data_as_of(processed_dir=None) -> str:
+    """The date the data speaks for: the latest date of publication of its sources (ISO 8601), or "" when the
+    sources registry cannot be read or dates none of them."""
+    from .errors import DataValidationError
+
+    try:
+        registry = _source_registry(processed_dir)
+    except (OSError, ValueError, DataValidationError):
+        return ""
+    dates = sorted(str(s.published) for s in registry.values() if re.fullmatch(r"\d{4}-\d{2}-\d{2}", str(s.published)))
+    return dates[-1] if dates else ""
 
 
 def sources_cited(*frames: pd.DataFrame) -> list[str]:

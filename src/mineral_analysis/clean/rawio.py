@@ -22,7 +22,9 @@ from ..errors import DataValidationError, Problem
 from ..safe_files import MiB, read_regular_bytes
 
 MAX_FIELD_CHARS = 2_000
-MAX_RAW_BYTES = 1024 * MiB  # a hand-edited table is kB; the benchmark cleans 1 million records (440 MB); larger is refused
+MAX_RAW_BYTES = (
+    1024 * MiB
+)  # a hand-edited table is kB; the benchmark cleans 1 million records (440 MB); larger is refused
 LINE_COLUMN = "_line"
 
 

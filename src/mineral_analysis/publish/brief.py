@@ -160,6 +160,8 @@ def run_brief(
             return failed(f"notebook {notebook.name}, {cell_label(failed_nb, index)}: {name}: {message}{note}")
         outcome.kernel = state.get("kernel_note", "")
         outcome.built_at = built_at or build_time().isoformat(timespec="seconds")
+        from ..citing import data_as_of
+
         nb.metadata["mineral_analysis"] = {
             "title": brief.title,
             "kind": brief.kind,
@@ -167,6 +169,7 @@ def run_brief(
             "spec": brief.spec,
             "data_version": data_version,
             "built_at": outcome.built_at,
+            "data_as_of": data_as_of(processed_dir),  # the latest source's date, for the header
             "fingerprint": fingerprint,
             "library_version": __version__,
         }

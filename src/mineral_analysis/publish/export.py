@@ -52,7 +52,7 @@ from traitlets.config import Config
 from mineral_analysis.clock import build_time
 from mineral_analysis.config import TEMPLATES_DIR
 from mineral_analysis.fonts import bundled_font_config, embed_fonts, pdf_fonts
-from mineral_analysis.publish.index_page import BRIEF_CSP, _format_built_at
+from mineral_analysis.publish.index_page import BRIEF_CSP, _format_built_at, reader_date
 from mineral_analysis.publish.sanitize import sanitize_html
 
 __all__ = [
@@ -124,7 +124,8 @@ def set_brief_metadata(
 
 
 def brief_metadata(nb: Mapping[str, Any], fallback_title: str | None = None) -> dict[str, str]:
-    """What the header shows for ``nb``: title, subtitle, kicker, data version, build time (two forms).
+    """What the header shows for ``nb``: title, subtitle, kicker, data version, the date the data speaks for (its
+    latest source's) and the date of publication (the build's, ``SOURCE_DATE_EPOCH`` when set).
 
     The ``mineral_analysis`` block the build writes comes first. A notebook executed without the build (by
     papermill, or in JupyterLab) has no such block: its kind, title and data version then come from the notebook
@@ -142,6 +143,7 @@ def brief_metadata(nb: Mapping[str, Any], fallback_title: str | None = None) -> 
     kind = str(block.get("kind") or "").strip().lower()
     built_at = block.get("built_at") or build_time()
     machine, human = _format_built_at(built_at)
+    as_of = str(block.get("data_as_of") or _data_as_of(metadata, kind))
     return {
         "title": str(title),
         "pdf_href": _own_pdf(kind, block.get("key")),
@@ -151,7 +153,23 @@ def brief_metadata(nb: Mapping[str, Any], fallback_title: str | None = None) -> 
         "data_version": str(block.get("data_version") or "unknown"),
         "built_at": machine,
         "built_at_display": human,
+        "published_display": reader_date(machine),
+        "data_as_of": as_of,
+        "data_as_of_display": reader_date(as_of) if as_of else "",
     }
+
+
+def _data_as_of(metadata: Mapping[str, Any], kind: str) -> str:
+    """The latest date of the sources a project's brief was built from (its ``processed_dir`` parameter, else the
+    project's processed data); "" for a notebook that is not one of the project's briefs."""
+    from mineral_analysis.briefing import KINDS
+    from mineral_analysis.citing import data_as_of
+
+    record = metadata.get("papermill") if isinstance(metadata, Mapping) else None
+    if kind not in KINDS or not isinstance(record, Mapping):
+        return ""
+    parameters = {**(record.get("default_parameters") or {}), **(record.get("parameters") or {})}
+    return data_as_of(parameters.get("processed_dir") or None)
 
 
 def _own_pdf(kind: str, key: object) -> str:
@@ -533,11 +551,18 @@ def _data_only_fetcher():
     return DataOnlyFetcher(allowed_protocols={"data"})
 
 
+#: The PDF standard briefs follow: PDF/UA-1, a tagged PDF whose structure tree carries the headings, lists,
+#: tables with their header cells, and figures with their text alternatives, for screen readers.
+PDF_VARIANT = "pdf/ua-1"
+
+
 def html_to_pdf(html: str) -> bytes:
     """Lay out a brief's HTML on A4 pages with WeasyPrint; nothing but ``data:`` URLs is loaded.
 
-    Only the bundled fonts are known (no system font, whatever the machine has), and the PDF's identifier is
-    a digest of the page: the same HTML gives the same bytes.
+    The PDF is tagged (:data:`PDF_VARIANT`): its language and title come from the page's ``lang`` and ``<title>``,
+    each figure carries its ``alt`` text and each table its header cells in the structure tree. Only the bundled
+    fonts are known (no system font, whatever the machine has), and the PDF's identifier is a digest of the page:
+    the same HTML gives the same bytes.
     """
     with warnings.catch_warnings():
         # WeasyPrint checks the system's fonts when imported; a brief never uses them (bundled_font_config).
@@ -547,7 +572,7 @@ def html_to_pdf(html: str) -> bytes:
     identifier = hashlib.sha256(html.encode("utf-8")).hexdigest()[:32].encode("ascii")
     page = pdf_fonts(html)  # the font files themselves, from the bundled configuration
     document = weasyprint.HTML(string=page, base_url=None, url_fetcher=_data_only_fetcher())
-    return document.write_pdf(font_config=bundled_font_config(), pdf_identifier=identifier)
+    return document.write_pdf(font_config=bundled_font_config(), pdf_identifier=identifier, pdf_variant=PDF_VARIANT)
 
 
 def render_pdf(nb: nbformat.NotebookNode | Mapping[str, Any], name: str | None = None) -> bytes:

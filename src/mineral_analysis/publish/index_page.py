@@ -26,6 +26,8 @@ BRIEF_CSP = (
 STYLESHEET = TEMPLATES_DIR / "brief" / "static" / "brief.css"
 
 KIND_ORDER = ("overview", "agency", "country", "mineral")
+#: Build statuses that need no word on the index: the brief's links say it is there.
+_SHOWN_AS_BUILT = frozenset({"ok", "built", "unchanged", "skipped"})
 KIND_HEADINGS = {"overview": "Overview", "agency": "Agencies", "country": "Countries", "mineral": "Minerals"}
 
 
@@ -43,6 +45,36 @@ def _format_built_at(value: Any) -> tuple[str, str]:
         return moment.isoformat(timespec="seconds"), moment.strftime("%Y-%m-%d %H:%M")
     moment = moment.astimezone(UTC)
     return moment.isoformat(timespec="seconds"), moment.strftime("%Y-%m-%d %H:%M UTC")
+
+
+def reader_date(iso: str) -> str:
+    """An ISO 8601 date (or date and time) as a reader writes it: "2026-02-04" -> "4 February 2026"; text that
+    is not a date is returned as it is."""
+    from datetime import date
+
+    try:
+        day = date.fromisoformat(str(iso)[:10])
+    except ValueError:
+        return str(iso)
+    return f"{day.day} {day:%B %Y}"
+
+
+def dates_line(data_as_of: str, published: str) -> str:
+    """The header's dates as HTML: "Data as of 4 February 2026 · Published 6 December 2026" (``data_as_of`` an ISO
+    date, ``published`` an ISO date or time; either may be empty and is then left out)."""
+    esc = _html.escape
+    bits = []
+    if data_as_of:
+        bits.append(
+            f'<span class="brief-as-of">Data as of <time datetime="{esc(data_as_of)}">'
+            f"{esc(reader_date(data_as_of))}</time></span>"
+        )
+    if published:
+        bits.append(
+            f'<span class="brief-built">Published <time datetime="{esc(published)}">'
+            f"{esc(reader_date(published))}</time></span>"
+        )
+    return '<span class="sep" aria-hidden="true">·</span>'.join(bits)
 
 
 def _relative_href(name: str) -> str:
@@ -75,8 +107,9 @@ def write_index(
 
     Each entry is a mapping with ``kind`` (overview / agency / country / mineral; others are listed
     after them), ``key``, ``title``, ``html`` and ``pdf`` (file names relative to the index, ``pdf``
-    may be None) and ``status``. Entries are grouped by kind and keep their order within a group.
-    ``data_version`` and ``built_at`` go under the title when given; the page depends on nothing else,
+    may be None) and ``status`` (shown only when the brief was not built: "failed"). Entries are grouped by kind and
+    keep their order within a group. Under the title: the date the data speaks for (its latest source's, with
+    ``processed_dir``), the date of publication (``built_at``) and ``data_version``; the page depends on nothing else,
     so the same arguments give the same bytes. It embeds the subset of the bundled fonts it uses.
 
     With ``processed_dir`` (the processed tables the briefs were built from) the page opens on the headline
@@ -90,13 +123,15 @@ def write_index(
         groups.setdefault(str(entry.get("kind") or "other"), []).append(entry)
     order = [k for k in KIND_ORDER if k in groups] + sorted(k for k in groups if k not in KIND_ORDER)
 
-    meta_bits = []
+    as_of = ""
+    if processed_dir:
+        from mineral_analysis.citing import data_as_of
+
+        as_of = data_as_of(processed_dir)
+    meta_bits = [dates_line(as_of, _format_built_at(built_at)[0] if built_at else "")]
     if data_version:
         meta_bits.append(f'<span class="brief-version">Data version {esc(str(data_version))}</span>')
-    if built_at:
-        machine, human = _format_built_at(built_at)
-        meta_bits.append(f'<span class="brief-built">Built <time datetime="{esc(machine)}">{esc(human)}</time></span>')
-    meta_line = '<span class="sep" aria-hidden="true">·</span>'.join(meta_bits)
+    meta_line = '<span class="sep" aria-hidden="true">·</span>'.join(bit for bit in meta_bits if bit)
 
     sections = []
     for kind in order:
@@ -107,25 +142,25 @@ def write_index(
                 links.append(f'<a href="{esc(_relative_href(entry["html"]))}">HTML</a>')
             if entry.get("pdf"):
                 links.append(f'<a href="{esc(_relative_href(entry["pdf"]))}">PDF</a>')
-            if not links:
-                links.append('<span class="muted">not built</span>')
             status = str(entry.get("status") or "unknown")
+            if status.lower() not in _SHOWN_AS_BUILT:  # a brief that failed says so; a built one needs no badge
+                links.append(f'<span class="status status-{_status_slug(status)}">{esc(status)}</span>')
+            elif not links:
+                links.append('<span class="muted">not built</span>')
             finding = (overview or {}).get("findings", {}).get((entry.get("kind"), entry.get("key")), "")
             finding_html = f'<br><span class="finding">{esc(finding)}</span>' if finding else ""
             rows.append(
                 "<tr>"
                 f'<td class="title">{esc(str(entry.get("title") or entry.get("key") or ""))}{finding_html}</td>'
-                f'<td class="key"><code>{esc(str(entry.get("key") or ""))}</code></td>'
                 f'<td class="formats">{"".join(links)}</td>'
-                f'<td class="status-cell"><span class="status status-{_status_slug(status)}">{esc(status)}</span></td>'
                 "</tr>"
             )
         heading = KIND_HEADINGS.get(kind, kind.replace("_", " ").capitalize())
         sections.append(
             f'<section class="index-group" id="{esc(_status_slug(kind))}">\n'
             f'<h2>{esc(heading)} <span class="count">({len(rows)})</span></h2>\n'
-            '<table class="index-table">\n<thead><tr><th>Brief</th><th>Key</th><th>Formats</th>'
-            "<th>Status</th></tr></thead>\n<tbody>\n" + "\n".join(rows) + "\n</tbody>\n</table>\n</section>"
+            '<table class="index-table">\n<thead><tr><th scope="col">Brief</th><th scope="col">Formats</th></tr>'
+            "</thead>\n<tbody>\n" + "\n".join(rows) + "\n</tbody>\n</table>\n</section>"
         )
     if not sections:
         sections.append('<p class="muted">No briefs have been built.</p>')

@@ -3,7 +3,8 @@
 :func:`sanitize_html` is the last word on every piece of HTML a notebook carries (markdown cells, text/html
 outputs): nh3 (the Ammonia sanitizer) with the brief's whitelist of tags, attributes, link schemes and CSS
 properties, after BeautifulSoup has dropped whole elements (scripts, frames, forms...) and marked tables for the
-stylesheet (numeric columns, short, wide and extra-wide tables, words too long for any column).
+stylesheet (numeric columns, short, wide and extra-wide tables, words too long for any column, tables that become
+cards on a phone) and kept the text that must never break across lines whole (amounts, dates, record ids).
 """
 
 from __future__ import annotations
@@ -111,8 +112,8 @@ _GLOBAL_ATTRS = frozenset({"class", "id", "title", "lang", "dir"})
 _TAG_ATTRS = {
     "a": {"href", "download"},
     "img": {"src", "alt", "width", "height"},
-    "td": {"colspan", "rowspan", "style", "align"},
-    "th": {"colspan", "rowspan", "style", "align", "scope"},
+    "td": {"colspan", "rowspan", "style", "align", "data-label"},
+    "th": {"colspan", "rowspan", "style", "align", "scope", "data-label"},
     "col": {"span", "style"},
     "colgroup": {"span"},
     "ol": {"start", "type"},
@@ -190,6 +191,19 @@ _PORTRAIT_TABLE_CHARS_SMALL = 125  # past this, the smallest print type
 # A word longer than this many characters (a 2,000-character name, say) may break anywhere (class
 # ``long-word``), so that it never pushes the other columns off the page; shorter words stay whole.
 _LONG_WORD_CHARS = 30
+# A table whose narrowest layout is wider than this many characters of phone table type (a 390 px screen holds
+# about 55) is shown on a phone as one card per row, each value under its column's name (class ``table-cards``).
+_PHONE_TABLE_CHARS = 46
+#: Text that must never break across lines, wherever it stands: an amount with its sign and unit ("±$0",
+#: "$26.2 bn", "-$1.25 bn"), and a hyphenated code with a digit in it: an ISO date ("2026-02-04"), a record id
+#: ("DFC-05"), a release ("r2-full-article"). Each is wrapped in
+#: ``<span class="nobr">`` (``white-space: nowrap`` in the stylesheet), in the browser and in the PDF.
+_WHOLE_TOKEN = re.compile(
+    r"[±+\-\u2212]?[$€£¥]\d(?:[\d,]*\d)?(?:\.\d+)?(?:[ \u00a0](?:tn|bn|m|k)\b)?"
+    r"|\b(?=[\w-]*\d)\w+(?:-\w+)+\b"
+)
+# Code is left as written: its lines are its own.
+_NO_WRAPPING_INSIDE = frozenset({"pre", "code", "kbd", "samp", "style", "script", "title"})
 
 
 def _cell_kind(text: str) -> str:
@@ -235,10 +249,33 @@ def _min_table_chars(table) -> int:
     return sum(widths.values())
 
 
+def _label_cells(table) -> bool:
+    """Give each body cell its column's header text as ``data-label`` (the phone's cards show it before the
+    value); False when the table has no header row that matches its columns."""
+    thead = table.find("thead")
+    head_rows = thead.find_all("tr") if thead is not None else []
+    if len(head_rows) != 1:
+        return False
+    heads = head_rows[0].find_all(["th", "td"], recursive=False)
+    if any(cell.get("colspan", "1") != "1" for cell in heads):
+        return False
+    labels = [" ".join(cell.get_text().split()) for cell in heads]
+    for tr in table.find_all("tr"):
+        if tr.find_parent("thead") is not None:
+            continue
+        cells = tr.find_all(["td", "th"], recursive=False)
+        if len(cells) != len(labels):
+            return False
+        for cell, label in zip(cells, labels):
+            if label:
+                cell["data-label"] = label
+    return True
+
+
 def _style_tables(soup) -> None:
     """Mark tables for the stylesheet: numeric columns (``num``, right-aligned), short tables (kept on
-    one page in print), wide ones (squeezed to the page width in print) and cells holding a word too long
-    for any column (``long-word``: it may break anywhere)."""
+    one page in print), wide ones (squeezed to the page width in print; cards on a phone, each cell labelled
+    with its column) and cells holding a word too long for any column (``long-word``: it may break anywhere)."""
     for table in soup.find_all("table"):
         body_rows = [tr for tr in table.find_all("tr") if tr.find_parent("thead") is None]
         if len(body_rows) <= _SHORT_TABLE_ROWS:
@@ -248,6 +285,8 @@ def _style_tables(soup) -> None:
             _add_class(table, "table-wide")
         if chars > _PORTRAIT_TABLE_CHARS_SMALL:
             _add_class(table, "table-xwide")
+        if chars > _PHONE_TABLE_CHARS and _label_cells(table):
+            _add_class(table, "table-cards")
         for cell in table.find_all(["td", "th"]):
             if _longest_word(cell.get_text()) > _LONG_WORD_CHARS and _cell_kind(cell.get_text()) != "num":
                 _add_class(cell, "long-word")
@@ -279,13 +318,39 @@ def _style_tables(soup) -> None:
                             _add_class(cell, "num")
 
 
+def _keep_tokens_whole(soup) -> None:
+    """Wrap each amount, date and record id in the text (:data:`_WHOLE_TOKEN`) in ``<span class="nobr">``."""
+    from bs4 import NavigableString
+    from bs4.element import Comment
+
+    for node in list(soup.find_all(string=_WHOLE_TOKEN)):
+        if not isinstance(node, NavigableString) or isinstance(node, Comment):
+            continue
+        if any(parent.name in _NO_WRAPPING_INSIDE for parent in node.parents):
+            continue
+        if "nobr" in (node.parent.get("class") or []) and node.parent.name == "span":
+            continue
+        text, pieces, start = str(node), [], 0
+        for match in _WHOLE_TOKEN.finditer(text):
+            if match.start() > start:
+                pieces.append(soup.new_string(text[start : match.start()]))
+            span = soup.new_tag("span", attrs={"class": "nobr"})
+            span.string = match.group(0)
+            pieces.append(span)
+            start = match.end()
+        if start < len(text):
+            pieces.append(soup.new_string(text[start:]))
+        node.replace_with(*pieces)
+
+
 def sanitize_html(fragment: str) -> str:
     """Make a piece of notebook HTML safe to show: the brief's whitelist of tags and attributes.
 
     Scripts, styles, frames, forms and the like go with their content; ``on*`` attributes and every
     other attribute not on the list go; links keep only http(s), mailto and relative targets; images
     keep only ``data:image/...`` sources (others give way to their alt text); tags not on the list
-    go, their text stays (escaped). Tables gain classes for the stylesheet (see ``_style_tables``).
+    go, their text stays (escaped). Tables gain classes for the stylesheet (see ``_style_tables``); amounts,
+    dates and record ids are kept whole on one line (``_keep_tokens_whole``).
     """
     from bs4 import BeautifulSoup
 
@@ -300,4 +365,5 @@ def sanitize_html(fragment: str) -> str:
         if not _DATA_IMAGE.match(str(img.get("src") or "").strip()):
             img.replace_with(soup.new_string(str(img.get("alt") or "")))
     _style_tables(soup)
+    _keep_tokens_whole(soup)
     return _clean(str(soup))
