@@ -5,6 +5,8 @@ overwritten by the first run's older ones."""
 
 from __future__ import annotations
 
+import csv
+import io
 import random
 import shutil
 import threading
@@ -35,7 +37,7 @@ def test_two_data_runs_with_an_edit_between_end_with_the_last_raw_data(tmp_path,
     for trial in range(12):
         before, after = f"{TITLE} (edit {trial}a)", f"{TITLE} (edit {trial}b)"
         text = (raw / "financing.csv").read_text(encoding="utf-8")
-        current = text.split("\n")[1].split(",")[2]
+        current = next(csv.DictReader(io.StringIO(text)))["title"]
         (raw / "financing.csv").write_text(text.replace(current, before, 1), encoding="utf-8")
         reached = threading.Event()
 

@@ -329,6 +329,14 @@ def releases(tmp_path):
     return folder
 
 
+def _first_title(text: str) -> str:
+    """The title of the first financing record in the raw CSV ``text``."""
+    import csv
+    import io
+
+    return next(csv.DictReader(io.StringIO(text)))["title"]
+
+
 def _edited_raw(tmp_path, marker: str):
     import shutil
 
@@ -337,7 +345,7 @@ def _edited_raw(tmp_path, marker: str):
     raw = tmp_path / f"raw-{marker}"
     shutil.copytree(config.RAW_DIR, raw)
     text = (raw / "financing.csv").read_text(encoding="utf-8")
-    title = text.split("\n")[1].split(",")[2]
+    title = _first_title(text)
     (raw / "financing.csv").write_text(text.replace(title, f"{title} ({marker})", 1), encoding="utf-8")
     return raw
 
@@ -346,8 +354,9 @@ def test_the_shipped_releases_form_a_chain(releases):
     from mineral_analysis.releases import list_releases
 
     found = list_releases(releases)
-    assert [r.name for r in found] == ["r1-preview", "r2-full-article"]
+    assert [r.name for r in found] == ["r1-preview", "r2-full-article", "r3-stages"]
     assert found[0].previous is None and found[1].previous == {"name": "r1-preview", "sha256": found[0].record_sha256}
+    assert found[2].previous == {"name": "r2-full-article", "sha256": found[1].record_sha256}
 
 
 def test_a_release_json_naming_another_folder_is_refused(releases):
@@ -410,7 +419,7 @@ def test_two_release_runs_at_once_take_distinct_sequence_numbers(releases, tmp_p
         thread.join(120)
     assert len(outcomes) == 2 and not any(isinstance(o, Exception) for o in outcomes), outcomes
     found = list_releases(releases)  # the chain holds: each chained to the one made before it
-    assert [r.sequence for r in found] == [1, 2, 3, 4]
+    assert [r.sequence for r in found] == [1, 2, 3, 4, 5]
 
 
 # --- 5. Seeds and citations ------------------------------------------------------------------------------------
@@ -438,7 +447,7 @@ def test_a_citation_beyond_the_recorded_paragraphs_is_refused_without_the_articl
     raw = tmp_path / "raw"
     shutil.copytree(config.RAW_DIR, raw)
     text = (raw / "financing.csv").read_text(encoding="utf-8")
-    (raw / "financing.csv").write_text(text.replace("001:12;001:15", "001:12;001:999", 1), encoding="utf-8")
+    (raw / "financing.csv").write_text(text.replace("001:12;001:14;001:15", "001:12;001:999", 1), encoding="utf-8")
     no_seeds = tmp_path / "no-seeds"
     no_seeds.mkdir()
     from unittest import mock
