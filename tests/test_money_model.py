@@ -318,3 +318,17 @@ def test_frictionless_validates_every_release():
             [str(frictionless), "validate", config.DATAPACKAGE], cwd=folder, capture_output=True, text=True
         )
         assert result.returncode == 0, (release.name, result.stdout + result.stderr)
+
+
+def test_each_headline_total_opens_to_the_items_it_sums(financing):
+    rows = financing[financing["agency"] == "DFC"]
+    html = brief_tables.headline_html(rows)
+    page = html + brief_tables.items_table_html(rows, agency="DFC")
+    assert html.count("<details>") == 4  # total, not binding, stage not stated, binding under the other reading
+    linked = re.findall(r'href="#([A-Z]+-[0-9]+)"', html)
+    assert set(linked) == {"DFC-02", "DFC-03", "DFC-04", "DFC-05"}
+    for rid in linked:
+        assert f'id="{rid}"' in page, rid  # every ID leads to its row
+    total = re.search(r"<summary[^>]*>(.*?)</summary><p>(.*?)</p>", html)
+    listed = sum(parse_amount(token).value_usd for token in MONEY.findall(total.group(2)))
+    assert format_usd(listed) == total.group(1)  # the items shown add up to the figure

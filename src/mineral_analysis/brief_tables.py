@@ -8,7 +8,7 @@ import re
 import pandas as pd
 
 from .analysis import headline_numbers, roles_by_country
-from .display import esc
+from .display import esc, plural
 from .links import brief_href, display_name
 from .usd import format_usd, is_stated
 from .vocab import GROUP_SHORT, NOT_STATED
@@ -47,6 +47,49 @@ def headline_table(financing: pd.DataFrame) -> pd.DataFrame:
     if numbers["commitments"]:
         rows.append(("Commitments without money (not counted)", str(numbers["commitments"])))
     return pd.DataFrame(rows, columns=["Measure", "Value"])
+
+
+#: The headline rows whose figure opens to the items it sums, and how each picks its items.
+_SUMMED = {
+    "Total (stated totals counted once)": lambda rows: rows["counted_usd"].gt(0),
+    "Binding": lambda rows: rows["binding_status"].eq("binding") & rows["counted_usd"].gt(0),
+    "Not binding": lambda rows: rows["binding_status"].eq("not binding") & rows["counted_usd"].gt(0),
+    "Stage not stated": lambda rows: rows["binding_status"].eq("not stated") & rows["counted_usd"].gt(0),
+    "Binding if items of unstated stage are read as made": lambda rows: (
+        rows["alternative_binding_status"].eq("binding") & rows["counted_usd"].gt(0)
+    ),
+}
+
+
+def headline_html(financing: pd.DataFrame) -> str:
+    """The headline figures (``headline_table``) as an HTML table in which each total opens (``<details>``, no
+    script) to the items it sums, largest first, each ID linking to its row on the page."""
+    from .analysis import money
+
+    table = headline_table(financing)
+    rows = money(financing).sort_values(["counted_usd", "record_id"], ascending=[False, True])
+    body = []
+    for measure, value in zip(table["Measure"], table["Value"]):
+        pick = _SUMMED.get(measure)
+        summed = rows[pick(rows)] if pick is not None and value not in ("none", "not stated") else rows.iloc[0:0]
+        if len(summed):
+            items = ", ".join(
+                f'<a href="#{esc(rid)}">{esc(rid)}</a> {esc(format_usd(usd))}'
+                + (" (not itemised)" if aggregate else "")
+                for rid, usd, aggregate in zip(summed["record_id"], summed["counted_usd"], summed["is_aggregate"])
+            )
+            cell = (
+                f'<details><summary class="num">{esc(value)}</summary>'
+                f"<p>{esc(plural(len(summed)))}: {items}</p></details>"
+            )
+        else:
+            cell = esc(value)
+        body.append(f'<tr><th scope="row">{esc(measure)}</th><td class="num">{cell}</td></tr>')
+    return (
+        '<table class="brief-table headline-table"><caption>Headline figures (open a total to see the items it '
+        'sums)</caption><thead><tr><th scope="col">Measure</th><th scope="col">Value</th></tr></thead>'
+        f"<tbody>{''.join(body)}</tbody></table>"
+    )
 
 
 def summary_table(summary: pd.DataFrame) -> pd.DataFrame:
