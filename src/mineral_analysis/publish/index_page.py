@@ -211,13 +211,38 @@ def _overview_parts(entries: list[Mapping[str, Any]], processed_dir) -> dict[str
     built = {(e.get("kind"), e.get("key")): e for e in entries if e.get("html")}
     numbers = headline_numbers(financing)
     delegations = membership.loc[membership["group"] == "ministerial_participant", "iso3"].nunique()
+    countries = int(
+        membership.loc[
+            (membership["group"] == "ministerial_participant") & (membership["iso3"] != "EUU"), "iso3"
+        ].nunique()
+    )
+    participants = membership["iso3"].nunique()
+    country_briefs = sorted(code for (kind, code) in built if kind == "country")
+    extra = [code for code in country_briefs if code not in set(membership["iso3"])]
     esc = _html.escape
+    from mineral_analysis.links import display_name
+
+    counting = (
+        f'<p class="index-counting">Counting countries: {delegations} delegations came to the ministerial '
+        f"({countries} countries and the European Commission); with the host, the United States, they are the "
+        f"map's {participants} participants"
+        + (
+            f"; the {len(country_briefs)} country briefs add "
+            + ", ".join(esc(display_name(code)) for code in extra)
+            + ", where the sources place money but which sent no delegation"
+            if extra
+            else f"; each has a country brief ({len(country_briefs)})"
+        )
+        + ".</p>"
+    )
     figures = (
-        f'<ul class="index-headline"><li><strong>{numbers["items"]}</strong> financing items</li>'
+        f'<ul class="index-headline"><li><strong>{numbers["items"]}</strong> financing items'
+        + (f" and {numbers['commitments']} commitments without money" if numbers["commitments"] else "")
+        + "</li>"
         f"<li><strong>{esc(format_usd(numbers['total_usd']))}</strong> in all (stated totals counted once)</li>"
         f"<li><strong>{esc(format_usd(numbers['binding_usd']))}</strong> binding</li>"
         f"<li><strong>{delegations}</strong> delegations at the ministerial</li></ul>"
-    )
+    ) + counting
     world = participant_svg(membership, {code for (kind, code) in built if kind == "country"})
     return {
         "findings": findings,
@@ -263,8 +288,8 @@ def participant_svg(membership, linked: set[str]) -> str:
         f'<figure class="index-map"><svg viewBox="0 0 {width:.0f} {height:.0f}" role="img" '
         f'aria-labelledby="index-map-caption" xmlns="http://www.w3.org/2000/svg">'
         f'<g class="land">{"".join(shapes)}</g><g class="participants">{"".join(links)}</g></svg>'
-        f'<figcaption id="index-map-caption">The {len(participants)} participants of the ministerial, the host '
-        "included (in blue; small states as dots); "
+        f'<figcaption id="index-map-caption">The {len(participants)} participants of the ministerial: its '
+        f"{len(participants) - 1} delegations and the host (in blue; small states as dots); "
         "select one to open its brief. Made with Natural Earth.</figcaption></figure>"
     )
 
