@@ -70,9 +70,11 @@ def _usd_formatter(divisor: float) -> FuncFormatter:
 
 
 def _label(value: float, divisor: float) -> str:
-    if divisor == 1e9:
-        return f"${value / 1e9:,.2f} bn" if value < 1e10 else f"${value / 1e9:,.1f} bn"
-    return f"${value / 1e6:,.1f} m" if value < 1e8 else f"${value / 1e6:,.0f} m"
+    """A value drawn on a chart: the one spelling of ``usd.format_usd`` ("$1.11 bn", never "$1.10 bn" here and
+    "$1.11 bn" in the text); ``divisor`` is the axis's unit, which a value label does not need."""
+    from .usd import format_usd
+
+    return format_usd(value)
 
 
 def new_figure(width: float | None = None, height: float = 4.5) -> tuple[Figure, Axes]:
@@ -478,7 +480,7 @@ def plot_agency_mineral_matrix(financing: pd.DataFrame, *, title: str | None = N
         # otherwise leave every mineral's cell white; it is written in grey cells of its own
         scale_max = float(matrix[named].to_numpy().max()) if named else float(matrix.to_numpy().max())
         divisor, unit = usd_scale(max(scale_max, float(matrix.to_numpy().max())))
-        labels = matrix.map(lambda v: "" if v == 0 else _label(v, divisor).replace(" bn", "").replace(" m", ""))
+        labels = matrix.map(lambda v: "" if v == 0 else _label(v, divisor))
         if layout() is not PAGE:  # a phone: agencies across, minerals down (fewer columns)
             matrix, labels = matrix.T, labels.T
             matrix.index = [str(m).capitalize() for m in matrix.index]
