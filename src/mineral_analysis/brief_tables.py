@@ -107,6 +107,18 @@ def summary_table(summary: pd.DataFrame) -> pd.DataFrame:
     )
 
 
+def place_links(codes: str, subnational: str) -> str:
+    """An item's places as links to their country briefs, each with its state or region where the source gives
+    one: "South Korea, United States (Tennessee)" (``subnational`` has one part per country, in order)."""
+    countries = [c for c in codes.split(";") if c]
+    parts = [part.strip() for part in subnational.split(";")] if subnational else []
+    parts += [""] * (len(countries) - len(parts))
+    return ", ".join(
+        f'<a href="{brief_href("country", code)}">{esc(display_name(code))}</a>' + (f" ({esc(part)})" if part else "")
+        for code, part in zip(countries, parts)
+    )
+
+
 def items_table_html(financing: pd.DataFrame, *, compact: bool = False, agency: str | None = None) -> str:
     """The financing items as an HTML table laid out for the page, each row anchored by its record id.
 
@@ -130,10 +142,7 @@ def items_table_html(financing: pd.DataFrame, *, compact: bool = False, agency: 
     )
     body = []
     for (_, row), (_, raw) in zip(table.iterrows(), ordered.iterrows()):
-        codes = [c for c in str(raw["country_iso3"]).split(";") if c]
-        where = ", ".join(f'<a href="{brief_href("country", c)}">{esc(display_name(c))}</a>' for c in codes)
-        if raw["subnational"]:
-            where += (" (" if where else "") + esc(str(raw["subnational"]).replace(";", ", ")) + (")" if where else "")
+        where = place_links(str(raw["country_iso3"]), str(raw["subnational"]))
         minerals = [m for m in str(raw["minerals"]).split(";") if m and m != NOT_STATED]
         mineral_text = ", ".join(f'<a href="{brief_href("mineral", m)}">{esc(m)}</a>' for m in minerals)
         cell = " · ".join(x for x in (where or "location not stated", mineral_text or "mineral not stated"))

@@ -11,7 +11,7 @@ import pandas as pd
 
 from .briefing import Tables
 from .display import esc
-from .usd import format_period
+from .usd import format_date, format_period
 
 
 def _source_registry(processed_dir=None):
@@ -66,7 +66,7 @@ def sources_key(ids: list[str], processed_dir=None) -> str:
             continue
         lines.append(
             f"- **{esc(sid)}**: {esc(source.title)}. Publisher: {esc(source.publisher)}. "
-            f"Dated {esc(source.published)} ({esc(source.published_note.split(':')[0])}); "
+            f"Dated {esc(format_date(source.published, 'day'))} ({esc(source.published_note.split(':')[0])}); "
             f"in {esc('Russian' if source.language == 'ru' else source.language)}."
         )
     return "\n".join(lines)
