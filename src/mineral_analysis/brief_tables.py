@@ -63,9 +63,12 @@ _SUMMED = {
 
 def headline_html(financing: pd.DataFrame) -> str:
     """The headline figures (``headline_table``) as an HTML table in which each total opens (``<details>``, no
-    script) to the items it sums, largest first, each ID linking to its row on the page."""
+    script) to the items it sums, largest first, each ID linking to its row on the page; "" without a financing
+    item."""
     from .analysis import money
 
+    if headline_numbers(financing)["items"] == 0:
+        return ""  # no financing item: the sentence above says so, a table of noughts would only pad the page
     table = headline_table(financing)
     rows = money(financing).sort_values(["counted_usd", "record_id"], ascending=[False, True])
     body = []

@@ -86,7 +86,8 @@ def coverage_line(financing: pd.DataFrame, ids: list[str], processed_dir=None) -
         items = format_period(
             (first["announced"], first["announced_precision"]), (last["announced"], last["announced_precision"])
         )
-        span = f"run from {items}" if " to " in items else f"fall in {items}"
+        on_a_day = first["announced_precision"] == "day" and " to " not in items
+        span = f"run from {items}" if " to " in items else f"fall {'on' if on_a_day else 'in'} {items}"
         text += ("; the" if text else "The") + f" dated items {span}"
     return (text + ". Later events are not covered.") if text else ""
 

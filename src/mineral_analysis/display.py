@@ -119,7 +119,8 @@ def show_findings(findings: list[str]) -> None:
 
 
 def show_html(fragment: str) -> None:
-    """Display an HTML fragment built here (data already escaped)."""
+    """Display an HTML fragment built here (data already escaped); an empty fragment shows nothing."""
     from IPython.display import HTML, display
 
-    display(HTML(fragment))
+    if fragment.strip():
+        display(HTML(fragment))
