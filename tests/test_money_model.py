@@ -332,3 +332,23 @@ def test_each_headline_total_opens_to_the_items_it_sums(financing):
     total = re.search(r"<summary[^>]*>(.*?)</summary><p>(.*?)</p>", html)
     listed = sum(parse_amount(token).value_usd for token in MONEY.findall(total.group(2)))
     assert format_usd(listed) == total.group(1)  # the items shown add up to the figure
+
+
+def test_every_release_carries_its_tables_as_parquet_with_the_same_rows():
+    import pyarrow.parquet as pq
+
+    from mineral_analysis.releases import list_releases, read_release
+
+    for release in list_releases():
+        tables = read_release(release.name)  # checks every recorded file's SHA-256, the Parquet copies included
+        assert {"financing.parquet", "membership.parquet", "datapackage.json"} <= set(release.files), release.name
+        for table, frame in tables.items():
+            path = config.RELEASES_DIR / release.name / f"{table}.parquet"
+            parquet = pd.read_parquet(path)
+            assert list(parquet.columns) == list(frame.columns), (release.name, table)
+            assert (
+                plain(parquet)
+                .drop(columns=["announced_date"], errors="ignore")
+                .equals(frame.drop(columns=["announced_date"], errors="ignore"))
+            ), (release.name, table)
+            assert pq.read_schema(path).field("record_id").metadata[b"description"], (release.name, table)

@@ -30,11 +30,12 @@ CATEGORIES: dict[str, list[str]] = {
 
 
 def conventional(frame: pd.DataFrame) -> pd.DataFrame:
-    """The table with ``NA`` for empty text and ordered categoricals for the vocabulary columns."""
+    """The table with ``NA`` for empty text and ordered categoricals for the vocabulary columns (a column holding a
+    code the vocabulary no longer has, in a release made before it changed, stays text: no value is lost)."""
     out = frame.copy()
     for column in out.columns:
         series = out[column]
-        if column in CATEGORIES:
+        if column in CATEGORIES and set(series.astype("str")) - {""} <= set(CATEGORIES[column]):
             values = series.astype("str").replace("", None)
             out[column] = pd.Categorical(values, categories=CATEGORIES[column], ordered=True)
         elif pd.api.types.is_string_dtype(series) or series.dtype == object:

@@ -29,6 +29,9 @@ from .safe_files import MiB, read_regular_bytes
 
 MANIFEST = "release.json"
 TABLES = ("financing", "membership")
+#: What a release may hold beside its CSV tables, each recorded with its SHA-256: the tables as Parquet (pandas'
+#: conventions, each column's meaning in its field metadata) and the Frictionless Data Package describing them.
+OPTIONAL_FILES = (*(f"{t}.parquet" for t in TABLES), "datapackage.json")
 NAME_PATTERN = re.compile(r"[a-z0-9][a-z0-9._-]{0,47}")  # a release's folder name (and so its name)
 MANIFEST_LIMIT = 1 * MiB
 TABLE_LIMIT = 256 * MiB
@@ -165,10 +168,14 @@ def _manifest(folder: Path) -> Release:
         problems.append(f"date {str(release.date)[:40]!r} is not YYYY-MM-DD")
     if not isinstance(release.citation, str) or not all(isinstance(x, str) for x in release.sources):
         problems.append("sources and citation must be text")
-    if set(release.files) != {f"{t}.csv" for t in TABLES} or not all(
+    required = {f"{t}.csv" for t in TABLES}
+    if not (required <= set(release.files) <= required | set(OPTIONAL_FILES)) or not all(
         isinstance(d, str) and _SHA256.fullmatch(d) for d in release.files.values()
     ):
-        problems.append(f"files must give the SHA-256 of {' and '.join(f'{t}.csv' for t in TABLES)}")
+        problems.append(
+            f"files must give the SHA-256 of {' and '.join(sorted(required))} (and of "
+            f"{', '.join(OPTIONAL_FILES)} where the release has them), and of nothing else"
+        )
     previous = release.previous
     if previous is not None and not (
         isinstance(previous, dict)
@@ -198,8 +205,7 @@ def read_release(name: str, releases_dir: Path | None = None) -> dict[str, pd.Da
     release = get_release(name, releases_dir)
     folder = Path(releases_dir or config.RELEASES_DIR) / release.name  # the folder's own name, checked
     tables = {}
-    for table in TABLES:
-        file = f"{table}.csv"
+    for file in release.files:  # every recorded file, not only the tables read: a Parquet copy is checked too
         try:
             data = read_regular_bytes(folder / file, TABLE_LIMIT)  # inside the folder, no link followed
         except FileNotFoundError:
@@ -213,7 +219,8 @@ def read_release(name: str, releases_dir: Path | None = None) -> dict[str, pd.Da
                 f"{str(release.files.get(file))[:12]}...); a release never changes: restore it "
                 "from git, and make a new release for new data"
             )
-        tables[table] = read_table_csv(data, table)
+        if file.endswith(".csv"):
+            tables[file.removesuffix(".csv")] = read_table_csv(data, file.removesuffix(".csv"))
     # No contract check here: make_release checked it before writing, and the hashes prove the bytes are those.
     # (Briefs read releases; pandera would register pandas accessors inside their kernels.)
     return tables

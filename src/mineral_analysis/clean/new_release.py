@@ -82,6 +82,18 @@ def make_release(
         return _make_release_locked(name, folder, raw_dir, only_sources, date)
 
 
+def release_files(name: str, clean, registry: dict) -> dict[str, bytes]:
+    """Every file of release ``name`` made from ``clean``: the tables as CSV (the record, read back) and as Parquet
+    (pandas' conventions, column meanings in the field metadata), and the Data Package describing them."""
+    from .datapackage import SPECS
+    from .pipeline import _parquet_bytes, column_descriptions
+
+    files = {f"{t}.csv": csv_bytes(getattr(clean, t)) for t in TABLES}
+    files |= {f"{t}.parquet": _parquet_bytes(getattr(clean, t), column_descriptions(SPECS[t])) for t in TABLES}
+    files[config.DATAPACKAGE] = release_datapackage(name, clean, registry)
+    return files
+
+
 def release_datapackage(name: str, clean, registry: dict) -> bytes:
     """The ``datapackage.json`` of release ``name`` made from ``clean`` (the tables it stores)."""
     from . import datapackage
@@ -104,9 +116,10 @@ def _make_release_locked(name: str, folder: Path, raw_dir, only_sources, date: s
         )
     clean = load_raw(raw_dir, only_sources=only_sources)
     check_processed(clean.financing, clean.membership)  # the contract, before the release is written
-    data = {f"{t}.csv": csv_bytes(getattr(clean, t)) for t in TABLES}
+    data = release_files(name, clean, load_sources(raw_dir))
     hashes = {file: hashlib.sha256(content).hexdigest() for file, content in data.items()}
-    if existing and hashes == existing[-1].files:
+    tables_of = lambda files: {f: h for f, h in files.items() if f.endswith(".csv")}  # noqa: E731 - the records
+    if existing and tables_of(hashes) == tables_of(existing[-1].files):
         raise ReleaseError(
             f"the data equal the latest release, {existing[-1].name}: nothing new to release; add or change records "
             "first (`mineral-analysis changes --since` lists what differs)"
@@ -126,8 +139,6 @@ def _make_release_locked(name: str, folder: Path, raw_dir, only_sources, date: s
     try:
         for file, content in data.items():
             (staging / file).write_bytes(content)
-        # The release described as a Frictionless Data Package (its tables' columns, types and meanings).
-        (staging / config.DATAPACKAGE).write_bytes(release_datapackage(name, clean, load_sources(raw_dir)))
         record = (json.dumps(release.record(), indent=2, ensure_ascii=False) + "\n").encode("utf-8")
         (staging / MANIFEST).write_bytes(record)
         os.replace(staging, folder / name)
