@@ -1,9 +1,10 @@
 """Releases: named, immutable snapshots of the processed tables, with a date, their sources and a citation.
 
 A release is a folder ``data/releases/NAME/`` holding ``financing.csv`` and ``membership.csv`` (the processed
-tables as CSV, small and diffable) and ``release.json`` (name, sequence, date, sources, citation, the SHA-256
-of both tables, and ``previous``: the name and the SHA-256 of the previous release's ``release.json``). Reading a
-release checks both hashes, so a corrupted or hand-edited snapshot is refused; listing the releases checks the
+tables as CSV, small and diffable: the record read back), the same tables as Parquet, ``datapackage.json`` (their
+Frictionless description) and ``release.json`` (name, sequence, date, sources, citation, the SHA-256 of every
+other file, and ``previous``: the name and the SHA-256 of the previous release's ``release.json``). Reading a
+release checks every hash, so a corrupted or hand-edited snapshot is refused; listing the releases checks the
 chain, so an old snapshot edited together with its own hashes is refused too (its ``release.json`` no longer has
 the hash the next release recorded). Releases are listed in the order they were made (``sequence``), oldest first;
 ``clean.new_release`` makes one.
