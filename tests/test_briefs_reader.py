@@ -168,7 +168,13 @@ def test_item_rows_are_anchored_and_links_resolve(reports, processed_dir):
 
 def test_wording_defects_are_gone(reports):
     overview = _html(reports, "overview")
-    assert "4 February 2026" not in overview.split("Key findings")[0]
+    # The only date before the findings is the header's "Data as of" (the sources' date), never a build's.
+    opening = (
+        overview.split("Key findings")[0]
+        .replace("Data as of 4 February 2026", "")
+        .replace("data as of 4 February 2026", "")
+    )
+    assert "4 February 2026" not in opening
     assert "ten earlier frameworks" not in overview
     assert "$0 is not" not in overview
     sgp = _html(reports, "country-sgp")
@@ -182,7 +188,7 @@ def test_index_opens_on_a_linked_map(reports, processed_dir):
     linked = set(re.findall(r'<a href="(country-[a-z]+\.html)"', svg))
     assert linked == {"country-sgp.html"}  # the only country brief built here
     assert html.index("<svg") < html.index('class="index-group"')
-    assert re.search(r'class="finding">\d+ items?, \$', html)
+    assert re.search(r'class="finding">\d+ financing items?, \$', html)
 
 
 @needs_chromium

@@ -458,7 +458,11 @@ def test_a_citation_beyond_the_recorded_paragraphs_is_refused_without_the_articl
 
 
 def test_a_paragraph_count_that_disagrees_with_the_article_at_hand_is_named(tmp_path):
+    from mineral_analysis import config
     from mineral_analysis.clean.sources import load_sources
+
+    if not config.SEEDS_DIR.is_dir():
+        pytest.skip("shared/seeds is not beside this checkout: there is no article at hand to count")
     from mineral_analysis.errors import DataValidationError
 
     raw = _raw_with_registry(tmp_path, lambda text: text.replace(",47\n", ",48\n"))

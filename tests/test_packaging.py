@@ -113,7 +113,7 @@ def test_cli_validate_and_data(tmp_path):
         "($14.4 bn under the alternative readings), not binding $19.0 bn, stage not stated $1.54 bn; mobilised apart: "
         "private $3.99 bn, public $1.28 bn, not split $170.3 m" in result.stdout
     )
-    assert "dataset r2-full-article" in result.stdout
+    assert "dataset r3-stages" in result.stdout
     assert (tmp_path / "financing.parquet").exists()
     again = subprocess.run([CLI, "data", "--processed-dir", str(tmp_path)], capture_output=True, text=True, timeout=120)
     assert "nothing (already up to date)" in again.stdout

@@ -88,7 +88,7 @@ def test_html_is_self_contained_inline_and_stamped(reports):
     # every figure has its phone form, shown on narrow screens only
     assert len(re.findall(r'<source media="\(max-width: 640px\)" srcset="data:image/png;base64,', html)) == figures
     text = page_text(html)
-    assert len(re.findall(r"Data version r2-full-article( \+ unreleased changes)?", text)) == 1  # named once
+    assert len(re.findall(r"Data version r3-stages( \+ unreleased changes)?", text)) == 1  # named once
     # the date the data speaks for (its latest source's), apart from the date of publication
     assert re.search(r"Data as of 4 February 2026 ?· ?Published \d{1,2} [A-Z][a-z]+ \d{4} ?· ?Data version", text)
     assert "Built" not in text
@@ -125,7 +125,7 @@ def test_country_brief_states_roles_and_money(reports):
 
 def test_mineral_brief_shows_the_unstated_share(reports):
     text = page_text((reports / "mineral-copper.html").read_text(encoding="utf-8"))
-    assert "of their money" in text and "no mineral stated" in text
+    assert "The same agencies list $23.4 bn with no mineral named; some may go to copper" in text
     assert "Reko Diq" in text
 
 

@@ -12,6 +12,7 @@ import hashlib
 import io
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -104,8 +105,10 @@ def test_analyst_workflow_on_a_synthetic_third_release(project: Path):
                 new = [""] * len(header)
                 new[col["record_id"]], new[col["agency"]] = "DOE-08", "DOE"
                 new[col["title"]], new[col["amount_as_written"]] = "Graphite pilot", "$12 млн"
-                new[col["instrument_as_written"]], new[col["minerals_as_written"]] = "NOFO", "graphite"
-                new[col["is_aggregate"]], new[col["citations"]] = "false", "002:3"
+                new[col["kind"]], new[col["minerals_as_written"]] = "financing", "graphite"
+                new[col["stage"]], new[col["stage_basis"]] = "funding_opportunity", "notice of funding opportunity"
+                new[col["is_aggregate"]], new[col["announced_inferred"]] = "false", "false"
+                new[col["citations"]] = "002:3"
                 out.append(new)
         return out
 
@@ -117,10 +120,10 @@ def test_analyst_workflow_on_a_synthetic_third_release(project: Path):
     done = _run(project, "data")
     assert done.returncode == 0, done.stderr
     metadata = json.loads((project / "data" / "processed" / "metadata.json").read_text(encoding="utf-8"))
-    assert metadata["dataset_version"] == "r2-full-article + unreleased changes"
+    assert metadata["dataset_version"] == "r3-stages + unreleased changes"
 
     # 5. Read the changes.
-    done = _run(project, "changes", "--since", "r2-full-article", "--format", "csv")
+    done = _run(project, "changes", "--since", "r3-stages", "--format", "csv")
     assert done.returncode == 0, done.stderr
     changes = list(csv.DictReader(io.StringIO(done.stdout)))
     assert {(r["record_id"], r["change"]) for r in changes} == {
@@ -131,25 +134,25 @@ def test_analyst_workflow_on_a_synthetic_third_release(project: Path):
     fields = {r["field"]: (r["old"], r["new"]) for r in changes if r["record_id"] == "DOE-01"}
     assert fields["amount_as_written"] == ("$134 млн", "$143 млн")
     assert fields["amount_usd"] == ("134000000.00", "143000000.00") and "source_count" in fields
-    table = _run(project, "changes", "--since", "r2-full-article").stdout
+    table = _run(project, "changes", "--since", "r3-stages").stdout
     assert "DOE   total +$21 m (now $1.13 bn)" in table
 
     # 6. Make the release; bad names and existing names are refused and change nothing.
     assert _run(project, "release", "r2-full-article").returncode == 2
     assert _run(project, "release", "Bad Name").returncode == 2
-    done = _run(project, "release", "r3-synthetic", "--date", "2026-03-01")
+    done = _run(project, "release", "r4-synthetic", "--date", "2026-03-01")
     assert done.returncode == 0, done.stderr
     listed = _run(project, "releases").stdout.splitlines()
-    assert [line.split("\t")[0] for line in listed] == ["r1-preview", "r2-full-article", "r3-synthetic"]
+    assert [line.split("\t")[0] for line in listed] == ["r1-preview", "r2-full-article", "r3-stages", "r4-synthetic"]
     assert "sources 000,001,002" in listed[-1]
 
     # 7. Rebuild the data and the DOE brief: it names the release and shows what changed.
     assert _run(project, "data").returncode == 0
     metadata = json.loads((project / "data" / "processed" / "metadata.json").read_text(encoding="utf-8"))
-    assert metadata["dataset_version"] == "r3-synthetic" and metadata["release"]["date"] == "2026-03-01"
+    assert metadata["dataset_version"] == "r4-synthetic" and metadata["release"]["date"] == "2026-03-01"
     done = _run(project, "build", "--only", "agency:DOE", "--formats", "html", "--jobs", "1", "--no-progress")
     assert done.returncode == 0, done.stdout + done.stderr
     html = next((project / "reports").rglob("*doe*.html")).read_text(encoding="utf-8")
-    section = html.split("What changed", 1)[1]
-    assert "r2-full-article" in section and "DOE-01" in section and "DOE-08" in section
+    section = re.sub(r"<[^>]+>", "", html.split("What changed", 1)[1])  # the text: amounts sit in no-break spans
+    assert "r3-stages" in section and "DOE-01" in section and "DOE-08" in section
     assert "143 млн" in section and "DOS-01" not in section  # DOS-01 is not a DOE record

@@ -244,6 +244,18 @@ def comparison_base(
     return latest.name, version or f"{latest.name} + unreleased changes"
 
 
+#: Beyond this many characters a changed value is named, not quoted, in a brief: a rewritten note would fill a page
+#: (`mineral-analysis changes` prints every value in full).
+QUOTED_CHANGE = 40
+
+
+def _field_change(field: str, old: str, new: str, esc) -> str:
+    """One changed field as a brief shows it: "binding_status: binding → not stated", or "note rewritten"."""
+    if max(len(old), len(new)) > QUOTED_CHANGE:
+        return f"{esc(field)} rewritten"
+    return f"{esc(field)}: {esc(old) or '(empty)'} → {esc(new) or '(empty)'}"
+
+
 def what_changed_text(
     changes: pd.DataFrame, old: pd.DataFrame, new: pd.DataFrame, since: str, titles: dict[str, str]
 ) -> str:
@@ -263,10 +275,7 @@ def what_changed_text(
         kind = group["change"].iat[0]
         title = esc(titles.get(rid, ""))
         if kind == "changed":
-            fields = "; ".join(
-                f"{esc(r.field)}: {esc(r.old) or '(empty)'} → {esc(r.new) or '(empty)'}"
-                for r in group.itertuples(index=False)
-            )
+            fields = "; ".join(_field_change(r.field, r.old, r.new, esc) for r in group.itertuples(index=False))
             lines.append(f"- **{esc(rid)}** {title}: changed ({fields})")
         else:
             lines.append(f"- **{esc(rid)}** {title}: {kind}")
