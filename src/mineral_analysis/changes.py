@@ -256,6 +256,27 @@ def _field_change(field: str, old: str, new: str, esc) -> str:
     return f"{esc(field)}: {esc(old) or '(empty)'} → {esc(new) or '(empty)'}"
 
 
+#: Beyond this many changed records a brief lists the changes by field ("binding_status: 9 records, DFC-02, ..."),
+#: which reads in a few lines; record by record they would fill pages.
+BY_FIELD_BEYOND = 10
+
+
+def _changes_by_field(changes: pd.DataFrame, esc) -> list[str]:
+    """The changes as one line per kind of change: records added, removed, and each field with the records it
+    changed in, most changed first."""
+    lines = []
+    for kind in ("added", "removed"):
+        ids = changes.loc[changes["change"] == kind, "record_id"].drop_duplicates().tolist()
+        if ids:
+            lines.append(f"- {kind}: {esc(', '.join(ids))}")
+    changed = changes[changes["change"] == "changed"]
+    by_field = changed.groupby("field", sort=False)["record_id"].agg(list)
+    for field, ids in sorted(by_field.items(), key=lambda item: (-len(item[1]), item[0])):
+        shown = ", ".join(ids[:12]) + (f" and {len(ids) - 12} more" if len(ids) > 12 else "")
+        lines.append(f"- {esc(field)}: {len(ids)} {'record' if len(ids) == 1 else 'records'} ({esc(shown)})")
+    return lines
+
+
 def what_changed_text(
     changes: pd.DataFrame, old: pd.DataFrame, new: pd.DataFrame, since: str, titles: dict[str, str]
 ) -> str:
@@ -271,7 +292,9 @@ def what_changed_text(
     counts = ", ".join(f"{records.get(kind, 0)} {kind}" for kind in ("added", "removed", "changed"))
     lines = [f"Since release **{esc(since)}** ({counts}):", ""]
     groups = list(changes.groupby("record_id", sort=False))  # financing first, then membership, as diffed
-    for rid, group in groups[:MAX_LISTED]:
+    if len(groups) > BY_FIELD_BEYOND:
+        lines += _changes_by_field(changes, esc)
+    for rid, group in [] if len(groups) > BY_FIELD_BEYOND else groups[:MAX_LISTED]:
         kind = group["change"].iat[0]
         title = esc(titles.get(rid, ""))
         if kind == "changed":
@@ -279,7 +302,7 @@ def what_changed_text(
             lines.append(f"- **{esc(rid)}** {title}: changed ({fields})")
         else:
             lines.append(f"- **{esc(rid)}** {title}: {kind}")
-    if len(groups) > MAX_LISTED:
+    if len(groups) > MAX_LISTED and len(groups) <= BY_FIELD_BEYOND:
         lines.append(f"- … and {len(groups) - MAX_LISTED} more records, not listed here")
     before, after = headline_numbers(old), headline_numbers(new)
     deltas = [
