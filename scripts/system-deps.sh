@@ -7,13 +7,14 @@
 #   scripts/system-deps.sh build|test --check  only report what is missing (exit 1 if anything is)
 # `build` is what `make report` needs: WeasyPrint's pango, and HarfBuzz's subsetter, with which WeasyPrint cuts the
 # fonts it embeds (without it, WeasyPrint falls back to fontTools, deprecated, which doubles each PDF's time);
-# `test` adds Chromium and poppler for the checks.
+# `test` adds Chromium and poppler for the checks, and Debian's own python3: the schedule's test re-creates .venv
+# with an interpreter other than the project's, as a careless `make` under cron once did.
 set -euo pipefail
 
 build=(libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fontconfig)
 case "${1:-}" in
   build) packages=("${build[@]}") ;;
-  test) packages=("${build[@]}" chromium poppler-utils) ;;
+  test) packages=("${build[@]}" chromium poppler-utils python3) ;;
   *) echo "usage: $0 build|test [--check]" >&2; exit 2 ;;
 esac
 

@@ -107,8 +107,13 @@ FOREIGN_PYTHON = Path("/usr/bin/python3")
 
 def other_interpreter() -> Path:
     base = Path(sys._base_executable).resolve()
-    if not FOREIGN_PYTHON.exists() or FOREIGN_PYTHON.resolve() == base:
-        pytest.skip(f"needs a second Python besides {base} ({FOREIGN_PYTHON})")
+    if not FOREIGN_PYTHON.exists():
+        pytest.fail(f"{FOREIGN_PYTHON} is missing: `make test` installs it (scripts/system-deps.sh test: python3)")
+    if FOREIGN_PYTHON.resolve() == base:
+        pytest.fail(
+            f"the project's Python is {FOREIGN_PYTHON} itself: make the environment with another one "
+            "(make env PYTHON=/path/to/python3.11) so that this test has a second interpreter to try"
+        )
     return FOREIGN_PYTHON
 
 
