@@ -14,7 +14,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from helpers import CHROMIUM
+from helpers import chromium_command
 
 #: Where each token of every table's text lies, and whether the page is wider than the screen. A token is a run of
 #: non-blank characters, or an amount with its sign and unit ("$26.2 bn", "(+$675 m"); a compound word may break
@@ -63,22 +63,9 @@ class Browser:
         import websocket
 
         self.process = subprocess.Popen(
-            [
-                CHROMIUM,
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--no-first-run",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--disable-dev-shm-usage",
-                "--hide-scrollbars",
-                "--remote-debugging-port=0",
-                "--remote-allow-origins=*",
-                f"--user-data-dir={profile}",
-                "about:blank",
-            ],
+            chromium_command(
+                profile, "--hide-scrollbars", "--remote-debugging-port=0", "--remote-allow-origins=*", "about:blank"
+            ),
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,

@@ -123,21 +123,28 @@ def assert_self_contained(html: str, *, inline_svg: bool = False) -> None:
 # ---------------------------------------------------------------------------------------------------
 
 
+#: How every test starts headless Chromium: no sandbox (root), no GPU, and none of its own network traffic (this
+#: machine's network is closed, and a brief must make no request).
+CHROMIUM_FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+)
+
+
+def chromium_command(profile: Path, *args: str) -> list[str]:
+    """The command line of a headless Chromium with its own empty profile, then ``args``."""
+    return [CHROMIUM, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", *args]
+
+
 def _chromium(tmp_path: Path, *args: str, timeout: int = 120) -> subprocess.CompletedProcess:
     profile = tmp_path / f"profile-{len(list(tmp_path.glob('profile-*')))}"
-    command = [
-        CHROMIUM,
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--disable-dev-shm-usage",
-        f"--user-data-dir={profile}",
-        *args,
-    ]
+    command = chromium_command(profile, *args)
     return subprocess.run(command, capture_output=True, timeout=timeout, stdin=subprocess.DEVNULL)
 
 

@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
-from helpers import CHROMIUM, needs_chromium
+from helpers import chromium_command, needs_chromium
 
 from mineral_analysis.publish import preview, record
 from mineral_analysis.publish.preview import PreviewState, editor_temporary, inject, make_server
@@ -192,20 +192,9 @@ def test_live_reload_runs_on_a_real_exported_brief_in_chromium(tmp_path, process
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
     port = httpd.server_address[1]
     browser = subprocess.Popen(
-        [
-            CHROMIUM,
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--disable-dev-shm-usage",
-            f"--user-data-dir={tmp_path / 'profile'}",
-            "--remote-debugging-port=0",
-            f"http://127.0.0.1:{port}/country-sgp.html",
-        ],
+        chromium_command(
+            tmp_path / "profile", "--remote-debugging-port=0", f"http://127.0.0.1:{port}/country-sgp.html"
+        ),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         stdin=subprocess.DEVNULL,

@@ -110,6 +110,13 @@ def summary_table(summary: pd.DataFrame) -> pd.DataFrame:
     )
 
 
+def _record_link(record_id: str, record_agency: str, page_agency: str | None) -> str:
+    """A record's ID in its row: a link to the row in its agency's brief, or plain text on that brief itself."""
+    if record_agency == page_agency:
+        return esc(record_id)
+    return f'<a href="{brief_href("agency", record_agency)}#{esc(record_id)}">{esc(record_id)}</a>'
+
+
 def place_links(codes: str, subnational: str) -> str:
     """An item's places as links to their country briefs, each with its state or region where the source gives
     one: "South Korea, United States (Tennessee)" (``subnational`` has one part per country, in order)."""
@@ -152,11 +159,8 @@ def items_table_html(financing: pd.DataFrame, *, compact: bool = False, agency: 
         mobilised = f"<br><small>+ {esc(row['Mobilised'])} mobilised</small>" if row["Mobilised"] else ""
         flag = " *" if raw["conflict"] else ""
         middle = "" if compact else f"<td>{esc(row['Instrument'])}</td><td>{cell}</td>"
-        record = esc(row["ID"])
-        if raw["agency"] != agency:
-            record = f'<a href="{brief_href("agency", raw["agency"])}#{record}">{record}</a>'
         body.append(
-            f'<tr id="{esc(row["ID"])}"><th scope="row">{record}</th>'
+            f'<tr id="{esc(row["ID"])}"><th scope="row">{_record_link(row["ID"], raw["agency"], agency)}</th>'
             f'<td>{esc(row["Item"])}</td><td class="num">{esc(row["Amount"])}{mobilised}</td>'
             f'<td><span class="binding binding-{esc(row["Binding"].replace(" ", "-"))}">{esc(row["Binding"])}</span>'
             f"<br><small>{esc(row['Stage'])}</small></td>"
@@ -190,13 +194,10 @@ def commitments_html(records: pd.DataFrame, *, agency: str | None = None) -> str
     ordered = rows.sort_values(["agency", "record_id"]).reset_index(drop=True)
     body = []
     for (_, row), (_, raw) in zip(table.iterrows(), ordered.iterrows()):
-        codes = [c for c in str(raw["country_iso3"]).split(";") if c]
-        where = ", ".join(f'<a href="{brief_href("country", c)}">{esc(display_name(c))}</a>' for c in codes)
-        record = esc(row["ID"])
-        if raw["agency"] != agency:
-            record = f'<a href="{brief_href("agency", raw["agency"])}#{record}">{record}</a>'
+        where = place_links(str(raw["country_iso3"]), str(raw["subnational"]))
         body.append(
-            f'<tr id="{esc(row["ID"])}"><th scope="row">{record}</th><td>{esc(row["Item"])}</td>'
+            f'<tr id="{esc(row["ID"])}"><th scope="row">{_record_link(row["ID"], raw["agency"], agency)}</th>'
+            f"<td>{esc(row['Item'])}</td>"
             f"<td>{esc(row['Kind'])}</td><td>{esc(row['Stage'])}</td><td>{esc(row['Date'])}</td>"
             f'<td>{where or "not stated"}</td><td class="source">{esc(row["Source"])}</td></tr>'
         )

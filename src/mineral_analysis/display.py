@@ -32,6 +32,13 @@ def agreeing(count: int, one: str, many: str) -> str:
     return one if count == 1 else many
 
 
+def and_list(parts: list[str]) -> str:
+    """Parts as English lists them: "a", "a and b", "a, b and c"; "" for none."""
+    if len(parts) < 2:
+        return "".join(parts)
+    return ", ".join(parts[:-1]) + " and " + parts[-1]
+
+
 def esc(value: object) -> str:
     """HTML-escape any value for inclusion in Markdown or HTML output."""
     return html.escape(str(value), quote=True)

@@ -7,7 +7,7 @@ import re
 
 import pandas as pd
 
-from .display import esc
+from .display import and_list, esc
 from .vocab import NOT_STATED
 
 
@@ -56,7 +56,7 @@ def link(kind: str, key: str, text: str) -> str:
 def country_links(codes: list[str]) -> str:
     """Country names, each linking to its brief, joined with commas and "and"."""
     parts = [link("country", code, display_name(code)) for code in codes]
-    return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1] if parts else ""
+    return and_list(parts)
 
 
 def mineral_links(financing: pd.DataFrame) -> str:

@@ -15,7 +15,7 @@ from .analysis import (
     roles_by_country,
     share_text,
 )
-from .display import agreeing, esc, plural
+from .display import agreeing, and_list, esc, plural
 from .links import display_name, link
 from .usd import format_usd, is_stated
 from .vocab import AGENCIES, GROUP_SHORT, GROUPS, KINDS, NOT_STATED
@@ -56,7 +56,7 @@ def mobilised_text(numbers: dict[str, float]) -> str:
     named = [f"{_bn(value)} {who}" for value, who in parts if value]
     if not named:
         return ""
-    listed = named[0] if len(named) == 1 else ", ".join(named[:-1]) + " and " + named[-1]
+    listed = and_list(named)
     return f"Beside it, the sources report money mobilised from others, never added to the totals: {listed}."
 
 
@@ -69,7 +69,7 @@ def commitments_text(records: pd.DataFrame) -> str:
     kinds = [
         f"{count} {KINDS[kind].label.lower() if count == 1 else KINDS[kind].plural}" for kind, count in counts.items()
     ]
-    listed = kinds[0] if len(kinds) == 1 else ", ".join(kinds[:-1]) + " and " + kinds[-1]
+    listed = and_list(kinds)
     return (
         f"The sources also list {plural(len(rows), 'commitment')} without money ({esc(listed)}): shown apart, "
         "never counted as financing."
@@ -204,7 +204,7 @@ def stage_text(records: pd.DataFrame) -> str:
         f"{_bn(row['total_usd'])} {'with no stage stated' if row['stage'] == 'not_stated' else STAGE_PHRASES[row['stage']]}"
         for _, row in table.iterrows()
     ]
-    listed = parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+    listed = and_list(parts)
     return f"By stage, in the sources' words: {listed}."
 
 
@@ -278,7 +278,7 @@ def country_headline(financing_here: pd.DataFrame, membership: pd.DataFrame, iso
     role_text = [f"{plural(count)} {PLACE_ROLE_PHRASES.get(role, role)}" for role, count in roles.items() if role]
     text = stage_text(rows) or f"{plural(len(rows), 'financing item')}, none with a stated amount."
     if role_text:
-        listed = role_text[0] if len(role_text) == 1 else ", ".join(role_text[:-1]) + " and " + role_text[-1]
+        listed = and_list(role_text)
         text += f" As the sources place them: {esc(listed)}."
     return text
 
