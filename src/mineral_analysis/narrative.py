@@ -260,7 +260,7 @@ def shared_text(records: pd.DataFrame, iso3: str) -> str:
     if shared.empty:
         return ""
     partners = sorted({c for codes in shared["country_iso3"] for c in codes.split(";") if c and c != iso3})
-    names = ", ".join(with_article(display_name(c)) for c in partners)
+    names = and_list([with_article(display_name(c)) for c in partners])
     ids = ", ".join(shared["record_id"])
     return (
         f"{plural(len(shared))} ({esc(ids)}) {agreeing(len(shared), 'is', 'are')} shared with {esc(names)}: the "
