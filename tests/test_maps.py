@@ -492,10 +492,10 @@ def test_the_locators_world_map_sits_inside_the_regional_map(all_participants, b
         assert not (inner.x0 <= x <= inner.x1 and inner.y0 <= y <= inner.y1), code
 
 
-def test_funding_map_names_every_location_or_lists_it(all_participants):
+def test_funding_map_names_every_location_or_lists_it(all_participants, processed_dir):
     from mineral_analysis import load_financing
 
-    financing = load_financing()
+    financing = load_financing(processed_dir)
     for agency in (None, "DOD", "EXIM", "DFC"):
         rows = financing if agency is None else financing[financing["agency"] == agency]
         for fig in (maps.plot_funding_map(rows, title="Where"), maps.plot_funding_map(rows).phone_variant()):
@@ -508,10 +508,10 @@ def test_funding_map_names_every_location_or_lists_it(all_participants):
             assert len(labelled) >= min(len(located), 5), agency
 
 
-def test_one_country_gets_a_regional_map_and_none_a_sentence():
+def test_one_country_gets_a_regional_map_and_none_a_sentence(processed_dir):
     from mineral_analysis import load_financing
 
-    financing = load_financing()
+    financing = load_financing(processed_dir)
     doe = financing[financing["agency"] == "DOE"]  # all its located money is in the United States
     fig = maps.plot_funding_map(doe, title="Where")
     ax = fig.axes[0]

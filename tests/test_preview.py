@@ -6,7 +6,6 @@ from __future__ import annotations
 import csv
 import io
 import os
-import re
 import shutil
 import signal
 import socket
@@ -86,14 +85,14 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _set_amount(path: Path, record_id: str, amount) -> str:
-    """Set one raw financing record's amount (``amount(old) -> new``); return the new value."""
+def _set_field(path: Path, record_id: str, field: str, value) -> str:
+    """Set one field of one raw financing record (``value(old) -> new``); return the new value."""
     lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
     header = next(csv.reader([lines[0]]))
-    column = header.index("amount_as_written")
+    column = header.index(field)
     index = next(i for i, line in enumerate(lines) if line.startswith(f"{record_id},"))
     row = next(csv.reader([lines[index]]))
-    row[column] = amount(row[column])
+    row[column] = value(row[column])
     buffer = io.StringIO()
     csv.writer(buffer, lineterminator="\n").writerow(row)
     lines[index] = buffer.getvalue()
@@ -159,12 +158,9 @@ def test_an_edit_rebuilds_the_brief_and_ctrl_c_leaves_nothing(tmp_path):
         assert b"<script" not in first and b"__preview__" not in first
         assert "<script nonce=" in _get(port, "")  # the index too
 
-        # One amount edited: the brief on disk changes, to the bytes of a one-shot build of the edited data.
-        _set_amount(
-            raw / config.RAW_FINANCING,
-            "DOE-03",
-            lambda old: re.sub(r"\d+", lambda m: str(int(m.group()) + 1), old, count=1),
-        )
+        # One title edited (an amount must stay the source's words): the brief on disk changes, to the bytes of a
+        # one-shot build of the edited data.
+        _set_field(raw / config.RAW_FINANCING, "DOE-03", "title", lambda old: f"{old}, edited")
         second = _wait_for(lambda: brief.read_bytes() != first and brief.read_bytes(), "the brief to change")
         _wait_for(lambda: any("built 1, skipped 0" in line for line in log[-5:]), "the rebuild to finish")
         check = tmp_path / "check"
@@ -188,7 +184,7 @@ def test_an_edit_rebuilds_the_brief_and_ctrl_c_leaves_nothing(tmp_path):
         assert (check / "agency-doe.pdf").read_bytes() == (reports / "agency-doe.pdf").read_bytes()
 
         # Invalid raw data: the error is on the page, the last good brief stays.
-        _set_amount(raw / config.RAW_FINANCING, "DOE-03", lambda old: "сколько-то денег")
+        _set_field(raw / config.RAW_FINANCING, "DOE-03", "amount_as_written", lambda old: "сколько-то денег")
         page = _wait_for(
             lambda: (text := _get(port, "agency-doe.html")) and "preview-error" in text and text, "the error banner"
         )
