@@ -8,9 +8,12 @@ columns of the real raw files, every value drawn from the real records' vocabula
 * amounts keep the real templates (``$455 млн``, ``до $700 млн``, ``$1,25 млрд``, ``до 10 миллиардов долларов``,
   ``более миллиарда долларов``, empty) with the number redrawn as a source would write it (three significant
   digits): a few thousand distinct spellings, as in a large real file;
+* dates keep the real precision (a day or a month) with the day or month redrawn over 2015-2026, as a file
+  covering years of announcements would have them;
 * no two records may describe the same item (the pipeline's duplicate-item check compares agency, amount,
-  instrument, countries, place, minerals and date): the generator computes that key with the library's own
-  normalisers and gives the few colliding records an amount of their own (four decimals, never drawn otherwise);
+  instrument, stage, countries, place, minerals and date): the generator computes that key with the library's own
+  normalisers and redraws the date of the few colliding records (a day of their own) until no two collide, so the
+  amounts keep the few thousand spellings a real file has;
 * about one record in 500 is a stated total ("более $X млрд") with three parts of the same agency, so the
   aggregate checks run on real links;
 * record ids keep the shape the schema allows (``^[A-Z]{2,6}-\\d{2,4}$``): at most four digits, so 1 million ids
@@ -103,6 +106,22 @@ def _record_ids(codes: list[str]) -> list[str]:
     return ids
 
 
+def _redrawn_dates(rng: np.random.Generator, written: np.ndarray) -> np.ndarray:
+    """Each written date with its day (YYYY-MM-DD) or month (YYYY-MM) redrawn over 2015-2026; others as written."""
+    days = np.datetime64("2015-01-01") + rng.integers(0, 12 * 365, len(written)).astype("timedelta64[D]")
+    as_text = np.datetime_as_string(days, unit="D").astype(object)
+    lengths = np.fromiter((len(text) for text in written), dtype=int, count=len(written))
+    out = written.copy()
+    out[lengths == 10] = as_text[lengths == 10]
+    out[lengths == 7] = np.array([text[:7] for text in as_text[lengths == 7]], dtype=object)
+    return out
+
+
+def _colliding(key) -> np.ndarray:
+    """Positions of records with an amount whose duplicate-item key an earlier record already has."""
+    return np.flatnonzero((key.duplicated(keep="first") & key["usd"].notna()).to_numpy())
+
+
 def generate(n: int, out_dir: Path, raw_dir: Path, seed: int = 20260204) -> dict:
     """Write ``n`` synthetic financing records (and the real membership file) into ``out_dir``; return counts."""
     import pandas as pd
@@ -161,6 +180,7 @@ def generate(n: int, out_dir: Path, raw_dir: Path, seed: int = 20260204) -> dict
         scale = _scale(template)
         amounts.append(_with_number(template, _source_number(rng, scale)) if scale else template)
     frame["amount_as_written"] = amounts
+    frame["announced"] = _redrawn_dates(rng, frame["announced"].to_numpy(dtype=object))
 
     # Stated totals: one every AGGREGATE_EVERY records, followed by PARTS parts of the same agency.
     total_positions = np.arange(0, max(0, n - PARTS), AGGREGATE_EVERY) if AGGREGATE_EVERY else np.array([], int)
@@ -205,13 +225,17 @@ def generate(n: int, out_dir: Path, raw_dir: Path, seed: int = 20260204) -> dict
             "announced": mapped("announced", lambda text: parse_announced(text)[0]),
         }
     )
-    colliding = np.flatnonzero((key.duplicated(keep="first") & key["usd"].notna()).to_numpy())
-    # Own amounts for the colliding records: 100.0001..999.9999 million with a non-zero last decimal, a spelling
-    # the source-like numbers above (at most one decimal in millions) never produce, each used once.
-    reserve = [u for u in (rng.permutation(8_999_999) + 1_000_001)[: 2 * len(colliding) + 10].tolist() if u % 10]
-    for position, unique in zip(colliding, reserve):
-        prefix = "более " if frame.at[position, "is_aggregate"] == "true" else ""
-        frame.at[position, "amount_as_written"] = f"{prefix}${unique / 10_000:.4f} млн"
+    colliding = _colliding(key)
+    repaired = len(colliding)
+    for _ in range(20):  # each round redraws the colliders' dates as days; a handful of rounds empties the list
+        if not len(colliding):
+            break
+        days = _redrawn_dates(rng, np.full(len(colliding), "2000-01-01", dtype=object))
+        frame.loc[colliding, "announced"] = days
+        key.loc[colliding, "announced"] = days
+        colliding = _colliding(key)
+    if len(colliding):
+        raise RuntimeError(f"{len(colliding)} synthetic records still describe the same item as another")
 
     out_dir.mkdir(parents=True, exist_ok=True)
     for name in ("membership.csv", "sources.csv"):
@@ -223,7 +247,7 @@ def generate(n: int, out_dir: Path, raw_dir: Path, seed: int = 20260204) -> dict
         "aggregates": len(total_positions),
         "parts": len(total_positions) * PARTS,
         "distinct_amounts": int(frame["amount_as_written"].nunique()),
-        "repaired_collisions": len(colliding),
+        "repaired_collisions": repaired,
         "bytes": (out_dir / "financing.csv").stat().st_size,
     }
 

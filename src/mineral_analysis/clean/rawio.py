@@ -251,26 +251,45 @@ _ASCII_CONTROLS = bytes(range(0x00, 0x09)) + b"\x0b\x0c" + bytes(range(0x0E, 0x2
 _NOT_ASCII_CONTROL = bytes(b for b in range(256) if b not in _ASCII_CONTROLS)
 
 
+def _has_multibyte_control(data: bytes) -> bool:
+    """Whether UTF-8 ``data`` holds a C1 control (C2 80-9F) or a bidirectional override (E2 80 AA-AE,
+    E2 81 A6-A9): their lead bytes located with numpy, then the bytes after them compared."""
+    import numpy as np
+
+    octets = np.frombuffer(data, dtype=np.uint8)
+    c2 = np.flatnonzero(octets[:-1] == 0xC2)
+    if ((octets[c2 + 1] >= 0x80) & (octets[c2 + 1] <= 0x9F)).any():
+        return True
+    e2 = np.flatnonzero(octets[:-2] == 0xE2)
+    second, third = octets[e2 + 1], octets[e2 + 2]
+    overrides = ((second == 0x80) & (third >= 0xAA) & (third <= 0xAE)) | (
+        (second == 0x81) & (third >= 0xA6) & (third <= 0xA9)
+    )
+    return bool(overrides.any())
+
+
 def _read_well_formed(path: Path, columns: list[str], data: bytes) -> RawTable | None:
-    """pyarrow's reader for a file with no problem to report; None when the strict reader must look at it."""
+    """pyarrow's reader for a file with no problem to report; None when the strict reader must look at it.
+
+    Every check runs on the bytes or on pyarrow's columns: invalid UTF-8 makes pyarrow refuse the file (its
+    reader checks the encoding), controls are found by byte, lengths, blanks and comments by column.
+    """
     import numpy as np
     import pyarrow as pa
+    import pyarrow.compute as pc
     import pyarrow.csv as pacsv
 
+    if data.startswith(BOM) or not data or data.isspace():
+        return None
+    # Control or direction characters go to the strict reader, which locates them: single-byte controls by
+    # deleting every other byte, the multi-byte ones by their bytes.
+    if data.translate(None, _NOT_ASCII_CONTROL) or _has_multibyte_control(data):
+        return None
+    if _STRAY_QUOTE.search(data):
+        return None  # pyarrow accepts text after a closing quote; the strict reader reports it
     try:
-        if data.startswith(b"\xef\xbb\xbf") or not data.strip():
-            return None
-        data.decode("utf-8")
-        # Control or direction characters go to the strict reader, which locates them. Checked on the bytes:
-        # single-byte controls by deleting every other byte; the rest only when their lead bytes occur.
-        if data.translate(None, _NOT_ASCII_CONTROL):
-            return None
-        if any(lead in data for lead in (b"\xc2", b"\xe2\x80", b"\xe2\x81")) and _CONTROL_RE.search(
-            data.decode("utf-8")
-        ):
-            return None
-        if _STRAY_QUOTE.search(data):
-            return None  # pyarrow accepts text after a closing quote; the strict reader reports it
+        header_end = data.find(b"\n")
+        data[: header_end if header_end >= 0 else None].decode("utf-8")  # pyarrow checks values, not the header
         table = pacsv.read_csv(
             pa.py_buffer(data),
             read_options=pacsv.ReadOptions(block_size=1 << 26),
@@ -288,16 +307,19 @@ def _read_well_formed(path: Path, columns: list[str], data: bytes) -> RawTable |
     # Line numbers are row + 2 only when every record is one physical line (no blank or multi-line record).
     if table.column_names != columns or rows == 0 or physical_lines != rows + 1:
         return None
-    frame = table.to_pandas()
-    blank = np.ones(rows, dtype=bool)
+    stripped, blank = {}, None
     for column in columns:
-        values = frame[column].astype("str")
-        if (values.str.len() > MAX_FIELD_CHARS).any():
+        values = table[column]
+        if pc.max(pc.utf8_length(values)).as_py() > MAX_FIELD_CHARS:
             return None
-        frame[column] = values.str.strip()
-        blank &= (frame[column] == "").to_numpy()
-    if frame[columns[0]].str.startswith("#").any() or blank.any():
+        stripped[column] = pc.utf8_trim_whitespace(values)
+        empty = pc.equal(stripped[column], "")
+        blank = empty if blank is None else pc.and_(blank, empty)
+    if pc.any(blank).as_py() or pc.any(pc.starts_with(stripped[columns[0]], "#")).as_py():
         return None
+    frame = pa.table(stripped).to_pandas()
+    for column in columns:
+        frame[column] = frame[column].astype("str")
     frame[LINE_COLUMN] = np.arange(2, rows + 2)
     return RawTable(path=path, frame=frame, data=data)
 
