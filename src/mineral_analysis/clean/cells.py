@@ -39,6 +39,15 @@ class Parsed:
         distinct = pd.array([function(v) for v in self.values], dtype="str")
         return pd.Series(distinct.take(self.codes))
 
+    def pair(self, other: Parsed, function: Callable[[object, object], object]) -> Parsed:
+        """Two columns read together: ``function(a, b)`` once per distinct pair of values, for every row."""
+        width = len(other.values)
+        return Parsed(self.codes * width + other.codes, [function(a, b) for a in self.values for b in other.values])
+
+    def at(self, position: int) -> object:
+        """Row ``position``'s parsed value."""
+        return self.values[self.codes[position]]
+
 
 def map_column(
     table: RawTable,

@@ -15,7 +15,6 @@ from ..vocab import (
     BINDING,
     FINANCING,
     INSTRUMENTS,
-    KINDS,
     NOT_STATED,
     PLACE_ROLES,
     PRIVATE,
@@ -26,6 +25,7 @@ from ..vocab import (
 from .amounts import AmountError
 from .cells import (
     MAX_LINES_PER_VALUE,
+    Parsed,
     citation_columns,
     duplicate_problems,
     map_column,
@@ -98,40 +98,21 @@ def clean_financing(table: RawTable, registry: dict[str, Source] | None = None) 
         )
     if problems:
         raise DataValidationError(problems)
-    problems += model_problems(
-        table,
-        kind.derive(str),
-        stage.derive(str),
-        alternative.derive(str),
-        instrument.derive(str),
-        place_role.derive(str),
-        countries.derive(len, "int64"),
-        inferred.derive(bool, bool),
-        announced.derive(lambda a: a[1] is not None, bool),
-    )
+    problems += model_problems(table, kind, stage, alternative, instrument, place_role, countries, inferred, announced)
     if problems:
         raise DataValidationError(problems)
 
-    kinds = kind.derive(str)
-    stages = stage.derive(str)
-    alternatives = alternative.derive(str)
-    # The binding status of each distinct kind and stage, spread over the rows (a million rows have a few dozen).
-    statuses = {f"{k}|{code}": binding_status(k, code) for k in KINDS for code in STAGES}
-    kind_text = pd.Series(kinds, dtype="str")
-    binding = (kind_text + "|" + pd.Series(stages, dtype="str")).map(statuses).to_numpy(dtype=object)
-    alternative_text = pd.Series(alternatives, dtype="str")
-    alternative_binding = np.where(
-        alternative_text != "", (kind_text + "|" + alternative_text).map(statuses).fillna(""), binding
-    ).astype(object)
+    # Binding status under the stage and under the alternative reading, once per distinct kind, stage and reading.
+    statuses = kind.pair(stage, lambda k, s: (k, s)).pair(
+        alternative, lambda ks, a: (binding_status(*ks), binding_status(ks[0], a or ks[1]))
+    )
     mobilized_usd = mobilized.derive(lambda a: math.nan if a is None else a.value_usd, "float64")
-    mobilized_kind = mobilized_type.derive(str)
-    place_counts = countries.derive(len, "int64")
     frame = pd.DataFrame(
         {
             "record_id": raw["record_id"],
             "agency": agency.derive_text(str),
             "agency_name": agency.derive_text(lambda code: AGENCIES[code].label),
-            "kind": pd.Series(kinds, dtype="str"),
+            "kind": kind.derive_text(str),
             "title": raw["title"],
             "amount_as_written": raw["amount_as_written"],
             "amount_usd": amount.derive(lambda a: math.nan if a is None else a.value_usd, "float64"),
@@ -139,21 +120,23 @@ def clean_financing(table: RawTable, registry: dict[str, Source] | None = None) 
             "counted_usd": np.nan,
             "instrument": instrument.derive_text(str),
             "instrument_label": instrument.derive_text(lambda code: INSTRUMENTS[code].label),
-            "stage": pd.Series(stages, dtype="str"),
+            "stage": stage.derive_text(str),
             "stage_label": stage.derive_text(lambda code: STAGES[code].label),
             "stage_basis": raw["stage_basis"],
-            "binding_status": pd.Series(binding, dtype="str"),
-            "is_binding": binding == BINDING,
-            "alternative_stage": pd.Series(alternatives, dtype="str"),
-            "alternative_binding_status": pd.Series(alternative_binding, dtype="str"),
+            "binding_status": statuses.derive_text(lambda both: both[0]),
+            "is_binding": statuses.derive(lambda both: both[0] == BINDING, bool),
+            "alternative_stage": alternative.derive_text(str),
+            "alternative_binding_status": statuses.derive_text(lambda both: both[1]),
             "is_aggregate": is_aggregate.derive(bool, bool),
             "parent_id": raw["parent_id"],
             "mobilized_as_written": raw["mobilized_as_written"],
             "mobilized_usd": mobilized_usd,
             "mobilized_from": raw["mobilized_from"],
-            "mobilized_type": pd.Series(mobilized_kind, dtype="str"),
+            "mobilized_type": mobilized_type.derive_text(str),
             **{
-                f"mobilized_{name}_usd": np.where(mobilized_kind == kind_code, mobilized_usd, np.nan)
+                f"mobilized_{name}_usd": np.where(
+                    mobilized_type.derive(lambda v, code=kind_code: v == code, bool), mobilized_usd, np.nan
+                )
                 for name, kind_code in (("private", PRIVATE), ("public", PUBLIC), ("unsplit", NOT_STATED))
             },
             "announced": announced.derive_text(lambda a: a[0]),
@@ -164,7 +147,7 @@ def clean_financing(table: RawTable, registry: dict[str, Source] | None = None) 
             "country_names": countries.derive_text(lambda codes: ";".join(country_name(c) for c in codes)),
             "subnational": raw["subnational"],
             "place_role": place_role.derive_text(str),
-            "place_count": place_counts,
+            "place_count": countries.derive(len, "int64"),
             "minerals": minerals.derive_text(str),
             **cited,
             "note": raw["note"],
@@ -181,51 +164,47 @@ def clean_financing(table: RawTable, registry: dict[str, Source] | None = None) 
 
 def model_problems(
     table: RawTable,
-    kinds: np.ndarray,
-    stages: np.ndarray,
-    alternatives: np.ndarray,
-    instruments: np.ndarray,
-    place_roles: np.ndarray,
-    place_counts: np.ndarray,
-    inferred: np.ndarray,
-    dated: np.ndarray,
+    kind: Parsed,
+    stage: Parsed,
+    alternative: Parsed,
+    instrument: Parsed,
+    place_role: Parsed,
+    countries: Parsed,
+    inferred: Parsed,
+    announced: Parsed,
 ) -> list[Problem]:
     """The rules across a row's cells: kind, stage and instrument agree; a stage is stated in the source's words;
     a commitment without money has no amount; places have a role and subnational units line up with countries.
 
-    Each rule is one vectorised test over the rows; only the rows that break it are looked at one by one.
+    Each rule is one test per distinct value (or pair of values), spread over the rows; only the rows that break
+    it are looked at one by one.
     """
     raw = table.frame
     problems: list[Problem] = []
-    kind = pd.Series(kinds, dtype="str")
-    stage = pd.Series(stages, dtype="str")
-    alternative = pd.Series(alternatives, dtype="str")
-    instrument = pd.Series(instruments, dtype="str")
-    financing = (kind == FINANCING).to_numpy()
+    financing = kind.derive(lambda k: k == FINANCING, bool)
     has_basis = (raw["stage_basis"] != "").to_numpy()
-    stated = (stage != "not_stated").to_numpy()
-    places = np.asarray(place_counts)
+    stated = stage.derive(lambda s: s != "not_stated", bool)
+    places = countries.derive(len, "int64")
     parts = np.where(raw["subnational"] != "", raw["subnational"].str.count(";") + 1, 0)
-    allowed_stage = {f"{k}|{code}" for code, s in STAGES.items() for k in s.kinds}
-    allowed_instrument = {f"{k}|{code}" for code, i in INSTRUMENTS.items() for k in i.kinds}
     status = {code: s.binding_status or NOT_STATED for code, s in STAGES.items()}
-    same_status = alternative.map(status).fillna("").to_numpy() == stage.map(status).to_numpy()
+    same_status = stage.pair(alternative, lambda s, a: status.get(a, "") == status[s]).derive(bool, bool)
+    no_role = place_role.derive(lambda role: role == "", bool)
 
     rules = [
         (
-            ~(kind + "|" + stage).isin(allowed_stage).to_numpy(),
+            kind.pair(stage, lambda k, s: k not in STAGES[s].kinds).derive(bool, bool),
             "stage",
             lambda i: (
-                f"stage '{stages[i]}' does not apply to a record of kind '{kinds[i]}'; valid: "
-                + ", ".join(code for code, s in STAGES.items() if kinds[i] in s.kinds)
+                f"stage '{stage.at(i)}' does not apply to a record of kind '{kind.at(i)}'; valid: "
+                + ", ".join(code for code, s in STAGES.items() if kind.at(i) in s.kinds)
             ),
         ),
         (
-            ~(kind + "|" + instrument).isin(allowed_instrument).to_numpy(),
+            kind.pair(instrument, lambda k, code: k not in INSTRUMENTS[code].kinds).derive(bool, bool),
             "instrument_as_written",
             lambda i: (
-                f"instrument '{instruments[i]}' does not belong to a record of kind '{kinds[i]}'; valid: "
-                + ", ".join(code for code, s in INSTRUMENTS.items() if kinds[i] in s.kinds)
+                f"instrument '{instrument.at(i)}' does not belong to a record of kind '{kind.at(i)}'; valid: "
+                + ", ".join(code for code, s in INSTRUMENTS.items() if kind.at(i) in s.kinds)
             ),
         ),
         (stated & ~has_basis, "stage_basis", lambda i: "quote the few words of the source that state the stage"),
@@ -235,7 +214,7 @@ def model_problems(
             lambda i: "a stage basis needs a stated stage: set 'stage', or clear the basis",
         ),
         (
-            (alternative != "").to_numpy() & (~financing | same_status),
+            alternative.derive(lambda a: a != "", bool) & (~financing | same_status),
             "alternative_stage",
             lambda i: (
                 "an alternative reading must be financing whose binding status differs from the stage's; "
@@ -245,25 +224,25 @@ def model_problems(
         (
             ~financing & (raw["amount_as_written"] != "").to_numpy(),
             "amount_as_written",
-            lambda i: f"a {kinds[i]} carries no money: record the amount as a financing item",
+            lambda i: f"a {kind.at(i)} carries no money: record the amount as a financing item",
         ),
         (
             ~financing & (raw["mobilized_as_written"] != "").to_numpy(),
             "mobilized_as_written",
-            lambda i: f"a {kinds[i]} carries no money: record the amount as a financing item",
+            lambda i: f"a {kind.at(i)} carries no money: record the amount as a financing item",
         ),
         (
             ~financing & (raw["is_aggregate"] == "true").to_numpy(),
             "is_aggregate",
-            lambda i: f"a {kinds[i]} is never a stated total: set is_aggregate=false",
+            lambda i: f"a {kind.at(i)} is never a stated total: set is_aggregate=false",
         ),
         (
-            (places > 0) & (np.asarray(place_roles) == ""),
+            (places > 0) & no_role,
             "place_role",
             lambda i: "write how the places stand to the item (" + ", ".join(PLACE_ROLES) + ")",
         ),
         (
-            (places == 0) & (np.asarray(place_roles) != ""),
+            (places == 0) & ~no_role,
             "place_role",
             lambda i: "an item without countries has no place role: clear it",
         ),
@@ -276,7 +255,7 @@ def model_problems(
             ),
         ),
         (
-            np.asarray(inferred, dtype=bool) & ~np.asarray(dated, dtype=bool),
+            inferred.derive(bool, bool) & ~announced.derive(lambda a: a[1] is not None, bool),
             "announced_inferred",
             lambda i: "only a date can be inferred: set 'false' or write the date",
         ),
