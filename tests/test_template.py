@@ -98,7 +98,7 @@ WARM_CHECK = textwrap.dedent(
     filled = {
         "country names": countries._index,
         "boundaries": geo._read,
-        "drawing paths": map_layers._base_layer,
+        "drawing paths": map_layers.base_layer,
         "fonts": font_manager._get_font,
     }
     print(json.dumps({

@@ -60,7 +60,7 @@ def load_boundaries(path: str | Path | None = None) -> gpd.GeoDataFrame:
     return _read(str(Path(path or config.BOUNDARIES_FILE).resolve())).copy()
 
 
-def _cached(path: str | Path | None) -> gpd.GeoDataFrame:
+def cached_boundaries(path: str | Path | None) -> gpd.GeoDataFrame:
     """The cached frame itself, for read-only use inside the package (no copy)."""
     return _read(str(Path(path or config.BOUNDARIES_FILE).resolve()))
 
@@ -81,7 +81,7 @@ def country_points(iso3_codes: Iterable[str] | str, *, path: str | Path | None =
     Columns: ``iso3``, ``name``, ``x``, ``y`` (Equal Earth metres), ``area_km2``. Codes without a polygon
     (e.g. ``EUU`` for the European Union, or unknown codes) are left out; compare the input to find them.
     """
-    gdf = _cached(path)
+    gdf = cached_boundaries(path)
     index = gdf.loc[gdf["iso3"] != ""].set_index("iso3")
     found = [c for c in _codes(iso3_codes) if c in index.index]
     sub = index.loc[found, ["name", "point_x", "point_y", "area_km2"]]

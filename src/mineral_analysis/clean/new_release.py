@@ -86,10 +86,10 @@ def release_files(name: str, clean, registry: dict) -> dict[str, bytes]:
     """Every file of release ``name`` made from ``clean``: the tables as CSV (the record, read back) and as Parquet
     (pandas' conventions, column meanings in the field metadata), and the Data Package describing them."""
     from .datapackage import SPECS
-    from .pipeline import _parquet_bytes, column_descriptions
+    from .pipeline import parquet_bytes, column_descriptions
 
     files = {f"{t}.csv": csv_bytes(getattr(clean, t)) for t in TABLES}
-    files |= {f"{t}.parquet": _parquet_bytes(getattr(clean, t), column_descriptions(SPECS[t])) for t in TABLES}
+    files |= {f"{t}.parquet": parquet_bytes(getattr(clean, t), column_descriptions(SPECS[t])) for t in TABLES}
     files[config.DATAPACKAGE] = release_datapackage(name, clean, registry)
     return files
 

@@ -187,7 +187,7 @@ def processed_frames(tables: CleanTables) -> dict[str, pd.DataFrame]:
     }
 
 
-def _parquet_bytes(frame: pd.DataFrame, descriptions: dict[str, str]) -> bytes:
+def parquet_bytes(frame: pd.DataFrame, descriptions: dict[str, str]) -> bytes:
     """``frame`` as Parquet, each column carrying its meaning (``descriptions``) in its field metadata under
     ``description``, so any Parquet reader shows what a column means."""
     import io
@@ -294,7 +294,7 @@ def build_processed(
         files = {
             **{f"{name}.csv": csv_bytes(frame) for name, frame in frames.items()},
             **{
-                f"{name}.parquet": _parquet_bytes(frame, column_descriptions(SPECS[name]))
+                f"{name}.parquet": parquet_bytes(frame, column_descriptions(SPECS[name]))
                 for name, frame in frames.items()
             },
             config.DATAPACKAGE: datapackage.to_bytes(

@@ -255,10 +255,10 @@ def participant_svg(membership, linked: set[str]) -> str:
     import shapely
 
     from mineral_analysis import config
-    from mineral_analysis.geo import _cached
+    from mineral_analysis.geo import cached_boundaries
     from mineral_analysis.links import brief_href, display_name
 
-    gdf = _cached(str(config.BOUNDARIES_FILE.resolve()))
+    gdf = cached_boundaries(str(config.BOUNDARIES_FILE.resolve()))
     minx, miny, maxx, maxy = gdf.total_bounds
     width = 1000.0
     scale = width / (maxx - minx)
