@@ -86,7 +86,7 @@ def release_files(name: str, clean, registry: dict) -> dict[str, bytes]:
     """Every file of release ``name`` made from ``clean``: the tables as CSV (the record, read back) and as Parquet
     (pandas' conventions, column meanings in the field metadata), and the Data Package describing them."""
     from .datapackage import SPECS
-    from .pipeline import parquet_bytes, column_descriptions
+    from .pipeline import column_descriptions, parquet_bytes
 
     files = {f"{t}.csv": csv_bytes(getattr(clean, t)) for t in TABLES}
     files |= {f"{t}.parquet": parquet_bytes(getattr(clean, t), column_descriptions(SPECS[t])) for t in TABLES}
