@@ -13,7 +13,7 @@ import math
 
 import pandas as pd
 
-from .frames import plain
+from .frames import plain, split_codes
 from .vocab import (
     AGENCIES,
     BINDING,
@@ -23,22 +23,11 @@ from .vocab import (
     KINDS,
     NOT_BINDING,
     NOT_STATED,
+    ROLE_PRIORITY,
     STAGES,
 )
 
 LOCATION_NOT_STATED = "Location not stated"
-
-# The most specific role first: a country's "primary role" on a map is the first of these it holds.
-ROLE_PRIORITY = (
-    "host",
-    "forge_chair",
-    "forge_member",
-    "bilateral_framework",
-    "trade_action_plan",
-    "strategic_partnership",
-    "ministerial_participant",
-)
-
 
 # The three parts of every total, in display order, with the key each carries in summaries.
 BINDING_PARTS = {BINDING: "binding_usd", NOT_BINDING: "non_binding_usd", NOT_STATED: "not_stated_usd"}
@@ -107,11 +96,10 @@ def explode_countries(financing: pd.DataFrame) -> pd.DataFrame:
     """
     financing = plain(financing)
     frame = financing.copy()
-    frame["country"] = frame["country_iso3"].str.split(";")
-    frame["locations"] = frame["country"].map(lambda codes: len([c for c in codes if c]))
-    frame = frame.explode("country", ignore_index=True)
-    frame["country"] = frame["country"].fillna("")
-    return frame
+    codes = frame["country_iso3"].map(split_codes)
+    frame["locations"] = codes.map(len)
+    frame["country"] = codes.map(lambda located: located or [""])
+    return frame.explode("country", ignore_index=True)
 
 
 def explode_minerals(financing: pd.DataFrame) -> pd.DataFrame:

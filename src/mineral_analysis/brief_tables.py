@@ -9,9 +9,10 @@ import pandas as pd
 
 from .analysis import headline_numbers, roles_by_country
 from .display import esc, plural
+from .frames import split_codes
 from .links import brief_href, display_name
 from .usd import format_usd, is_stated
-from .vocab import GROUP_SHORT, NOT_STATED
+from .vocab import GROUP_SHORT, NOT_STATED, ROLE_PRIORITY
 
 
 def headline_table(financing: pd.DataFrame) -> pd.DataFrame:
@@ -120,7 +121,7 @@ def _record_link(record_id: str, record_agency: str, page_agency: str | None) ->
 def place_links(codes: str, subnational: str) -> str:
     """An item's places as links to their country briefs, each with its state or region where the source gives
     one: "South Korea, United States (Tennessee)" (``subnational`` has one part per country, in order)."""
-    countries = [c for c in codes.split(";") if c]
+    countries = split_codes(codes)
     parts = [part.strip() for part in subnational.split(";")] if subnational else []
     parts += [""] * (len(countries) - len(parts))
     return ", ".join(
@@ -237,8 +238,6 @@ def item_notes_html(financing: pd.DataFrame) -> str:
 
 def participants_html(membership: pd.DataFrame) -> str:
     """Every participant under its most specific role, each name linking to its country brief."""
-    from .analysis import ROLE_PRIORITY
-
     roles = roles_by_country(membership)
     entries = []
     for role in ROLE_PRIORITY:

@@ -15,7 +15,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Circle
 
-from .analysis import money
+from .analysis import explode_countries, money
 from .display import agreeing, plural
 from .frames import plain
 from .geo import cached_boundaries
@@ -67,17 +67,6 @@ def _size_references(vmax: float) -> list[float]:
     return [v for v in (top, top / 10, top / 100) if v >= 1e6] or [top]
 
 
-def _split_codes(value) -> list[str]:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return []
-    seen: dict[str, None] = {}
-    for part in str(value).split(";"):
-        part = part.strip().upper()
-        if part:
-            seen.setdefault(part, None)
-    return list(seen)
-
-
 def funding_locations(financing: pd.DataFrame) -> pd.DataFrame:
     """Return one row per (record, location country) with ``counted_usd``; the record's other columns kept.
 
@@ -85,13 +74,7 @@ def funding_locations(financing: pd.DataFrame) -> pd.DataFrame:
     the record names).
     """
     require_columns(financing, ["agency", "counted_usd", "country_iso3"], "financing")
-    frame = plain(financing).copy()
-    frame["_codes"] = frame["country_iso3"].map(_split_codes)
-    frame["n_locations"] = frame["_codes"].map(len)
-    frame["_codes"] = frame["_codes"].map(lambda codes: codes or [""])
-    out = frame.explode("_codes").rename(columns={"_codes": "iso3"}).reset_index(drop=True)
-    out["iso3"] = out["iso3"].fillna("").astype(str)
-    return out
+    return explode_countries(financing).rename(columns={"country": "iso3", "locations": "n_locations"})
 
 
 @with_phone_variant

@@ -18,7 +18,7 @@ def display_name(iso3: str, name: object = None) -> str:
 
     if iso3 in SUPRANATIONAL:
         return SUPRANATIONAL[iso3]
-    if isinstance(name, str) and name.strip():
+    if isinstance(name, str) and name.strip() and name.strip().upper() != iso3:  # a code standing in is no name
         return name.strip()
     try:
         return country_name(iso3)

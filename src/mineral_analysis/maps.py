@@ -24,6 +24,7 @@ from matplotlib.patches import Patch
 from .analysis import roles_by_country
 from .funding_map import funding_locations, has_located_money, plot_funding_map, unmapped_sentence
 from .geo import SMALL_COUNTRY_AREA_KM2, cached_boundaries
+from .links import display_name
 from .map_layers import (
     BAND_IN,
     BORDER,
@@ -49,7 +50,7 @@ from .map_layers import (
     require_columns,
 )
 from .style import chart_style, layout, new_figure, with_phone_variant
-from .vocab import GROUPS, SUPRANATIONAL
+from .vocab import GROUPS, ROLE_PRIORITY, SUPRANATIONAL, group_in_sentence
 
 __all__ = [
     "funding_locations",
@@ -63,16 +64,8 @@ __all__ = [
 ]
 
 
-# Roles from most to least specific: a country is coloured by the first role it holds. ``agreement`` stands
-# for the two groups that are neither a framework signed at the ministerial nor a mere delegation.
-ROLE_ORDER: tuple[str, ...] = (
-    "host",
-    "forge_chair",
-    "forge_member",
-    "bilateral_framework",
-    "agreement",
-    "ministerial_participant",
-)
+# A country is coloured by its primary role (``vocab.ROLE_PRIORITY``); ``agreement`` stands for the two groups
+# that are neither a framework signed at the ministerial nor a mere delegation.
 ROLE_OF_GROUP: dict[str, str] = {
     "host": "host",
     "forge_chair": "forge_chair",
@@ -100,15 +93,8 @@ ROLE_COLOURS: dict[str, str] = {
     "agreement": "#7fcdbb",
     "ministerial_participant": "#c7e9b4",
 }
-GROUP_SHORT: dict[str, str] = {
-    "host": "host",
-    "ministerial_participant": "delegation",
-    "bilateral_framework": "bilateral framework",
-    "forge_chair": "FORGE chair",
-    "forge_member": "FORGE member",
-    "trade_action_plan": "trade action plan",
-    "strategic_partnership": "strategic partnership",
-}
+#: The map's colours from the most to the least specific role.
+ROLE_ORDER: tuple[str, ...] = tuple(dict.fromkeys(ROLE_OF_GROUP[g] for g in ROLE_PRIORITY))
 
 
 def map_roles(membership: pd.DataFrame) -> pd.DataFrame:
@@ -179,7 +165,7 @@ def plot_participation_map(
         if highlight_code and highlight_code in mapped:
             _outline(fig, ax, gdf.loc[gdf["iso3"] == highlight_code].iloc[0], key)
         elif highlight_code:
-            name = _display_name(highlight_code, names.get(highlight_code))
+            name = display_name(highlight_code, names.get(highlight_code))
             notes.append(f"{name} has no territory on the map, so it is not outlined.")
 
         # legend: the roles present, with counts of mapped countries
@@ -214,8 +200,8 @@ def plot_participation_map(
         extra = []
         for _, r in unmapped.iterrows():
             kind = "supranational, not on the map" if r["iso3"] in SUPRANATIONAL else "no territory on the map"
-            groups = ", ".join(GROUP_SHORT[g] for g in r["groups"])
-            extra.append(f"+ {_display_name(r['iso3'], r['name'])} — {kind}: {groups}")
+            groups = ", ".join(group_in_sentence(g) for g in r["groups"])
+            extra.append(f"+ {display_name(r['iso3'], r['name'])} — {kind}: {groups}")
         top = artist_extent(fig, legend).y0 - 0.01
         draw_notes(fig, extra + notes + [CREDIT + "."], x=MARGIN_X, top=top, fontsize=8)
     return fig
@@ -251,15 +237,6 @@ def _outline(fig: Figure, ax, row: pd.Series, key: str) -> None:
             linewidths=1.6,
             zorder=5,
         )
-
-
-def _display_name(iso3: str, name: object) -> str:
-    """The vocabulary's label for a supranational code, else the data's own name, else the code."""
-    if iso3 in SUPRANATIONAL:
-        return SUPRANATIONAL[iso3]
-    if isinstance(name, str) and name.strip() and name.strip().upper() != iso3:
-        return name.strip()
-    return SUPRANATIONAL.get(iso3, iso3)
 
 
 def _small_markers(ax, rows: pd.DataFrame, role_of: dict[str, str], *, size: float = 30) -> None:
@@ -516,7 +493,7 @@ def plot_locator_map(membership: pd.DataFrame, iso3: str, *, title: str | None =
                     zorder=5,
                 )
         else:
-            notes.append(f"{_display_name(code, None)} has no territory of its own on the map; Europe is shown.")
+            notes.append(f"{display_name(code, None)} has no territory of its own on the map; Europe is shown.")
         # the world inset, with the region's frame, in the corner of the panel where it hides least
         _, (wx0, wx1, wy0, wy1) = base_layer(key)
         world = _locator_corner(fig, ax, (wx1 - wx0) / (wy1 - wy0), gdf, role_of, code)

@@ -16,9 +16,10 @@ from .analysis import (
     share_text,
 )
 from .display import agreeing, and_list, esc, plural
+from .frames import split_codes
 from .links import display_name, link
 from .usd import format_usd, is_stated
-from .vocab import AGENCIES, GROUP_SHORT, GROUPS, KINDS, NOT_STATED
+from .vocab import AGENCIES, GROUP_SHORT, GROUPS, KINDS, NOT_STATED, group_in_sentence
 
 
 def _bn(value: float) -> str:
@@ -259,7 +260,7 @@ def shared_text(records: pd.DataFrame, iso3: str) -> str:
     shared = rows[rows["country_iso3"].str.contains(";", regex=False)]
     if shared.empty:
         return ""
-    partners = sorted({c for codes in shared["country_iso3"] for c in codes.split(";") if c and c != iso3})
+    partners = sorted({c for codes in shared["country_iso3"] for c in split_codes(codes) if c != iso3})
     names = and_list([with_article(display_name(c)) for c in partners])
     ids = ", ".join(shared["record_id"])
     return (
@@ -332,7 +333,7 @@ def finding_timeline(financing: pd.DataFrame) -> str:
 
 
 def _located_codes(financing: pd.DataFrame) -> list[str]:
-    return sorted({c for value in financing["country_iso3"] for c in str(value).split(";") if c})
+    return sorted({c for value in financing["country_iso3"] for c in split_codes(value)})
 
 
 def minerals_by_money(records: pd.DataFrame) -> list[str]:
@@ -413,7 +414,7 @@ def key_findings(kind: str, financing: pd.DataFrame, membership: pd.DataFrame, k
             out.append("No item names a mineral.")
     if kind == "country":
         here = membership[membership["iso3"] == key]
-        groups = [_lower_role(GROUP_SHORT[g]) for g in GROUPS if g in set(here["group"])]
+        groups = [group_in_sentence(g) for g in GROUPS if g in set(here["group"])]
         name = display_name(key)
         delegations = int(roles_by_country(membership)["ministerial_participant"].sum())
         out.insert(
@@ -442,11 +443,6 @@ def key_findings(kind: str, financing: pd.DataFrame, membership: pd.DataFrame, k
         if extra:
             out.append(extra)
     return out[:5]
-
-
-def _lower_role(label: str) -> str:
-    """A role label inside a sentence: lower case, but FORGE stays a name."""
-    return label if label.startswith("FORGE") else label[:1].lower() + label[1:]
 
 
 def one_line_finding(kind: str, financing: pd.DataFrame, membership: pd.DataFrame, key: str = "") -> str:

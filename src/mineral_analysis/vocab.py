@@ -309,6 +309,25 @@ GROUP_SHORT: dict[str, str] = {
     "strategic_partnership": "Strategic partnership",
 }
 
+#: The groups from the most to the least specific: a country's primary role (on a map, in the participants list)
+#: is the first of these it holds.
+ROLE_PRIORITY: tuple[str, ...] = (
+    "host",
+    "forge_chair",
+    "forge_member",
+    "bilateral_framework",
+    "trade_action_plan",
+    "strategic_partnership",
+    "ministerial_participant",
+)
+
+
+def group_in_sentence(group: str) -> str:
+    """A group's short form inside a sentence: lower case, but FORGE stays a name ("bilateral framework")."""
+    label = GROUP_SHORT[group]
+    return label if label.startswith("FORGE") else label[:1].lower() + label[1:]
+
+
 QUALIFIERS: dict[str, str] = {
     "exact": "as stated",
     "up to": "a ceiling: up to the amount",
