@@ -10,6 +10,7 @@ from pathlib import Path
 import pandas as pd
 
 from .briefing import Tables
+from .clean.sources import sources_cited as sources_cited  # the notebooks read it from here
 from .display import esc
 from .usd import format_date, format_period
 
@@ -45,15 +46,6 @@ def data_as_of(processed_dir=None) -> str:
         return ""
     dates = sorted(str(s.published) for s in registry.values() if re.fullmatch(r"\d{4}-\d{2}-\d{2}", str(s.published)))
     return dates[-1] if dates else ""
-
-
-def sources_cited(*frames: pd.DataFrame) -> list[str]:
-    """The source ids the frames' ``source`` column cites, sorted."""
-    ids = set()
-    for frame in frames:
-        for text in frame.get("source", pd.Series([], dtype=str)):
-            ids.update(part.strip().split(" ")[0] for part in str(text).split(";") if part.strip())
-    return sorted(i for i in ids if i.isdigit())
 
 
 def sources_key(ids: list[str], processed_dir=None) -> str:
