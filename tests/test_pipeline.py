@@ -292,6 +292,29 @@ def test_replace_files_atomic_all_or_nothing(tmp_path, monkeypatch):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.txt", "b.txt"]  # no temporary left behind
 
 
+def test_write_if_changed_keeps_a_same_file_and_replaces_links_and_fifos(tmp_path):
+    import os
+
+    from mineral_analysis.atomic import write_if_changed
+
+    path = tmp_path / "out.json"
+    assert write_if_changed(path, b"one")
+    before = path.stat().st_mtime_ns, path.stat().st_ino
+    assert not write_if_changed(path, b"one")  # the same bytes: not written again
+    assert (path.stat().st_mtime_ns, path.stat().st_ino) == before
+    assert write_if_changed(path, b"one and more") and path.read_bytes() == b"one and more"
+    assert write_if_changed(path, b"one") and path.read_bytes() == b"one"  # a prefix of the old bytes is a change
+    target = tmp_path / "target"
+    target.write_bytes(b"one")
+    path.unlink()
+    path.symlink_to(target)
+    assert write_if_changed(path, b"one")  # a link holding the same bytes is still replaced by a file
+    assert not path.is_symlink() and target.read_bytes() == b"one"
+    path.unlink()
+    os.mkfifo(path)
+    assert write_if_changed(path, b"two") and path.read_bytes() == b"two"  # never blocks on the FIFO
+
+
 def test_counted_amounts_nested_remainders():
     frame = pd.DataFrame(
         {
