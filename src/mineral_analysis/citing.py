@@ -13,6 +13,7 @@ from .briefing import Tables
 from .clean.sources import sources_cited as sources_cited  # the notebooks read it from here
 from .display import esc
 from .usd import format_date, format_period
+from .vocab import printed_version
 
 
 def _source_registry(processed_dir=None):
@@ -102,7 +103,7 @@ def how_to_cite(title: str, metadata: dict, ids: list[str], processed_dir=None) 
     """The "How to cite" line: title, data release and date, and the sources."""
     registry = _source_registry(processed_dir)
     release = metadata.get("release") or {}
-    version = metadata.get("dataset_version") or metadata.get("data_version") or "unknown"
+    version = printed_version(metadata)
     date = release.get("date") or ""
     sources = "; ".join(f"{esc(registry[s].title)} ({esc(registry[s].published)})" for s in ids if s in registry)
     return (

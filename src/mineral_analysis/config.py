@@ -39,6 +39,24 @@ DATA_DICTIONARY = "data_dictionary.md"
 # The build's own state for a reports folder, kept beside it (see build_state_path).
 BUILD_LOCK = "build.lock"
 BUILD_CACHE = "build-cache.json"
+# What a reports folder holds beside the briefs: the index page, the record of what was published, its sums.
+REPORTS_INDEX = "index.html"
+REPORTS_MANIFEST = "MANIFEST.json"
+REPORTS_SUMS = "SHA256SUMS"
+RELEASE_MANIFEST = "release.json"  # in each release's folder
+RELEASE_LOCK = ".release.lock"  # in the releases folder: one release is made at a time
+COUNTRY_ALIASES = "country_aliases.csv"  # in resources/: the reviewed spellings of country names
+KERNEL_SPEC = "kernel.json"  # the build's Jupyter kernel description
+
+
+def csv_file(table: str) -> str:
+    """The file name of a table's CSV form (the record, in data/processed and in releases)."""
+    return f"{table}.csv"
+
+
+def parquet_file(table: str) -> str:
+    """The file name of a table's Parquet form (what the loaders read)."""
+    return f"{table}.parquet"
 
 
 class ProjectNotFound(RuntimeError):

@@ -7,9 +7,17 @@ lower-case) that the curated raw files may use. ``data/raw/financing.schema.md``
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 NOT_STATED = "not stated"
+
+
+def printed_version(metadata: Mapping) -> str:
+    """The dataset version a brief prints, from the processed tables' ``metadata.json``: ``dataset_version`` (a
+    release name, or "<release> + unreleased changes"), else the tables' content hash ``data_version``, else
+    "unknown"."""
+    return str(metadata.get("dataset_version") or metadata.get("data_version") or "unknown")
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ from ..clock import build_time
 from ..releases import MANIFEST, NAME_PATTERN, TABLES, Release, ReleaseError, csv_bytes, list_releases
 from .sources import sources_cited
 
-LOCK = ".release.lock"  # in the releases folder: one release is made at a time
+LOCK = config.RELEASE_LOCK
 PROJECT_NAME = "mineral-analysis critical-minerals tracker"
 
 
@@ -78,8 +78,8 @@ def release_files(name: str, clean, registry: dict) -> dict[str, bytes]:
     from .datapackage import SPECS
     from .pipeline import column_descriptions, parquet_bytes
 
-    files = {f"{t}.csv": csv_bytes(getattr(clean, t)) for t in TABLES}
-    files |= {f"{t}.parquet": parquet_bytes(getattr(clean, t), column_descriptions(SPECS[t])) for t in TABLES}
+    files = {config.csv_file(t): csv_bytes(getattr(clean, t)) for t in TABLES}
+    files |= {config.parquet_file(t): parquet_bytes(getattr(clean, t), column_descriptions(SPECS[t])) for t in TABLES}
     files[config.DATAPACKAGE] = release_datapackage(name, clean, registry)
     return files
 

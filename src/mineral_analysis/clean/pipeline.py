@@ -292,9 +292,9 @@ def build_processed(
         summary = summarize(tables)
         frames = processed_frames(tables)
         files = {
-            **{f"{name}.csv": csv_bytes(frame) for name, frame in frames.items()},
+            **{config.csv_file(name): csv_bytes(frame) for name, frame in frames.items()},
             **{
-                f"{name}.parquet": parquet_bytes(frame, column_descriptions(SPECS[name]))
+                config.parquet_file(name): parquet_bytes(frame, column_descriptions(SPECS[name]))
                 for name, frame in frames.items()
             },
             config.DATAPACKAGE: datapackage.to_bytes(
