@@ -26,8 +26,8 @@ from .signals import interruptible, signals_deferred
 
 # The build's lock and cache (the catalogue of briefs and their slice hashes per data hash, so no-op builds stay
 # light) live beside reports/ (config.build_state_path); these names are where earlier versions kept them in it.
-CACHE = ".build-cache.json"
-LOCK = ".build.lock"
+CACHE = f".{config.BUILD_CACHE}"
+LOCK = f".{config.BUILD_LOCK}"
 
 
 class BuildLockedError(RuntimeError):

@@ -21,12 +21,13 @@ import platform
 import re
 from pathlib import Path
 
+from .. import config
 from ..atomic import write_if_changed
 from ..safe_files import MiB, UnsafeFileError, read_regular_text, sha256_regular
 
-SUMS = "SHA256SUMS"
-MANIFEST = "MANIFEST.json"
-INDEX = "index.html"
+SUMS = config.REPORTS_SUMS
+MANIFEST = config.REPORTS_MANIFEST
+INDEX = config.REPORTS_INDEX
 PUBLISHED_SUFFIXES = (".html", ".pdf")
 TOOLS = (
     "mineral-analysis",
