@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from mineral_analysis import analysis, columns, config
+from mineral_analysis import columns, config, totals
 from mineral_analysis.atomic import replace_files_atomic
 from mineral_analysis.clean.financing import counted_amounts
 from mineral_analysis.clean.pipeline import build_processed, load_raw
@@ -135,7 +135,7 @@ def test_commitments_without_money_are_not_financing(financing):
         assert rows.loc[rid, "kind"] == kind and rows.loc[rid, "binding_status"] == "not applicable", rid
     others = financing[financing["kind"] != "financing"]
     assert others["amount_usd"].isna().all() and others["counted_usd"].isna().all()
-    assert analysis.headline_numbers(financing)["items"] == len(financing) - len(others)
+    assert totals.headline_numbers(financing)["items"] == len(financing) - len(others)
 
 
 def test_shared_places_have_roles(financing):

@@ -90,7 +90,7 @@ WARM_CHECK = textwrap.dedent(
     import json, os
     from matplotlib import font_manager
     from mineral_analysis import geo, map_layers
-    from mineral_analysis.clean import countries
+    from mineral_analysis import countries
     from mineral_analysis.publish import template
 
     template._preload()

@@ -13,9 +13,9 @@ from pathlib import Path
 import pandas as pd
 
 from . import config
-from .analysis import BINDING_PARTS, headline_numbers
 from .releases import TABLES, get_release, latest_release, list_releases, read_release, read_table_csv
 from .safe_files import spreadsheet_safe_frame
+from .totals import BINDING_PARTS, headline_numbers
 from .usd import format_usd
 
 CHANGE_COLUMNS = ["record_id", "change", "field", "old", "new"]  # and "reason" (``with_reasons``)

@@ -15,7 +15,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Circle
 
-from .analysis import explode_countries, money
+from .analysis import explode_countries
 from .display import agreeing, plural
 from .frames import plain
 from .geo import cached_boundaries
@@ -50,6 +50,7 @@ from .style import (
     type_size,
     with_phone_variant,
 )
+from .totals import money
 from .usd import format_usd
 from .vocab import AGENCIES, SUPRANATIONAL, agency_colour
 

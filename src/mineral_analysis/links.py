@@ -13,7 +13,7 @@ from .vocab import NOT_STATED
 
 def display_name(iso3: str, name: object = None) -> str:
     """A country's name as the briefs print it (``EUU``: the European Commission, the body the sources name)."""
-    from .clean.countries import CountryError, country_name
+    from .countries import CountryError, country_name
     from .vocab import SUPRANATIONAL
 
     if iso3 in SUPRANATIONAL:

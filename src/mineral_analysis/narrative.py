@@ -6,18 +6,11 @@ from __future__ import annotations
 
 import pandas as pd
 
-from .analysis import (
-    commitments,
-    funding_summary,
-    headline_numbers,
-    money,
-    not_stated_share,
-    roles_by_country,
-    share_text,
-)
+from .analysis import funding_summary, not_stated_share, roles_by_country, share_text
 from .display import agreeing, and_list, esc, plural
 from .frames import split_codes
 from .links import display_name, link
+from .totals import commitments, headline_numbers, money
 from .usd import format_usd, is_stated
 from .vocab import AGENCIES, GROUP_SHORT, GROUPS, KINDS, NOT_STATED, group_in_sentence
 

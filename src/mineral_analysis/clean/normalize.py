@@ -10,18 +10,9 @@ import datetime as dt
 import re
 from functools import lru_cache
 
-from ..vocab import AGENCIES, INSTRUMENTS, KINDS, MINERALS, MOBILISED_FROM, NOT_STATED, PLACE_ROLES, STAGES
+from ..vocab import INSTRUMENTS, KINDS, MINERALS, MOBILISED_FROM, NOT_STATED, PLACE_ROLES, STAGES, fold
 
-_SPACES = re.compile(r"\s+")
-
-
-def _fold(text: str) -> str:
-    """Lower-case, ``ё`` to ``е``, and single spaces: the form aliases are compared in."""
-    return _SPACES.sub(" ", text.replace("\u00a0", " ")).strip().lower().replace("ё", "е")
-
-
-_AGENCY_INDEX = {_fold(alias): code for code, agency in AGENCIES.items() for alias in (code, *agency.aliases)}
-_INSTRUMENT_INDEX = {_fold(alias): code for code, inst in INSTRUMENTS.items() for alias in (code, *inst.aliases)}
+_INSTRUMENT_INDEX = {fold(alias): code for code, inst in INSTRUMENTS.items() for alias in (code, *inst.aliases)}
 _MINERAL_PATTERNS = [
     (code, re.compile(r"\b(?:" + "|".join(re.escape(stem) for stem in mineral.stems) + r")"))
     for code, mineral in MINERALS.items()
@@ -29,27 +20,11 @@ _MINERAL_PATTERNS = [
 
 
 @lru_cache(maxsize=4096)
-def normalize_agency(text: str) -> str:
-    """Return the agency code (EXIM, DOE, DOD, DFC, USTR, DOS) for a name as written in Russian or English."""
-    code = _AGENCY_INDEX.get(_fold(text))
-    if code is None:
-        from rapidfuzz import process
-
-        near = process.extractOne(_fold(text), list(_AGENCY_INDEX), score_cutoff=70) if text.strip() else None
-        hint = f" Did you mean {_AGENCY_INDEX[near[0]]} ('{near[0]}')?" if near else ""
-        raise ValueError(
-            f"unknown agency; valid codes are {', '.join(AGENCIES)} "
-            f"(or their names listed in data/raw/financing.schema.md).{hint}"
-        )
-    return code
-
-
-@lru_cache(maxsize=4096)
 def normalize_instrument(text: str) -> str:
     """Return the instrument code for the instrument as the source states it; empty text is ``not_stated``."""
     if not text.strip():
         return "not_stated"
-    code = _INSTRUMENT_INDEX.get(_fold(text))
+    code = _INSTRUMENT_INDEX.get(fold(text))
     if code is None:
         raise ValueError(
             "unknown instrument; valid values are the codes "
@@ -62,7 +37,7 @@ def normalize_instrument(text: str) -> str:
 
 def _code(text: str, vocabulary, what: str, empty: str | None = None) -> str:
     """``text`` as a code of ``vocabulary`` (exact, case-insensitive); ``empty`` for an empty cell where allowed."""
-    folded = _fold(text)
+    folded = fold(text)
     if not folded and empty is not None:
         return empty
     if folded in vocabulary:
@@ -94,7 +69,7 @@ def normalize_place_role(text: str) -> str:
     return _code(text, PLACE_ROLES, "place role", empty="")
 
 
-_MOBILISED_INDEX = {_fold(alias): kind for kind, aliases in MOBILISED_FROM.items() for alias in aliases}
+_MOBILISED_INDEX = {fold(alias): kind for kind, aliases in MOBILISED_FROM.items() for alias in aliases}
 
 
 @lru_cache(maxsize=256)
@@ -102,7 +77,7 @@ def normalize_mobilised_from(text: str) -> str:
     """Who provides mobilised money, from the source's words: ``private``, ``public`` or ``not stated``."""
     if not text.strip():
         return ""
-    kind = _MOBILISED_INDEX.get(_fold(text))
+    kind = _MOBILISED_INDEX.get(fold(text))
     if kind is None:
         raise ValueError(
             "unknown provider of mobilised money; write the source's words as listed in "
@@ -125,7 +100,7 @@ def normalize_minerals(text: str) -> str:
     for part in parts:
         if not part:
             raise ValueError("empty mineral between ';' separators")
-        folded = _fold(part)
+        folded = fold(part)
         if folded == NOT_STATED:
             raise ValueError("leave the cell empty when no mineral is stated, rather than writing 'not stated'")
         matches = [code for code, pattern in _MINERAL_PATTERNS if pattern.search(folded)]

@@ -131,9 +131,9 @@ def load_raw(raw_dir: Path | None = None, *, only_sources: set[str] | None = Non
 def summarize(tables: CleanTables) -> dict:
     """Row counts and totals (USD) that a reader checks first; also stored in metadata.json.
 
-    The totals are ``analysis.headline_numbers``, overall and per agency: one definition of a total.
+    The totals are ``totals.headline_numbers``, overall and per agency: one definition of a total.
     """
-    from ..analysis import headline_numbers
+    from ..totals import headline_numbers
 
     fin = tables.financing
     by_agency = {}

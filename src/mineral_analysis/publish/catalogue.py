@@ -84,7 +84,7 @@ def brief_title(kind: str, key: str) -> str:
     if kind == "agency":
         return f"{AGENCIES[key].label} ({key})"
     if kind == "country":
-        from ..clean.countries import country_name
+        from ..countries import country_name
         from ..vocab import SUPRANATIONAL
 
         return SUPRANATIONAL.get(key) or country_name(key)  # EUU: the body the sources name

@@ -51,7 +51,7 @@ from traitlets.config import Config
 from mineral_analysis.clock import build_time
 from mineral_analysis.config import TEMPLATES_DIR
 from mineral_analysis.fonts import bundled_font_config, embed_fonts, pdf_fonts
-from mineral_analysis.publish.index_page import BRIEF_CSP, _format_built_at, reader_date
+from mineral_analysis.publish.index_page import BRIEF_CSP, format_built_at, reader_date
 from mineral_analysis.publish.sanitize import sanitize_html
 from mineral_analysis.vocab import printed_version
 
@@ -118,7 +118,7 @@ def brief_metadata(nb: Mapping[str, Any], fallback_title: str | None = None) -> 
     title = block.get("title") or metadata.get("title") or _first_heading(nb) or fallback_title or "Untitled brief"
     kind = str(block.get("kind") or "").strip().lower()
     built_at = block.get("built_at") or build_time()
-    machine, human = _format_built_at(built_at)
+    machine, human = format_built_at(built_at)
     as_of = str(block.get("data_as_of") or _data_as_of(metadata, kind))
     return {
         "title": str(title),
