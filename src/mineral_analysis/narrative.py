@@ -103,14 +103,15 @@ def overview_headline(financing: pd.DataFrame, membership: pd.DataFrame) -> str:
     return "\n\n".join(parts)
 
 
-def _stated_total(table: pd.DataFrame) -> float:
-    return float(table["total_usd"].sum(min_count=1))
+def _summary_with_money(financing: pd.DataFrame, by: str) -> tuple[pd.DataFrame, float]:
+    """``funding_summary`` by ``by``, the best funded first, and its stated total (NaN or 0: none stated)."""
+    table = funding_summary(financing, by)
+    return table, float(table["total_usd"].sum(min_count=1))
 
 
 def finding_by_agency(financing: pd.DataFrame) -> str:
     """A chart title stating the agency finding."""
-    table = funding_summary(financing, "agency")
-    total = _stated_total(table)
+    table, total = _summary_with_money(financing, "agency")
     if not is_stated(total) or total == 0:
         return "No amounts stated"
     lead = table.iloc[0]
@@ -145,8 +146,7 @@ def finding_by_mineral(financing: pd.DataFrame) -> str:
 
 def finding_by_instrument(financing: pd.DataFrame) -> str:
     """A chart title stating the instrument finding."""
-    table = funding_summary(financing, "instrument")
-    total = _stated_total(table)
+    table, total = _summary_with_money(financing, "instrument")
     if not is_stated(total) or total == 0:
         return "No amounts stated"
     lead = table.iloc[0]

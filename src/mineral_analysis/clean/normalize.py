@@ -19,30 +19,43 @@ _MINERAL_PATTERNS = [
 ]
 
 
+_INSTRUMENT_WRONG = (
+    f"unknown instrument; valid values are the codes {', '.join(INSTRUMENTS)} or their spellings listed in "
+    "data/raw/financing.schema.md; leave it empty when the source states none"
+)
+_MOBILISED_INDEX = {fold(alias): kind for kind, aliases in MOBILISED_FROM.items() for alias in aliases}
+_MOBILISED_WRONG = (
+    "unknown provider of mobilised money; write the source's words as listed in data/raw/financing.schema.md: "
+    + "; ".join(f"{kind}: {', '.join(a)}" for kind, a in MOBILISED_FROM.items())
+)
+
+
 @lru_cache(maxsize=4096)
 def normalize_instrument(text: str) -> str:
     """Return the instrument code for the instrument as the source states it; empty text is ``not_stated``."""
-    if not text.strip():
-        return "not_stated"
-    code = _INSTRUMENT_INDEX.get(fold(text))
-    if code is None:
-        raise ValueError(
-            "unknown instrument; valid values are the codes "
-            + ", ".join(INSTRUMENTS)
-            + " or their spellings listed in data/raw/financing.schema.md; leave it empty when "
-            "the source states none"
-        )
-    return code
+    return _lookup(text, _INSTRUMENT_INDEX, _INSTRUMENT_WRONG, empty="not_stated")
+
+
+@lru_cache(maxsize=256)
+def normalize_mobilised_from(text: str) -> str:
+    """Who provides mobilised money, from the source's words: ``private``, ``public`` or ``not stated``."""
+    return _lookup(text, _MOBILISED_INDEX, _MOBILISED_WRONG, empty="")
+
+
+def _lookup(text: str, index: dict[str, str], wrong: str, empty: str | None = None) -> str:
+    """The value ``index`` gives the folded ``text``; ``empty`` for an empty cell where allowed; else ValueError(wrong)."""
+    folded = fold(text)
+    if not folded and empty is not None:
+        return empty
+    if folded in index:
+        return index[folded]
+    raise ValueError(wrong)
 
 
 def _code(text: str, vocabulary, what: str, empty: str | None = None) -> str:
     """``text`` as a code of ``vocabulary`` (exact, case-insensitive); ``empty`` for an empty cell where allowed."""
-    folded = fold(text)
-    if not folded and empty is not None:
-        return empty
-    if folded in vocabulary:
-        return folded
-    raise ValueError(f"unknown {what}; valid values are {', '.join(vocabulary)} (see data/raw/financing.schema.md)")
+    wrong = f"unknown {what}; valid values are {', '.join(vocabulary)} (see data/raw/financing.schema.md)"
+    return _lookup(text, {code: code for code in vocabulary}, wrong, empty)
 
 
 @lru_cache(maxsize=256)
@@ -67,24 +80,6 @@ def normalize_alternative_stage(text: str) -> str:
 def normalize_place_role(text: str) -> str:
     """Where the item's places stand to it (``vocab.PLACE_ROLES``), or ``""`` for an item without a place."""
     return _code(text, PLACE_ROLES, "place role", empty="")
-
-
-_MOBILISED_INDEX = {fold(alias): kind for kind, aliases in MOBILISED_FROM.items() for alias in aliases}
-
-
-@lru_cache(maxsize=256)
-def normalize_mobilised_from(text: str) -> str:
-    """Who provides mobilised money, from the source's words: ``private``, ``public`` or ``not stated``."""
-    if not text.strip():
-        return ""
-    kind = _MOBILISED_INDEX.get(fold(text))
-    if kind is None:
-        raise ValueError(
-            "unknown provider of mobilised money; write the source's words as listed in "
-            "data/raw/financing.schema.md: "
-            + "; ".join(f"{kind}: {', '.join(a)}" for kind, a in MOBILISED_FROM.items())
-        )
-    return kind
 
 
 @lru_cache(maxsize=4096)
