@@ -81,8 +81,6 @@ def _brief_texts(financing: pd.DataFrame, membership: pd.DataFrame) -> dict[str,
                 parts.append(narrative.country_headline(brief.items, membership, key, key))
             if kind == "mineral":
                 parts.append(narrative.mineral_headline(financing, key))
-            if kind == "overview":
-                parts.append(narrative.overview_headline(financing, membership))
             texts[f"{kind}:{key}"] = "\n".join(parts)
     return texts
 

@@ -31,8 +31,6 @@ RAW_MEMBERSHIP = "membership.csv"
 RAW_SOURCES = "sources.csv"
 RAW_CORRECTIONS = "corrections.csv"  # the curator's reasons for changed readings, shown by `changes`
 PROCESSED_TABLES = ("financing", "membership")
-#: Long tables beside the wide financing table: one row per item and place, per item and mineral.
-LONG_TABLES = ("financing_places", "financing_minerals")
 DATAPACKAGE = "datapackage.json"  # the Frictionless Data Package (v2) describing the tables beside it
 PROCESSED_METADATA = "metadata.json"
 DATA_DICTIONARY = "data_dictionary.md"

@@ -7,7 +7,7 @@ import re
 
 import pandas as pd
 
-from .display import and_list, esc
+from .display import esc
 from .vocab import NOT_STATED
 
 
@@ -51,12 +51,6 @@ def brief_href(kind: str, key: str = "") -> str:
 def link(kind: str, key: str, text: str) -> str:
     """A Markdown link to another brief, its text escaped."""
     return f"[{esc(text)}]({brief_href(kind, key)})"
-
-
-def country_links(codes: list[str]) -> str:
-    """Country names, each linking to its brief, joined with commas and "and"."""
-    parts = [link("country", code, display_name(code)) for code in codes]
-    return and_list(parts)
 
 
 def mineral_links(financing: pd.DataFrame) -> str:

@@ -70,39 +70,6 @@ def commitments_text(records: pd.DataFrame) -> str:
     )
 
 
-def overview_headline(financing: pd.DataFrame, membership: pd.DataFrame) -> str:
-    """The overview's opening paragraph: who came, what was signed, how much money and how much binds."""
-    numbers = headline_numbers(financing)
-    roles = roles_by_country(membership)
-    delegations = roles[roles["ministerial_participant"]]
-    countries = int((delegations["iso3"] != "EUU").sum())
-    has_eu = bool((delegations["iso3"] == "EUU").any())
-    frameworks = int(roles["bilateral_framework"].sum())
-    chair = roles.loc[roles["forge_chair"], "name"].tolist()
-    by_agency = funding_summary(financing, "agency")
-    lead = by_agency.iloc[0] if len(by_agency) else None
-    parts = [
-        f"**{countries} countries{' and the European Commission' if has_eu else ''}** sent delegations; "
-        f"the United States signed **{frameworks} bilateral frameworks or memoranda** on the day"
-        + (
-            f", and the Forum on Resource Geostrategic Engagement (FORGE) was launched with "
-            f"**{esc(', '.join(chair))}** in the chair."
-            if chair
-            else "."
-        ),
-        f"The sources list **{plural(numbers['items'], 'financing item')}** worth **{_bn(numbers['total_usd'])}** once "
-        f"stated totals are counted once; {binding_clause(numbers)}. " + mobilised_text(numbers),
-    ]
-    if commitments_text(financing):
-        parts.append(commitments_text(financing))
-    if lead is not None and len(by_agency) > 1 and is_stated(lead["total_usd"]):
-        parts.append(
-            f"{esc(agency_name(lead['agency'], start=True))} accounts for "
-            f"{share_text(lead['total_usd'], numbers['total_usd'])} of the money."
-        )
-    return "\n\n".join(parts)
-
-
 def _summary_with_money(financing: pd.DataFrame, by: str) -> tuple[pd.DataFrame, float]:
     """``funding_summary`` by ``by``, the best funded first, and its stated total (NaN or 0: none stated)."""
     table = funding_summary(financing, by)
@@ -323,10 +290,6 @@ def finding_timeline(financing: pd.DataFrame) -> str:
         (first["announced"], first["announced_precision"]), (last["announced"], last["announced_precision"])
     )
     return f"Dated items run from {span.replace(' to ', ' to ', 1)}" if " to " in span else f"Dated items: {span}"
-
-
-def _located_codes(financing: pd.DataFrame) -> list[str]:
-    return sorted({c for value in financing["country_iso3"] for c in split_codes(value)})
 
 
 def minerals_by_money(records: pd.DataFrame) -> list[str]:

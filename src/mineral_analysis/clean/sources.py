@@ -233,8 +233,3 @@ def sources_cited(*frames: pd.DataFrame) -> list[str]:
     """The source ids the processed frames' ``source`` cells (``001 ¶12, ¶15; 000 ¶2``) cite, sorted."""
     texts = (str(text) for frame in frames for text in frame.get("source", ()))
     return sorted({sid for text in texts for sid in _FORMATTED_SOURCE.findall(text)})
-
-
-def registry_frame(sources: dict[str, Source]) -> pd.DataFrame:
-    """The registry as a table (for display and for the releases' list of sources)."""
-    return pd.DataFrame([vars(s) for s in sources.values()], columns=list(COLUMNS))
