@@ -107,20 +107,27 @@ def new_map(title: str | None, *, below_in: float = 0.0) -> tuple[Figure, mpl.ax
     _, (x0, x1, y0, y1) = base_layer(boundaries_key())
     map_in = (1 - 2 * MARGIN_X) * width * (y1 - y0) / (x1 - x0)
     height = title_in + map_in + below_in + BAND_IN
-    fig = new_figure(width, height, facecolor="white")
-    fig.band_in = BAND_IN
-    fig.print_full_width = True
-    FigureCanvasAgg(fig)  # a renderer to measure legends with; saving to any format still works
+    fig = map_figure(title, height)
     ax = fig.add_axes((MARGIN_X, (below_in + BAND_IN) / height, 1 - 2 * MARGIN_X, map_in / height))
     ax.set_axis_off()
     ax.set_xlim(x0, x1)
     ax.set_ylim(y0, y1)
     ax.set_aspect("equal", adjustable="box", anchor="C")
+    return fig, ax
+
+
+def map_figure(title: str | None, height: float, *, fontsize: float = TITLE_PT) -> Figure:
+    """A figure the layout's map width wide and ``height`` inches tall with ``title`` (wrapped by :func:`map_title`)
+    at its top, printed full width, and the band that legends and notes hang from (``fig.band_in``)."""
+    fig = new_figure(layout().map_width, height, facecolor="white")
+    fig.band_in = BAND_IN
+    fig.print_full_width = True
+    FigureCanvasAgg(fig)  # a renderer to measure legends with; saving to any format still works
     if title:
         fig.text(
-            MARGIN_X, 1 - 0.05 / height, title, ha="left", va="top", fontsize=TITLE_PT, fontweight="bold", color=TEXT
+            MARGIN_X, 1 - 0.05 / height, title, ha="left", va="top", fontsize=fontsize, fontweight="bold", color=TEXT
         )
-    return fig, ax
+    return fig
 
 
 def draw_countries(ax, facecolors, *, edgecolor: str = BORDER, linewidth: float = BORDER_WIDTH) -> None:

@@ -15,7 +15,6 @@ import matplotlib as mpl
 import numpy as np
 import pandas as pd
 import shapely
-from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.collections import PathCollection
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
@@ -34,7 +33,6 @@ from .map_layers import (
     INSET_REGIONS,
     LAND,
     MARGIN_X,
-    TEXT,
     TITLE_PT,
     artist_extent,
     base_layer,
@@ -44,12 +42,13 @@ from .map_layers import (
     draw_panel,
     fitted_legend,
     label_points,
+    map_figure,
     map_title,
     new_map,
     projected_box,
     require_columns,
 )
-from .style import chart_style, layout, new_figure, with_phone_variant
+from .style import chart_style, layout, with_phone_variant
 from .vocab import GROUPS, ROLE_PRIORITY, SUPRANATIONAL, group_in_sentence
 
 __all__ = [
@@ -361,12 +360,7 @@ def plot_participation_insets(membership: pd.DataFrame, *, title: str | None = N
         rows = max(row + span for row, _, span, _ in cells)
         row_in = cell_h + INSET_TITLE_IN
         height = title_in + rows * row_in + BAND_IN
-        fig = new_figure(width, height, facecolor="white")
-        fig.band_in = BAND_IN
-        fig.print_full_width = True
-        FigureCanvasAgg(fig)
-        if title:
-            fig.text(MARGIN_X, 1 - 0.05 / height, title, ha="left", va="top", fontsize=TITLE_PT, fontweight="bold")
+        fig = map_figure(title, height)
         faces = _role_faces(gdf, role_of)
         for (name, extent, inside), (row, col, rows_span, cols_span) in zip(regions, cells):
             w_in = cols_span * cell_w + (cols_span - 1) * GAP_X * width
@@ -429,7 +423,7 @@ def plot_locator_map(membership: pd.DataFrame, iso3: str, *, title: str | None =
     gdf = cached_boundaries(key)
     code = iso3.strip().upper()
     role_of = dict(zip(roles["iso3"], roles["role"]))
-    faces = [ROLE_COLOURS[role_of[c]] if c in role_of else LAND for c in gdf["iso3"].to_numpy()]
+    faces = _role_faces(gdf, role_of)
     mapped = gdf[gdf["iso3"] == code]
     if len(mapped):
         row = mapped.iloc[0]
@@ -452,21 +446,7 @@ def plot_locator_map(membership: pd.DataFrame, iso3: str, *, title: str | None =
         title, title_in = map_title(title, width, LOCATOR_TITLE_PT)
         panel_in = (1 - 2 * MARGIN_X) * width / 1.6  # the region's extent is 1.6 times as wide as tall
         height = title_in + panel_in + BAND_IN + 0.05
-        fig = new_figure(width, height, facecolor="white")
-        fig.band_in = BAND_IN
-        fig.print_full_width = True
-        FigureCanvasAgg(fig)
-        if title:
-            fig.text(
-                MARGIN_X,
-                1 - 0.05 / height,
-                title,
-                ha="left",
-                va="top",
-                fontsize=LOCATOR_TITLE_PT,
-                fontweight="bold",
-                color=TEXT,
-            )
+        fig = map_figure(title, height, fontsize=LOCATOR_TITLE_PT)
         bottom = (BAND_IN + 0.05) / height
         ax = draw_panel(fig, (MARGIN_X, bottom, 1 - 2 * MARGIN_X, panel_in / height), extent, faces, fill_rect=True)
         ax.apply_aspect()
