@@ -4,6 +4,7 @@ valid values nearest it."""
 
 from __future__ import annotations
 
+import dataclasses
 import doctest
 import importlib
 import re
@@ -23,7 +24,7 @@ DOCTESTED = ("mineral_analysis", "mineral_analysis.briefing")
 
 @pytest.mark.parametrize("name", DOCTESTED)
 def test_docstring_examples_run(name, processed_dir, monkeypatch):
-    monkeypatch.setattr(config, "PROCESSED_DIR", processed_dir)
+    monkeypatch.setattr(config, "_project", dataclasses.replace(config.project(), processed=processed_dir))
     module = importlib.import_module(name)
     flags = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
     result = doctest.testmod(module, optionflags=flags, raise_on_error=False, verbose=False)

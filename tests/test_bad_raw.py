@@ -49,7 +49,7 @@ import json, os, runpy, sys, time, traceback
 script, workers = sys.argv[1], int(sys.argv[2])
 jobs = json.load(sys.stdin)
 import mineral_analysis.cli, mineral_analysis.clean.pipeline
-from mineral_analysis.clean.countries import resolve_countries
+from mineral_analysis.countries import resolve_countries
 resolve_countries("Казахстане; США")  # the country index and the morphology dictionaries
 try:
     mineral_analysis.clean.pipeline.load_raw()  # first-call costs (pandera, pandas) paid once, not in every child

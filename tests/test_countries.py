@@ -1,4 +1,4 @@
-"""Tests of mineral_analysis.clean.countries: country names as written -> ISO 3166-1 alpha-3."""
+"""Tests of mineral_analysis.countries: country names as written -> ISO 3166-1 alpha-3."""
 
 from __future__ import annotations
 
@@ -12,7 +12,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mineral_analysis.clean.countries import (
+from mineral_analysis.config import RAW_FINANCING, RAW_MEMBERSHIP, raw_path
+from mineral_analysis.countries import (
     ALIAS_COLUMNS,
     ALIASES_RESOURCE,
     CountryError,
@@ -22,7 +23,6 @@ from mineral_analysis.clean.countries import (
     resolve_countries,
     resolve_country,
 )
-from mineral_analysis.config import RAW_FINANCING, RAW_MEMBERSHIP, raw_path
 from mineral_analysis.vocab import SUPRANATIONAL
 
 FAST = settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -476,7 +476,7 @@ def test_display_names_are_short_and_resolve_back() -> None:
 
 
 def test_repeated_lookups_come_from_the_cache() -> None:
-    from mineral_analysis.clean.countries import _outcome
+    from mineral_analysis.countries import _outcome
 
     names = [r["name_as_written"] for r in _rows(RAW_MEMBERSHIP)]
     for name in names:

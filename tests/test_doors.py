@@ -251,6 +251,23 @@ def no_project():
     config.use_project(saved)
 
 
+def test_the_project_paths_are_one_value_replaced_whole(tmp_path):
+    import dataclasses
+
+    saved = config.project()
+    try:
+        paths = config.use_project(tmp_path)
+        assert config.project() is paths and tmp_path.resolve() == config.PROJECT_ROOT
+        assert (paths.raw, paths.processed, paths.reports) == (config.RAW_DIR, config.PROCESSED_DIR, config.REPORTS_DIR)
+        assert config.data_lock_path(paths.processed) == config.DATA_LOCK
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            paths.raw = tmp_path  # a value, not a set of globals: changed only whole, by use_project
+        assert config.use_project(None).processed == config.BUNDLED_DIR and config.PROJECT_ROOT is None
+    finally:
+        config.use_project(saved.root)
+    assert config.project() == saved
+
+
 @pytest.mark.parametrize("command", [["list"], ["build", "--only", "overview"], ["data"], ["validate"]])
 def test_commands_outside_a_project_say_so_in_one_line(no_project, command, capsys):
     assert cli.main(command) == cli.EXIT_USAGE

@@ -412,7 +412,7 @@ def test_the_message_says_none_of_the_files_was_replaced(tmp_path, monkeypatch):
         raise PermissionError(errno.EPERM, "Operation not permitted")
 
     monkeypatch.setattr(brief, "replace_files_atomic", refuse)
-    error = brief._replace_outputs(
+    error = brief.replace_outputs(
         {tmp_path / "agency-doe.html": b"x"}, tmp_path / "failed" / "agency-doe.ipynb", outcome
     )
     assert "none of its files was replaced (the previous ones are in place)" in error

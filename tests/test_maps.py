@@ -346,10 +346,10 @@ def test_funding_map_requires_columns(financing):
 def test_map_paths_are_built_once_per_process(membership, financing, tmp_path):
     """What keeps maps fast (timings belong in the benchmark): the country paths are cached, not rebuilt."""
     maps.plot_participation_map(membership)  # warm the caches
-    before = map_layers._base_layer.cache_info()
+    before = map_layers.base_layer.cache_info()
     maps.plot_participation_map(membership).savefig(tmp_path / "a.png", dpi=100)
     maps.plot_funding_map(financing).savefig(tmp_path / "b.png", dpi=100)
-    after = map_layers._base_layer.cache_info()
+    after = map_layers.base_layer.cache_info()
     assert after.misses == before.misses and after.hits > before.hits
 
 
@@ -515,7 +515,7 @@ def test_one_country_gets_a_regional_map_and_none_a_sentence(processed_dir):
     doe = financing[financing["agency"] == "DOE"]  # all its located money is in the United States
     fig = maps.plot_funding_map(doe, title="Where")
     ax = fig.axes[0]
-    world = map_layers._base_layer(map_layers._boundaries_key())[1]
+    world = map_layers.base_layer(map_layers.boundaries_key())[1]
     assert ax.get_xlim()[1] - ax.get_xlim()[0] < 0.5 * (world[1] - world[0])  # a region, not the world
     usa = max(shapely.get_parts(geo.load_boundaries().set_index("iso3").geometry["USA"]), key=lambda p: p.area)
     x0, y0, x1, y1 = usa.bounds

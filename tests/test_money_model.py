@@ -13,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from mineral_analysis import alt_text, analysis, brief_tables, config, narrative
+from mineral_analysis import alt_text, analysis, brief_tables, config, narrative, totals
 from mineral_analysis.briefing import Tables
 from mineral_analysis.clean.amounts import parse_amount
 from mineral_analysis.data import load_financing, load_places
@@ -81,8 +81,6 @@ def _brief_texts(financing: pd.DataFrame, membership: pd.DataFrame) -> dict[str,
                 parts.append(narrative.country_headline(brief.items, membership, key, key))
             if kind == "mineral":
                 parts.append(narrative.mineral_headline(financing, key))
-            if kind == "overview":
-                parts.append(narrative.overview_headline(financing, membership))
             texts[f"{kind}:{key}"] = "\n".join(parts)
     return texts
 
@@ -176,7 +174,7 @@ def test_nothing_stated_reads_not_stated(membership):
     unstated = _frame(
         _record(amount_usd=float("nan"), counted_usd=float("nan"), amount_qualifier="not stated", amount_as_written="")
     )
-    numbers = analysis.headline_numbers(unstated)
+    numbers = totals.headline_numbers(unstated)
     assert numbers["total_usd"] != numbers["total_usd"]  # NaN: not stated, never 0
     text = narrative.agency_headline(unstated, "DOD")
     assert "No amount is stated" in text and "$0" not in text
@@ -200,7 +198,7 @@ def test_a_plan_is_listed_never_summed():
         instrument="action_plan",
     )
     frame = _frame(_record(), plan)
-    numbers = analysis.headline_numbers(frame)
+    numbers = totals.headline_numbers(frame)
     assert numbers["items"] == 1 and numbers["commitments"] == 1
     assert analysis.funding_summary(frame, "agency")["items"].tolist() == [1]
     html = brief_tables.items_table_html(frame)
@@ -226,7 +224,7 @@ def test_one_agency_and_one_place_say_nothing_redundant(membership):
 def test_the_alternative_reading_is_shown_beside_the_strict_total():
     strict = _record(stage="not_stated", stage_basis="", binding_status="not stated", is_binding=False)
     strict["alternative_stage"], strict["alternative_binding_status"] = "closed", "binding"
-    numbers = analysis.headline_numbers(_frame(strict, _record(record_id="X-04")))
+    numbers = totals.headline_numbers(_frame(strict, _record(record_id="X-04")))
     assert numbers["binding_usd"] == 100e6 and numbers["binding_if_alternative_usd"] == 200e6
     clause = narrative.binding_clause(numbers)
     assert "$100 m (50%) is binding" in clause and "raise the binding total to $200 m" in clause
@@ -235,7 +233,7 @@ def test_the_alternative_reading_is_shown_beside_the_strict_total():
 def test_mobilised_money_is_split_by_who_provides_it():
     public = _record(mobilized_usd=75e6, mobilized_public_usd=75e6, mobilized_type="public")
     private = _record(record_id="X-05", mobilized_usd=200e6, mobilized_private_usd=200e6, mobilized_type="private")
-    text = narrative.mobilised_text(analysis.headline_numbers(_frame(public, private)))
+    text = narrative.mobilised_text(totals.headline_numbers(_frame(public, private)))
     assert "$200 m from private investors" in text and "$75 m of public financing" in text
 
 

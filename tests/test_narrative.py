@@ -103,7 +103,7 @@ def test_the_eu_is_named_as_the_sources_name_it():
 
 
 def test_the_eu_code_is_printed_as_the_body_the_sources_name():
-    from mineral_analysis.clean.countries import country_name
+    from mineral_analysis.countries import country_name
     from mineral_analysis.publish.catalogue import make_brief
 
     assert country_name("EUU") == "European Union"  # the processed tables' name, unchanged

@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from mineral_analysis import analysis, columns, config
+from mineral_analysis import columns, config, totals
 from mineral_analysis.atomic import replace_files_atomic
 from mineral_analysis.clean.financing import counted_amounts
 from mineral_analysis.clean.pipeline import build_processed, load_raw
@@ -135,7 +135,7 @@ def test_commitments_without_money_are_not_financing(financing):
         assert rows.loc[rid, "kind"] == kind and rows.loc[rid, "binding_status"] == "not applicable", rid
     others = financing[financing["kind"] != "financing"]
     assert others["amount_usd"].isna().all() and others["counted_usd"].isna().all()
-    assert analysis.headline_numbers(financing)["items"] == len(financing) - len(others)
+    assert totals.headline_numbers(financing)["items"] == len(financing) - len(others)
 
 
 def test_shared_places_have_roles(financing):
@@ -290,6 +290,29 @@ def test_replace_files_atomic_all_or_nothing(tmp_path, monkeypatch):
         replace_files_atomic({a: b"new a", b: b"new b"})
     assert a.read_text() == "old a" and b.read_text() == "old b"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.txt", "b.txt"]  # no temporary left behind
+
+
+def test_write_if_changed_keeps_a_same_file_and_replaces_links_and_fifos(tmp_path):
+    import os
+
+    from mineral_analysis.atomic import write_if_changed
+
+    path = tmp_path / "out.json"
+    assert write_if_changed(path, b"one")
+    before = path.stat().st_mtime_ns, path.stat().st_ino
+    assert not write_if_changed(path, b"one")  # the same bytes: not written again
+    assert (path.stat().st_mtime_ns, path.stat().st_ino) == before
+    assert write_if_changed(path, b"one and more") and path.read_bytes() == b"one and more"
+    assert write_if_changed(path, b"one") and path.read_bytes() == b"one"  # a prefix of the old bytes is a change
+    target = tmp_path / "target"
+    target.write_bytes(b"one")
+    path.unlink()
+    path.symlink_to(target)
+    assert write_if_changed(path, b"one")  # a link holding the same bytes is still replaced by a file
+    assert not path.is_symlink() and target.read_bytes() == b"one"
+    path.unlink()
+    os.mkfifo(path)
+    assert write_if_changed(path, b"two") and path.read_bytes() == b"two"  # never blocks on the FIFO
 
 
 def test_counted_amounts_nested_remainders():

@@ -249,8 +249,7 @@ def test_figures_draw_in_style_wherever_they_are_saved():
 
 
 def test_chart_titles_are_plain_text_not_html(monkeypatch):
-    from mineral_analysis import narrative
-    from mineral_analysis.clean import countries
+    from mineral_analysis import countries, narrative
 
     monkeypatch.setattr(countries, "country_name", lambda code: "Antigua & Barbuda" if code == "ZMB" else code)
     title = narrative.finding_by_country(_frame())

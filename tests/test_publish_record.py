@@ -244,14 +244,8 @@ def test_the_library_fingerprint_ignores_the_command_line_the_cleaning_and_the_p
     names = {str(p.relative_to(config.PACKAGE_DIR)) for p in brief_modules()}
     assert {"analysis.py", "plots.py", "maps.py", "narrative.py", "publish/export.py", "data.py"} <= names
     assert "cli.py" not in names and "build.py" not in names
-    # cleaning: only what resolves a brief's parameter or reads the sources registry
-    assert {n for n in names if n.startswith("clean/")} <= {
-        "clean/__init__.py",
-        "clean/countries.py",
-        "clean/normalize.py",
-        "clean/sources.py",
-        "clean/rawio.py",
-    }
+    # cleaning: only what reads the sources registry (the name resolver and the vocabularies are shared, not cleaning)
+    assert {n for n in names if n.startswith("clean/")} <= {"clean/__init__.py", "clean/sources.py", "clean/rawio.py"}
     # the exporter (with its sanitizer and the pages' CSP) reads the catalogue for a brief's title;
     # nothing else of the publishing code counts
     exporter = {"publish/export.py", "publish/sanitize.py", "publish/index_page.py"}

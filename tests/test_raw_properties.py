@@ -21,7 +21,7 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from mineral_analysis import columns, config
+from mineral_analysis import columns, config, vocab
 from mineral_analysis.clean import normalize
 from mineral_analysis.clean.pipeline import FINANCING_RAW_COLUMNS, MEMBERSHIP_RAW_COLUMNS, load_raw
 from mineral_analysis.clean.rawio import LINE_COLUMN, read_raw_table
@@ -210,7 +210,7 @@ DATE_LIKE = st.text(alphabet=string.digits + "-٠١٢٣٤٥٦٧٨٩０１２ \n"
 @given(WORDS)
 def test_normalize_agency(text):
     try:
-        assert normalize.normalize_agency(text) in AGENCIES
+        assert vocab.normalize_agency(text) in AGENCIES
     except ValueError as exc:
         assert "unknown agency" in str(exc)
 

@@ -90,7 +90,7 @@ WARM_CHECK = textwrap.dedent(
     import json, os
     from matplotlib import font_manager
     from mineral_analysis import geo, map_layers
-    from mineral_analysis.clean import countries
+    from mineral_analysis import countries
     from mineral_analysis.publish import template
 
     template._preload()
@@ -98,7 +98,7 @@ WARM_CHECK = textwrap.dedent(
     filled = {
         "country names": countries._index,
         "boundaries": geo._read,
-        "drawing paths": map_layers._base_layer,
+        "drawing paths": map_layers.base_layer,
         "fonts": font_manager._get_font,
     }
     print(json.dumps({

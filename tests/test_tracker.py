@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from mineral_analysis import config
-from mineral_analysis.analysis import explode_countries, funding_summary, headline_numbers
+from mineral_analysis.analysis import explode_countries, funding_summary
 from mineral_analysis.briefing import Tables
 from mineral_analysis.changes import (
     brief_snapshot,
@@ -23,12 +23,13 @@ from mineral_analysis.changes import (
 )
 from mineral_analysis.clean.amounts import parse_amount
 from mineral_analysis.clean.contract import check_processed
-from mineral_analysis.clean.countries import CountryError, resolve_country
 from mineral_analysis.clean.new_release import make_release
 from mineral_analysis.clean.pipeline import build_processed, load_raw
 from mineral_analysis.clean.sources import format_citations, load_sources, parse_citations
+from mineral_analysis.countries import CountryError, resolve_country
 from mineral_analysis.errors import AmountError, DataValidationError
 from mineral_analysis.releases import ReleaseError, list_releases, read_release
+from mineral_analysis.totals import headline_numbers
 
 M = 1e6
 
@@ -363,3 +364,33 @@ def test_contract_refuses_counted_above_amount(tables):
     bad.loc[bad["record_id"] == "DFC-04", "is_binding"] = True
     with pytest.raises(DataValidationError, match="is_binding must equal"):
         check_processed(bad, tables.membership)
+
+
+def test_one_splitter_of_country_codes():
+    from mineral_analysis.frames import split_codes
+
+    assert split_codes(" kor;USA;;kor ") == ["KOR", "USA"]  # upper-case, in order, no blanks or repeats
+    assert split_codes(["kor", "", None, "KOR", "jpn"]) == ["KOR", "JPN"]
+    assert split_codes(None) == [] and split_codes(float("nan")) == [] and split_codes("") == []
+
+
+def test_one_reader_of_the_processed_citations():
+    from mineral_analysis.clean.sources import sources_cited
+
+    cells = pd.DataFrame({"source": [format_citations("001:12;001:15;000:2"), format_citations("010:3"), ""]})
+    assert sources_cited(cells, pd.DataFrame({"other": [1]})) == ["000", "001", "010"]
+
+
+def test_printed_names_of_groups_versions_and_countries():
+    from mineral_analysis.links import display_name
+    from mineral_analysis.vocab import ROLE_PRIORITY, group_in_sentence, printed_version
+
+    assert group_in_sentence("bilateral_framework") == "bilateral framework"
+    assert group_in_sentence("forge_chair") == "FORGE chair"  # a name keeps its capitals
+    assert ROLE_PRIORITY[0] == "host" and ROLE_PRIORITY[-1] == "ministerial_participant"
+    assert printed_version({"dataset_version": "r1", "data_version": "abc"}) == "r1"
+    assert printed_version({"dataset_version": "", "data_version": "abc"}) == "abc"
+    assert printed_version({}) == "unknown"
+    assert display_name("KOR", "KOR") == "South Korea"  # a code standing in for a name is no name
+    assert display_name("KOR", "Korea, Republic of") == "Korea, Republic of"
+    assert display_name("EUU", "European Union") == "European Commission"

@@ -6,8 +6,8 @@ from . import analysis, briefing, config, data, display, maps, plots, style, usd
 from .analysis import explode_countries, explode_minerals, funding_summary, roles_by_country
 from .briefing import BriefData, open_brief
 from .clean.amounts import parse_amount
-from .clean.countries import country_name, resolve_countries, resolve_country
 from .clean.pipeline import build_processed, load_raw
+from .countries import country_name, resolve_countries, resolve_country
 from .data import load_financing, load_membership, load_metadata
 from .errors import DataValidationError, ParameterError
 from .maps import plot_funding_map, plot_locator_map, plot_participation_map

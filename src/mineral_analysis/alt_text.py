@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pandas as pd
 
-from .analysis import funding_summary, headline_numbers, roles_by_country
+from .analysis import funding_summary, roles_by_country
 from .links import display_name, named_minerals
 from .narrative import finding_timeline
+from .totals import headline_numbers
 from .usd import format_usd
 from .vocab import NOT_STATED
 

@@ -96,6 +96,28 @@ def write_text_atomic(path: str | os.PathLike[str], text: str, encoding: str = "
     return write_bytes_atomic(path, text.encode(encoding))
 
 
+def holds(path: str | os.PathLike[str], data: bytes) -> bool:
+    """Whether ``path`` is a regular file (not a link, FIFO or folder) whose bytes are ``data``, so writing it
+    again would change nothing. At most ``len(data) + 1`` bytes are read."""
+    from .safe_files import read_regular_bytes
+
+    try:
+        return read_regular_bytes(path, len(data)) == data
+    except OSError:  # absent, unreadable, a link or larger: not the same file
+        return False
+
+
+def write_if_changed(path: str | os.PathLike[str], data: bytes) -> bool:
+    """Write ``data`` to ``path`` atomically unless the file :func:`holds` it already; return whether it wrote.
+
+    A link at ``path`` is replaced by the file, its target never touched (``os.replace`` renames over the link).
+    """
+    if holds(path, data):
+        return False
+    write_bytes_atomic(path, data)
+    return True
+
+
 class PartialReplaceError(OSError):
     """A set of files could not be replaced, and not every file could be put back as it was."""
 
@@ -128,7 +150,7 @@ def replace_files_atomic(files: Mapping[Path, bytes | None]) -> list[Path]:
         if data is None:
             if path.exists() or path.is_symlink():
                 changed[path] = None
-        elif not (path.is_file() and not path.is_symlink() and path.read_bytes() == data):
+        elif not holds(path, data):
             changed[path] = data
     temps: dict[Path, Path] = {}
     backups: dict[Path, Path | None] = {}
@@ -228,9 +250,7 @@ def replace_folder_atomic(folder: Path, files: Mapping[str, bytes]) -> list[str]
     if folder.is_symlink():
         raise OSError(f"{folder} is a symbolic link; refusing to replace what it points to (make it a real folder)")
     folder.mkdir(parents=True, exist_ok=True)
-    changed = sorted(
-        name for name, data in files.items() if not ((folder / name).is_file() and (folder / name).read_bytes() == data)
-    )
+    changed = sorted(name for name, data in files.items() if not holds(folder / name, data))
     remove_stale_folders(folder.parent, folder.name)
     if not changed:
         return []

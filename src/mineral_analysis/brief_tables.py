@@ -7,11 +7,13 @@ import re
 
 import pandas as pd
 
-from .analysis import headline_numbers, roles_by_country
+from .analysis import roles_by_country
 from .display import esc, plural
+from .frames import split_codes
 from .links import brief_href, display_name
+from .totals import commitments, headline_numbers, money
 from .usd import format_usd, is_stated
-from .vocab import GROUP_SHORT, NOT_STATED
+from .vocab import GROUP_SHORT, NOT_STATED, ROLE_PRIORITY
 
 
 def headline_table(financing: pd.DataFrame) -> pd.DataFrame:
@@ -65,8 +67,6 @@ def headline_html(financing: pd.DataFrame) -> str:
     """The headline figures (``headline_table``) as an HTML table in which each total opens (``<details>``, no
     script) to the items it sums, largest first, each ID linking to its row on the page; "" without a financing
     item."""
-    from .analysis import money
-
     if headline_numbers(financing)["items"] == 0:
         return ""  # no financing item: the sentence above says so, a table of noughts would only pad the page
     table = headline_table(financing)
@@ -120,7 +120,7 @@ def _record_link(record_id: str, record_agency: str, page_agency: str | None) ->
 def place_links(codes: str, subnational: str) -> str:
     """An item's places as links to their country briefs, each with its state or region where the source gives
     one: "South Korea, United States (Tennessee)" (``subnational`` has one part per country, in order)."""
-    countries = [c for c in codes.split(";") if c]
+    countries = split_codes(codes)
     parts = [part.strip() for part in subnational.split(";")] if subnational else []
     parts += [""] * (len(countries) - len(parts))
     return ", ".join(
@@ -139,7 +139,7 @@ def items_table_html(financing: pd.DataFrame, *, compact: bool = False, agency: 
     ``compact`` keeps five (ID, item, amount, binding, source): the overview's list, whose IDs lead to the
     agency briefs that give the rest.
     """
-    from .analysis import items_table, money
+    from .analysis import items_table
 
     records = financing
     financing = money(records)
@@ -185,7 +185,7 @@ def items_table_html(financing: pd.DataFrame, *, compact: bool = False, agency: 
 def commitments_html(records: pd.DataFrame, *, agency: str | None = None) -> str:
     """The commitments without money (plans, memoranda, talks, partnerships) as their own table: what they are,
     their stage and date, where, and their source; "" when the slice has none."""
-    from .analysis import commitments, items_table
+    from .analysis import items_table
 
     rows = commitments(records)
     if rows.empty:
@@ -237,8 +237,6 @@ def item_notes_html(financing: pd.DataFrame) -> str:
 
 def participants_html(membership: pd.DataFrame) -> str:
     """Every participant under its most specific role, each name linking to its country brief."""
-    from .analysis import ROLE_PRIORITY
-
     roles = roles_by_country(membership)
     entries = []
     for role in ROLE_PRIORITY:

@@ -171,14 +171,14 @@ class Tables:
         if kind == "agency":
             candidate = text.upper()
             if candidate not in valid:
-                from .clean.normalize import normalize_agency
+                from .vocab import normalize_agency
 
                 try:
                     candidate = normalize_agency(text)
                 except ValueError:
                     pass
         elif kind == "country":
-            from .clean.countries import CountryError, country_name, resolve_country
+            from .countries import CountryError, country_name, resolve_country
 
             names = {code: f"{country_name(code)} ({code})" for code in valid}
             try:

@@ -13,9 +13,9 @@ from pathlib import Path
 import pandas as pd
 
 from . import config
-from .analysis import BINDING_PARTS, headline_numbers
 from .releases import TABLES, get_release, latest_release, list_releases, read_release, read_table_csv
 from .safe_files import spreadsheet_safe_frame
+from .totals import BINDING_PARTS, headline_numbers
 from .usd import format_usd
 
 CHANGE_COLUMNS = ["record_id", "change", "field", "old", "new"]  # and "reason" (``with_reasons``)
@@ -43,7 +43,7 @@ def current_tables(processed_dir: Path | None = None) -> Snapshot:
     """The processed tables as written to ``data/processed`` (CSV, the same bytes a release stores)."""
     tables = {}
     for table in TABLES:
-        path = config.processed_path(f"{table}.csv", processed_dir)
+        path = config.processed_path(config.csv_file(table), processed_dir)
         if not path.is_file():
             raise FileNotFoundError(
                 f"{path.name} is missing from the processed-data folder; run `mineral-analysis data` first"
@@ -229,7 +229,7 @@ def comparison_base(
 
     When the data equal the latest release, the baseline is the release before it; otherwise the latest one.
     """
-    metadata_path = config.processed_path("metadata.json", processed_dir)
+    metadata_path = config.processed_path(config.PROCESSED_METADATA, processed_dir)
     version = (
         json.loads(metadata_path.read_text(encoding="utf-8")).get("dataset_version")
         if metadata_path.is_file()

@@ -10,8 +10,10 @@ from pathlib import Path
 import pandas as pd
 
 from .briefing import Tables
+from .clean.sources import sources_cited as sources_cited  # the notebooks read it from here
 from .display import esc
 from .usd import format_date, format_period
+from .vocab import printed_version
 
 
 def _source_registry(processed_dir=None):
@@ -45,15 +47,6 @@ def data_as_of(processed_dir=None) -> str:
         return ""
     dates = sorted(str(s.published) for s in registry.values() if re.fullmatch(r"\d{4}-\d{2}-\d{2}", str(s.published)))
     return dates[-1] if dates else ""
-
-
-def sources_cited(*frames: pd.DataFrame) -> list[str]:
-    """The source ids the frames' ``source`` column cites, sorted."""
-    ids = set()
-    for frame in frames:
-        for text in frame.get("source", pd.Series([], dtype=str)):
-            ids.update(part.strip().split(" ")[0] for part in str(text).split(";") if part.strip())
-    return sorted(i for i in ids if i.isdigit())
 
 
 def sources_key(ids: list[str], processed_dir=None) -> str:
@@ -110,7 +103,7 @@ def how_to_cite(title: str, metadata: dict, ids: list[str], processed_dir=None) 
     """The "How to cite" line: title, data release and date, and the sources."""
     registry = _source_registry(processed_dir)
     release = metadata.get("release") or {}
-    version = metadata.get("dataset_version") or metadata.get("data_version") or "unknown"
+    version = printed_version(metadata)
     date = release.get("date") or ""
     sources = "; ".join(f"{esc(registry[s].title)} ({esc(registry[s].published)})" for s in ids if s in registry)
     return (

@@ -40,7 +40,7 @@ def _read_parquet(path: Path, mtime_ns: int) -> pd.DataFrame:
 
 
 def _load(name: str, processed_dir: Path | None) -> pd.DataFrame:
-    path = _require(config.processed_path(f"{name}.parquet", processed_dir))
+    path = _require(config.processed_path(config.parquet_file(name), processed_dir))
     return _read_parquet(path, path.stat().st_mtime_ns).copy()
 
 
@@ -71,7 +71,7 @@ def load_minerals(processed_dir: Path | None = None) -> pd.DataFrame:
 
 def load_metadata(processed_dir: Path | None = None) -> dict:
     """Return ``metadata.json``: data version, raw-file hashes, row counts and headline totals."""
-    path = _require(config.processed_path("metadata.json", processed_dir))
+    path = _require(config.processed_path(config.PROCESSED_METADATA, processed_dir))
     return json.loads(path.read_text(encoding="utf-8"))
 
 

@@ -9,6 +9,9 @@
 
 from __future__ import annotations
 
+import math
+from collections.abc import Iterable
+
 import pandas as pd
 
 from .vocab import AGENCIES, BINDING_STATUSES, GROUPS, INSTRUMENTS, KINDS, NOT_STATED, PLACE_ROLES, STAGES
@@ -61,3 +64,12 @@ def plain(frame: pd.DataFrame) -> pd.DataFrame:
     for column in convert:
         out[column] = out[column].astype(object).where(out[column].notna(), "").astype("str")
     return out
+
+
+def split_codes(codes: str | Iterable[str] | None) -> list[str]:
+    """The country codes of a ``;``-separated cell (``country_iso3``) or of a list: upper-case, in order, without
+    blanks or repeats; ``[]`` for a missing cell (None, NaN)."""
+    if codes is None or (isinstance(codes, float) and math.isnan(codes)):
+        return []
+    parts = codes.split(";") if isinstance(codes, str) else [c for c in codes if isinstance(c, str)]
+    return list(dict.fromkeys(p.strip().upper() for p in parts if p.strip()))

@@ -15,10 +15,10 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Circle
 
-from .analysis import money
+from .analysis import explode_countries
 from .display import agreeing, plural
 from .frames import plain
-from .geo import _cached
+from .geo import cached_boundaries
 from .map_layers import (
     CREDIT,
     GAP_X,
@@ -27,16 +27,16 @@ from .map_layers import (
     NOTE,
     PANEL_FRAME,
     TEXT,
-    _band_legend,
-    _band_top,
-    _boundaries_key,
-    _draw_countries,
-    _extent,
-    _new_map,
-    _notes,
-    _widened,
+    artist_extent,
+    band_legend,
+    band_top,
+    boundaries_key,
+    draw_countries,
+    draw_notes,
+    new_map,
     place_labels,
     require_columns,
+    widened_extent,
 )
 from .style import (
     BINDING_LOOKS,
@@ -50,6 +50,7 @@ from .style import (
     type_size,
     with_phone_variant,
 )
+from .totals import money
 from .usd import format_usd
 from .vocab import AGENCIES, SUPRANATIONAL, agency_colour
 
@@ -67,17 +68,6 @@ def _size_references(vmax: float) -> list[float]:
     return [v for v in (top, top / 10, top / 100) if v >= 1e6] or [top]
 
 
-def _split_codes(value) -> list[str]:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return []
-    seen: dict[str, None] = {}
-    for part in str(value).split(";"):
-        part = part.strip().upper()
-        if part:
-            seen.setdefault(part, None)
-    return list(seen)
-
-
 def funding_locations(financing: pd.DataFrame) -> pd.DataFrame:
     """Return one row per (record, location country) with ``counted_usd``; the record's other columns kept.
 
@@ -85,13 +75,7 @@ def funding_locations(financing: pd.DataFrame) -> pd.DataFrame:
     the record names).
     """
     require_columns(financing, ["agency", "counted_usd", "country_iso3"], "financing")
-    frame = plain(financing).copy()
-    frame["_codes"] = frame["country_iso3"].map(_split_codes)
-    frame["n_locations"] = frame["_codes"].map(len)
-    frame["_codes"] = frame["_codes"].map(lambda codes: codes or [""])
-    out = frame.explode("_codes").rename(columns={"_codes": "iso3"}).reset_index(drop=True)
-    out["iso3"] = out["iso3"].fillna("").astype(str)
-    return out
+    return explode_countries(financing).rename(columns={"country": "iso3", "locations": "n_locations"})
 
 
 @with_phone_variant
@@ -110,8 +94,8 @@ def plot_funding_map(financing: pd.DataFrame, *, title: str | None = None) -> Fi
     """
     require_columns(financing, ["agency", "counted_usd", "country_iso3"], "financing")
     financing = money(plain(financing))  # only money is drawn: plans and memoranda have their own table
-    key = _boundaries_key()
-    gdf = _cached(key)
+    key = boundaries_key()
+    gdf = cached_boundaries(key)
     points = gdf.loc[gdf["iso3"] != ""].set_index("iso3")[["name", "point_x", "point_y"]]
 
     rows = funding_locations(financing)
@@ -167,8 +151,8 @@ def plot_funding_map(financing: pd.DataFrame, *, title: str | None = None) -> Fi
         notes.append("Not drawn: " + "; ".join(skipped) + ".")
 
     with chart_style():
-        fig, ax = _new_map(title)
-        _draw_countries(ax, LAND, edgecolor="white", linewidth=0.35)
+        fig, ax = new_map(title)
+        draw_countries(ax, LAND, edgecolor="white", linewidth=0.35)
         x, notes_top = MARGIN_X, None
         if drawn.empty:
             ax.text(
@@ -222,16 +206,16 @@ def plot_funding_map(financing: pd.DataFrame, *, title: str | None = None) -> Fi
                 notes.insert(0, "Every circle: " + ", ".join(single) + ".")
             legend = None
             if handles:
-                legend = _band_legend(fig, handles, x=x, title="Circles", ncols=math.ceil(len(handles) / 4))
+                legend = band_legend(fig, handles, x=x, title="Circles", ncols=math.ceil(len(handles) / 4))
             refs = _size_references(vmax)
             if layout() is PAGE:  # legend, size key and notes side by side
-                x = _extent(fig, legend).x1 + GAP_X if legend is not None else x
+                x = artist_extent(fig, legend).x1 + GAP_X if legend is not None else x
                 x = _size_key(fig, x, refs, _bubble_area(np.array(refs), vmax)) + GAP_X
             else:  # a phone: stacked, the notes under the key
-                top = _extent(fig, legend).y0 - 0.01 if legend is not None else None
+                top = artist_extent(fig, legend).y0 - 0.01 if legend is not None else None
                 _size_key(fig, x, refs, _bubble_area(np.array(refs), vmax), top=top)
                 notes_top = fig.axes[-1].get_position().y0 - 0.01
-        _notes(fig, [*notes, CREDIT + "."], x=x, top=notes_top)
+        draw_notes(fig, [*notes, CREDIT + "."], x=x, top=notes_top)
     return fig
 
 
@@ -282,7 +266,7 @@ def _zoom_to_region(ax, gdf, codes: list[str]) -> None:
     pad = max(0.25 * max(x1 - x0, y1 - y0), REGION_MIN_SPAN_M / 2 - max(x1 - x0, y1 - y0) / 2)
     box = ax.get_position()
     aspect = box.width * ax.figure.get_figwidth() / (box.height * ax.figure.get_figheight())
-    rx0, rx1, ry0, ry1 = _widened((x0 - pad, x1 + pad, y0 - pad, y1 + pad), aspect)
+    rx0, rx1, ry0, ry1 = widened_extent((x0 - pad, x1 + pad, y0 - pad, y1 + pad), aspect)
     ax.set_xlim(rx0, rx1)
     ax.set_ylim(ry0, ry1)
     ax.set_axis_on()
@@ -297,7 +281,7 @@ def _zoom_to_region(ax, gdf, codes: list[str]) -> None:
 def has_located_money(financing: pd.DataFrame) -> bool:
     """Whether the funding map of ``financing`` has a circle to draw: an amount located in a country on the map."""
     rows = funding_locations(financing)
-    points = set(_cached(_boundaries_key())["iso3"]) - {""}
+    points = set(cached_boundaries(boundaries_key())["iso3"]) - {""}
     return bool((pd.to_numeric(rows["counted_usd"], errors="coerce").gt(0) & rows["iso3"].isin(points)).any())
 
 
@@ -342,7 +326,7 @@ def _size_key(fig: Figure, x: float, values: list[float], areas: np.ndarray, *, 
     width_pt = max(2 * r_max + 14 + label_pt, 8.5 * 0.62 * 20) + 4
     height_pt = max(2 * r_max + 2, 10.0 * len(values)) + title_pt + 8
     fig_w, fig_h = fig.get_figwidth() * 72, fig.get_figheight() * 72
-    top = _band_top(fig) - 0.02 if top is None else top
+    top = band_top(fig) - 0.02 if top is None else top
     key = fig.add_axes((x, top - height_pt / fig_h, width_pt / fig_w, height_pt / fig_h))
     key.set_axis_off()
     key.set_xlim(0, width_pt)

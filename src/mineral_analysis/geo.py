@@ -17,6 +17,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from . import config
+from .frames import split_codes
 
 EQUAL_EARTH = "EPSG:8857"
 
@@ -60,19 +61,9 @@ def load_boundaries(path: str | Path | None = None) -> gpd.GeoDataFrame:
     return _read(str(Path(path or config.BOUNDARIES_FILE).resolve())).copy()
 
 
-def _cached(path: str | Path | None) -> gpd.GeoDataFrame:
+def cached_boundaries(path: str | Path | None) -> gpd.GeoDataFrame:
     """The cached frame itself, for read-only use inside the package (no copy)."""
     return _read(str(Path(path or config.BOUNDARIES_FILE).resolve()))
-
-
-def _codes(iso3_codes: Iterable[str] | str) -> list[str]:
-    if isinstance(iso3_codes, str):
-        iso3_codes = [iso3_codes]
-    seen: dict[str, None] = {}
-    for code in iso3_codes:
-        if isinstance(code, str) and code.strip():
-            seen.setdefault(code.strip().upper(), None)
-    return list(seen)
 
 
 def country_points(iso3_codes: Iterable[str] | str, *, path: str | Path | None = None) -> pd.DataFrame:
@@ -81,9 +72,9 @@ def country_points(iso3_codes: Iterable[str] | str, *, path: str | Path | None =
     Columns: ``iso3``, ``name``, ``x``, ``y`` (Equal Earth metres), ``area_km2``. Codes without a polygon
     (e.g. ``EUU`` for the European Union, or unknown codes) are left out; compare the input to find them.
     """
-    gdf = _cached(path)
+    gdf = cached_boundaries(path)
     index = gdf.loc[gdf["iso3"] != ""].set_index("iso3")
-    found = [c for c in _codes(iso3_codes) if c in index.index]
+    found = [c for c in split_codes(iso3_codes) if c in index.index]
     sub = index.loc[found, ["name", "point_x", "point_y", "area_km2"]]
     out = sub.rename(columns={"point_x": "x", "point_y": "y"}).reset_index()
     return out[["iso3", "name", "x", "y", "area_km2"]]

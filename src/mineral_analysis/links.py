@@ -7,18 +7,18 @@ import re
 
 import pandas as pd
 
-from .display import and_list, esc
+from .display import esc
 from .vocab import NOT_STATED
 
 
 def display_name(iso3: str, name: object = None) -> str:
     """A country's name as the briefs print it (``EUU``: the European Commission, the body the sources name)."""
-    from .clean.countries import CountryError, country_name
+    from .countries import CountryError, country_name
     from .vocab import SUPRANATIONAL
 
     if iso3 in SUPRANATIONAL:
         return SUPRANATIONAL[iso3]
-    if isinstance(name, str) and name.strip():
+    if isinstance(name, str) and name.strip() and name.strip().upper() != iso3:  # a code standing in is no name
         return name.strip()
     try:
         return country_name(iso3)
@@ -51,12 +51,6 @@ def brief_href(kind: str, key: str = "") -> str:
 def link(kind: str, key: str, text: str) -> str:
     """A Markdown link to another brief, its text escaped."""
     return f"[{esc(text)}]({brief_href(kind, key)})"
-
-
-def country_links(codes: list[str]) -> str:
-    """Country names, each linking to its brief, joined with commas and "and"."""
-    parts = [link("country", code, display_name(code)) for code in codes]
-    return and_list(parts)
 
 
 def mineral_links(financing: pd.DataFrame) -> str:

@@ -1,8 +1,8 @@
 """The building blocks every map is drawn with: country paths, map figures, the legend band, notes, panels.
 
 The boundaries are the project's file (Equal Earth, see :mod:`mineral_analysis.geo`), turned into matplotlib
-paths once per process (:func:`_base_layer`), so a map renders in a fraction of a second. A map figure
-(:func:`_new_map`) has the title at the top, the world map, and a band under it for legends and notes; on a
+paths once per process (:func:`base_layer`), so a map renders in a fraction of a second. A map figure
+(:func:`new_map`) has the title at the top, the world map, and a band under it for legends and notes; on a
 phone (:func:`mineral_analysis.style.phone_layout`) the figure is narrow and legends and notes hang below the map.
 The maps themselves are in :mod:`mineral_analysis.maps` and :mod:`mineral_analysis.funding_map`.
 """
@@ -22,7 +22,7 @@ from matplotlib.figure import Figure
 from matplotlib.path import Path as MplPath
 
 from . import config
-from .geo import SMALL_COUNTRY_AREA_KM2, _cached
+from .geo import SMALL_COUNTRY_AREA_KM2, cached_boundaries
 from .style import NOTE_COLOUR, TEXT_COLOUR, layout, new_figure, type_size
 
 LAND = "#e4e4e4"  # non-participants / land without money
@@ -64,23 +64,23 @@ def _geometry_path(geom) -> MplPath:
 
 
 @lru_cache(maxsize=4)
-def _base_layer(path: str) -> tuple[tuple[MplPath, ...], tuple[float, float, float, float]]:
+def base_layer(path: str) -> tuple[tuple[MplPath, ...], tuple[float, float, float, float]]:
     """Matplotlib paths of every country (in the boundary file's row order) and the map's extent, cached."""
-    gdf = _cached(path)
+    gdf = cached_boundaries(path)
     paths = tuple(_geometry_path(g) for g in gdf.geometry)
     minx, miny, maxx, maxy = gdf.total_bounds
     pad_x, pad_y = 0.005 * (maxx - minx), 0.02 * (maxy - miny)
     return paths, (minx - pad_x, maxx + pad_x, miny - pad_y, maxy + pad_y)
 
 
-def _boundaries_key() -> str:
+def boundaries_key() -> str:
     return str(config.BOUNDARIES_FILE.resolve())
 
 
 def preload() -> None:
     """Read the package's boundary file and turn its countries into drawing paths now (both cached), as a build's
     kernel template does before it forks: every brief's kernel then starts with them."""
-    _base_layer(_boundaries_key())
+    base_layer(boundaries_key())
 
 
 TITLE_PT = 13  # a map's title
@@ -89,7 +89,7 @@ GAP_X = 0.02  # space between side-by-side legends and notes
 BAND_IN = 0.08  # the gap between a map and the legends and notes that hang below it (the saved image holds them)
 
 
-def _map_title(title: str | None, width_in: float, fontsize: float) -> tuple[str | None, float]:
+def map_title(title: str | None, width_in: float, fontsize: float) -> tuple[str | None, float]:
     """A map title wrapped to the figure's width, and the height it takes at the top of the figure (inches)."""
     if not title:
         return title, 0.05
@@ -98,51 +98,58 @@ def _map_title(title: str | None, width_in: float, fontsize: float) -> tuple[str
     return title, 0.1 + (title.count("\n") + 1) * fontsize * 1.25 / 72
 
 
-def _new_map(title: str | None, *, below_in: float = 0.0) -> tuple[Figure, mpl.axes.Axes]:
+def new_map(title: str | None, *, below_in: float = 0.0) -> tuple[Figure, mpl.axes.Axes]:
     """A world map figure the layout's map width wide (:data:`mineral_analysis.style.PAGE` or ``PHONE``): the
     title, one frameless map axes (Equal Earth extent), ``below_in`` inches for the caller's panels, and the band
     that legends and notes hang from (``fig.band_in``; the saved image grows to hold them)."""
     width = layout().map_width
-    title, title_in = _map_title(title, width, TITLE_PT)
-    _, (x0, x1, y0, y1) = _base_layer(_boundaries_key())
+    title, title_in = map_title(title, width, TITLE_PT)
+    _, (x0, x1, y0, y1) = base_layer(boundaries_key())
     map_in = (1 - 2 * MARGIN_X) * width * (y1 - y0) / (x1 - x0)
     height = title_in + map_in + below_in + BAND_IN
-    fig = new_figure(width, height, facecolor="white")
-    fig.band_in = BAND_IN
-    fig.print_full_width = True
-    FigureCanvasAgg(fig)  # a renderer to measure legends with; saving to any format still works
+    fig = map_figure(title, height)
     ax = fig.add_axes((MARGIN_X, (below_in + BAND_IN) / height, 1 - 2 * MARGIN_X, map_in / height))
     ax.set_axis_off()
     ax.set_xlim(x0, x1)
     ax.set_ylim(y0, y1)
     ax.set_aspect("equal", adjustable="box", anchor="C")
-    if title:
-        fig.text(
-            MARGIN_X, 1 - 0.05 / height, title, ha="left", va="top", fontsize=TITLE_PT, fontweight="bold", color=TEXT
-        )
     return fig, ax
 
 
-def _draw_countries(ax, facecolors, *, edgecolor: str = BORDER, linewidth: float = BORDER_WIDTH) -> None:
-    paths, _ = _base_layer(_boundaries_key())
+def map_figure(title: str | None, height: float, *, fontsize: float = TITLE_PT) -> Figure:
+    """A figure the layout's map width wide and ``height`` inches tall with ``title`` (wrapped by :func:`map_title`)
+    at its top, printed full width, and the band that legends and notes hang from (``fig.band_in``)."""
+    fig = new_figure(layout().map_width, height, facecolor="white")
+    fig.band_in = BAND_IN
+    fig.print_full_width = True
+    FigureCanvasAgg(fig)  # a renderer to measure legends with; saving to any format still works
+    if title:
+        fig.text(
+            MARGIN_X, 1 - 0.05 / height, title, ha="left", va="top", fontsize=fontsize, fontweight="bold", color=TEXT
+        )
+    return fig
+
+
+def draw_countries(ax, facecolors, *, edgecolor: str = BORDER, linewidth: float = BORDER_WIDTH) -> None:
+    paths, _ = base_layer(boundaries_key())
     ax.add_collection(
         PathCollection(paths, facecolors=facecolors, edgecolors=edgecolor, linewidths=linewidth, zorder=1),
         autolim=False,
     )
 
 
-def _band_top(fig: Figure) -> float:
+def band_top(fig: Figure) -> float:
     """Top of the legend band in figure fractions (``fig.band_in`` inches from the bottom)."""
     return getattr(fig, "band_in", BAND_IN) / fig.get_figheight()
 
 
-def _extent(fig: Figure, artist) -> mpl.transforms.Bbox:
+def artist_extent(fig: Figure, artist) -> mpl.transforms.Bbox:
     """The artist's bounding box in figure fractions."""
     box = artist.get_window_extent(fig.canvas.get_renderer())
     return box.transformed(fig.transFigure.inverted())
 
 
-def _band_legend(
+def band_legend(
     fig: Figure, handles: list, *, x: float, title: str | None = None, ncols: int = 1, **kwargs
 ) -> mpl.legend.Legend:
     """A legend in the band under the map, its top-left corner at ``x`` (figure fraction)."""
@@ -161,7 +168,7 @@ def _band_legend(
     legend = fig.legend(
         handles=handles,
         loc="upper left",
-        bbox_to_anchor=(x, _band_top(fig) - 0.005),
+        bbox_to_anchor=(x, band_top(fig) - 0.005),
         ncols=ncols,
         title=title,
         **options,
@@ -171,7 +178,7 @@ def _band_legend(
     return legend
 
 
-def _notes(fig: Figure, lines: list[str], *, x: float, top: float | None = None, fontsize: float = 8.0) -> None:
+def draw_notes(fig: Figure, lines: list[str], *, x: float, top: float | None = None, fontsize: float = 8.0) -> None:
     """Notes from ``x`` to the right margin, wrapped to fit, top-aligned in the band (or at ``top``)."""
     if not lines:
         return
@@ -181,7 +188,7 @@ def _notes(fig: Figure, lines: list[str], *, x: float, top: float | None = None,
     text = "\n".join(textwrap.fill(line, width=chars, break_on_hyphens=False) for line in lines)
     fig.text(
         x,
-        _band_top(fig) - 0.02 if top is None else top,
+        band_top(fig) - 0.02 if top is None else top,
         text,
         ha="left",
         va="top",
@@ -191,18 +198,18 @@ def _notes(fig: Figure, lines: list[str], *, x: float, top: float | None = None,
     )
 
 
-def _fitted_legend(fig: Figure, handles: list, *, title: str) -> mpl.legend.Legend:
+def fitted_legend(fig: Figure, handles: list, *, title: str) -> mpl.legend.Legend:
     """The band legend in as few rows as fit the figure's width, with balanced columns."""
     right = 1.0 - MARGIN_X
     for ncols in range(min(len(handles), 5), 0, -1):
-        legend = _band_legend(fig, handles, x=MARGIN_X, title=title, ncols=ncols)
-        if _extent(fig, legend).x1 <= right or ncols == 1:
+        legend = band_legend(fig, handles, x=MARGIN_X, title=title, ncols=ncols)
+        if artist_extent(fig, legend).x1 <= right or ncols == 1:
             break
         legend.remove()
     balanced = math.ceil(len(handles) / math.ceil(len(handles) / ncols))
     if balanced != ncols:
         legend.remove()
-        legend = _band_legend(fig, handles, x=MARGIN_X, title=title, ncols=balanced)
+        legend = band_legend(fig, handles, x=MARGIN_X, title=title, ncols=balanced)
     return legend
 
 
@@ -219,7 +226,7 @@ CREDIT = "Made with Natural Earth"
 
 
 @lru_cache(maxsize=16)
-def _projected_box(west: float, east: float, south: float, north: float) -> tuple[float, float, float, float]:
+def projected_box(west: float, east: float, south: float, north: float) -> tuple[float, float, float, float]:
     """A lon/lat box in the boundary file's Equal Earth metres: (x0, x1, y0, y1)."""
     from pyproj import Transformer
 
@@ -234,7 +241,7 @@ def _projected_box(west: float, east: float, south: float, north: float) -> tupl
     return float(np.min(xs)), float(np.max(xs)), float(np.min(ys)), float(np.max(ys))
 
 
-def _draw_panel(
+def draw_panel(
     fig: Figure,
     rect: tuple[float, float, float, float],
     extent: tuple[float, float, float, float],
@@ -246,13 +253,13 @@ def _draw_panel(
     """A map panel at ``rect`` (figure fractions) showing ``extent`` (map metres), countries filled, framed on
     all four sides. The panel keeps the extent's proportions: it shrinks inside ``rect``, or (``fill_rect``) fills
     ``rect`` and shows more map around the extent (never less)."""
-    paths, _ = _base_layer(_boundaries_key())
+    paths, _ = base_layer(boundaries_key())
     ax = fig.add_axes(rect)
     ax.add_collection(
         PathCollection(paths, facecolors=faces, edgecolors=BORDER, linewidths=BORDER_WIDTH, zorder=1), autolim=False
     )
     if fill_rect:
-        extent = _widened(extent, rect[2] * fig.get_figwidth() / (rect[3] * fig.get_figheight()))
+        extent = widened_extent(extent, rect[2] * fig.get_figwidth() / (rect[3] * fig.get_figheight()))
     x0, x1, y0, y1 = extent
     ax.set_xlim(x0, x1)
     ax.set_ylim(y0, y1)
@@ -269,7 +276,7 @@ def _draw_panel(
     return ax
 
 
-def _widened(extent: tuple[float, float, float, float], aspect: float) -> tuple[float, float, float, float]:
+def widened_extent(extent: tuple[float, float, float, float], aspect: float) -> tuple[float, float, float, float]:
     """``extent`` (x0, x1, y0, y1) grown about its centre in one direction to ``aspect`` (width over height)."""
     x0, x1, y0, y1 = extent
     cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
@@ -287,7 +294,7 @@ PANEL_TITLE_PT = 9.0
 CODE_LABEL_PT = 8.5
 
 
-def _label_points(
+def label_points(
     ax, gdf, codes: set[str], extent: tuple[float, float, float, float], *, fontsize: float = CODE_LABEL_PT
 ) -> list:
     """The ISO3 code of each listed country whose marker point lies inside ``extent``, beside the point, where it

@@ -15,7 +15,6 @@ import matplotlib as mpl
 import numpy as np
 import pandas as pd
 import shapely
-from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.collections import PathCollection
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
@@ -23,7 +22,8 @@ from matplotlib.patches import Patch
 
 from .analysis import roles_by_country
 from .funding_map import funding_locations, has_located_money, plot_funding_map, unmapped_sentence
-from .geo import SMALL_COUNTRY_AREA_KM2, _cached
+from .geo import SMALL_COUNTRY_AREA_KM2, cached_boundaries
+from .links import display_name
 from .map_layers import (
     BAND_IN,
     BORDER,
@@ -33,23 +33,23 @@ from .map_layers import (
     INSET_REGIONS,
     LAND,
     MARGIN_X,
-    TEXT,
     TITLE_PT,
-    _base_layer,
-    _boundaries_key,
-    _draw_countries,
-    _draw_panel,
-    _extent,
-    _fitted_legend,
-    _label_points,
-    _map_title,
-    _new_map,
-    _notes,
-    _projected_box,
+    artist_extent,
+    base_layer,
+    boundaries_key,
+    draw_countries,
+    draw_notes,
+    draw_panel,
+    fitted_legend,
+    label_points,
+    map_figure,
+    map_title,
+    new_map,
+    projected_box,
     require_columns,
 )
-from .style import chart_style, layout, new_figure, with_phone_variant
-from .vocab import GROUPS, SUPRANATIONAL
+from .style import chart_style, layout, with_phone_variant
+from .vocab import GROUPS, ROLE_PRIORITY, SUPRANATIONAL, group_in_sentence
 
 __all__ = [
     "funding_locations",
@@ -63,16 +63,8 @@ __all__ = [
 ]
 
 
-# Roles from most to least specific: a country is coloured by the first role it holds. ``agreement`` stands
-# for the two groups that are neither a framework signed at the ministerial nor a mere delegation.
-ROLE_ORDER: tuple[str, ...] = (
-    "host",
-    "forge_chair",
-    "forge_member",
-    "bilateral_framework",
-    "agreement",
-    "ministerial_participant",
-)
+# A country is coloured by its primary role (``vocab.ROLE_PRIORITY``); ``agreement`` stands for the two groups
+# that are neither a framework signed at the ministerial nor a mere delegation.
 ROLE_OF_GROUP: dict[str, str] = {
     "host": "host",
     "forge_chair": "forge_chair",
@@ -100,15 +92,8 @@ ROLE_COLOURS: dict[str, str] = {
     "agreement": "#7fcdbb",
     "ministerial_participant": "#c7e9b4",
 }
-GROUP_SHORT: dict[str, str] = {
-    "host": "host",
-    "ministerial_participant": "delegation",
-    "bilateral_framework": "bilateral framework",
-    "forge_chair": "FORGE chair",
-    "forge_member": "FORGE member",
-    "trade_action_plan": "trade action plan",
-    "strategic_partnership": "strategic partnership",
-}
+#: The map's colours from the most to the least specific role.
+ROLE_ORDER: tuple[str, ...] = tuple(dict.fromkeys(ROLE_OF_GROUP[g] for g in ROLE_PRIORITY))
 
 
 def map_roles(membership: pd.DataFrame) -> pd.DataFrame:
@@ -159,12 +144,12 @@ def plot_participation_map(
     states, in a figure of its own (shown under this one).
     """
     roles = map_roles(membership)
-    key = _boundaries_key()
-    gdf = _cached(key)
+    key = boundaries_key()
+    gdf = cached_boundaries(key)
     with chart_style():
         role_of = dict(zip(roles["iso3"], roles["role"]))
-        fig, ax = _new_map(title)
-        _draw_countries(ax, _role_faces(gdf, role_of))
+        fig, ax = new_map(title)
+        draw_countries(ax, _role_faces(gdf, role_of))
 
         mapped = set(gdf.loc[gdf["iso3"] != "", "iso3"])
         # small participants: a marker at their point, in their role colour
@@ -179,7 +164,7 @@ def plot_participation_map(
         if highlight_code and highlight_code in mapped:
             _outline(fig, ax, gdf.loc[gdf["iso3"] == highlight_code].iloc[0], key)
         elif highlight_code:
-            name = _display_name(highlight_code, names.get(highlight_code))
+            name = display_name(highlight_code, names.get(highlight_code))
             notes.append(f"{name} has no territory on the map, so it is not outlined.")
 
         # legend: the roles present, with counts of mapped countries
@@ -208,16 +193,16 @@ def plot_participation_map(
             own = names.get(highlight_code)
             name = own if own and own != highlight_code else gdf.loc[gdf["iso3"] == highlight_code, "name"].iloc[0]
             handles.append(Patch(facecolor="none", edgecolor=HIGHLIGHT, linewidth=1.6, label=f"Outlined: {name}"))
-        legend = _fitted_legend(fig, handles, title="Role (most specific shown)")
+        legend = fitted_legend(fig, handles, title="Role (most specific shown)")
 
         unmapped = roles[~roles["iso3"].isin(mapped)]
         extra = []
         for _, r in unmapped.iterrows():
             kind = "supranational, not on the map" if r["iso3"] in SUPRANATIONAL else "no territory on the map"
-            groups = ", ".join(GROUP_SHORT[g] for g in r["groups"])
-            extra.append(f"+ {_display_name(r['iso3'], r['name'])} — {kind}: {groups}")
-        top = _extent(fig, legend).y0 - 0.01
-        _notes(fig, extra + notes + [CREDIT + "."], x=MARGIN_X, top=top, fontsize=8)
+            groups = ", ".join(group_in_sentence(g) for g in r["groups"])
+            extra.append(f"+ {display_name(r['iso3'], r['name'])} — {kind}: {groups}")
+        top = artist_extent(fig, legend).y0 - 0.01
+        draw_notes(fig, extra + notes + [CREDIT + "."], x=MARGIN_X, top=top, fontsize=8)
     return fig
 
 
@@ -227,7 +212,7 @@ HIGHLIGHT_RING_BELOW_KM2 = 300_000.0  # a highlighted country smaller than this 
 def _outline(fig: Figure, ax, row: pd.Series, key: str) -> None:
     """Outline one country in bold; a small one (whose fill a bold line would hide) gets a thinner outline
     and a ring around it, so that it stands out and its colour stays visible."""
-    paths, (x0, x1, y0, y1) = _base_layer(key)
+    paths, (x0, x1, y0, y1) = base_layer(key)
     small = row["area_km2"] < HIGHLIGHT_RING_BELOW_KM2
     ax.add_collection(
         PathCollection(
@@ -251,15 +236,6 @@ def _outline(fig: Figure, ax, row: pd.Series, key: str) -> None:
             linewidths=1.6,
             zorder=5,
         )
-
-
-def _display_name(iso3: str, name: object) -> str:
-    """The vocabulary's label for a supranational code, else the data's own name, else the code."""
-    if iso3 in SUPRANATIONAL:
-        return SUPRANATIONAL[iso3]
-    if isinstance(name, str) and name.strip() and name.strip().upper() != iso3:
-        return name.strip()
-    return SUPRANATIONAL.get(iso3, iso3)
 
 
 def _small_markers(ax, rows: pd.DataFrame, role_of: dict[str, str], *, size: float = 30) -> None:
@@ -292,7 +268,7 @@ def _inset_regions(gdf, role_of: dict[str, str]) -> list[tuple[str, tuple[float,
     """
     regions = []
     for name, box in INSET_REGIONS.items():
-        x0, x1, y0, y1 = _projected_box(*box)
+        x0, x1, y0, y1 = projected_box(*box)
         seed = shapely.box(x0, y0, x1, y1)
         candidates = gdf[gdf["iso3"].isin(role_of)]
         point_in = candidates["point_x"].between(x0, x1) & candidates["point_y"].between(y0, y1)
@@ -314,7 +290,9 @@ def _inset_regions(gdf, role_of: dict[str, str]) -> list[tuple[str, tuple[float,
 def participation_inset_codes(membership: pd.DataFrame) -> dict[str, list[str]]:
     """The participants each inset panel of :func:`plot_participation_insets` shows and labels, by region."""
     role_of = dict(zip(*map_roles(membership)[["iso3", "role"]].to_numpy().T))
-    return {name: sorted(inside["iso3"]) for name, _, inside in _inset_regions(_cached(_boundaries_key()), role_of)}
+    return {
+        name: sorted(inside["iso3"]) for name, _, inside in _inset_regions(cached_boundaries(boundaries_key()), role_of)
+    }
 
 
 INSET_SHARE = 0.25  # a participant with this share of its largest part in a region's box belongs to the region
@@ -367,7 +345,7 @@ def plot_participation_insets(membership: pd.DataFrame, *, title: str | None = N
     Returns None when no participant lies in any region (nothing to enlarge).
     """
     roles = map_roles(membership)
-    gdf = _cached(_boundaries_key())
+    gdf = cached_boundaries(boundaries_key())
     role_of = dict(zip(roles["iso3"], roles["role"]))
     regions = _inset_regions(gdf, role_of)
     if not regions:
@@ -375,19 +353,14 @@ def plot_participation_insets(membership: pd.DataFrame, *, title: str | None = N
     with chart_style():
         width = layout().map_width
         columns = INSET_COLUMNS[layout().name]
-        title, title_in = _map_title(title, width, TITLE_PT)
+        title, title_in = map_title(title, width, TITLE_PT)
         cells = _grid_cells([name for name, _, _ in regions], columns)
         cell_w = ((1 - 2 * MARGIN_X) * width - GAP_X * width * (columns - 1)) / columns
         cell_h = cell_w * INSET_CELL_ASPECT[layout().name]
         rows = max(row + span for row, _, span, _ in cells)
         row_in = cell_h + INSET_TITLE_IN
         height = title_in + rows * row_in + BAND_IN
-        fig = new_figure(width, height, facecolor="white")
-        fig.band_in = BAND_IN
-        fig.print_full_width = True
-        FigureCanvasAgg(fig)
-        if title:
-            fig.text(MARGIN_X, 1 - 0.05 / height, title, ha="left", va="top", fontsize=TITLE_PT, fontweight="bold")
+        fig = map_figure(title, height)
         faces = _role_faces(gdf, role_of)
         for (name, extent, inside), (row, col, rows_span, cols_span) in zip(regions, cells):
             w_in = cols_span * cell_w + (cols_span - 1) * GAP_X * width
@@ -395,11 +368,11 @@ def plot_participation_insets(membership: pd.DataFrame, *, title: str | None = N
             left = MARGIN_X + col * (cell_w + GAP_X * width) / width
             top_in = title_in + row * row_in + INSET_TITLE_IN
             rect = (left, 1 - (top_in + h_in) / height, w_in / width, h_in / height)
-            ax = _draw_panel(fig, rect, extent, faces, label=name, fill_rect=True)
+            ax = draw_panel(fig, rect, extent, faces, label=name, fill_rect=True)
             _small_markers(ax, inside[inside["area_km2"] < SMALL_COUNTRY_AREA_KM2], role_of)
             ax.apply_aspect()
-            _label_points(ax, gdf, set(inside["iso3"]), ax.get_xlim() + ax.get_ylim())
-        _notes(fig, ["Colours as in the world map above. " + CREDIT + "."], x=MARGIN_X, fontsize=8)
+            label_points(ax, gdf, set(inside["iso3"]), ax.get_xlim() + ax.get_ylim())
+        draw_notes(fig, ["Colours as in the world map above. " + CREDIT + "."], x=MARGIN_X, fontsize=8)
     return fig
 
 
@@ -446,11 +419,11 @@ def plot_locator_map(membership: pd.DataFrame, iso3: str, *, title: str | None =
     A code with no territory on the map (``EUU``) gets the Europe panel with a note instead of an outline.
     """
     roles = map_roles(membership)
-    key = _boundaries_key()
-    gdf = _cached(key)
+    key = boundaries_key()
+    gdf = cached_boundaries(key)
     code = iso3.strip().upper()
     role_of = dict(zip(roles["iso3"], roles["role"]))
-    faces = [ROLE_COLOURS[role_of[c]] if c in role_of else LAND for c in gdf["iso3"].to_numpy()]
+    faces = _role_faces(gdf, role_of)
     mapped = gdf[gdf["iso3"] == code]
     if len(mapped):
         row = mapped.iloc[0]
@@ -467,38 +440,24 @@ def plot_locator_map(membership: pd.DataFrame, iso3: str, *, title: str | None =
     else:  # no territory (the European Commission): Europe's panel, its participants whole
         row = None
         europe = [extent for name, extent, _ in _inset_regions(gdf, role_of) if name == "Europe"]
-        extent = europe[0] if europe else _projected_box(*INSET_REGIONS["Europe"])
+        extent = europe[0] if europe else projected_box(*INSET_REGIONS["Europe"])
     with chart_style():
         width = layout().map_width
-        title, title_in = _map_title(title, width, LOCATOR_TITLE_PT)
+        title, title_in = map_title(title, width, LOCATOR_TITLE_PT)
         panel_in = (1 - 2 * MARGIN_X) * width / 1.6  # the region's extent is 1.6 times as wide as tall
         height = title_in + panel_in + BAND_IN + 0.05
-        fig = new_figure(width, height, facecolor="white")
-        fig.band_in = BAND_IN
-        fig.print_full_width = True
-        FigureCanvasAgg(fig)
-        if title:
-            fig.text(
-                MARGIN_X,
-                1 - 0.05 / height,
-                title,
-                ha="left",
-                va="top",
-                fontsize=LOCATOR_TITLE_PT,
-                fontweight="bold",
-                color=TEXT,
-            )
+        fig = map_figure(title, height, fontsize=LOCATOR_TITLE_PT)
         bottom = (BAND_IN + 0.05) / height
-        ax = _draw_panel(fig, (MARGIN_X, bottom, 1 - 2 * MARGIN_X, panel_in / height), extent, faces, fill_rect=True)
+        ax = draw_panel(fig, (MARGIN_X, bottom, 1 - 2 * MARGIN_X, panel_in / height), extent, faces, fill_rect=True)
         ax.apply_aspect()
         x0, x1, y0, y1 = ax.get_xlim() + ax.get_ylim()
         # a small subject is zoomed in far enough to show its own shape: no marker over it
         small = gdf[gdf["iso3"].isin(role_of) & (gdf["area_km2"] < SMALL_COUNTRY_AREA_KM2) & (gdf["iso3"] != code)]
         _small_markers(ax, small, role_of)
-        _label_points(ax, gdf, set(role_of), (x0, x1, y0, y1))
+        label_points(ax, gdf, set(role_of), (x0, x1, y0, y1))
         notes = []
         if row is not None:
-            paths, _ = _base_layer(key)
+            paths, _ = base_layer(key)
             ax.add_collection(
                 PathCollection([paths[row.name]], facecolors="none", edgecolors=HIGHLIGHT, linewidths=1.6, zorder=3),
                 autolim=False,
@@ -514,11 +473,11 @@ def plot_locator_map(membership: pd.DataFrame, iso3: str, *, title: str | None =
                     zorder=5,
                 )
         else:
-            notes.append(f"{_display_name(code, None)} has no territory of its own on the map; Europe is shown.")
+            notes.append(f"{display_name(code, None)} has no territory of its own on the map; Europe is shown.")
         # the world inset, with the region's frame, in the corner of the panel where it hides least
-        _, (wx0, wx1, wy0, wy1) = _base_layer(key)
+        _, (wx0, wx1, wy0, wy1) = base_layer(key)
         world = _locator_corner(fig, ax, (wx1 - wx0) / (wy1 - wy0), gdf, role_of, code)
-        inset = _draw_panel(fig, world, (wx0, wx1, wy0, wy1), faces)
+        inset = draw_panel(fig, world, (wx0, wx1, wy0, wy1), faces)
         inset.set_zorder(ax.get_zorder() + 1)
         inset.add_patch(
             mpl.patches.Rectangle((x0, y0), x1 - x0, y1 - y0, fill=False, edgecolor=HIGHLIGHT, linewidth=1.2, zorder=5)
@@ -540,6 +499,6 @@ def plot_locator_map(membership: pd.DataFrame, iso3: str, *, title: str | None =
             if counts.get(r, 0)
         ]
         handles.append(Patch(facecolor=LAND, edgecolor=BORDER, linewidth=0.5, label="Not a participant"))
-        legend = _fitted_legend(fig, handles, title="Role (most specific shown)")
-        _notes(fig, [*notes, CREDIT + "."], x=MARGIN_X, top=_extent(fig, legend).y0 - 0.01, fontsize=8)
+        legend = fitted_legend(fig, handles, title="Role (most specific shown)")
+        draw_notes(fig, [*notes, CREDIT + "."], x=MARGIN_X, top=artist_extent(fig, legend).y0 - 0.01, fontsize=8)
     return fig

@@ -6,19 +6,13 @@ from __future__ import annotations
 
 import pandas as pd
 
-from .analysis import (
-    commitments,
-    funding_summary,
-    headline_numbers,
-    money,
-    not_stated_share,
-    roles_by_country,
-    share_text,
-)
+from .analysis import funding_summary, not_stated_share, roles_by_country, share_text
 from .display import agreeing, and_list, esc, plural
+from .frames import split_codes
 from .links import display_name, link
+from .totals import commitments, headline_numbers, money
 from .usd import format_usd, is_stated
-from .vocab import AGENCIES, GROUP_SHORT, GROUPS, KINDS, NOT_STATED
+from .vocab import AGENCIES, GROUP_SHORT, GROUPS, KINDS, NOT_STATED, group_in_sentence
 
 
 def _bn(value: float) -> str:
@@ -76,47 +70,15 @@ def commitments_text(records: pd.DataFrame) -> str:
     )
 
 
-def overview_headline(financing: pd.DataFrame, membership: pd.DataFrame) -> str:
-    """The overview's opening paragraph: who came, what was signed, how much money and how much binds."""
-    numbers = headline_numbers(financing)
-    roles = roles_by_country(membership)
-    delegations = roles[roles["ministerial_participant"]]
-    countries = int((delegations["iso3"] != "EUU").sum())
-    has_eu = bool((delegations["iso3"] == "EUU").any())
-    frameworks = int(roles["bilateral_framework"].sum())
-    chair = roles.loc[roles["forge_chair"], "name"].tolist()
-    by_agency = funding_summary(financing, "agency")
-    lead = by_agency.iloc[0] if len(by_agency) else None
-    parts = [
-        f"**{countries} countries{' and the European Commission' if has_eu else ''}** sent delegations; "
-        f"the United States signed **{frameworks} bilateral frameworks or memoranda** on the day"
-        + (
-            f", and the Forum on Resource Geostrategic Engagement (FORGE) was launched with "
-            f"**{esc(', '.join(chair))}** in the chair."
-            if chair
-            else "."
-        ),
-        f"The sources list **{plural(numbers['items'], 'financing item')}** worth **{_bn(numbers['total_usd'])}** once "
-        f"stated totals are counted once; {binding_clause(numbers)}. " + mobilised_text(numbers),
-    ]
-    if commitments_text(financing):
-        parts.append(commitments_text(financing))
-    if lead is not None and len(by_agency) > 1 and is_stated(lead["total_usd"]):
-        parts.append(
-            f"{esc(agency_name(lead['agency'], start=True))} accounts for "
-            f"{share_text(lead['total_usd'], numbers['total_usd'])} of the money."
-        )
-    return "\n\n".join(parts)
-
-
-def _stated_total(table: pd.DataFrame) -> float:
-    return float(table["total_usd"].sum(min_count=1))
+def _summary_with_money(financing: pd.DataFrame, by: str) -> tuple[pd.DataFrame, float]:
+    """``funding_summary`` by ``by``, the best funded first, and its stated total (NaN or 0: none stated)."""
+    table = funding_summary(financing, by)
+    return table, float(table["total_usd"].sum(min_count=1))
 
 
 def finding_by_agency(financing: pd.DataFrame) -> str:
     """A chart title stating the agency finding."""
-    table = funding_summary(financing, "agency")
-    total = _stated_total(table)
+    table, total = _summary_with_money(financing, "agency")
     if not is_stated(total) or total == 0:
         return "No amounts stated"
     lead = table.iloc[0]
@@ -151,8 +113,7 @@ def finding_by_mineral(financing: pd.DataFrame) -> str:
 
 def finding_by_instrument(financing: pd.DataFrame) -> str:
     """A chart title stating the instrument finding."""
-    table = funding_summary(financing, "instrument")
-    total = _stated_total(table)
+    table, total = _summary_with_money(financing, "instrument")
     if not is_stated(total) or total == 0:
         return "No amounts stated"
     lead = table.iloc[0]
@@ -259,7 +220,7 @@ def shared_text(records: pd.DataFrame, iso3: str) -> str:
     shared = rows[rows["country_iso3"].str.contains(";", regex=False)]
     if shared.empty:
         return ""
-    partners = sorted({c for codes in shared["country_iso3"] for c in codes.split(";") if c and c != iso3})
+    partners = sorted({c for codes in shared["country_iso3"] for c in split_codes(codes) if c != iso3})
     names = and_list([with_article(display_name(c)) for c in partners])
     ids = ", ".join(shared["record_id"])
     return (
@@ -329,10 +290,6 @@ def finding_timeline(financing: pd.DataFrame) -> str:
         (first["announced"], first["announced_precision"]), (last["announced"], last["announced_precision"])
     )
     return f"Dated items run from {span.replace(' to ', ' to ', 1)}" if " to " in span else f"Dated items: {span}"
-
-
-def _located_codes(financing: pd.DataFrame) -> list[str]:
-    return sorted({c for value in financing["country_iso3"] for c in str(value).split(";") if c})
 
 
 def minerals_by_money(records: pd.DataFrame) -> list[str]:
@@ -413,7 +370,7 @@ def key_findings(kind: str, financing: pd.DataFrame, membership: pd.DataFrame, k
             out.append("No item names a mineral.")
     if kind == "country":
         here = membership[membership["iso3"] == key]
-        groups = [_lower_role(GROUP_SHORT[g]) for g in GROUPS if g in set(here["group"])]
+        groups = [group_in_sentence(g) for g in GROUPS if g in set(here["group"])]
         name = display_name(key)
         delegations = int(roles_by_country(membership)["ministerial_participant"].sum())
         out.insert(
@@ -442,11 +399,6 @@ def key_findings(kind: str, financing: pd.DataFrame, membership: pd.DataFrame, k
         if extra:
             out.append(extra)
     return out[:5]
-
-
-def _lower_role(label: str) -> str:
-    """A role label inside a sentence: lower case, but FORGE stays a name."""
-    return label if label.startswith("FORGE") else label[:1].lower() + label[1:]
 
 
 def one_line_finding(kind: str, financing: pd.DataFrame, membership: pd.DataFrame, key: str = "") -> str:

@@ -19,7 +19,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 from matplotlib.ticker import FuncFormatter
 
-from .analysis import funding_summary, money
+from .analysis import funding_summary
 from .display import agreeing, plural
 from .frames import plain
 from .style import (
@@ -39,6 +39,7 @@ from .style import (
     with_phone_variant,
 )
 from .style import new_figure as _new_brief_figure
+from .totals import money
 from .vocab import AGENCIES, NOT_STATED, agency_colour
 
 NOT_STATED_LABEL = NOT_STATED

@@ -28,11 +28,11 @@ import pandas as pd
 from . import columns, config
 from .safe_files import MiB, read_regular_bytes
 
-MANIFEST = "release.json"
+MANIFEST = config.RELEASE_MANIFEST
 TABLES = ("financing", "membership")
 #: What a release may hold beside its CSV tables, each recorded with its SHA-256: the tables as Parquet (pandas'
 #: conventions, each column's meaning in its field metadata) and the Frictionless Data Package describing them.
-OPTIONAL_FILES = (*(f"{t}.parquet" for t in TABLES), "datapackage.json")
+OPTIONAL_FILES = (*(config.parquet_file(t) for t in TABLES), config.DATAPACKAGE)
 NAME_PATTERN = re.compile(r"[a-z0-9][a-z0-9._-]{0,47}")  # a release's folder name (and so its name)
 MANIFEST_LIMIT = 1 * MiB
 TABLE_LIMIT = 256 * MiB

@@ -7,9 +7,19 @@ lower-case) that the curated raw files may use. ``data/raw/financing.schema.md``
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 
 NOT_STATED = "not stated"
+
+
+def printed_version(metadata: Mapping) -> str:
+    """The dataset version a brief prints, from the processed tables' ``metadata.json``: ``dataset_version`` (a
+    release name, or "<release> + unreleased changes"), else the tables' content hash ``data_version``, else
+    "unknown"."""
+    return str(metadata.get("dataset_version") or metadata.get("data_version") or "unknown")
 
 
 @dataclass(frozen=True)
@@ -309,6 +319,25 @@ GROUP_SHORT: dict[str, str] = {
     "strategic_partnership": "Strategic partnership",
 }
 
+#: The groups from the most to the least specific: a country's primary role (on a map, in the participants list)
+#: is the first of these it holds.
+ROLE_PRIORITY: tuple[str, ...] = (
+    "host",
+    "forge_chair",
+    "forge_member",
+    "bilateral_framework",
+    "trade_action_plan",
+    "strategic_partnership",
+    "ministerial_participant",
+)
+
+
+def group_in_sentence(group: str) -> str:
+    """A group's short form inside a sentence: lower case, but FORGE stays a name ("bilateral framework")."""
+    label = GROUP_SHORT[group]
+    return label if label.startswith("FORGE") else label[:1].lower() + label[1:]
+
+
 QUALIFIERS: dict[str, str] = {
     "exact": "as stated",
     "up to": "a ceiling: up to the amount",
@@ -320,3 +349,31 @@ QUALIFIERS: dict[str, str] = {
 #: countries and the European Commission"; the code is the World Bank's for the European Union, and the processed
 #: tables keep "European Union" as its name, ``countries.country_name``).
 SUPRANATIONAL = {"EUU": "European Commission"}
+
+
+_SPACES = re.compile(r"\s+")
+
+
+def fold(text: str) -> str:
+    """Lower-case, ``ё`` to ``е``, and single spaces: the form the vocabularies' aliases are compared in."""
+    return _SPACES.sub(" ", text.replace("\u00a0", " ")).strip().lower().replace("ё", "е")
+
+
+_AGENCY_INDEX = {fold(alias): code for code, agency in AGENCIES.items() for alias in (code, *agency.aliases)}
+
+
+@lru_cache(maxsize=4096)
+def normalize_agency(text: str) -> str:
+    """Return the agency code (EXIM, DOE, DOD, DFC, USTR, DOS) for a name as written in Russian or English; a
+    ValueError naming the valid codes (and the nearest alias) otherwise."""
+    code = _AGENCY_INDEX.get(fold(text))
+    if code is None:
+        from rapidfuzz import process
+
+        near = process.extractOne(fold(text), list(_AGENCY_INDEX), score_cutoff=70) if text.strip() else None
+        hint = f" Did you mean {_AGENCY_INDEX[near[0]]} ('{near[0]}')?" if near else ""
+        raise ValueError(
+            f"unknown agency; valid codes are {', '.join(AGENCIES)} "
+            f"(or their names listed in data/raw/financing.schema.md).{hint}"
+        )
+    return code

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 
-from .. import __version__, columns
+from .. import __version__, columns, config
 from ..frames import CATEGORIES
 
 PROFILE = "https://datapackage.org/profiles/2.0/datapackage.json"
@@ -93,7 +93,7 @@ def descriptor(
                 "name": table,
                 "title": TITLES[table],
                 "type": "table",
-                "path": f"{table}.csv",
+                "path": config.csv_file(table),
                 "scheme": "file",
                 "format": "csv",
                 "mediatype": "text/csv",

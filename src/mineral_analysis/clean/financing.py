@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from .. import columns
+from ..countries import CountryError, country_name, resolve_countries
 from ..errors import DataValidationError, Problem
 from ..vocab import (
     AGENCIES,
@@ -21,6 +22,7 @@ from ..vocab import (
     PUBLIC,
     STAGES,
     binding_status,
+    normalize_agency,
 )
 from .amounts import AmountError
 from .cells import (
@@ -32,9 +34,7 @@ from .cells import (
     parse_optional_amount,
     row_problem,
 )
-from .countries import CountryError, country_name, resolve_countries
 from .normalize import (
-    normalize_agency,
     normalize_alternative_stage,
     normalize_instrument,
     normalize_kind,

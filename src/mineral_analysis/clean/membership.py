@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..countries import CountryError, country_name, resolve_country
 from ..errors import DataValidationError
 from ..vocab import GROUPS
 from .cells import citation_columns, duplicate_problems, map_column, row_problem
-from .countries import CountryError, country_name, resolve_country
 from .raw_schemas import RAW_MEMBERSHIP_SCHEMA, schema_problems
 from .rawio import LINE_COLUMN, RawTable
 from .sources import Source

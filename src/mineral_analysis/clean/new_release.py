@@ -11,19 +11,17 @@ import datetime as dt
 import hashlib
 import json
 import os
-import re
 import shutil
 import tempfile
 from dataclasses import replace
 from pathlib import Path
 
-import pandas as pd
-
 from .. import config
 from ..clock import build_time
 from ..releases import MANIFEST, NAME_PATTERN, TABLES, Release, ReleaseError, csv_bytes, list_releases
+from .sources import sources_cited
 
-LOCK = ".release.lock"  # in the releases folder: one release is made at a time
+LOCK = config.RELEASE_LOCK
 PROJECT_NAME = "mineral-analysis critical-minerals tracker"
 
 
@@ -34,14 +32,6 @@ def check_name(name: str) -> None:
             f"release name {name!r} is not allowed: use 1-48 lower-case letters, digits, '.', '_' "
             "or '-', starting with a letter or digit (e.g. 2026-03-update)"
         )
-
-
-def _cited_sources(tables: dict[str, pd.DataFrame]) -> tuple[str, ...]:
-    ids = set()
-    for frame in tables.values():
-        for text in frame["source"]:
-            ids.update(re.findall(r"(?:^|; )([0-9]{3}) ¶", text))
-    return tuple(sorted(ids))
 
 
 def citation_text(name: str, date: str, sources: tuple[str, ...], registry: dict | None = None) -> str:
@@ -86,10 +76,10 @@ def release_files(name: str, clean, registry: dict) -> dict[str, bytes]:
     """Every file of release ``name`` made from ``clean``: the tables as CSV (the record, read back) and as Parquet
     (pandas' conventions, column meanings in the field metadata), and the Data Package describing them."""
     from .datapackage import SPECS
-    from .pipeline import _parquet_bytes, column_descriptions
+    from .pipeline import column_descriptions, parquet_bytes
 
-    files = {f"{t}.csv": csv_bytes(getattr(clean, t)) for t in TABLES}
-    files |= {f"{t}.parquet": _parquet_bytes(getattr(clean, t), column_descriptions(SPECS[t])) for t in TABLES}
+    files = {config.csv_file(t): csv_bytes(getattr(clean, t)) for t in TABLES}
+    files |= {config.parquet_file(t): parquet_bytes(getattr(clean, t), column_descriptions(SPECS[t])) for t in TABLES}
     files[config.DATAPACKAGE] = release_datapackage(name, clean, registry)
     return files
 
@@ -99,7 +89,7 @@ def release_datapackage(name: str, clean, registry: dict) -> bytes:
     from . import datapackage
 
     headers = {t: list(getattr(clean, t).columns) for t in TABLES}
-    cited = {sid: registry[sid] for sid in _cited_sources({t: getattr(clean, t) for t in TABLES}) if sid in registry}
+    cited = {sid: registry[sid] for sid in sources_cited(*(getattr(clean, t) for t in TABLES)) if sid in registry}
     return datapackage.to_bytes(datapackage.release_descriptor(name, headers, datapackage.source_entries(cited)))
 
 
@@ -124,7 +114,7 @@ def _make_release_locked(name: str, folder: Path, raw_dir, only_sources, date: s
             f"the data equal the latest release, {existing[-1].name}: nothing new to release; add or change records "
             "first (`mineral-analysis changes --since` lists what differs)"
         )
-    sources = _cited_sources({t: getattr(clean, t) for t in TABLES})
+    sources = tuple(sources_cited(*(getattr(clean, t) for t in TABLES)))
     latest = existing[-1] if existing else None
     release = Release(
         name,

@@ -10,64 +10,52 @@ import datetime as dt
 import re
 from functools import lru_cache
 
-from ..vocab import AGENCIES, INSTRUMENTS, KINDS, MINERALS, MOBILISED_FROM, NOT_STATED, PLACE_ROLES, STAGES
+from ..vocab import INSTRUMENTS, KINDS, MINERALS, MOBILISED_FROM, NOT_STATED, PLACE_ROLES, STAGES, fold
 
-_SPACES = re.compile(r"\s+")
-
-
-def _fold(text: str) -> str:
-    """Lower-case, ``ё`` to ``е``, and single spaces: the form aliases are compared in."""
-    return _SPACES.sub(" ", text.replace("\u00a0", " ")).strip().lower().replace("ё", "е")
-
-
-_AGENCY_INDEX = {_fold(alias): code for code, agency in AGENCIES.items() for alias in (code, *agency.aliases)}
-_INSTRUMENT_INDEX = {_fold(alias): code for code, inst in INSTRUMENTS.items() for alias in (code, *inst.aliases)}
+_INSTRUMENT_INDEX = {fold(alias): code for code, inst in INSTRUMENTS.items() for alias in (code, *inst.aliases)}
 _MINERAL_PATTERNS = [
     (code, re.compile(r"\b(?:" + "|".join(re.escape(stem) for stem in mineral.stems) + r")"))
     for code, mineral in MINERALS.items()
 ]
 
 
-@lru_cache(maxsize=4096)
-def normalize_agency(text: str) -> str:
-    """Return the agency code (EXIM, DOE, DOD, DFC, USTR, DOS) for a name as written in Russian or English."""
-    code = _AGENCY_INDEX.get(_fold(text))
-    if code is None:
-        from rapidfuzz import process
-
-        near = process.extractOne(_fold(text), list(_AGENCY_INDEX), score_cutoff=70) if text.strip() else None
-        hint = f" Did you mean {_AGENCY_INDEX[near[0]]} ('{near[0]}')?" if near else ""
-        raise ValueError(
-            f"unknown agency; valid codes are {', '.join(AGENCIES)} "
-            f"(or their names listed in data/raw/financing.schema.md).{hint}"
-        )
-    return code
+_INSTRUMENT_WRONG = (
+    f"unknown instrument; valid values are the codes {', '.join(INSTRUMENTS)} or their spellings listed in "
+    "data/raw/financing.schema.md; leave it empty when the source states none"
+)
+_MOBILISED_INDEX = {fold(alias): kind for kind, aliases in MOBILISED_FROM.items() for alias in aliases}
+_MOBILISED_WRONG = (
+    "unknown provider of mobilised money; write the source's words as listed in data/raw/financing.schema.md: "
+    + "; ".join(f"{kind}: {', '.join(a)}" for kind, a in MOBILISED_FROM.items())
+)
 
 
 @lru_cache(maxsize=4096)
 def normalize_instrument(text: str) -> str:
     """Return the instrument code for the instrument as the source states it; empty text is ``not_stated``."""
-    if not text.strip():
-        return "not_stated"
-    code = _INSTRUMENT_INDEX.get(_fold(text))
-    if code is None:
-        raise ValueError(
-            "unknown instrument; valid values are the codes "
-            + ", ".join(INSTRUMENTS)
-            + " or their spellings listed in data/raw/financing.schema.md; leave it empty when "
-            "the source states none"
-        )
-    return code
+    return _lookup(text, _INSTRUMENT_INDEX, _INSTRUMENT_WRONG, empty="not_stated")
+
+
+@lru_cache(maxsize=256)
+def normalize_mobilised_from(text: str) -> str:
+    """Who provides mobilised money, from the source's words: ``private``, ``public`` or ``not stated``."""
+    return _lookup(text, _MOBILISED_INDEX, _MOBILISED_WRONG, empty="")
+
+
+def _lookup(text: str, index: dict[str, str], wrong: str, empty: str | None = None) -> str:
+    """The value ``index`` gives the folded ``text``; ``empty`` for an empty cell where allowed; else ValueError(wrong)."""
+    folded = fold(text)
+    if not folded and empty is not None:
+        return empty
+    if folded in index:
+        return index[folded]
+    raise ValueError(wrong)
 
 
 def _code(text: str, vocabulary, what: str, empty: str | None = None) -> str:
     """``text`` as a code of ``vocabulary`` (exact, case-insensitive); ``empty`` for an empty cell where allowed."""
-    folded = _fold(text)
-    if not folded and empty is not None:
-        return empty
-    if folded in vocabulary:
-        return folded
-    raise ValueError(f"unknown {what}; valid values are {', '.join(vocabulary)} (see data/raw/financing.schema.md)")
+    wrong = f"unknown {what}; valid values are {', '.join(vocabulary)} (see data/raw/financing.schema.md)"
+    return _lookup(text, {code: code for code in vocabulary}, wrong, empty)
 
 
 @lru_cache(maxsize=256)
@@ -94,24 +82,6 @@ def normalize_place_role(text: str) -> str:
     return _code(text, PLACE_ROLES, "place role", empty="")
 
 
-_MOBILISED_INDEX = {_fold(alias): kind for kind, aliases in MOBILISED_FROM.items() for alias in aliases}
-
-
-@lru_cache(maxsize=256)
-def normalize_mobilised_from(text: str) -> str:
-    """Who provides mobilised money, from the source's words: ``private``, ``public`` or ``not stated``."""
-    if not text.strip():
-        return ""
-    kind = _MOBILISED_INDEX.get(_fold(text))
-    if kind is None:
-        raise ValueError(
-            "unknown provider of mobilised money; write the source's words as listed in "
-            "data/raw/financing.schema.md: "
-            + "; ".join(f"{kind}: {', '.join(a)}" for kind, a in MOBILISED_FROM.items())
-        )
-    return kind
-
-
 @lru_cache(maxsize=4096)
 def normalize_minerals(text: str) -> str:
     """Return the ``;``-separated canonical minerals named in ``text``, or ``not stated`` when it is empty.
@@ -125,7 +95,7 @@ def normalize_minerals(text: str) -> str:
     for part in parts:
         if not part:
             raise ValueError("empty mineral between ';' separators")
-        folded = _fold(part)
+        folded = fold(part)
         if folded == NOT_STATED:
             raise ValueError("leave the cell empty when no mineral is stated, rather than writing 'not stated'")
         matches = [code for code, pattern in _MINERAL_PATTERNS if pattern.search(folded)]

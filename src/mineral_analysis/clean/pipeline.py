@@ -131,9 +131,9 @@ def load_raw(raw_dir: Path | None = None, *, only_sources: set[str] | None = Non
 def summarize(tables: CleanTables) -> dict:
     """Row counts and totals (USD) that a reader checks first; also stored in metadata.json.
 
-    The totals are ``analysis.headline_numbers``, overall and per agency: one definition of a total.
+    The totals are ``totals.headline_numbers``, overall and per agency: one definition of a total.
     """
-    from ..analysis import headline_numbers
+    from ..totals import headline_numbers
 
     fin = tables.financing
     by_agency = {}
@@ -187,7 +187,7 @@ def processed_frames(tables: CleanTables) -> dict[str, pd.DataFrame]:
     }
 
 
-def _parquet_bytes(frame: pd.DataFrame, descriptions: dict[str, str]) -> bytes:
+def parquet_bytes(frame: pd.DataFrame, descriptions: dict[str, str]) -> bytes:
     """``frame`` as Parquet, each column carrying its meaning (``descriptions``) in its field metadata under
     ``description``, so any Parquet reader shows what a column means."""
     import io
@@ -292,9 +292,9 @@ def build_processed(
         summary = summarize(tables)
         frames = processed_frames(tables)
         files = {
-            **{f"{name}.csv": csv_bytes(frame) for name, frame in frames.items()},
+            **{config.csv_file(name): csv_bytes(frame) for name, frame in frames.items()},
             **{
-                f"{name}.parquet": _parquet_bytes(frame, column_descriptions(SPECS[name]))
+                config.parquet_file(name): parquet_bytes(frame, column_descriptions(SPECS[name]))
                 for name, frame in frames.items()
             },
             config.DATAPACKAGE: datapackage.to_bytes(

@@ -225,11 +225,11 @@ def format_citations(text: str) -> str:
     return "; ".join(f"{sid} " + ", ".join(f"¶{p}" for p in paragraphs) for sid, paragraphs in grouped.items())
 
 
-def cited_sources(text: str) -> list[str]:
-    """The distinct source ids a citation cell names, in order of first mention."""
-    return list(dict.fromkeys(sid for sid, _ in parse_citations(text)))
+#: A source id as the processed ``source`` column gives it (``format_citations``): at the start or after "; ".
+_FORMATTED_SOURCE = re.compile(r"(?:^|; )([0-9]{3}) ¶")
 
 
-def registry_frame(sources: dict[str, Source]) -> pd.DataFrame:
-    """The registry as a table (for display and for the releases' list of sources)."""
-    return pd.DataFrame([vars(s) for s in sources.values()], columns=list(COLUMNS))
+def sources_cited(*frames: pd.DataFrame) -> list[str]:
+    """The source ids the processed frames' ``source`` cells (``001 ¶12, ¶15; 000 ¶2``) cite, sorted."""
+    texts = (str(text) for frame in frames for text in frame.get("source", ()))
+    return sorted({sid for text in texts for sid in _FORMATTED_SOURCE.findall(text)})

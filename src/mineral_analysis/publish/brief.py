@@ -185,7 +185,7 @@ def run_brief(
         except Exception as exc:
             note = keep_failed(nb)
             return failed(f"export of {brief.slug} ({notebook.name} ran): {type(exc).__name__}: {exc}{note}")
-        error = _replace_outputs(outputs, failed_path, outcome)
+        error = replace_outputs(outputs, failed_path, outcome)
         if error:
             return failed(error)
     finally:
@@ -208,7 +208,7 @@ def _rendered(nb, formats: tuple[str, ...], targets: dict[str, Path], *, stale: 
     return outputs
 
 
-def _replace_outputs(outputs: dict[Path, bytes | None], failed_path: Path, outcome: BriefOutcome) -> str:
+def replace_outputs(outputs: dict[Path, bytes | None], failed_path: Path, outcome: BriefOutcome) -> str:
     """Put a brief's files in place together (and drop its old failure record); return an error, or "" on success."""
     from ..atomic import PartialReplaceError
 
@@ -254,7 +254,7 @@ def export_brief(brief_data: dict, *, formats: tuple[str, ...], reports_dir: str
     except Exception as exc:
         outcome.status, outcome.error = "failed", f"export of {brief.slug}.ipynb: {type(exc).__name__}: {exc}"
         return asdict(outcome) | {"seconds": time.perf_counter() - started}
-    error = _replace_outputs(outputs, output_path(reports / FAILED_DIR, f"{brief.slug}.ipynb"), outcome)
+    error = replace_outputs(outputs, output_path(reports / FAILED_DIR, f"{brief.slug}.ipynb"), outcome)
     if error:
         outcome.status, outcome.error = "failed", error
     return asdict(outcome) | {"seconds": time.perf_counter() - started}

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .. import config
-from ..atomic import remove_stale_temporaries, write_text_atomic
+from ..atomic import holds, remove_stale_temporaries, write_if_changed
 from ..clock import build_time
 from . import fingerprint, record
 from .brief import FAILED_DIR, STAGING_DIR, BriefOutcome
@@ -26,8 +26,8 @@ from .signals import interruptible, signals_deferred
 
 # The build's lock and cache (the catalogue of briefs and their slice hashes per data hash, so no-op builds stay
 # light) live beside reports/ (config.build_state_path); these names are where earlier versions kept them in it.
-CACHE = ".build-cache.json"
-LOCK = ".build.lock"
+CACHE = f".{config.BUILD_CACHE}"
+LOCK = f".{config.BUILD_LOCK}"
 
 
 class BuildLockedError(RuntimeError):
@@ -89,11 +89,7 @@ def _read_json(path: Path) -> dict:
 
 def _write_json(path: Path, value: dict) -> bool:
     """Write ``value`` as JSON if the file's content differs; return whether it did."""
-    text = json.dumps(value, indent=1, sort_keys=True) + "\n"
-    if not path.exists() or path.read_text(encoding="utf-8") != text:
-        write_text_atomic(path, text)
-        return True
-    return False
+    return write_if_changed(path, (json.dumps(value, indent=1, sort_keys=True) + "\n").encode())
 
 
 def _present(reports: Path, slug: str, extensions) -> bool:
@@ -179,7 +175,7 @@ def _write_index(reports: Path, manifest: dict, data_version: str, processed: Pa
         processed_dir=processed,
     )
     data = staged.read_bytes()
-    if path.is_file() and not path.is_symlink() and path.read_bytes() == data:
+    if holds(path, data):
         staged.unlink()
     else:
         os.replace(staged, path)

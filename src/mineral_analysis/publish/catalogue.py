@@ -84,10 +84,9 @@ def brief_title(kind: str, key: str) -> str:
     if kind == "agency":
         return f"{AGENCIES[key].label} ({key})"
     if kind == "country":
-        from ..clean.countries import country_name
-        from ..vocab import SUPRANATIONAL
+        from ..links import display_name
 
-        return SUPRANATIONAL.get(key) or country_name(key)  # EUU: the body the sources name
+        return display_name(key)  # EUU: the body the sources name
     return key.capitalize()
 
 

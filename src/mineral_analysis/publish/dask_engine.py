@@ -225,7 +225,7 @@ def brief_task(
 def _put_in_place(reports: Path, formats: tuple[str, ...], result: dict):
     """Write a task's files into ``reports`` as ``run_brief`` does locally; return the brief's BriefOutcome."""
     from ..atomic import write_bytes_atomic
-    from .brief import FAILED_DIR, BriefOutcome, _replace_outputs, output_path
+    from .brief import FAILED_DIR, BriefOutcome, output_path, replace_outputs
     from .signals import signals_deferred
 
     outcome = BriefOutcome(**result["outcome"])
@@ -247,7 +247,7 @@ def _put_in_place(reports: Path, formats: tuple[str, ...], result: dict):
             outputs[output_path(reports, name)] = files[name]
         else:
             outputs[output_path(reports, name)] = None  # a format not asked for: dropped, as locally
-    error = _replace_outputs(outputs, failed_path, outcome)
+    error = replace_outputs(outputs, failed_path, outcome)
     if error:
         outcome.status, outcome.error = "failed", error
     return outcome

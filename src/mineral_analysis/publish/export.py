@@ -24,7 +24,7 @@ metadata under :data:`METADATA_KEY`::
         "subtitle": "...",                      # optional line under the title
     }
 
-:func:`set_brief_metadata` writes them. Everything the notebook carries, metadata included, reaches the
+The build writes them (``publish/brief.py``). Everything the notebook carries, metadata included, reaches the
 page escaped or through :func:`sanitize_html`; WeasyPrint is imported only when a PDF is made.
 """
 
@@ -35,7 +35,6 @@ import json
 import re
 import warnings
 from collections.abc import Mapping
-from datetime import datetime
 from pathlib import PurePosixPath
 from typing import Any
 
@@ -52,8 +51,9 @@ from traitlets.config import Config
 from mineral_analysis.clock import build_time
 from mineral_analysis.config import TEMPLATES_DIR
 from mineral_analysis.fonts import bundled_font_config, embed_fonts, pdf_fonts
-from mineral_analysis.publish.index_page import BRIEF_CSP, _format_built_at, reader_date
+from mineral_analysis.publish.index_page import BRIEF_CSP, format_built_at, reader_date
 from mineral_analysis.publish.sanitize import sanitize_html
+from mineral_analysis.vocab import printed_version
 
 __all__ = [
     "BRIEF_CSP",
@@ -66,7 +66,6 @@ __all__ = [
     "html_to_pdf",
     "render_html",
     "render_pdf",
-    "set_brief_metadata",
 ]
 
 #: Key of the notebook metadata block that names the brief (see the module docstring).
@@ -100,29 +99,6 @@ KIND_LABELS = {
 # --------------------------------------------------------------------------------------------------
 
 
-def set_brief_metadata(
-    nb: nbformat.NotebookNode,
-    *,
-    title: str,
-    data_version: str,
-    built_at: datetime | str | None = None,
-    kind: str | None = None,
-    subtitle: str | None = None,
-) -> nbformat.NotebookNode:
-    """Record the brief's title, data version and build time (default: now, UTC) in ``nb``; return it."""
-    if built_at is None:
-        built_at = build_time()
-    if isinstance(built_at, datetime):
-        built_at = built_at.isoformat(timespec="seconds")
-    block: dict[str, Any] = {"title": str(title), "data_version": str(data_version), "built_at": built_at}
-    if kind:
-        block["kind"] = str(kind)
-    if subtitle:
-        block["subtitle"] = str(subtitle)
-    nb.metadata[METADATA_KEY] = block
-    return nb
-
-
 def brief_metadata(nb: Mapping[str, Any], fallback_title: str | None = None) -> dict[str, str]:
     """What the header shows for ``nb``: title, subtitle, kicker, data version, the date the data speaks for (its
     latest source's) and the date of publication (the build's, ``SOURCE_DATE_EPOCH`` when set).
@@ -142,7 +118,7 @@ def brief_metadata(nb: Mapping[str, Any], fallback_title: str | None = None) -> 
     title = block.get("title") or metadata.get("title") or _first_heading(nb) or fallback_title or "Untitled brief"
     kind = str(block.get("kind") or "").strip().lower()
     built_at = block.get("built_at") or build_time()
-    machine, human = _format_built_at(built_at)
+    machine, human = format_built_at(built_at)
     as_of = str(block.get("data_as_of") or _data_as_of(metadata, kind))
     return {
         "title": str(title),
@@ -251,9 +227,7 @@ def notebook_brief_block(nb: Mapping[str, Any], name: str | None = None) -> dict
         pass
     try:
         data = load_metadata(processed_dir)
-        version = data.get("dataset_version") or data.get("data_version")
-        if version:
-            block["data_version"] = str(version)
+        block["data_version"] = printed_version(data)
     except (OSError, ValueError):
         pass
     if source_date_epoch() is None and record.get("end_time"):

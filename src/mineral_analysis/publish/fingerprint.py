@@ -18,6 +18,7 @@ import json
 from pathlib import Path
 
 from .. import __version__, config
+from ..vocab import printed_version
 
 PACKAGE = "mineral_analysis"
 RENDERING = (f"{PACKAGE}.publish.export",)  # what turns an executed notebook into its HTML and PDF
@@ -154,7 +155,7 @@ PRINTED_FILES = (config.RAW_SOURCES, config.PROCESSED_METADATA)  # read by every
 def data_fingerprint(processed_dir: Path) -> str:
     """Hash of every processed file the notebooks read (the tables, the sources registry, the metadata) and the
     boundaries the maps draw: the key under which a build caches the catalogue and the data slices."""
-    files = [processed_dir / "financing.parquet", processed_dir / "membership.parquet"]
+    files = [processed_dir / config.parquet_file(t) for t in config.PROCESSED_TABLES]
     missing = [p.name for p in files if not p.exists()]
     if missing:
         raise FileNotFoundError(f"{', '.join(missing)} missing from {processed_dir.name}/; run `make data` first")
@@ -191,7 +192,7 @@ def printed_metadata(processed: Path) -> str:
         return ""
     # As ``citing.how_to_cite`` shows it: the raw data's hash only where there is no dataset version.
     printed = {
-        "version": metadata.get("dataset_version") or metadata.get("data_version"),
+        "version": printed_version(metadata),
         "release": metadata.get("release"),
     }
     return hashlib.sha256(json.dumps(printed, sort_keys=True).encode()).hexdigest()[:16]
@@ -233,9 +234,9 @@ def dataset_version(processed: Path) -> str:
     """The version of the dataset the briefs print: ``dataset_version`` from ``metadata.json`` (a release name,
     or "<release> + unreleased changes"), else its content hash ``data_version``, else "unknown"."""
     try:
-        metadata = json.loads((Path(processed) / "metadata.json").read_text(encoding="utf-8"))
+        metadata = json.loads((Path(processed) / config.PROCESSED_METADATA).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return "unknown"
     if not isinstance(metadata, dict):
         return "unknown"
-    return str(metadata.get("dataset_version") or metadata.get("data_version") or "unknown")
+    return printed_version(metadata)

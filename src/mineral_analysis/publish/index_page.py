@@ -31,7 +31,7 @@ _SHOWN_AS_BUILT = frozenset({"ok", "built", "unchanged", "skipped"})
 KIND_HEADINGS = {"overview": "Overview", "agency": "Agencies", "country": "Countries", "mineral": "Minerals"}
 
 
-def _format_built_at(value: Any) -> tuple[str, str]:
+def format_built_at(value: Any) -> tuple[str, str]:
     """Return ``(machine, human)`` forms of a build time: ISO 8601, and UTC to the minute."""
     if isinstance(value, datetime):
         moment = value
@@ -128,7 +128,7 @@ def write_index(
         from mineral_analysis.citing import data_as_of
 
         as_of = data_as_of(processed_dir)
-    meta_bits = [dates_line(as_of, _format_built_at(built_at)[0] if built_at else "")]
+    meta_bits = [dates_line(as_of, format_built_at(built_at)[0] if built_at else "")]
     if data_version:
         meta_bits.append(f'<span class="brief-version">Data version {esc(str(data_version))}</span>')
     meta_line = '<span class="sep" aria-hidden="true">·</span>'.join(bit for bit in meta_bits if bit)
@@ -198,8 +198,8 @@ def _overview_parts(entries: list[Mapping[str, Any]], processed_dir) -> dict[str
     from pathlib import Path as _Path
 
     from mineral_analysis import narrative as nv
-    from mineral_analysis.analysis import headline_numbers
     from mineral_analysis.data import load_financing, load_membership
+    from mineral_analysis.totals import headline_numbers
     from mineral_analysis.usd import format_usd
 
     financing = load_financing(_Path(processed_dir))
@@ -255,10 +255,10 @@ def participant_svg(membership, linked: set[str]) -> str:
     import shapely
 
     from mineral_analysis import config
-    from mineral_analysis.geo import _cached
+    from mineral_analysis.geo import cached_boundaries
     from mineral_analysis.links import brief_href, display_name
 
-    gdf = _cached(str(config.BOUNDARIES_FILE.resolve()))
+    gdf = cached_boundaries(str(config.BOUNDARIES_FILE.resolve()))
     minx, miny, maxx, maxy = gdf.total_bounds
     width = 1000.0
     scale = width / (maxx - minx)

@@ -83,7 +83,7 @@ def kernel_environment(home: Path) -> dict[str, str]:
     spec_dir = home / "share" / "kernels" / KERNEL_NAME
     for folder in [*folders.values(), spec_dir]:
         folder.mkdir(parents=True, exist_ok=True)
-    (spec_dir / "kernel.json").write_text(json.dumps(kernel_spec(), indent=1), encoding="utf-8")
+    (spec_dir / config.KERNEL_SPEC).write_text(json.dumps(kernel_spec(), indent=1), encoding="utf-8")
     paths = [str(home / "share"), *filter(None, os.environ.get("JUPYTER_PATH", "").split(os.pathsep))]
     # The kernels work on the build's project, whatever folder they start in (a forked kernel's template
     # imported the library elsewhere: template.py re-points config from this variable after the fork).

@@ -423,7 +423,7 @@ def run_preview(
     processed = Path(processed_dir or config.PROCESSED_DIR).resolve()
     reports = Path(reports_dir or config.REPORTS_DIR).resolve()
     package, notebooks = config.PACKAGE_DIR.resolve(), config.NOTEBOOKS_DIR.resolve()
-    if only and (processed / "financing.parquet").exists():
+    if only and (processed / config.parquet_file("financing")).exists():
         select_briefs(only, processed)  # a bad spec is refused before any worker starts
     reports.mkdir(parents=True, exist_ok=True)
     stop = stop or threading.Event()

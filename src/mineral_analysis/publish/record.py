@@ -21,12 +21,13 @@ import platform
 import re
 from pathlib import Path
 
-from ..atomic import write_text_atomic
+from .. import config
+from ..atomic import write_if_changed
 from ..safe_files import MiB, UnsafeFileError, read_regular_text, sha256_regular
 
-SUMS = "SHA256SUMS"
-MANIFEST = "MANIFEST.json"
-INDEX = "index.html"
+SUMS = config.REPORTS_SUMS
+MANIFEST = config.REPORTS_MANIFEST
+INDEX = config.REPORTS_INDEX
 PUBLISHED_SUFFIXES = (".html", ".pdf")
 TOOLS = (
     "mineral-analysis",
@@ -179,18 +180,6 @@ def untrusted_outputs(reports: Path, manifest: dict, sums: dict[str, str]) -> di
     return reasons
 
 
-def _write_if_changed(path: Path, text: str) -> bool:
-    try:
-        if _read_record_file(path.parent, path.name) == text:
-            return False
-    except (OSError, ValueError):
-        pass
-    if path.is_symlink():
-        path.unlink()  # replace the link itself, never its target
-    write_text_atomic(path, text)
-    return True
-
-
 def recorded_from_disk(reports: Path, manifest: dict, distrusted=()) -> tuple[dict, list[str]]:
     """The manifest with every output's sha256 as it is on disk now, and a line for each output left out.
 
@@ -225,8 +214,8 @@ def write_record(reports: Path, manifest: dict, distrusted=()) -> tuple[bool, li
     changed; return whether anything was written and the outputs left out of the record (with why)."""
     reports = Path(reports)
     manifest, dropped = recorded_from_disk(reports, manifest, distrusted)
-    changed = _write_if_changed(reports / MANIFEST, json.dumps(manifest, indent=1, sort_keys=True) + "\n")
-    changed = _write_if_changed(reports / SUMS, sums_text(published_files(manifest))) or changed
+    changed = write_if_changed(reports / MANIFEST, (json.dumps(manifest, indent=1, sort_keys=True) + "\n").encode())
+    changed = write_if_changed(reports / SUMS, sums_text(published_files(manifest)).encode()) or changed
     return changed, dropped
 
 

@@ -45,7 +45,7 @@ PRELOAD = (
     "mineral_analysis.citing",
     "mineral_analysis.changes",
     "mineral_analysis.plots",
-    "mineral_analysis.clean.countries",
+    "mineral_analysis.countries",
     "mineral_analysis.geo",
     "mineral_analysis.data",
     "matplotlib.pyplot",
@@ -76,8 +76,7 @@ def _warm() -> None:
     """Fill the caches every brief fills first, from the package's own files (never a project's data): the
     country-name index, the boundaries' drawing paths, matplotlib's fonts. Nothing here starts a thread. A cache
     that cannot be filled is left empty: the brief that needs it fills it, or reports why it cannot."""
-    from mineral_analysis import map_layers, style
-    from mineral_analysis.clean import countries
+    from mineral_analysis import countries, map_layers, style
 
     for preload in (countries.preload, map_layers.preload, style.preload):
         try:

@@ -53,11 +53,12 @@ import pycountry
 import pymorphy3
 from rapidfuzz import fuzz, process
 
+from mineral_analysis import config
 from mineral_analysis.vocab import SUPRANATIONAL
 
 __all__ = ["CountryError", "country_name", "known_codes", "resolve_countries", "resolve_country"]
 
-ALIASES_RESOURCE = "country_aliases.csv"
+ALIASES_RESOURCE = config.COUNTRY_ALIASES
 ALIAS_COLUMNS = ("alias", "iso3", "note")
 
 # Short English display names where pycountry's ``common_name``/``name`` reads badly in a brief.
