@@ -127,13 +127,9 @@ def generate(n: int, out_dir: Path, raw_dir: Path, seed: int = 20260204) -> dict
     import pandas as pd
 
     from mineral_analysis.clean.amounts import parse_amount
-    from mineral_analysis.clean.normalize import (
-        normalize_agency,
-        normalize_instrument,
-        normalize_minerals,
-        parse_announced,
-    )
+    from mineral_analysis.clean.normalize import normalize_instrument, normalize_minerals, parse_announced
     from mineral_analysis.countries import resolve_countries
+    from mineral_analysis.vocab import normalize_agency
 
     rng = np.random.default_rng(seed)
     columns, real = _read_rows(raw_dir / "financing.csv")  # the real file's columns, whatever they are
