@@ -129,7 +129,9 @@ def _cmd_data(args: argparse.Namespace) -> int:
         return _error(f"{exc}; nothing was written", EXIT_FAILED)
     except DataValidationError as exc:
         print(f"error: {exc.report()}", file=sys.stderr)
-        print(f"nothing was written; {args.processed_dir or 'data/processed/'} is unchanged", file=sys.stderr)
+        from . import config
+
+        print(f"nothing was written; {args.processed_dir or config.PROCESSED_DIR} is unchanged", file=sys.stderr)
         return EXIT_FAILED
     except DataLockedError as exc:
         return _error(exc, EXIT_LOCKED)
@@ -232,7 +234,9 @@ def _cmd_preview(args: argparse.Namespace) -> int:
     except OSError as exc:  # e.g. the port is taken
         return _error(f"the preview could not start: {exc}", EXIT_FAILED)
     except KeyboardInterrupt:
-        print("preview stopped; reports/ holds the last good build", file=sys.stderr)
+        from . import config
+
+        print(f"preview stopped; {args.reports_dir or config.REPORTS_DIR} holds the last good build", file=sys.stderr)
     return EXIT_OK
 
 
@@ -373,7 +377,6 @@ def _add_tracker_commands(sub: argparse._SubParsersAction) -> None:
 
 def make_parser() -> argparse.ArgumentParser:
     """The argument parser (kept separate so the tests and docs can inspect it)."""
-    parser = argparse.ArgumentParser(prog="mineral-analysis", description=__doc__.splitlines()[0])
     # Options every command takes (before or after the command's name), so one ARGS can serve them all.
     shared = argparse.ArgumentParser(add_help=False)
     shared.add_argument(
@@ -390,9 +393,7 @@ def make_parser() -> argparse.ArgumentParser:
         default=argparse.SUPPRESS,
         help="never draw a progress bar (none is drawn off a terminal anyway)",
     )
-    for action in shared._actions:
-        if action.option_strings and action.dest != "help":
-            parser._add_action(action)
+    parser = argparse.ArgumentParser(prog="mineral-analysis", description=__doc__.splitlines()[0], parents=[shared])
     sub = parser.add_subparsers(dest="command", required=True)
     _add_parser = sub.add_parser
 
