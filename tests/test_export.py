@@ -775,3 +775,19 @@ def test_nbconvert_refuses_a_failed_notebook_naming_the_error(executed_elsewhere
         result.stderr[-2000:]
     )
     assert not (executed_elsewhere / "failed.html").exists() and not (executed_elsewhere / "failed.pdf").exists()
+
+
+def test_a_notebook_whose_processed_data_is_gone_is_exported_with_a_warning_naming_it(tmp_path):
+    """Its title and dataset version cannot be read: the page falls back to its heading, and says why."""
+    from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+    injected = new_code_cell(f'agency = "EXIM"\nprocessed_dir = {str(tmp_path / "gone")!r}')
+    injected.metadata["tags"] = ["injected-parameters"]
+    nb = new_notebook(cells=[injected, new_markdown_cell("# Heading of the notebook")])
+    nb.metadata["papermill"] = {"input_path": "notebooks/agency.ipynb"}
+    with pytest.warns(UserWarning) as caught:
+        shown = export.brief_metadata(nb, fallback_title="copy")
+    messages = [str(w.message) for w in caught]
+    assert any(m.startswith("agency.ipynb: no brief title from its processed data (") for m in messages), messages
+    assert any(m.startswith("agency.ipynb: no dataset version from its processed data (") for m in messages), messages
+    assert shown["title"] == "Heading of the notebook" and shown["data_version"] == "unknown"

@@ -159,3 +159,16 @@ def test_briefs_talk_to_their_kernels_with_the_build_client():
     assert manager.client_factory is kernels.BuildKernelClient
     assert isinstance(manager.client(), kernels.BuildKernelClient)
     assert issubclass(kernels.BuildKernelClient, AsyncKernelClient)
+
+
+def test_a_missing_provisioner_entry_point_is_a_clear_error(monkeypatch):
+    """jupyter_client finds the fork provisioner through the package's entry points only: a bare source checkout
+    on PYTHONPATH has none, and is told to install the package instead of failing inside jupyter_client."""
+    import importlib.metadata
+
+    from mineral_analysis.publish import kernels
+
+    kernels.check_provisioner_installed()  # installed here
+    monkeypatch.setattr(importlib.metadata, "entry_points", lambda **selection: [])
+    with pytest.raises(RuntimeError, match="'mineral-analysis-fork' is not installed .* install the package"):
+        kernels.check_provisioner_installed()

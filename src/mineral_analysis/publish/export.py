@@ -226,7 +226,8 @@ def notebook_brief_block(nb: Mapping[str, Any], name: str | None = None) -> dict
     not a setting (``processed_dir``), resolved against the processed data the notebook read (its
     ``processed_dir``, else the project's or the installed tables) to give the title; that data gives the dataset
     version; the time papermill finished gives the build time unless ``SOURCE_DATE_EPOCH`` is set. No project
-    folder or notebooks/ folder is needed. Whatever cannot be found is left out.
+    folder or notebooks/ folder is needed. Whatever cannot be found is left out, with a warning naming the
+    notebook and why.
     """
     from mineral_analysis.briefing import KINDS, Tables
     from mineral_analysis.clock import source_date_epoch
@@ -243,19 +244,25 @@ def notebook_brief_block(nb: Mapping[str, Any], name: str | None = None) -> dict
     processed_dir = parameters.get("processed_dir") or None
     block: dict[str, str] = {"kind": kind}
     subjects = [value for key, value in parameters.items() if key not in SETTINGS]
+    notebook = PurePosixPath(source).name
     try:
         tables = Tables.load(processed_dir)
         key = tables.resolve(kind, subjects[0] if subjects and kind != "overview" else None)
         block["title"], block["key"] = brief_title(kind, key), key
-    except (OSError, ValueError):
-        pass
+    except (OSError, ValueError) as exc:
+        warnings.warn(
+            f"{notebook}: no brief title from its processed data ({exc}); its header shows its first heading",
+            stacklevel=3,
+        )
     try:
         data = load_metadata(processed_dir)
         version = data.get("dataset_version") or data.get("data_version")
         if version:
             block["data_version"] = str(version)
-    except (OSError, ValueError):
-        pass
+    except (OSError, ValueError) as exc:
+        warnings.warn(
+            f"{notebook}: no dataset version from its processed data ({exc}); its header says 'unknown'", stacklevel=3
+        )
     if source_date_epoch() is None and record.get("end_time"):
         block["built_at"] = str(record["end_time"])
     return block
