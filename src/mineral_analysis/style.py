@@ -100,6 +100,9 @@ STYLE: dict[str, object] = {
     "font.family": [FONT_FAMILY, FALLBACK_FAMILY],
     "font.size": 10.5,
     "text.color": TEXT_COLOUR,
+    "axes.labelcolor": TEXT_COLOUR,  # matplotlib's default is black for these: a chart's words in one colour
+    "xtick.labelcolor": TEXT_COLOUR,
+    "ytick.labelcolor": TEXT_COLOUR,
     "axes.titlesize": 13,
     "axes.titleweight": "bold",
     "axes.titlelocation": "left",
