@@ -151,7 +151,12 @@ def make_notebook(title: str = TITLE) -> nbformat.NotebookNode:
             outputs=[new_output("stream", name="stdout", text="REMOVED_CELL_TEXT\n")],
         ),
     ]
-    export.set_brief_metadata(nb, title=title, data_version=DATA_VERSION, built_at=BUILT_AT, kind="agency")
+    nb.metadata[export.METADATA_KEY] = {
+        "title": title,
+        "data_version": DATA_VERSION,
+        "built_at": BUILT_AT,
+        "kind": "agency",
+    }
     nbformat.validate(nb)
     return nb
 

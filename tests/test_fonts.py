@@ -194,5 +194,5 @@ def _notebook():
         new_markdown_cell(f"## {SAMPLE}\n\n**bold** and *italic*"),
         new_code_cell("print()", outputs=[new_output("stream", name="stdout", text="mono text\n")]),
     ]
-    export.set_brief_metadata(nb, title="Fonts", data_version="v1", built_at="2024-07-01T09:30:00+00:00")
+    nb.metadata[export.METADATA_KEY] = {"title": "Fonts", "data_version": "v1", "built_at": "2024-07-01T09:30:00+00:00"}
     return nb

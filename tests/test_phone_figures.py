@@ -123,7 +123,7 @@ def test_show_figure_carries_both_figures_as_palette_pngs(monkeypatch, financing
 def test_the_brief_shows_the_phone_figure_on_narrow_screens_only(monkeypatch, financing):
     output = _displayed(monkeypatch, plots.plot_timeline(financing, title="When"), "Items over time")
     nb = new_notebook(cells=[new_code_cell("show()", outputs=[output])])
-    export.set_brief_metadata(nb, title="Phone", data_version="v1", built_at="2026-01-01T00:00:00+00:00")
+    nb.metadata[export.METADATA_KEY] = {"title": "Phone", "data_version": "v1", "built_at": "2026-01-01T00:00:00+00:00"}
     html = export.render_html(nb)
     phone = output["data"][display.PHONE_MIMETYPE]["image/png"]
     from bs4 import BeautifulSoup

@@ -24,7 +24,7 @@ metadata under :data:`METADATA_KEY`::
         "subtitle": "...",                      # optional line under the title
     }
 
-:func:`set_brief_metadata` writes them. Everything the notebook carries, metadata included, reaches the
+The build writes them (``publish.brief``). Everything the notebook carries, metadata included, reaches the
 page escaped or through :func:`sanitize_html`; WeasyPrint is imported only when a PDF is made.
 """
 
@@ -35,7 +35,6 @@ import json
 import re
 import warnings
 from collections.abc import Mapping
-from datetime import datetime
 from pathlib import PurePosixPath
 from typing import Any
 
@@ -66,7 +65,6 @@ __all__ = [
     "html_to_pdf",
     "render_html",
     "render_pdf",
-    "set_brief_metadata",
 ]
 
 #: Key of the notebook metadata block that names the brief (see the module docstring).
@@ -98,29 +96,6 @@ KIND_LABELS = {
 # --------------------------------------------------------------------------------------------------
 # Metadata
 # --------------------------------------------------------------------------------------------------
-
-
-def set_brief_metadata(
-    nb: nbformat.NotebookNode,
-    *,
-    title: str,
-    data_version: str,
-    built_at: datetime | str | None = None,
-    kind: str | None = None,
-    subtitle: str | None = None,
-) -> nbformat.NotebookNode:
-    """Record the brief's title, data version and build time (default: now, UTC) in ``nb``; return it."""
-    if built_at is None:
-        built_at = build_time()
-    if isinstance(built_at, datetime):
-        built_at = built_at.isoformat(timespec="seconds")
-    block: dict[str, Any] = {"title": str(title), "data_version": str(data_version), "built_at": built_at}
-    if kind:
-        block["kind"] = str(kind)
-    if subtitle:
-        block["subtitle"] = str(subtitle)
-    nb.metadata[METADATA_KEY] = block
-    return nb
 
 
 def brief_metadata(nb: Mapping[str, Any], fallback_title: str | None = None) -> dict[str, str]:
