@@ -12,10 +12,12 @@ and no progress bar is drawn; ``MINERAL_ANALYSIS_LOG=plain`` (or ``timestamped``
 from __future__ import annotations
 
 import argparse
+import functools
 import io
 import os
 import signal
 import sys
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -336,7 +338,7 @@ def _cmd_changes(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _add_tracker_commands(sub: argparse._SubParsersAction) -> None:
+def _add_tracker_commands(command: Callable[..., argparse.ArgumentParser]) -> None:
     """The parser entries of ``release``, ``releases`` and ``changes``."""
 
     def releases_dir(p: argparse.ArgumentParser) -> None:
@@ -344,7 +346,7 @@ def _add_tracker_commands(sub: argparse._SubParsersAction) -> None:
             "--releases-dir", type=Path, default=None, help="folder of the releases (default: data/releases)"
         )
 
-    p = sub.add_parser("release", help="validate data/raw and store it as a named, immutable release")
+    p = command("release", help="validate data/raw and store it as a named, immutable release")
     p.add_argument("name", help="release name: lower-case letters, digits, '.', '_', '-' (e.g. 2026-03-update)")
     p.add_argument("--raw-dir", type=Path, default=None, help="folder of the raw files (default: data/raw)")
     p.add_argument(
@@ -358,11 +360,11 @@ def _add_tracker_commands(sub: argparse._SubParsersAction) -> None:
     releases_dir(p)
     p.set_defaults(func=_cmd_release)
 
-    p = sub.add_parser("releases", help="list the releases, oldest first, one per line, name first")
+    p = command("releases", help="list the releases, oldest first, one per line, name first")
     releases_dir(p)
     p.set_defaults(func=_cmd_releases)
 
-    p = sub.add_parser("changes", help="records added, removed or changed since a release")
+    p = command("changes", help="records added, removed or changed since a release")
     p.add_argument("--since", required=True, metavar="NAME", help="the release to compare from")
     p.add_argument(
         "--until", default=None, metavar="NAME", help="a later release (default: the current processed data)"
@@ -394,13 +396,7 @@ def make_parser() -> argparse.ArgumentParser:
         help="never draw a progress bar (none is drawn off a terminal anyway)",
     )
     parser = argparse.ArgumentParser(prog="mineral-analysis", description=__doc__.splitlines()[0], parents=[shared])
-    sub = parser.add_subparsers(dest="command", required=True)
-    _add_parser = sub.add_parser
-
-    def add_parser(name, **kwargs):
-        return _add_parser(name, parents=[shared], **kwargs)
-
-    sub.add_parser = add_parser
+    command = functools.partial(parser.add_subparsers(dest="command", required=True).add_parser, parents=[shared])
 
     def dirs(p: argparse.ArgumentParser, raw: bool = True, processed: bool = True) -> None:
         if raw:
@@ -418,20 +414,20 @@ def make_parser() -> argparse.ArgumentParser:
                 help="folder of the processed tables (default: data/processed)",
             )
 
-    p = sub.add_parser("data", help="validate data/raw and rebuild data/processed atomically")
+    p = command("data", help="validate data/raw and rebuild data/processed atomically")
     dirs(p)
     p.add_argument("--wait", action="store_true", help="wait for a build or data run holding the data lock")
     p.set_defaults(func=_cmd_data)
 
-    p = sub.add_parser("validate", help="check data/raw; write nothing")
+    p = command("validate", help="check data/raw; write nothing")
     dirs(p, processed=False)
     p.set_defaults(func=_cmd_validate)
 
-    p = sub.add_parser("list", help="list every brief the build would make")
+    p = command("list", help="list every brief the build would make")
     dirs(p, raw=False)
     p.set_defaults(func=_cmd_list)
 
-    p = sub.add_parser("build", help="build briefs (HTML and PDF) into reports/")
+    p = command("build", help="build briefs (HTML and PDF) into reports/")
     dirs(p, raw=False)
     p.add_argument(
         "--only",
@@ -460,7 +456,7 @@ def make_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(func=_cmd_build)
 
-    p = sub.add_parser("preview", help="build what is stale, serve reports/ on 127.0.0.1 and rebuild on every save")
+    p = command("preview", help="build what is stale, serve reports/ on 127.0.0.1 and rebuild on every save")
     dirs(p)
     p.add_argument("--port", type=int, default=8000, help="port on 127.0.0.1 (default: 8000)")
     p.add_argument(
@@ -474,10 +470,10 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--reports-dir", type=Path, default=None, help="output folder (default: reports)")
     p.set_defaults(func=_cmd_preview)
 
-    p = sub.add_parser("verify", help="check reports/ against its SHA256SUMS and MANIFEST.json")
+    p = command("verify", help="check reports/ against its SHA256SUMS and MANIFEST.json")
     p.add_argument("--reports-dir", type=Path, default=None, help="the folder to check (default: reports)")
     p.set_defaults(func=_cmd_verify)
-    _add_tracker_commands(sub)
+    _add_tracker_commands(command)
     return parser
 
 

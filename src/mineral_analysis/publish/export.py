@@ -512,17 +512,7 @@ def render_html(nb: nbformat.NotebookNode | Mapping[str, Any], name: str | None 
 
 def _data_only_fetcher():
     """A WeasyPrint URL fetcher that serves ``data:`` URLs and refuses everything else."""
-    try:
-        from weasyprint.urls import URLFetcher
-    except ImportError:  # WeasyPrint < 68: fetchers are plain functions
-        from weasyprint import default_url_fetcher
-
-        def fetch(url, *args, **kwargs):
-            if not url.lower().startswith("data:"):
-                raise ValueError(f"brief PDFs load nothing but data: URLs, refused {url[:80]!r}")
-            return default_url_fetcher(url, *args, **kwargs)
-
-        return fetch
+    from weasyprint.urls import URLFetcher
 
     class DataOnlyFetcher(URLFetcher):
         def fetch(self, url, headers=None):
