@@ -176,13 +176,13 @@ class Template:
 
     @property
     def errors(self) -> Path:
-        """Where a forked kernel that fails before ipykernel runs writes why (in this process's own kernel folder,
-        made by ``prepare_process``; one kernel starts at a time)."""
+        """Where a forked kernel that raises writes why (in this process's own kernel folder, made by
+        ``prepare_process``; one kernel starts at a time)."""
         return _HOME / "kernel-error.txt"
 
     def why_last_kernel_died(self) -> str:
-        """What is known of how the kernel forked last ended: its exit code (once reaped) and the error that
-        stopped it before ipykernel ran, if any ("" when nothing is known)."""
+        """What is known of how the kernel forked last ended: its exit code (once reaped) and the exception that
+        stopped it, if any ("" when nothing is known)."""
         code = EXIT_CODES.get(self.last_pid)
         try:
             error = self.errors.read_text(encoding="utf-8").strip()

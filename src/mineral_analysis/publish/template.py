@@ -3,8 +3,8 @@
 It imports what a brief's kernel needs (ipykernel, IPython, the project's notebook modules, matplotlib, pandas,
 geopandas) and fills the caches every brief fills first from the package's own files (``_warm``), then serves
 requests, one JSON line each on stdin: ``{"argv": [...], "cwd": ..., "env": {...}}``,
-answering ``{"pid": N}`` on stdout (a kernel that fails before ipykernel runs writes why to the request's
-``errors`` file, which its worker reads). Each kernel is forked twice (the middle process exits at once), so it is
+answering ``{"pid": N}`` on stdout (a kernel that raises writes why to the request's ``errors`` file, which
+its worker reads). Each kernel is forked twice (the middle process exits at once), so it is
 re-parented to the worker, which is a child subreaper: the worker, not the template, waits for it, signals it
 and sees its exit code. In the kernel, before ipykernel starts: a new session (its own process group), death
 with the worker (``PR_SET_PDEATHSIG``), the request's folder, environment and arguments, default signal
@@ -130,7 +130,7 @@ def _become_kernel(request: dict, worker: int, middle: int, base_path: list[str]
 
 
 def _report_failure(request: dict, exc: BaseException) -> None:
-    """Write why this kernel could not start where its worker reads it (``request["errors"]``)."""
+    """Write why this kernel failed where its worker reads it (``request["errors"]``)."""
     import traceback
 
     where = traceback.extract_tb(exc.__traceback__)[-1:] or [None]
