@@ -326,3 +326,17 @@ def test_data_slices_equal_hashing_each_briefs_own_records(processed):
         expected[brief.slug] = digest.hexdigest()[:12]
     assert data_slices(briefs, tables=tables) == expected
     assert data_slices(briefs, tables=Tables.load(processed)) == expected  # without the catalogue's grouping
+
+
+def test_the_preview_s_setting_starts_a_scheduler_that_leaves_retries_to_the_build():
+    """The preview starts its in-process scheduler under the documented ``allowed-failures`` setting (no private
+    keyword): the scheduler reads it when it starts, so a brief is given up at its worker's first death."""
+    import dask
+    from distributed import LocalCluster
+
+    with dask.config.set({"distributed.scheduler.allowed-failures": dask_engine.SCHEDULER_ALLOWED_FAILURES}):
+        cluster = LocalCluster(n_workers=0, processes=False, dashboard_address=None, scheduler_port=0)
+    try:
+        assert cluster.scheduler.allowed_failures == dask_engine.SCHEDULER_ALLOWED_FAILURES == 0
+    finally:
+        cluster.close()

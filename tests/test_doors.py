@@ -301,6 +301,19 @@ def test_every_command_takes_the_shared_options():
     assert parser.parse_args(["--no-progress", "list"]).no_progress is True
 
 
+def test_a_stopped_preview_names_the_folder_that_holds_the_last_good_build(tmp_path, monkeypatch, capsys):
+    from mineral_analysis.publish import preview
+
+    def interrupted(**options):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(preview, "run_preview", interrupted)
+    assert cli.main(["preview", "--reports-dir", str(tmp_path / "elsewhere")]) == cli.EXIT_OK
+    assert f"preview stopped; {tmp_path / 'elsewhere'} holds the last good build" in capsys.readouterr().err
+    assert cli.main(["preview"]) == cli.EXIT_OK
+    assert f"preview stopped; {config.REPORTS_DIR} holds the last good build" in capsys.readouterr().err
+
+
 def test_timestamped_stream_prefixes_every_line():
     import io
 

@@ -480,9 +480,10 @@ def test_pdf_renderer_loads_nothing_but_data_urls(tmp_path):
 
 
 def test_pdf_exporter_class(notebook):
+    """nbconvert's exporter makes the very PDF the build makes (whose pages, title and text are tested above)."""
     exporter = export.BriefPDFExporter()
     pdf, resources = exporter.from_notebook_node(notebook)
-    assert isinstance(pdf, bytes) and pdf.startswith(b"%PDF-")
+    assert pdf == export.render_pdf(notebook)
     assert resources["output_extension"] == ".pdf"
     assert exporter.file_extension == ".pdf" and exporter.output_mimetype == "application/pdf"
 
@@ -780,3 +781,19 @@ def test_nbconvert_refuses_a_failed_notebook_naming_the_error(executed_elsewhere
         result.stderr[-2000:]
     )
     assert not (executed_elsewhere / "failed.html").exists() and not (executed_elsewhere / "failed.pdf").exists()
+
+
+def test_a_notebook_whose_processed_data_is_gone_is_exported_with_a_warning_naming_it(tmp_path):
+    """Its title and dataset version cannot be read: the page falls back to its heading, and says why."""
+    from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+    injected = new_code_cell(f'agency = "EXIM"\nprocessed_dir = {str(tmp_path / "gone")!r}')
+    injected.metadata["tags"] = ["injected-parameters"]
+    nb = new_notebook(cells=[injected, new_markdown_cell("# Heading of the notebook")])
+    nb.metadata["papermill"] = {"input_path": "notebooks/agency.ipynb"}
+    with pytest.warns(UserWarning) as caught:
+        shown = export.brief_metadata(nb, fallback_title="copy")
+    messages = [str(w.message) for w in caught]
+    assert any(m.startswith("agency.ipynb: no brief title from its processed data (") for m in messages), messages
+    assert any(m.startswith("agency.ipynb: no dataset version from its processed data (") for m in messages), messages
+    assert shown["title"] == "Heading of the notebook" and shown["data_version"] == "unknown"

@@ -50,6 +50,16 @@ WORKER = textwrap.dedent(
         execute.FORKED_START_TIMEOUT = 5.0
     if mode == "dying-fork":
         kernels.TEMPLATE.fork = fork_a_kernel_that_dies_at_once
+    if mode == "failing-fork":  # the real template, asked for a kernel in a folder that is gone
+        real_fork = kernels.TEMPLATE.fork
+        gone = Path(os.getcwd()) / "gone"
+
+        def fork_into_a_missing_folder(argv, cwd, env):
+            pid = real_fork(argv, str(gone), env)
+            silent.append(pid)
+            return pid
+
+        kernels.TEMPLATE.fork = fork_into_a_missing_folder
     state = {}
     execute.execute(notebook, executed, {"value": 21}, 120, state)
     alive = [p for p in silent if psutil.pid_exists(p) and psutil.Process(p).status() != psutil.STATUS_ZOMBIE]
@@ -95,7 +105,7 @@ def _run_worker(tmp_path, mode: str, env: dict | None = None) -> tuple[dict, str
 def test_a_forked_kernel_that_does_not_answer_is_replaced_by_a_fresh_one(tmp_path):
     report, printed = _run_worker(tmp_path, "silent-fork")
     assert report["fork_available"] and len(report["silent"]) == 1  # a fork was tried, and it stayed silent
-    assert report["kernel"] == "fresh (the forked kernel did not answer)"
+    assert report["kernel"] == "fresh (the forked kernel did not answer in 5 s)"
     assert printed.strip() == "42"  # the brief ran, with its parameters, in the fresh kernel
     assert report["alive"] == []  # the silent kernel was killed, not left behind
 
@@ -105,6 +115,16 @@ def test_a_forked_kernel_that_dies_before_answering_is_replaced_by_a_fresh_one(t
     report, printed = _run_worker(tmp_path, "dying-fork")
     assert report["fork_available"] and len(report["silent"]) == 1
     assert report["kernel"] == "fresh (the forked kernel died before answering)"
+    assert printed.strip() == "42"
+
+
+@pytest.mark.slow
+def test_a_forked_kernel_that_fails_to_start_says_why_in_the_brief_s_log_line(tmp_path):
+    report, printed = _run_worker(tmp_path, "failing-fork")
+    assert report["fork_available"] and len(report["silent"]) == 1
+    note = report["kernel"]
+    assert note.startswith("fresh (the forked kernel died before answering: exit code 1; FileNotFoundError: "), note
+    assert str(tmp_path / "gone") in note and "template.py:" in note
     assert printed.strip() == "42"
 
 
@@ -123,8 +143,10 @@ def test_the_build_log_says_when_a_brief_ran_in_a_fresh_kernel_and_why():
     assert outcome.log_line() == "  built country:BOL (13.0 s)"
     outcome.kernel = "forked"
     assert outcome.log_line() == "  built country:BOL (13.0 s)"
-    outcome.kernel = "fresh (the forked kernel did not answer)"
-    assert outcome.log_line() == "  built country:BOL (13.0 s, in a fresh kernel: the forked kernel did not answer)"
+    outcome.kernel = "fresh (the forked kernel did not answer in 30 s)"
+    assert outcome.log_line() == (
+        "  built country:BOL (13.0 s, in a fresh kernel: the forked kernel did not answer in 30 s)"
+    )
 
 
 def test_briefs_talk_to_their_kernels_with_the_build_client():
@@ -137,3 +159,16 @@ def test_briefs_talk_to_their_kernels_with_the_build_client():
     assert manager.client_factory is kernels.BuildKernelClient
     assert isinstance(manager.client(), kernels.BuildKernelClient)
     assert issubclass(kernels.BuildKernelClient, AsyncKernelClient)
+
+
+def test_a_missing_provisioner_entry_point_is_a_clear_error(monkeypatch):
+    """jupyter_client finds the fork provisioner through the package's entry points only: a bare source checkout
+    on PYTHONPATH has none, and is told to install the package instead of failing inside jupyter_client."""
+    import importlib.metadata
+
+    from mineral_analysis.publish import kernels
+
+    kernels.check_provisioner_installed()  # installed here
+    monkeypatch.setattr(importlib.metadata, "entry_points", lambda **selection: [])
+    with pytest.raises(RuntimeError, match="'mineral-analysis-fork' is not installed .* install the package"):
+        kernels.check_provisioner_installed()

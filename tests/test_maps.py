@@ -551,3 +551,14 @@ def test_unmapped_sentence_on_hostile_selections(financing):
     assert "no territory on the map" in maps.unmapped_sentence(eu_only)
     unknown = financing.assign(country_iso3="XXX")  # a code the boundaries do not know is not located
     assert not maps.has_located_money(unknown)
+
+
+def test_a_missing_boundary_file_is_named_with_where_its_readme_is(tmp_path):
+    missing = tmp_path / "boundaries" / "countries_50m.parquet"
+    with pytest.raises(FileNotFoundError) as raised:
+        geo.load_boundaries(missing)
+    message = str(raised.value)
+    assert str(missing) in message and "scripts/build_boundaries.py" in message
+    assert "data/external" not in message  # a folder no project has: the file ships with the package
+    readme = config.BOUNDARIES_FILE.parent / "README.md"
+    assert str(readme) in message and readme.is_file()

@@ -228,11 +228,27 @@ def test_same_frame_same_png_bytes():
     assert b"Software" not in first  # no tool version inside
 
 
-def test_one_style_for_charts_and_maps():
-    from mineral_analysis import map_layers, maps
+def _text_colours(fig: Figure) -> dict[str, list[str]]:
+    from matplotlib.colors import to_hex
+    from matplotlib.text import Text
 
-    assert not hasattr(maps, "_STYLE") and not hasattr(map_layers, "_STYLE") and not hasattr(plots, "STYLE")
-    assert map_layers.TEXT == style.TEXT_COLOUR and map_layers.NOTE == style.NOTE_COLOUR
+    found: dict[str, list[str]] = {}
+    for text in fig.findobj(Text):
+        if text.get_visible() and text.get_text().strip():
+            found.setdefault(to_hex(text.get_color()), []).append(text.get_text())
+    return found
+
+
+def test_one_style_for_charts_and_maps(financing):
+    """A chart and a map write every word in the same two colours (text, notes: axis labels and ticks too) and
+    the bundled family."""
+    from mineral_analysis import maps
+
+    chart, drawn_map = plots.plot_funding_by(financing, "agency"), maps.plot_funding_map(financing)
+    for fig in (chart, drawn_map):
+        assert set(_text_colours(fig)) <= {style.TEXT_COLOUR, style.NOTE_COLOUR}, _text_colours(fig)
+        assert style.TEXT_COLOUR in _text_colours(fig)
+    assert style.NOTE_COLOUR in _text_colours(drawn_map)  # its note on what the circles count
     assert style.STYLE["font.family"][0] == fonts.FONT_FAMILY
 
 

@@ -127,3 +127,66 @@ def test_the_template_fills_the_briefs_caches_and_stays_single_threaded(tmp_path
     report = json.loads(result.stdout.strip().splitlines()[-1])
     assert report["empty"] == [], f"caches the template left empty: {report['empty']}"
     assert report["threads"] == 1, f"the warm template holds {report['threads']} threads: it may not fork"
+
+
+BROKEN_WARM = textwrap.dedent(
+    """
+    import json, os, subprocess, sys
+
+    from mineral_analysis import style
+
+    def unreadable_fonts():
+        raise OSError("bundled font file unreadable")
+
+    style.preload = unreadable_fonts  # a package file the template warms from cannot be read
+    from mineral_analysis.publish import template
+
+    template.PRELOAD = ()
+    template.serve()
+    """
+)
+
+
+@pytest.mark.slow
+def test_a_template_that_cannot_warm_up_says_why_instead_of_ready(tmp_path):
+    """A broken installation is not hidden behind caches left empty: the worker gets the error, and every brief
+    it would have run fails naming it."""
+    (tmp_path / "template.py").write_text(BROKEN_WARM, encoding="utf-8")
+    worker = textwrap.dedent(
+        f"""
+        import json, subprocess, sys
+        template = subprocess.Popen([sys.executable, {str(tmp_path / "template.py")!r}], stdin=subprocess.PIPE,
+                                    stdout=subprocess.PIPE)
+        print(template.stdout.readline().decode().strip())
+        template.stdin.close()
+        print(template.wait(timeout=30))
+        """
+    )
+    done = subprocess.run([sys.executable, "-c", worker], capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr[-3000:]
+    answer, code = done.stdout.strip().splitlines()[-2:]
+    assert json.loads(answer) == {
+        "error": "the kernel template could not warm up: OSError: bundled font file unreadable"
+    }
+    assert code == "0"
+
+
+def test_the_worker_raises_the_template_s_error_and_stops_it(monkeypatch):
+    from mineral_analysis.publish import kernels
+
+    class Answers:
+        pid = 12345
+
+        def __init__(self):
+            self.stdout = self
+
+        def readline(self):
+            return b'{"error": "the kernel template could not warm up: OSError: gone"}\n'
+
+    template = kernels.Template()
+    stopped = []
+    monkeypatch.setattr(kernels.subprocess, "Popen", lambda *a, **k: Answers())
+    monkeypatch.setattr(template, "stop", lambda: stopped.append(True))
+    with pytest.raises(RuntimeError, match="could not warm up: OSError: gone"):
+        template.warm()
+    assert stopped == [True, True]  # before starting, and after the error

@@ -12,10 +12,12 @@ and no progress bar is drawn; ``MINERAL_ANALYSIS_LOG=plain`` (or ``timestamped``
 from __future__ import annotations
 
 import argparse
+import functools
 import io
 import os
 import signal
 import sys
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -129,7 +131,9 @@ def _cmd_data(args: argparse.Namespace) -> int:
         return _error(f"{exc}; nothing was written", EXIT_FAILED)
     except DataValidationError as exc:
         print(f"error: {exc.report()}", file=sys.stderr)
-        print(f"nothing was written; {args.processed_dir or 'data/processed/'} is unchanged", file=sys.stderr)
+        from . import config
+
+        print(f"nothing was written; {args.processed_dir or config.PROCESSED_DIR} is unchanged", file=sys.stderr)
         return EXIT_FAILED
     except DataLockedError as exc:
         return _error(exc, EXIT_LOCKED)
@@ -232,7 +236,9 @@ def _cmd_preview(args: argparse.Namespace) -> int:
     except OSError as exc:  # e.g. the port is taken
         return _error(f"the preview could not start: {exc}", EXIT_FAILED)
     except KeyboardInterrupt:
-        print("preview stopped; reports/ holds the last good build", file=sys.stderr)
+        from . import config
+
+        print(f"preview stopped; {args.reports_dir or config.REPORTS_DIR} holds the last good build", file=sys.stderr)
     return EXIT_OK
 
 
@@ -332,7 +338,7 @@ def _cmd_changes(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _add_tracker_commands(sub: argparse._SubParsersAction) -> None:
+def _add_tracker_commands(command: Callable[..., argparse.ArgumentParser]) -> None:
     """The parser entries of ``release``, ``releases`` and ``changes``."""
 
     def releases_dir(p: argparse.ArgumentParser) -> None:
@@ -340,7 +346,7 @@ def _add_tracker_commands(sub: argparse._SubParsersAction) -> None:
             "--releases-dir", type=Path, default=None, help="folder of the releases (default: data/releases)"
         )
 
-    p = sub.add_parser("release", help="validate data/raw and store it as a named, immutable release")
+    p = command("release", help="validate data/raw and store it as a named, immutable release")
     p.add_argument("name", help="release name: lower-case letters, digits, '.', '_', '-' (e.g. 2026-03-update)")
     p.add_argument("--raw-dir", type=Path, default=None, help="folder of the raw files (default: data/raw)")
     p.add_argument(
@@ -354,11 +360,11 @@ def _add_tracker_commands(sub: argparse._SubParsersAction) -> None:
     releases_dir(p)
     p.set_defaults(func=_cmd_release)
 
-    p = sub.add_parser("releases", help="list the releases, oldest first, one per line, name first")
+    p = command("releases", help="list the releases, oldest first, one per line, name first")
     releases_dir(p)
     p.set_defaults(func=_cmd_releases)
 
-    p = sub.add_parser("changes", help="records added, removed or changed since a release")
+    p = command("changes", help="records added, removed or changed since a release")
     p.add_argument("--since", required=True, metavar="NAME", help="the release to compare from")
     p.add_argument(
         "--until", default=None, metavar="NAME", help="a later release (default: the current processed data)"
@@ -373,7 +379,6 @@ def _add_tracker_commands(sub: argparse._SubParsersAction) -> None:
 
 def make_parser() -> argparse.ArgumentParser:
     """The argument parser (kept separate so the tests and docs can inspect it)."""
-    parser = argparse.ArgumentParser(prog="mineral-analysis", description=__doc__.splitlines()[0])
     # Options every command takes (before or after the command's name), so one ARGS can serve them all.
     shared = argparse.ArgumentParser(add_help=False)
     shared.add_argument(
@@ -390,16 +395,8 @@ def make_parser() -> argparse.ArgumentParser:
         default=argparse.SUPPRESS,
         help="never draw a progress bar (none is drawn off a terminal anyway)",
     )
-    for action in shared._actions:
-        if action.option_strings and action.dest != "help":
-            parser._add_action(action)
-    sub = parser.add_subparsers(dest="command", required=True)
-    _add_parser = sub.add_parser
-
-    def add_parser(name, **kwargs):
-        return _add_parser(name, parents=[shared], **kwargs)
-
-    sub.add_parser = add_parser
+    parser = argparse.ArgumentParser(prog="mineral-analysis", description=__doc__.splitlines()[0], parents=[shared])
+    command = functools.partial(parser.add_subparsers(dest="command", required=True).add_parser, parents=[shared])
 
     def dirs(p: argparse.ArgumentParser, raw: bool = True, processed: bool = True) -> None:
         if raw:
@@ -417,20 +414,20 @@ def make_parser() -> argparse.ArgumentParser:
                 help="folder of the processed tables (default: data/processed)",
             )
 
-    p = sub.add_parser("data", help="validate data/raw and rebuild data/processed atomically")
+    p = command("data", help="validate data/raw and rebuild data/processed atomically")
     dirs(p)
     p.add_argument("--wait", action="store_true", help="wait for a build or data run holding the data lock")
     p.set_defaults(func=_cmd_data)
 
-    p = sub.add_parser("validate", help="check data/raw; write nothing")
+    p = command("validate", help="check data/raw; write nothing")
     dirs(p, processed=False)
     p.set_defaults(func=_cmd_validate)
 
-    p = sub.add_parser("list", help="list every brief the build would make")
+    p = command("list", help="list every brief the build would make")
     dirs(p, raw=False)
     p.set_defaults(func=_cmd_list)
 
-    p = sub.add_parser("build", help="build briefs (HTML and PDF) into reports/")
+    p = command("build", help="build briefs (HTML and PDF) into reports/")
     dirs(p, raw=False)
     p.add_argument(
         "--only",
@@ -459,7 +456,7 @@ def make_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(func=_cmd_build)
 
-    p = sub.add_parser("preview", help="build what is stale, serve reports/ on 127.0.0.1 and rebuild on every save")
+    p = command("preview", help="build what is stale, serve reports/ on 127.0.0.1 and rebuild on every save")
     dirs(p)
     p.add_argument("--port", type=int, default=8000, help="port on 127.0.0.1 (default: 8000)")
     p.add_argument(
@@ -473,10 +470,10 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--reports-dir", type=Path, default=None, help="output folder (default: reports)")
     p.set_defaults(func=_cmd_preview)
 
-    p = sub.add_parser("verify", help="check reports/ against its SHA256SUMS and MANIFEST.json")
+    p = command("verify", help="check reports/ against its SHA256SUMS and MANIFEST.json")
     p.add_argument("--reports-dir", type=Path, default=None, help="the folder to check (default: reports)")
     p.set_defaults(func=_cmd_verify)
-    _add_tracker_commands(sub)
+    _add_tracker_commands(command)
     return parser
 
 

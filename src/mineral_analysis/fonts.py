@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import base64
 import io
-import os
 import re
 from dataclasses import dataclass
 from functools import cache, lru_cache
@@ -253,40 +252,6 @@ def pdf_fonts(html: str) -> str:
     return _with_style(page, css) if css else page
 
 
-def _fontconfig_create():
-    """fontconfig's ``FcConfigCreate`` (an empty configuration), which WeasyPrint's bindings do not declare."""
-    from weasyprint.text.ffi import ffi, fontconfig
-
-    if not hasattr(fontconfig, "FcConfigCreate"):
-        ffi.cdef("FcConfig * FcConfigCreate (void);")
-    return fontconfig.FcConfigCreate()
-
-
-@lru_cache(maxsize=1)
-def _bundled_font_configuration_class():
-    from weasyprint.text.ffi import ffi, fontconfig, pangoft2
-    from weasyprint.text.fonts import FontConfiguration
-
-    class BundledFontConfiguration(FontConfiguration):
-        """WeasyPrint's font configuration with the bundled files in place of the system's fonts."""
-
-        def __init__(self):
-            super().__init__()
-            # Replace the system configuration (loaded by the parent) with one holding only the bundled files.
-            config = _fontconfig_create()
-            # Each file also answers to its CSS family name (Brief Sans...), as the page's @font-face rules say.
-            fontconfig.FcConfigParseAndLoadFromMemory(config, _css_family_rules(), True)
-            for face in FONT_FACES:
-                if not fontconfig.FcConfigAppFontAddFile(config, os.fsencode(face.path)):
-                    fontconfig.FcConfigDestroy(config)
-                    raise OSError(f"bundled font {face.path} could not be loaded by fontconfig")
-            self._config = config
-            pangoft2.pango_fc_font_map_set_config(ffi.cast("PangoFcFontMap *", self.font_map), config)
-            fontconfig.FcConfigDestroy(config)  # the font map keeps its own reference
-
-    return BundledFontConfiguration
-
-
 def _css_family_rules() -> bytes:
     """A fontconfig configuration that adds each bundled file's CSS family name (:data:`CSS_SANS`...) to its
     families when the file is scanned."""
@@ -310,4 +275,6 @@ def bundled_font_config():
     whatever fonts the machine has, and never with a font the brief does not ship; and where fontconfig lists
     no font at all, WeasyPrint still has fonts (with none, Pango crashes the process).
     """
-    return _bundled_font_configuration_class()()
+    from .dependency_internals import fontconfig_with_only
+
+    return fontconfig_with_only([face.path for face in FONT_FACES], _css_family_rules())()

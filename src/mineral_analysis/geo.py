@@ -33,8 +33,8 @@ def _read(path: str) -> gpd.GeoDataFrame:
     file = Path(path)
     if not file.exists():
         raise FileNotFoundError(
-            f"boundary file not found: {file.name} (expected under data/external/boundaries/; "
-            "rebuild it with scripts/build_boundaries.py, see the README there)"
+            f"boundary file not found: {file} (the package ships it; rebuild it with scripts/build_boundaries.py, "
+            f"see {config.BOUNDARIES_FILE.parent / 'README.md'})"
         )
     # Read on this thread alone (pyarrow's dataset reader starts an I/O pool): a build's kernel template reads the
     # file before it forks, which it may only do while it has a single thread.

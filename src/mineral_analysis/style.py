@@ -32,6 +32,7 @@ import matplotlib.style
 from matplotlib import font_manager
 from matplotlib.figure import Figure
 
+from .dependency_internals import prefer_font_files
 from .fonts import FALLBACK_FAMILY, FONT_FACES, FONT_FAMILY
 
 # Colours shared by charts and maps.
@@ -99,6 +100,9 @@ STYLE: dict[str, object] = {
     "font.family": [FONT_FAMILY, FALLBACK_FAMILY],
     "font.size": 10.5,
     "text.color": TEXT_COLOUR,
+    "axes.labelcolor": TEXT_COLOUR,  # matplotlib's default is black for these: a chart's words in one colour
+    "xtick.labelcolor": TEXT_COLOUR,
+    "ytick.labelcolor": TEXT_COLOUR,
     "axes.titlesize": 13,
     "axes.titleweight": "bold",
     "axes.titlelocation": "left",
@@ -142,15 +146,9 @@ def register_fonts() -> tuple[str, ...]:
         raise FileNotFoundError(f"bundled font file(s) missing from the package: {', '.join(missing)}")
     for path in paths:
         font_manager.fontManager.addfont(path)
-    manager = font_manager.fontManager
-    bundled = [entry for entry in manager.ttflist if entry.fname in paths]
     # The fallback has one weight; listed as bold as well, it serves bold titles without matplotlib logging
     # "Failed to find font weight bold" into the brief (its glyphs are the same at any weight).
-    bundled += [dataclasses.replace(entry, weight=700) for entry in bundled if entry.name == FALLBACK_FAMILY]
-    manager.ttflist = bundled + [entry for entry in manager.ttflist if entry.fname not in paths]
-    cached = getattr(manager, "_findfont_cached", None)
-    if cached is not None and hasattr(cached, "cache_clear"):  # an earlier look-up may have chosen another copy
-        cached.cache_clear()
+    prefer_font_files(font_manager.fontManager, paths, bold_alias_families=[FALLBACK_FAMILY])
     return paths
 
 

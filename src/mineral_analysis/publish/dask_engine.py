@@ -24,7 +24,6 @@ before anything is written.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import os
 import shutil
@@ -78,21 +77,16 @@ def connect(address: str, timeout: float | None = None):
     return client
 
 
-def _allowed_failures(dask_scheduler=None) -> int:
-    """On the scheduler (read, never changed): how many worker deaths a task survives there."""
-    return int(dask_scheduler.allowed_failures)
-
-
-def resubmissions_after_death(allowed_failures: int) -> tuple[int, str]:
+def resubmissions_after_death(scheduler_retries: int) -> tuple[int, str]:
     """How often the build submits a brief again after the scheduler gave up on it (``KilledWorker``, after
-    ``allowed_failures + 1`` worker deaths), so that a brief survives ``BRIEF_RETRIES`` deaths in all; and a
+    ``scheduler_retries + 1`` worker deaths), so that a brief survives ``BRIEF_RETRIES`` deaths in all; and a
     note for the user when the scheduler alone retries more than that ("" otherwise)."""
-    deaths_per_give_up = allowed_failures + 1
+    deaths_per_give_up = scheduler_retries + 1
     resubmissions = max(0, BRIEF_RETRIES + 1 - deaths_per_give_up) // deaths_per_give_up
     note = ""
-    if allowed_failures > BRIEF_RETRIES:
+    if scheduler_retries > BRIEF_RETRIES:
         note = (
-            f"note: this Dask scheduler runs a task up to {allowed_failures} more times when its worker dies "
+            f"note: this Dask scheduler runs a task up to {scheduler_retries} more times when its worker dies "
             f"(distributed.scheduler.allowed-failures), the build's policy {BRIEF_RETRIES}: start the scheduler with "
             f"DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES={SCHEDULER_ALLOWED_FAILURES} (docs/building.md)"
         )
@@ -145,9 +139,12 @@ def warm_worker() -> int:
 
     from . import export  # noqa: F401
 
-    with _TASK_LOCK, contextlib.suppress(Exception):  # a template that fails to start fails the first brief, named
+    with _TASK_LOCK:
         if kernels.fork_available():
-            kernels.TEMPLATE.warm()
+            try:
+                kernels.TEMPLATE.warm()
+            except (OSError, RuntimeError, ValueError) as exc:  # the first brief tries again and fails, named
+                print(f"worker {os.getpid()}: the kernel template did not start: {exc}", file=sys.stderr, flush=True)
     return os.getpid()
 
 
@@ -286,10 +283,7 @@ def run_cluster(
     payload = processed_payload(processed)
     # The overview and large briefs first, so the slowest work does not start last.
     jobs.sort(key=lambda b: (b.kind != "overview", b.kind == "country"))
-    allowed = client.run_on_scheduler(_allowed_failures)
-    resubmissions, note = resubmissions_after_death(allowed)
-    if note:
-        print(note, file=sys.stderr, flush=True)
+    noted = False
     run = uuid.uuid4().hex[:8]
     futures = {}
     priorities = {brief.slug: priority for priority, brief in enumerate(reversed(jobs))}
@@ -323,11 +317,16 @@ def run_cluster(
             brief, attempt = futures[future]
             try:
                 result = future.result()
-            except KilledWorker:
+            except KilledWorker as exc:
+                # The scheduler's own retries (allowed-failures) come with its verdict
+                resubmissions, note = resubmissions_after_death(exc.allowed_failures)
+                if note and not noted:
+                    print(note, file=sys.stderr, flush=True)
+                    noted = True
                 if attempt < resubmissions:
                     arriving.add(submit(brief, attempt + 1))
                     continue
-                deaths = (attempt + 1) * (allowed + 1)
+                deaths = (attempt + 1) * (exc.allowed_failures + 1)
                 arrived(
                     _failed(
                         brief,

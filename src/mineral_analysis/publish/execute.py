@@ -70,11 +70,17 @@ def execute(notebook: Path, staged: Path, parameters: dict, timeout: int, state:
         try:
             return run(FORKED_START_TIMEOUT)
         except RuntimeError as exc:
-            # A forked kernel answers within a second; one that does not, or dies before its first answer (both
-            # rare, seen under heavy load), is killed and the brief starts again in a fresh kernel.
+            # A forked kernel answers within a second. One that does not, or dies before its first answer, is
+            # killed and the brief starts again in a fresh kernel; the brief's log line says which, and what is
+            # known of why (docs/building.md, "When a forked kernel fails").
             why = next((why for start, why in FORK_START_FAILURES if str(exc).startswith(start)), None)
             if "cell" in state or why is None or kernels.LAST_LAUNCH != "forked":
                 raise
+            if why == FORK_START_FAILURES[0][1]:
+                why += f" in {FORKED_START_TIMEOUT:g} s"
+            else:
+                known = kernels.TEMPLATE.why_last_kernel_died()
+                why += f": {known}" if known else ""
             with kernels.fresh_kernels():
                 result = run(START_TIMEOUT)
             kernels.LAST_LAUNCH = f"fresh (the forked kernel {why})"

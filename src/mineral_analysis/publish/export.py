@@ -24,7 +24,7 @@ metadata under :data:`METADATA_KEY`::
         "subtitle": "...",                      # optional line under the title
     }
 
-The build writes them (``publish/brief.py``). Everything the notebook carries, metadata included, reaches the
+The build writes them (``publish.brief``). Everything the notebook carries, metadata included, reaches the
 page escaped or through :func:`sanitize_html`; WeasyPrint is imported only when a PDF is made.
 """
 
@@ -202,7 +202,8 @@ def notebook_brief_block(nb: Mapping[str, Any], name: str | None = None) -> dict
     not a setting (``processed_dir``), resolved against the processed data the notebook read (its
     ``processed_dir``, else the project's or the installed tables) to give the title; that data gives the dataset
     version; the time papermill finished gives the build time unless ``SOURCE_DATE_EPOCH`` is set. No project
-    folder or notebooks/ folder is needed. Whatever cannot be found is left out.
+    folder or notebooks/ folder is needed. Whatever cannot be found is left out, with a warning naming the
+    notebook and why.
     """
     from mineral_analysis.briefing import KINDS, Tables
     from mineral_analysis.clock import source_date_epoch
@@ -219,17 +220,23 @@ def notebook_brief_block(nb: Mapping[str, Any], name: str | None = None) -> dict
     processed_dir = parameters.get("processed_dir") or None
     block: dict[str, str] = {"kind": kind}
     subjects = [value for key, value in parameters.items() if key not in SETTINGS]
+    notebook = PurePosixPath(source).name
     try:
         tables = Tables.load(processed_dir)
         key = tables.resolve(kind, subjects[0] if subjects and kind != "overview" else None)
         block["title"], block["key"] = brief_title(kind, key), key
-    except (OSError, ValueError):
-        pass
+    except (OSError, ValueError) as exc:
+        warnings.warn(
+            f"{notebook}: no brief title from its processed data ({exc}); its header shows its first heading",
+            stacklevel=3,
+        )
     try:
         data = load_metadata(processed_dir)
         block["data_version"] = printed_version(data)
-    except (OSError, ValueError):
-        pass
+    except (OSError, ValueError) as exc:
+        warnings.warn(
+            f"{notebook}: no dataset version from its processed data ({exc}); its header says 'unknown'", stacklevel=3
+        )
     if source_date_epoch() is None and record.get("end_time"):
         block["built_at"] = str(record["end_time"])
     return block
@@ -504,17 +511,7 @@ def render_html(nb: nbformat.NotebookNode | Mapping[str, Any], name: str | None 
 
 def _data_only_fetcher():
     """A WeasyPrint URL fetcher that serves ``data:`` URLs and refuses everything else."""
-    try:
-        from weasyprint.urls import URLFetcher
-    except ImportError:  # WeasyPrint < 68: fetchers are plain functions
-        from weasyprint import default_url_fetcher
-
-        def fetch(url, *args, **kwargs):
-            if not url.lower().startswith("data:"):
-                raise ValueError(f"brief PDFs load nothing but data: URLs, refused {url[:80]!r}")
-            return default_url_fetcher(url, *args, **kwargs)
-
-        return fetch
+    from weasyprint.urls import URLFetcher
 
     class DataOnlyFetcher(URLFetcher):
         def fetch(self, url, headers=None):

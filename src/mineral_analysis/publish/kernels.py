@@ -45,6 +45,7 @@ from .. import config
 
 KERNEL_NAME = "mineral-analysis-build"
 PROVISIONER = "mineral-analysis-fork"
+PROVISIONER_GROUP = "jupyter_client.kernel_provisioners"  # the entry point group jupyter_client reads
 MODE_VARIABLE = "MINERAL_ANALYSIS_KERNELS"  # "fresh": no template, a new interpreter per brief
 # Single-threaded BLAS and no jemalloc background thread (pyarrow): the template must hold no thread when it
 # forks (a lock held by another thread would be held forever in the child); the same for fresh kernels, so both
@@ -113,20 +114,20 @@ def prepare_process(worker: bool = False) -> None:
     for name in USER_CONFIG:
         os.environ.pop(name, None)
     os.environ.update(kernel_environment(_HOME))
-    _register_provisioner()
+    check_provisioner_installed()
 
 
-def _register_provisioner() -> None:
-    """Make sure jupyter_client finds the provisioner even where the package's entry points are not installed
-    (a source checkout on PYTHONPATH)."""
-    from importlib.metadata import EntryPoint
+def check_provisioner_installed() -> None:
+    """Raise a clear error when jupyter_client cannot find the provisioner: it finds it through the package's
+    entry points, which exist only once the package is installed (``pip install -e .``), not in a bare source
+    checkout on ``PYTHONPATH``."""
+    from importlib.metadata import entry_points
 
-    from jupyter_client.provisioning.factory import KernelProvisionerFactory
-
-    factory = KernelProvisionerFactory.instance()
-    if PROVISIONER not in factory.provisioners:
-        factory.provisioners[PROVISIONER] = EntryPoint(
-            PROVISIONER, f"{__name__}:ForkProvisioner", KernelProvisionerFactory.GROUP_NAME
+    if not entry_points(group=PROVISIONER_GROUP, name=PROVISIONER):
+        raise RuntimeError(
+            f"the kernel provisioner {PROVISIONER!r} is not installed (no {PROVISIONER_GROUP!r} entry point): "
+            "install the package (`make env`, or `pip install -e .` in the project) rather than putting its "
+            "source on PYTHONPATH"
         )
 
 
@@ -171,6 +172,23 @@ class Template:
         self.process: subprocess.Popen | None = None
         self.lock = threading.Lock()
         self.unsafe = ""  # why this template must not fork (it holds threads), once known
+        self.last_pid: int | None = None  # the kernel forked last
+
+    @property
+    def errors(self) -> Path:
+        """Where a forked kernel that raises writes why (in this process's own kernel folder, made by
+        ``prepare_process``; one kernel starts at a time)."""
+        return _HOME / "kernel-error.txt"
+
+    def why_last_kernel_died(self) -> str:
+        """What is known of how the kernel forked last ended: its exit code (once reaped) and the exception that
+        stopped it, if any ("" when nothing is known)."""
+        code = EXIT_CODES.get(self.last_pid)
+        try:
+            error = self.errors.read_text(encoding="utf-8").strip()
+        except FileNotFoundError:
+            error = ""
+        return "; ".join(filter(None, [f"exit code {code}" if code is not None else "", error]))
 
     def fork(self, argv: list[str], cwd: str, env: dict[str, str]) -> int | None:
         """Fork a kernel running ``argv`` in ``cwd`` with ``env``; return its pid (a child of this process), or
@@ -179,10 +197,12 @@ class Template:
             self._running()
             if self.unsafe:
                 return None
-            request = json.dumps({"argv": argv, "cwd": cwd, "env": env}) + "\n"
+            self.errors.unlink(missing_ok=True)
+            request = json.dumps({"argv": argv, "cwd": cwd, "env": env, "errors": str(self.errors)}) + "\n"
             self.process.stdin.write(request.encode())
             self.process.stdin.flush()
-            return int(self._answer()["pid"])
+            self.last_pid = int(self._answer()["pid"])
+            return self.last_pid
 
     def warm(self) -> int:
         """Start the template now unless it runs (a worker does this before its first brief, so that brief does
@@ -203,7 +223,10 @@ class Template:
             stdout=subprocess.PIPE,
             cwd=tempfile.gettempdir(),
         )
-        ready = self._answer()  # {"ready": pid, "threads": n}: everything imported
+        ready = self._answer()  # {"ready": pid, "threads": n}: everything imported, or {"error": why}
+        if "error" in ready:
+            self.stop()
+            raise RuntimeError(ready["error"])
         if ready.get("threads", 1) != 1:
             self.unsafe = f"the template holds {ready['threads']} threads"
 
@@ -211,16 +234,15 @@ class Template:
         line = self.process.stdout.readline()
         if not line:
             code = self.process.wait(timeout=TEMPLATE_START_SECONDS)
-            raise RuntimeError(f"the kernel template exited (exit code {code}); see the build's log")
+            raise RuntimeError(f"the kernel template exited before answering (exit code {code})")
         return json.loads(line)
 
     def stop(self) -> None:
         if self.process is not None:
-            with contextlib.suppress(Exception):
+            with contextlib.suppress(OSError):  # BrokenPipeError: it has exited already
                 self.process.stdin.close()
-            with contextlib.suppress(Exception):
-                self.process.kill()
-                self.process.wait(timeout=5)
+            self.process.kill()  # nothing when it has exited
+            self.process.wait(timeout=5)
             self.process = None
 
     @property
@@ -327,9 +349,9 @@ class BuildKernelClient(AsyncKernelClient):
                 except Empty:
                     pass  # IOPub not connected yet: ask again
                 else:
-                    self._handle_kernel_info_reply(reply)
+                    self._adapt_protocol(reply)
                     break
-            if not await self._async_is_alive():
+            if not await self.is_alive():
                 raise RuntimeError("Kernel died before replying to kernel_info")
             if time.monotonic() > deadline:
                 raise RuntimeError(f"Kernel didn't respond in {timeout:g} seconds")
@@ -338,6 +360,14 @@ class BuildKernelClient(AsyncKernelClient):
                 await self.iopub_channel.get_msg(timeout=IOPUB_DRAIN_SECONDS)
             except Empty:
                 return
+
+    def _adapt_protocol(self, reply: dict) -> None:
+        """Speak the kernel's protocol version, as jupyter_client's own wait does on the same reply."""
+        from jupyter_client import protocol_version_info
+
+        version = int(reply["content"]["protocol_version"].split(".")[0])
+        if version != protocol_version_info[0]:
+            self.session.adapt_version = version
 
 
 class BuildKernelManager(AsyncKernelManager):

@@ -93,12 +93,15 @@ def _watch_coordinator(coordinator: int) -> None:
     threading.Thread(target=watch, name="mineral-analysis-watch-build", daemon=True).start()
 
 
-def _worker_init(coordinator: int) -> None:
-    """Workers leave Ctrl-C to the coordinator; SIGTERM kills their kernels at once, then ends them; they end
-    with the build's process. An interrupt that lands while a worker is still starting ends it quietly (the
-    coordinator reports the interrupt): no traceback from a half-done start-up reaches the build's log."""
+def _worker_init(coordinator: int, started) -> None:
+    """Workers say who they are (``started``: the pool's own record of its processes), leave Ctrl-C to the
+    coordinator; SIGTERM kills their kernels at once, then ends them; they end with the build's process. An
+    interrupt that lands while a worker is still starting ends it quietly (the coordinator reports the
+    interrupt): no traceback from a half-done start-up reaches the build's log."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    import psutil  # noqa: F401  (imported before the handler exists: a handler that imports it mid-import fails)
+    import psutil  # imported before the handler exists: a handler that imports it mid-import fails
+
+    started.put((os.getpid(), psutil.Process().create_time()))
 
     def stop(signum, frame):
         first = not STOPPING.is_set()
@@ -141,30 +144,51 @@ def _start_worker(coordinator: int) -> None:
     from . import export  # noqa: F401
 
 
-def _kill_workers(executor: futures.ProcessPoolExecutor) -> None:
-    """SIGKILL every worker of the pool (stopped ones too); their kernels die with them."""
-    for process in list((getattr(executor, "_processes", None) or {}).values()):
-        with contextlib.suppress(Exception):
-            process.kill()
+class Workers:
+    """The worker processes of one pool, as they report themselves when they start (``concurrent.futures`` has
+    no public list of its processes)."""
 
+    def __init__(self, context) -> None:
+        self.started = context.SimpleQueue()
+        self.known: dict[int, float] = {}  # pid -> start time (a pid reused by another process is not ours)
 
-def _stop_pool(executor: futures.ProcessPoolExecutor) -> None:
-    """After an interrupt: terminate the workers (they kill their kernels first), kill the ones that linger."""
-    with signals_deferred(redeliver=False):  # a second Ctrl-C must not cut the clean-up short
-        processes = list((getattr(executor, "_processes", None) or {}).values())
-        executor.shutdown(wait=False, cancel_futures=True)
-        for process in processes:
-            with contextlib.suppress(Exception):
-                process.terminate()
-        deadline = time.monotonic() + WORKER_STOP_SECONDS
-        for process in processes:
-            with contextlib.suppress(Exception):
-                process.join(timeout=max(0.1, deadline - time.monotonic()))
-        for process in processes:
-            with contextlib.suppress(Exception):
-                if process.is_alive():
+    def processes(self) -> list:
+        import psutil
+
+        while not self.started.empty():
+            pid, created = self.started.get()
+            self.known[pid] = created
+        found = []
+        for pid, created in self.known.items():
+            with contextlib.suppress(psutil.NoSuchProcess):  # it has exited
+                process = psutil.Process(pid)
+                if process.create_time() == created:
+                    found.append(process)
+        return found
+
+    def kill(self) -> None:
+        """SIGKILL every worker (stopped ones too); their kernels die with them."""
+        import psutil
+
+        for process in self.processes():
+            with contextlib.suppress(psutil.NoSuchProcess):
+                process.kill()
+
+    def stop(self, executor: futures.ProcessPoolExecutor) -> None:
+        """After an interrupt: terminate the workers (they kill their kernels first), kill the ones that linger."""
+        import psutil
+
+        with signals_deferred(redeliver=False):  # a second Ctrl-C must not cut the clean-up short
+            processes = self.processes()
+            executor.shutdown(wait=False, cancel_futures=True)
+            for process in processes:
+                with contextlib.suppress(psutil.NoSuchProcess):
+                    process.terminate()
+            _, lingering = psutil.wait_procs(processes, timeout=WORKER_STOP_SECONDS)
+            for process in lingering:
+                with contextlib.suppress(psutil.NoSuchProcess):
                     process.kill()
-                    process.join(timeout=5)
+            psutil.wait_procs(lingering, timeout=5)
 
 
 def run_pool(
@@ -205,8 +229,9 @@ def run_pool(
     try:
         while queue:
             workers = 1 if isolate else min(jobs, len(queue))
+            pool = Workers(context)
             executor = futures.ProcessPoolExecutor(
-                max_workers=workers, mp_context=context, initializer=_worker_init, initargs=(os.getpid(),)
+                max_workers=workers, mp_context=context, initializer=_worker_init, initargs=(os.getpid(), pool.started)
             )
             broken: list[tuple[Brief, str]] = []
             stalled = False
@@ -240,7 +265,7 @@ def run_pool(
                     if not finished:
                         # No answer for longer than a brief may run: a worker is stopped or hung outside its
                         # notebook. Kill the pool; its briefs run again, one worker at a time.
-                        _kill_workers(executor)
+                        pool.kill()
                         stalled = True
                     for future in finished:
                         try:
@@ -248,7 +273,7 @@ def run_pool(
                         except futures.process.BrokenProcessPool:
                             broken.append(pending[future])
             except KeyboardInterrupt:
-                _stop_pool(executor)
+                pool.stop(executor)
                 raise
             finally:
                 executor.shutdown(wait=True, cancel_futures=True)

@@ -412,6 +412,7 @@ def run_preview(
     stop: threading.Event | None = None,
 ) -> None:
     """Build what is stale, serve it, and rebuild on every change until Ctrl-C (or ``stop`` is set)."""
+    import dask
     import watchfiles
     from distributed import Client, LocalCluster
 
@@ -435,16 +436,16 @@ def run_preview(
     cluster = client = serving = planner = None
     try:
         planner = Planner()  # imports the build's modules while the cluster starts
-        cluster = LocalCluster(
-            n_workers=max(1, jobs or os.cpu_count() or 1),
-            threads_per_worker=1,
-            processes=True,
-            host=HOST,
-            scheduler_port=0,
-            dashboard_address=None,
-            silence_logs=logging.ERROR,
-            scheduler_kwargs={"allowed_failures": SCHEDULER_ALLOWED_FAILURES},  # retries are the build's
-        )
+        with dask.config.set({"distributed.scheduler.allowed-failures": SCHEDULER_ALLOWED_FAILURES}):
+            cluster = LocalCluster(  # the scheduler reads allowed-failures when it starts: retries are the build's
+                n_workers=max(1, jobs or os.cpu_count() or 1),
+                threads_per_worker=1,
+                processes=True,
+                host=HOST,
+                scheduler_port=0,
+                dashboard_address=None,
+                silence_logs=logging.ERROR,
+            )
         client = Client(cluster, set_as_default=False)
         client.run(warm_worker)
         serving = threading.Thread(target=server.serve_forever, daemon=True)

@@ -3,7 +3,8 @@
 It imports what a brief's kernel needs (ipykernel, IPython, the project's notebook modules, matplotlib, pandas,
 geopandas) and fills the caches every brief fills first from the package's own files (``_warm``), then serves
 requests, one JSON line each on stdin: ``{"argv": [...], "cwd": ..., "env": {...}}``,
-answering ``{"pid": N}`` on stdout. Each kernel is forked twice (the middle process exits at once), so it is
+answering ``{"pid": N}`` on stdout (a kernel that raises writes why to the request's ``errors`` file, which
+its worker reads). Each kernel is forked twice (the middle process exits at once), so it is
 re-parented to the worker, which is a child subreaper: the worker, not the template, waits for it, signals it
 and sees its exit code. In the kernel, before ipykernel starts: a new session (its own process group), death
 with the worker (``PR_SET_PDEATHSIG``), the request's folder, environment and arguments, default signal
@@ -74,15 +75,12 @@ def _preload() -> None:
 
 def _warm() -> None:
     """Fill the caches every brief fills first, from the package's own files (never a project's data): the
-    country-name index, the boundaries' drawing paths, matplotlib's fonts. Nothing here starts a thread. A cache
-    that cannot be filled is left empty: the brief that needs it fills it, or reports why it cannot."""
+    country-name index, the boundaries' drawing paths, matplotlib's fonts. Nothing here starts a thread. These
+    files ship with the package: one that cannot be read is a broken installation, and the template says so."""
     from mineral_analysis import countries, map_layers, style
 
     for preload in (countries.preload, map_layers.preload, style.preload):
-        try:
-            preload()
-        except Exception:
-            pass
+        preload()
 
 
 def _become_kernel(request: dict, worker: int, middle: int, base_path: list[str]) -> None:
@@ -119,17 +117,26 @@ def _become_kernel(request: dict, worker: int, middle: int, base_path: list[str]
         code = 0
     except SystemExit as exc:
         code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-    except BaseException:
-        import traceback
-
-        traceback.print_exc()
+    except BaseException as exc:  # reported to the worker, which names it in the brief's log line
+        _report_failure(request, exc)
     finally:
         try:
-            import atexit
+            from mineral_analysis.dependency_internals import run_exit_handlers
 
-            atexit._run_exitfuncs()
+            run_exit_handlers()
         finally:
             os._exit(code)
+
+
+def _report_failure(request: dict, exc: BaseException) -> None:
+    """Write why this kernel failed where its worker reads it (``request["errors"]``)."""
+    import traceback
+
+    where = traceback.extract_tb(exc.__traceback__)[-1:] or [None]
+    place = f" ({where[0].filename}:{where[0].lineno})" if where[0] is not None else ""
+    if request.get("errors"):
+        with open(request["errors"], "w", encoding="utf-8") as file:
+            file.write(f"{type(exc).__name__}: {exc}{place}")
 
 
 def serve() -> None:
@@ -140,9 +147,13 @@ def serve() -> None:
         return
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the worker handles interrupts
     base_path = sys.path[1:]  # a fresh interpreter's path, without the folder this one started in
-    _preload()
-    _warm()
     out = os.fdopen(os.dup(1), "w", buffering=1)
+    _preload()
+    try:
+        _warm()
+    except Exception as exc:  # answered to the worker instead of "ready": every brief of it names the error
+        out.write(json.dumps({"error": f"the kernel template could not warm up: {type(exc).__name__}: {exc}"}) + "\n")
+        return
     threads = len(os.listdir("/proc/self/task")) if os.path.isdir("/proc/self/task") else 1
     out.write(json.dumps({"ready": os.getpid(), "threads": threads}) + "\n")
     for line in sys.stdin:
