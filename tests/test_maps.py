@@ -562,3 +562,17 @@ def test_a_missing_boundary_file_is_named_with_where_its_readme_is(tmp_path):
     assert "data/external" not in message  # a folder no project has: the file ships with the package
     readme = config.BOUNDARIES_FILE.parent / "README.md"
     assert str(readme) in message and readme.is_file()
+
+
+@pytest.mark.parametrize("code", ["FRA", "USA", "NZL", "NOR"])
+def test_a_locator_shows_where_the_country_mostly_is_and_the_world_beside_it(all_participants, code):
+    """Overseas parts (French Guiana, Alaska, outlying islands) do not stretch the region to the whole world."""
+    fig = maps.plot_locator_map(all_participants, code, title=code)
+    region = fig.axes[0]
+    world = map_layers.base_layer(map_layers.boundaries_key())[1]
+    assert region.get_xlim()[1] - region.get_xlim()[0] < 0.5 * (world[1] - world[0])  # a region
+    home = max(shapely.get_parts(geo.load_boundaries().set_index("iso3").geometry[code]), key=lambda p: p.area)
+    x0, y0, x1, y1 = home.bounds
+    assert region.get_xlim()[0] <= x0 and x1 <= region.get_xlim()[1]
+    assert region.get_ylim()[0] <= y0 and y1 <= region.get_ylim()[1]
+    assert len(fig.axes) == 2  # and the world map with the region's frame

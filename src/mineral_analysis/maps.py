@@ -379,6 +379,7 @@ def plot_participation_insets(membership: pd.DataFrame, *, title: str | None = N
 LOCATOR_TITLE_PT = 12
 LOCATOR_WORLD_SHARE = {"page": 0.32, "phone": 0.42}  # the world inset's width, as a share of the panel's
 LOCATOR_WORLD_GAP = 0.012  # between the world inset and the panel's frame (figure fraction of its width)
+LOCATOR_WORLD_UP_TO = 0.5  # a panel wider than this share of the world is its own world map: no world inset
 
 
 def _locator_corner(fig: Figure, ax, aspect: float, gdf, role_of: dict[str, str], subject: str) -> tuple:
@@ -407,6 +408,40 @@ def _locator_corner(fig: Figure, ax, aspect: float, gdf, role_of: dict[str, str]
     return (x, y, w, h)
 
 
+def _world_inset(fig: Figure, ax, frame: tuple, world_box: tuple, faces, gdf, role_of: dict, code: str) -> None:
+    """The locator's small world map with the region's ``frame`` drawn on it (ringed when too small to see)."""
+    x0, x1, y0, y1 = frame
+    wx0, wx1, wy0, wy1 = world_box
+    world = _locator_corner(fig, ax, (wx1 - wx0) / (wy1 - wy0), gdf, role_of, code)
+    inset = draw_panel(fig, world, world_box, faces)
+    inset.set_zorder(ax.get_zorder() + 1)
+    inset.add_patch(
+        mpl.patches.Rectangle((x0, y0), x1 - x0, y1 - y0, fill=False, edgecolor=HIGHLIGHT, linewidth=1.2, zorder=5)
+    )
+    if x1 - x0 < 0.03 * (wx1 - wx0):  # a frame too small to see on the world map: ring it
+        inset.scatter(
+            [(x0 + x1) / 2],
+            [(y0 + y1) / 2],
+            s=12**2,
+            facecolors="none",
+            edgecolors=HIGHLIGHT,
+            linewidths=1.2,
+            zorder=5,
+        )
+
+
+LOCATOR_HOME_M = 1_000_000.0  # a country's parts this close to its largest one are its home region
+
+
+def _home_bounds(geometry) -> tuple[float, float, float, float]:
+    """The bounds of a country's largest part and the parts near it: France without its overseas regions, the
+    United States without Alaska and Hawaii, so the locator shows the region where the country mostly is."""
+    parts = shapely.get_parts(geometry)
+    largest = max(parts, key=lambda part: part.area)
+    near = [part for part in parts if part.distance(largest) <= LOCATOR_HOME_M]
+    return tuple(shapely.total_bounds(near))
+
+
 LOCATOR_ZOOM_SMALL = 6.0  # a small country's locator spans this many times its own extent...
 LOCATOR_MIN_SPAN_SMALL_M = 60_000.0  # ...and at least this many metres (Rarotonga is about 11 km across)
 
@@ -414,7 +449,9 @@ LOCATOR_MIN_SPAN_SMALL_M = 60_000.0  # ...and at least this many metres (Raroton
 @with_phone_variant
 def plot_locator_map(membership: pd.DataFrame, iso3: str, *, title: str | None = None) -> Figure:
     """A country's locator map: its region zoomed in, participants in their role colours, the country outlined
-    (ringed when small), neighbours' codes labelled, and a small world map with the region's frame as an inset.
+    (ringed when small), neighbours' codes labelled, and a small world map with the region's frame as an inset
+    (left out when the region spans most of the world already). The region is where the country mostly is: its
+    largest part and the parts near it (metropolitan France, the contiguous United States).
 
     A code with no territory on the map (``EUU``) gets the Europe panel with a note instead of an outline.
     """
@@ -427,7 +464,7 @@ def plot_locator_map(membership: pd.DataFrame, iso3: str, *, title: str | None =
     mapped = gdf[gdf["iso3"] == code]
     if len(mapped):
         row = mapped.iloc[0]
-        minx, miny, maxx, maxy = row.geometry.bounds
+        minx, miny, maxx, maxy = _home_bounds(row.geometry)
         size = max(maxx - minx, maxy - miny)
         if row["area_km2"] < SMALL_COUNTRY_AREA_KM2:  # an island or city state: close enough to see its shape
             span = max(size * LOCATOR_ZOOM_SMALL, LOCATOR_MIN_SPAN_SMALL_M)
@@ -476,22 +513,8 @@ def plot_locator_map(membership: pd.DataFrame, iso3: str, *, title: str | None =
             notes.append(f"{display_name(code, None)} has no territory of its own on the map; Europe is shown.")
         # the world inset, with the region's frame, in the corner of the panel where it hides least
         _, (wx0, wx1, wy0, wy1) = base_layer(key)
-        world = _locator_corner(fig, ax, (wx1 - wx0) / (wy1 - wy0), gdf, role_of, code)
-        inset = draw_panel(fig, world, (wx0, wx1, wy0, wy1), faces)
-        inset.set_zorder(ax.get_zorder() + 1)
-        inset.add_patch(
-            mpl.patches.Rectangle((x0, y0), x1 - x0, y1 - y0, fill=False, edgecolor=HIGHLIGHT, linewidth=1.2, zorder=5)
-        )
-        if x1 - x0 < 0.03 * (wx1 - wx0):  # a frame too small to see on the world map: ring it
-            inset.scatter(
-                [(x0 + x1) / 2],
-                [(y0 + y1) / 2],
-                s=12**2,
-                facecolors="none",
-                edgecolors=HIGHLIGHT,
-                linewidths=1.2,
-                zorder=5,
-            )
+        if x1 - x0 <= LOCATOR_WORLD_UP_TO * (wx1 - wx0):
+            _world_inset(fig, ax, (x0, x1, y0, y1), (wx0, wx1, wy0, wy1), faces, gdf, role_of, code)
         counts = roles[roles["iso3"].isin(set(gdf["iso3"]))]["role"].value_counts()
         handles: list = [
             Patch(facecolor=ROLE_COLOURS[r], edgecolor=BORDER, linewidth=0.5, label=ROLE_LABELS[r])
