@@ -13,13 +13,15 @@ import pytest
 from mineral_analysis import config
 from mineral_analysis.briefing import Tables
 from mineral_analysis.citing import sources_cited
-from mineral_analysis.publish import build, fingerprint
+from mineral_analysis.publish import fingerprint
+from mineral_analysis.publish.catalogue import all_briefs, data_slices
 
 
 def _fingerprints(processed, library_hash=None) -> dict[str, str]:
     library_hash = library_hash or fingerprint.library_fingerprint(config.NOTEBOOKS_DIR)
-    data_hash = fingerprint.data_fingerprint(processed)
-    briefs, slices = build._brief_list(processed, data_hash, library_hash, {}, None)
+    tables = Tables.load(processed)
+    briefs = all_briefs(tables=tables)
+    slices = data_slices(briefs, tables=tables, sources=fingerprint.source_rows(processed))
     return fingerprint.brief_fingerprints(briefs, slices, processed, library_hash, config.NOTEBOOKS_DIR)
 
 

@@ -75,7 +75,8 @@ def run_brief(
 ) -> dict:
     """Execute one brief and write its outputs; return a BriefOutcome as a dict. Never raises for a brief error.
 
-    The brief's kind and parameters are checked against the data before a kernel starts. Success writes
+    The brief comes planned (``catalogue.make_brief``: its key resolved against the data the build read); its
+    kind and parameter names are checked against the notebook before a kernel starts. Success writes
     ``<slug>.ipynb`` (executed, paths stripped), ``<slug>.html`` and/or ``<slug>.pdf`` (renamed together) and
     removes an old ``failed/<slug>.ipynb``; failure writes ``failed/<slug>.ipynb`` and leaves the previous
     outputs in place. The notebook runs in a kernel no other brief has touched (``kernels``). ``built_at``
@@ -85,7 +86,7 @@ def run_brief(
     import nbformat
 
     from ..errors import ParameterError
-    from .catalogue import validate_parameters
+    from .catalogue import check_parameter_names
     from .execute import cell_label, describe_failure, execute, mark_failed_cell, relative_paths
 
     started = time.perf_counter()
@@ -98,11 +99,8 @@ def run_brief(
         return asdict(outcome) | {"seconds": time.perf_counter() - started}
 
     try:
-        parameters = validate_parameters(
-            brief.kind,
-            dict(brief.parameters),
-            Path(processed_dir) if processed_dir else None,
-            Path(notebooks_dir) if notebooks_dir else None,
+        parameters = check_parameter_names(
+            brief.kind, dict(brief.parameters), Path(notebooks_dir) if notebooks_dir else None
         )
         targets = {ext: output_path(reports, f"{brief.slug}.{ext}") for ext in ("html", "pdf", "ipynb")}
         if (reports / FAILED_DIR).is_symlink():

@@ -138,13 +138,10 @@ def select_briefs(
     return chosen
 
 
-def validate_parameters(
-    kind: str, parameters: dict, processed_dir: Path | None = None, notebooks_dir: Path | None = None
-) -> dict:
-    """Check a notebook's parameters before a kernel starts; return them with the key canonicalised.
-
-    Names the notebook does not declare, and values not in the data, are refused with the valid ones listed.
-    """
+def check_parameter_names(kind: str, parameters: dict, notebooks_dir: Path | None = None) -> dict:
+    """Refuse a kind or a parameter name the ``kind`` notebook does not declare, listing the valid ones; return the
+    parameters. Their values come resolved from the plan (``make_brief``: canonical keys), and the notebook's
+    ``open_brief`` checks them against the data it reads."""
     if kind not in KINDS:
         raise ParameterError(f"unknown brief kind {kind!r}; valid kinds: {', '.join(KINDS)}")
     allowed = set(declared_parameters(kind, notebooks_dir))
@@ -154,11 +151,7 @@ def validate_parameters(
             f"unknown parameter(s) {', '.join(sorted(unknown))} for the {kind} notebook; "
             f"valid: {', '.join(sorted(allowed))}"
         )
-    checked = dict(parameters)
-    name = key_parameter(kind, notebooks_dir)
-    if name in parameters:
-        checked[name] = Tables.load(processed_dir).resolve(kind, parameters[name])
-    return checked
+    return dict(parameters)
 
 
 def data_slices(
