@@ -8,7 +8,6 @@ folder under names made of ``[a-z0-9-]`` (``output_path``).
 
 from __future__ import annotations
 
-import contextlib
 import os
 import re
 import time
@@ -146,15 +145,17 @@ def run_brief(
         except KeyboardInterrupt:
             raise
         except BaseException as exc:
-            failed_nb = state.get("nb")
-            with contextlib.suppress(Exception):
+            failed_nb, unread = state.get("nb"), ""
+            try:
                 if staged.exists():  # papermill saved it with its error banner
                     failed_nb = nbformat.read(staged, as_version=4)
+            except (OSError, ValueError) as error:  # cut short by the failure: the notebook as run is kept
+                unread = f" (its saved notebook could not be read: {type(error).__name__}: {error})"
             index, name, message = describe_failure(exc, failed_nb, state, timeout)
             if failed_nb is not None and not staged.exists():
                 mark_failed_cell(failed_nb, index, name, message)
             outcome.kernel = state.get("kernel_note", "")
-            note = keep_failed(failed_nb)
+            note = keep_failed(failed_nb) + unread
             return failed(f"notebook {notebook.name}, {cell_label(failed_nb, index)}: {name}: {message}{note}")
         outcome.kernel = state.get("kernel_note", "")
         outcome.built_at = built_at or build_time().isoformat(timespec="seconds")
