@@ -7,7 +7,7 @@ One run measures, on this machine, and prints a table (figure, value, target, me
 2. **Full build**: ``mineral-analysis build`` of the same briefs into an empty reports folder, with the peak
    memory of its whole process tree (the build, its workers and their kernels: RSS summed, sampled every 0.2 s).
 3. **No-op rebuild**: the same command again, nothing changed.
-4. **Small change**: one raw financing record's amount edited (the first edit since the release the raw data
+4. **Small change**: one raw financing record's title edited (the first edit since the release the raw data
    equal: each brief prints its own records' version, so only the briefs showing that record change),
    ``mineral-analysis data``, then the build again;
    how many briefs it rebuilt, and whether every HTML and PDF equals a full build of the edited data from an
@@ -18,7 +18,7 @@ One run measures, on this machine, and prints a table (figure, value, target, me
 6. The largest HTML and PDF brief.
 7. **Fair peers and new users**: the same shell loop run ``os.cpu_count()`` briefs at a time (``xargs -P``;
    ``parallel_loop_ratio`` = full build / parallel loop); ``mineral-analysis preview`` on the scratch data, one
-   amount edited, the time from saving it to the rebuild on disk (``preview_edit_s``, ``preview_edit_ratio`` of
+   title edited, the time from saving it to the rebuild on disk (``preview_edit_s``, ``preview_edit_ratio`` of
    the full build); planning (catalogue, slices, fingerprints) 2,000 synthetic briefs (``planning.py``,
    ``plan_2000_s``).
 
@@ -72,7 +72,7 @@ DETAILS = WORK / "details.json"
 
 SIZES = (10_000, 100_000, 1_000_000)
 QUICK_BRIEFS = ["overview", "agency:DOE", "agency:EXIM", "country:USA", "country:KOR", "mineral:copper"]
-EDITED_RECORD = "DOE-03"  # the record whose amount the small-change step edits (any record with an amount works)
+EDITED_RECORD = "DOE-03"  # the record whose title the small-change step edits (any record works)
 MIB = 1024 * 1024
 TARGETS = {
     "full_build_ratio": 0.25,  # of the baseline's wall time
@@ -310,7 +310,7 @@ def step_baseline(env: dict, rows: list[dict], processed: Path, jobs: int = 1) -
 
 
 def step_preview(env: dict, data: dict, only: list[str]) -> dict:
-    """``mineral-analysis preview`` on the scratch data: started (not timed), then one raw amount edited; the
+    """``mineral-analysis preview`` on the scratch data: started (not timed), then one raw title edited; the
     time from saving the edit to the rebuild's summary line (every affected brief on disk), and to the edited
     record's agency brief changing on disk."""
     reports = WORK / "preview"
@@ -359,7 +359,7 @@ def step_preview(env: dict, data: dict, only: list[str]) -> dict:
 
     try:
         startup = wait_for(lambda: any("preview: serving" in line for line in lines), "preview start-up")
-        log(f"preview: serving after {startup:.1f} s; editing one amount")
+        log(f"preview: serving after {startup:.1f} s; editing one title")
         agency = reports / "agency-doe.html"
         before = agency.read_bytes() if agency.exists() else b""
         summaries = sum("preview: built" in line for line in lines)
@@ -437,23 +437,19 @@ def outputs(reports: Path, rows: list[dict]) -> dict:
 
 
 def edit_record(path: Path, record_id: str) -> dict:
-    """Change the amount of one raw financing record (its number plus one); return what changed."""
+    """Change the title of one raw financing record (", edited" added: an amount must stay the source's own words,
+    which the cleaning checks); return what changed."""
     lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
-    header = next(csv.reader([lines[0]]))
-    amount = header.index("amount_as_written")
-    candidates = [i for i, line in enumerate(lines[1:], 1) if line.startswith(f"{record_id},")]
-    if not candidates:  # the record is gone from the data: take the first one with a number in its amount
-        candidates = [i for i, line in enumerate(lines[1:], 1) if re.search(r"\d", next(csv.reader([line]))[amount])]
-    index = candidates[0]
+    title = next(csv.reader([lines[0]])).index("title")
+    index = next((i for i, line in enumerate(lines[1:], 1) if line.startswith(f"{record_id},")), 1)  # else the first
     row = next(csv.reader([lines[index]]))
-    before = row[amount]
-    match = re.search(r"\d+", before)
-    row[amount] = before[: match.start()] + str(int(match.group()) + 1) + before[match.end() :]
+    before = row[title]
+    row[title] = f"{before}, edited"
     buffer = io.StringIO()
     csv.writer(buffer, lineterminator="\n").writerow(row)
     lines[index] = buffer.getvalue()
     path.write_text("".join(lines), encoding="utf-8")
-    return {"record_id": row[0], "before": before, "after": row[amount]}
+    return {"record_id": row[0], "before": before, "after": row[title]}
 
 
 def html_text(path: Path, mask_version: bool = False, drop_stray: bool = False) -> str:
@@ -527,7 +523,7 @@ def step_small_change(
     shutil.rmtree(before, ignore_errors=True)
     shutil.copytree(reports, before, ignore=shutil.ignore_patterns("*.ipynb", "*.pdf", ".*"))
     edit = edit_record(data["raw"] / config.RAW_FINANCING, EDITED_RECORD)
-    log(f"small change: {edit['record_id']} amount {edit['before']!r} -> {edit['after']!r}")
+    log(f"small change: {edit['record_id']} title {edit['before']!r} -> {edit['after']!r}")
     refresh = clean_data(env, data["raw"], data["processed"])
     incremental = build(env, data["processed"], reports, only, name="small-change")
     log(
@@ -726,7 +722,7 @@ def table(fig: dict, details: dict, measured_only: bool = False) -> tuple[str, l
     if small:
         b = small["build"]
         add(
-            f"Small change ({small['edit']['record_id']} amount edited)",
+            f"Small change ({small['edit']['record_id']} title edited)",
             fmt(fig["small_change_s"], " s", 1),
             f"({b['built']} rebuilt, {b['skipped']} skipped; data step {small['data_step_s']:.1f} s)",
         )

@@ -224,7 +224,7 @@ def _clean_staging(reports: Path) -> None:
 
 @dataclass(frozen=True)
 class BuildOptions:
-    """What a build is asked to do, checked (``options``) before anything is written."""
+    """What a build is asked to do, checked (``checked``) before anything is written."""
 
     only: tuple[str, ...] | None
     formats: tuple[str, ...]
@@ -236,6 +236,31 @@ class BuildOptions:
     timeout: int
     progress: bool
     wait: bool
+
+    @classmethod
+    def checked(
+        cls, *, only, formats, jobs, force, processed_dir, reports_dir, notebooks_dir, timeout, progress, wait
+    ) -> BuildOptions:
+        """The options with the project's folders by default; ParameterError for a bad format or timeout."""
+        from ..errors import ParameterError
+
+        bad = [f for f in formats if f not in ("html", "pdf")]
+        if bad or not formats:
+            raise ParameterError(f"unknown format(s) {', '.join(map(repr, bad)) or '(none given)'}; valid: html, pdf")
+        if isinstance(timeout, bool) or not isinstance(timeout, int) or timeout <= 0:
+            raise ParameterError(f"timeout must be a positive whole number of seconds, not {timeout!r}")
+        return cls(
+            only=None if only is None else tuple(only),
+            formats=tuple(formats),
+            jobs=jobs,
+            force=force,
+            processed=Path(processed_dir or config.PROCESSED_DIR).resolve(),
+            reports=Path(reports_dir or config.REPORTS_DIR).resolve(),
+            notebooks=Path(notebooks_dir or config.NOTEBOOKS_DIR).resolve(),
+            timeout=timeout,
+            progress=progress,
+            wait=wait,
+        )
 
 
 @dataclass(frozen=True)
@@ -253,31 +278,6 @@ class BuildPlan:
     @property
     def todo(self) -> list[tuple[Brief, str]]:
         return [(b, self.actions[b.slug]) for b in self.briefs if self.actions[b.slug] != "skip"]
-
-
-def options(
-    only, formats, jobs, force, processed_dir, reports_dir, notebooks_dir, timeout, progress, wait
-) -> BuildOptions:
-    """The build's options with the project's defaults; ParameterError for a bad format or timeout."""
-    from ..errors import ParameterError
-
-    bad = [f for f in formats if f not in ("html", "pdf")]
-    if bad or not formats:
-        raise ParameterError(f"unknown format(s) {', '.join(map(repr, bad)) or '(none given)'}; valid: html, pdf")
-    if isinstance(timeout, bool) or not isinstance(timeout, int) or timeout <= 0:
-        raise ParameterError(f"timeout must be a positive whole number of seconds, not {timeout!r}")
-    return BuildOptions(
-        only=None if only is None else tuple(only),
-        formats=tuple(formats),
-        jobs=jobs,
-        force=force,
-        processed=Path(processed_dir or config.PROCESSED_DIR).resolve(),
-        reports=Path(reports_dir or config.REPORTS_DIR).resolve(),
-        notebooks=Path(notebooks_dir or config.NOTEBOOKS_DIR).resolve(),
-        timeout=timeout,
-        progress=progress,
-        wait=wait,
-    )
 
 
 def build_briefs(
@@ -305,7 +305,18 @@ def build_briefs(
     anything is written when it cannot be reached); the plan, lock and record are the same.
     """
     started = time.perf_counter()
-    run = options(only, formats, jobs, force, processed_dir, reports_dir, notebooks_dir, timeout, progress, wait)
+    run = BuildOptions.checked(
+        only=only,
+        formats=formats,
+        jobs=jobs,
+        force=force,
+        processed_dir=processed_dir,
+        reports_dir=reports_dir,
+        notebooks_dir=notebooks_dir,
+        timeout=timeout,
+        progress=progress,
+        wait=wait,
+    )
     data_hash = fingerprint.data_fingerprint(run.processed)  # missing data: refused before anything is written
     tables = chosen = None
     if only is not None:
