@@ -75,7 +75,7 @@ def run_brief(
     """Execute one brief and write its outputs; return a BriefOutcome as a dict. Never raises for a brief error.
 
     The brief comes planned (``catalogue.make_brief``: its key resolved against the data the build read); its
-    kind and parameter names are checked against the notebook before a kernel starts. Success writes
+    kind, parameter names and key are checked (``catalogue.check_planned_parameters``) before a kernel starts. Success writes
     ``<slug>.ipynb`` (executed, paths stripped), ``<slug>.html`` and/or ``<slug>.pdf`` (renamed together) and
     removes an old ``failed/<slug>.ipynb``; failure writes ``failed/<slug>.ipynb`` and leaves the previous
     outputs in place. The notebook runs in a kernel no other brief has touched (``kernels``). ``built_at``
@@ -85,7 +85,7 @@ def run_brief(
     import nbformat
 
     from ..errors import ParameterError
-    from .catalogue import check_parameter_names
+    from .catalogue import check_planned_parameters
     from .execute import cell_label, describe_failure, execute, mark_failed_cell, relative_paths
 
     started = time.perf_counter()
@@ -98,9 +98,7 @@ def run_brief(
         return asdict(outcome) | {"seconds": time.perf_counter() - started}
 
     try:
-        parameters = check_parameter_names(
-            brief.kind, dict(brief.parameters), Path(notebooks_dir) if notebooks_dir else None
-        )
+        parameters = check_planned_parameters(brief, Path(notebooks_dir) if notebooks_dir else None)
         targets = {ext: output_path(reports, f"{brief.slug}.{ext}") for ext in ("html", "pdf", "ipynb")}
         if (reports / FAILED_DIR).is_symlink():
             (reports / FAILED_DIR).unlink()

@@ -138,20 +138,26 @@ def select_briefs(
     return chosen
 
 
-def check_parameter_names(kind: str, parameters: dict, notebooks_dir: Path | None = None) -> dict:
-    """Refuse a kind or a parameter name the ``kind`` notebook does not declare, listing the valid ones; return the
-    parameters. Their values come resolved from the plan (``make_brief``: canonical keys), and the notebook's
-    ``open_brief`` checks them against the data it reads."""
-    if kind not in KINDS:
-        raise ParameterError(f"unknown brief kind {kind!r}; valid kinds: {', '.join(KINDS)}")
-    allowed = set(declared_parameters(kind, notebooks_dir))
-    unknown = set(parameters) - allowed
+def check_planned_parameters(brief: Brief, notebooks_dir: Path | None = None) -> dict:
+    """Refuse a brief that is not as planned (``make_brief``) before its kernel starts: a kind or a parameter name
+    its notebook does not declare, or a key parameter other than the brief's canonical key (the build resolved it
+    against the data it read; the notebook's ``open_brief`` checks it again). Return its parameters."""
+    if brief.kind not in KINDS:
+        raise ParameterError(f"unknown brief kind {brief.kind!r}; valid kinds: {', '.join(KINDS)}")
+    allowed = set(declared_parameters(brief.kind, notebooks_dir))
+    unknown = set(brief.parameters) - allowed
     if unknown:
         raise ParameterError(
-            f"unknown parameter(s) {', '.join(sorted(unknown))} for the {kind} notebook; "
+            f"unknown parameter(s) {', '.join(sorted(unknown))} for the {brief.kind} notebook; "
             f"valid: {', '.join(sorted(allowed))}"
         )
-    return dict(parameters)
+    name = key_parameter(brief.kind, notebooks_dir)
+    if name in brief.parameters and brief.parameters[name] != brief.key:
+        raise ParameterError(
+            f"the {name} parameter {str(brief.parameters[name])[:80]!r} is not the brief's key {brief.key!r}: a "
+            "brief's parameters come from its plan (catalogue.make_brief)"
+        )
+    return dict(brief.parameters)
 
 
 def data_slices(

@@ -206,7 +206,7 @@ def _overview_parts(entries: list[Mapping[str, Any]], processed_dir, tables=None
     findings = {}
     for entry in entries:
         kind, key = entry.get("kind"), entry.get("key") or ""
-        findings[(kind, entry.get("key"))] = nv.one_line_finding(str(kind), financing, membership, str(key))
+        findings[(kind, entry.get("key"))] = nv.one_line_finding(str(kind), financing, membership, str(key), tables)
     built = {(e.get("kind"), e.get("key")): e for e in entries if e.get("html")}
     numbers = headline_numbers(financing)
     delegations = membership.loc[membership["group"] == "ministerial_participant", "iso3"].nunique()
