@@ -244,10 +244,10 @@ class BriefVersions:
 
         self.releases = list_releases(releases_dir)
         self.releases_dir = releases_dir
-        latest = self.releases[-1] if self.releases else None
-        self.snapshots = {None: current_tables(processed_dir)}
-        if latest is not None:
-            self.snapshots[latest.name] = read_release(latest.name, releases_dir)
+        self.snapshots: dict[str | None, Snapshot] = {}
+        if self.releases:  # with none, nothing to compare (and no table read)
+            latest = self.releases[-1].name
+            self.snapshots = {None: current_tables(processed_dir), latest: read_release(latest, releases_dir)}
         self._tables = {name: Tables(s["financing"], s["membership"]) for name, s in self.snapshots.items()}
 
     @property
