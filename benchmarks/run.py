@@ -528,7 +528,8 @@ def step_small_change(
     incremental = build(env, data["processed"], reports, only, name="small-change")
     log(
         f"small change: rebuilt {incremental['built']}, skipped {incremental['skipped']} in "
-        f"{incremental['seconds']:.1f} s; now a full build of the edited data from an empty folder to compare"
+        f"{incremental['seconds']:.1f} s"
+        + ("; now a full build of the edited data from an empty folder to compare" if check else "")
     )
     rebuilt = set(brief_seconds(WORK / "small-change.log"))
     if not check:
