@@ -278,7 +278,7 @@ def build_processed(
     # the tables written last are those of the raw data read last (a run that read before the edit cannot win).
     lock_path = config.data_lock_path(processed_dir)
     lock_path.parent.mkdir(parents=True, exist_ok=True)
-    lock = ReadWriteLock(lock_path, is_singleton=False)  # builds hold it shared (``publish.build.build_locks``)
+    lock = ReadWriteLock(lock_path, is_singleton=False)  # builds hold it shared (``publish.build.held``)
     try:
         lock.acquire_write(timeout=-1, blocking=wait)
     except Timeout:

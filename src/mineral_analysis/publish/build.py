@@ -116,39 +116,29 @@ def _clear_stale_failures(reports: Path, manifest: dict) -> list[str]:
 
 
 @contextlib.contextmanager
-def build_locks(run: BuildOptions):
-    """Hold the build's two locks, both filelock's read/write lock: its reports folder's exclusively (one build
-    per folder) and the processed tables' shared (builds read them together; ``mineral-analysis data`` takes that
-    one exclusively, ``config.data_lock_path``, to rewrite them). BuildLockedError, naming who holds which, when
-    one is busy and ``run.wait`` is False. A link where a lock file belongs is removed, never written through."""
+def held(path: Path, mode: str, who: str, wait: bool):
+    """Hold filelock's read/write lock at ``path`` (``mode`` read: shared, write: exclusive). BuildLockedError
+    saying ``who`` holds it when it is busy and ``wait`` is False. A link where the lock file belongs is removed,
+    never written through.
+
+    The build takes two: the processed tables' data lock shared (``config.data_lock_path``: builds read them
+    together; ``mineral-analysis data`` takes it exclusively to rewrite them), then its reports folder's lock
+    exclusively (``config.build_state_path``: one build per folder)."""
     from filelock import ReadWriteLock, Timeout
 
-    wanted = (
-        (
-            config.build_state_path(run.reports, config.BUILD_LOCK),
-            "write",
-            f"another build is running on {run.reports.name}/",
-        ),
-        (
-            config.data_lock_path(run.processed),
-            "read",
-            f"{run.processed.name}/ is being rewritten by `mineral-analysis data`",
-        ),
-    )
-    with contextlib.ExitStack() as held:
-        for path, mode, who in wanted:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            if path.is_symlink():
-                path.unlink()
-            lock = ReadWriteLock(path, is_singleton=False)
-            held.callback(lock.close)
-            try:
-                held.enter_context(getattr(lock, f"{mode}_lock")(timeout=-1, blocking=run.wait))
-            except Timeout:
-                raise BuildLockedError(
-                    f"{who} (it holds {path.name}); wait for it to finish, or pass --wait to queue behind it"
-                ) from None
-        yield
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.is_symlink():
+        path.unlink()
+    lock = ReadWriteLock(path, is_singleton=False)
+    try:
+        with getattr(lock, f"{mode}_lock")(timeout=-1, blocking=wait):
+            yield
+    except Timeout:
+        raise BuildLockedError(
+            f"{who} (it holds {path.name}); wait for it to finish, or pass --wait to queue behind it"
+        ) from None
+    finally:
+        lock.close()
 
 
 def _write_index(reports: Path, manifest: dict, data_version: str, processed: Path, tables=None) -> str:
@@ -317,22 +307,27 @@ def build_briefs(
         progress=progress,
         wait=wait,
     )
-    data_hash = fingerprint.data_fingerprint(run.processed)  # missing data: refused before anything is written
-    tables = chosen = None
-    if only is not None:
-        from ..briefing import Tables
-        from .catalogue import select_briefs
-
-        tables = Tables.load(run.processed)
-        chosen = select_briefs(only, tables=tables)  # a bad spec is refused here, before anything is written
+    fingerprint.require_tables(run.processed)  # missing data: refused before any lock or write
+    rewriting = f"{run.processed.name}/ is being rewritten by `mineral-analysis data`"
     with contextlib.ExitStack() as stack:
+        # The data are read under their lock, once: the hash, the tables and the plan are of the same files.
+        stack.enter_context(held(config.data_lock_path(run.processed), "read", rewriting, run.wait))
+        data_hash = fingerprint.data_fingerprint(run.processed)
+        tables = chosen = None
+        if only is not None:
+            from ..briefing import Tables
+            from .catalogue import select_briefs
+
+            tables = Tables.load(run.processed)
+            chosen = select_briefs(only, tables=tables)  # a bad spec is refused here, before anything is written
         if scheduler is not None and client is None:
             from .dask_engine import connect
 
             client = stack.enter_context(contextlib.closing(connect(scheduler)))  # unreachable: refused here
         with interruptible():
             run.reports.mkdir(parents=True, exist_ok=True)
-            with build_locks(run):
+            building = f"another build is running on {run.reports.name}/"
+            with held(config.build_state_path(run.reports, config.BUILD_LOCK), "write", building, run.wait):
                 try:
                     for legacy in (LOCK, CACHE):  # an earlier version's, inside reports/: not published
                         (run.reports / legacy).unlink(missing_ok=True)

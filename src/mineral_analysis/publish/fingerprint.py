@@ -151,13 +151,19 @@ def library_fingerprint(notebooks_dir: Path | None = None, cache: dict | None = 
 PRINTED_FILES = (config.RAW_SOURCES, config.PROCESSED_METADATA)  # read by every brief beside the tables
 
 
-def data_fingerprint(processed_dir: Path) -> str:
-    """Hash of every processed file the notebooks read (the tables, the sources registry, the metadata) and the
-    boundaries the maps draw: the key under which a build caches the catalogue and the data slices."""
+def require_tables(processed_dir: Path) -> list[Path]:
+    """The processed tables' files; FileNotFoundError naming those missing."""
     files = [processed_dir / "financing.parquet", processed_dir / "membership.parquet"]
     missing = [p.name for p in files if not p.exists()]
     if missing:
         raise FileNotFoundError(f"{', '.join(missing)} missing from {processed_dir.name}/; run `make data` first")
+    return files
+
+
+def data_fingerprint(processed_dir: Path) -> str:
+    """Hash of every processed file the notebooks read (the tables, the sources registry, the metadata) and the
+    boundaries the maps draw: the key under which a build caches the catalogue and the data slices."""
+    files = require_tables(processed_dir)
     files += [processed_dir / name for name in PRINTED_FILES if (processed_dir / name).exists()]
     boundaries = [config.BOUNDARIES_FILE] if config.BOUNDARIES_FILE.exists() else []
     return hash_files(files + boundaries)[:16]
