@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 import pytest
-from filelock import FileLock
+from filelock import ReadWriteLock
 
 from mineral_analysis import cli, config
 from mineral_analysis.atomic import replace_folder_atomic
@@ -85,7 +85,7 @@ def test_a_symlinked_folder_is_refused_and_its_target_untouched(tmp_path):
 
 def test_a_second_data_run_is_refused_while_the_lock_is_held(tmp_path, capsys):
     processed = tmp_path / "processed"
-    with FileLock(str(config.data_lock_path(processed))):
+    with ReadWriteLock(config.data_lock_path(processed), is_singleton=False).write_lock():
         with pytest.raises(DataLockedError, match="--wait"):
             build_processed(config.RAW_DIR, processed)
         assert cli.main(["data", "--processed-dir", str(processed)]) == cli.EXIT_LOCKED

@@ -79,7 +79,7 @@ def test_readme_cron_line_runs_green_in_a_bare_environment(tmp_path):
 
 def test_the_cron_line_hands_the_exit_codes_to_cron_unchanged(tmp_path):
     """1 for invalid raw data, 3 for a lock another run holds, 2 for an environment to fix: what the command said."""
-    from filelock import FileLock
+    from filelock import ReadWriteLock
 
     project = link_environment(small_project(tmp_path / "srv" / "mineral-analysis"))
     financing = project / "data" / "raw" / "financing.csv"
@@ -90,7 +90,7 @@ def test_the_cron_line_hands_the_exit_codes_to_cron_unchanged(tmp_path):
     assert "financing.csv" in log and not (project / "reports" / "index.html").exists()
 
     financing.write_text(good, encoding="utf-8")
-    with FileLock(str(config.data_lock_path(project / "data" / "processed"))):
+    with ReadWriteLock(config.data_lock_path(project / "data" / "processed"), is_singleton=False).write_lock():
         result, log = run_cron_line(project, tmp_path / "home")
     assert result.returncode == 3, log
     assert TIMESTAMP.match(log.splitlines()[-1]), log

@@ -13,13 +13,15 @@ import pytest
 from mineral_analysis import config
 from mineral_analysis.briefing import Tables
 from mineral_analysis.citing import sources_cited
-from mineral_analysis.publish import build, fingerprint
+from mineral_analysis.publish import fingerprint
+from mineral_analysis.publish.catalogue import all_briefs, data_slices
 
 
 def _fingerprints(processed, library_hash=None) -> dict[str, str]:
     library_hash = library_hash or fingerprint.library_fingerprint(config.NOTEBOOKS_DIR)
-    data_hash = fingerprint.data_fingerprint(processed)
-    briefs, slices = build._brief_list(processed, data_hash, library_hash, {}, None)
+    tables = Tables.load(processed)
+    briefs = all_briefs(tables=tables)
+    slices = data_slices(briefs, tables=tables, sources=fingerprint.source_rows(processed))
     return fingerprint.brief_fingerprints(briefs, slices, processed, library_hash, config.NOTEBOOKS_DIR)
 
 
@@ -90,3 +92,27 @@ def test_editing_a_template_or_a_font_changes_the_library_every_brief_uses(tmp_p
     target = next(p for p in sorted((package / relative).rglob("*")) if p.is_file())
     target.write_bytes(target.read_bytes() + b"\n")
     assert fingerprint.library_fingerprint(config.NOTEBOOKS_DIR) != before
+
+
+def test_the_first_edit_after_a_release_changes_the_fingerprints_of_the_briefs_it_touches_only(tmp_path, processed):
+    """Issue 23: each brief prints its own records' version, so editing DOE-03 after a release changes the
+    fingerprints of exactly the briefs whose records changed (before, every brief's printed version changed)."""
+    from mineral_analysis.clean.pipeline import build_processed
+
+    before = _fingerprints(processed)
+    tables = Tables.load(processed)
+    slices_before = data_slices(all_briefs(tables=tables), tables=tables)
+    raw = tmp_path / "raw"
+    shutil.copytree(config.RAW_DIR, raw)
+    path = raw / config.RAW_FINANCING
+    text = path.read_text(encoding="utf-8")
+    assert "\nDOE-03,Министерство энергетики,financing,Critical Minerals and Materials Accelerator," in text
+    path.write_text(text.replace(",Critical Minerals and Materials Accelerator,", ",Edited accelerator,", 1), "utf-8")
+    assert build_processed(raw, processed)["dataset_version"].endswith("+ unreleased changes")
+    after = _fingerprints(processed)
+    tables = Tables.load(processed)
+    slices_after = data_slices(all_briefs(tables=tables), tables=tables)
+    touched = {slug for slug in slices_before if slices_before[slug] != slices_after[slug]}
+    changed = {slug for slug in before if before[slug] != after[slug]}
+    assert changed == touched and "agency-doe" in touched and "overview" in touched
+    assert len(changed) < len(before) / 4  # most briefs are left as they are

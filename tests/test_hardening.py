@@ -21,7 +21,7 @@ from pathlib import Path
 import nbformat
 import psutil
 import pytest
-from filelock import FileLock
+from filelock import ReadWriteLock
 
 from mineral_analysis import cli, config
 from mineral_analysis.publish import build as build_module
@@ -352,7 +352,9 @@ def test_a_notebooks_child_in_its_own_session_does_not_outlive_the_brief(built, 
 @pytest.mark.slow
 def test_a_build_refuses_while_data_rewrites_the_tables(built, tmp_path):
     processed, _ = built
-    with FileLock(str(config.data_lock_path(processed))):  # what `mineral-analysis data` holds while it writes
+    with ReadWriteLock(
+        config.data_lock_path(processed), is_singleton=False
+    ).write_lock():  # what `mineral-analysis data` holds while it writes
         result = _build(processed, tmp_path / "reports", "agency:DOE", extra=("--formats", "html"))
     assert result.returncode == 3, result.stderr
     assert "is being rewritten by `mineral-analysis data`" in result.stderr and "--wait" in result.stderr

@@ -14,6 +14,8 @@ from mineral_analysis import config
 from mineral_analysis.analysis import explode_countries, funding_summary
 from mineral_analysis.briefing import Tables
 from mineral_analysis.changes import (
+    BriefVersions,
+    brief_metadata,
     brief_snapshot,
     changes_between,
     diff_tables,
@@ -276,6 +278,7 @@ def test_dataset_version_and_what_changed_after_an_edit(tmp_path, releases_copy)
         "citation": list_releases(releases_copy)[-1].citation,
     }
     first = what_changed("agency", "DOE", processed, releases_copy)  # data = r3: compared with r2
+    exim_before = what_changed("agency", "EXIM", processed, releases_copy)
     assert (
         first.startswith("Since release **r2-full-article** (0 added, 0 removed, 7 changed)")
         and "**DOE-04** Battery materials processing and battery manufacturing and recycling grants: changed" in first
@@ -295,7 +298,12 @@ def test_dataset_version_and_what_changed_after_an_edit(tmp_path, releases_copy)
     assert summary["dataset_version"] == "r3-stages + unreleased changes"
     text = what_changed("agency", "DOE", processed, releases_copy)
     assert "DOE-01" in text and "$355 млн" in text and "total +$221 m" in text
-    assert what_changed("agency", "EXIM", processed, releases_copy) == "No change since r3-stages."
+    # EXIM's records did not change: its brief still prints r3-stages and compares with r2, word for word.
+    assert what_changed("agency", "EXIM", processed, releases_copy) == exim_before
+    versions = BriefVersions(processed, releases_copy)
+    assert versions.of("agency", "EXIM") == ("r3-stages", "r2-full-article")
+    assert versions.of("agency", "DOE") == ("r3-stages + unreleased changes", "r3-stages")
+    assert brief_metadata("agency", "EXIM", processed, releases_copy)["dataset_version"] == "r3-stages"
     overview = what_changed("overview", "", processed, releases_copy)
     assert "and 1 more records" not in overview and "DOE-01" in overview
 

@@ -8,12 +8,13 @@ changes that touch the brief's own records since the previous release, or "No ch
 from __future__ import annotations
 
 import json
+from functools import lru_cache
 from pathlib import Path
 
 import pandas as pd
 
 from . import config
-from .releases import TABLES, get_release, latest_release, list_releases, read_release, read_table_csv
+from .releases import TABLES, get_release, list_releases, read_release, read_table_csv
 from .safe_files import spreadsheet_safe_frame
 from .totals import BINDING_PARTS, headline_numbers
 from .usd import format_usd
@@ -222,26 +223,79 @@ def brief_snapshot(tables: Snapshot, kind: str, key: str = "") -> Snapshot:
     return {"financing": brief.items, "membership": brief.roles}
 
 
-def comparison_base(
-    processed_dir: Path | None = None, releases_dir: Path | None = None
-) -> tuple[str | None, str | None]:
-    """(baseline release, label of the current data) for "What changed".
+def _drawn_on(tables, kind: str, key: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The rows of one version a brief draws on (``briefing.Tables.record_positions``: what its fingerprint hashes)."""
+    positions, all_membership = tables.record_positions(kind, key)
+    financing = tables.financing.iloc[positions].reset_index(drop=True)
+    return financing, tables.membership if all_membership else tables.membership.iloc[0:0]
 
-    When the data equal the latest release, the baseline is the release before it; otherwise the latest one.
-    """
-    metadata_path = config.processed_path(config.PROCESSED_METADATA, processed_dir)
-    version = (
-        json.loads(metadata_path.read_text(encoding="utf-8")).get("dataset_version")
-        if metadata_path.is_file()
-        else None
-    )
-    releases = list_releases(releases_dir)
-    if not releases:
-        return None, version
-    latest = releases[-1]
-    if version == latest.name:
-        return (releases[-2].name if len(releases) > 1 else None), latest.name
-    return latest.name, version or f"{latest.name} + unreleased changes"
+
+class BriefVersions:
+    """The version each brief prints, and the release its "What changed" compares with, from the brief's own
+    records: a brief whose records equal the latest release's prints that release's name (and compares with the
+    release before it), else ``"<latest> + unreleased changes"`` (compared with the latest); ``"unreleased"`` when
+    there is no release. So an edit changes the version of exactly the briefs whose records it changes, and a
+    brief it does not touch keeps its bytes, also after the first edit since a release.
+
+    Both versions are read as CSV (``current_tables``, ``read_release``), so the rows compare exactly."""
+
+    def __init__(self, processed_dir: Path | None = None, releases_dir: Path | None = None) -> None:
+        from .briefing import Tables
+
+        self.releases = list_releases(releases_dir)
+        self.releases_dir = releases_dir
+        self.snapshots: dict[str | None, Snapshot] = {}
+        if self.releases:  # with none, nothing to compare (and no table read)
+            latest = self.releases[-1].name
+            self.snapshots = {None: current_tables(processed_dir), latest: read_release(latest, releases_dir)}
+        self._tables = {name: Tables(s["financing"], s["membership"]) for name, s in self.snapshots.items()}
+
+    @property
+    def signature(self) -> str:
+        """What identifies every release a brief can print or compare with (the latest's record, which chains
+        the earlier ones)."""
+        return self.releases[-1].record_sha256 if self.releases else ""
+
+    def of(self, kind: str, key: str = "") -> tuple[str, str | None]:
+        """(the version a brief of ``kind`` on the canonical ``key`` prints, the release it compares with)."""
+        if not self.releases:
+            return "unreleased", None
+        latest = self.releases[-1]
+        now, then = (_drawn_on(self._tables[name], kind, key) for name in (None, latest.name))
+        if all(a.equals(b) for a, b in zip(now, then, strict=True)):
+            return latest.name, self.releases[-2].name if len(self.releases) > 1 else None
+        return f"{latest.name} + unreleased changes", latest.name
+
+    def snapshot(self, name: str | None) -> Snapshot:
+        """The tables of release ``name`` (read once), or the current ones for None."""
+        if name not in self.snapshots:
+            self.snapshots[name] = read_release(name, self.releases_dir)
+        return self.snapshots[name]
+
+
+def brief_versions(processed_dir: Path | None = None, releases_dir: Path | None = None) -> BriefVersions:
+    """``BriefVersions`` of these folders, read once per content (a brief's metadata and its "What changed" share
+    it): keyed by the files' sizes and modification times."""
+    folders = (config.processed_path("financing.csv", processed_dir).parent, Path(releases_dir or config.RELEASES_DIR))
+    files = [*(folders[0] / f"{t}.csv" for t in TABLES), *sorted(folders[1].glob("*/*"))]
+    stamp = tuple((str(p), p.stat().st_mtime_ns, p.stat().st_size) for p in files if p.is_file())
+    return _versions(processed_dir, releases_dir, stamp)
+
+
+@lru_cache(maxsize=4)
+def _versions(processed_dir: Path | None, releases_dir: Path | None, stamp: tuple) -> BriefVersions:
+    return BriefVersions(processed_dir, releases_dir)
+
+
+def brief_metadata(
+    kind: str, key: str = "", processed_dir: Path | None = None, releases_dir: Path | None = None
+) -> dict:
+    """``metadata.json`` as the brief of ``kind`` on the canonical ``key`` prints it: with the brief's own
+    ``dataset_version`` (``BriefVersions``)."""
+    from .data import load_metadata
+
+    version, _ = brief_versions(processed_dir, releases_dir).of(kind, key)
+    return load_metadata(processed_dir) | {"dataset_version": version}
 
 
 #: Beyond this many characters a changed value is named, not quoted, in a brief: a rewritten note would fill a page
@@ -324,17 +378,17 @@ def what_changed_text(
 def what_changed(
     kind: str, value: str = "", processed_dir: Path | None = None, releases_dir: Path | None = None
 ) -> str:
-    """The "What changed" section of one brief (Markdown), comparing the brief's own records across versions."""
-    since, _ = comparison_base(processed_dir, releases_dir)
+    """The "What changed" section of one brief (Markdown), comparing the brief's own records across versions:
+    with the release its version follows (``BriefVersions``). ``value`` is the canonical key."""
+    versions = brief_versions(processed_dir, releases_dir)
+    _, since = versions.of(kind, value)
     if since is None:
-        first = latest_release(releases_dir)
         return (
-            f"First release ({first.name}): nothing earlier to compare with."
-            if first
+            f"First release ({versions.releases[-1].name}): nothing earlier to compare with."
+            if versions.releases
             else "No release yet: nothing to compare with."
         )
-    old_all, new_all = read_release(since, releases_dir), current_tables(processed_dir)
-    old, new = brief_snapshot(old_all, kind, value), brief_snapshot(new_all, kind, value)
+    old, new = (brief_snapshot(versions.snapshot(name), kind, value) for name in (since, None))
     titles = {}
     for version in (old, new):
         titles.update(zip(version["financing"]["record_id"], version["financing"]["title"]))

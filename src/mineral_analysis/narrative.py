@@ -401,12 +401,13 @@ def key_findings(kind: str, financing: pd.DataFrame, membership: pd.DataFrame, k
     return out[:5]
 
 
-def one_line_finding(kind: str, financing: pd.DataFrame, membership: pd.DataFrame, key: str = "") -> str:
+def one_line_finding(kind: str, financing: pd.DataFrame, membership: pd.DataFrame, key: str = "", tables=None) -> str:
     """The brief's finding in one plain-text line (for the index): its items, total and binding share ("" for a
-    kind of brief this project does not make)."""
+    kind of brief this project does not make). ``tables`` (``briefing.Tables`` of these frames) saves grouping
+    them again for every brief."""
     if kind not in ("overview", "agency", "country", "mineral"):
         return ""
-    rows = _brief(kind, financing, membership, key).rows
+    rows = (tables.brief(kind, key) if tables is not None else _brief(kind, financing, membership, key)).rows
     numbers = headline_numbers(rows)
     others = len(commitments(rows))
     also = f"; {plural(others, 'commitment')} without money" if others else ""

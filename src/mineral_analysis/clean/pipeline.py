@@ -271,17 +271,18 @@ def build_processed(
     The metadata's ``dataset_version`` is the latest release's name when the tables equal it, else
     ``"<latest> + unreleased changes"``; ``release`` is that release's name, date and citation (or null).
     """
-    from filelock import FileLock, Timeout
+    from filelock import ReadWriteLock, Timeout
 
     processed_dir = Path(processed_dir or config.PROCESSED_DIR)
     # The lock is taken before the raw files are read: two runs with an edit between them are serialised, so
     # the tables written last are those of the raw data read last (a run that read before the edit cannot win).
     lock_path = config.data_lock_path(processed_dir)
     lock_path.parent.mkdir(parents=True, exist_ok=True)
-    lock = FileLock(str(lock_path))
+    lock = ReadWriteLock(lock_path, is_singleton=False)  # builds hold it shared (``publish.build.held``)
     try:
-        lock.acquire(timeout=-1 if wait else 0)
+        lock.acquire_write(timeout=-1, blocking=wait)
     except Timeout:
+        lock.close()
         raise DataLockedError(
             f"{processed_dir.name}/ is in use by another `data` run or a build (it holds "
             f"{lock_path.name}); wait for it to finish, or pass --wait to queue behind it"
@@ -315,7 +316,7 @@ def build_processed(
         files[config.PROCESSED_METADATA] = (json.dumps(summary, indent=2, sort_keys=True) + "\n").encode("utf-8")
         changed = replace_folder_atomic(processed_dir, files)
     finally:
-        lock.release()
+        lock.close()
     summary["changed"] = changed
     summary["processed_dir"] = str(processed_dir)
     return summary

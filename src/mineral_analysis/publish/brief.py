@@ -8,7 +8,6 @@ folder under names made of ``[a-z0-9-]`` (``output_path``).
 
 from __future__ import annotations
 
-import contextlib
 import os
 import re
 import time
@@ -75,7 +74,8 @@ def run_brief(
 ) -> dict:
     """Execute one brief and write its outputs; return a BriefOutcome as a dict. Never raises for a brief error.
 
-    The brief's kind and parameters are checked against the data before a kernel starts. Success writes
+    The brief comes planned (``catalogue.make_brief``: its key resolved against the data the build read); its
+    kind, parameter names and key are checked (``catalogue.check_planned_parameters``) before a kernel starts. Success writes
     ``<slug>.ipynb`` (executed, paths stripped), ``<slug>.html`` and/or ``<slug>.pdf`` (renamed together) and
     removes an old ``failed/<slug>.ipynb``; failure writes ``failed/<slug>.ipynb`` and leaves the previous
     outputs in place. The notebook runs in a kernel no other brief has touched (``kernels``). ``built_at``
@@ -85,7 +85,7 @@ def run_brief(
     import nbformat
 
     from ..errors import ParameterError
-    from .catalogue import validate_parameters
+    from .catalogue import check_planned_parameters
     from .execute import cell_label, describe_failure, execute, mark_failed_cell, relative_paths
 
     started = time.perf_counter()
@@ -98,12 +98,7 @@ def run_brief(
         return asdict(outcome) | {"seconds": time.perf_counter() - started}
 
     try:
-        parameters = validate_parameters(
-            brief.kind,
-            dict(brief.parameters),
-            Path(processed_dir) if processed_dir else None,
-            Path(notebooks_dir) if notebooks_dir else None,
-        )
+        parameters = check_planned_parameters(brief, Path(notebooks_dir) if notebooks_dir else None)
         targets = {ext: output_path(reports, f"{brief.slug}.{ext}") for ext in ("html", "pdf", "ipynb")}
         if (reports / FAILED_DIR).is_symlink():
             (reports / FAILED_DIR).unlink()
@@ -148,15 +143,17 @@ def run_brief(
         except KeyboardInterrupt:
             raise
         except BaseException as exc:
-            failed_nb = state.get("nb")
-            with contextlib.suppress(Exception):
+            failed_nb, unread = state.get("nb"), ""
+            try:
                 if staged.exists():  # papermill saved it with its error banner
                     failed_nb = nbformat.read(staged, as_version=4)
+            except (OSError, ValueError) as error:  # cut short by the failure: the notebook as run is kept
+                unread = f" (its saved notebook could not be read: {type(error).__name__}: {error})"
             index, name, message = describe_failure(exc, failed_nb, state, timeout)
             if failed_nb is not None and not staged.exists():
                 mark_failed_cell(failed_nb, index, name, message)
             outcome.kernel = state.get("kernel_note", "")
-            note = keep_failed(failed_nb)
+            note = keep_failed(failed_nb) + unread
             return failed(f"notebook {notebook.name}, {cell_label(failed_nb, index)}: {name}: {message}{note}")
         outcome.kernel = state.get("kernel_note", "")
         outcome.built_at = built_at or build_time().isoformat(timespec="seconds")

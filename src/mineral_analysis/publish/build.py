@@ -112,41 +112,34 @@ def _clear_stale_failures(reports: Path, manifest: dict) -> list[str]:
 
 
 @contextlib.contextmanager
-def data_lock(processed: Path, wait: bool):
-    """Hold the processed folder's data lock shared while the build reads it: builds share it, ``mineral-analysis
-    data`` (which takes it exclusively, ``config.data_lock_path``) waits for them and they for it. BuildLockedError
-    when ``data`` holds it and ``wait`` is False. POSIX ``flock``; elsewhere no lock."""
-    try:
-        import fcntl
-    except ImportError:
-        yield
-        return
-    path = (
-        config.data_lock_path(processed)
-        if hasattr(config, "data_lock_path")
-        else processed.parent / f".{processed.name}.lock"
-    )
+def held(path: Path, mode: str, who: str, wait: bool):
+    """Hold filelock's read/write lock at ``path`` (``mode`` read: shared, write: exclusive). BuildLockedError
+    saying ``who`` holds it when it is busy and ``wait`` is False. A link where the lock file belongs is removed,
+    never written through.
+
+    The build takes two: the processed tables' data lock shared (``config.data_lock_path``: builds read them
+    together; ``mineral-analysis data`` takes it exclusively to rewrite them), then its reports folder's lock
+    exclusively (``config.build_state_path``: one build per folder)."""
+    from filelock import ReadWriteLock, Timeout
+
     path.parent.mkdir(parents=True, exist_ok=True)
     if path.is_symlink():
         path.unlink()
-    fd = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o666)
+    lock = ReadWriteLock(path, is_singleton=False)
     try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
-        except BlockingIOError:
-            if not wait:
-                raise BuildLockedError(
-                    f"{processed.name}/ is being rewritten by `mineral-analysis data` (it holds "
-                    f"{path.name}); wait for it to finish, or pass --wait to queue behind it"
-                ) from None
-            fcntl.flock(fd, fcntl.LOCK_SH)
-        yield
+        with getattr(lock, f"{mode}_lock")(timeout=-1, blocking=wait):
+            yield
+    except Timeout:
+        raise BuildLockedError(
+            f"{who} (it holds {path.name}); wait for it to finish, or pass --wait to queue behind it"
+        ) from None
     finally:
-        os.close(fd)
+        lock.close()
 
 
-def _write_index(reports: Path, manifest: dict, data_version: str, processed: Path | None = None) -> str:
-    """Write ``index.html`` listing every brief (unchanged content is not rewritten); return its sha256."""
+def _write_index(reports: Path, manifest: dict, data_version: str, processed: Path, tables=None) -> str:
+    """Write ``index.html`` listing every brief (unchanged content is not rewritten); return its sha256.
+    ``tables`` (``briefing.Tables``), the plan's, saves reading them again."""
     from .index_page import write_index
 
     entries = []
@@ -173,6 +166,7 @@ def _write_index(reports: Path, manifest: dict, data_version: str, processed: Pa
         data_version=data_version,
         built_at=max(built_times) if built_times else None,
         processed_dir=processed,
+        tables=tables,
     )
     data = staged.read_bytes()
     if holds(path, data):
@@ -214,34 +208,62 @@ def _clean_staging(reports: Path) -> None:
 # --- The build ---------------------------------------------------------------------------------------------------
 
 
-def _brief_list(
-    processed_dir: Path,
-    data_hash: str,
-    library_hash: str,
-    cache: dict,
-    only: list[str] | None,
-    chosen: list[Brief] | None = None,
-) -> tuple[list[Brief], dict[str, str]]:
-    """The briefs to consider and each one's data slice hash (``catalogue.data_slices``).
+@dataclass(frozen=True)
+class BuildOptions:
+    """What a build is asked to do, checked (``checked``) before anything is written."""
 
-    Both are cached (``CACHE``) per data hash, so a no-op build neither loads the tables nor imports pandas.
-    """
-    fresh = (
-        cache.get("data_hash") == data_hash
-        and cache.get("library") == library_hash
-        and len(cache.get("slices", {})) == len(cache.get("briefs", []))
-    )
-    if fresh and chosen is None and only is None:
-        return [Brief(**b) for b in cache["briefs"]], dict(cache.get("slices", {}))
-    from ..briefing import Tables
-    from .catalogue import data_slices, select_briefs
+    only: tuple[str, ...] | None
+    formats: tuple[str, ...]
+    jobs: int | None
+    force: bool
+    processed: Path
+    reports: Path
+    notebooks: Path
+    timeout: int
+    progress: bool
+    wait: bool
 
-    tables = Tables.load(processed_dir)
-    briefs = chosen if chosen is not None else select_briefs(only, tables=tables)
-    slices = dict(cache.get("slices", {})) if fresh else {}
-    if any(b.slug not in slices for b in briefs):
-        slices = data_slices(briefs, tables=tables, sources=fingerprint.source_rows(processed_dir))
-    return briefs, {b.slug: slices[b.slug] for b in briefs}
+    @classmethod
+    def checked(
+        cls, *, only, formats, jobs, force, processed_dir, reports_dir, notebooks_dir, timeout, progress, wait
+    ) -> BuildOptions:
+        """The options with the project's folders by default; ParameterError for a bad format or timeout."""
+        from ..errors import ParameterError
+
+        bad = [f for f in formats if f not in ("html", "pdf")]
+        if bad or not formats:
+            raise ParameterError(f"unknown format(s) {', '.join(map(repr, bad)) or '(none given)'}; valid: html, pdf")
+        if isinstance(timeout, bool) or not isinstance(timeout, int) or timeout <= 0:
+            raise ParameterError(f"timeout must be a positive whole number of seconds, not {timeout!r}")
+        return cls(
+            only=None if only is None else tuple(only),
+            formats=tuple(formats),
+            jobs=jobs,
+            force=force,
+            processed=Path(processed_dir or config.PROCESSED_DIR).resolve(),
+            reports=Path(reports_dir or config.REPORTS_DIR).resolve(),
+            notebooks=Path(notebooks_dir or config.NOTEBOOKS_DIR).resolve(),
+            timeout=timeout,
+            progress=progress,
+            wait=wait,
+        )
+
+
+@dataclass(frozen=True)
+class BuildPlan:
+    """Every brief the build considers and what it needs, from one reading of the tables (none when the cache,
+    ``CACHE``, already holds the catalogue, slices and versions of these data, library and releases)."""
+
+    briefs: tuple[Brief, ...]
+    slices: dict[str, str]  # slug -> hash of the records it draws on (``catalogue.data_slices``)
+    versions: dict[str, tuple[str, str | None]]  # slug -> (the version it prints, the release it compares with)
+    fingerprints: dict[str, str]
+    actions: dict[str, str]  # slug -> skip, export or execute
+    tables: object  # briefing.Tables, or None when the plan came from the cache
+
+    @property
+    def todo(self) -> list[tuple[Brief, str]]:
+        return [(b, self.actions[b.slug]) for b in self.briefs if self.actions[b.slug] != "skip"]
 
 
 def build_briefs(
@@ -268,190 +290,170 @@ def build_briefs(
     ``distributed.Client`` the briefs run on that Dask cluster (``dask_engine``; SchedulerUnreachable before
     anything is written when it cannot be reached); the plan, lock and record are the same.
     """
-    from filelock import FileLock, Timeout
-
-    from ..errors import ParameterError
-
     started = time.perf_counter()
-    bad = [f for f in formats if f not in ("html", "pdf")]
-    if bad or not formats:
-        raise ParameterError(f"unknown format(s) {', '.join(map(repr, bad)) or '(none given)'}; valid: html, pdf")
-    if isinstance(timeout, bool) or not isinstance(timeout, int) or timeout <= 0:
-        raise ParameterError(f"timeout must be a positive whole number of seconds, not {timeout!r}")
-    processed = Path(processed_dir or config.PROCESSED_DIR).resolve()
-    reports = Path(reports_dir or config.REPORTS_DIR).resolve()
-    notebooks = Path(notebooks_dir or config.NOTEBOOKS_DIR).resolve()
-    fingerprint.data_fingerprint(processed)  # missing data: refused before anything is written
-    chosen = None
-    if only is not None:
-        from .catalogue import select_briefs
+    run = BuildOptions.checked(
+        only=only,
+        formats=formats,
+        jobs=jobs,
+        force=force,
+        processed_dir=processed_dir,
+        reports_dir=reports_dir,
+        notebooks_dir=notebooks_dir,
+        timeout=timeout,
+        progress=progress,
+        wait=wait,
+    )
+    fingerprint.require_tables(run.processed)  # missing data: refused before any lock or write
+    rewriting = f"{run.processed.name}/ is being rewritten by `mineral-analysis data`"
+    with contextlib.ExitStack() as stack:
+        # The data are read under their lock, once: the hash, the tables and the plan are of the same files.
+        stack.enter_context(held(config.data_lock_path(run.processed), "read", rewriting, run.wait))
+        data_hash = fingerprint.data_fingerprint(run.processed)
+        tables = chosen = None
+        if only is not None:
+            from ..briefing import Tables
+            from .catalogue import select_briefs
 
-        chosen = select_briefs(only, processed)  # a bad spec is refused here, before anything is written
-    if scheduler is not None and client is None:
-        from .dask_engine import connect
+            tables = Tables.load(run.processed)
+            chosen = select_briefs(only, tables=tables)  # a bad spec is refused here, before anything is written
+        if scheduler is not None and client is None:
+            from .dask_engine import connect
 
-        with contextlib.closing(connect(scheduler)) as own_client:  # unreachable: refused before any write
-            return build_briefs(
-                only=only,
-                formats=formats,
-                jobs=jobs,
-                force=force,
-                processed_dir=processed,
-                reports_dir=reports,
-                timeout=timeout,
-                progress=progress,
-                wait=wait,
-                notebooks_dir=notebooks,
-                client=own_client,
-            )
-    with interruptible():
-        reports.mkdir(parents=True, exist_ok=True)
-        lock_path = config.build_state_path(reports, config.BUILD_LOCK)
-        if lock_path.is_symlink():
-            lock_path.unlink()  # a lock file opened through a link would truncate its target
-        lock = FileLock(str(lock_path))
-        try:
-            lock.acquire(timeout=-1 if wait else 0)
-        except Timeout:
-            raise BuildLockedError(
-                f"another build is running on {reports.name}/ (it holds {lock_path.name}); wait for it "
-                "to finish, or pass --wait to queue behind it"
-            ) from None
-        for legacy in (LOCK, CACHE):  # an earlier version's, inside reports/: not published
-            (reports / legacy).unlink(missing_ok=True)
-        try:
-            with data_lock(processed, wait):
-                return _build_locked(
-                    only,
-                    formats,
-                    jobs,
-                    force,
-                    processed,
-                    reports,
-                    timeout,
-                    progress,
-                    started,
-                    notebooks,
-                    chosen,
-                    client,
-                )
-        finally:
-            with signals_deferred(redeliver=False):
-                _clean_staging(reports)
-                lock.release()
+            client = stack.enter_context(contextlib.closing(connect(scheduler)))  # unreachable: refused here
+        with interruptible():
+            run.reports.mkdir(parents=True, exist_ok=True)
+            building = f"another build is running on {run.reports.name}/"
+            with held(config.build_state_path(run.reports, config.BUILD_LOCK), "write", building, run.wait):
+                try:
+                    for legacy in (LOCK, CACHE):  # an earlier version's, inside reports/: not published
+                        (run.reports / legacy).unlink(missing_ok=True)
+                    return _build_locked(run, data_hash, tables, chosen, client, started)
+                finally:
+                    with signals_deferred(redeliver=False):
+                        _clean_staging(run.reports)
 
 
-def _plan(
-    briefs: list[Brief],
-    fingerprints: dict[str, str],
-    known: dict,
-    reports: Path,
-    formats,
-    force: bool,
-    untrusted: dict[str, str] | None = None,
-) -> dict[str, str]:
-    """What each brief needs: ``skip`` (current), ``export`` (its executed notebook is current, a format asked
-    for is missing) or ``execute`` (also when a published file of it is ``untrusted``: changed since the build
-    that recorded it)."""
-    plan = {}
-    untrusted = untrusted or {}
+def make_plan(run: BuildOptions, cache: dict, key: dict, manifest: dict, untrusted: dict, tables, chosen) -> BuildPlan:
+    """Plan the build: the briefs (``chosen``, or every one), their slices and versions (from the cache when it
+    was made under the same ``key``: data, library and releases hashes), their fingerprints and actions.
+
+    The tables are read at most once, and not at all by a build of every brief whose plan is cached."""
+    fresh = all(cache.get(name) == value for name, value in key.items()) and "versions" in cache
+    if fresh and chosen is None:
+        briefs = [Brief(**b) for b in cache["briefs"]]
+        slices, versions = dict(cache["slices"]), {slug: tuple(v) for slug, v in cache["versions"].items()}
+    else:
+        from ..briefing import Tables
+        from ..changes import BriefVersions
+        from .catalogue import all_briefs, data_slices
+
+        tables = tables or Tables.load(run.processed)
+        briefs = chosen if chosen is not None else all_briefs(tables=tables)
+        slices = data_slices(briefs, tables=tables, sources=fingerprint.source_rows(run.processed))
+        releases = BriefVersions(run.processed)
+        versions = {b.slug: releases.of(b.kind, b.key) for b in briefs}
+    fingerprints = fingerprint.brief_fingerprints(
+        briefs, slices, run.processed, key["library"], run.notebooks, versions, key["releases"]
+    )
+    known = manifest.get("briefs", {})
+    actions = {}
     for brief in briefs:
         entry = known.get(brief.slug, {})
         current = (
-            not force
+            not run.force
             and not any(f"{brief.slug}.{ext}" in untrusted for ext in ("html", "pdf"))
             and entry.get("fingerprint") == fingerprints[brief.slug]
             and entry.get("status") == "built"
-            and _present(reports, brief.slug, ("ipynb",))
+            and _present(run.reports, brief.slug, ("ipynb",))
         )
-        if current and _present(reports, brief.slug, formats):
-            plan[brief.slug] = "skip"
-        else:
-            plan[brief.slug] = "export" if current else "execute"
-    return plan
+        if current and _present(run.reports, brief.slug, run.formats):
+            actions[brief.slug] = "skip"
+        else:  # ``export`` when only a format is missing, ``execute`` otherwise (or a published file changed)
+            actions[brief.slug] = "export" if current else "execute"
+    return BuildPlan(tuple(briefs), slices, versions, fingerprints, actions, tables)
 
 
-def _build_locked(
-    only, formats, jobs, force, processed, reports, timeout, progress, started, notebooks, chosen=None, client=None
-) -> BuildResult:
-    _clean_staging(reports)
-    data_hash = fingerprint.data_fingerprint(processed)
-    cache_path = config.build_state_path(reports, config.BUILD_CACHE)
+def _build_locked(run: BuildOptions, data_hash: str, tables, chosen, client, started: float) -> BuildResult:
+    _clean_staging(run.reports)
+    cache_path = config.build_state_path(run.reports, config.BUILD_CACHE)
     if cache_path.is_symlink():
         cache_path.unlink()  # replaced by a regular file, never written through
     cache = _read_json(cache_path)
     library_cache = dict(cache.get("library_modules", {}))
-    library_hash = fingerprint.library_fingerprint(notebooks, library_cache)
-    manifest = record.read_manifest(reports)
-    untrusted = record.untrusted_outputs(reports, manifest, record.read_sums(reports))
-    _clear_stale_failures(reports, manifest)
-    briefs, slices = _brief_list(processed, data_hash, library_hash, cache, only, chosen)
-    version = fingerprint.dataset_version(processed)
-    fingerprints = fingerprint.brief_fingerprints(briefs, slices, processed, library_hash, notebooks)
-    plan = _plan(briefs, fingerprints, manifest.get("briefs", {}), reports, formats, force, untrusted)
-    planned = {f"{b.slug}.{ext}": b.spec for b in briefs for ext in ("html", "pdf")}
+    key = {
+        "data_hash": data_hash,
+        "library": fingerprint.library_fingerprint(run.notebooks, library_cache),
+        "releases": fingerprint.releases_fingerprint(),
+    }
+    manifest = record.read_manifest(run.reports)
+    untrusted = record.untrusted_outputs(run.reports, manifest, record.read_sums(run.reports))
+    _clear_stale_failures(run.reports, manifest)
+    plan = make_plan(run, cache, key, manifest, untrusted, tables, chosen)
+    version = fingerprint.dataset_version(run.processed)  # the whole dataset's: the index and the manifest
+    planned = {f"{b.slug}.{ext}": b.spec for b in plan.briefs for ext in ("html", "pdf")}
     notes = [
         f"changed since it was published: {name} ({why}); "
         + (f"{planned[name]} is rebuilt" if name in planned else "the index is rewritten")
         for name, why in untrusted.items()
         if name in planned or name == record.INDEX
     ]
-    todo = [(b, plan[b.slug]) for b in briefs if plan[b.slug] != "skip"]
     outcomes = [
-        BriefOutcome(b.spec, b.slug, b.title, b.kind, b.key, "skipped") for b in briefs if plan[b.slug] == "skip"
+        BriefOutcome(b.spec, b.slug, b.title, b.kind, b.key, "skipped")
+        for b in plan.briefs
+        if plan.actions[b.slug] == "skip"
     ]
     done: list[BriefOutcome] = []
     error = ""
-    built_at = build_time().isoformat(timespec="seconds")  # one build time for every brief this build runs
-    run = {
-        "formats": formats,
-        "reports": reports,
-        "processed": processed,
-        "timeout": timeout,
-        "progress": progress,
-        "fingerprints": fingerprints,
-        "version": version,
-        "built_at": built_at,
-        "notebooks": notebooks,
+    engine = {  # what either engine needs to run the briefs
+        "formats": run.formats,
+        "reports": run.reports,
+        "processed": run.processed,
+        "timeout": run.timeout,
+        "progress": run.progress,
+        "fingerprints": plan.fingerprints,
+        "version": {slug: printed for slug, (printed, _) in plan.versions.items()},
+        "built_at": build_time().isoformat(timespec="seconds"),  # one build time for every brief this build runs
+        "notebooks": run.notebooks,
         "done": done,
-    }  # what either engine needs to run the briefs
+    }
     try:
-        if todo and client is not None:
+        if plan.todo and client is not None:
             from .dask_engine import run_cluster
 
-            run_cluster(client, todo, **run)
-        elif todo:
+            run_cluster(client, plan.todo, **engine)
+        elif plan.todo:
             from .pool import run_pool
 
-            run_pool(todo, jobs=jobs, **run)
+            run_pool(plan.todo, jobs=run.jobs, **engine)
     finally:
         # Also after an interrupt: the briefs finished so far are recorded, so the next build skips them.
         with signals_deferred():
-            manifest = _updated_manifest(manifest, briefs, fingerprints, outcomes + done, only, version)
-            if only is None:
-                cache = {
-                    "data_hash": data_hash,
-                    "library": library_hash,
-                    "slices": slices,
+            manifest = _updated_manifest(manifest, plan, outcomes + done, run.only, version)
+            if run.only is None:
+                cache = key | {
+                    "slices": plan.slices,
+                    "versions": plan.versions,
                     "briefs": [
-                        {"kind": b.kind, "key": b.key, "title": b.title, "parameters": b.parameters} for b in briefs
+                        {"kind": b.kind, "key": b.key, "title": b.title, "parameters": b.parameters}
+                        for b in plan.briefs
                     ],
                 }
             _write_json(cache_path, cache | {"library_modules": library_cache})
-            # The index depends only on the manifest and the outputs present: a no-op build leaves it alone
-            # (and skips importing the exporters, which costs more than the rest of a no-op build).
+            # The index depends only on the manifest, the outputs present and the tables: a no-op build leaves it
+            # alone (and skips importing the exporters, which costs more than the rest of a no-op build).
             try:
                 if (
-                    todo
+                    plan.todo
                     or record.INDEX in untrusted
-                    or manifest != record.read_manifest(reports)
-                    or not (reports / record.INDEX).exists()
+                    or manifest != record.read_manifest(run.reports)
+                    or not (run.reports / record.INDEX).exists()
                 ):
-                    manifest["index"] = {record.INDEX: _write_index(reports, manifest, version, processed)}
+                    digest = _write_index(run.reports, manifest, version, run.processed, plan.tables)
+                    manifest["index"] = {record.INDEX: digest}
                 rewritten = {name for o in outcomes + done for name in o.sums}
                 # The record is computed from the bytes on disk; a file found changed and not rewritten by this
                 # build (outside --only, or its brief failed) is left out of it, so `verify` keeps naming it.
-                _, dropped = record.write_record(reports, manifest, set(untrusted) - rewritten - {record.INDEX})
+                _, dropped = record.write_record(run.reports, manifest, set(untrusted) - rewritten - {record.INDEX})
                 notes += [
                     f"not recorded: {name} is not the file a build wrote (it changed, or its brief was not rebuilt); "
                     "build its brief to publish it again"
@@ -467,15 +469,11 @@ def _build_locked(
 
 
 def _updated_manifest(
-    manifest: dict,
-    briefs: list[Brief],
-    fingerprints: dict[str, str],
-    outcomes: list[BriefOutcome],
-    only: list[str] | None,
-    version: str,
+    manifest: dict, plan: BuildPlan, outcomes: list[BriefOutcome], only: tuple[str, ...] | None, version: str
 ) -> dict:
-    """The published manifest after this build's outcomes (without its tools, which ``record`` adds)."""
-    by_slug = {b.slug: b for b in briefs}
+    """The published manifest after this build's outcomes (without its tools, which ``record`` adds); ``version``
+    is the whole dataset's, each brief's entry records the version it prints."""
+    by_slug = {b.slug: b for b in plan.briefs}
     entries = dict(manifest.get("briefs", {}))
     tools = record.tool_versions() if any(o.status == "built" for o in outcomes) else {}
     for outcome in outcomes:
@@ -488,8 +486,8 @@ def _updated_manifest(
                 "title": brief.title,
                 "spec": brief.spec,
                 "parameters": dict(brief.parameters),
-                "dataset_version": version,
-                "fingerprint": fingerprints[outcome.slug],
+                "dataset_version": plan.versions[outcome.slug][0],
+                "fingerprint": plan.fingerprints[outcome.slug],
                 "status": "built",
                 "built_at": outcome.built_at,
                 "tools": tools,
@@ -508,7 +506,7 @@ def _updated_manifest(
             }
             entries[outcome.slug] = base | {"status": "failed", "fingerprint": ""}
     if only is None:
-        current = {b.slug for b in briefs}
+        current = {b.slug for b in plan.briefs}
         entries = {slug: e for slug, e in entries.items() if slug in current}
     result = {"dataset_version": version, "briefs": entries}
     if "index" in manifest:

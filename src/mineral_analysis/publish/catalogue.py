@@ -137,27 +137,26 @@ def select_briefs(
     return chosen
 
 
-def validate_parameters(
-    kind: str, parameters: dict, processed_dir: Path | None = None, notebooks_dir: Path | None = None
-) -> dict:
-    """Check a notebook's parameters before a kernel starts; return them with the key canonicalised.
-
-    Names the notebook does not declare, and values not in the data, are refused with the valid ones listed.
-    """
-    if kind not in KINDS:
-        raise ParameterError(f"unknown brief kind {kind!r}; valid kinds: {', '.join(KINDS)}")
-    allowed = set(declared_parameters(kind, notebooks_dir))
-    unknown = set(parameters) - allowed
+def check_planned_parameters(brief: Brief, notebooks_dir: Path | None = None) -> dict:
+    """Refuse a brief that is not as planned (``make_brief``) before its kernel starts: a kind or a parameter name
+    its notebook does not declare, or a key parameter other than the brief's canonical key (the build resolved it
+    against the data it read; the notebook's ``open_brief`` checks it again). Return its parameters."""
+    if brief.kind not in KINDS:
+        raise ParameterError(f"unknown brief kind {brief.kind!r}; valid kinds: {', '.join(KINDS)}")
+    allowed = set(declared_parameters(brief.kind, notebooks_dir))
+    unknown = set(brief.parameters) - allowed
     if unknown:
         raise ParameterError(
-            f"unknown parameter(s) {', '.join(sorted(unknown))} for the {kind} notebook; "
+            f"unknown parameter(s) {', '.join(sorted(unknown))} for the {brief.kind} notebook; "
             f"valid: {', '.join(sorted(allowed))}"
         )
-    checked = dict(parameters)
-    name = key_parameter(kind, notebooks_dir)
-    if name in parameters:
-        checked[name] = Tables.load(processed_dir).resolve(kind, parameters[name])
-    return checked
+    name = key_parameter(brief.kind, notebooks_dir)
+    if name in brief.parameters and brief.parameters[name] != brief.key:
+        raise ParameterError(
+            f"the {name} parameter {str(brief.parameters[name])[:80]!r} is not the brief's key {brief.key!r}: a "
+            "brief's parameters come from its plan (catalogue.make_brief)"
+        )
+    return dict(brief.parameters)
 
 
 def data_slices(

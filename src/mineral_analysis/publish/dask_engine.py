@@ -297,7 +297,7 @@ def run_cluster(
             notebook_sha256=hashlib.sha256(notebook.read_bytes()).hexdigest(),
             formats=formats,
             timeout=timeout,
-            data_version=version,
+            data_version=version[brief.slug],
             fingerprint=fingerprints[brief.slug],
             built_at=built_at,
             notebooks_dir=custom_notebooks,

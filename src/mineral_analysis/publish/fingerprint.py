@@ -3,7 +3,7 @@
 A brief's fingerprint (``brief_fingerprint``) covers everything its executed notebook depends on and prints: the
 notebook's bytes, its parameters, the records it draws on and the sources registry's rows for the sources those
 records cite (``catalogue.data_slices``), the country boundaries, the dataset version and release (name, date,
-citation) it prints (``printed_metadata``), and the library code that makes it (``library_fingerprint``, which
+citation) it prints (``printed_release``, ``changes.BriefVersions``), and the library code that makes it (``library_fingerprint``, which
 includes the package's templates and fonts). The library hash covers only
 what briefs use: the project modules the notebooks import and the exporter that renders them, followed through
 their imports (read from the source, not executed), and the package's templates and resources. The command line
@@ -152,13 +152,19 @@ def library_fingerprint(notebooks_dir: Path | None = None, cache: dict | None = 
 PRINTED_FILES = (config.RAW_SOURCES, config.PROCESSED_METADATA)  # read by every brief beside the tables
 
 
-def data_fingerprint(processed_dir: Path) -> str:
-    """Hash of every processed file the notebooks read (the tables, the sources registry, the metadata) and the
-    boundaries the maps draw: the key under which a build caches the catalogue and the data slices."""
+def require_tables(processed_dir: Path) -> list[Path]:
+    """The processed tables' files; FileNotFoundError naming those missing."""
     files = [processed_dir / config.parquet_file(t) for t in config.PROCESSED_TABLES]
     missing = [p.name for p in files if not p.exists()]
     if missing:
         raise FileNotFoundError(f"{', '.join(missing)} missing from {processed_dir.name}/; run `make data` first")
+    return files
+
+
+def data_fingerprint(processed_dir: Path) -> str:
+    """Hash of every processed file the notebooks read (the tables, the sources registry, the metadata) and the
+    boundaries the maps draw: the key under which a build caches the catalogue and the data slices."""
+    files = require_tables(processed_dir)
     files += [processed_dir / name for name in PRINTED_FILES if (processed_dir / name).exists()]
     boundaries = [config.BOUNDARIES_FILE] if config.BOUNDARIES_FILE.exists() else []
     return hash_files(files + boundaries)[:16]
@@ -181,21 +187,22 @@ def source_rows(processed_dir: Path) -> dict[str, bytes]:
     return {row[0]: "\x1f".join([*header, *row]).encode() for row in rows[1:] if row}
 
 
-def printed_metadata(processed: Path) -> str:
-    """What every brief prints from ``metadata.json``: the dataset version and the release's name, date and
-    citation (not the rest, which changes with every data edit and is covered by each brief's slice)."""
+def printed_release(processed: Path) -> str:
+    """What every brief prints from ``metadata.json``: the release's name, date and citation (not the rest, which
+    changes with every data edit and is covered by each brief's slice; each brief's version is its own)."""
     try:
         metadata = json.loads((Path(processed) / config.PROCESSED_METADATA).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return ""
-    if not isinstance(metadata, dict):
-        return ""
-    # As ``citing.how_to_cite`` shows it: the raw data's hash only where there is no dataset version.
-    printed = {
-        "version": printed_version(metadata),
-        "release": metadata.get("release"),
-    }
-    return hashlib.sha256(json.dumps(printed, sort_keys=True).encode()).hexdigest()[:16]
+    release = metadata.get("release") if isinstance(metadata, dict) else None
+    return hashlib.sha256(json.dumps(release, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def releases_fingerprint(releases_dir: Path | None = None) -> str:
+    """Hash of every release's ``release.json`` (which holds the SHA-256 of its tables): what the versions the
+    briefs print, and what their "What changed" compares with, depend on besides their own records."""
+    folder = Path(releases_dir or config.RELEASES_DIR)
+    return hash_files(sorted(folder.glob("*/release.json")))[:16] if folder.is_dir() else ""
 
 
 def boundaries_fingerprint() -> str:
@@ -205,7 +212,7 @@ def boundaries_fingerprint() -> str:
 
 def brief_fingerprint(brief, data_hash: str, library_hash: str, notebooks_dir: Path | None = None) -> str:
     """Content hash of everything a brief's executed notebook depends on (``data_hash``: its data slice, the
-    boundaries and the dataset version it prints). Formats are not part of it: a current executed notebook is
+    boundaries and the version and release it prints). Formats are not part of it: a current executed notebook is
     exported to a missing format without running again."""
     digest = hashlib.sha256()
     digest.update((Path(notebooks_dir or config.NOTEBOOKS_DIR) / brief.notebook.name).read_bytes())
@@ -215,17 +222,31 @@ def brief_fingerprint(brief, data_hash: str, library_hash: str, notebooks_dir: P
 
 
 def brief_fingerprints(
-    briefs, slices: dict[str, str], processed: Path, library_hash: str, notebooks_dir: Path | None = None
+    briefs,
+    slices: dict[str, str],
+    processed: Path,
+    library_hash: str,
+    notebooks_dir: Path | None = None,
+    versions: dict[str, tuple[str, str | None]] | None = None,
+    releases: str | None = None,
 ) -> dict[str, str]:
     """Every brief's fingerprint (by slug), as the build records it: ``brief_fingerprint`` over its slice
     (``catalogue.data_slices`` with ``source_rows``: its records and the registry rows of the sources it lists),
-    the boundaries, the version and release it prints (``printed_metadata``) and the library (templates and fonts
-    included). A planner outside the build (docs/building.md) calls this one function."""
-    version = dataset_version(processed)
-    boundaries = boundaries_fingerprint()
-    printed = printed_metadata(processed)
+    the boundaries, the version it prints and the release it compares with (``changes.BriefVersions``, computed
+    here unless given), the releases (``releases_fingerprint``), the release it cites (``printed_release``) and
+    the library (templates and fonts included). A planner outside the build (docs/building.md) calls this one
+    function."""
+    if versions is None:
+        from ..changes import BriefVersions
+
+        known = BriefVersions(processed)
+        versions = {b.slug: known.of(b.kind, b.key) for b in briefs}
+    releases = releases_fingerprint() if releases is None else releases
+    common = f"{boundaries_fingerprint()}|{releases}|{printed_release(processed)}"
     return {
-        b.slug: brief_fingerprint(b, f"{slices[b.slug]}|{boundaries}|{version}|{printed}", library_hash, notebooks_dir)
+        b.slug: brief_fingerprint(
+            b, f"{slices[b.slug]}|{common}|{json.dumps(list(versions[b.slug]))}", library_hash, notebooks_dir
+        )
         for b in briefs
     }
 

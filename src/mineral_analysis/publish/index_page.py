@@ -102,6 +102,7 @@ def write_index(
     data_version: str | None = None,
     built_at: datetime | str | None = None,
     processed_dir: str | os.PathLike[str] | None = None,
+    tables=None,
 ) -> Path:
     """Write the page that lists every brief (self-contained, same CSP and look as the briefs).
 
@@ -114,9 +115,9 @@ def write_index(
 
     With ``processed_dir`` (the processed tables the briefs were built from) the page opens on the headline
     figures and an inline SVG world map whose participants link to their country briefs, and each brief's row
-    carries its one-line finding.
+    carries its one-line finding. ``tables`` (``briefing.Tables`` of that folder, a build's plan) saves reading them.
     """
-    overview = _overview_parts(entries := list(entries), processed_dir) if processed_dir else None
+    overview = _overview_parts(entries := list(entries), processed_dir, tables) if processed_dir else None
     esc = _html.escape
     groups: dict[str, list[Mapping[str, Any]]] = {}
     for entry in entries:
@@ -193,21 +194,19 @@ def write_index(
     return write_text_atomic(path, embed_fonts(page))
 
 
-def _overview_parts(entries: list[Mapping[str, Any]], processed_dir) -> dict[str, Any]:
+def _overview_parts(entries: list[Mapping[str, Any]], processed_dir, tables=None) -> dict[str, Any]:
     """The index's opening (headline figures and the linked world map) and each brief's one-line finding."""
-    from pathlib import Path as _Path
-
     from mineral_analysis import narrative as nv
-    from mineral_analysis.data import load_financing, load_membership
+    from mineral_analysis.briefing import Tables
     from mineral_analysis.totals import headline_numbers
     from mineral_analysis.usd import format_usd
 
-    financing = load_financing(_Path(processed_dir))
-    membership = load_membership(_Path(processed_dir))
+    tables = tables or Tables.load(processed_dir)
+    financing, membership = tables.financing, tables.membership
     findings = {}
     for entry in entries:
         kind, key = entry.get("kind"), entry.get("key") or ""
-        findings[(kind, entry.get("key"))] = nv.one_line_finding(str(kind), financing, membership, str(key))
+        findings[(kind, entry.get("key"))] = nv.one_line_finding(str(kind), financing, membership, str(key), tables)
     built = {(e.get("kind"), e.get("key")): e for e in entries if e.get("html")}
     numbers = headline_numbers(financing)
     delegations = membership.loc[membership["group"] == "ministerial_participant", "iso3"].nunique()

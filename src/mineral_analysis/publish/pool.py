@@ -251,7 +251,7 @@ def run_pool(
                             reports_dir=str(reports),
                             processed_dir=str(processed) if processed != config.PROCESSED_DIR.resolve() else None,
                             timeout=timeout,
-                            data_version=version,
+                            data_version=version[b.slug],
                             fingerprint=fingerprints[b.slug],
                             notebooks_dir=str(notebooks),
                             built_at=built_at,

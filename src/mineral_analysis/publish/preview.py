@@ -283,15 +283,19 @@ _CLIENTS: dict[str, object] = {}  # in the planner process: its client of the pr
 def _planner_main(connection) -> None:
     """The planner process: import the build's modules, then run each call it is sent (``Planner.call``) until
     told to stop (an empty message), the preview goes away (end of file), or a build is interrupted."""
-    with contextlib.suppress(Exception):  # only a head start: an import error is reported by the first call
-        from .. import briefing, index_page  # noqa: F401
-        from . import build  # noqa: F401
+    try:  # only a head start: the first build imports them anyway, and reports the same error with its brief
+        from .. import briefing  # noqa: F401
+        from . import build, index_page  # noqa: F401
+    except Exception as exc:  # e.g. a syntax error being typed in the library
+        print(f"preview: the planner could not import the build: {type(exc).__name__}: {exc}", file=sys.stderr)
     try:
         _serve_calls(connection)
     finally:
         for client in _CLIENTS.values():
-            with contextlib.suppress(Exception):
+            try:
                 client.close()
+            except Exception as exc:  # the cluster went first: say so, and close the others
+                print(f"preview: closing the planner's cluster client: {type(exc).__name__}: {exc}", file=sys.stderr)
 
 
 def _serve_calls(connection) -> None:
