@@ -39,6 +39,7 @@ target is missed (this is a measurement), 1 only when a step could not run. Ever
     python benchmarks/run.py --briefs 12 --sizes 10000,100000 --skip-baseline
     python benchmarks/run.py --only planning # one row alone: planning (seconds), preview or cleaning
     python benchmarks/run.py --only small-change  # a full build and the first edit since the release (no check)
+    python benchmarks/run.py --only parallel-loop --briefs 25  # full build / the shell loop at the core count
 
 A step whose row stands alone (the parallel loop, the preview, the planning) that fails is reported under the
 table; the other rows are still measured and printed, and the exit status is 1.
@@ -87,7 +88,7 @@ TARGETS = {
     "preview_edit_ratio": 0.08,  # preview's edit-to-disk time / the full build's wall time
     "plan_2000_s": 5.0,
 }
-ALONE = ("planning", "preview", "cleaning", "small-change")  # steps ``--only`` runs alone
+ALONE = ("planning", "preview", "cleaning", "small-change", "parallel-loop")  # steps ``--only`` runs alone
 PLAN_RECORDS = 10_000  # synthetic records per release in the planning step
 SUMMARY = re.compile(r"built (\d+), skipped (\d+) \(up to date\), failed (\d+) of (\d+) briefs in ([\d.]+) s")
 # What legitimately differs between two builds of the same data: the build time, in ISO form and as shown.
@@ -868,7 +869,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         default=None,
         help="run one row's step alone: planning (2,000 synthetic briefs, seconds), preview (the scratch data, "
         "every brief unless --quick/--briefs), cleaning (--sizes), small-change (a full build, then the first edit "
-        "since the release and the build again, without the from-scratch build that checks its bytes); figures go to benchmarks/scratch/latest-STEP.json",
+        "since the release and the build again, without the from-scratch build that checks its bytes), parallel-loop "
+        "(the shell loop at the core count and the full build it is compared with; --briefs N for a sample); figures "
+        "go to benchmarks/scratch/latest-STEP.json",
     )
     parser.add_argument("--output", type=Path, default=None, help="where to write the figures (JSON)")
     return parser.parse_args(argv)
@@ -910,7 +913,7 @@ def main(argv: list[str] | None = None) -> int:
             attempt("planning", lambda: step_planning(env))
         elif args.only == "cleaning":
             attempt("cleaning", lambda: step_cleaning(env, sizes, args.profile))
-        elif args.only in ("preview", "small-change") or not args.skip_build:
+        elif args.only in ("preview", "small-change", "parallel-loop") or not args.skip_build:
             log("preparing benchmarks/scratch/: raw copy, processed tables, brief list")
             data = prepare(env)
             rows = brief_rows(env, data["processed"], args)
@@ -920,6 +923,13 @@ def main(argv: list[str] | None = None) -> int:
             details["briefs"] = [r["spec"] for r in rows]
         if args.only == "preview":  # the data are the release's: the timed edit is the first since it
             attempt("preview", lambda: step_preview(env, data, only))
+        elif args.only == "parallel-loop":  # the shell loop at the core count, then the full build it is compared with
+            attempt("parallel_loop", lambda: step_baseline(env, rows, data["processed"], jobs=os.cpu_count() or 1))
+            reports = WORK / "reports"
+            shutil.rmtree(reports, ignore_errors=True)
+            log(f"full build: {n_briefs} briefs into an empty benchmarks/scratch/reports/")
+            details["full_build"] = build(env, data["processed"], reports, only, name="full-build")
+            log(f"full build: {details['full_build']['seconds']:.1f} s")
         elif args.only == "small-change":  # the full build, then the first edit since the release (no check build)
             reports = WORK / "reports"
             shutil.rmtree(reports, ignore_errors=True)
