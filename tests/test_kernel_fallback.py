@@ -95,7 +95,8 @@ def _run_worker(tmp_path, mode: str, env: dict | None = None) -> tuple[dict, str
         env={**os.environ, **(env or {})},
         cwd=tmp_path,
     )
-    assert result.returncode == 0, result.stderr[-3000:]
+    # the start of the log says which run failed (the forked or the fresh one), the end why
+    assert result.returncode == 0, f"{result.stderr[:2000]}\n[...]\n{result.stderr[-3000:]}"
     report = json.loads(result.stdout.strip().splitlines()[-1])
     outputs = nbformat.read(executed, as_version=4).cells[-1].outputs
     return report, "".join(o.get("text", "") for o in outputs)
