@@ -276,8 +276,8 @@ class BriefVersions:
 def brief_versions(processed_dir: Path | None = None, releases_dir: Path | None = None) -> BriefVersions:
     """``BriefVersions`` of these folders, read once per content (a brief's metadata and its "What changed" share
     it): keyed by the files' sizes and modification times."""
-    folders = (config.processed_path("financing.csv", processed_dir).parent, Path(releases_dir or config.RELEASES_DIR))
-    files = [*(folders[0] / f"{t}.csv" for t in TABLES), *sorted(folders[1].glob("*/*"))]
+    files = [config.processed_path(config.csv_file(t), processed_dir) for t in TABLES]
+    files += sorted(Path(releases_dir or config.RELEASES_DIR).glob("*/*"))
     stamp = tuple((str(p), p.stat().st_mtime_ns, p.stat().st_size) for p in files if p.is_file())
     return _versions(processed_dir, releases_dir, stamp)
 
